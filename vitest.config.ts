@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` needs nothing; `integration` runs against real Kafka, OpenSearch and Redis,
+// which test/setup/global-services.ts finds or starts once per run.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/global-services.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // The servers are shared: files isolate themselves by namespace, but two cores do not
+          // gain from more than two files at once.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
