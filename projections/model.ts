@@ -1,0 +1,88 @@
+/**
+ * The vocabulary of the access rules: the facts the contract's events carry, and the documents the
+ * rules derive from them. Plain data only; nothing here does I/O.
+ */
+
+export const CHANNELS = ['voice', 'video', 'messaging', 'email'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const ACCESS_TYPES = ['automatic_call_recording', 'ad_hoc_call_recording', 'inbox'] as const;
+export type AccessType = (typeof ACCESS_TYPES)[number];
+
+export type MemberType = 'agent' | 'supervisor';
+export type UserAccess = 'active' | 'inactive';
+
+/** Privileges that give Automatic Call Recording (access, play, download, delete: one access type). */
+export const RECORDING_PRIVILEGES: ReadonlySet<string> = new Set([
+  'VoiceRecordingAccess:Read',
+  'RecordingPlay:Edit',
+  'VoiceRecordingDownload:Edit',
+  'VoiceRecordingDelete:Edit',
+]);
+
+/** Channels on which call recording exists at all (rules 2 and 3). */
+export const RECORDED_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['voice', 'video']);
+
+export interface UserFact {
+  display_name: string;
+  user_email: string;
+  user_access: UserAccess;
+}
+export interface RoleFact {
+  role_name: string;
+  privileges: string[];
+}
+export interface QueueFact {
+  queue_name: string;
+  channel: Channel;
+  overflow_to_inbox_id: string | null;
+  recording: { automatic: boolean; ad_hoc: boolean };
+}
+export interface InboxFact {
+  inbox_name: string;
+}
+
+export type Rule =
+  | 'inbox_user_grant'
+  | 'inbox_queue_grant'
+  | 'automatic_recording_inbox'
+  | 'automatic_recording'
+  | 'ad_hoc_recording';
+
+/** One way an entry is granted: "why does this user have access". */
+export interface Path {
+  rule: Rule;
+  channel: Channel;
+  queue_id: string | null;
+  role_id: string | null;
+  member_type: MemberType | null;
+}
+
+export interface NamedRef {
+  id: string;
+  name: string;
+}
+
+/** One (access type, target) a user has, with every path that grants it. */
+export interface Entry {
+  access_type: AccessType;
+  target: { type: 'inbox' | 'queue'; id: string; name: string };
+  queues: NamedRef[];
+  channels: Channel[];
+  granted_by: Path[];
+}
+
+/** The per-user document: profile plus every entry, unfiltered. */
+export interface UserDoc {
+  user_id: string;
+  display_name: string;
+  user_email: string;
+  user_access: UserAccess;
+  entries: Entry[];
+}
+
+/** A report filter (contract section 3): either part may be absent. */
+export interface ReportFilter {
+  channel?: Channel | undefined;
+  access_type?: AccessType | undefined;
+}

@@ -1,0 +1,62 @@
+/**
+ * Filtered views of a user document (contract section 3): a channel filter keeps only paths of that
+ * channel, an access-type filter only entries of that type; rows and Can Access follow.
+ */
+import { finishEntry } from './derive.ts';
+import type { AccessType, Entry, ReportFilter, UserAccess, UserDoc } from './model.ts';
+
+/** The entries that count under the filter, with their paths, queues and channels narrowed. */
+export function filterEntries(entries: readonly Entry[], filter: ReportFilter): Entry[] {
+  const out: Entry[] = [];
+  for (const entry of entries) {
+    if (filter.access_type !== undefined && entry.access_type !== filter.access_type) continue;
+    if (filter.channel === undefined) {
+      out.push(entry);
+      continue;
+    }
+    const paths = entry.granted_by.filter((p) => p.channel === filter.channel);
+    if (paths.length === 0) continue;
+    if (paths.length === entry.granted_by.length) {
+      out.push(entry);
+      continue;
+    }
+    const names = new Map(entry.queues.map((q) => [q.id, q.name]));
+    out.push(
+      finishEntry({ access_type: entry.access_type, target: entry.target, paths }, (id) => names.get(id) ?? id),
+    );
+  }
+  return out;
+}
+
+/** Number of distinct targets (inboxes plus queues) over the entries. */
+export function canAccess(entries: readonly Entry[]): number {
+  return new Set(entries.map((e) => `${e.target.type}\u001f${e.target.id}`)).size;
+}
+
+/** The distinct access types of the entries, sorted. */
+export function accessTypes(entries: readonly Entry[]): AccessType[] {
+  return [...new Set(entries.map((e) => e.access_type))].sort();
+}
+
+export interface ReportRow {
+  user_id: string;
+  display_name: string;
+  user_email: string;
+  user_access: UserAccess;
+  can_access: number;
+  access_types: AccessType[];
+}
+
+/** The user's report row under the filter, or null when no entry counts (no row then). */
+export function reportRow(doc: UserDoc, filter: ReportFilter): ReportRow | null {
+  const entries = filterEntries(doc.entries, filter);
+  if (entries.length === 0) return null;
+  return {
+    user_id: doc.user_id,
+    display_name: doc.display_name,
+    user_email: doc.user_email,
+    user_access: doc.user_access,
+    can_access: canAccess(entries),
+    access_types: accessTypes(entries),
+  };
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CHANNELS,
+  DEFAULT_DEDUPE_WINDOW_MS,
+  type FactEvent,
+  allDocs,
+  countersFromDocs,
+  queuesFromCounters,
+  replay,
+  reportRow,
+  summarize,
+} from '../../projections/index.ts';
+import {
+  type CaseEvent,
+  drillDownShape,
+  expectedDrillDown,
+  loadConformanceCases,
+  sortRows,
+} from '../support/conformance.ts';
+
+function toFactEvent(e: CaseEvent): FactEvent {
+  return { id: e.value.id, type: e.value.type, timeMs: Date.parse(e.value.time), data: e.value.data } as FactEvent;
+}
+
+describe('conformance cases through the pure core', () => {
+  for (const c of loadConformanceCases()) {
+    it(c.name, () => {
+      const state = replay(c.events.map(toFactEvent), DEFAULT_DEDUPE_WINDOW_MS);
+      const docs = [...allDocs(state.facts).values()];
+
+      expect(summarize(docs)).toEqual(c.expect.summary);
+      for (const channel of CHANNELS) expect(summarize(docs, channel)).toEqual(c.expect.summary_by_channel[channel]);
+
+      const rows = (filter: { channel?: (typeof CHANNELS)[number] }) =>
+        sortRows(
+          docs
+            .map((d) => reportRow(d, filter))
+            .filter((r) => r !== null)
+            .map(({ user_id, can_access, access_types }) => ({ user_id, can_access, access_types })),
+        );
+      expect(rows({})).toEqual(sortRows(c.expect.rows));
+      for (const channel of CHANNELS) expect(rows({ channel })).toEqual(sortRows(c.expect.rows_by_channel[channel]));
+
+      const byId = new Map(docs.map((d) => [d.user_id, d]));
+      for (const [userId, expected] of Object.entries(c.expect.users))
+        expect(drillDownShape(byId.get(userId) ?? null), userId).toEqual(expectedDrillDown(expected));
+
+      const queues = Object.fromEntries(queuesFromCounters(countersFromDocs(docs), {}).map((q) => [q.cc_queue_id, q.users]));
+      expect(queues).toEqual(c.expect.queues);
+    });
+  }
+});
