@@ -16,13 +16,15 @@ type UserId = { user_id: string };
 type RoleId = { role_id: string };
 type QueueId = { cc_queue_id: string };
 type InboxId = { inbox_id: string };
+type Membership = QueueId & UserId & { member_type: MemberType };
 
 export type FactEvent =
   | Base<'user.upserted', UserId & { display_name: string; user_email: string; user_access: UserAccess }>
   | Base<'user.deleted', UserId>
   | Base<'role.upserted', RoleId & { role_name: string; privileges: string[] }>
   | Base<'role.deleted', RoleId>
-  | Base<'role.user_assigned' | 'role.user_unassigned', RoleId & UserId>
+  | Base<'role.user_assigned', RoleId & UserId>
+  | Base<'role.user_unassigned', RoleId & UserId>
   | Base<
       'queue.upserted',
       QueueId & {
@@ -33,10 +35,13 @@ export type FactEvent =
       }
     >
   | Base<'queue.deleted', QueueId>
-  | Base<'queue.member_assigned' | 'queue.member_unassigned', QueueId & UserId & { member_type: MemberType }>
+  | Base<'queue.member_assigned', Membership>
+  | Base<'queue.member_unassigned', Membership>
   | Base<'inbox.upserted', InboxId & { inbox_name: string }>
   | Base<'inbox.deleted', InboxId>
-  | Base<'inbox.user_granted' | 'inbox.user_revoked', InboxId & UserId>
-  | Base<'inbox.queue_granted' | 'inbox.queue_revoked', InboxId & QueueId>;
+  | Base<'inbox.user_granted', InboxId & UserId>
+  | Base<'inbox.user_revoked', InboxId & UserId>
+  | Base<'inbox.queue_granted', InboxId & QueueId>
+  | Base<'inbox.queue_revoked', InboxId & QueueId>;
 
 export type FactEventType = FactEvent['type'];
