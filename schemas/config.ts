@@ -1,0 +1,126 @@
+/**
+ * The environment variables of the service (contract section 5, plus our own), as a zod schema whose
+ * output is the typed, camelCase config. Each variable validates on its own, so one parse reports
+ * every bad variable at once; messages are phrased to follow "NAME: " (see src/config.ts).
+ */
+import { z } from 'zod';
+
+/** pino's levels; `silent` turns logging off (tests). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Shortest accepted JWT secret: HS256 wants at least 256 bits of key. */
+export const MIN_JWT_SECRET_LENGTH = 32;
+/** Longest dedupe window: ten years; beyond that the setting is surely a typo. */
+export const MAX_DEDUPE_WINDOW_DAYS = 3650;
+const DAY_MS = 86_400_000;
+
+/** A variable that may be unset (an empty string counts as unset), with a default. */
+function withDefault(fallback: string) {
+  return z.preprocess((value) => (value === '' ? undefined : value), z.string().default(fallback));
+}
+
+function isPort(text: string): boolean {
+  return /^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535;
+}
+
+// host:port with a DNS name (underscores allowed: container names use them), IPv4, or [IPv6].
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?):(\d+)$/;
+
+function isBroker(entry: string): boolean {
+  const match = HOST_PORT.exec(entry);
+  return match !== null && isPort(match[3] ?? '');
+}
+
+function isUrlWithProtocol(text: string, protocols: readonly string[]): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return protocols.includes(url.protocol) && url.hostname !== '';
+}
+
+// Kafka's own rule for topic names (and "." / ".." are reserved).
+const topicName = (fallback: string) =>
+  withDefault(fallback).refine((name) => /^[A-Za-z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..', {
+    error: 'must be a Kafka topic name: 1 to 249 of A-Z a-z 0-9 . _ -',
+  });
+
+const TOPIC_VARIABLES = ['TOPIC_USERS', 'TOPIC_ROLES', 'TOPIC_QUEUES', 'TOPIC_INBOXES', 'TOPIC_DEAD_LETTER'] as const;
+
+/** The environment, parsed into the config (`z.infer` gives `Config`). */
+export const configSchema = z
+  .object({
+    KAFKA_BROKERS: withDefault('127.0.0.1:9092')
+      .transform((list) => list.split(',').map((entry) => entry.trim()))
+      .refine((brokers) => brokers.every(isBroker), {
+        error: (issue) => {
+          const bad = (issue.input as string[]).filter((entry) => !isBroker(entry));
+          return `must be a comma-separated list of host:port, port 1 to 65535 (bad: ${bad.map((b) => JSON.stringify(b)).join(', ')})`;
+        },
+      }),
+    OPENSEARCH_URL: withDefault('http://127.0.0.1:9200').refine((url) => isUrlWithProtocol(url, ['http:', 'https:']), {
+      error: 'must be an http:// or https:// URL',
+    }),
+    REDIS_URL: withDefault('redis://127.0.0.1:6379').refine((url) => isUrlWithProtocol(url, ['redis:', 'rediss:']), {
+      error: 'must be a redis:// or rediss:// URL',
+    }),
+    PORT: withDefault('8080')
+      .refine(isPort, { error: 'must be an integer from 1 to 65535' })
+      .transform(Number),
+    // Optional here: only the API needs it (see requireJwtSecret in src/config.ts).
+    ACCESS_INDEX_JWT_SECRET: z
+      .preprocess((value) => (value === '' ? undefined : value), z.string().optional())
+      .refine((secret) => secret === undefined || secret.length >= MIN_JWT_SECRET_LENGTH, {
+        error: `must be at least ${MIN_JWT_SECRET_LENGTH} characters`,
+      }),
+    // Prefixes OpenSearch index names, which must be lower case, as well as Redis keys and the
+    // consumer group id.
+    ACCESS_INDEX_NAMESPACE: withDefault('access-index').refine((ns) => /^[a-z0-9][a-z0-9._-]{0,62}$/.test(ns), {
+      error: 'must be 1 to 63 of a-z 0-9 . _ - starting with a letter or digit',
+    }),
+    TOPIC_USERS: topicName('zcc.users'),
+    TOPIC_ROLES: topicName('zcc.roles'),
+    TOPIC_QUEUES: topicName('zcc.queues'),
+    TOPIC_INBOXES: topicName('zcc.inboxes'),
+    TOPIC_DEAD_LETTER: topicName('zcc.dead-letter'),
+    LOG_LEVEL: withDefault('info').refine((level): level is LogLevel => LOG_LEVELS.includes(level as LogLevel), {
+      error: `must be one of ${LOG_LEVELS.join(', ')}`,
+    }),
+    ACCESS_INDEX_DEDUPE_WINDOW_DAYS: withDefault('7')
+      .refine((days) => /^\d+(\.\d+)?$/.test(days) && Number(days) > 0 && Number(days) <= MAX_DEDUPE_WINDOW_DAYS, {
+        error: `must be a number of days above 0 and at most ${MAX_DEDUPE_WINDOW_DAYS}`,
+      })
+      .transform(Number),
+  })
+  .superRefine((env, ctx) => {
+    // Each topic maps back to one logical topic (events on a foreign topic are refused), and the
+    // projector must never consume its own dead letters.
+    const seen = new Map<string, string>();
+    for (const name of TOPIC_VARIABLES) {
+      const earlier = seen.get(env[name]);
+      if (earlier !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `must differ from ${earlier}` });
+      else seen.set(env[name], name);
+    }
+  })
+  .transform((env) => ({
+    kafkaBrokers: env.KAFKA_BROKERS,
+    opensearchUrl: env.OPENSEARCH_URL,
+    redisUrl: env.REDIS_URL,
+    port: env.PORT,
+    jwtSecret: env.ACCESS_INDEX_JWT_SECRET,
+    namespace: env.ACCESS_INDEX_NAMESPACE,
+    topics: {
+      users: env.TOPIC_USERS,
+      roles: env.TOPIC_ROLES,
+      queues: env.TOPIC_QUEUES,
+      inboxes: env.TOPIC_INBOXES,
+      deadLetter: env.TOPIC_DEAD_LETTER,
+    },
+    logLevel: env.LOG_LEVEL,
+    // Kept in ms: that is what the dedupe store's TTL takes.
+    dedupeWindowMs: env.ACCESS_INDEX_DEDUPE_WINDOW_DAYS * DAY_MS,
+  }));
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Variables whose value must never be echoed in an error message. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['ACCESS_INDEX_JWT_SECRET']);
