@@ -2,6 +2,7 @@
  * One account's projection state (facts plus remembered event ids), stepped one event at a time:
  * the loop that the projector, the rebuild and the audit replay all run.
  */
+import { affectedUsers } from './affected.ts';
 import { applyEvent } from './apply.ts';
 import { type SeenIds, emptySeen, isDuplicate, remember } from './dedupe.ts';
 import { deriveUser } from './derive.ts';
@@ -25,7 +26,8 @@ export type StepResult =
 /** Applies an event unless its id was already applied within the dedupe window. */
 export function step(state: AccountState, event: FactEvent, windowMs: number): StepResult {
   if (isDuplicate(state.seen, event.id, windowMs)) return { duplicate: true };
-  const { changes, affected } = applyEvent(state.facts, event);
+  const affected = affectedUsers(state.facts, event);
+  const changes = applyEvent(state.facts, event);
   remember(state.seen, event.id, event.timeMs);
   return { duplicate: false, changes, affected };
 }

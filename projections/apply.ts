@@ -8,31 +8,14 @@
 import type { FactEvent } from './events.ts';
 import { type AccountFacts, type FactChange, createFactWriter } from './facts.ts';
 
-export interface ApplyResult {
-  changes: FactChange[];
-  /** Users whose document may differ after the event: a superset of those that do. */
-  affected: Set<string>;
-}
-
-function membersOf(facts: AccountFacts, queueId: string, into: Set<string>): void {
-  for (const userId of facts.members.get(queueId)?.keys() ?? []) into.add(userId);
-}
-
-/** Users that reach inbox `inboxId` by any path, or would once it exists. */
-function usersNearInbox(facts: AccountFacts, inboxId: string, into: Set<string>): void {
-  for (const userId of facts.inboxUsers.get(inboxId) ?? []) into.add(userId);
-  for (const queueId of facts.inboxQueues.get(inboxId) ?? []) membersOf(facts, queueId, into);
-  for (const queueId of facts.overflowQueues.get(inboxId) ?? []) membersOf(facts, queueId, into);
-}
 
 /**
- * Applies one event to the facts (in place) and returns the flat changes and the affected users.
+ * Applies one event to the facts (in place) and returns its effect as flat changes.
  * Upserts replace; a deleted entity is final and ends every relation to it, including relations
  * that arrive later; a relation to an entity not yet known is kept until the entity arrives.
  */
-export function applyEvent(facts: AccountFacts, event: FactEvent): ApplyResult {
+export function applyEvent(facts: AccountFacts, event: FactEvent): FactChange[] {
   const changes: FactChange[] = [];
-  const affected = new Set<string>();
   const w = createFactWriter(facts, changes);
   const gone = facts.deleted;
 
@@ -41,7 +24,6 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): ApplyResult {
       const { user_id, display_name, user_email, user_access } = event.data;
       if (gone.user.has(user_id)) break;
       w.setEntity('user', user_id, { display_name, user_email, user_access });
-      affected.add(user_id);
       break;
     }
     case 'user.deleted': {
@@ -51,22 +33,17 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): ApplyResult {
         for (const type of [...types]) w.removeMember(queueId, user_id, type);
       for (const inboxId of [...(facts.userInboxes.get(user_id) ?? [])]) w.removeUserGrant(inboxId, user_id);
       if (!gone.user.has(user_id)) w.tombstone('user', user_id);
-      affected.add(user_id);
       break;
     }
     case 'role.upserted': {
       const { role_id, role_name, privileges } = event.data;
       if (gone.role.has(role_id)) break;
       w.setEntity('role', role_id, { role_name, privileges: [...new Set(privileges)].sort() });
-      for (const userId of facts.usersOfRole.get(role_id) ?? []) affected.add(userId);
       break;
     }
     case 'role.deleted': {
       const { role_id } = event.data;
-      for (const userId of [...(facts.usersOfRole.get(role_id) ?? [])]) {
-        w.clearRole(userId);
-        affected.add(userId);
-      }
+      for (const userId of [...(facts.usersOfRole.get(role_id) ?? [])]) w.clearRole(userId);
       if (!gone.role.has(role_id)) w.tombstone('role', role_id);
       break;
     }
@@ -77,15 +54,11 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): ApplyResult {
       // deleted, which leaves the user with no role.
       if (gone.role.has(role_id)) w.clearRole(user_id);
       else w.setRole(user_id, role_id);
-      affected.add(user_id);
       break;
     }
     case 'role.user_unassigned': {
       const { role_id, user_id } = event.data;
-      if (facts.roleOf.get(user_id) === role_id) {
-        w.clearRole(user_id);
-        affected.add(user_id);
-      }
+      if (facts.roleOf.get(user_id) === role_id) w.clearRole(user_id);
       break;
     }
     case 'queue.upserted': {
@@ -97,12 +70,10 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): ApplyResult {
         overflow_to_inbox_id,
         recording: { automatic: recording.automatic, ad_hoc: recording.ad_hoc },
       });
-      membersOf(facts, cc_queue_id, affected);
       break;
     }
     case 'queue.deleted': {
       const { cc_queue_id } = event.data;
-      membersOf(facts, cc_queue_id, affected);
       for (const [userId, types] of [...(facts.members.get(cc_queue_id) ?? [])])
         for (const type of [...types]) w.removeMember(cc_queue_id, userId, type);
       for (const inboxId of [...(facts.queueInboxes.get(cc_queue_id) ?? [])])
@@ -114,25 +85,21 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): ApplyResult {
       const { cc_queue_id, user_id, member_type } = event.data;
       if (gone.queue.has(cc_queue_id) || gone.user.has(user_id)) break;
       w.addMember(cc_queue_id, user_id, member_type);
-      affected.add(user_id);
       break;
     }
     case 'queue.member_unassigned': {
       const { cc_queue_id, user_id, member_type } = event.data;
       w.removeMember(cc_queue_id, user_id, member_type);
-      affected.add(user_id);
       break;
     }
     case 'inbox.upserted': {
       const { inbox_id, inbox_name } = event.data;
       if (gone.inbox.has(inbox_id)) break;
       w.setEntity('inbox', inbox_id, { inbox_name });
-      usersNearInbox(facts, inbox_id, affected);
       break;
     }
     case 'inbox.deleted': {
       const { inbox_id } = event.data;
-      usersNearInbox(facts, inbox_id, affected);
       for (const userId of [...(facts.inboxUsers.get(inbox_id) ?? [])]) w.removeUserGrant(inbox_id, userId);
       for (const queueId of [...(facts.inboxQueues.get(inbox_id) ?? [])]) w.removeQueueGrant(inbox_id, queueId);
       if (!gone.inbox.has(inbox_id)) w.tombstone('inbox', inbox_id);
@@ -142,26 +109,22 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): ApplyResult {
       const { inbox_id, user_id } = event.data;
       if (gone.inbox.has(inbox_id) || gone.user.has(user_id)) break;
       w.addUserGrant(inbox_id, user_id);
-      affected.add(user_id);
       break;
     }
     case 'inbox.user_revoked': {
       const { inbox_id, user_id } = event.data;
       w.removeUserGrant(inbox_id, user_id);
-      affected.add(user_id);
       break;
     }
     case 'inbox.queue_granted': {
       const { inbox_id, cc_queue_id } = event.data;
       if (gone.inbox.has(inbox_id) || gone.queue.has(cc_queue_id)) break;
       w.addQueueGrant(inbox_id, cc_queue_id);
-      membersOf(facts, cc_queue_id, affected);
       break;
     }
     case 'inbox.queue_revoked': {
       const { inbox_id, cc_queue_id } = event.data;
       w.removeQueueGrant(inbox_id, cc_queue_id);
-      membersOf(facts, cc_queue_id, affected);
       break;
     }
     default: {
@@ -169,5 +132,5 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): ApplyResult {
       throw new Error(`no rule for event ${JSON.stringify(unknown)}`);
     }
   }
-  return { changes, affected };
+  return changes;
 }

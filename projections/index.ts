@@ -3,6 +3,7 @@ export * from './model.ts';
 export type * from './events.ts';
 export * from './facts.ts';
 export * from './apply.ts';
+export * from './affected.ts';
 export * from './derive.ts';
 export * from './views.ts';
 export * from './summary.ts';

@@ -10,6 +10,8 @@ import {
   reportRow,
   summarize,
 } from '../../projections/index.ts';
+import { decodeEvent } from '../../schemas/decode.ts';
+import type { LogicalTopic } from '../../schemas/events.ts';
 import {
   type CaseEvent,
   drillDownShape,
@@ -18,8 +20,11 @@ import {
   sortRows,
 } from '../support/conformance.ts';
 
+/** Each case event goes through the real decoder, as the projector reads it from Kafka. */
 function toFactEvent(e: CaseEvent): FactEvent {
-  return { id: e.value.id, type: e.value.type, timeMs: Date.parse(e.value.time), data: e.value.data } as FactEvent;
+  const decoded = decodeEvent({ key: e.key, value: JSON.stringify(e.value), topic: e.topic.replace('zcc.', '') as LogicalTopic });
+  if (!decoded.ok) throw new Error(`case event ${e.value.id} does not decode: ${decoded.reason}`);
+  return decoded.event;
 }
 
 describe('conformance cases through the pure core', () => {

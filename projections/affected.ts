@@ -1,0 +1,65 @@
+/**
+ * affectedUsers: the users whose document an event may change, read from the facts before the event
+ * is applied (so the projector can derive their old documents first). A superset of the users whose
+ * document changes, and not much more: a role change reaches only that role's users.
+ */
+import type { FactEvent } from './events.ts';
+import type { AccountFacts } from './facts.ts';
+
+function membersOf(facts: AccountFacts, queueId: string, into: Set<string>): void {
+  for (const userId of facts.members.get(queueId)?.keys() ?? []) into.add(userId);
+}
+
+/** Users that reach inbox `inboxId` by any path, or would once it exists. */
+function usersNearInbox(facts: AccountFacts, inboxId: string, into: Set<string>): void {
+  for (const userId of facts.inboxUsers.get(inboxId) ?? []) into.add(userId);
+  for (const queueId of facts.inboxQueues.get(inboxId) ?? []) membersOf(facts, queueId, into);
+  for (const queueId of facts.overflowQueues.get(inboxId) ?? []) membersOf(facts, queueId, into);
+}
+
+/** Users whose document may differ once `event` is applied to `facts` (call before applying). */
+export function affectedUsers(facts: AccountFacts, event: FactEvent): Set<string> {
+  const out = new Set<string>();
+  const gone = facts.deleted;
+  switch (event.type) {
+    case 'user.upserted':
+    case 'user.deleted':
+    case 'role.user_unassigned':
+    case 'queue.member_unassigned':
+    case 'inbox.user_revoked':
+      out.add(event.data.user_id);
+      break;
+    // A relation that arrives for a deleted end is dropped: it changes nobody.
+    case 'role.user_assigned':
+      if (!gone.user.has(event.data.user_id)) out.add(event.data.user_id);
+      break;
+    case 'queue.member_assigned':
+      if (!gone.user.has(event.data.user_id) && !gone.queue.has(event.data.cc_queue_id)) out.add(event.data.user_id);
+      break;
+    case 'inbox.user_granted':
+      if (!gone.user.has(event.data.user_id) && !gone.inbox.has(event.data.inbox_id)) out.add(event.data.user_id);
+      break;
+    case 'role.upserted':
+    case 'role.deleted':
+      for (const userId of facts.usersOfRole.get(event.data.role_id) ?? []) out.add(userId);
+      break;
+    case 'queue.upserted':
+    case 'queue.deleted':
+      membersOf(facts, event.data.cc_queue_id, out);
+      break;
+    case 'inbox.upserted':
+    case 'inbox.deleted':
+      usersNearInbox(facts, event.data.inbox_id, out);
+      break;
+    case 'inbox.queue_granted':
+    case 'inbox.queue_revoked':
+      if (!gone.inbox.has(event.data.inbox_id) && !gone.queue.has(event.data.cc_queue_id))
+        membersOf(facts, event.data.cc_queue_id, out);
+      break;
+    default: {
+      const unknown: never = event;
+      throw new Error(`no rule for event ${JSON.stringify(unknown)}`);
+    }
+  }
+  return out;
+}
