@@ -16,7 +16,10 @@ export const PORTS = { kafka: 9092, kafkaController: 9093, opensearch: 9200, red
 
 /** The unprivileged user that runs OpenSearch when `services up` runs as root (OpenSearch refuses root). */
 export const SERVICE_USER = 'access-index';
-/** Home of SERVICE_USER; OpenSearch lives there when we are root, because /root is not readable by others. */
+/**
+ * Home of SERVICE_USER. As root with the default cache (under /root, which others cannot read),
+ * OpenSearch's install, data and logs live here instead of in the cache.
+ */
 export const SERVICE_USER_HOME = '/var/lib/access-index';
 
 /** Every folder the local servers use. */
@@ -37,7 +40,7 @@ export function resolveServicePaths(env: NodeJS.ProcessEnv = process.env): Servi
   const cache = env.ACCESS_INDEX_CACHE || join(homedir(), '.cache', 'access-index');
   const kafkaRoot = join(cache, `kafka-${KAFKA_VERSION}`);
   const isRoot = process.getuid?.() === 0;
-  const osRoot = isRoot
+  const osRoot = isRoot && !env.ACCESS_INDEX_CACHE
     ? join(SERVICE_USER_HOME, `opensearch-${OPENSEARCH_VERSION}`)
     : join(cache, `opensearch-${OPENSEARCH_VERSION}`);
   return {

@@ -9,7 +9,10 @@ import { ServiceError } from './service-error.ts';
 import { sleep } from './process-control.ts';
 
 /** The outcome of one probe. */
-export type Probe = { ok: true; version?: string; detail: string } | { ok: false; reason: string };
+export type Probe =
+  | { ok: true; version?: string; detail: string }
+  /** `wrongKind`: it answers, but it is another kind of server: waiting will not help */
+  | { ok: false; reason: string; wrongKind?: boolean };
 
 const READINESS_GROUP = 'access-index-readiness';
 
@@ -45,9 +48,12 @@ interface RootInfo {
 /** OpenSearch answers GET / as OpenSearch and its cluster is yellow or green. */
 export async function probeOpenSearch(url: string): Promise<Probe> {
   try {
-    const root = (await (await fetch(url, { signal: AbortSignal.timeout(3000) })).json()) as RootInfo;
+    const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    const root = (await response.json().catch(() => ({}))) as RootInfo;
     if (root.version?.distribution !== 'opensearch') {
-      return { ok: false, reason: `${url} answers, but not as OpenSearch` };
+      const status = response.status;
+      // 503 while starting is normal; anything else without OpenSearch's answer is another server.
+      return { ok: false, reason: `${url} answers HTTP ${status}, but not as OpenSearch`, wrongKind: status !== 503 };
     }
     const health = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=5s`, {
       signal: AbortSignal.timeout(8000),
@@ -108,6 +114,7 @@ export async function waitUntilReady(probe: () => Promise<Probe>, options: WaitO
   for (;;) {
     last = await probe();
     if (last.ok) return last;
+    if (last.wrongKind) throw new ServiceError(`${last.reason}${hintOf(options)}`);
     if (options.stillRunning && !options.stillRunning()) {
       throw new ServiceError(`${options.what} exited during start.${hintOf(options)}`);
     }

@@ -173,7 +173,8 @@ export function createServices(options: ServicesOptions = {}): Services {
         if (proc.isOurProcess(record)) {
           const probe = await server.probe();
           const answer = probe.ok ? fromProbe(probe, server) : { up: false, reason: `not answering yet: ${probe.reason}` };
-          return { ...base(server), origin: 'started', pid: record.pid, logs: server.logs, ...answer, version: server.version };
+          const version = (probe.ok ? probe.version : undefined) ?? server.version;
+          return { ...base(server), origin: 'started', pid: record.pid, logs: server.logs, ...answer, version };
         }
         if (await proc.isPortOpen(server.port)) return inspectForeign(server, 0);
         return { ...base(server), up: false, reason: 'not running' };
