@@ -1,0 +1,54 @@
+/** Kafka wiring: the client (logging through pino), topic names, and topic creation. */
+import { type Admin, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import type { LogicalTopic } from '../../schemas/events.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose own logs go to our structured logger (warnings and errors only). */
+export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger, clientId = 'access-index'): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: config.kafkaBrokers,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, ...rest } = log;
+        logger[LEVELS[level] ?? 'info']({ kafka: rest }, message);
+      },
+    retry: { initialRetryTime: 200, retries: 8 },
+  });
+}
+
+export type TopicNames = Config['topics'];
+
+/** Maps a topic name back to the logical topic it carries. */
+export function logicalTopics(topics: TopicNames): Map<string, LogicalTopic> {
+  return new Map<string, LogicalTopic>([
+    [topics.users, 'users'],
+    [topics.roles, 'roles'],
+    [topics.queues, 'queues'],
+    [topics.inboxes, 'inboxes'],
+  ]);
+}
+
+/**
+ * Creates the missing topics (the four event topics with `partitions` each, and the dead-letter
+ * topic). Existing topics are left as they are.
+ */
+export async function ensureTopics(admin: Admin, topics: TopicNames, partitions = 4): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const wanted = [topics.users, topics.roles, topics.queues, topics.inboxes, topics.deadLetter].filter((t) => !existing.has(t));
+  if (wanted.length === 0) return;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: wanted.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * OpenSearch layout: an index template per namespace, one index per generation
+ * (`<ns>-users-<gen>`), and the alias `<ns>-users` on the live one. The mapping serves the
+ * report's queries directly: keywords and numbers for filters and sorts, entries stored unindexed.
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import { CHANNEL_SCOPES } from '../../projections/index.ts';
+import { TYPE_SCOPES } from './user-document.ts';
+
+export interface IndexLayoutOptions {
+  namespace: string;
+  shards?: number;
+  replicas?: number;
+}
+
+export const usersAlias = (namespace: string) => `${namespace}-users`;
+export const usersIndex = (namespace: string, generation: string) => `${namespace}-users-${generation}`;
+
+function usersMapping() {
+  const scopeObject = (props: Record<string, unknown>) => ({ properties: props });
+  return {
+    dynamic: 'strict',
+    properties: {
+      account_id: { type: 'keyword' },
+      user_id: { type: 'keyword' },
+      display_name: { type: 'text' },
+      user_email: { type: 'text' },
+      user_access: { type: 'keyword' },
+      name_sort: { type: 'keyword' },
+      email_sort: { type: 'keyword' },
+      search_terms: { type: 'keyword' },
+      ca: scopeObject(
+        Object.fromEntries(
+          CHANNEL_SCOPES.map((c) => [c, scopeObject(Object.fromEntries(TYPE_SCOPES.map((t) => [t, { type: 'integer' }])))]),
+        ),
+      ),
+      at: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, { type: 'keyword' }]))),
+      entries: { type: 'object', enabled: false },
+    },
+  };
+}
+
+/** Creates or updates the namespace's template (idempotent). */
+export async function ensureTemplates(client: Client, options: IndexLayoutOptions): Promise<void> {
+  await client.indices.putIndexTemplate({
+    name: usersAlias(options.namespace),
+    body: {
+      index_patterns: [`${usersAlias(options.namespace)}-*`],
+      template: {
+        settings: {
+          number_of_shards: options.shards ?? 1,
+          number_of_replicas: options.replicas ?? 0,
+          refresh_interval: '1s',
+          // Deleted users' tombstones must outlive any redelivery that could resurrect them.
+          gc_deletes: '1h',
+        },
+        mappings: usersMapping(),
+      },
+    },
+  } as never);
+}
+
+/** Creates the generation's index if it does not exist yet. */
+export async function ensureIndex(client: Client, index: string): Promise<void> {
+  const exists = await client.indices.exists({ index });
+  if (exists.body) return;
+  try {
+    await client.indices.create({ index });
+  } catch (error) {
+    if (!String((error as { message?: string }).message).includes('resource_already_exists_exception')) throw error;
+  }
+}
+
+/** Points the alias at `index` alone, atomically (readers see the old or the new index, never none). */
+export async function pointAlias(client: Client, alias: string, index: string): Promise<void> {
+  const current = await client.indices.getAlias({ name: alias }).catch(() => ({ body: {} as Record<string, unknown> }));
+  const actions: object[] = Object.keys(current.body ?? {})
+    .filter((name) => name !== index)
+    .map((name) => ({ remove: { index: name, alias } }));
+  actions.push({ add: { index, alias } });
+  await client.indices.updateAliases({ body: { actions } } as never);
+}

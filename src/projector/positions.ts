@@ -1,0 +1,84 @@
+/**
+ * Searchable positions. A batch's documents are durable once the bulk request returns, but visible
+ * to searches only after a refresh. This publisher refreshes the index on a short tick when there
+ * is something new, then raises the published positions: a position promises "searchable".
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { AccountStore } from '../redis/account-store.ts';
+import { sleep } from '../retry.ts';
+
+export interface PositionPublisherOptions {
+  opensearch: Client;
+  index: () => string;
+  store: AccountStore;
+  intervalMs: number;
+  logger: Logger;
+  metrics?: Metrics;
+  now?: () => number;
+}
+
+export function createPositionPublisher(options: PositionPublisherOptions) {
+  const { opensearch, store, intervalMs, logger, metrics } = options;
+  const now = options.now ?? Date.now;
+  let pending = new Map<string, { offset: bigint; newestMs: number }>();
+  let stopped = false;
+  let loop: Promise<void> | undefined;
+  let waiters: (() => void)[] = [];
+
+  async function publishOnce(): Promise<void> {
+    if (pending.size === 0) return;
+    const snapshot = pending;
+    pending = new Map();
+    try {
+      await opensearch.indices.refresh({ index: options.index() });
+      await store.raisePositions(new Map([...snapshot].map(([k, v]) => [k, v.offset])));
+      const at = now();
+      for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
+    } catch (error) {
+      for (const [field, v] of snapshot) {
+        const cur = pending.get(field);
+        if (!cur || cur.offset < v.offset) pending.set(field, v);
+      }
+      throw error;
+    }
+  }
+
+  return {
+    /** Records that everything up to `offset` of `<topic>:<partition>` is written (not yet searchable). */
+    mark(field: string, offset: bigint, newestMs: number): void {
+      const cur = pending.get(field);
+      if (!cur || cur.offset < offset) pending.set(field, { offset, newestMs: Math.max(newestMs, cur?.newestMs ?? 0) });
+      for (const wake of waiters) wake();
+      waiters = [];
+    },
+    start(): void {
+      loop = (async () => {
+        while (!stopped) {
+          if (pending.size === 0) await new Promise<void>((resolve) => { waiters.push(resolve); setTimeout(resolve, intervalMs); });
+          const started = now();
+          try {
+            await publishOnce();
+          } catch (error) {
+            logger.warn({ err: error }, 'publishing positions failed; will retry');
+          }
+          await sleep(Math.max(0, intervalMs - (now() - started)));
+        }
+      })();
+    },
+    /** Publishes what is pending now (used at shutdown). */
+    async flush(): Promise<void> {
+      await publishOnce();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      for (const wake of waiters) wake();
+      waiters = [];
+      await loop;
+      await publishOnce().catch((error) => logger.warn({ err: error }, 'last position publish failed'));
+    },
+  };
+}
+
+export type PositionPublisher = ReturnType<typeof createPositionPublisher>;

@@ -1,0 +1,190 @@
+/**
+ * The projector: a kafkajs consumer group over the four topics. Per batch: decode (poison to the
+ * dead-letter topic), project (Redis commit, OpenSearch write), mark the position for publishing,
+ * then commit the Kafka offset. Outages pause the batch and retry with backoff; nothing is lost or
+ * doubled because every step is idempotent and fenced.
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import type { Redis } from 'ioredis';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { decodeEvent } from '../../schemas/decode.ts';
+import type { Config } from '../config.ts';
+import { CoPartitionedAssigner } from '../kafka/co-partition-assigner.ts';
+import { logicalTopics } from '../kafka/client.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { createAccountStore } from '../redis/account-store.ts';
+import type { KeySpace } from '../redis/keys.ts';
+import { retry } from '../retry.ts';
+import { createAccountCache } from './account-cache.ts';
+import { type PoisonMessage, sendToDeadLetter } from './dead-letter.ts';
+import type { PositionedEvent } from './plan-batch.ts';
+import { createPositionPublisher } from './positions.ts';
+import { projectBatch } from './project-batch.ts';
+
+export interface ProjectorDeps {
+  kafka: Kafka;
+  redis: Redis;
+  opensearch: Client;
+  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'>;
+  space: KeySpace;
+  /** the OpenSearch index of the generation this projector writes */
+  index: string;
+  logger: Logger;
+  metrics?: Metrics;
+  /** consumer group id; default `<namespace>-projector` */
+  groupId?: string;
+  /** how often positions are published (refresh + raise); default 200 ms */
+  publishIntervalMs?: number;
+  partitionsConsumedConcurrently?: number;
+  fromBeginning?: boolean;
+  maxBulkBytes?: number;
+}
+
+export type ProjectorState = 'idle' | 'starting' | 'running' | 'degraded' | 'stopping' | 'stopped';
+
+export function createProjector(deps: ProjectorDeps) {
+  const { kafka, opensearch, config, logger, metrics } = deps;
+  const store = createAccountStore(deps.redis, deps.space);
+  const cache = createAccountCache(store, config.dedupeWindowMs);
+  const topics = logicalTopics(config.topics);
+  const publisher = createPositionPublisher({ opensearch, index: () => deps.index, store, intervalMs: deps.publishIntervalMs ?? 200, logger, ...(metrics ? { metrics } : {}) });
+  const groupId = deps.groupId ?? `${config.namespace}-projector`;
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let state: ProjectorState = 'idle';
+  let lastError: { at: string; message: string } | undefined;
+  const abort = new AbortController();
+
+  const setState = (next: ProjectorState) => {
+    state = next;
+    metrics?.ready.set({ component: 'projector' }, next === 'running' ? 1 : 0);
+  };
+
+  /** Retries an outage-prone step until it works or the projector stops, heartbeating meanwhile. */
+  function patiently<T>(what: string, fn: () => Promise<T>, payload?: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>): Promise<T> {
+    return retry(fn, {
+      retries: Number.POSITIVE_INFINITY,
+      baseMs: 200,
+      maxMs: 5_000,
+      signal: abort.signal,
+      retriable: (error) => !abort.signal.aborted && (payload ? payload.isRunning() && !payload.isStale() : true) && isWorthRetrying(error),
+      onRetry: (error, attempt, delayMs) => {
+        setState('degraded');
+        lastError = { at: new Date().toISOString(), message: `${what}: ${(error as Error).message}` };
+        logger.warn({ err: error, attempt, delayMs, step: what }, 'step failed; retrying');
+        payload?.heartbeat().catch(() => undefined);
+      },
+    });
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0) return;
+    const started = performance.now();
+    const field = `${batch.topic}:${batch.partition}`;
+    const logical = topics.get(batch.topic);
+    const byAccount = new Map<string, PositionedEvent[]>();
+    const poison: PoisonMessage[] = [];
+    for (const m of batch.messages) {
+      const decoded = decodeEvent({ key: m.key, value: m.value, ...(logical ? { topic: logical } : {}) });
+      if (!decoded.ok) {
+        poison.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, code: decoded.code, reason: decoded.reason });
+        continue;
+      }
+      const list = byAccount.get(decoded.event.accountid) ?? [];
+      list.push({ event: decoded.event, offset: BigInt(m.offset) });
+      byAccount.set(decoded.event.accountid, list);
+    }
+    if (poison.length > 0) {
+      await patiently('dead-letter', () => sendToDeadLetter(producer!, config.topics.deadLetter, poison), payload);
+      for (const p of poison) metrics?.deadLetters.inc({ code: p.code });
+      logger.warn({ count: poison.length, field, reasons: poison.slice(0, 5).map((p) => `${p.offset}: ${p.reason}`) }, 'poison messages sent to the dead-letter topic');
+    }
+    const outcome = await patiently(
+      'project',
+      () => projectBatch({ store, cache, opensearch, index: () => deps.index, windowMs: config.dedupeWindowMs, logger, ...(metrics ? { metrics } : {}), ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}) }, field, byAccount),
+      payload,
+    );
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    publisher.mark(field, BigInt(last), outcome.newestMs);
+    payload.resolveOffset(last);
+    await patiently('commit offsets', () => consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]), payload).catch((error) => {
+      // A rebalance took the partition: the next owner starts at the last commit and skips what
+      // Redis says is applied.
+      logger.info({ err: error, field }, 'offset commit skipped');
+    });
+    if (state === 'degraded') setState('running');
+    metrics?.batchSeconds.observe((performance.now() - started) / 1000);
+    logger.debug({ field, messages: batch.messages.length, ...outcome }, 'batch projected');
+  }
+
+  /** Writes the documents that a crash left in the outbox of any account. */
+  async function recoverOutbox(): Promise<void> {
+    const accounts = await store.dirtyAccounts();
+    for (const accountId of accounts)
+      await patiently('recover outbox', () => projectBatch({ store, cache, opensearch, index: () => deps.index, windowMs: config.dedupeWindowMs, logger }, '', new Map([[accountId, []]])));
+    if (accounts.length > 0) logger.info({ accounts: accounts.length }, 'outbox recovered');
+  }
+
+  return {
+    store,
+    groupId,
+    status: () => ({ state, lastError, cachedAccounts: cache.size() }),
+
+    async start(): Promise<void> {
+      setState('starting');
+      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+      await patiently('connect producer', () => producer!.connect());
+      await recoverOutbox();
+      consumer = kafka.consumer({
+        groupId,
+        partitionAssigners: [CoPartitionedAssigner],
+        sessionTimeout: 30_000,
+        rebalanceTimeout: 60_000,
+        heartbeatInterval: 3_000,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+        allowAutoTopicCreation: false,
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        lastError = { at: new Date().toISOString(), message: `consumer crashed: ${e.payload.error.message}` };
+        logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+        if (!e.payload.restart) setState('degraded');
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group'));
+      await patiently('connect consumer', () => consumer!.connect());
+      await consumer.subscribe({ topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes], fromBeginning: deps.fromBeginning ?? true });
+      publisher.start();
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: deps.partitionsConsumedConcurrently ?? 4,
+        eachBatch,
+      });
+      setState('running');
+      logger.info({ groupId, index: deps.index, generation: deps.space.generation }, 'projector running');
+    },
+
+    /** Finishes the batch in hand, publishes positions, leaves the group. */
+    async stop(): Promise<void> {
+      if (state === 'stopped' || state === 'stopping') return;
+      setState('stopping');
+      abort.abort();
+      await consumer?.disconnect().catch((error) => logger.warn({ err: error }, 'consumer disconnect failed'));
+      await publisher.stop();
+      await producer?.disconnect().catch(() => undefined);
+      setState('stopped');
+      logger.info('projector stopped');
+    },
+  };
+}
+
+export type Projector = ReturnType<typeof createProjector>;
+
+/** Outages are retried; bugs and rejected input are not (they would loop forever). */
+function isWorthRetrying(error: unknown): boolean {
+  const e = error as { code?: string; retriable?: boolean; name?: string };
+  if (e?.code === 'opensearch_rejected') return false;
+  if (e?.name === 'TypeError' || e?.name === 'SyntaxError' || e?.name === 'RangeError') return false;
+  return true;
+}

@@ -1,0 +1,184 @@
+/**
+ * The account store: facts, remembered event ids, counters, outbox and applied offsets of each
+ * account in Redis. Reads give a consistent snapshot (MULTI); a batch commits in one Lua script,
+ * guarded by the account version so that two projectors never interleave writes to one account.
+ */
+import type { Redis } from 'ioredis';
+import { type AccountState, type FactChange, type SeenIds, loadFacts } from '../../projections/index.ts';
+import { AppError } from '../errors.ts';
+import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
+import { CLEAR_DIRTY, COMMIT_BATCH, RAISE_POSITIONS } from './scripts.ts';
+
+export interface LoadedAccount {
+  state: AccountState;
+  version: number;
+  /** `<topic>:<partition>` -> last applied offset */
+  offsets: Map<string, bigint>;
+  /** users whose documents may not be in OpenSearch yet, with the version they were dirtied at */
+  dirty: Map<string, number>;
+}
+
+export interface BatchCommit {
+  accountId: string;
+  expectedVersion: number;
+  /** `<topic>:<partition>` of the batch and the last offset it applies */
+  partition: string;
+  lastOffset: bigint;
+  changes: FactChange[];
+  seen: { id: string; timeMs: number }[];
+  newestMs: number;
+  pruneBeforeMs: number;
+  counterDeltas: Map<string, number>;
+  dirtyUsers: string[];
+}
+
+type MultiResult = [Error | null, unknown][] | null;
+
+function unwrap(results: MultiResult): unknown[] {
+  if (!results) throw new AppError('redis_unavailable', 'Redis transaction aborted', { retriable: true });
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+/** Coalesces flat changes so each key is written once, with its last value. */
+function coalesce(changes: readonly FactChange[]): { set: [string, string][]; del: string[] } {
+  const last = new Map<string, string | null>();
+  for (const c of changes) last.set(c.key, c.value);
+  const set: [string, string][] = [];
+  const del: string[] = [];
+  for (const [k, v] of last) if (v === null) del.push(k);
+  else set.push([k, v]);
+  return { set, del };
+}
+
+export function createAccountStore(redis: Redis, space: KeySpace) {
+  const gen = generationKeys(space);
+
+  return {
+    space,
+
+    /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
+    async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
+      const k = accountKeys(space, accountId);
+      const [meta, flat, dirty] = unwrap(
+        await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).exec(),
+      ) as [Record<string, string>, Record<string, string>, Record<string, string>];
+      const newestMs = meta.n === undefined ? Number.NEGATIVE_INFINITY : Number(meta.n);
+      const seen: SeenIds = { ids: new Map(), newestMs };
+      if (Number.isFinite(newestMs)) {
+        const rows = await redis.zrangebyscore(k.seen, newestMs - windowMs, '+inf', 'WITHSCORES');
+        for (let i = 0; i < rows.length; i += 2) seen.ids.set(rows[i]!, Number(rows[i + 1]));
+      }
+      const offsets = new Map<string, bigint>();
+      for (const [field, value] of Object.entries(meta))
+        if (field.startsWith('off:')) offsets.set(field.slice(4), BigInt(value));
+      return {
+        state: { facts: loadFacts(Object.entries(flat)), seen },
+        version: Number(meta.v ?? 0),
+        offsets,
+        dirty: new Map(Object.entries(dirty).map(([u, v]) => [u, Number(v)])),
+      };
+    },
+
+    /** The account's version alone (cheap staleness check). */
+    async version(accountId: string): Promise<number> {
+      return Number((await redis.hget(accountKeys(space, accountId).meta, 'v')) ?? 0);
+    },
+
+    /**
+     * Commits a batch atomically. Returns the new version, or null when the account moved on since
+     * `expectedVersion` (nothing was written; reload and retry).
+     */
+    async commit(c: BatchCommit): Promise<number | null> {
+      const k = accountKeys(space, c.accountId);
+      const { set, del } = coalesce(c.changes);
+      const args: (string | number)[] = [c.expectedVersion, `off:${c.partition}`, c.lastOffset.toString(), c.newestMs, c.pruneBeforeMs];
+      args.push(set.length);
+      for (const [key, value] of set) args.push(key, value);
+      args.push(del.length, ...del);
+      args.push(c.seen.length);
+      for (const s of c.seen) args.push(s.timeMs, s.id);
+      args.push(c.counterDeltas.size);
+      for (const [key, delta] of c.counterDeltas) {
+        const { hash, field } = counterLocation(k, key);
+        args.push(hash, field, delta);
+      }
+      args.push(c.dirtyUsers.length, ...c.dirtyUsers);
+      // Registered before the commit so a crash right after it still finds the account; a stale
+      // entry costs one empty flush.
+      await redis.pipeline().sadd(gen.accounts, c.accountId).sadd(gen.dirtyAccounts, c.accountId).exec();
+      const result = (await redis.eval(COMMIT_BATCH, 4, k.facts, k.seen, k.meta, k.dirty, ...args)) as number;
+      return result < 0 ? null : result;
+    },
+
+    /** Forgets outbox entries written at `version` or later; drops the account from the dirty set when empty. */
+    async clearDirty(accountId: string, version: number, userIds: readonly string[]): Promise<void> {
+      if (userIds.length === 0) return;
+      const k = accountKeys(space, accountId);
+      const left = (await redis.eval(CLEAR_DIRTY, 1, k.dirty, version, ...userIds)) as number;
+      if (left === 0) await redis.srem(gen.dirtyAccounts, accountId);
+    },
+
+    async dirtyAccounts(): Promise<string[]> {
+      return redis.smembers(gen.dirtyAccounts);
+    },
+
+    async accounts(): Promise<string[]> {
+      return (await redis.smembers(gen.accounts)).sort();
+    },
+
+    /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
+    async raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
+      if (positions.size === 0) return;
+      const args: string[] = [];
+      for (const [field, offset] of positions) args.push(field, offset.toString());
+      await redis.eval(RAISE_POSITIONS, 1, gen.positions, ...args);
+    },
+
+    async positions(): Promise<Map<string, bigint>> {
+      const raw = await redis.hgetall(gen.positions);
+      return new Map(Object.entries(raw).map(([k, v]) => [k, BigInt(v)]));
+    },
+
+    /** All counters of an account as core counter keys (for verify and tests). */
+    async counters(accountId: string): Promise<Map<string, number>> {
+      const k = accountKeys(space, accountId);
+      const out = new Map<string, number>();
+      const keys = await scanKeys(redis, `${escapeGlob(k.prefix)}:c[uqi]*`);
+      for (const key of keys) {
+        const fields = await redis.hgetall(key);
+        const suffix = key.slice(k.prefix.length + 1);
+        for (const [field, value] of Object.entries(fields)) {
+          const n = Number(value);
+          if (suffix === 'cu') {
+            const bar = field.indexOf('|');
+            out.set(`u|${field.slice(0, bar)}|${field.slice(bar + 1)}`, n);
+          } else if (suffix.startsWith('cq:')) {
+            const [, scope, type] = suffix.split(':');
+            out.set(`q|${scope}|${type}|${field}`, n);
+          } else if (suffix.startsWith('ci:')) out.set(`i|${suffix.slice(3)}|${field}`, n);
+        }
+      }
+      return out;
+    },
+  };
+}
+
+export type AccountStore = ReturnType<typeof createAccountStore>;
+
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}

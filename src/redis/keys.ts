@@ -1,0 +1,64 @@
+/**
+ * Redis key layout. Everything lives under `<namespace>:<generation>:`, so a rebuild writes a new
+ * generation beside the live one and a swap is one pointer change (`<namespace>:live`).
+ * Per-account keys carry the account in a hash tag, so one account's keys share a slot and one Lua
+ * script can change them together.
+ */
+
+export interface KeySpace {
+  namespace: string;
+  generation: string;
+}
+
+export const liveGenerationKey = (namespace: string) => `${namespace}:live`;
+
+export function accountKeys(space: KeySpace, accountId: string) {
+  const p = `${space.namespace}:${space.generation}:{${accountId}}`;
+  return {
+    prefix: p,
+    /** hash: flat fact key -> value (projections/facts.ts) */
+    facts: `${p}:facts`,
+    /** sorted set: event id -> event time ms */
+    seen: `${p}:seen`,
+    /** hash: v (version), n (newest event ms), off:<topic>:<partition> (last applied offset) */
+    meta: `${p}:meta`,
+    /** hash: `<scope>|total` / `<scope>|<type>` -> users */
+    userCounters: `${p}:cu`,
+    /** hash per scope and type: queue id -> users whose entries of that type involve the queue */
+    queueCounters: (scope: string, type: string) => `${p}:cq:${scope}:${type}`,
+    /** hash per scope: inbox id -> users with an Inbox entry on it */
+    inboxCounters: (scope: string) => `${p}:ci:${scope}`,
+    /** hash: user id -> account version of documents not yet confirmed written to OpenSearch */
+    dirty: `${p}:dirty`,
+  };
+}
+
+export type AccountKeys = ReturnType<typeof accountKeys>;
+
+export function generationKeys(space: KeySpace) {
+  const p = `${space.namespace}:${space.generation}`;
+  return {
+    /** set of account ids seen in this generation */
+    accounts: `${p}:accounts`,
+    /** set of accounts that may have documents not yet written to OpenSearch */
+    dirtyAccounts: `${p}:dirty-accounts`,
+    /** hash: `<topic>:<partition>` -> last offset whose effects are searchable */
+    positions: `${p}:positions`,
+  };
+}
+
+/**
+ * Where a core counter key (projections/summary.ts) is kept: which hash, which field.
+ * `u|scope|x` -> cu[scope|x]; `q|scope|type|queue` -> cq:scope:type[queue]; `i|scope|inbox` -> ci:scope[inbox].
+ */
+export function counterLocation(keys: AccountKeys, counterKey: string): { hash: string; field: string } {
+  const first = counterKey.indexOf('|');
+  const second = counterKey.indexOf('|', first + 1);
+  const family = counterKey.slice(0, first);
+  const scope = counterKey.slice(first + 1, second);
+  const rest = counterKey.slice(second + 1);
+  if (family === 'u') return { hash: keys.userCounters, field: `${scope}|${rest}` };
+  if (family === 'i') return { hash: keys.inboxCounters(scope), field: rest };
+  const bar = rest.indexOf('|');
+  return { hash: keys.queueCounters(scope, rest.slice(0, bar)), field: rest.slice(bar + 1) };
+}

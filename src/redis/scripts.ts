@@ -1,0 +1,64 @@
+/**
+ * Lua scripts: each runs atomically in Redis, which is what makes a batch's effect on one account
+ * (facts, remembered ids, counters, outbox, applied offsets) all-or-nothing, and fenced.
+ */
+
+/**
+ * Commit one account's batch.
+ * KEYS: facts, seen, meta, dirty.
+ * ARGV: expectedVersion, offsetField, lastOffset, newestMs, pruneBeforeMs,
+ *       nSet, (key, value)*, nDel, key*, nSeen, (score, id)*, nCounters, (hash, field, delta)*, nDirty, userId*
+ * Returns the new version, or -1 when the account changed since it was read (another projector
+ * wrote it): the caller reloads and tries again, and nothing was written.
+ */
+export const COMMIT_BATCH = `
+local facts, seen, meta, dirty = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local version = tonumber(redis.call('HGET', meta, 'v') or '0')
+if version ~= tonumber(ARGV[1]) then return -1 end
+local stored = redis.call('HGET', meta, ARGV[2])
+if stored and tonumber(stored) >= tonumber(ARGV[3]) then return -1 end
+local newVersion = version + 1
+local i = 6
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', facts, ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HDEL', facts, ARGV[i]); i = i + 1 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('ZADD', seen, ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local left = redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])
+  if left <= 0 then redis.call('HDEL', ARGV[i], ARGV[i + 1]) end
+  i = i + 3
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', dirty, ARGV[i], newVersion); i = i + 1 end
+if tonumber(ARGV[5]) > -1e300 then redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. ARGV[5]) end
+redis.call('HSET', meta, 'v', newVersion, 'n', ARGV[4], ARGV[2], ARGV[3])
+return newVersion
+`;
+
+/**
+ * Forget outbox entries whose documents were written at `version` or later.
+ * KEYS: dirty. ARGV: version, userId*. Returns how many entries are left.
+ */
+export const CLEAR_DIRTY = `
+local v = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  local at = redis.call('HGET', KEYS[1], ARGV[i])
+  if at and tonumber(at) <= v then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return redis.call('HLEN', KEYS[1])
+`;
+
+/**
+ * Raise positions, never lower them (two projectors may publish for the same partition around a
+ * rebalance). KEYS: positions. ARGV: (field, offset)*.
+ */
+export const RAISE_POSITIONS = `
+for i = 1, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1
+`;
