@@ -23,6 +23,9 @@ export default defineConfig({
           // The servers are shared: files isolate themselves by namespace, but two cores do not
           // gain from more than two files at once.
           maxWorkers: 2,
+          // Vitest 4 runs projects with different maxWorkers in separate groups, which need
+          // distinct orders: unit tests (group 0) first, then integration.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
