@@ -1,0 +1,57 @@
+/**
+ * `access-index project`: the projector alone. Runs until SIGTERM/SIGINT, then finishes the batch in
+ * hand, publishes positions and leaves the consumer group.
+ */
+import { createServer } from 'node:http';
+import type { Command } from 'commander';
+import { createProjector, type Projector } from '../../projector/projector.ts';
+import { onShutdown, openRuntime, type Runtime } from '../../runtime.ts';
+import { runCommand } from '../run-command.ts';
+
+/** Starts a projector on the runtime's live generation. */
+export async function startProjector(runtime: Runtime): Promise<Projector> {
+  const { clients, config, logger, metrics, space, index } = runtime;
+  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space, index, logger, metrics });
+  await projector.start();
+  return projector;
+}
+
+export function registerProjectCommand(program: Command): void {
+  program
+    .command('project')
+    .description('run the projector alone: Kafka to Redis and OpenSearch (scale it apart from the API)')
+    .option('--metrics-port <port>', 'serve /metrics and /readyz on this port (0: none)', '0')
+    .action((options: { metricsPort: string }) =>
+      runCommand(async () => {
+        const runtime = await openRuntime({ ensureTopics: true });
+        const projector = await startProjector(runtime);
+        const port = Number(options.metricsPort);
+        const server = port > 0 ? serveMetrics(runtime, projector, port) : undefined;
+        onShutdown(runtime.logger, async () => {
+          await projector.stop();
+          server?.close();
+          await runtime.close();
+        });
+      }),
+    );
+}
+
+/** A tiny side server for a projector without the API: /metrics and /readyz. */
+function serveMetrics(runtime: Runtime, projector: Projector, port: number) {
+  const server = createServer(async (req, res) => {
+    if (req.url === '/metrics') {
+      res.setHeader('content-type', runtime.metrics.registry.contentType);
+      res.end(await runtime.metrics.registry.metrics());
+    } else if (req.url === '/readyz') {
+      const status = projector.status();
+      res.statusCode = status.state === 'running' ? 200 : 503;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(status));
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  server.listen(port, '127.0.0.1');
+  return server;
+}
