@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allDocs, replay, DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
+import { DEAD_LETTER_HEADERS } from '../../src/projector/dead-letter.ts';
+import { readAccountUsers } from '../../src/opensearch/read-users.ts';
+import { fromIndexedUser } from '../../src/opensearch/user-document.ts';
+import { type TestNamespace, createTestNamespace } from '../helpers/namespace.ts';
+import { createEventBuilder } from '../support/builders.ts';
+import { type OutgoingMessage, type PreparedNamespace, prepareNamespace } from '../support/pipeline.ts';
+import { envelope, topicOf } from '../support/envelopes.ts';
+
+/** Poison mixed with good events: each poison message lands in the dead-letter topic with its reason; every good event is applied. */
+describe('poison events', () => {
+  let ns: TestNamespace;
+  let env: PreparedNamespace;
+  let stop: () => Promise<void>;
+  const e = createEventBuilder();
+  const good = [e.inbox('i1'), e.queue('q1', { inbox: 'i1', automatic: true, ad_hoc: true }), e.role('r1', ['RecordingPlay:Edit']), e.user('u1'), e.assignRole('r1', 'u1'), e.member('q1', 'u1'), e.user('u2'), e.grantUser('i1', 'u2')];
+  const valid = (n: number): OutgoingMessage => ({ topic: topicOf(good[n]!.type), key: 'acc', value: JSON.stringify(envelope('acc', good[n]!)) });
+  const poison: (OutgoingMessage & { code: string; reason: RegExp })[] = [
+    { topic: 'users', key: 'acc', value: '{"specversion": "1.0", "id": ', code: 'not_json', reason: /JSON/i },
+    { topic: 'users', key: 'acc', value: JSON.stringify({ ...envelope('acc', e.user('u9')), data: { user_id: 9 } }), code: 'bad_data', reason: /data\.user_id/ },
+    { topic: 'queues', key: 'acc', value: JSON.stringify({ ...envelope('acc', e.queue('q9')), type: 'queue.renamed' }), code: 'unknown_type', reason: /queue\.renamed/ },
+    { topic: 'roles', key: 'other', value: JSON.stringify(envelope('acc', e.role('r9', []))), code: 'account_mismatch', reason: /differs from message key/ },
+    { topic: 'inboxes', key: 'acc', value: JSON.stringify(envelope('acc', e.user('u8'))), code: 'wrong_topic', reason: /belongs to topic/ },
+    { topic: 'queues', key: 'acc', value: null, code: 'not_json', reason: /./ },
+  ];
+
+  beforeAll(async () => {
+    ns = createTestNamespace();
+    env = await prepareNamespace(ns, { partitions: 1 });
+    const projector = env.projector();
+    await projector.start();
+    stop = () => projector.stop();
+    // poison interleaved with the good events, on every topic
+    const messages: OutgoingMessage[] = [];
+    good.forEach((_, n) => {
+      messages.push(valid(n));
+      if (poison[n]) messages.push(poison[n]!);
+    });
+    await env.waitForPositions(await env.produce(messages));
+  });
+
+  afterAll(async () => {
+    await stop?.();
+    await env?.close();
+    await ns?.cleanup();
+  });
+
+  it('every good event is applied, as if the poison were not there', async () => {
+    const expected = [...allDocs(replay(good, DEFAULT_DEDUPE_WINDOW_MS).facts).values()];
+    const indexed = [];
+    for await (const u of readAccountUsers(env.clients.opensearch, env.index, 'acc')) indexed.push(fromIndexedUser(u));
+    expect(indexed).toEqual(expected);
+    expect(indexed.find((u) => u.user_id === 'u1')?.entries.length).toBe(3);
+    expect(await env.verify()).toEqual([]);
+  });
+
+  it('each poison message is in the dead-letter topic with its reason, code and origin', async () => {
+    const consumer = env.clients.kafka.consumer({ groupId: `${ns.prefix}-dlq-reader` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: env.config.topics.deadLetter, fromBeginning: true });
+    const got: { headers: Record<string, string>; value: string | null; key: string | null }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${got.length} dead letters`)), 30_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+          got.push({ headers, value: message.value?.toString() ?? null, key: message.key?.toString() ?? null });
+          if (got.length === poison.length) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    for (const p of poison) {
+      const match = got.find((g) => g.value === (p.value === null ? null : String(p.value)) && g.headers[DEAD_LETTER_HEADERS.topic] === env.config.topics[p.topic]);
+      expect(match, `dead letter for ${p.code}`).toBeDefined();
+      expect(match!.headers[DEAD_LETTER_HEADERS.code]).toBe(p.code);
+      expect(match!.headers[DEAD_LETTER_HEADERS.reason]).toMatch(p.reason);
+      expect(match!.headers[DEAD_LETTER_HEADERS.partition]).toBe('0');
+      expect(match!.headers[DEAD_LETTER_HEADERS.offset]).toMatch(/^\d+$/);
+      expect(match!.key).toBe(p.key);
+    }
+  });
+});
