@@ -90,6 +90,15 @@ export const configSchema = z
         error: `must be a number of days above 0 and at most ${MAX_DEDUPE_WINDOW_DAYS}`,
       })
       .transform(Number),
+    // How long the group waits for a silent projector before moving its partitions (Kafka's own
+    // bounds apply: 6 s to 300 s by default).
+    KAFKA_SESSION_TIMEOUT_MS: withDefault('30000')
+      .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 1000 && Number(ms) <= 3_600_000, { error: 'must be a whole number of milliseconds from 1000 to 3600000' })
+      .transform(Number),
+    // How often searchable positions are published (an index refresh each time something is pending).
+    ACCESS_INDEX_PUBLISH_INTERVAL_MS: withDefault('200')
+      .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 10 && Number(ms) <= 60_000, { error: 'must be a whole number of milliseconds from 10 to 60000' })
+      .transform(Number),
   })
   .superRefine((env, ctx) => {
     // Each topic maps back to one logical topic (events on a foreign topic are refused), and the
@@ -118,6 +127,8 @@ export const configSchema = z
     logLevel: env.LOG_LEVEL,
     // Kept in ms: that is what the dedupe store's TTL takes.
     dedupeWindowMs: env.ACCESS_INDEX_DEDUPE_WINDOW_DAYS * DAY_MS,
+    sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+    publishIntervalMs: env.ACCESS_INDEX_PUBLISH_INTERVAL_MS,
   }));
 
 export type Config = z.infer<typeof configSchema>;

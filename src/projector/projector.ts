@@ -26,7 +26,7 @@ export interface ProjectorDeps {
   kafka: Kafka;
   redis: Redis;
   opensearch: Client;
-  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'>;
+  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs'>>;
   space: KeySpace;
   /** the OpenSearch index of the generation this projector writes */
   index: string;
@@ -48,7 +48,7 @@ export function createProjector(deps: ProjectorDeps) {
   const store = createAccountStore(deps.redis, deps.space);
   const cache = createAccountCache(store, config.dedupeWindowMs);
   const topics = logicalTopics(config.topics);
-  const publisher = createPositionPublisher({ opensearch, index: () => deps.index, store, intervalMs: deps.publishIntervalMs ?? 200, logger, ...(metrics ? { metrics } : {}) });
+  const publisher = createPositionPublisher({ opensearch, index: () => deps.index, store, intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200, logger, ...(metrics ? { metrics } : {}) });
   const groupId = deps.groupId ?? `${config.namespace}-projector`;
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
@@ -140,8 +140,8 @@ export function createProjector(deps: ProjectorDeps) {
       consumer = kafka.consumer({
         groupId,
         partitionAssigners: [CoPartitionedAssigner],
-        sessionTimeout: 30_000,
-        rebalanceTimeout: 60_000,
+        sessionTimeout: config.sessionTimeoutMs ?? 30_000,
+        rebalanceTimeout: Math.max(60_000, config.sessionTimeoutMs ?? 0),
         heartbeatInterval: 3_000,
         maxBytesPerPartition: 4 * 1024 * 1024,
         allowAutoTopicCreation: false,

@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       },
       logLevel: 'info',
       dedupeWindowMs: 7 * 86_400_000,
+      sessionTimeoutMs: 30_000,
+      publishIntervalMs: 200,
     });
   });
 
@@ -57,6 +59,8 @@ describe('loadConfig', () => {
       TOPIC_DEAD_LETTER: 'dlq',
       LOG_LEVEL: 'silent',
       ACCESS_INDEX_DEDUPE_WINDOW_DAYS: '0.5',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      ACCESS_INDEX_PUBLISH_INTERVAL_MS: '50',
     });
     expect(config).toEqual({
       kafkaBrokers: ['kafka-1:9092', 'kafka_2:9093', '[::1]:9094'],
@@ -68,11 +72,15 @@ describe('loadConfig', () => {
       topics: { users: 'u', roles: 'r', queues: 'q', inboxes: 'i', deadLetter: 'dlq' },
       logLevel: 'silent',
       dedupeWindowMs: 43_200_000,
+      sessionTimeoutMs: 6000,
+      publishIntervalMs: 50,
     });
   });
 
   it.each([
     ['PORT', 'abc', 'PORT: must be an integer from 1 to 65535 (got "abc")'],
+    ['KAFKA_SESSION_TIMEOUT_MS', '500', 'KAFKA_SESSION_TIMEOUT_MS: must be a whole number of milliseconds from 1000 to 3600000 (got "500")'],
+    ['ACCESS_INDEX_PUBLISH_INTERVAL_MS', '1.5', 'ACCESS_INDEX_PUBLISH_INTERVAL_MS: must be a whole number of milliseconds from 10 to 60000 (got "1.5")'],
     ['PORT', '70000', 'PORT: must be an integer from 1 to 65535 (got "70000")'],
     ['PORT', '0x50', 'PORT: must be an integer from 1 to 65535 (got "0x50")'],
     ['KAFKA_BROKERS', 'kafka:9092,kafka', 'KAFKA_BROKERS: must be a comma-separated list of host:port'],
