@@ -1,0 +1,165 @@
+/**
+ * The HTTP API's wire shapes: path and query parameters (validated at the edge, every bad field
+ * named) and the answers, as zod schemas from which the OpenAPI 3.1 document is generated.
+ *
+ * Query objects are strict: an unknown parameter is a 400, because a typo (`acces_type=inbox`)
+ * would otherwise silently widen the report an auditor relies on.
+ */
+import { z } from '@hono/zod-openapi';
+import { ACCESS_TYPES, CHANNELS, MEMBER_TYPES, USER_ACCESS_VALUES } from './events.ts';
+import { MAX_ID_LENGTH } from './fields.ts';
+
+/** Longest keyword search we accept, in characters and in words (each word is one query clause). */
+export const MAX_Q_LENGTH = 256;
+export const MAX_Q_WORDS = 16;
+/** Page size bounds of GET /users. */
+export const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 50;
+/** How long a request may wait for min_position. */
+export const MAX_WAIT_MS = 30_000;
+export const DEFAULT_WAIT_MS = 5_000;
+
+export const SORT_FIELDS = ['name', 'email', 'can_access'] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
+
+// `topic:partition:offset`, comma-joined; topic names are Kafka's (no colon), offsets int64.
+const POSITION_LIST = /^[A-Za-z0-9._-]{1,249}:\d{1,9}:\d{1,19}(,[A-Za-z0-9._-]{1,249}:\d{1,9}:\d{1,19})*$/;
+
+const idParam = (name: string, example: string) =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .regex(/^[^\x00-\x1f\x7f]*$/, { error: 'must not contain control characters' })
+    .openapi({ param: { name, in: 'path' }, example });
+
+export const channelSchema = z.enum(CHANNELS).openapi({ description: 'only paths through queues of this channel count (a direct inbox grant is voice)' });
+export const accessTypeSchema = z.enum(ACCESS_TYPES).openapi({ description: 'only entries of this access type count' });
+
+const freshness = {
+  min_position: z
+    .string()
+    .max(20_000)
+    .regex(POSITION_LIST, { error: 'must be topic:partition:offset, comma-separated (e.g. "zcc.users:0:42,zcc.roles:1:7")' })
+    .optional()
+    .openapi({ description: 'answer only once every listed offset is reflected (read your own writes)', example: 'zcc.users:0:42' }),
+  wait_ms: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_MS)
+    .default(DEFAULT_WAIT_MS)
+    .openapi({ description: 'how long to wait for min_position before answering 503' }),
+};
+
+export const accountParamsSchema = z.object({ account_id: idParam('account_id', 'acc_3F9k') });
+export const userParamsSchema = z.object({ account_id: idParam('account_id', 'acc_3F9k'), user_id: idParam('user_id', 'u_7') });
+
+export const summaryQuerySchema = z.strictObject({ channel: channelSchema.optional(), ...freshness });
+export const queuesQuerySchema = z.strictObject({ channel: channelSchema.optional(), access_type: accessTypeSchema.optional(), ...freshness });
+export const userQuerySchema = queuesQuerySchema;
+
+const reportFilters = {
+  q: z
+    .string()
+    .max(MAX_Q_LENGTH)
+    .optional()
+    .openapi({ description: `keyword search over display name and email: every word must start a word of the name or email (case and accents ignored; words of 4+ letters also match with one or two typos). At most ${MAX_Q_WORDS} words.` }),
+  channel: channelSchema.optional(),
+  access_type: accessTypeSchema.optional(),
+  sort: z.enum(SORT_FIELDS).default('name'),
+  order: z.enum(SORT_ORDERS).optional().openapi({ description: 'default asc for name and email, desc for can_access' }),
+};
+
+export const usersQuerySchema = z.strictObject({
+  ...reportFilters,
+  size: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  cursor: z.string().max(8192).optional().openapi({ description: 'next_cursor of the previous page, with the same filters' }),
+  include_empty: z.enum(['true', 'false']).default('false').openapi({ description: 'also list users with no entry that counts (can_access 0)' }),
+  ...freshness,
+});
+
+export const usersCsvQuerySchema = z.strictObject({ ...reportFilters, ...freshness });
+
+const position = z.string().openapi({ description: 'Kafka positions the answer reflects: topic:partition:offset, comma-joined', example: 'zcc.inboxes:0:118,zcc.queues:0:40,zcc.roles:0:12,zcc.users:0:77' });
+const perType = z.object({ inbox: z.number().int(), automatic_call_recording: z.number().int(), ad_hoc_call_recording: z.number().int() });
+
+export const summaryResponseSchema = z
+  .object({
+    account_id: z.string(),
+    channel: z.enum(CHANNELS).nullable(),
+    users: perType.extend({ total: z.number().int() }),
+    queues: perType,
+    inboxes: z.number().int(),
+    position,
+  })
+  .openapi('Summary');
+
+export const userRowSchema = z
+  .object({
+    user_id: z.string(),
+    display_name: z.string(),
+    user_email: z.string(),
+    user_access: z.enum(USER_ACCESS_VALUES),
+    can_access: z.number().int(),
+    access_types: z.array(z.enum(ACCESS_TYPES)),
+  })
+  .openapi('UserRow');
+
+export const usersPageSchema = z
+  .object({ items: z.array(userRowSchema), total: z.number().int(), next_cursor: z.string().nullable(), position })
+  .openapi('UsersPage');
+
+export const pathSchema = z
+  .object({
+    rule: z.enum(['inbox_user_grant', 'inbox_queue_grant', 'automatic_recording_inbox', 'automatic_recording', 'ad_hoc_recording']),
+    channel: z.enum(CHANNELS),
+    queue_id: z.string().nullable(),
+    role_id: z.string().nullable(),
+    member_type: z.enum(MEMBER_TYPES).nullable(),
+  })
+  .openapi('Path');
+
+export const entrySchema = z
+  .object({
+    access_type: z.enum(ACCESS_TYPES),
+    target: z.object({ type: z.enum(['inbox', 'queue']), id: z.string(), name: z.string() }),
+    queues: z.array(z.object({ id: z.string(), name: z.string() })),
+    channels: z.array(z.enum(CHANNELS)),
+    granted_by: z.array(pathSchema),
+  })
+  .openapi('Entry');
+
+export const userDetailSchema = userRowSchema.extend({ entries: z.array(entrySchema), position }).openapi('UserDetail');
+
+export const queuesResponseSchema = z
+  .object({
+    items: z.array(
+      z.object({ cc_queue_id: z.string(), queue_name: z.string(), channel: z.enum(CHANNELS).nullable(), users: perType }),
+    ),
+    position,
+  })
+  .openapi('Queues');
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem');
+
+export type SummaryResponse = z.infer<typeof summaryResponseSchema>;
+export type UserRowResponse = z.infer<typeof userRowSchema>;
+export type UsersPage = z.infer<typeof usersPageSchema>;
+export type UserDetail = z.infer<typeof userDetailSchema>;
+export type QueuesResponse = z.infer<typeof queuesResponseSchema>;
+export type ProblemBody = z.infer<typeof problemSchema>;
+export type UsersQuery = z.infer<typeof usersQuerySchema>;
+export type UsersCsvQuery = z.infer<typeof usersCsvQuerySchema>;

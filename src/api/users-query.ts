@@ -1,0 +1,102 @@
+/**
+ * From report parameters to an OpenSearch query over the indexed users (pure: no I/O). Filters are
+ * range and term queries on the precomputed `ca.<channel>.<type>` numbers, so a filtered, sorted
+ * page costs the same as an unfiltered one.
+ */
+import type { AccessType, Channel } from '../../projections/index.ts';
+import type { SortField, SortOrder } from '../../schemas/api.ts';
+import { words } from '../opensearch/search-terms.ts';
+import type { IndexedUser } from '../opensearch/user-document.ts';
+
+export interface UsersFilter {
+  accountId: string;
+  q?: string | undefined;
+  channel?: Channel | undefined;
+  access_type?: AccessType | undefined;
+  /** also list users with no entry that counts */
+  includeEmpty?: boolean;
+}
+
+export interface UsersSort {
+  sort: SortField;
+  order: SortOrder;
+}
+
+export interface UserRow {
+  user_id: string;
+  display_name: string;
+  user_email: string;
+  user_access: IndexedUser['user_access'];
+  can_access: number;
+  access_types: AccessType[];
+}
+
+/** Words of this length or more also match with typos (shorter ones would match too much). */
+export const FUZZY_MIN_LENGTH = 4;
+
+/** The order a sort field takes when the request names none: the most useful first. */
+export function defaultOrder(sort: SortField): SortOrder {
+  return sort === 'can_access' ? 'desc' : 'asc';
+}
+
+/** The indexed field holding Can Access under the filter, e.g. `ca.voice.inbox`. */
+export function canAccessField(filter: Pick<UsersFilter, 'channel' | 'access_type'>): string {
+  return `ca.${filter.channel ?? 'all'}.${filter.access_type ?? 'all'}`;
+}
+
+/** The words of `q` folded as the projector folds the stored search terms (see search-terms.ts). */
+export function queryWords(q: string | undefined): string[] {
+  return q === undefined ? [] : [...new Set(words(q))];
+}
+
+function wordClause(word: string): object {
+  const prefix = { prefix: { search_terms: { value: word } } };
+  if (word.length < FUZZY_MIN_LENGTH) return prefix;
+  // The first letter must match: typos there are rare, and it keeps the fuzzy expansion small.
+  const fuzzy = { fuzzy: { search_terms: { value: word, fuzziness: 'AUTO', prefix_length: 1 } } };
+  return { bool: { should: [prefix, fuzzy], minimum_should_match: 1 } };
+}
+
+/**
+ * The query: the account, Can Access above 0 under the filter (unless empty users are wanted), and
+ * each word of `q` matching a search term. Everything is in filter context: the order is the sort's,
+ * never a relevance score.
+ */
+export function buildUsersQuery(filter: UsersFilter): object {
+  const clauses: object[] = [{ term: { account_id: filter.accountId } }];
+  if (!filter.includeEmpty) clauses.push({ range: { [canAccessField(filter)]: { gt: 0 } } });
+  for (const word of queryWords(filter.q)) clauses.push(wordClause(word));
+  return { bool: { filter: clauses } };
+}
+
+/** The sort, with user_id last so that every row has a distinct sort key (search_after needs it). */
+export function buildSort(sort: UsersSort, filter: UsersFilter): object[] {
+  switch (sort.sort) {
+    case 'name':
+      return [{ name_sort: sort.order }, { user_id: 'asc' }];
+    case 'email':
+      return [{ email_sort: sort.order }, { user_id: 'asc' }];
+    case 'can_access':
+      return [{ [canAccessField(filter)]: sort.order }, { name_sort: 'asc' }, { user_id: 'asc' }];
+  }
+}
+
+/** The `_source` fields a report row needs (the entries stay in the index). */
+export function rowSourceFields(filter: UsersFilter): string[] {
+  return ['user_id', 'display_name', 'user_email', 'user_access', canAccessField(filter), `at.${filter.channel ?? 'all'}`];
+}
+
+/** A report row from an indexed user's (partial) source, under the filter. */
+export function toUserRow(source: Pick<IndexedUser, 'user_id' | 'display_name' | 'user_email' | 'user_access'> & { ca?: Partial<IndexedUser['ca']>; at?: Partial<IndexedUser['at']> }, filter: UsersFilter): UserRow {
+  const scope = filter.channel ?? 'all';
+  const can_access = source.ca?.[scope]?.[filter.access_type ?? 'all'] ?? 0;
+  const types = source.at?.[scope] ?? [];
+  return {
+    user_id: source.user_id,
+    display_name: source.display_name,
+    user_email: source.user_email,
+    user_access: source.user_access,
+    can_access,
+    access_types: filter.access_type === undefined ? types : types.filter((t) => t === filter.access_type),
+  };
+}
