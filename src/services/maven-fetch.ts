@@ -37,7 +37,7 @@ export async function fetchWithMaven(options: MavenFetchOptions): Promise<void> 
   await renderTemplate(options.templatesDir, options.pomTemplate, pom, options.values);
   print(`  downloading ${label} from Maven Central (first run only; ~/.m2 keeps a copy)...`);
   const started = Date.now();
-  const { code, tail } = await runMaven(['-B', '-f', pom, ...options.goals], print);
+  const { code, tail } = await runMaven(['-B', '-Dstyle.color=never', '-f', pom, ...options.goals], print);
   if (code !== 0) {
     throw new ServiceError(
       `Download of ${label} failed (mvn exited with ${code}). Is Maven Central reachable?\n` +
@@ -48,6 +48,7 @@ export async function fetchWithMaven(options: MavenFetchOptions): Promise<void> 
   print(`  ${label} fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+const BOILERPLATE = /^\[ERROR\] (To see the full|Re-run Maven|For more information|\[Help \d\])/;
 const DOWNLOADED = /Downloaded from [^:]+: (\S+) \(([^)]+)\)/;
 
 async function runMaven(args: string[], print: (line: string) => void): Promise<{ code: number; tail: string[] }> {
@@ -55,7 +56,7 @@ async function runMaven(args: string[], print: (line: string) => void): Promise<
   const tail: string[] = [];
   const keep = (line: string): void => {
     tail.push(line);
-    if (tail.length > 25) tail.shift();
+    if (tail.length > 12) tail.shift();
   };
   const onLine = (line: string): void => {
     const got = DOWNLOADED.exec(line);
@@ -63,7 +64,8 @@ async function runMaven(args: string[], print: (line: string) => void): Promise<
       print(`    got ${got[1].split('/').pop()} (${got[2]})`);
       return;
     }
-    if (/^\[(ERROR|WARNING)\]/.test(line) || /BUILD (FAILURE|SUCCESS)/.test(line)) keep(line);
+    if (/^\[ERROR\] \S/.test(line) && !BOILERPLATE.test(line)) keep(line);
+    else if (/^\[WARNING\] Could not transfer/.test(line) && tail.length < 3) keep(line);
   };
   createInterface({ input: child.stdout }).on('line', onLine);
   createInterface({ input: child.stderr }).on('line', keep);

@@ -120,7 +120,7 @@ export async function waitUntilReady(probe: () => Promise<Probe>, options: WaitO
     }
     if (Date.now() >= deadline) {
       const seconds = Math.round(options.timeoutMs / 1000);
-      throw new ServiceError(`${options.what} not ready after ${seconds} s: ${last.reason}.${hintOf(options)}`);
+      throw new ServiceError(`${options.what} not ready after ${seconds} s: ${last.reason.replace(/\.$/, '')}.${hintOf(options)}`);
     }
     await sleep(1000);
   }

@@ -101,43 +101,38 @@ export function createServices(options: ServicesOptions = {}): Services {
     return { ...base(server), origin: 'started', pid: record.pid, logs: server.logs, ...fromProbe(probe, server), version: probe.version ?? server.version };
   }
 
+  /**
+   * Finds or starts one server. Returns once it is started; `ready` settles when it answers (never
+   * rejects). Wrapped in an object because an async function would flatten a returned promise.
+   */
+  async function bringUp(server: LocalServer): Promise<{ ready: Promise<ServerState> }> {
+    const failure = (error: unknown): ServerState => ({ ...base(server), up: false, reason: (error as Error).message });
+    const address = given(server);
+    if (address) return { ready: checkGiven(server, address, 60_000) };
+    const record = proc.readPidFile(server.pidFile);
+    if (proc.isOurProcess(record)) return { ready: waitForOurs(server, record).catch(failure) };
+    if (record) await proc.removePidFile(server.pidFile);
+    if (await proc.isPortOpen(server.port)) return { ready: inspectForeign(server, 15_000) };
+    try {
+      print(`${server.label}: nothing on port ${server.port}, starting ${server.label}${server.version ? ` ${server.version}` : ''}`);
+      await server.prepare(print);
+      const started = Date.now();
+      const fresh = await server.start();
+      await proc.writePidFile(server.pidFile, fresh);
+      print(`  started, pid ${fresh.pid}; log: ${server.logs}`);
+      return { ready: waitForOurs(server, fresh, started).catch(failure) };
+    } catch (error) {
+      return { ready: Promise.resolve(failure(error)) };
+    }
+  }
+
   async function up(): Promise<ServerState[]> {
     return withUpLock(paths.run, print, async () => {
+      // One after the other up to the start (downloads share ~/.m2, and their progress lines stay
+      // readable); the waits for readiness overlap.
       const pending: Promise<ServerState>[] = [];
-      for (const server of servers) {
-        const address = given(server);
-        if (address) {
-          pending.push(checkGiven(server, address, 60_000));
-          continue;
-        }
-        const record = proc.readPidFile(server.pidFile);
-        if (proc.isOurProcess(record)) {
-          pending.push(waitForOurs(server, record));
-          continue;
-        }
-        if (record) await proc.removePidFile(server.pidFile);
-        if (await proc.isPortOpen(server.port)) {
-          pending.push(inspectForeign(server, 15_000));
-          continue;
-        }
-        try {
-          print(`${server.label}: nothing on port ${server.port}, starting ${server.label}${server.version ? ` ${server.version}` : ''}`);
-          await server.prepare(print);
-          const started = Date.now();
-          const fresh = await server.start();
-          await proc.writePidFile(server.pidFile, fresh);
-          print(`  started, pid ${fresh.pid}; log: ${server.logs}`);
-          pending.push(waitForOurs(server, fresh, started));
-        } catch (error) {
-          pending.push(Promise.reject(error));
-        }
-      }
-      const settled = await Promise.allSettled(pending);
-      const states = settled.map((result, i) => {
-        if (result.status === 'fulfilled') return result.value;
-        const server = servers[i] as LocalServer;
-        return { ...base(server), up: false, reason: (result.reason as Error).message };
-      });
+      for (const server of servers) pending.push((await bringUp(server)).ready);
+      const states = await Promise.all(pending);
       const failed = states.filter((state) => !state.up);
       if (failed.length > 0) {
         throw new ServiceError(failed.map((state) => `${state.label}: ${state.reason ?? 'not up'}`).join('\n'));
