@@ -9,3 +9,4 @@ export * from './views.ts';
 export * from './summary.ts';
 export * from './dedupe.ts';
 export * from './account.ts';
+export * from './history.ts';

@@ -5,7 +5,7 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
-import { ensureIndex, ensureTemplates, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
+import { ensureIndex, ensureTemplates, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
 import { liveGenerationKey } from './redis/keys.ts';
 
 export const FIRST_GENERATION = 'g1';
@@ -16,15 +16,23 @@ export async function liveGeneration(redis: Redis, namespace: string): Promise<s
   return (await redis.get(liveGenerationKey(namespace))) ?? FIRST_GENERATION;
 }
 
-/** Makes sure the template, the generation's index and (for the live one) the alias exist. */
-export async function ensureGenerationLayout(opensearch: Client, namespace: string, generation: string, options: { live: boolean; shards?: number; replicas?: number }): Promise<string> {
+export interface GenerationIndices {
+  users: string;
+  history: string;
+}
+
+/** Makes sure the templates, the generation's indices and (for the live one) the aliases exist. */
+export async function ensureGenerationLayout(opensearch: Client, namespace: string, generation: string, options: { live: boolean; shards?: number; replicas?: number }): Promise<GenerationIndices> {
   await ensureTemplates(opensearch, { namespace, ...(options.shards ? { shards: options.shards } : {}), ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) });
-  const index = usersIndex(namespace, generation);
-  await ensureIndex(opensearch, index);
-  if (options.live) {
-    const alias = usersAlias(namespace);
+  const indices = { users: usersIndex(namespace, generation), history: historyIndex(namespace, generation) };
+  for (const [alias, index] of [
+    [usersAlias(namespace), indices.users],
+    [historyAlias(namespace), indices.history],
+  ] as const) {
+    await ensureIndex(opensearch, index);
+    if (!options.live) continue;
     const current = await opensearch.indices.getAlias({ name: alias }).catch(() => undefined);
     if (!current || !Object.keys(current.body ?? {}).includes(index)) await pointAlias(opensearch, alias, index);
   }
-  return index;
+  return indices;
 }

@@ -4,7 +4,7 @@
  */
 import { type Clients, createClients } from './clients.ts';
 import { type Config, loadConfig } from './config.ts';
-import { ensureGenerationLayout, liveGeneration } from './generation.ts';
+import { ensureGenerationLayout, type GenerationIndices, liveGeneration } from './generation.ts';
 import { ensureTopics } from './kafka/client.ts';
 import { type Logger, createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -20,6 +20,8 @@ export interface Runtime {
   space: KeySpace;
   /** the live generation's users index */
   index: string;
+  /** the live generation's indices (users and history) */
+  indices: GenerationIndices;
   store: AccountStore;
   close(): Promise<void>;
 }
@@ -55,9 +57,9 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       );
     }
     const generation = await retry(() => liveGeneration(clients.redis, config.namespace), { retries: 10, onRetry });
-    const index = await retry(() => ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true }), { retries: 10, onRetry });
+    const indices = await retry(() => ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true }), { retries: 10, onRetry });
     const space = { namespace: config.namespace, generation };
-    return { config, logger, metrics, clients, space, index, store: createAccountStore(clients.redis, space), close: () => clients.close() };
+    return { config, logger, metrics, clients, space, index: indices.users, indices, store: createAccountStore(clients.redis, space), close: () => clients.close() };
   } catch (error) {
     await clients.close();
     throw error;

@@ -7,8 +7,8 @@ import type { Client } from '@opensearch-project/opensearch';
 import { AppError } from '../errors.ts';
 
 export type DocOp =
-  | { op: 'index'; id: string; version: number; doc: object }
-  | { op: 'delete'; id: string; version: number };
+  | { op: 'index'; index: string; id: string; version: number; doc: object }
+  | { op: 'delete'; index: string; id: string; version: number };
 
 export interface BulkResult {
   indexed: number;
@@ -22,8 +22,8 @@ export interface BulkWriterOptions {
   onRequest?: (seconds: number, bytes: number) => void;
 }
 
-/** Writes the ops to `index` in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
-export async function writeDocs(client: Client, index: string, ops: readonly DocOp[], options: BulkWriterOptions = {}): Promise<BulkResult> {
+/** Writes the ops in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
+export async function writeDocs(client: Client, ops: readonly DocOp[], options: BulkWriterOptions = {}): Promise<BulkResult> {
   const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
   const result: BulkResult = { indexed: 0, deleted: 0, stale: 0 };
   let lines: string[] = [];
@@ -54,7 +54,7 @@ export async function writeDocs(client: Client, index: string, ops: readonly Doc
     bytes = 0;
   };
   for (const op of ops) {
-    const meta = JSON.stringify({ [op.op]: { _index: index, _id: op.id, version: op.version, version_type: 'external_gte' } });
+    const meta = JSON.stringify({ [op.op]: { _index: op.index, _id: op.id, version: op.version, version_type: 'external_gte' } });
     const doc = op.op === 'index' ? JSON.stringify(op.doc) : undefined;
     const size = meta.length + (doc?.length ?? 0) + 2;
     if (bytes + size > maxBytes) await flush();

@@ -15,6 +15,41 @@ export interface IndexLayoutOptions {
 
 export const usersAlias = (namespace: string) => `${namespace}-users`;
 export const usersIndex = (namespace: string, generation: string) => `${namespace}-users-${generation}`;
+export const historyAlias = (namespace: string) => `${namespace}-history`;
+export const historyIndex = (namespace: string, generation: string) => `${namespace}-history-${generation}`;
+
+const eventRefMapping = {
+  properties: {
+    event_id: { type: 'keyword' },
+    type: { type: 'keyword' },
+    topic: { type: 'keyword' },
+    partition: { type: 'integer' },
+    offset: { type: 'keyword' },
+    time: { type: 'keyword' },
+    time_ms: { type: 'long' },
+    seq: { type: 'long' },
+  },
+};
+
+/** History intervals: found by account, user, time and key; the value itself is stored, not indexed. */
+function historyMapping() {
+  return {
+    dynamic: 'strict',
+    properties: {
+      account_id: { type: 'keyword' },
+      user_id: { type: 'keyword' },
+      key: { type: 'keyword' },
+      kind: { type: 'keyword' },
+      access_type: { type: 'keyword' },
+      target_id: { type: 'keyword' },
+      from_ms: { type: 'long' },
+      to_ms: { type: 'long' },
+      from: eventRefMapping,
+      to: eventRefMapping,
+      value: { type: 'object', enabled: false },
+    },
+  };
+}
 
 function usersMapping() {
   const scopeObject = (props: Record<string, unknown>) => ({ properties: props });
@@ -40,24 +75,20 @@ function usersMapping() {
   };
 }
 
-/** Creates or updates the namespace's template (idempotent). */
+/** Creates or updates the namespace's templates (idempotent). */
 export async function ensureTemplates(client: Client, options: IndexLayoutOptions): Promise<void> {
-  await client.indices.putIndexTemplate({
-    name: usersAlias(options.namespace),
-    body: {
-      index_patterns: [`${usersAlias(options.namespace)}-*`],
-      template: {
-        settings: {
-          number_of_shards: options.shards ?? 1,
-          number_of_replicas: options.replicas ?? 0,
-          refresh_interval: '1s',
-          // Deleted users' tombstones must outlive any redelivery that could resurrect them.
-          gc_deletes: '1h',
-        },
-        mappings: usersMapping(),
-      },
-    },
-  } as never);
+  const settings = {
+    number_of_shards: options.shards ?? 1,
+    number_of_replicas: options.replicas ?? 0,
+    refresh_interval: '1s',
+    // Deleted users' tombstones must outlive any redelivery that could resurrect them.
+    gc_deletes: '1h',
+  };
+  for (const [name, mappings] of [
+    [usersAlias(options.namespace), usersMapping()],
+    [historyAlias(options.namespace), historyMapping()],
+  ] as const)
+    await client.indices.putIndexTemplate({ name, body: { index_patterns: [`${name}-*`], template: { settings, mappings } } } as never);
 }
 
 /** Creates the generation's index if it does not exist yet. */

@@ -1,7 +1,8 @@
 /**
- * Planning one account's share of a Kafka batch: run the core over its events (skipping those the
- * account has already applied from this partition, and duplicate ids), then derive the documents
- * that changed and the counter deltas. Pure apart from mutating the loaded account's state.
+ * Planning one account's share of a Kafka batch: run the core over its events (skipping duplicate
+ * ids), follow each affected user's document event by event (for the history), and collect what to
+ * persist: fact changes, remembered ids, counter deltas, changed documents and history records.
+ * Pure apart from mutating the loaded account's state and open intervals.
  */
 import {
   type AccountState,
@@ -13,14 +14,24 @@ import {
   counterDeltas,
   dedupeHorizon,
   deriveUser,
+  diffDocs,
   isDuplicate,
   pruneSeen,
   remember,
 } from '../../projections/index.ts';
+import { type EventRef, type HistoryRecord, recordChanges } from './history-records.ts';
 
 export interface PositionedEvent {
-  event: FactEvent;
+  event: FactEvent & { time?: string };
   offset: bigint;
+}
+
+export interface BatchSource {
+  accountId: string;
+  topic: string;
+  partition: number;
+  /** the account version this batch will commit as (for the order of history records) */
+  version: number;
 }
 
 export interface BatchPlan {
@@ -34,36 +45,66 @@ export interface BatchPlan {
   counterDeltas: Map<string, number>;
   /** users whose document changed: the new document, or null when the user is gone */
   docs: Map<string, UserDoc | null>;
+  history: Map<string, HistoryRecord>;
+  /** open-interval changes: field -> first event of the open interval, or null when closed */
+  openChanges: Map<string, EventRef | null>;
 }
 
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
 /**
- * Applies the events to `state` (in place) and returns what to persist. `events` are those not yet
- * applied from this partition, in partition order.
+ * Applies the events to `state` and `open` (in place) and returns what to persist. `events` are
+ * those not yet applied from this partition, in partition order.
  */
-export function planBatch(state: AccountState, events: readonly PositionedEvent[], windowMs: number): BatchPlan {
-  const before = new Map<string, UserDoc | null>();
+export function planBatch(state: AccountState, open: Map<string, EventRef>, source: BatchSource, events: readonly PositionedEvent[], windowMs: number): BatchPlan {
+  const start = new Map<string, UserDoc | null>();
+  const current = new Map<string, UserDoc | null>();
   const changes: FactChange[] = [];
   const seen: BatchPlan['seen'] = [];
   const applied: FactEvent[] = [];
+  const history = new Map<string, HistoryRecord>();
+  const openChanges = new Map<string, EventRef | null>();
   let duplicates = 0;
-  for (const { event } of events) {
+  for (const { event, offset } of events) {
     if (isDuplicate(state.seen, event.id, windowMs)) {
       duplicates += 1;
       continue;
     }
-    for (const userId of affectedUsers(state.facts, event))
-      if (!before.has(userId)) before.set(userId, deriveUser(state.facts, userId));
+    const affected = affectedUsers(state.facts, event);
+    for (const userId of affected)
+      if (!current.has(userId)) {
+        const doc = deriveUser(state.facts, userId);
+        start.set(userId, doc);
+        current.set(userId, doc);
+      }
     for (const c of applyEvent(state.facts, event)) changes.push(c);
     remember(state.seen, event.id, event.timeMs);
     seen.push({ id: event.id, timeMs: event.timeMs });
+    const at: EventRef = {
+      event_id: event.id,
+      type: event.type,
+      topic: source.topic,
+      partition: source.partition,
+      offset: offset.toString(),
+      time: event.time ?? new Date(event.timeMs).toISOString(),
+      time_ms: event.timeMs,
+      seq: source.version * 1_000_000 + applied.length,
+    };
     applied.push(event);
+    for (const userId of affected) {
+      const before = current.get(userId) ?? null;
+      const after = deriveUser(state.facts, userId);
+      if (same(before, after)) continue;
+      recordChanges(source.accountId, userId, diffDocs(before, after), at, open, openChanges, history);
+      current.set(userId, after);
+    }
   }
 
   const docs = new Map<string, UserDoc | null>();
   const deltas = new Map<string, number>();
-  for (const [userId, old] of before) {
-    const now = deriveUser(state.facts, userId);
-    if (JSON.stringify(old) === JSON.stringify(now)) continue;
+  for (const [userId, old] of start) {
+    const now = current.get(userId) ?? null;
+    if (same(old, now)) continue;
     docs.set(userId, now);
     for (const [key, d] of counterDeltas(old, now)) {
       const v = (deltas.get(key) ?? 0) + d;
@@ -72,16 +113,18 @@ export function planBatch(state: AccountState, events: readonly PositionedEvent[
     }
   }
   pruneSeen(state.seen, windowMs);
-  const newestMs = Number.isFinite(state.seen.newestMs) ? state.seen.newestMs : 0;
+  const finite = Number.isFinite(state.seen.newestMs);
   return {
     lastOffset: events.length > 0 ? events[events.length - 1]!.offset : -1n,
     applied,
     duplicates,
     changes,
     seen,
-    newestMs,
-    pruneBeforeMs: Number.isFinite(state.seen.newestMs) ? dedupeHorizon(state.seen, windowMs) : -1e301,
+    newestMs: finite ? state.seen.newestMs : 0,
+    pruneBeforeMs: finite ? dedupeHorizon(state.seen, windowMs) : -1e301,
     counterDeltas: deltas,
     docs,
+    history,
+    openChanges,
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Projecting one Kafka batch (one topic-partition): each account's events are applied and committed
- * to Redis atomically, then the changed documents are written to OpenSearch, then the outbox is
- * cleared. A crash anywhere leaves either nothing or a complete commit whose outbox says which
- * documents still have to be written.
+ * to Redis atomically, then the changed documents and history records are written to OpenSearch,
+ * then the outbox is cleared. A crash anywhere leaves either nothing or a complete commit whose
+ * outbox says what still has to be written.
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { type UserDoc, deriveUser } from '../../projections/index.ts';
@@ -12,17 +12,24 @@ import { type DocOp, writeDocs } from '../opensearch/bulk-writer.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import type { AccountStore } from '../redis/account-store.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
+import type { HistoryRecord } from './history-records.ts';
 import { type PositionedEvent, planBatch } from './plan-batch.ts';
 
 export interface BatchDeps {
   store: AccountStore;
   cache: AccountCache;
   opensearch: Client;
-  index: () => string;
+  /** the generation's users index and history index */
+  indices: () => { users: string; history: string };
   windowMs: number;
   logger: Logger;
   metrics?: Metrics;
   maxBulkBytes?: number;
+}
+
+export interface PartitionRef {
+  topic: string;
+  partition: number;
 }
 
 interface AccountWrites {
@@ -33,16 +40,22 @@ interface AccountWrites {
   version: number;
   ops: DocOp[];
   users: string[];
+  historyIds: string[];
 }
 
-function docOp(accountId: string, userId: string, doc: UserDoc | null, version: number): DocOp {
+function docOp(index: string, accountId: string, userId: string, doc: UserDoc | null, version: number): DocOp {
   const id = userDocId(accountId, userId);
-  return doc ? { op: 'index', id, version, doc: toIndexedUser(accountId, doc) } : { op: 'delete', id, version };
+  return doc ? { op: 'index', index, id, version, doc: toIndexedUser(accountId, doc) } : { op: 'delete', index, id, version };
 }
 
-/** Documents found in the outbox when the account was loaded: written again from the current facts. */
-function recoveryWrites(accountId: string, account: CachedAccount): AccountWrites | undefined {
-  if (account.recovered || account.dirty.size === 0) return undefined;
+function historyOps(index: string, records: Iterable<[string, { version: number; record: HistoryRecord }]>): DocOp[] {
+  return [...records].map(([id, { version, record }]) => ({ op: 'index', index, id, version, doc: record }));
+}
+
+/** What a crash left in the account's outbox: documents rederived from the facts, history records as stored. */
+function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccount): AccountWrites | undefined {
+  if (account.recovered || (account.dirty.size === 0 && account.historyOutbox.size === 0)) return undefined;
+  const { users: usersIndex, history } = deps.indices();
   const users = [...account.dirty.keys()];
   return {
     accountId,
@@ -50,7 +63,11 @@ function recoveryWrites(accountId: string, account: CachedAccount): AccountWrite
     recovery: true,
     version: account.version,
     users,
-    ops: users.map((u) => docOp(accountId, u, deriveUser(account.state.facts, u), account.version)),
+    historyIds: [...account.historyOutbox.keys()],
+    ops: [
+      ...users.map((u) => docOp(usersIndex, accountId, u, deriveUser(account.state.facts, u), account.version)),
+      ...historyOps(history, account.historyOutbox),
+    ],
   };
 }
 
@@ -62,20 +79,21 @@ export interface BatchOutcome {
   newestMs: number;
 }
 
-/** Applies one account's events from partition `field` (`<topic>:<partition>`), under its lock. */
-async function projectAccount(deps: BatchDeps, field: string, accountId: string, events: readonly PositionedEvent[], outcome: BatchOutcome): Promise<AccountWrites[]> {
+/** Applies one account's events from one partition, under the account's lock. */
+async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: string, events: readonly PositionedEvent[], outcome: BatchOutcome): Promise<AccountWrites[]> {
   const { cache, store, windowMs, metrics } = deps;
+  const field = `${source.topic}:${source.partition}`;
   for (;;) {
     const account = await cache.get(accountId);
     try {
       const writes: AccountWrites[] = [];
-      const recovery = recoveryWrites(accountId, account);
+      const recovery = recoveryWrites(deps, accountId, account);
       if (recovery) writes.push(recovery);
       const appliedUpTo = account.offsets.get(field) ?? -1n;
       const fresh = events.filter((e) => e.offset > appliedUpTo);
       outcome.alreadyApplied += events.length - fresh.length;
       if (fresh.length > 0) {
-        const plan = planBatch(account.state, fresh, windowMs);
+        const plan = planBatch(account.state, account.open, { accountId, ...source, version: account.version + 1 }, fresh, windowMs);
         const version = await store.commit({
           accountId,
           expectedVersion: account.version,
@@ -87,6 +105,8 @@ async function projectAccount(deps: BatchDeps, field: string, accountId: string,
           pruneBeforeMs: plan.pruneBeforeMs,
           counterDeltas: plan.counterDeltas,
           dirtyUsers: [...plan.docs.keys()],
+          openChanges: plan.openChanges,
+          history: plan.history,
         });
         if (version === null) {
           // Another projector wrote this account since we read it: read it again and redo.
@@ -97,12 +117,25 @@ async function projectAccount(deps: BatchDeps, field: string, accountId: string,
         account.version = version;
         account.offsets.set(field, plan.lastOffset);
         for (const userId of plan.docs.keys()) account.dirty.set(userId, version);
+        for (const [id, record] of plan.history) account.historyOutbox.set(id, { version, record });
         for (const e of plan.applied) metrics?.eventsApplied.inc({ type: e.type });
         outcome.applied += plan.applied.length;
         outcome.duplicates += plan.duplicates;
         outcome.newestMs = Math.max(outcome.newestMs, plan.newestMs);
         const users = [...plan.docs.keys()];
-        writes.push({ accountId, account, recovery: false, version, users, ops: users.map((u) => docOp(accountId, u, plan.docs.get(u) ?? null, version)) });
+        const { users: usersIndex, history } = deps.indices();
+        writes.push({
+          accountId,
+          account,
+          recovery: false,
+          version,
+          users,
+          historyIds: [...plan.history.keys()],
+          ops: [
+            ...users.map((u) => docOp(usersIndex, accountId, u, plan.docs.get(u) ?? null, version)),
+            ...historyOps(history, [...plan.history].map(([id, record]) => [id, { version, record }])),
+          ],
+        });
       }
       return writes;
     } catch (error) {
@@ -117,16 +150,14 @@ async function projectAccount(deps: BatchDeps, field: string, accountId: string,
  * Projects the batch's events (grouped by account, each group in partition order) and writes the
  * changed documents. Throws on an outage; calling again with the same events is safe.
  */
-export async function projectBatch(deps: BatchDeps, field: string, byAccount: ReadonlyMap<string, PositionedEvent[]>): Promise<BatchOutcome> {
+export async function projectBatch(deps: BatchDeps, source: PartitionRef, byAccount: ReadonlyMap<string, PositionedEvent[]>): Promise<BatchOutcome> {
   const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestMs: 0 };
   const writes = (
-    await Promise.all(
-      [...byAccount].map(([accountId, events]) => deps.cache.withLock(accountId, () => projectAccount(deps, field, accountId, events, outcome))),
-    )
+    await Promise.all([...byAccount].map(([accountId, events]) => deps.cache.withLock(accountId, () => projectAccount(deps, source, accountId, events, outcome))))
   ).flat();
   const ops = writes.flatMap((w) => w.ops);
   if (ops.length > 0) {
-    const result = await writeDocs(deps.opensearch, deps.index(), ops, {
+    const result = await writeDocs(deps.opensearch, ops, {
       ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
       onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
     });
@@ -135,11 +166,12 @@ export async function projectBatch(deps: BatchDeps, field: string, byAccount: Re
     outcome.documents = ops.length;
   }
   for (const w of writes) {
-    await deps.store.clearDirty(w.accountId, w.version, w.users);
+    await deps.store.clearOutbox(w.accountId, w.version, w.users, w.historyIds);
     // Only the very account object the writes came from learns about them: a reloaded one read
     // its outbox from Redis, which is already up to date.
     if (deps.cache.peek(w.accountId) !== w.account) continue;
     for (const u of w.users) if ((w.account.dirty.get(u) ?? Infinity) <= w.version) w.account.dirty.delete(u);
+    for (const id of w.historyIds) if ((w.account.historyOutbox.get(id)?.version ?? Infinity) <= w.version) w.account.historyOutbox.delete(id);
     if (w.recovery) w.account.recovered = true;
   }
   if (outcome.duplicates > 0) deps.metrics?.eventsSkipped.inc({ reason: 'duplicate_id' }, outcome.duplicates);

@@ -28,8 +28,8 @@ export interface ProjectorDeps {
   opensearch: Client;
   config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs'>>;
   space: KeySpace;
-  /** the OpenSearch index of the generation this projector writes */
-  index: string;
+  /** the OpenSearch indices of the generation this projector writes */
+  indices: { users: string; history: string };
   logger: Logger;
   metrics?: Metrics;
   /** consumer group id; default `<namespace>-projector` */
@@ -48,7 +48,7 @@ export function createProjector(deps: ProjectorDeps) {
   const store = createAccountStore(deps.redis, deps.space);
   const cache = createAccountCache(store, config.dedupeWindowMs);
   const topics = logicalTopics(config.topics);
-  const publisher = createPositionPublisher({ opensearch, index: () => deps.index, store, intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200, logger, ...(metrics ? { metrics } : {}) });
+  const publisher = createPositionPublisher({ opensearch, index: () => `${deps.indices.users},${deps.indices.history}`, store, intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200, logger, ...(metrics ? { metrics } : {}) });
   const groupId = deps.groupId ?? `${config.namespace}-projector`;
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
@@ -103,7 +103,7 @@ export function createProjector(deps: ProjectorDeps) {
     }
     const outcome = await patiently(
       'project',
-      () => projectBatch({ store, cache, opensearch, index: () => deps.index, windowMs: config.dedupeWindowMs, logger, ...(metrics ? { metrics } : {}), ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}) }, field, byAccount),
+      () => projectBatch({ store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger, ...(metrics ? { metrics } : {}), ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}) }, { topic: batch.topic, partition: batch.partition }, byAccount),
       payload,
     );
     const last = batch.messages[batch.messages.length - 1]!.offset;
@@ -123,7 +123,7 @@ export function createProjector(deps: ProjectorDeps) {
   async function recoverOutbox(): Promise<void> {
     const accounts = await store.dirtyAccounts();
     for (const accountId of accounts)
-      await patiently('recover outbox', () => projectBatch({ store, cache, opensearch, index: () => deps.index, windowMs: config.dedupeWindowMs, logger }, '', new Map([[accountId, []]])));
+      await patiently('recover outbox', () => projectBatch({ store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger }, { topic: '', partition: -1 }, new Map([[accountId, []]])));
     if (accounts.length > 0) logger.info({ accounts: accounts.length }, 'outbox recovered');
   }
 
@@ -162,7 +162,7 @@ export function createProjector(deps: ProjectorDeps) {
         eachBatch,
       });
       setState('running');
-      logger.info({ groupId, index: deps.index, generation: deps.space.generation }, 'projector running');
+      logger.info({ groupId, indices: deps.indices, generation: deps.space.generation }, 'projector running');
     },
 
     /** Finishes the batch in hand, publishes positions, leaves the group. */
@@ -186,5 +186,8 @@ function isWorthRetrying(error: unknown): boolean {
   const e = error as { code?: string; retriable?: boolean; name?: string };
   if (e?.code === 'opensearch_rejected') return false;
   if (e?.name === 'TypeError' || e?.name === 'SyntaxError' || e?.name === 'RangeError') return false;
+  // Redis refusing a command (a script error, a wrong type) will refuse it again; only its
+  // transient states are worth waiting for.
+  if (e?.name === 'ReplyError') return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)/.test((error as Error).message);
   return true;
 }

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import { type AccountState, type FactChange, type SeenIds, loadFacts } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
 import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
-import { CLEAR_DIRTY, COMMIT_BATCH, RAISE_POSITIONS } from './scripts.ts';
+import type { EventRef, HistoryRecord } from '../projector/history-records.ts';
+import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_POSITIONS } from './scripts.ts';
 
 export interface LoadedAccount {
   state: AccountState;
@@ -16,6 +17,10 @@ export interface LoadedAccount {
   offsets: Map<string, bigint>;
   /** users whose documents may not be in OpenSearch yet, with the version they were dirtied at */
   dirty: Map<string, number>;
+  /** open history intervals: `<user>U+001F<key>` -> the event that opened it */
+  open: Map<string, EventRef>;
+  /** history records not yet confirmed written: id -> version and record */
+  historyOutbox: Map<string, { version: number; record: HistoryRecord }>;
 }
 
 export interface BatchCommit {
@@ -30,6 +35,8 @@ export interface BatchCommit {
   pruneBeforeMs: number;
   counterDeltas: Map<string, number>;
   dirtyUsers: string[];
+  openChanges: Map<string, EventRef | null>;
+  history: Map<string, HistoryRecord>;
 }
 
 type MultiResult = [Error | null, unknown][] | null;
@@ -62,9 +69,9 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
     /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
       const k = accountKeys(space, accountId);
-      const [meta, flat, dirty] = unwrap(
-        await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).exec(),
-      ) as [Record<string, string>, Record<string, string>, Record<string, string>];
+      const [meta, flat, dirty, open, hout] = unwrap(
+        await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.openIntervals).hgetall(k.historyOutbox).exec(),
+      ) as Record<string, string>[] as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
       const newestMs = meta.n === undefined ? Number.NEGATIVE_INFINITY : Number(meta.n);
       const seen: SeenIds = { ids: new Map(), newestMs };
       if (Number.isFinite(newestMs)) {
@@ -79,6 +86,13 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
         version: Number(meta.v ?? 0),
         offsets,
         dirty: new Map(Object.entries(dirty).map(([u, v]) => [u, Number(v)])),
+        open: new Map(Object.entries(open).map(([f, v]) => [f, JSON.parse(v) as EventRef])),
+        historyOutbox: new Map(
+          Object.entries(hout).map(([id, v]) => {
+            const nl = v.indexOf('\n');
+            return [id, { version: Number(v.slice(0, nl)), record: JSON.parse(v.slice(nl + 1)) as HistoryRecord }];
+          }),
+        ),
       };
     },
 
@@ -106,18 +120,30 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
         args.push(hash, field, delta);
       }
       args.push(c.dirtyUsers.length, ...c.dirtyUsers);
+      const openSet = [...c.openChanges].filter(([, ref]) => ref !== null) as [string, EventRef][];
+      const openDel = [...c.openChanges].filter(([, ref]) => ref === null).map(([field]) => field);
+      args.push(openSet.length);
+      for (const [field, ref] of openSet) args.push(field, JSON.stringify(ref));
+      args.push(openDel.length, ...openDel);
+      args.push(c.history.size);
+      for (const [id, record] of c.history) args.push(id, JSON.stringify(record));
       // Registered before the commit so a crash right after it still finds the account; a stale
       // entry costs one empty flush.
       await redis.pipeline().sadd(gen.accounts, c.accountId).sadd(gen.dirtyAccounts, c.accountId).exec();
-      const result = (await redis.eval(COMMIT_BATCH, 4, k.facts, k.seen, k.meta, k.dirty, ...args)) as number;
+      const result = (await redis.eval(COMMIT_BATCH, 6, k.facts, k.seen, k.meta, k.dirty, k.openIntervals, k.historyOutbox, ...args)) as number;
       return result < 0 ? null : result;
     },
 
-    /** Forgets outbox entries written at `version` or later; drops the account from the dirty set when empty. */
-    async clearDirty(accountId: string, version: number, userIds: readonly string[]): Promise<void> {
-      if (userIds.length === 0) return;
+    /**
+     * Forgets outbox entries (documents and history records) written at `version` or later; drops
+     * the account from the dirty set when both are empty.
+     */
+    async clearOutbox(accountId: string, version: number, userIds: readonly string[], historyIds: readonly string[]): Promise<void> {
       const k = accountKeys(space, accountId);
-      const left = (await redis.eval(CLEAR_DIRTY, 1, k.dirty, version, ...userIds)) as number;
+      for (const [hash, fields] of [[k.dirty, userIds], [k.historyOutbox, historyIds]] as const)
+        for (let i = 0; i < fields.length; i += 5000) await redis.eval(CLEAR_OUTBOX, 1, hash, version, ...fields.slice(i, i + 5000));
+      const remaining = (await redis.multi().hlen(k.dirty).hlen(k.historyOutbox).exec()) ?? [];
+      const left = remaining.reduce((a, [, n]) => a + Number(n ?? 0), 0);
       if (left === 0) await redis.srem(gen.dirtyAccounts, accountId);
     },
 

@@ -30,6 +30,10 @@ export function accountKeys(space: KeySpace, accountId: string) {
     inboxCounters: (scope: string) => `${p}:ci:${scope}`,
     /** hash: user id -> account version of documents not yet confirmed written to OpenSearch */
     dirty: `${p}:dirty`,
+    /** hash: `<user>U+001F<interval key>` -> JSON of the event that opened the interval */
+    openIntervals: `${p}:hopen`,
+    /** hash: history record id -> `<version>\n<JSON record>` not yet confirmed written */
+    historyOutbox: `${p}:hout`,
   };
 }
 

@@ -5,14 +5,16 @@
 
 /**
  * Commit one account's batch.
- * KEYS: facts, seen, meta, dirty.
+ * KEYS: facts, seen, meta, dirty, open intervals, history outbox.
  * ARGV: expectedVersion, offsetField, lastOffset, newestMs, pruneBeforeMs,
- *       nSet, (key, value)*, nDel, key*, nSeen, (score, id)*, nCounters, (hash, field, delta)*, nDirty, userId*
+ *       nSet, (key, value)*, nDel, key*, nSeen, (score, id)*, nCounters, (hash, field, delta)*, nDirty, userId*,
+ *       nOpenSet, (field, ref)*, nOpenDel, field*, nHistory, (id, record)*
+ * Outbox values are `<version>\n<payload>` so that clearing can tell old entries from new ones.
  * Returns the new version, or -1 when the account changed since it was read (another projector
  * wrote it): the caller reloads and tries again, and nothing was written.
  */
 export const COMMIT_BATCH = `
-local facts, seen, meta, dirty = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local facts, seen, meta, dirty, open, hout = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local version = tonumber(redis.call('HGET', meta, 'v') or '0')
 if version ~= tonumber(ARGV[1]) then return -1 end
 local stored = redis.call('HGET', meta, ARGV[2])
@@ -33,20 +35,26 @@ for _ = 1, n do
 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', dirty, ARGV[i], newVersion); i = i + 1 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', open, ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HDEL', open, ARGV[i]); i = i + 1 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', hout, ARGV[i], newVersion .. '\\n' .. ARGV[i + 1]); i = i + 2 end
 if tonumber(ARGV[5]) > -1e300 then redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. ARGV[5]) end
 redis.call('HSET', meta, 'v', newVersion, 'n', ARGV[4], ARGV[2], ARGV[3])
 return newVersion
 `;
 
 /**
- * Forget outbox entries whose documents were written at `version` or later.
- * KEYS: dirty. ARGV: version, userId*. Returns how many entries are left.
+ * Forget outbox entries that were written at `version` or later (values start with their version).
+ * KEYS: outbox hash. ARGV: version, field*. Returns how many entries are left.
  */
-export const CLEAR_DIRTY = `
+export const CLEAR_OUTBOX = `
 local v = tonumber(ARGV[1])
 for i = 2, #ARGV do
   local at = redis.call('HGET', KEYS[1], ARGV[i])
-  if at and tonumber(at) <= v then redis.call('HDEL', KEYS[1], ARGV[i]) end
+  if at and tonumber(string.match(at, '^(%d+)')) <= v then redis.call('HDEL', KEYS[1], ARGV[i]) end
 end
 return redis.call('HLEN', KEYS[1])
 `;

@@ -7,7 +7,10 @@ import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { ensureGenerationLayout, liveGeneration } from '../../src/generation.ts';
 import { ensureTopics } from '../../src/kafka/client.ts';
-import { silentLogger } from '../../src/logger.ts';
+import { createLogger, silentLogger } from '../../src/logger.ts';
+
+/** TEST_LOG=debug (or info, warn) shows the projector's logs of in-process pipelines. */
+const testLogger = () => (process.env.TEST_LOG ? createLogger({ level: process.env.TEST_LOG }) : silentLogger());
 import { createProjector } from '../../src/projector/projector.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
 import { verifyAll } from '../../src/verify.ts';
@@ -44,7 +47,8 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
   await ensureTopics(admin, config.topics, options.partitions ?? 2);
   await admin.disconnect();
   const generation = await liveGeneration(clients.redis, config.namespace);
-  const index = await ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true });
+  const indices = await ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true });
+  const index = indices.users;
   const space = { namespace: config.namespace, generation };
   const store = createAccountStore(clients.redis, space);
   let producer: Producer | undefined;
@@ -69,6 +73,7 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
     clients,
     space,
     index,
+    indices,
     store,
     endOffsets,
 
@@ -111,8 +116,8 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
         opensearch: clients.opensearch,
         config,
         space,
-        index,
-        logger: silentLogger(),
+        indices,
+        logger: testLogger(),
         publishIntervalMs: 50,
         ...options,
       });

@@ -10,8 +10,8 @@ import { runCommand } from '../run-command.ts';
 
 /** Starts a projector on the runtime's live generation. */
 export async function startProjector(runtime: Runtime): Promise<Projector> {
-  const { clients, config, logger, metrics, space, index } = runtime;
-  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space, index, logger, metrics });
+  const { clients, config, logger, metrics, space, indices } = runtime;
+  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space, indices, logger, metrics });
   await projector.start();
   return projector;
 }
