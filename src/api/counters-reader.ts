@@ -1,0 +1,105 @@
+/**
+ * Reading one account's counters (kept by the projector, layout in src/redis/keys.ts) for the
+ * summary and the queues view. Each read is atomic (MULTI or one Lua script), so an answer never
+ * mixes counters from before and after a commit.
+ */
+import type { Redis } from 'ioredis';
+import { ACCESS_TYPES, type AccessType, type Channel, type ChannelScope } from '../../projections/index.ts';
+import { AppError } from '../errors.ts';
+import { type KeySpace, accountKeys } from '../redis/keys.ts';
+
+export interface SummaryCounts {
+  users: { total: number } & Record<AccessType, number>;
+  queues: Record<AccessType, number>;
+  inboxes: number;
+}
+
+export interface QueueRow {
+  cc_queue_id: string;
+  queue_name: string;
+  channel: Channel | null;
+  users: Record<AccessType, number>;
+}
+
+type MultiResult = [Error | null, unknown][] | null;
+
+function values(results: MultiResult): unknown[] {
+  if (!results) throw new AppError('redis_unavailable', 'Redis transaction aborted', { retriable: true });
+  return results.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
+/**
+ * The summary of `scope`: user counts are refcounts; queue and inbox counts are the number of
+ * fields of their hashes (the projector deletes a field when its count reaches 0).
+ */
+export async function readSummary(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope): Promise<SummaryCounts> {
+  const k = accountKeys(space, accountId);
+  const multi = redis.multi().hmget(k.userCounters, `${scope}|total`, ...ACCESS_TYPES.map((t) => `${scope}|${t}`));
+  for (const type of ACCESS_TYPES) multi.hlen(k.queueCounters(scope, type));
+  multi.hlen(k.inboxCounters(scope));
+  const [users, ...lengths] = values(await multi.exec()) as [(string | null)[], ...number[]];
+  const n = (value: string | null | undefined) => Math.max(0, Number(value ?? 0));
+  const summary: SummaryCounts = {
+    users: { total: n(users[0]), inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 },
+    queues: { inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 },
+    inboxes: lengths[ACCESS_TYPES.length] ?? 0,
+  };
+  ACCESS_TYPES.forEach((type, i) => {
+    summary.users[type] = n(users[i + 1]);
+    summary.queues[type] = lengths[i] ?? 0;
+  });
+  return summary;
+}
+
+// KEYS: facts hash, then one queue-counter hash per access type. Returns one flat HGETALL per
+// counter hash, then a flat list of (queue id, queue fact JSON or nil) for every queue seen.
+const READ_QUEUES = `
+local out, names = {}, {}
+for i = 2, #KEYS do
+  local rows = redis.call('HGETALL', KEYS[i])
+  out[#out + 1] = rows
+  for j = 1, #rows, 2 do
+    if names[rows[j]] == nil then names[rows[j]] = redis.call('HGET', KEYS[1], 'q\\31' .. rows[j]) or false end
+  end
+end
+local flat = {}
+for q, fact in pairs(names) do flat[#flat + 1] = q; flat[#flat + 1] = fact end
+out[#out + 1] = flat
+return out
+`;
+
+/**
+ * The queues view of `scope`: every queue with a positive counter for one of `types`, with its name
+ * and channel from the facts, sorted by name then id.
+ */
+export async function readQueues(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope, types: readonly AccessType[]): Promise<QueueRow[]> {
+  const k = accountKeys(space, accountId);
+  const reply = (await redis.eval(READ_QUEUES, 1 + types.length, k.facts, ...types.map((t) => k.queueCounters(scope, t)))) as (string | null)[][];
+  const rows = new Map<string, QueueRow>();
+  types.forEach((type, i) => {
+    const flat = reply[i] ?? [];
+    for (let j = 0; j < flat.length; j += 2) {
+      const id = flat[j]!;
+      const count = Number(flat[j + 1]);
+      if (!(count > 0)) continue;
+      let row = rows.get(id);
+      if (!row) rows.set(id, (row = { cc_queue_id: id, queue_name: id, channel: null, users: { inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 } }));
+      row.users[type] = count;
+    }
+  });
+  const facts = reply[types.length] ?? [];
+  for (let j = 0; j < facts.length; j += 2) {
+    const row = rows.get(facts[j]!);
+    const json = facts[j + 1];
+    if (!row || !json) continue;
+    const fact = JSON.parse(json) as { queue_name: string; channel: Channel };
+    row.queue_name = fact.queue_name;
+    row.channel = fact.channel;
+  }
+  const byNameThenId = (a: QueueRow, b: QueueRow) =>
+    a.queue_name.localeCompare(b.queue_name, 'en') || (a.cc_queue_id < b.cc_queue_id ? -1 : a.cc_queue_id > b.cc_queue_id ? 1 : 0);
+  return [...rows.values()].sort(byNameThenId);
+}

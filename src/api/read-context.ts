@@ -1,0 +1,57 @@
+/**
+ * What every report read does first: resolve the live generation once, honour min_position, and
+ * note the position the answer reflects (body field and X-Access-Index-Position header).
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import type { Context } from 'hono';
+import type { Redis } from 'ioredis';
+import { awaitPositions, readPositions } from './freshness.ts';
+import type { LiveGeneration } from './live-generation.ts';
+import { type Positions, formatPositions, parsePositions, unknownTopics } from './position.ts';
+import { badRequest } from './problem.ts';
+
+/** The header carrying the position of every answer. */
+export const POSITION_HEADER = 'X-Access-Index-Position';
+
+export interface ReportServices {
+  redis: Redis;
+  opensearch: Client;
+  /** the JWT secret (also signs cursors) */
+  secret: string;
+  live: () => Promise<LiveGeneration>;
+  /** topic names min_position may name; unchecked when absent */
+  topics?: readonly string[] | undefined;
+  now: () => number;
+}
+
+export interface ReadScope {
+  live: LiveGeneration;
+  positions: Positions;
+  /** `positions` formatted for the answer */
+  position: string;
+  /** min_position as parsed (for checks against a listing snapshot) */
+  wanted: Positions | undefined;
+}
+
+/** Parses min_position (shape already validated by the schema) into offsets; 400 on what the pattern cannot see. */
+export function parseMinPosition(text: string | undefined, topics: readonly string[] | undefined): Positions | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parsePositions(text);
+  if (!parsed.ok) throw badRequest(`min_position ${parsed.message}`, [{ field: 'min_position', message: parsed.message }]);
+  const unknown = topics ? unknownTopics(parsed.positions, topics) : [];
+  if (unknown.length > 0) {
+    const message = `names topics the index does not read: ${unknown.join(', ')} (it reads ${[...topics!].sort().join(', ')})`;
+    throw badRequest(`min_position ${message}`, [{ field: 'min_position', message }]);
+  }
+  return parsed.positions;
+}
+
+/** Resolves the generation and waits for min_position; sets the position header on `c`. */
+export async function beginRead(services: ReportServices, c: Context, query: { min_position?: string | undefined; wait_ms: number }): Promise<ReadScope> {
+  const wanted = parseMinPosition(query.min_position, services.topics);
+  const live = await services.live();
+  const positions = await awaitPositions({ read: () => readPositions(services.redis, live.space), wanted, waitMs: query.wait_ms, now: services.now });
+  const position = formatPositions(positions);
+  c.header(POSITION_HEADER, position);
+  return { live, positions, position, wanted };
+}

@@ -1,0 +1,65 @@
+/** The report routes answered from counters and single documents: summary, drill-down, queues. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { ACCESS_TYPES, accessTypes, canAccess, filterEntries } from '../../projections/index.ts';
+import { accountParamsSchema, queuesQuerySchema, summaryQuerySchema, userParamsSchema, userQuerySchema } from '../../schemas/api.ts';
+import { AppError } from '../errors.ts';
+import type { ApiEnv } from './context.ts';
+import { readQueues, readSummary } from './counters-reader.ts';
+import { type ReportServices, beginRead } from './read-context.ts';
+import { queuesRoute, summaryRoute, userRoute } from './route-definitions.ts';
+import { readUser } from './user-reader.ts';
+import { validationHook } from './validation.ts';
+
+/** Adds GET /summary, /users/{user_id} and /queues. */
+export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
+  app.openapi(
+    summaryRoute,
+    async (c) => {
+      const { account_id } = c.req.valid('param');
+      const query = c.req.valid('query');
+      const read = await beginRead(services, c, query);
+      const summary = await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all');
+      return c.json({ account_id, channel: query.channel ?? null, ...summary, position: read.position }, 200);
+    },
+    validationHook({ params: accountParamsSchema, query: summaryQuerySchema }),
+  );
+
+  app.openapi(
+    userRoute,
+    async (c) => {
+      const { account_id, user_id } = c.req.valid('param');
+      const query = c.req.valid('query');
+      const read = await beginRead(services, c, query);
+      const doc = await readUser(services.opensearch, read.live.index, account_id, user_id);
+      if (!doc) throw new AppError('not_found', `this account has no user ${JSON.stringify(user_id)}`);
+      const entries = filterEntries(doc.entries, { channel: query.channel, access_type: query.access_type });
+      return c.json(
+        {
+          user_id: doc.user_id,
+          display_name: doc.display_name,
+          user_email: doc.user_email,
+          user_access: doc.user_access,
+          can_access: canAccess(entries),
+          access_types: accessTypes(entries),
+          entries,
+          position: read.position,
+        },
+        200,
+      );
+    },
+    validationHook({ params: userParamsSchema, query: userQuerySchema }),
+  );
+
+  app.openapi(
+    queuesRoute,
+    async (c) => {
+      const { account_id } = c.req.valid('param');
+      const query = c.req.valid('query');
+      const read = await beginRead(services, c, query);
+      const types = query.access_type ? [query.access_type] : ACCESS_TYPES;
+      const items = await readQueues(services.redis, read.live.space, account_id, query.channel ?? 'all', types);
+      return c.json({ items, position: read.position }, 200);
+    },
+    validationHook({ params: accountParamsSchema, query: queuesQuerySchema }),
+  );
+}

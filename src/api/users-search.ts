@@ -1,0 +1,153 @@
+/**
+ * Paging through report rows with a point in time (PIT) and search_after: every page of one listing
+ * reads the same snapshot, so following next_cursor reaches each matching row exactly once, at any
+ * depth (no 10,000-hit window), even while the projector keeps writing.
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import { AppError } from '../errors.ts';
+import type { IndexedUser } from '../opensearch/user-document.ts';
+import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
+import { badRequest } from './problem.ts';
+import { type UserRow, type UsersFilter, type UsersSort, buildSort, buildUsersQuery, rowSourceFields, toUserRow } from './users-query.ts';
+
+/** How long an idle listing's snapshot is kept: a reader has this long to ask for the next page. */
+export const PIT_KEEP_ALIVE = '5m';
+
+export interface PageRequest {
+  index: string;
+  filter: UsersFilter;
+  sort: UsersSort;
+  size: number;
+  cursor?: string | undefined;
+  /** the positions the index reflected just before this request (kept for the whole listing) */
+  position: string;
+  /** signs cursors */
+  secret: string;
+}
+
+export interface PageResult {
+  rows: UserRow[];
+  total: number;
+  nextCursor: string | null;
+  /** the position of the listing's snapshot */
+  position: string;
+}
+
+interface Hit<T> {
+  _source: T;
+  sort: unknown[];
+}
+interface SearchBody<T> {
+  pit_id?: string;
+  hits: { total: { value: number }; hits: Hit<T>[] };
+}
+
+function errorType(error: unknown): string {
+  const e = error as { meta?: { statusCode?: number; body?: { error?: { type?: string; root_cause?: { type?: string }[] } } }; message?: string };
+  return `${e.meta?.body?.error?.type ?? ''} ${e.meta?.body?.error?.root_cause?.map((c) => c.type).join(' ') ?? ''} ${e.message ?? ''}`;
+}
+
+/** OpenSearch failures a client can act on, as our errors; anything else is rethrown as is. */
+function translate(error: unknown, withCursor: boolean): unknown {
+  const type = errorType(error);
+  if (type.includes('index_not_found')) return new AppError('not_ready', 'the live index does not exist yet', { retriable: true, cause: error });
+  if (withCursor && /search_context_missing|point in time|pit/i.test(type))
+    return badRequest('the cursor has expired (listings stay open 5 minutes between pages); start again without it', [{ field: 'cursor', message: 'expired' }]);
+  if (/too many|max_open_pit/i.test(type)) return new AppError('opensearch_unavailable', 'too many listings are open right now; retry shortly', { retriable: true, cause: error });
+  return error;
+}
+
+async function openPit(opensearch: Client, index: string): Promise<string> {
+  try {
+    const response = await opensearch.createPit({ index: [index], keep_alive: PIT_KEEP_ALIVE });
+    return response.body.pit_id;
+  } catch (error) {
+    throw translate(error, false);
+  }
+}
+
+/** Frees a snapshot early; a failure only means it lives until keep_alive ends. */
+async function closePit(opensearch: Client, pit: string): Promise<void> {
+  await opensearch.deletePit({ body: { pit_id: [pit] } } as never).catch(() => undefined);
+}
+
+async function searchPit<T>(opensearch: Client, pit: string, body: Record<string, unknown>, withCursor: boolean): Promise<SearchBody<T>> {
+  try {
+    const response = await opensearch.search({ body: { ...body, pit: { id: pit, keep_alive: PIT_KEEP_ALIVE } } } as never);
+    return response.body as unknown as SearchBody<T>;
+  } catch (error) {
+    throw translate(error, withCursor);
+  }
+}
+
+/** The hash binding a cursor to its account, filters and sort. */
+export function listingHash(filter: UsersFilter, sort: UsersSort): string {
+  return filterHash({ account: filter.accountId, q: filter.q ?? '', channel: filter.channel, access_type: filter.access_type, empty: filter.includeEmpty ?? false, sort: sort.sort, order: sort.order });
+}
+
+/** One page of report rows: the first opens a snapshot, the following continue it via the cursor. */
+export async function searchUsersPage(opensearch: Client, request: PageRequest): Promise<PageResult> {
+  const hash = listingHash(request.filter, request.sort);
+  let state = { pit: '', after: undefined as unknown[] | undefined, delivered: 0, position: request.position };
+  if (request.cursor !== undefined) {
+    const decoded = decodeCursor(request.cursor, request.secret);
+    if (!decoded) throw badRequest('the cursor is not one this API gave out', [{ field: 'cursor', message: 'not a valid cursor' }]);
+    if (decoded.filter !== hash)
+      throw badRequest('the cursor belongs to a listing with other filters or sort; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
+    state = { pit: decoded.pit, after: decoded.after, delivered: decoded.delivered, position: decoded.position };
+  } else state.pit = await openPit(opensearch, request.index);
+
+  const body = await searchPit<IndexedUser>(
+    opensearch,
+    state.pit,
+    {
+      size: request.size,
+      query: buildUsersQuery(request.filter),
+      sort: buildSort(request.sort, request.filter),
+      track_total_hits: true,
+      _source: rowSourceFields(request.filter),
+      ...(state.after ? { search_after: state.after } : {}),
+    },
+    request.cursor !== undefined,
+  );
+  const hits = body.hits.hits;
+  const pit = body.pit_id ?? state.pit;
+  const delivered = state.delivered + hits.length;
+  const total = body.hits.total.value;
+  const more = hits.length === request.size && delivered < total;
+  // A listing that fits one page handed out no cursor, so nobody can come back to its snapshot:
+  // free it now (this is the common case of a keyword search). A longer listing keeps its snapshot
+  // until keep_alive ends, so that "previous page" cursors keep working.
+  if (!more && request.cursor === undefined) await closePit(opensearch, pit);
+  return {
+    rows: hits.map((hit) => toUserRow(hit._source, request.filter)),
+    total,
+    nextCursor: more ? encodeCursor({ pit, after: hits[hits.length - 1]!.sort, filter: hash, delivered, position: state.position }, request.secret) : null,
+    position: state.position,
+  };
+}
+
+/**
+ * Every matching indexed user (with entries), in the listing's order, page by page from one
+ * snapshot; the snapshot is freed when the iteration ends, completes or is abandoned.
+ */
+export async function* scanUsers(opensearch: Client, index: string, filter: UsersFilter, sort: UsersSort, pageSize = 500): AsyncGenerator<IndexedUser> {
+  let pit = await openPit(opensearch, index);
+  let after: unknown[] | undefined;
+  try {
+    for (;;) {
+      const body = await searchPit<IndexedUser>(
+        opensearch,
+        pit,
+        { size: pageSize, query: buildUsersQuery(filter), sort: buildSort(sort, filter), track_total_hits: false, ...(after ? { search_after: after } : {}) },
+        false,
+      );
+      pit = body.pit_id ?? pit;
+      for (const hit of body.hits.hits) yield hit._source;
+      if (body.hits.hits.length < pageSize) return;
+      after = body.hits.hits[body.hits.hits.length - 1]!.sort;
+    }
+  } finally {
+    await closePit(opensearch, pit);
+  }
+}
