@@ -3,7 +3,7 @@
  * caller stops at the account's event target). `phase` tells which one the last draft came from.
  */
 import { bootstrap, drain, estimateBootstrap, type BootstrapSizes } from './bootstrap.ts';
-import { churnStep } from './churn.ts';
+import { churnStep, recordingPilot } from './churn.ts';
 import { createAccountState } from './entities.ts';
 import type { Draft } from './model.ts';
 import type { Random } from './random.ts';
@@ -16,16 +16,28 @@ export interface AccountHistory {
   next(): Draft;
 }
 
-export function createAccountHistory(sizes: BootstrapSizes, domain: string, rng: Random): AccountHistory {
+/**
+ * `events` is the account's planned total: it places the recording pilot (the Agent role gains a
+ * recording privilege 40% into the churn and loses it at 70%), the change that fans out widest.
+ */
+export function createAccountHistory(sizes: BootstrapSizes, domain: string, rng: Random, events: number): AccountHistory {
   const state = createAccountState(rng, domain, sizes.queues);
+  const estimatedBootstrap = estimateBootstrap(sizes);
+  const plannedChurn = Math.max(0, events - estimatedBootstrap);
+  const pilot = [Math.floor(plannedChurn * 0.4), Math.floor(plannedChurn * 0.7)];
   let phase: AccountHistory['phase'] = 'bootstrap';
 
   function* all(): Generator<Draft, never> {
     yield* bootstrap(state, sizes);
     phase = 'churn';
     const out: Draft[] = [];
+    let churned = 0;
+    let stage = 0;
     for (;;) {
-      churnStep(state, out);
+      const due = pilot[stage];
+      if (due !== undefined && churned >= due) recordingPilot(state, out, stage++ === 0);
+      if (out.length === 0) churnStep(state, out);
+      churned += out.length;
       yield* drain(out);
     }
   }
@@ -35,7 +47,7 @@ export function createAccountHistory(sizes: BootstrapSizes, domain: string, rng:
     get phase() {
       return phase;
     },
-    estimatedBootstrap: estimateBootstrap(sizes),
+    estimatedBootstrap,
     next: () => drafts.next().value as Draft,
   };
 }

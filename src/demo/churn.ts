@@ -156,15 +156,30 @@ function closeInbox(state: AccountState, out: Draft[]): void {
   if (state.inboxes.items.length > 1) deleteInbox(state, out, state.rng.pick(state.inboxes.items));
 }
 
-/** Adds or removes one privilege: recording privileges on the big roles are what fans out. */
+/**
+ * Adds or removes one privilege. The Agent role only changes privileges that do not reach
+ * recordings here (its recording change is the pilot); the other roles toggle any privilege.
+ */
 function privilegeChange(state: AccountState, out: Draft[]): void {
   const { rng, roles } = state;
   const agent = roles.items.find((role) => role.template === ROLE_TEMPLATES[0]);
   const role = agent && rng.chance(0.15) ? agent : rng.pick(roles.items);
-  const recording = rng.chance(0.5);
-  const privilege = !recording ? rng.pick(OTHER_PRIVILEGES) : role === agent ? RECORDING.access : rng.pick(Object.values(RECORDING));
+  const recording = role !== agent && rng.chance(0.5);
+  const privilege = recording ? rng.pick(Object.values(RECORDING)) : rng.pick(OTHER_PRIVILEGES);
   role.privileges = role.privileges.includes(privilege) ? role.privileges.filter((p) => p !== privilege) : [...role.privileges, privilege];
   out.push(roleDraft(role));
+}
+
+/**
+ * The recording pilot: agents get (then lose) access to call recordings, so every holder of the
+ * Agent role gains (then loses) Automatic Call Recording on the recorded queues they serve.
+ * Nothing when the role already is in that state.
+ */
+export function recordingPilot(state: AccountState, out: Draft[], on: boolean): void {
+  const agent = state.roles.items.find((role) => role.template === ROLE_TEMPLATES[0]);
+  if (!agent || agent.privileges.includes(RECORDING.access) === on) return;
+  agent.privileges = on ? [...agent.privileges, RECORDING.access] : agent.privileges.filter((p) => p !== RECORDING.access);
+  out.push(roleDraft(agent));
 }
 
 function createCustomRole(state: AccountState, out: Draft[]): void {

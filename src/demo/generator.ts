@@ -86,7 +86,7 @@ function checkProfile(profile: AccountProfile): void {
 function createRunner(options: HistoryOptions, profile: AccountProfile, order: number, startMs: number): Runner {
   checkProfile(profile);
   const sizes = { agents: profile.agents, queues: profile.queues, inboxes: profile.inboxes, roles: profile.roles ?? defaultRoleCount(profile.agents) };
-  const history = createAccountHistory(sizes, profile.domain ?? `${profile.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}.example`, createRandom(hashSeed(options.seed, profile.id)));
+  const history = createAccountHistory(sizes, profile.domain ?? `${profile.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}.example`, createRandom(hashSeed(options.seed, profile.id)), profile.events);
   const clock = createRandom(hashSeed(options.seed, profile.id, 'clock'));
   const spanMs = options.spanDays * DAY_MS;
   // The import takes a tenth of the span, at most a day; the churn spreads over the rest.

@@ -48,16 +48,16 @@ function benchAgents(): number[] {
   // A fixed seed: the bench's shape does not depend on the history's seed.
   const rng = createRandom(0xbe4c);
   while (total < BENCH_USERS) {
-    // Log-uniform from 20 to 4,000: many small centers, fewer mid-sized ones.
-    const size = Math.min(BENCH_USERS - total, Math.round(20 * Math.exp(rng.next() * Math.log(200))));
-    agents.push(Math.max(20, size));
-    total += Math.max(20, size);
+    // Log-uniform from 50 to 4,000: many small centers, fewer mid-sized ones.
+    const size = Math.max(50, Math.min(BENCH_USERS - total, Math.round(50 * Math.exp(rng.next() * Math.log(80)))));
+    agents.push(size);
+    total += size;
   }
   return agents;
 }
 
 /**
- * The load bench: at scale 1, about 135 accounts from 50 to 50,000 agents, 200,000 users, over
+ * The load bench: at scale 1, about 100 accounts from 50 to 50,000 agents, 200,000 users, over
  * 5,000 queues, over 2,000 inboxes and 2,000,000 events over 180 days. `scale` (above 0; 0.1 for a
  * quick run) multiplies every account's sizes.
  */

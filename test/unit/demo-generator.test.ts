@@ -199,7 +199,7 @@ describe('realism', () => {
   });
 
   it('makes membership moves the largest share of the churn', () => {
-    const account = createAccountHistory({ agents: 2_000, queues: 60, inboxes: 25, roles: 8 }, 'churn.example', createRandom(3));
+    const account = createAccountHistory({ agents: 2_000, queues: 60, inboxes: 25, roles: 8 }, 'churn.example', createRandom(3), 120_000);
     while (account.phase === 'bootstrap') account.next();
     // Long enough for the rare changes (a custom role made, then deleted) to happen too.
     const CHURN = 100_000;
