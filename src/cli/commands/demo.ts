@@ -5,6 +5,7 @@
  */
 import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Admin } from 'kafkajs';
 import { ConfigError, loadConfig } from '../../config.ts';
 import { benchPreset, demoPreset, generateHistory, testPreset } from '../../demo/generator.ts';
 import type { Preset } from '../../demo/presets.ts';
@@ -22,6 +23,8 @@ export interface DemoOptions {
   scale: number;
   seed: number;
   batchSize: number;
+  /** publish even when the topics already hold events */
+  force?: boolean;
 }
 
 /** The preset of that name (`scale` shrinks the bench; the other presets have one size). */
@@ -47,11 +50,12 @@ export function registerDemoCommand(program: Command): void {
     .option('--scale <factor>', 'bench only: shrink every center by this factor, above 0 (e.g. 0.1)', parseNumber('must be a number above 0', (n) => n > 0 && Number.isFinite(n)), 1)
     .option('--seed <n>', 'seed of the generator: the same seed gives the same history', parseNumber('must be an integer from 0 to 4294967295', (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff), 42)
     .option('--batch-size <n>', 'messages per produce request', parseNumber('must be a positive integer', (n) => Number.isInteger(n) && n > 0), 2_000)
+    .option('--force', 'publish even when the topics already hold events (see docs/demo-data.md first)', false)
     .action(async (options: DemoOptions) => {
       try {
         await runDemo(options);
       } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
+        if (!(error instanceof ConfigError || error instanceof TopicsNotEmptyError)) throw error;
         process.stderr.write(`${error.message}\n`);
         process.exitCode = 1;
       }
@@ -65,18 +69,21 @@ export async function runDemo(options: DemoOptions, env: NodeJS.ProcessEnv = pro
   const kafka = createKafka(config, logger, 'access-index-demo');
   const preset = presetByName(options.preset, options.scale);
 
-  await retry(
+  const eventTopics = [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes];
+  const existing = await retry(
     async () => {
       const admin = kafka.admin();
       await admin.connect();
       try {
         await ensureTopics(admin, config.topics);
+        return await countMessages(admin, eventTopics);
       } finally {
         await admin.disconnect();
       }
     },
     { retries: 10, onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'Kafka not reachable yet; retrying') },
   );
+  if (existing > 0 && !options.force) throw new TopicsNotEmptyError(existing, eventTopics);
 
   const planned = preset.accounts.reduce((sum, account) => sum + account.events, 0);
   const users = preset.accounts.reduce((sum, account) => sum + account.agents, 0);
@@ -100,6 +107,30 @@ export async function runDemo(options: DemoOptions, env: NodeJS.ProcessEnv = pro
   }
   process.stdout.write(formatTotals(result));
   return result;
+}
+
+/**
+ * The topics already hold events. A second copy of a history carries the same event ids: the
+ * projector skips those it still remembers (the last days of the history) and applies the older
+ * ones again, which winds every account back. So the demo goes into empty topics only.
+ */
+export class TopicsNotEmptyError extends Error {
+  constructor(count: number, topics: readonly string[]) {
+    super(
+      `The topics already hold ${count.toLocaleString('en')} events (${topics.join(', ')}). ` +
+        'Publishing the demo again would replay event ids the projector has seen. ' +
+        'Use other topics (TOPIC_USERS, TOPIC_ROLES, TOPIC_QUEUES, TOPIC_INBOXES) or pass --force.',
+    );
+    this.name = 'TopicsNotEmptyError';
+  }
+}
+
+async function countMessages(admin: Admin, topics: readonly string[]): Promise<number> {
+  let count = 0;
+  for (const topic of topics) {
+    for (const { high, low } of await admin.fetchTopicOffsets(topic)) count += Number(high) - Number(low);
+  }
+  return count;
 }
 
 /** A bar with rate and ETA on a terminal; elsewhere (CI, logs) a plain line every 5 seconds. */
