@@ -4,9 +4,8 @@
  */
 import { newInbox, newQueue, newRole, newUser, pickRoleFor } from './entities.ts';
 import { type AccountState, type Draft, inboxDraft, queueDraft, roleDraft, userDraft } from './model.ts';
-import type { Random } from './random.ts';
 import { assignRole, grantInboxToQueue, grantUserInboxes, seatUser } from './relations.ts';
-import { CUSTOM_ROLE_NAMES, customTemplate, OTHER_PRIVILEGES, RECORDING, ROLE_TEMPLATES } from './roles.ts';
+import { CUSTOM_ROLE_NAMES, customPrivileges, customTemplate, ROLE_TEMPLATES } from './roles.ts';
 
 export interface BootstrapSizes {
   agents: number;
@@ -18,13 +17,6 @@ export interface BootstrapSizes {
 /** A rough count of the events `bootstrap` yields (it paces the account's clock). */
 export function estimateBootstrap(sizes: BootstrapSizes): number {
   return sizes.inboxes + sizes.roles + 1.35 * sizes.queues + 4.6 * sizes.agents;
-}
-
-/** A random privilege set for a custom role: some of them reach recordings. */
-export function customPrivileges(rng: Random): string[] {
-  const privileges = rng.shuffle([...OTHER_PRIVILEGES]).slice(0, rng.int(1, 4));
-  if (rng.chance(0.35)) privileges.unshift(rng.pick(Object.values(RECORDING)));
-  return privileges;
 }
 
 export function* bootstrap(state: AccountState, sizes: BootstrapSizes): Generator<Draft> {

@@ -20,8 +20,7 @@ import {
   unassignMember,
   unassignRole,
 } from './relations.ts';
-import { customPrivileges } from './bootstrap.ts';
-import { CUSTOM_ROLE_NAMES, customTemplate, OTHER_PRIVILEGES, RECORDING, ROLE_TEMPLATES } from './roles.ts';
+import { CUSTOM_ROLE_NAMES, customPrivileges, customTemplate, OTHER_PRIVILEGES, RECORDING, ROLE_TEMPLATES } from './roles.ts';
 
 type Action = (state: AccountState, out: Draft[]) => void;
 

@@ -3,6 +3,7 @@
  * belong to queues. The four core roles exist in every account; bigger accounts add more.
  */
 import type { MemberType } from '../../schemas/events.ts';
+import type { Random } from './random.ts';
 
 export const RECORDING = {
   access: 'VoiceRecordingAccess:Read',
@@ -147,4 +148,11 @@ export function customTemplate(name: string, privileges: readonly string[]): Rol
     supervises: false,
     core: false,
   };
+}
+
+/** A random privilege set for a custom role: some of them reach recordings. */
+export function customPrivileges(rng: Random): string[] {
+  const privileges = rng.shuffle([...OTHER_PRIVILEGES]).slice(0, rng.int(1, 4));
+  if (rng.chance(0.35)) privileges.unshift(rng.pick(Object.values(RECORDING)));
+  return privileges;
 }
