@@ -116,16 +116,23 @@ function describeFilters() {
 async function loadSummary() {
   const { channel } = filters();
   const s = await (await api('/summary', { channel })).json();
-  const card = (label, value, hint) => el('div', { class: 'card' }, el('span', { class: 'value' }, String(value)), el('span', { class: 'label' }, label), hint ? el('span', { class: 'hint' }, hint) : null);
+  const card = (metric, label, value) => el('div', { class: 'card', 'data-metric': metric }, el('span', { class: 'value' }, String(value)), el('span', { class: 'label' }, label));
+  const group = (title, ...cards) => el('section', { class: 'card-group', 'aria-label': title }, el('h3', {}, title), el('div', { class: 'cards' }, cards));
   $('cards').replaceChildren(
-    card('Users with access', s.users.total),
-    card('Users: inbox', s.users.inbox),
-    card('Users: automatic recording', s.users.automatic_call_recording),
-    card('Users: ad hoc recording', s.users.ad_hoc_call_recording),
-    card('Queues: inbox', s.queues.inbox),
-    card('Queues: automatic recording', s.queues.automatic_call_recording),
-    card('Queues: ad hoc recording', s.queues.ad_hoc_call_recording),
-    card('Inboxes', s.inboxes),
+    group(
+      'Users with access',
+      card('users.total', 'Any type', s.users.total),
+      card('users.inbox', 'Inbox', s.users.inbox),
+      card('users.automatic_call_recording', 'Automatic recording', s.users.automatic_call_recording),
+      card('users.ad_hoc_call_recording', 'Ad hoc recording', s.users.ad_hoc_call_recording),
+    ),
+    group(
+      'Queues giving access',
+      card('queues.inbox', 'Inbox', s.queues.inbox),
+      card('queues.automatic_call_recording', 'Automatic recording', s.queues.automatic_call_recording),
+      card('queues.ad_hoc_call_recording', 'Ad hoc recording', s.queues.ad_hoc_call_recording),
+    ),
+    group('Inboxes', card('inboxes', 'Reached', s.inboxes)),
   );
 }
 
