@@ -100,6 +100,12 @@ describe('service routes', () => {
     const res = await api.get('/v2/nothing');
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
-    expect(((await res.json()) as any).detail).toBe('no route GET /v2/nothing');
+    const body = (await res.json()) as any;
+    expect(body.detail).toBe('no route GET /v2/nothing');
+    expect(res.headers.get('x-request-id')).toBe(body.request_id);
+    const traced = await api.get('/healthz', undefined, { 'x-request-id': 'trace-42' });
+    expect(traced.headers.get('x-request-id')).toBe('trace-42');
+    const forged = await api.get('/healthz', undefined, { 'x-request-id': 'bad id with spaces' });
+    expect(forged.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
