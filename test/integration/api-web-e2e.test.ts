@@ -157,7 +157,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     expect(text).toContain('Agent of Sales — ad hoc recording on the queue');
     expect(text).toContain('Inbox granted to the user directly');
     expect(text).toContain('Can Access 3');
-    await page.screenshot({ path: new URL('drill-down.png', SCREENSHOTS).pathname });
+    await dialog.screenshot({ path: new URL('drill-down.png', SCREENSHOTS).pathname });
     await page.keyboard.press('Escape');
     await expect.poll(() => dialog.isVisible()).toBe(false);
   });
