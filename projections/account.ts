@@ -4,7 +4,7 @@
  */
 import { affectedUsers } from './affected.ts';
 import { applyEvent } from './apply.ts';
-import { type SeenIds, emptySeen, isDuplicate, remember } from './dedupe.ts';
+import { type SeenIds, emptySeen, isDuplicate, logTime, remember } from './dedupe.ts';
 import { deriveUser } from './derive.ts';
 import type { FactEvent } from './events.ts';
 import { type AccountFacts, type FactChange, emptyFacts } from './facts.ts';
@@ -25,10 +25,10 @@ export type StepResult =
 
 /** Applies an event unless its id was already applied within the dedupe window. */
 export function step(state: AccountState, event: FactEvent, windowMs: number): StepResult {
-  if (isDuplicate(state.seen, event.id, windowMs)) return { duplicate: true };
+  if (isDuplicate(state.seen, event.id, logTime(event), windowMs)) return { duplicate: true };
   const affected = affectedUsers(state.facts, event);
   const changes = applyEvent(state.facts, event);
-  remember(state.seen, event.id, event.timeMs);
+  remember(state.seen, event.id, logTime(event));
   return { duplicate: false, changes, affected };
 }
 

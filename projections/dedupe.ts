@@ -1,15 +1,17 @@
 /**
  * Event-id dedupe (contract section 2): an event whose id was already applied is skipped, ids being
- * remembered for a window. The window is measured in event time, not wall-clock time, so a rebuild
- * that replays months of history in minutes decides exactly as the live projector did.
+ * remembered for a window. The window is measured on the time each copy entered the log (Kafka's
+ * message timestamp, `logMs`; the event time when there is none): a copy produced again within the
+ * window is skipped, however old the event itself is. A rebuild reads the same timestamps from the
+ * log, so it decides exactly as the live projector did.
  */
 
 export const DEFAULT_DEDUPE_WINDOW_MS = 7 * 24 * 3600 * 1000;
 
 export interface SeenIds {
-  /** event id -> event time (ms) of its first application */
+  /** event id -> log time (ms) of its first application */
   ids: Map<string, number>;
-  /** newest event time applied so far in the account */
+  /** newest log time applied so far in the account */
   newestMs: number;
 }
 
@@ -17,31 +19,36 @@ export function emptySeen(): SeenIds {
   return { ids: new Map(), newestMs: Number.NEGATIVE_INFINITY };
 }
 
-/** The oldest event time still remembered: ids first applied before it are forgotten. */
+/**
+ * Ids first applied before this are forgotten. Two windows back, not one: a copy read late from a
+ * lagging topic can carry a log time well before the newest one seen, and must still be recognised.
+ */
 export function dedupeHorizon(seen: SeenIds, windowMs: number): number {
-  return seen.newestMs - windowMs;
+  return seen.newestMs - 2 * windowMs;
 }
 
-/**
- * True when the id was applied within the window. The check does not depend on when forgotten ids
- * are pruned, so pruning is only a memory matter.
- */
-export function isDuplicate(seen: SeenIds, id: string, windowMs: number): boolean {
+/** True when the id was first applied no more than a window before this copy entered the log. */
+export function isDuplicate(seen: SeenIds, id: string, logMs: number, windowMs: number): boolean {
   const at = seen.ids.get(id);
-  return at !== undefined && at >= dedupeHorizon(seen, windowMs);
+  return at !== undefined && at >= logMs - windowMs;
 }
 
 /** Remembers an applied event. */
-export function remember(seen: SeenIds, id: string, timeMs: number): void {
-  seen.ids.set(id, timeMs);
-  if (timeMs > seen.newestMs) seen.newestMs = timeMs;
+export function remember(seen: SeenIds, id: string, logMs: number): void {
+  seen.ids.set(id, logMs);
+  if (logMs > seen.newestMs) seen.newestMs = logMs;
 }
 
-/** Forgets ids older than the window; returns them so a store can forget them too. */
+/** Forgets ids older than the horizon; returns them so a store can forget them too. */
 export function pruneSeen(seen: SeenIds, windowMs: number): string[] {
   const horizon = dedupeHorizon(seen, windowMs);
   const pruned: string[] = [];
   for (const [id, at] of seen.ids) if (at < horizon) pruned.push(id);
   for (const id of pruned) seen.ids.delete(id);
   return pruned;
+}
+
+/** The time a copy of an event entered the log, for the dedupe window. */
+export function logTime(event: { timeMs: number; logMs?: number | undefined }): number {
+  return event.logMs ?? event.timeMs;
 }

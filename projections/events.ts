@@ -9,6 +9,8 @@ interface Base<T extends string, D> {
   type: T;
   /** Event time in epoch milliseconds: the only clock the rules know. */
   timeMs: number;
+  /** When this copy entered the log (Kafka message timestamp), for the dedupe window; default timeMs. */
+  logMs?: number | undefined;
   data: D;
 }
 

@@ -95,6 +95,10 @@ export const configSchema = z
     KAFKA_SESSION_TIMEOUT_MS: withDefault('30000')
       .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 1000 && Number(ms) <= 3_600_000, { error: 'must be a whole number of milliseconds from 1000 to 3600000' })
       .transform(Number),
+    // How much one fetch takes from one partition: the upper bound of a projector batch.
+    KAFKA_MAX_BYTES_PER_PARTITION: withDefault('4194304')
+      .refine((b) => /^\d+$/.test(b) && Number(b) >= 1024 && Number(b) <= 104_857_600, { error: 'must be a whole number of bytes from 1024 to 104857600' })
+      .transform(Number),
     // How often searchable positions are published (an index refresh each time something is pending).
     ACCESS_INDEX_PUBLISH_INTERVAL_MS: withDefault('200')
       .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 10 && Number(ms) <= 60_000, { error: 'must be a whole number of milliseconds from 10 to 60000' })
@@ -128,6 +132,7 @@ export const configSchema = z
     // Kept in ms: that is what the dedupe store's TTL takes.
     dedupeWindowMs: env.ACCESS_INDEX_DEDUPE_WINDOW_DAYS * DAY_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+    maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION,
     publishIntervalMs: env.ACCESS_INDEX_PUBLISH_INTERVAL_MS,
   }));
 

@@ -16,6 +16,7 @@ import {
   deriveUser,
   diffDocs,
   isDuplicate,
+  logTime,
   pruneSeen,
   remember,
 } from '../../projections/index.ts';
@@ -66,7 +67,8 @@ export function planBatch(state: AccountState, open: Map<string, EventRef>, sour
   const openChanges = new Map<string, EventRef | null>();
   let duplicates = 0;
   for (const { event, offset } of events) {
-    if (isDuplicate(state.seen, event.id, windowMs)) {
+    const logMs = logTime(event);
+    if (isDuplicate(state.seen, event.id, logMs, windowMs)) {
       duplicates += 1;
       continue;
     }
@@ -78,8 +80,8 @@ export function planBatch(state: AccountState, open: Map<string, EventRef>, sour
         current.set(userId, doc);
       }
     for (const c of applyEvent(state.facts, event)) changes.push(c);
-    remember(state.seen, event.id, event.timeMs);
-    seen.push({ id: event.id, timeMs: event.timeMs });
+    remember(state.seen, event.id, logMs);
+    seen.push({ id: event.id, timeMs: logMs });
     const at: EventRef = {
       event_id: event.id,
       type: event.type,

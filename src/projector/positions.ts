@@ -17,6 +17,8 @@ export interface PositionPublisherOptions {
   logger: Logger;
   metrics?: Metrics;
   now?: () => number;
+  /** told after each publish attempt whether it worked */
+  onHealth?: (ok: boolean) => void;
 }
 
 export function createPositionPublisher(options: PositionPublisherOptions) {
@@ -60,7 +62,9 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
           const started = now();
           try {
             await publishOnce();
+            options.onHealth?.(true);
           } catch (error) {
+            options.onHealth?.(false);
             logger.warn({ err: error }, 'publishing positions failed; will retry');
           }
           await sleep(Math.max(0, intervalMs - (now() - started)));

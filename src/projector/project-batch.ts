@@ -156,23 +156,31 @@ export async function projectBatch(deps: BatchDeps, source: PartitionRef, byAcco
     await Promise.all([...byAccount].map(([accountId, events]) => deps.cache.withLock(accountId, () => projectAccount(deps, source, accountId, events, outcome))))
   ).flat();
   const ops = writes.flatMap((w) => w.ops);
-  if (ops.length > 0) {
-    const result = await writeDocs(deps.opensearch, ops, {
-      ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
-      onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
-    });
-    deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
-    deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
-    outcome.documents = ops.length;
-  }
-  for (const w of writes) {
-    await deps.store.clearOutbox(w.accountId, w.version, w.users, w.historyIds);
-    // Only the very account object the writes came from learns about them: a reloaded one read
-    // its outbox from Redis, which is already up to date.
-    if (deps.cache.peek(w.accountId) !== w.account) continue;
-    for (const u of w.users) if ((w.account.dirty.get(u) ?? Infinity) <= w.version) w.account.dirty.delete(u);
-    for (const id of w.historyIds) if ((w.account.historyOutbox.get(id)?.version ?? Infinity) <= w.version) w.account.historyOutbox.delete(id);
-    if (w.recovery) w.account.recovered = true;
+  try {
+    if (ops.length > 0) {
+      const result = await writeDocs(deps.opensearch, ops, {
+        ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
+        onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
+      });
+      deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
+      deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
+      outcome.documents = ops.length;
+    }
+    for (const w of writes) {
+      await deps.store.clearOutbox(w.accountId, w.version, w.users, w.historyIds);
+      // Only the very account object the writes came from learns about them: a reloaded one read
+      // its outbox from Redis, which is already up to date.
+      if (deps.cache.peek(w.accountId) !== w.account) continue;
+      for (const u of w.users) if ((w.account.dirty.get(u) ?? Infinity) <= w.version) w.account.dirty.delete(u);
+      for (const id of w.historyIds) if ((w.account.historyOutbox.get(id)?.version ?? Infinity) <= w.version) w.account.historyOutbox.delete(id);
+      if (w.recovery) w.account.recovered = true;
+    }
+  } catch (error) {
+    // The commits stand but their documents may not be written: the retry must not skip them as
+    // already applied. Dropping the accounts makes the retry reload them, outbox included, and
+    // write the outbox first.
+    for (const w of writes) if (deps.cache.peek(w.accountId) === w.account) deps.cache.invalidate(w.accountId);
+    throw error;
   }
   if (outcome.duplicates > 0) deps.metrics?.eventsSkipped.inc({ reason: 'duplicate_id' }, outcome.duplicates);
   if (outcome.alreadyApplied > 0) deps.metrics?.eventsSkipped.inc({ reason: 'already_applied' }, outcome.alreadyApplied);

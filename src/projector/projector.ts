@@ -26,7 +26,7 @@ export interface ProjectorDeps {
   kafka: Kafka;
   redis: Redis;
   opensearch: Client;
-  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs'>>;
+  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition'>>;
   space: KeySpace;
   /** the OpenSearch indices of the generation this projector writes */
   indices: { users: string; history: string };
@@ -48,7 +48,18 @@ export function createProjector(deps: ProjectorDeps) {
   const store = createAccountStore(deps.redis, deps.space);
   const cache = createAccountCache(store, config.dedupeWindowMs);
   const topics = logicalTopics(config.topics);
-  const publisher = createPositionPublisher({ opensearch, index: () => `${deps.indices.users},${deps.indices.history}`, store, intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200, logger, ...(metrics ? { metrics } : {}) });
+  const publisher = createPositionPublisher({
+    opensearch,
+    index: () => `${deps.indices.users},${deps.indices.history}`,
+    store,
+    intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200,
+    logger,
+    ...(metrics ? { metrics } : {}),
+    onHealth: (ok) => {
+      publishFailing = !ok;
+      refreshReady();
+    },
+  });
   const groupId = deps.groupId ?? `${config.namespace}-projector`;
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
@@ -56,26 +67,45 @@ export function createProjector(deps: ProjectorDeps) {
   let lastError: { at: string; message: string } | undefined;
   const abort = new AbortController();
 
+  /** Steps now waiting for a dependency: while any is, the projector is not ready. */
+  let waiting = 0;
+  let publishFailing = false;
+  let consumerDown = false;
+  const effectiveState = (): ProjectorState =>
+    state === 'running' && (waiting > 0 || publishFailing || consumerDown) ? 'degraded' : state;
+  const refreshReady = () => metrics?.ready.set({ component: 'projector' }, effectiveState() === 'running' ? 1 : 0);
   const setState = (next: ProjectorState) => {
     state = next;
-    metrics?.ready.set({ component: 'projector' }, next === 'running' ? 1 : 0);
+    refreshReady();
   };
 
   /** Retries an outage-prone step until it works or the projector stops, heartbeating meanwhile. */
-  function patiently<T>(what: string, fn: () => Promise<T>, payload?: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>): Promise<T> {
-    return retry(fn, {
+  async function patiently<T>(what: string, fn: () => Promise<T>, payload?: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>): Promise<T> {
+    let failing = false;
+    try {
+      return await retry(fn, {
       retries: Number.POSITIVE_INFINITY,
       baseMs: 200,
       maxMs: 5_000,
       signal: abort.signal,
       retriable: (error) => !abort.signal.aborted && (payload ? payload.isRunning() && !payload.isStale() : true) && isWorthRetrying(error),
       onRetry: (error, attempt, delayMs) => {
-        setState('degraded');
+        if (!failing) {
+          failing = true;
+          waiting += 1;
+          refreshReady();
+        }
         lastError = { at: new Date().toISOString(), message: `${what}: ${(error as Error).message}` };
         logger.warn({ err: error, attempt, delayMs, step: what }, 'step failed; retrying');
         payload?.heartbeat().catch(() => undefined);
       },
-    });
+      });
+    } finally {
+      if (failing) {
+        waiting -= 1;
+        refreshReady();
+      }
+    }
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -93,7 +123,7 @@ export function createProjector(deps: ProjectorDeps) {
         continue;
       }
       const list = byAccount.get(decoded.event.accountid) ?? [];
-      list.push({ event: decoded.event, offset: BigInt(m.offset) });
+      list.push({ event: { ...decoded.event, logMs: Number(m.timestamp) }, offset: BigInt(m.offset) });
       byAccount.set(decoded.event.accountid, list);
     }
     if (poison.length > 0) {
@@ -114,9 +144,26 @@ export function createProjector(deps: ProjectorDeps) {
       // Redis says is applied.
       logger.info({ err: error, field }, 'offset commit skipped');
     });
-    if (state === 'degraded') setState('running');
     metrics?.batchSeconds.observe((performance.now() - started) / 1000);
     logger.debug({ field, messages: batch.messages.length, ...outcome }, 'batch projected');
+  }
+
+  /**
+   * A committed offset means "written to OpenSearch" (we commit after the bulk write), but a
+   * projector can die between its commit and the next position publish. So on every assignment the
+   * committed offsets are published too (after a refresh, like any other position).
+   */
+  async function publishCommitted(assignment: Record<string, number[]>): Promise<void> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topicsAssigned = Object.keys(assignment);
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: topicsAssigned }))
+        for (const { partition, offset } of partitions)
+          if (assignment[topic]?.includes(partition) && BigInt(offset) > 0n) publisher.mark(`${topic}:${partition}`, BigInt(offset) - 1n, 0);
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Writes the documents that a crash left in the outbox of any account. */
@@ -130,7 +177,7 @@ export function createProjector(deps: ProjectorDeps) {
   return {
     store,
     groupId,
-    status: () => ({ state, lastError, cachedAccounts: cache.size() }),
+    status: () => ({ state: effectiveState(), waitingSteps: waiting, publishFailing, lastError, cachedAccounts: cache.size() }),
 
     async start(): Promise<void> {
       setState('starting');
@@ -143,15 +190,19 @@ export function createProjector(deps: ProjectorDeps) {
         sessionTimeout: config.sessionTimeoutMs ?? 30_000,
         rebalanceTimeout: Math.max(60_000, config.sessionTimeoutMs ?? 0),
         heartbeatInterval: 3_000,
-        maxBytesPerPartition: 4 * 1024 * 1024,
+        maxBytesPerPartition: config.maxBytesPerPartition ?? 4 * 1024 * 1024,
         allowAutoTopicCreation: false,
       });
       consumer.on(consumer.events.CRASH, (e) => {
         lastError = { at: new Date().toISOString(), message: `consumer crashed: ${e.payload.error.message}` };
         logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-        if (!e.payload.restart) setState('degraded');
+        consumerDown = !e.payload.restart;
+        refreshReady();
       });
-      consumer.on(consumer.events.GROUP_JOIN, (e) => logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group'));
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
+        void publishCommitted(e.payload.memberAssignment).catch((error) => logger.warn({ err: error }, 'could not read committed offsets'));
+      });
       await patiently('connect consumer', () => consumer!.connect());
       await consumer.subscribe({ topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes], fromBeginning: deps.fromBeginning ?? true });
       publisher.start();

@@ -4,7 +4,7 @@
  * guarded by the account version so that two projectors never interleave writes to one account.
  */
 import type { Redis } from 'ioredis';
-import { type AccountState, type FactChange, type SeenIds, loadFacts } from '../../projections/index.ts';
+import { type AccountState, type FactChange, type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
 import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
 import type { EventRef, HistoryRecord } from '../projector/history-records.ts';
@@ -75,7 +75,7 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
       const newestMs = meta.n === undefined ? Number.NEGATIVE_INFINITY : Number(meta.n);
       const seen: SeenIds = { ids: new Map(), newestMs };
       if (Number.isFinite(newestMs)) {
-        const rows = await redis.zrangebyscore(k.seen, newestMs - windowMs, '+inf', 'WITHSCORES');
+        const rows = await redis.zrangebyscore(k.seen, dedupeHorizon({ ids: new Map(), newestMs }, windowMs), '+inf', 'WITHSCORES');
         for (let i = 0; i < rows.length; i += 2) seen.ids.set(rows[i]!, Number(rows[i + 1]));
       }
       const offsets = new Map<string, bigint>();

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       dedupeWindowMs: 7 * 86_400_000,
       sessionTimeoutMs: 30_000,
+      maxBytesPerPartition: 4_194_304,
       publishIntervalMs: 200,
     });
   });
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'silent',
       ACCESS_INDEX_DEDUPE_WINDOW_DAYS: '0.5',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_MAX_BYTES_PER_PARTITION: '65536',
       ACCESS_INDEX_PUBLISH_INTERVAL_MS: '50',
     });
     expect(config).toEqual({
@@ -73,6 +75,7 @@ describe('loadConfig', () => {
       logLevel: 'silent',
       dedupeWindowMs: 43_200_000,
       sessionTimeoutMs: 6000,
+      maxBytesPerPartition: 65_536,
       publishIntervalMs: 50,
     });
   });

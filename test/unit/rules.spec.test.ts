@@ -340,12 +340,15 @@ describe('event ids', () => {
     expect(after.entries('u1')).toEqual([]);
   });
 
-  it('ids are remembered for the window, measured in event time', () => {
+  it('ids are remembered for a window of log time: a copy produced again within it is skipped, a later one is applied', () => {
     const e = createEventBuilder();
-    const assign = e.member('q1', 'u1');
-    const unassign = e.unmember('q1', 'u1');
-    const eightDaysLater = { ...e.user('u2'), timeMs: assign.timeMs + 8 * 24 * 3600 * 1000 };
-    const { after } = given(e.queue('q1', { ad_hoc: true }), e.user('u1'), assign, unassign, eightDaysLater).when(assign);
-    expect(after.entries('u1')).toEqual(['ad_hoc_call_recording:q1 <- ad_hoc_recording@q1/agent']);
+    const assign = { ...e.member('q1', 'u1'), logMs: Date.parse('2026-03-01T10:00:00Z') };
+    const unassign = { ...e.unmember('q1', 'u1'), logMs: Date.parse('2026-03-01T10:05:00Z') };
+    const history = [e.queue('q1', { ad_hoc: true }), e.user('u1'), assign, unassign];
+    const day = 24 * 3600 * 1000;
+    const sixDaysLater = given(...history).when({ ...assign, logMs: assign.logMs + 6 * day });
+    expect(sixDaysLater.after.entries('u1')).toEqual([]);
+    const eightDaysLater = given(...history).when({ ...assign, logMs: assign.logMs + 8 * day });
+    expect(eightDaysLater.after.entries('u1')).toEqual(['ad_hoc_call_recording:q1 <- ad_hoc_recording@q1/agent']);
   });
 });
