@@ -14,7 +14,7 @@ import {
   canAccess,
   filterEntries,
 } from '../../projections/index.ts';
-import { searchTerms } from './search-terms.ts';
+import { fold, searchTerms } from './search-terms.ts';
 
 export type TypeScope = AccessType | 'all';
 export const TYPE_SCOPES: readonly TypeScope[] = ['all', ...ACCESS_TYPES];
@@ -51,8 +51,9 @@ export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
     display_name: doc.display_name,
     user_email: doc.user_email,
     user_access: doc.user_access,
-    name_sort: doc.display_name.toLowerCase(),
-    email_sort: doc.user_email.toLowerCase(),
+    // folded like the search terms, so that "Émile" sorts with the E's
+    name_sort: fold(doc.display_name),
+    email_sort: fold(doc.user_email),
     search_terms: searchTerms(doc.display_name, doc.user_email),
     ca,
     at,

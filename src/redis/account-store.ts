@@ -111,7 +111,8 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
       const args: (string | number)[] = [c.expectedVersion, `off:${c.partition}`, c.lastOffset.toString(), c.newestMs, c.pruneBeforeMs];
       args.push(set.length);
       for (const [key, value] of set) args.push(key, value);
-      args.push(del.length, ...del);
+      args.push(del.length);
+      for (const key of del) args.push(key);
       args.push(c.seen.length);
       for (const s of c.seen) args.push(s.timeMs, s.id);
       args.push(c.counterDeltas.size);
@@ -119,18 +120,21 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
         const { hash, field } = counterLocation(k, key);
         args.push(hash, field, delta);
       }
-      args.push(c.dirtyUsers.length, ...c.dirtyUsers);
+      args.push(c.dirtyUsers.length);
+      for (const u of c.dirtyUsers) args.push(u);
       const openSet = [...c.openChanges].filter(([, ref]) => ref !== null) as [string, EventRef][];
       const openDel = [...c.openChanges].filter(([, ref]) => ref === null).map(([field]) => field);
       args.push(openSet.length);
       for (const [field, ref] of openSet) args.push(field, JSON.stringify(ref));
-      args.push(openDel.length, ...openDel);
+      args.push(openDel.length);
+      for (const field of openDel) args.push(field);
       args.push(c.history.size);
       for (const [id, record] of c.history) args.push(id, JSON.stringify(record));
       // Registered before the commit so a crash right after it still finds the account; a stale
       // entry costs one empty flush.
       await redis.pipeline().sadd(gen.accounts, c.accountId).sadd(gen.dirtyAccounts, c.accountId).exec();
-      const result = (await redis.eval(COMMIT_BATCH, 6, k.facts, k.seen, k.meta, k.dirty, k.openIntervals, k.historyOutbox, ...args)) as number;
+      // Arguments go as one array (ioredis flattens it): a spread of a large batch would overflow the stack.
+      const result = (await redis.call('EVAL', [COMMIT_BATCH, 6, k.facts, k.seen, k.meta, k.dirty, k.openIntervals, k.historyOutbox].concat(args))) as number;
       return result < 0 ? null : result;
     },
 
@@ -160,7 +164,7 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
       if (positions.size === 0) return;
       const args: string[] = [];
       for (const [field, offset] of positions) args.push(field, offset.toString());
-      await redis.eval(RAISE_POSITIONS, 1, gen.positions, ...args);
+      await redis.call('EVAL', [RAISE_POSITIONS, 1, gen.positions].concat(args));
     },
 
     async positions(): Promise<Map<string, bigint>> {

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { SEP } from '../../projections/index.ts';
+import { type AccountStore, type BatchCommit, createAccountStore } from '../../src/redis/account-store.ts';
+import { type TestNamespace, createTestNamespace } from '../helpers/namespace.ts';
+import { createTestRedis } from '../helpers/servers.ts';
+
+/** The Redis account store on its own: atomic, fenced commits of any size. */
+describe('account store', () => {
+  let ns: TestNamespace;
+  let redis: Redis;
+  let store: AccountStore;
+
+  beforeAll(() => {
+    ns = createTestNamespace();
+    redis = createTestRedis();
+    store = createAccountStore(redis, { namespace: ns.prefix, generation: 'g1' });
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await ns.cleanup();
+  });
+
+  const commit = (over: Partial<BatchCommit>): BatchCommit => ({
+    accountId: 'acc',
+    expectedVersion: 0,
+    partition: 'topic:0',
+    lastOffset: 10n,
+    changes: [],
+    seen: [],
+    newestMs: 1000,
+    pruneBeforeMs: -1e301,
+    counterDeltas: new Map(),
+    dirtyUsers: [],
+    openChanges: new Map(),
+    history: new Map(),
+    ...over,
+  });
+
+  it('commits a batch of 150,000 users in one atomic step (no argument-size limit in the client)', async () => {
+    const n = 150_000;
+    const changes = Array.from({ length: n }, (_, i) => ({ key: `u${SEP}user-${i}`, value: JSON.stringify({ display_name: `User ${i}`, user_email: `u${i}@x.test`, user_access: 'active' }) }));
+    const version = await store.commit(commit({ changes, dirtyUsers: changes.map((_, i) => `user-${i}`), counterDeltas: new Map([['u|all|total', 3]]) }));
+    expect(version).toBe(1);
+    const loaded = await store.load('acc', 7 * 86_400_000);
+    expect(loaded.state.facts.users.size).toBe(n);
+    expect(loaded.dirty.size).toBe(n);
+    expect(loaded.offsets.get('topic:0')).toBe(10n);
+    expect((await store.counters('acc')).get('u|all|total')).toBe(3);
+  });
+
+  it('refuses a commit computed from an older version, and writes nothing of it', async () => {
+    const stale = await store.commit(commit({ expectedVersion: 0, lastOffset: 11n, changes: [{ key: `u${SEP}late`, value: '{}' }], counterDeltas: new Map([['u|all|total', 100]]) }));
+    expect(stale).toBeNull();
+    const loaded = await store.load('acc', 7 * 86_400_000);
+    expect(loaded.version).toBe(1);
+    expect(loaded.state.facts.users.has('late')).toBe(false);
+    expect((await store.counters('acc')).get('u|all|total')).toBe(3);
+  });
+
+  it('refuses to apply an offset of a partition twice (a redelivered batch)', async () => {
+    const again = await store.commit(commit({ expectedVersion: 1, lastOffset: 10n, counterDeltas: new Map([['u|all|total', 1]]) }));
+    expect(again).toBeNull();
+    expect((await store.counters('acc')).get('u|all|total')).toBe(3);
+  });
+
+  it('clears only the outbox entries written at or after their version', async () => {
+    await store.clearOutbox('acc', 1, ['user-1', 'user-2'], []);
+    const v2 = await store.commit(commit({ expectedVersion: 1, lastOffset: 12n, dirtyUsers: ['user-3'] }));
+    expect(v2).toBe(2);
+    await store.clearOutbox('acc', 1, ['user-3'], []);
+    const loaded = await store.load('acc', 7 * 86_400_000);
+    expect(loaded.dirty.has('user-1')).toBe(false);
+    expect(loaded.dirty.get('user-3')).toBe(2);
+  });
+});
