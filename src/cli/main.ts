@@ -3,7 +3,12 @@
  * Each command lives in src/cli/commands/<name>.ts and registers itself on the program.
  */
 import { Command } from 'commander';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerProjectCommand } from './commands/project.ts';
+import { registerQuickstartCommand } from './commands/quickstart.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerStartCommand } from './commands/start.ts';
+import { registerTokenCommand } from './commands/token.ts';
 import { registerServicesCommand } from './commands/services.ts';
 import { registerVerifyCommand } from './commands/verify.ts';
 
@@ -11,8 +16,13 @@ const program = new Command('access-index')
   .description('Who can reach voicemail inboxes and call recordings: the access index.')
   .showHelpAfterError();
 
-registerServicesCommand(program);
+registerStartCommand(program);
 registerProjectCommand(program);
+registerServeCommand(program);
 registerVerifyCommand(program);
+registerDemoCommand(program);
+registerTokenCommand(program);
+registerServicesCommand(program);
+registerQuickstartCommand(program);
 
 await program.parseAsync(process.argv);

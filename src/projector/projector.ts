@@ -181,7 +181,9 @@ export function createProjector(deps: ProjectorDeps) {
 
     async start(): Promise<void> {
       setState('starting');
-      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+      // Dead letters are at least once (a retried send may repeat one; the headers name the original
+      // topic, partition and offset, which identify it). Our own retry loop is in charge of outages.
+      producer = kafka.producer({ allowAutoTopicCreation: false });
       await patiently('connect producer', () => producer!.connect());
       await recoverOutbox();
       consumer = kafka.consumer({
