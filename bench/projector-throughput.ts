@@ -1,0 +1,241 @@
+/**
+ * Projector throughput against its ceilings on the same machine, in the same run:
+ *
+ *   1. publish benchPreset(scale) into a fresh namespace (4 partitions per topic);
+ *   2. drain the backlog with an in-process projector: events/s, documents/s, time until every end
+ *      offset is searchable, resident memory at the end;
+ *   3. the raw kafkajs consume ceiling (a fresh group that only counts);
+ *   4. the raw OpenSearch `_bulk` ceiling for the same documents (read back, indexed again into
+ *      fresh indices with the same mapping, 1 and 2 concurrent streams);
+ *   5. the ratios projector ÷ ceiling; then the namespace is deleted (also on failure or Ctrl-C).
+ *
+ * Repeated `--runs` times; the summary gives medians. Progress on stderr; the table on stdout.
+ *
+ *   npx tsx bench/projector-throughput.ts [--scale 0.05] [--runs 3] [--seed 42] [--json] [--out file] [--cpu-profile file]
+ */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createClients } from '../src/clients.ts';
+import { benchPreset, generateHistory } from '../src/demo/generator.ts';
+import { publishHistory } from '../src/demo/publish.ts';
+import { ensureGenerationLayout, liveGeneration } from '../src/generation.ts';
+import { ensureTopics } from '../src/kafka/client.ts';
+import { silentLogger } from '../src/logger.ts';
+import { createAccountStore } from '../src/redis/account-store.ts';
+import { measureBulkCeiling, readBack, type BulkCeilingResult } from './ceilings/bulk-ceiling.ts';
+import { measureConsumeCeiling, type ConsumeCeilingResult } from './ceilings/consume-ceiling.ts';
+import { drainBacklog, type DrainResult } from './projector/drain.ts';
+import { parseFlags } from './support/args.ts';
+import { createBenchNamespace } from './support/bench-namespace.ts';
+import { describeMachine, type MachineInfo } from './support/machine.ts';
+import { fmt, median, mib, progress, table } from './support/report.ts';
+
+export interface ProjectorBenchOptions {
+  scale: number;
+  runs: number;
+  seed: number;
+  /** upper bound of one drain */
+  timeoutMs: number;
+  /** CPU profile of the first run's drain */
+  cpuProfile?: string;
+}
+
+export interface ProjectorRun {
+  namespace: string;
+  published: { events: number; counts: Record<string, number>; ms: number; partitions: number };
+  drain: DrainResult;
+  consume: ConsumeCeilingResult;
+  readBack: { users: number; history: number; ms: number };
+  bulk: BulkCeilingResult[];
+  bulkBest: BulkCeilingResult;
+  ratios: { documents: number; events: number };
+}
+
+export interface ProjectorBenchReport {
+  bench: 'projector-throughput';
+  at: string;
+  options: ProjectorBenchOptions;
+  machine: MachineInfo;
+  runs: ProjectorRun[];
+  medians: Record<string, number>;
+}
+
+async function runOnce(options: ProjectorBenchOptions, machine: MachineInfo, index: number): Promise<ProjectorRun> {
+  const ns = createBenchNamespace();
+  const { config } = ns;
+  progress(`run ${index + 1}/${options.runs}: namespace ${ns.prefix}`);
+  const clients = createClients(config, silentLogger());
+  const admin = clients.kafka.admin();
+  try {
+    await admin.connect();
+    await ensureTopics(admin, config.topics, 4);
+    const generation = await liveGeneration(clients.redis, config.namespace);
+    const indices = await ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true });
+    const space = { namespace: config.namespace, generation };
+    const store = createAccountStore(clients.redis, space);
+
+    progress(`  publishing benchPreset(${options.scale}) with seed ${options.seed}`);
+    let lastReport = 0;
+    const published = await publishHistory({
+      kafka: clients.kafka,
+      topics: { users: config.topics.users, roles: config.topics.roles, queues: config.topics.queues, inboxes: config.topics.inboxes },
+      events: generateHistory({ seed: options.seed, ...benchPreset(options.scale) }),
+      onProgress: (p) => {
+        if (p.elapsedMs - lastReport < 3_000) return;
+        lastReport = p.elapsedMs;
+        progress(`  published ${fmt(p.sent)} events, ${fmt(p.rate)} events/s`);
+      },
+    });
+    progress(`  published ${fmt(published.total)} events in ${fmt(published.elapsedMs / 1000, 1)} s into ${published.lastOffsets.size} partitions`);
+
+    progress('  draining the backlog with an in-process projector');
+    const drain = await drainBacklog({
+      config,
+      space,
+      indices,
+      store,
+      admin,
+      endOffsets: published.lastOffsets,
+      events: published.total,
+      machine,
+      timeoutMs: options.timeoutMs,
+      ...(options.cpuProfile && index === 0 ? { cpuProfile: options.cpuProfile } : {}),
+    });
+    if (drain.events !== published.total) progress(`  WARNING: ${drain.events} events applied of ${published.total} published`);
+    progress(`  drained: ${fmt(drain.eventsPerSecond)} events/s, ${fmt(drain.documentsPerSecond)} documents/s, searchable after ${fmt(drain.wallMs / 1000, 1)} s, rss ${mib(drain.memory.rss)}`);
+
+    progress('  consume ceiling: a fresh group that only counts');
+    const consume = await measureConsumeCeiling({
+      kafka: clients.kafka,
+      groupId: `${config.namespace}-consume-ceiling`,
+      topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes],
+      expected: published.total,
+      timeoutMs: options.timeoutMs,
+    });
+    progress(`  consume ceiling: ${fmt(consume.eventsPerSecond)} events/s`);
+
+    progress('  bulk ceiling: reading every document back');
+    const target = { users: `${config.namespace}-users-ceiling`, history: `${config.namespace}-history-ceiling` };
+    const docs = await readBack(clients.opensearch, indices, target, await store.accounts());
+    const ops = [...docs.users, ...docs.history];
+    progress(`  read back ${fmt(docs.users.length)} user documents and ${fmt(docs.history.length)} history records in ${fmt(docs.ms / 1000, 1)} s`);
+    const bulk: BulkCeilingResult[] = [];
+    for (const streams of [1, 2]) {
+      const result = await measureBulkCeiling(clients.opensearch, indices, target, ops, streams);
+      bulk.push(result);
+      progress(`  bulk ceiling, ${streams} stream(s): ${fmt(result.docsPerSecond)} documents/s (${result.requests} requests, ${mib(result.bodyChars)})`);
+    }
+    const bulkBest = bulk.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
+    return {
+      namespace: ns.prefix,
+      published: { events: published.total, counts: published.counts, ms: published.elapsedMs, partitions: published.lastOffsets.size },
+      drain,
+      consume,
+      readBack: { users: docs.users.length, history: docs.history.length, ms: docs.ms },
+      bulk,
+      bulkBest,
+      ratios: { documents: drain.documentsPerSecond / bulkBest.docsPerSecond, events: drain.eventsPerSecond / consume.eventsPerSecond },
+    };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await clients.close();
+    progress(`  deleting namespace ${ns.prefix}`);
+    await ns.cleanup().catch((error) => progress(`  cleanup of ${ns.prefix} failed: ${(error as Error).message}`));
+  }
+}
+
+/** The figures that get a median, by name, from one run. */
+function figures(run: ProjectorRun): Record<string, number> {
+  const d = run.drain;
+  const secs = d.wallMs / 1000;
+  return {
+    events: run.published.events,
+    documents: d.documents,
+    'join s': d.joinMs / 1000,
+    'drain s (join → searchable)': d.drainMs / 1000,
+    'all applied s (join → applied)': d.appliedMs / 1000,
+    'projector events/s': d.eventsPerSecond,
+    'projector documents/s': d.documentsPerSecond,
+    'consume ceiling events/s': run.consume.eventsPerSecond,
+    'bulk ceiling 1 stream docs/s': run.bulk.find((b) => b.streams === 1)?.docsPerSecond ?? Number.NaN,
+    'bulk ceiling 2 streams docs/s': run.bulk.find((b) => b.streams === 2)?.docsPerSecond ?? Number.NaN,
+    'bulk ceiling best docs/s': run.bulkBest.docsPerSecond,
+    'ratio documents/s ÷ bulk ceiling': run.ratios.documents,
+    'ratio events/s ÷ consume ceiling': run.ratios.events,
+    'rss before drain MiB': d.memory.rssBefore / 2 ** 20,
+    'rss at end MiB': d.memory.rss / 2 ** 20,
+    'heap used at end MiB': d.memory.heapUsed / 2 ** 20,
+    'projector process CPU (cores)': d.cpu.self / secs,
+    'event loop utilization': d.eventLoopUtilization,
+    'OpenSearch CPU (cores)': d.cpu.opensearch / secs,
+    'Kafka CPU (cores)': d.cpu.kafka / secs,
+    'Redis CPU (cores)': d.cpu.redis / secs,
+    'machine busy (cores)': d.cpu.machineBusy / secs,
+    'Redis busy % of drain': (100 * Object.entries(d.io).filter(([k]) => k.startsWith('redis')).reduce((a, [, s]) => Math.max(a, s.busyMs), 0)) / d.wallMs,
+    'Redis calls': Object.entries(d.io).filter(([k]) => k.startsWith('redis')).reduce((a, [, s]) => a + s.calls, 0),
+    '_bulk busy % of drain': (100 * (d.io['opensearch _bulk']?.busyMs ?? 0)) / d.wallMs,
+    '_bulk requests': d.io['opensearch _bulk']?.calls ?? 0,
+  };
+}
+
+export async function runProjectorBench(options: ProjectorBenchOptions): Promise<ProjectorBenchReport> {
+  const probe = createBenchNamespace();
+  const machine = await describeMachine(probe.config);
+  await probe.cleanup();
+  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  const runs: ProjectorRun[] = [];
+  for (let i = 0; i < options.runs; i++) runs.push(await runOnce(options, machine, i));
+  const perRun = runs.map(figures);
+  const medians = Object.fromEntries(Object.keys(perRun[0] ?? {}).map((k) => [k, median(perRun.map((f) => f[k]!))]));
+  return { bench: 'projector-throughput', at: new Date().toISOString(), options, machine, runs, medians };
+}
+
+/** The summary table: one column per run and the median. */
+export function formatProjectorReport(report: ProjectorBenchReport): string {
+  const perRun = report.runs.map(figures);
+  const digits = (name: string) => (/ratio|utilization/.test(name) ? 2 : /cores|s \(| s$|%/.test(name) ? 1 : 0);
+  const rows = Object.keys(report.medians).map((name) => [name, ...perRun.map((f) => fmt(f[name]!, digits(name))), fmt(report.medians[name]!, digits(name))]);
+  const m = report.machine;
+  return [
+    `projector throughput, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s), medians in the last column`,
+    `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,
+    '',
+    table(['figure', ...report.runs.map((_, i) => `run ${i + 1}`), 'median'], rows),
+    '',
+  ].join('\n');
+}
+
+export const PROJECTOR_FLAGS = {
+  scale: { default: 0.05, help: 'benchPreset scale (1 = 2,000,000 events)', min: 0.001, max: 1 },
+  runs: { default: 3, help: 'repetitions; medians are reported', min: 1, max: 20 },
+  seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
+  'timeout-s': { default: 900, help: 'upper bound of one drain, in seconds', min: 10, max: 3600 },
+  'cpu-profile': { default: '', help: 'write a CPU profile (.cpuprofile) of the first drain to this file' },
+  out: { default: '', help: 'also write the JSON report to this file' },
+  json: { default: false, help: 'print the JSON report on stdout instead of the table' },
+} as const;
+
+async function main(): Promise<void> {
+  const flags = parseFlags('tsx bench/projector-throughput.ts', PROJECTOR_FLAGS);
+  const report = await runProjectorBench({
+    scale: flags.scale,
+    runs: flags.runs,
+    seed: flags.seed,
+    timeoutMs: flags['timeout-s'] * 1000,
+    ...(flags['cpu-profile'] ? { cpuProfile: flags['cpu-profile'] } : {}),
+  });
+  const json = JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  if (flags.out) await writeFile(flags.out, json);
+  process.stdout.write(flags.json ? `${json}\n` : formatProjectorReport(report));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * One projector drain: an in-process projector (wired as `access-index project` wires it: config,
+ * pino at warn on stderr, metrics) consumes a published backlog until every end offset is
+ * searchable. Measured: events/s and documents/s from the metrics registry, the group-join and
+ * drain times, CPU of this process and of the servers, the event loop's utilization, where the
+ * projector waited (Redis and OpenSearch calls), and the resident memory at the end.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { performance } from 'node:perf_hooks';
+import type { Admin } from 'kafkajs';
+import { pino } from 'pino';
+import { createClients } from '../../src/clients.ts';
+import type { Config } from '../../src/config.ts';
+import type { GenerationIndices } from '../../src/generation.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
+import { createProjector } from '../../src/projector/projector.ts';
+import type { AccountStore } from '../../src/redis/account-store.ts';
+import type { KeySpace } from '../../src/redis/keys.ts';
+import { sleep } from '../../src/retry.ts';
+import { type CallStats, createIoTracker, traceOpenSearch, traceRedis } from '../support/io-timing.ts';
+import { type CpuSnapshot, cpuBetween, cpuSnapshot, type MachineInfo } from '../support/machine.ts';
+import { fmt, progress } from '../support/report.ts';
+
+export interface DrainResult {
+  events: number;
+  /** documents written (user documents and history records, index and delete), from the metrics */
+  documents: number;
+  documentsByOp: Record<string, number>;
+  skipped: Record<string, number>;
+  /** start() to the group join (seen by polling the group) */
+  joinMs: number;
+  /** join to every event applied */
+  appliedMs: number;
+  /** join to every end offset searchable: the rates' denominator */
+  drainMs: number;
+  /** start() to every end offset searchable */
+  wallMs: number;
+  eventsPerSecond: number;
+  documentsPerSecond: number;
+  batches: { count: number; sumSeconds: number };
+  bulk: { count: number; sumSeconds: number };
+  /** CPU seconds during the drain (start to searchable): this process, the servers, the machine */
+  cpu: CpuSnapshot;
+  eventLoopUtilization: number;
+  io: Record<string, CallStats>;
+  memory: { rssBefore: number; rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  cachedAccounts: number;
+}
+
+async function counterTotals(metric: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, label: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await metric.get()).values) out[String(v.labels[label] ?? '')] = (out[String(v.labels[label] ?? '')] ?? 0) + v.value;
+  return out;
+}
+
+const sum = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0);
+
+async function histogramTotals(metric: Metrics['bulkSeconds']): Promise<{ count: number; sumSeconds: number }> {
+  const values = (await metric.get()).values;
+  return {
+    count: values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0,
+    sumSeconds: values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0,
+  };
+}
+
+export interface DrainOptions {
+  config: Config;
+  space: KeySpace;
+  indices: GenerationIndices;
+  /** a store on the bench's own Redis client (its polling is not counted as the projector's) */
+  store: AccountStore;
+  admin: Admin;
+  /** last offset of every `<topic>:<partition>` written */
+  endOffsets: ReadonlyMap<string, bigint>;
+  events: number;
+  machine: MachineInfo;
+  timeoutMs: number;
+  /** write a CPU profile of the drain (the projector's work only) to this file */
+  cpuProfile?: string;
+}
+
+export async function drainBacklog(options: DrainOptions): Promise<DrainResult> {
+  const { config, store, admin } = options;
+  const logger = pino({ level: 'warn', base: { service: 'access-index', component: 'projector' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const clients = createClients(config, logger);
+  const io = createIoTracker();
+  traceRedis(clients.redis, io);
+  traceOpenSearch(clients.opensearch, io);
+  const metrics = createMetrics();
+  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: options.space, indices: options.indices, logger, metrics });
+
+  (globalThis as { gc?: () => void }).gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let session: Session | undefined;
+  if (options.cpuProfile) {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 500 });
+    await session.post('Profiler.start');
+  }
+  const cpu0 = cpuSnapshot(options.machine.pids);
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  let joined = 0;
+  let applied = 0;
+  let done = 0;
+  try {
+    await projector.start();
+    const deadline = t0 + options.timeoutMs;
+    let lastReport = t0;
+    let lastJoinCheck = 0;
+    for (;;) {
+      const now = performance.now();
+      if (joined === 0 && now - lastJoinCheck >= 25) {
+        lastJoinCheck = now;
+        const [group] = (await admin.describeGroups([projector.groupId])).groups;
+        if (group?.state === 'Stable' && group.members.length > 0) joined = performance.now();
+      }
+      const appliedCount = sum(await counterTotals(metrics.eventsApplied, 'type'));
+      if (applied === 0 && appliedCount >= options.events) applied = performance.now();
+      const positions = await store.positions();
+      if ([...options.endOffsets].every(([field, offset]) => (positions.get(field) ?? -1n) >= offset)) {
+        done = performance.now();
+        break;
+      }
+      if (now > deadline) throw new Error(`drain: not searchable after ${options.timeoutMs} ms (${appliedCount} of ${options.events} events applied)`);
+      if (now - lastReport >= 3_000) {
+        lastReport = now;
+        progress(`  projector: ${fmt(appliedCount)} / ${fmt(options.events)} events applied, ${fmt((appliedCount * 1000) / (now - (joined || t0)))} events/s`);
+      }
+      await sleep(10);
+    }
+  } catch (error) {
+    await projector.stop().catch(() => undefined);
+    await clients.close();
+    session?.disconnect();
+    throw error;
+  }
+  const cpu1 = cpuSnapshot(options.machine.pids);
+  const elu = performance.eventLoopUtilization(elu0);
+  const memory = process.memoryUsage();
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await writeFile(options.cpuProfile!, JSON.stringify(profile));
+    progress(`  CPU profile of the drain written to ${options.cpuProfile}`);
+  }
+  const ioStats = io.snapshot();
+  const documentsByOp = await counterTotals(metrics.documentsWritten, 'op');
+  const skipped = await counterTotals(metrics.eventsSkipped, 'reason');
+  const events = sum(await counterTotals(metrics.eventsApplied, 'type'));
+  const batches = await histogramTotals(metrics.batchSeconds);
+  const bulk = await histogramTotals(metrics.bulkSeconds);
+  const cachedAccounts = projector.status().cachedAccounts;
+  await projector.stop();
+  await clients.close();
+  if (joined === 0) joined = t0;
+  const drainMs = done - joined;
+  const documents = sum(documentsByOp);
+  return {
+    events,
+    documents,
+    documentsByOp,
+    skipped,
+    joinMs: joined - t0,
+    appliedMs: (applied || done) - joined,
+    drainMs,
+    wallMs: done - t0,
+    eventsPerSecond: (events * 1000) / drainMs,
+    documentsPerSecond: (documents * 1000) / drainMs,
+    batches,
+    bulk,
+    cpu: cpuBetween(cpu0, cpu1),
+    eventLoopUtilization: elu.utilization,
+    io: ioStats,
+    memory: { rssBefore, rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external, arrayBuffers: memory.arrayBuffers },
+    cachedAccounts,
+  };
+}
