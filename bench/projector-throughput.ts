@@ -200,6 +200,7 @@ export function formatProjectorReport(report: ProjectorBenchReport): string {
   return [
     `projector throughput, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s), medians in the last column`,
     `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,
+    `code: ${m.source.commit}${m.source.uncommitted.length > 0 ? ` with uncommitted changes in ${m.source.uncommitted.join(', ')}` : ''}`,
     '',
     table(['figure', ...report.runs.map((_, i) => `run ${i + 1}`), 'median'], rows),
     '',

@@ -3,6 +3,7 @@
  * versions the servers report (OpenSearch GET /, Redis INFO, Kafka from the broker's jar names).
  * Also the servers' process ids, to sample their CPU time during a measurement.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
@@ -21,6 +22,18 @@ export interface MachineInfo {
   pids: { kafka?: number; opensearch?: number; redis?: number };
   /** the 1-minute load average when the bench started (other users of the machine) */
   loadAverage: number;
+  /** the code measured: commit, and the product files that differed from it (a shared tree) */
+  source: { commit: string; uncommitted: string[] };
+}
+
+function sourceState(): MachineInfo['source'] {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'projections', 'schemas'], { encoding: 'utf8' });
+    return { commit, uncommitted: status.split('\n').filter(Boolean).map((line) => line.slice(3)) };
+  } catch {
+    return { commit: 'unknown', uncommitted: [] };
+  }
 }
 
 export async function describeMachine(config: Config): Promise<MachineInfo> {
@@ -49,6 +62,7 @@ export async function describeMachine(config: Config): Promise<MachineInfo> {
       ...(redisProc ? { redis: redisProc.pid } : {}),
     },
     loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+    source: sourceState(),
   };
 }
 
