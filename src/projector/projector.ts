@@ -17,6 +17,7 @@ import { createAccountStore } from '../redis/account-store.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import { retry } from '../retry.ts';
 import { createAccountCache } from './account-cache.ts';
+import { createLagMonitor } from './lag-monitor.ts';
 import { type PoisonMessage, sendToDeadLetter } from './dead-letter.ts';
 import type { PositionedEvent } from './plan-batch.ts';
 import { createPositionPublisher } from './positions.ts';
@@ -61,6 +62,8 @@ export function createProjector(deps: ProjectorDeps) {
     },
   });
   const groupId = deps.groupId ?? `${config.namespace}-projector`;
+  const eventTopics = [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes];
+  const lagMonitor = metrics ? createLagMonitor({ kafka, topics: eventTopics, store, metrics, logger }) : undefined;
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let state: ProjectorState = 'idle';
@@ -208,6 +211,7 @@ export function createProjector(deps: ProjectorDeps) {
       await patiently('connect consumer', () => consumer!.connect());
       await consumer.subscribe({ topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes], fromBeginning: deps.fromBeginning ?? true });
       publisher.start();
+      lagMonitor?.start();
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -225,6 +229,7 @@ export function createProjector(deps: ProjectorDeps) {
       abort.abort();
       await consumer?.disconnect().catch((error) => logger.warn({ err: error }, 'consumer disconnect failed'));
       await publisher.stop();
+      await lagMonitor?.stop();
       await producer?.disconnect().catch(() => undefined);
       setState('stopped');
       logger.info('projector stopped');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allDocs, replay, DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import { DEAD_LETTER_HEADERS } from '../../src/projector/dead-letter.ts';
 import { readAccountUsers } from '../../src/opensearch/read-users.ts';
 import { fromIndexedUser } from '../../src/opensearch/user-document.ts';
@@ -13,6 +14,7 @@ describe('poison events', () => {
   let ns: TestNamespace;
   let env: PreparedNamespace;
   let stop: () => Promise<void>;
+  const metrics = createMetrics({ defaultMetrics: false });
   const e = createEventBuilder();
   const good = [e.inbox('i1'), e.queue('q1', { inbox: 'i1', automatic: true, ad_hoc: true }), e.role('r1', ['RecordingPlay:Edit']), e.user('u1'), e.assignRole('r1', 'u1'), e.member('q1', 'u1'), e.user('u2'), e.grantUser('i1', 'u2')];
   const valid = (n: number): OutgoingMessage => ({ topic: topicOf(good[n]!.type), key: 'acc', value: JSON.stringify(envelope('acc', good[n]!)) });
@@ -28,7 +30,7 @@ describe('poison events', () => {
   beforeAll(async () => {
     ns = createTestNamespace();
     env = await prepareNamespace(ns, { partitions: 1 });
-    const projector = env.projector();
+    const projector = env.projector({ metrics });
     await projector.start();
     stop = () => projector.stop();
     // poison interleaved with the good events, on every topic
@@ -83,5 +85,20 @@ describe('poison events', () => {
       expect(match!.headers[DEAD_LETTER_HEADERS.offset]).toMatch(/^\d+$/);
       expect(match!.key).toBe(p.key);
     }
+  });
+
+  it('count events by type and dead letters by code; time batches, bulks and freshness; show the lag', async () => {
+    const text = await metrics.registry.metrics();
+    const value = (line: RegExp) => Number(text.match(line)?.[1] ?? NaN);
+    expect(value(/access_index_events_applied_total\{type="user.upserted"\} (\d+)/)).toBe(2);
+    expect(value(/access_index_events_applied_total\{type="inbox.user_granted"\} (\d+)/)).toBe(1);
+    expect(value(/access_index_dead_letters_total\{code="not_json"\} (\d+)/)).toBe(2);
+    expect(value(/access_index_dead_letters_total\{code="wrong_topic"\} (\d+)/)).toBe(1);
+    expect(value(/access_index_batch_seconds_count (\d+)/)).toBeGreaterThan(0);
+    expect(value(/access_index_bulk_seconds_count (\d+)/)).toBeGreaterThan(0);
+    expect(value(/access_index_freshness_seconds_count (\d+)/)).toBeGreaterThan(0);
+    expect(value(/access_index_ready\{component="projector"\} (\d+)/)).toBe(1);
+    // lag is sampled every 5 s: wait for a sample that has seen the whole backlog applied
+    await expect.poll(async () => (await metrics.registry.metrics()).match(/access_index_consumer_lag\{[^}]*\} \d+/g)?.every((l: string) => l.endsWith(' 0')), { timeout: 15_000 }).toBe(true);
   });
 });

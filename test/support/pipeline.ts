@@ -11,6 +11,7 @@ import { createLogger, silentLogger } from '../../src/logger.ts';
 
 /** TEST_LOG=debug (or info, warn) shows the projector's logs of in-process pipelines. */
 const testLogger = () => (process.env.TEST_LOG ? createLogger({ level: process.env.TEST_LOG }) : silentLogger());
+import type { Metrics } from '../../src/metrics.ts';
 import { createProjector } from '../../src/projector/projector.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
 import { verifyAll } from '../../src/verify.ts';
@@ -109,7 +110,7 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
     },
 
     /** A projector in this process (stop it before the test ends). */
-    projector(options: { groupId?: string } = {}) {
+    projector(options: { groupId?: string; metrics?: Metrics } = {}) {
       return createProjector({
         kafka: clients.kafka,
         redis: clients.redis,

@@ -1,0 +1,50 @@
+/**
+ * Consumer lag, as a user of the report feels it: per partition, how many messages are in Kafka
+ * but not yet searchable (end offset minus the published position). Sampled on a timer.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { AccountStore } from '../redis/account-store.ts';
+
+export function createLagMonitor(options: { kafka: Kafka; topics: readonly string[]; store: AccountStore; metrics: Metrics; logger: Logger; intervalMs?: number }) {
+  const { kafka, topics, store, metrics, logger } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let admin: ReturnType<Kafka['admin']> | undefined;
+
+  async function sample(): Promise<Map<string, number>> {
+    if (!admin) {
+      admin = kafka.admin();
+      await admin.connect();
+    }
+    const positions = await store.positions();
+    const lag = new Map<string, number>();
+    for (const topic of topics)
+      for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
+        const field = `${topic}:${partition}`;
+        const behind = Math.max(0, Number(BigInt(high) - 1n - (positions.get(field) ?? -1n)));
+        lag.set(field, behind);
+        metrics.consumerLag.set({ topic, partition: String(partition) }, behind);
+      }
+    return lag;
+  }
+
+  return {
+    sample,
+    start(): void {
+      const tick = () => {
+        sample()
+          .catch((error) => logger.debug({ err: error }, 'lag sample failed'))
+          .finally(() => {
+            timer = setTimeout(tick, options.intervalMs ?? 5_000);
+            timer.unref();
+          });
+      };
+      tick();
+    },
+    async stop(): Promise<void> {
+      if (timer) clearTimeout(timer);
+      await admin?.disconnect().catch(() => undefined);
+    },
+  };
+}
