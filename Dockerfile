@@ -9,4 +9,4 @@ COPY . .
 ENV NODE_ENV=production
 USER node
 EXPOSE 8080
-CMD ["node", "bin/access-index.js", "start"]
+CMD ["node", "bin/access-index.js", "start", "--host", "0.0.0.0"]
