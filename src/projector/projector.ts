@@ -33,7 +33,7 @@ export interface ProjectorDeps {
   indices: { users: string; history: string };
   logger: Logger;
   metrics?: Metrics;
-  /** consumer group id; default `<namespace>-projector` */
+  /** consumer group id; default `<namespace>-projector-<generation>` */
   groupId?: string;
   /** how often positions are published (refresh + raise); default 200 ms */
   publishIntervalMs?: number;
@@ -61,7 +61,9 @@ export function createProjector(deps: ProjectorDeps) {
       refreshReady();
     },
   });
-  const groupId = deps.groupId ?? `${config.namespace}-projector`;
+  // One group per generation: a rebuild fills the next generation under the group that the live
+  // projectors join after the swap, so they continue from where the rebuild got.
+  const groupId = deps.groupId ?? projectorGroupId(config.namespace, deps.space.generation);
   const eventTopics = [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes];
   const lagMonitor = metrics ? createLagMonitor({ kafka, topics: eventTopics, store, metrics, logger }) : undefined;
   let consumer: Consumer | undefined;
@@ -248,4 +250,9 @@ function isWorthRetrying(error: unknown): boolean {
   // transient states are worth waiting for.
   if (e?.name === 'ReplyError') return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)/.test((error as Error).message);
   return true;
+}
+
+/** The consumer group of a generation's projectors. */
+export function projectorGroupId(namespace: string, generation: string): string {
+  return `${namespace}-projector-${generation}`;
 }

@@ -96,6 +96,12 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
       };
     },
 
+    /** The last applied offset of each partition that has fed the account (`<topic>:<partition>`). */
+    async appliedOffsets(accountId: string): Promise<Map<string, bigint>> {
+      const meta = await redis.hgetall(accountKeys(space, accountId).meta);
+      return new Map(Object.entries(meta).filter(([f]) => f.startsWith('off:')).map(([f, v]) => [f.slice(4), BigInt(v)]));
+    },
+
     /** The account's version alone (cheap staleness check). */
     async version(accountId: string): Promise<number> {
       return Number((await redis.hget(accountKeys(space, accountId).meta, 'v')) ?? 0);

@@ -4,14 +4,13 @@
  */
 import { createServer } from 'node:http';
 import type { Command } from 'commander';
-import { createProjector, type Projector } from '../../projector/projector.ts';
+import { createLiveProjector, type LiveProjector } from '../../projector/live-projector.ts';
 import { onShutdown, openRuntime, type Runtime } from '../../runtime.ts';
 import { runCommand } from '../run-command.ts';
 
-/** Starts a projector on the runtime's live generation. */
-export async function startProjector(runtime: Runtime): Promise<Projector> {
-  const { clients, config, logger, metrics, space, indices } = runtime;
-  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space, indices, logger, metrics });
+/** Starts a projector on the live generation, following it across rebuild swaps. */
+export async function startProjector(runtime: Runtime): Promise<LiveProjector> {
+  const projector = createLiveProjector(runtime);
   await projector.start();
   return projector;
 }
@@ -37,7 +36,7 @@ export function registerProjectCommand(program: Command): void {
 }
 
 /** A tiny side server for a projector without the API: /metrics and /readyz. */
-function serveMetrics(runtime: Runtime, projector: Projector, port: number) {
+function serveMetrics(runtime: Runtime, projector: LiveProjector, port: number) {
   const server = createServer(async (req, res) => {
     if (req.url === '/metrics') {
       res.setHeader('content-type', runtime.metrics.registry.contentType);

@@ -4,7 +4,7 @@
  * leaves the group, then the process exits.
  */
 import type { Command } from 'commander';
-import type { Projector } from '../../projector/projector.ts';
+import type { LiveProjector } from '../../projector/live-projector.ts';
 import { type Runtime, onShutdown, openRuntime } from '../../runtime.ts';
 import { runCommand } from '../run-command.ts';
 import { startProjector } from './project.ts';
@@ -12,7 +12,7 @@ import { type RunningApi, startApi } from './serve.ts';
 
 export interface RunningService {
   runtime: Runtime;
-  projector: Projector;
+  projector: LiveProjector;
   api: RunningApi;
   stop(): Promise<void>;
 }

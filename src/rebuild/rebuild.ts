@@ -1,0 +1,169 @@
+/**
+ * Zero-downtime rebuild: replay the four topics from the earliest offsets into the next generation
+ * (indices and Redis keyspace) while the live generation keeps serving; once caught up, verify the
+ * new generation against its own facts, check parity with the live one, and only then swap the
+ * live pointer (and the aliases). The state is kept in Redis, so a killed rebuild resumes where it
+ * stopped: same generation, same consumer group, committed offsets and idempotent commits.
+ */
+import type { Redis } from 'ioredis';
+import { ensureGenerationLayout } from '../generation.ts';
+import { createMetrics } from '../metrics.ts';
+import { historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
+import { createProjector, projectorGroupId } from '../projector/projector.ts';
+import { createAccountStore } from '../redis/account-store.ts';
+import { liveGenerationKey } from '../redis/keys.ts';
+import type { Runtime } from '../runtime.ts';
+import { verifyAll } from '../verify.ts';
+import { checkParity } from './parity.ts';
+
+export type RebuildPhase = 'filling' | 'verifying' | 'swapped' | 'failed';
+
+export interface RebuildState {
+  generation: string;
+  live: string;
+  phase: RebuildPhase;
+  started_at: string;
+  swapped_at?: string;
+  message?: string;
+}
+
+export interface RebuildProgress {
+  phase: RebuildPhase | 'catching-up';
+  done: number;
+  total: number;
+}
+
+export const rebuildKey = (namespace: string) => `${namespace}:rebuild`;
+
+export async function readRebuildState(redis: Redis, namespace: string): Promise<RebuildState | null> {
+  const raw = await redis.hgetall(rebuildKey(namespace));
+  return raw.generation ? (raw as unknown as RebuildState) : null;
+}
+
+const generationNumber = (g: string | undefined) => Number(/^g(\d+)$/.exec(g ?? '')?.[1] ?? 0);
+
+/** The generation to fill: the one a killed rebuild left unfinished, else the next number. */
+async function chooseGeneration(redis: Redis, namespace: string, live: string): Promise<{ generation: string; resumed: boolean }> {
+  const state = await readRebuildState(redis, namespace);
+  if (state && (state.phase === 'filling' || state.phase === 'verifying') && state.generation !== live) return { generation: state.generation, resumed: true };
+  return { generation: `g${Math.max(generationNumber(live), generationNumber(state?.generation)) + 1}`, resumed: false };
+}
+
+export interface RebuildOptions {
+  onProgress?: (progress: RebuildProgress) => void;
+  log?: (line: string) => void;
+  /** how many rounds parity waits for accounts in motion to line up */
+  parityAttempts?: number;
+}
+
+export interface RebuildResult {
+  generation: string;
+  previous: string;
+  resumed: boolean;
+  accounts: number;
+  events: number;
+  seconds: number;
+}
+
+export async function runRebuild(runtime: Runtime, options: RebuildOptions = {}): Promise<RebuildResult> {
+  const { clients, config, logger } = runtime;
+  const { redis, opensearch } = clients;
+  const log = options.log ?? ((line: string) => logger.info(line));
+  const started = Date.now();
+  const live = (await redis.get(liveGenerationKey(config.namespace))) ?? runtime.space.generation;
+  const { generation, resumed } = await chooseGeneration(redis, config.namespace, live);
+  const key = rebuildKey(config.namespace);
+  if (!resumed) await redis.del(key);
+  await redis.hset(key, { generation, live, phase: 'filling', ...(resumed ? {} : { started_at: new Date().toISOString() }) });
+  log(`${resumed ? 'Resuming' : 'Starting'} the rebuild of generation ${generation} (live: ${live})`);
+
+  const indices = await ensureGenerationLayout(opensearch, config.namespace, generation, { live: false });
+  const space = { namespace: config.namespace, generation };
+  const store = createAccountStore(redis, space);
+  const projector = createProjector({
+    kafka: clients.kafka,
+    redis,
+    opensearch,
+    config,
+    space,
+    indices,
+    logger,
+    metrics: createMetrics({ defaultMetrics: false }),
+    groupId: projectorGroupId(config.namespace, generation),
+    fromBeginning: true,
+  });
+  await projector.start();
+  try {
+    const total = await catchUp(runtime, store, (done, all) => options.onProgress?.({ phase: 'catching-up', done, total: all }));
+    await redis.hset(key, 'phase', 'verifying');
+    log('Caught up. Verifying the new generation against its facts…');
+    const verified = await verifyAll({ store, opensearch, index: indices.users, windowMs: config.dedupeWindowMs });
+    const own = verified.flatMap((r) => r.differences.map((d) => `${r.accountId}: ${d}`)).filter((d) => !d.includes('outbox:'));
+    if (own.length > 0) return await fail(redis, key, `the new generation differs from its own facts: ${own.slice(0, 5).join('; ')}`);
+    log('Checking parity with the live generation…');
+    const liveView = { store: createAccountStore(redis, { namespace: config.namespace, generation: live }), usersIndex: usersIndex(config.namespace, live) };
+    const parity = await checkParity(opensearch, liveView, { store, usersIndex: indices.users }, { attempts: options.parityAttempts ?? 40 });
+    if (parity.differences.length > 0) return await fail(redis, key, `parity failed: ${parity.differences.slice(0, 5).join('; ')}`);
+    if (parity.notCompared.length > 0) return await fail(redis, key, `parity not established for ${parity.notCompared.length} accounts still moving (is the live projector running?): ${parity.notCompared.slice(0, 5).join(', ')}`);
+    log(`Parity holds for ${parity.compared} accounts. Swapping…`);
+    await redis.multi().set(liveGenerationKey(config.namespace), generation).hset(key, { phase: 'swapped', swapped_at: new Date().toISOString() }).exec();
+    await pointAlias(opensearch, usersAlias(config.namespace), indices.users);
+    await pointAlias(opensearch, historyAlias(config.namespace), indices.history);
+    log(`Generation ${generation} is live. The previous generation ${live} is kept; drop it with \`rebuild --drop ${live}\` once no listing uses it.`);
+    return { generation, previous: live, resumed, accounts: parity.compared, events: total, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    // The live projectors notice the swap and join this generation's group where we leave it.
+    await projector.stop();
+  }
+}
+
+async function fail(redis: Redis, key: string, message: string): Promise<never> {
+  await redis.hset(key, { phase: 'failed', message });
+  throw new Error(`rebuild failed: ${message}`);
+}
+
+/** Waits until the new generation has made searchable every event in the topics now; returns their number. */
+async function catchUp(runtime: Runtime, store: ReturnType<typeof createAccountStore>, progress: (done: number, total: number) => void): Promise<number> {
+  const admin = runtime.clients.kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, bigint>();
+  try {
+    const { users, roles, queues, inboxes } = runtime.config.topics;
+    for (const topic of [users, roles, queues, inboxes])
+      for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) ends.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
+  } finally {
+    await admin.disconnect();
+  }
+  const total = [...ends.values()].reduce((a, b) => a + Number(b) + 1, 0);
+  for (;;) {
+    const positions = await store.positions();
+    const done = [...ends].reduce((a, [field, end]) => a + Math.min(Number(positions.get(field) ?? -1n), Number(end)) + 1, 0);
+    progress(done, total);
+    if (done >= total) return total;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Deletes a generation that is not live: its indices, its Redis keys and its consumer group.
+ * Refuses the live generation.
+ */
+export async function dropGeneration(runtime: Runtime, generation: string): Promise<void> {
+  const { redis, opensearch, kafka } = runtime.clients;
+  const ns = runtime.config.namespace;
+  if ((await redis.get(liveGenerationKey(ns))) === generation) throw new Error(`generation ${generation} is live; it cannot be dropped`);
+  await opensearch.indices.delete({ index: [usersIndex(ns, generation), historyIndex(ns, generation)], ignore_unavailable: true } as never);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}:${generation}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([projectorGroupId(ns, generation)]).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
