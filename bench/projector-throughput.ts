@@ -9,13 +9,17 @@
  *      fresh indices with the same mapping, 1 and 2 concurrent streams);
  *   5. the ratios projector ÷ ceiling; then the namespace is deleted (also on failure or Ctrl-C).
  *
- * Repeated `--runs` times; the summary gives medians. Progress on stderr; the table on stdout.
+ * Each run is a fresh Node process (so that memory and JIT state do not carry over); `--runs`
+ * repeats it and the summary gives medians. Progress on stderr; the table (or `--json`) on stdout.
  *
- *   npx tsx bench/projector-throughput.ts [--scale 0.05] [--runs 3] [--seed 42] [--json] [--out file] [--cpu-profile file]
+ *   npx tsx bench/projector-throughput.ts [--scale 0.05] [--runs 3] [--seed 42] [--json] [--out file]
+ *       [--cpu-profile file] [--diagnose] [--concurrency N] [--publish-interval-ms N]
  */
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createClients } from '../src/clients.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { publishHistory } from '../src/demo/publish.ts';
@@ -23,9 +27,9 @@ import { ensureGenerationLayout, liveGeneration } from '../src/generation.ts';
 import { ensureTopics } from '../src/kafka/client.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createAccountStore } from '../src/redis/account-store.ts';
-import { measureBulkCeiling, readBack, type BulkCeilingResult } from './ceilings/bulk-ceiling.ts';
-import { measureConsumeCeiling, type ConsumeCeilingResult } from './ceilings/consume-ceiling.ts';
-import { drainBacklog, type DrainResult } from './projector/drain.ts';
+import { type BulkCeilingResult, measureBulkCeiling, readBack, type ReplayResult, replayBulkBodies } from './ceilings/bulk-ceiling.ts';
+import { type ConsumeCeilingResult, measureConsumeCeiling } from './ceilings/consume-ceiling.ts';
+import { type DrainResult, drainBacklog } from './projector/drain.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
@@ -39,6 +43,11 @@ export interface ProjectorBenchOptions {
   timeoutMs: number;
   /** CPU profile of the first run's drain */
   cpuProfile?: string;
+  /** also measure the diagnostic variants (bulk ceiling with the projector's refreshes, replay of the projector's own requests) */
+  diagnose?: boolean;
+  /** projector knobs, for experiments (the product's defaults when unset) */
+  concurrency?: number;
+  publishIntervalMs?: number;
 }
 
 export interface ProjectorRun {
@@ -50,6 +59,7 @@ export interface ProjectorRun {
   bulk: BulkCeilingResult[];
   bulkBest: BulkCeilingResult;
   ratios: { documents: number; events: number };
+  diagnosis?: { bulkWithRefreshes: BulkCeilingResult; replay: ReplayResult };
 }
 
 export interface ProjectorBenchReport {
@@ -61,12 +71,14 @@ export interface ProjectorBenchReport {
   medians: Record<string, number>;
 }
 
-async function runOnce(options: ProjectorBenchOptions, machine: MachineInfo, index: number): Promise<ProjectorRun> {
+/** One run in this process: publish, drain, ceilings, cleanup. */
+export async function runOnce(options: ProjectorBenchOptions, machine: MachineInfo, index: number): Promise<ProjectorRun> {
   const ns = createBenchNamespace();
   const { config } = ns;
   progress(`run ${index + 1}/${options.runs}: namespace ${ns.prefix}`);
   const clients = createClients(config, silentLogger());
   const admin = clients.kafka.admin();
+  const captureFile = options.diagnose ? join(tmpdir(), `${ns.prefix}-bulk-bodies`) : undefined;
   try {
     await admin.connect();
     await ensureTopics(admin, config.topics, 4);
@@ -101,6 +113,9 @@ async function runOnce(options: ProjectorBenchOptions, machine: MachineInfo, ind
       machine,
       timeoutMs: options.timeoutMs,
       ...(options.cpuProfile && index === 0 ? { cpuProfile: options.cpuProfile } : {}),
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.publishIntervalMs ? { publishIntervalMs: options.publishIntervalMs } : {}),
+      ...(captureFile ? { captureBulk: captureFile } : {}),
     });
     if (drain.events !== published.total) progress(`  WARNING: ${drain.events} events applied of ${published.total} published`);
     progress(`  drained: ${fmt(drain.eventsPerSecond)} events/s, ${fmt(drain.documentsPerSecond)} documents/s, searchable after ${fmt(drain.wallMs / 1000, 1)} s, rss ${mib(drain.memory.rss)}`);
@@ -122,11 +137,20 @@ async function runOnce(options: ProjectorBenchOptions, machine: MachineInfo, ind
     progress(`  read back ${fmt(docs.users.length)} user documents and ${fmt(docs.history.length)} history records in ${fmt(docs.ms / 1000, 1)} s`);
     const bulk: BulkCeilingResult[] = [];
     for (const streams of [1, 2]) {
-      const result = await measureBulkCeiling(clients.opensearch, indices, target, ops, streams);
+      const result = await measureBulkCeiling(clients.opensearch, indices, target, ops, { streams, pids: machine.pids });
       bulk.push(result);
       progress(`  bulk ceiling, ${streams} stream(s): ${fmt(result.docsPerSecond)} documents/s (${result.requests} requests, ${mib(result.bodyChars)})`);
     }
     const bulkBest = bulk.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
+    let diagnosis: ProjectorRun['diagnosis'];
+    if (captureFile) {
+      const interval = options.publishIntervalMs ?? config.publishIntervalMs;
+      const bulkWithRefreshes = await measureBulkCeiling(clients.opensearch, indices, target, ops, { streams: 1, refreshEveryMs: interval, pids: machine.pids });
+      progress(`  diagnosis: bulk ceiling, 1 stream, refresh every ${interval} ms: ${fmt(bulkWithRefreshes.docsPerSecond)} documents/s (${bulkWithRefreshes.refreshes} refreshes)`);
+      const replay = await replayBulkBodies(clients.opensearch, captureFile, indices, { users: `${config.namespace}-users-replay`, history: `${config.namespace}-history-replay` }, machine.pids);
+      progress(`  diagnosis: the projector's own ${replay.requests} bulk requests replayed: ${fmt(replay.docsPerSecond)} documents/s`);
+      diagnosis = { bulkWithRefreshes, replay };
+    }
     return {
       namespace: ns.prefix,
       published: { events: published.total, counts: published.counts, ms: published.elapsedMs, partitions: published.lastOffsets.size },
@@ -136,14 +160,18 @@ async function runOnce(options: ProjectorBenchOptions, machine: MachineInfo, ind
       bulk,
       bulkBest,
       ratios: { documents: drain.documentsPerSecond / bulkBest.docsPerSecond, events: drain.eventsPerSecond / consume.eventsPerSecond },
+      ...(diagnosis ? { diagnosis } : {}),
     };
   } finally {
     await admin.disconnect().catch(() => undefined);
     await clients.close();
+    if (captureFile) await rm(captureFile, { force: true });
     progress(`  deleting namespace ${ns.prefix}`);
     await ns.cleanup().catch((error) => progress(`  cleanup of ${ns.prefix} failed: ${(error as Error).message}`));
   }
 }
+
+const busiest = (io: DrainResult['io'], prefix: string) => Object.entries(io).filter(([k]) => k.startsWith(prefix)).reduce((a, [, s]) => Math.max(a, s.busyMs), 0);
 
 /** The figures that get a median, by name, from one run. */
 function figures(run: ProjectorRun): Record<string, number> {
@@ -151,7 +179,8 @@ function figures(run: ProjectorRun): Record<string, number> {
   const secs = d.wallMs / 1000;
   return {
     events: run.published.events,
-    documents: d.documents,
+    'documents written': d.documents,
+    'distinct documents (users + history)': run.readBack.users + run.readBack.history,
     'join s': d.joinMs / 1000,
     'drain s (join → searchable)': d.drainMs / 1000,
     'all applied s (join → applied)': d.appliedMs / 1000,
@@ -163,32 +192,73 @@ function figures(run: ProjectorRun): Record<string, number> {
     'bulk ceiling best docs/s': run.bulkBest.docsPerSecond,
     'ratio documents/s ÷ bulk ceiling': run.ratios.documents,
     'ratio events/s ÷ consume ceiling': run.ratios.events,
+    ...(run.diagnosis
+      ? {
+          'diag: bulk 1 stream + refresh ticks docs/s': run.diagnosis.bulkWithRefreshes.docsPerSecond,
+          "diag: projector's requests replayed docs/s": run.diagnosis.replay.docsPerSecond,
+          'diag: ratio documents/s ÷ replay': d.documentsPerSecond / run.diagnosis.replay.docsPerSecond,
+        }
+      : {}),
     'rss before drain MiB': d.memory.rssBefore / 2 ** 20,
-    'rss at end MiB': d.memory.rss / 2 ** 20,
-    'heap used at end MiB': d.memory.heapUsed / 2 ** 20,
+    'rss at end of drain MiB': d.memory.rss / 2 ** 20,
+    'live heap at end MiB (after GC)': d.memory.heapLive / 2 ** 20,
     'projector process CPU (cores)': d.cpu.self / secs,
     'event loop utilization': d.eventLoopUtilization,
     'OpenSearch CPU (cores)': d.cpu.opensearch / secs,
+    'OpenSearch CPU at bulk ceiling (cores)': run.bulkBest.opensearchCores,
     'Kafka CPU (cores)': d.cpu.kafka / secs,
     'Redis CPU (cores)': d.cpu.redis / secs,
     'machine busy (cores)': d.cpu.machineBusy / secs,
-    'Redis busy % of drain': (100 * Object.entries(d.io).filter(([k]) => k.startsWith('redis')).reduce((a, [, s]) => Math.max(a, s.busyMs), 0)) / d.wallMs,
+    'Redis in flight % of drain': (100 * busiest(d.io, 'redis')) / d.wallMs,
     'Redis calls': Object.entries(d.io).filter(([k]) => k.startsWith('redis')).reduce((a, [, s]) => a + s.calls, 0),
-    '_bulk busy % of drain': (100 * (d.io['opensearch _bulk']?.busyMs ?? 0)) / d.wallMs,
+    '_bulk in flight % of drain': (100 * (d.io['opensearch _bulk']?.busyMs ?? 0)) / d.wallMs,
+    '_refresh in flight % of drain': (100 * (d.io['opensearch _refresh']?.busyMs ?? 0)) / d.wallMs,
     '_bulk requests': d.io['opensearch _bulk']?.calls ?? 0,
+    'Kafka batches projected': d.batches.count,
   };
 }
 
+/** Runs each repetition in a fresh Node process (this file with --child) and gathers the runs. */
 export async function runProjectorBench(options: ProjectorBenchOptions): Promise<ProjectorBenchReport> {
   const probe = createBenchNamespace();
   const machine = await describeMachine(probe.config);
   await probe.cleanup();
   progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
   const runs: ProjectorRun[] = [];
-  for (let i = 0; i < options.runs; i++) runs.push(await runOnce(options, machine, i));
+  for (let i = 0; i < options.runs; i++) runs.push(await runChild(options, i));
   const perRun = runs.map(figures);
   const medians = Object.fromEntries(Object.keys(perRun[0] ?? {}).map((k) => [k, median(perRun.map((f) => f[k]!))]));
   return { bench: 'projector-throughput', at: new Date().toISOString(), options, machine, runs, medians };
+}
+
+function runChild(options: ProjectorBenchOptions, index: number): Promise<ProjectorRun> {
+  const args = [
+    '--expose-gc',
+    '--import',
+    'tsx',
+    fileURLToPath(import.meta.url),
+    '--child',
+    '--run-index', String(index),
+    '--runs', String(options.runs),
+    '--scale', String(options.scale),
+    '--seed', String(options.seed),
+    '--timeout-s', String(options.timeoutMs / 1000),
+    ...(options.cpuProfile && index === 0 ? ['--cpu-profile', options.cpuProfile] : []),
+    ...(options.diagnose ? ['--diagnose'] : []),
+    ...(options.concurrency ? ['--concurrency', String(options.concurrency)] : []),
+    ...(options.publishIntervalMs ? ['--publish-interval-ms', String(options.publishIntervalMs)] : []),
+  ];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    // Ctrl-C reaches the child too (same process group); it cleans up its own namespace.
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`run ${index + 1} failed (exit ${code})`));
+      else resolvePromise(JSON.parse(stdout) as ProjectorRun);
+    });
+  });
 }
 
 /** The summary table: one column per run and the median. */
@@ -197,8 +267,9 @@ export function formatProjectorReport(report: ProjectorBenchReport): string {
   const digits = (name: string) => (/ratio|utilization/.test(name) ? 2 : /cores|s \(| s$|%/.test(name) ? 1 : 0);
   const rows = Object.keys(report.medians).map((name) => [name, ...perRun.map((f) => fmt(f[name]!, digits(name))), fmt(report.medians[name]!, digits(name))]);
   const m = report.machine;
+  const knobs = [report.options.concurrency ? `partitionsConsumedConcurrently ${report.options.concurrency}` : '', report.options.publishIntervalMs ? `publish interval ${report.options.publishIntervalMs} ms` : ''].filter(Boolean);
   return [
-    `projector throughput, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s), medians in the last column`,
+    `projector throughput, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s), medians in the last column${knobs.length > 0 ? `; ${knobs.join(', ')}` : ''}`,
     `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,
     `code: ${m.source.commit}${m.source.uncommitted.length > 0 ? ` with uncommitted changes in ${m.source.uncommitted.join(', ')}` : ''}`,
     '',
@@ -209,24 +280,51 @@ export function formatProjectorReport(report: ProjectorBenchReport): string {
 
 export const PROJECTOR_FLAGS = {
   scale: { default: 0.05, help: 'benchPreset scale (1 = 2,000,000 events)', min: 0.001, max: 1 },
-  runs: { default: 3, help: 'repetitions; medians are reported', min: 1, max: 20 },
+  runs: { default: 3, help: 'repetitions, each in a fresh process; medians are reported', min: 1, max: 20 },
   seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
   'timeout-s': { default: 900, help: 'upper bound of one drain, in seconds', min: 10, max: 3600 },
   'cpu-profile': { default: '', help: 'write a CPU profile (.cpuprofile) of the first drain to this file' },
+  diagnose: { default: false, help: 'also: bulk ceiling with refresh ticks, and a replay of the projector\'s own bulk requests' },
+  concurrency: { default: 0, help: 'experiment: partitionsConsumedConcurrently (0: the product default)', min: 0, max: 64 },
+  'publish-interval-ms': { default: 0, help: 'experiment: position publish interval (0: the config default)', min: 0, max: 60_000 },
   out: { default: '', help: 'also write the JSON report to this file' },
   json: { default: false, help: 'print the JSON report on stdout instead of the table' },
+  child: { default: false, help: 'internal: one run in this process, its JSON on stdout' },
+  'run-index': { default: 0, help: 'internal: which run this child is', min: 0, max: 19 },
 } as const;
 
-async function main(): Promise<void> {
-  const flags = parseFlags('tsx bench/projector-throughput.ts', PROJECTOR_FLAGS);
-  const report = await runProjectorBench({
+export type ProjectorFlags = ReturnType<typeof parseFlags<typeof PROJECTOR_FLAGS>>;
+
+export function optionsFromFlags(flags: ProjectorFlags): ProjectorBenchOptions {
+  return {
     scale: flags.scale,
     runs: flags.runs,
     seed: flags.seed,
     timeoutMs: flags['timeout-s'] * 1000,
-    ...(flags['cpu-profile'] ? { cpuProfile: flags['cpu-profile'] } : {}),
-  });
-  const json = JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+    ...(flags['cpu-profile'] ? { cpuProfile: resolve(flags['cpu-profile']) } : {}),
+    ...(flags.diagnose ? { diagnose: true } : {}),
+    ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+    ...(flags['publish-interval-ms'] ? { publishIntervalMs: flags['publish-interval-ms'] } : {}),
+  };
+}
+
+export function reportJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags('tsx bench/projector-throughput.ts', PROJECTOR_FLAGS);
+  const options = optionsFromFlags(flags);
+  if (flags.child) {
+    const probe = createBenchNamespace();
+    const machine = await describeMachine(probe.config);
+    await probe.cleanup();
+    const run = await runOnce(options, machine, flags['run-index']);
+    process.stdout.write(reportJson(run));
+    return;
+  }
+  const report = await runProjectorBench(options);
+  const json = reportJson(report);
   if (flags.out) await writeFile(flags.out, json);
   process.stdout.write(flags.json ? `${json}\n` : formatProjectorReport(report));
 }

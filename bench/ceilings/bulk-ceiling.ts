@@ -4,7 +4,10 @@
  * writeDocs() and the projector's 5 MiB requests, into fresh indices with the live indices' mapping
  * and settings, then refreshed. Measured with 1 and with 2 concurrent bulk streams.
  */
+import { readFile } from 'node:fs/promises';
 import type { Client } from '@opensearch-project/opensearch';
+import { sleep } from '../../src/retry.ts';
+import { cpuBetween, cpuSnapshot, type MachineInfo } from '../support/machine.ts';
 import { type DocOp, writeDocs } from '../../src/opensearch/bulk-writer.ts';
 import { readAccountUsers } from '../../src/opensearch/read-users.ts';
 import { userDocId } from '../../src/opensearch/user-document.ts';
@@ -60,17 +63,52 @@ export interface BulkCeilingResult {
   ms: number;
   bulkMs: number;
   docsPerSecond: number;
+  /** refreshes run meanwhile (diagnosis: the projector refreshes every publish tick) */
+  refreshes: number;
+  /** OpenSearch CPU cores used while measuring (NaN when its process is not visible) */
+  opensearchCores: number;
+  benchCores: number;
+}
+
+export interface BulkCeilingOptions {
+  streams: number;
+  maxBytes?: number;
+  /** refresh both indices every this many ms while writing, as the projector's publisher does */
+  refreshEveryMs?: number;
+  pids?: MachineInfo['pids'];
+}
+
+/** Refreshes `index` on a tick until stopped; returns how many refreshes ran. */
+function refreshLoop(client: Client, index: string, everyMs: number | undefined) {
+  let stopped = false;
+  let count = 0;
+  const loop = (async () => {
+    while (everyMs && !stopped) {
+      await sleep(everyMs);
+      if (stopped) break;
+      await client.indices.refresh({ index });
+      count += 1;
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+    return count;
+  };
 }
 
 /** Indexes `ops` with `streams` concurrent writers (op i goes to stream i mod streams), then refreshes. */
-export async function measureBulkCeiling(client: Client, source: { users: string; history: string }, target: { users: string; history: string }, ops: readonly DocOp[], streams: number, maxBytes = 5 * 1024 * 1024): Promise<BulkCeilingResult> {
+export async function measureBulkCeiling(client: Client, source: { users: string; history: string }, target: { users: string; history: string }, ops: readonly DocOp[], options: BulkCeilingOptions): Promise<BulkCeilingResult> {
+  const { streams, maxBytes = 5 * 1024 * 1024 } = options;
   await recreateLike(client, source.users, target.users);
   await recreateLike(client, source.history, target.history);
   const lanes: DocOp[][] = Array.from({ length: streams }, () => []);
   ops.forEach((op, i) => lanes[i % streams]!.push(op));
   let requests = 0;
   let bodyChars = 0;
+  const cpu0 = cpuSnapshot(options.pids ?? {});
   const started = performance.now();
+  const stopRefreshing = refreshLoop(client, `${target.users},${target.history}`, options.refreshEveryMs);
   const results = await Promise.all(
     lanes.map((lane) =>
       writeDocs(client, lane, {
@@ -83,9 +121,51 @@ export async function measureBulkCeiling(client: Client, source: { users: string
     ),
   );
   const bulkMs = performance.now() - started;
+  const refreshes = await stopRefreshing();
   await client.indices.refresh({ index: `${target.users},${target.history}` });
   const ms = performance.now() - started;
+  const cpu = cpuBetween(cpu0, cpuSnapshot(options.pids ?? {}));
   const docs = results.reduce((sum, r) => sum + r.indexed + r.deleted, 0);
   if (docs !== ops.length) throw new Error(`bulk ceiling: ${docs} of ${ops.length} documents written (stale: ${results.reduce((s, r) => s + r.stale, 0)})`);
-  return { streams, docs, requests, bodyChars, ms, bulkMs, docsPerSecond: (docs * 1000) / ms };
+  return { streams, docs, requests, bodyChars, ms, bulkMs, docsPerSecond: (docs * 1000) / ms, refreshes, opensearchCores: (cpu.opensearch * 1000) / ms, benchCores: (cpu.self * 1000) / ms };
+}
+
+export interface ReplayResult {
+  requests: number;
+  /** bulk items sent (every write the projector made, stale ones included) */
+  docs: number;
+  stale: number;
+  ms: number;
+  docsPerSecond: number;
+  opensearchCores: number;
+}
+
+/**
+ * Diagnosis: the projector's own _bulk requests (captured during the drain, NUL-separated), sent
+ * again one after the other into fresh indices, as fast as OpenSearch takes them. This is the
+ * ceiling of the projector's actual write pattern (overwrites of user documents, history records
+ * written when they open and again when they close), without the projector's own work in between.
+ */
+export async function replayBulkBodies(client: Client, file: string, source: { users: string; history: string }, target: { users: string; history: string }, pids?: MachineInfo['pids']): Promise<ReplayResult> {
+  await recreateLike(client, source.users, target.users);
+  await recreateLike(client, source.history, target.history);
+  const bodies = (await readFile(file, 'utf8'))
+    .split('\u0000')
+    .filter((b) => b.length > 0)
+    .map((b) => b.replaceAll(`"_index":"${source.users}"`, `"_index":"${target.users}"`).replaceAll(`"_index":"${source.history}"`, `"_index":"${target.history}"`));
+  let docs = 0;
+  let stale = 0;
+  const cpu0 = cpuSnapshot(pids ?? {});
+  const started = performance.now();
+  for (const body of bodies) {
+    const response = await client.bulk({ body } as never);
+    for (const item of (response.body as { items: Record<string, { status: number }>[] }).items) {
+      docs += 1;
+      if (Object.values(item)[0]!.status === 409) stale += 1;
+    }
+  }
+  await client.indices.refresh({ index: `${target.users},${target.history}` });
+  const ms = performance.now() - started;
+  const cpu = cpuBetween(cpu0, cpuSnapshot(pids ?? {}));
+  return { requests: bodies.length, docs, stale, ms, docsPerSecond: (docs * 1000) / ms, opensearchCores: (cpu.opensearch * 1000) / ms };
 }

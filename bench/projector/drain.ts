@@ -5,6 +5,7 @@
  * drain times, CPU of this process and of the servers, the event loop's utilization, where the
  * projector waited (Redis and OpenSearch calls), and the resident memory at the end.
  */
+import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
@@ -44,7 +45,7 @@ export interface DrainResult {
   cpu: CpuSnapshot;
   eventLoopUtilization: number;
   io: Record<string, CallStats>;
-  memory: { rssBefore: number; rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  memory: { rssBefore: number; rss: number; heapUsed: number; heapLive: number; external: number; arrayBuffers: number };
   cachedAccounts: number;
 }
 
@@ -78,6 +79,12 @@ export interface DrainOptions {
   timeoutMs: number;
   /** write a CPU profile of the drain (the projector's work only) to this file */
   cpuProfile?: string;
+  /** the projector's partitionsConsumedConcurrently (its default when unset) */
+  concurrency?: number;
+  /** the projector's position publish interval (the config's when unset) */
+  publishIntervalMs?: number;
+  /** append every _bulk body the projector sends to this file (diagnosis: replayed afterwards) */
+  captureBulk?: string;
 }
 
 export async function drainBacklog(options: DrainOptions): Promise<DrainResult> {
@@ -86,9 +93,20 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
   const clients = createClients(config, logger);
   const io = createIoTracker();
   traceRedis(clients.redis, io);
-  traceOpenSearch(clients.opensearch, io);
+  traceOpenSearch(clients.opensearch, io, options.captureBulk ? (body) => appendFileSync(options.captureBulk!, `${body}\u0000`) : undefined);
   const metrics = createMetrics();
-  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: options.space, indices: options.indices, logger, metrics });
+  const projector = createProjector({
+    kafka: clients.kafka,
+    redis: clients.redis,
+    opensearch: clients.opensearch,
+    config,
+    space: options.space,
+    indices: options.indices,
+    logger,
+    metrics,
+    ...(options.concurrency ? { partitionsConsumedConcurrently: options.concurrency } : {}),
+    ...(options.publishIntervalMs ? { publishIntervalMs: options.publishIntervalMs } : {}),
+  });
 
   (globalThis as { gc?: () => void }).gc?.();
   const rssBefore = process.memoryUsage().rss;
@@ -141,6 +159,10 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
   const cpu1 = cpuSnapshot(options.machine.pids);
   const elu = performance.eventLoopUtilization(elu0);
   const memory = process.memoryUsage();
+  // The live heap (what the projector keeps), when the bench runs with --expose-gc.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapLive = gc ? process.memoryUsage().heapUsed : Number.NaN;
   if (session) {
     const { profile } = await session.post('Profiler.stop');
     session.disconnect();
@@ -175,7 +197,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     cpu: cpuBetween(cpu0, cpu1),
     eventLoopUtilization: elu.utilization,
     io: ioStats,
-    memory: { rssBefore, rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external, arrayBuffers: memory.arrayBuffers },
+    memory: { rssBefore, rss: memory.rss, heapUsed: memory.heapUsed, heapLive, external: memory.external, arrayBuffers: memory.arrayBuffers },
     cachedAccounts,
   };
 }

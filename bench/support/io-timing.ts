@@ -55,7 +55,7 @@ export function traceRedis(redis: Redis, tracker: IoTracker): void {
 }
 
 /** Times every OpenSearch request by API (`_bulk`, `_refresh`, `_search`, other). */
-export function traceOpenSearch(client: Client, tracker: IoTracker): void {
+export function traceOpenSearch(client: Client, tracker: IoTracker, onBulkBody?: (body: string) => void): void {
   const transport = client.transport as unknown as { request: (params: { path?: string; body?: unknown; bulkBody?: unknown }, ...rest: unknown[]) => Promise<unknown> };
   const original = transport.request.bind(transport);
   transport.request = (params, ...rest) => {
@@ -63,6 +63,7 @@ export function traceOpenSearch(client: Client, tracker: IoTracker): void {
     const kind = path.includes('_bulk') ? 'opensearch _bulk' : path.includes('_refresh') ? 'opensearch _refresh' : path.includes('_search') ? 'opensearch _search' : 'opensearch other';
     const body = params.bulkBody ?? params.body;
     const bytes = typeof body === 'string' ? body.length : 0;
+    if (onBulkBody && kind === 'opensearch _bulk' && typeof body === 'string') onBulkBody(body);
     const end = tracker.begin(kind, bytes);
     const result = original(params, ...rest);
     if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(end, end);
