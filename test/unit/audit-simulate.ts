@@ -1,0 +1,30 @@
+/**
+ * The projector's history, without servers: each event planned alone by the projector's own
+ * planBatch (one commit per event), its history records merged as the index would hold them
+ * (a later write of the same id replaces the earlier one).
+ */
+import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, emptyAccount } from '../../projections/index.ts';
+import type { EventRef, HistoryRecord } from '../../src/projector/history-records.ts';
+import { planBatch } from '../../src/projector/plan-batch.ts';
+
+const TOPIC_OF: Record<string, string> = { user: 'zcc.users', role: 'zcc.roles', queue: 'zcc.queues', inbox: 'zcc.inboxes' };
+
+export function topicOf(event: FactEvent): string {
+  return TOPIC_OF[event.type.split('.')[0]!]!;
+}
+
+/** The history records of the events applied in the given order (one account). */
+export function simulateHistory(accountId: string, events: readonly FactEvent[]): HistoryRecord[] {
+  const state = emptyAccount();
+  const open = new Map<string, EventRef>();
+  const records = new Map<string, HistoryRecord>();
+  const offsets = new Map<string, bigint>();
+  events.forEach((event, i) => {
+    const topic = topicOf(event);
+    const offset = offsets.get(topic) ?? 0n;
+    offsets.set(topic, offset + 1n);
+    const plan = planBatch(state, open, { accountId, topic, partition: 0, version: i + 1 }, [{ event: { ...event, time: new Date(event.timeMs).toISOString() }, offset }], DEFAULT_DEDUPE_WINDOW_MS);
+    for (const [id, record] of plan.history) records.set(id, structuredClone(record));
+  });
+  return [...records.values()];
+}
