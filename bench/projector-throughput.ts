@@ -264,7 +264,7 @@ function runChild(options: ProjectorBenchOptions, index: number): Promise<Projec
 /** The summary table: one column per run and the median. */
 export function formatProjectorReport(report: ProjectorBenchReport): string {
   const perRun = report.runs.map(figures);
-  const digits = (name: string) => (/ratio|utilization/.test(name) ? 2 : /cores|s \(| s$|%/.test(name) ? 1 : 0);
+  const digits = (name: string) => (/ratio|utilization/.test(name) ? 2 : /cores| s \(| s$|%/.test(name) ? 1 : 0);
   const rows = Object.keys(report.medians).map((name) => [name, ...perRun.map((f) => fmt(f[name]!, digits(name))), fmt(report.medians[name]!, digits(name))]);
   const m = report.machine;
   const knobs = [report.options.concurrency ? `partitionsConsumedConcurrently ${report.options.concurrency}` : '', report.options.publishIntervalMs ? `publish interval ${report.options.publishIntervalMs} ms` : ''].filter(Boolean);
