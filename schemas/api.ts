@@ -7,7 +7,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ACCESS_TYPES, CHANNELS, MEMBER_TYPES, USER_ACCESS_VALUES } from './events.ts';
-import { MAX_ID_LENGTH } from './fields.ts';
+import { MAX_ID_LENGTH, eventTimeSchema } from './fields.ts';
 
 /** Longest keyword search we accept, in characters and in words (each word is one query clause). */
 export const MAX_Q_LENGTH = 256;
@@ -18,6 +18,9 @@ export const DEFAULT_PAGE_SIZE = 50;
 /** How long a request may wait for min_position. */
 export const MAX_WAIT_MS = 30_000;
 export const DEFAULT_WAIT_MS = 5_000;
+/** Page size bounds of GET /users/{user_id}/history. */
+export const MAX_HISTORY_PAGE_SIZE = 1000;
+export const DEFAULT_HISTORY_PAGE_SIZE = 100;
 
 export const SORT_FIELDS = ['name', 'email', 'can_access'] as const;
 export type SortField = (typeof SORT_FIELDS)[number];
@@ -57,9 +60,19 @@ const freshness = {
 export const accountParamsSchema = z.object({ account_id: idParam('account_id', 'acc_3F9k') });
 export const userParamsSchema = z.object({ account_id: idParam('account_id', 'acc_3F9k'), user_id: idParam('user_id', 'u_7') });
 
-export const summaryQuerySchema = z.strictObject({ channel: channelSchema.optional(), ...freshness });
+/**
+ * `as_of`: the report as it stood at that instant, by event time, answered from the history index.
+ * RFC 3339 with seconds and an offset, like event times; milliseconds are the finest precision.
+ */
+const asOf = {
+  as_of: eventTimeSchema
+    .optional()
+    .openapi({ description: 'the report as it stood at this instant (RFC 3339 with an offset), by event time, from the access history', example: '2026-11-27T10:15:00Z' }),
+};
+
+export const summaryQuerySchema = z.strictObject({ channel: channelSchema.optional(), ...asOf, ...freshness });
 export const queuesQuerySchema = z.strictObject({ channel: channelSchema.optional(), access_type: accessTypeSchema.optional(), ...freshness });
-export const userQuerySchema = queuesQuerySchema;
+export const userQuerySchema = z.strictObject({ channel: channelSchema.optional(), access_type: accessTypeSchema.optional(), ...asOf, ...freshness });
 
 const reportFilters = {
   q: z
@@ -78,10 +91,17 @@ export const usersQuerySchema = z.strictObject({
   size: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
   cursor: z.string().max(8192).optional().openapi({ description: 'next_cursor of the previous page, with the same filters' }),
   include_empty: z.enum(['true', 'false']).default('false').openapi({ description: 'also list users with no entry that counts (can_access 0)' }),
+  ...asOf,
   ...freshness,
 });
 
-export const usersCsvQuerySchema = z.strictObject({ ...reportFilters, ...freshness });
+export const usersCsvQuerySchema = z.strictObject({ ...reportFilters, ...asOf, ...freshness });
+
+export const historyQuerySchema = z.strictObject({
+  size: z.coerce.number().int().min(1).max(MAX_HISTORY_PAGE_SIZE).default(DEFAULT_HISTORY_PAGE_SIZE),
+  cursor: z.string().max(8192).optional().openapi({ description: 'next_cursor of the previous page' }),
+  ...freshness,
+});
 
 const position = z.string().openapi({ description: 'Kafka positions the answer reflects: topic:partition:offset, comma-joined', example: 'zcc.inboxes:0:118,zcc.queues:0:40,zcc.roles:0:12,zcc.users:0:77' });
 const perType = z.object({ inbox: z.number().int(), automatic_call_recording: z.number().int(), ad_hoc_call_recording: z.number().int() });
@@ -134,6 +154,58 @@ export const entrySchema = z
 
 export const userDetailSchema = userRowSchema.extend({ entries: z.array(entrySchema), position }).openapi('UserDetail');
 
+const profileSchema = z
+  .object({ display_name: z.string(), user_email: z.string(), user_access: z.enum(USER_ACCESS_VALUES) })
+  .openapi('Profile');
+
+const historyEventSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    topic: z.string(),
+    partition: z.number().int(),
+    offset: z.string().openapi({ description: 'Kafka offset (64-bit, as a string)' }),
+    time: z.string().openapi({ description: 'the event time as sent' }),
+  })
+  .openapi('HistoryEvent');
+
+const historyCommon = {
+  at: z.string().openapi({ description: 'when it changed: the event time of the causing event' }),
+  event: historyEventSchema,
+};
+
+export const entryChangeSchema = z
+  .object({
+    ...historyCommon,
+    kind: z.literal('entry'),
+    change: z.enum(['granted', 'revoked', 'changed']),
+    access_type: z.enum(ACCESS_TYPES),
+    target: z.object({ type: z.enum(['inbox', 'queue']), id: z.string(), name: z.string() }),
+    entry: entrySchema.openapi({ description: 'the entry after the change (before it, for revoked), with its paths' }),
+    previous: entrySchema.nullable().openapi({ description: 'the entry before the change (changed only)' }),
+  })
+  .openapi('EntryChange');
+
+export const profileChangeSchema = z
+  .object({
+    ...historyCommon,
+    kind: z.literal('profile'),
+    change: z.enum(['created', 'updated', 'deleted']),
+    profile: profileSchema.openapi({ description: 'the profile after the change (before it, for deleted)' }),
+    previous: profileSchema.nullable().openapi({ description: 'the profile before the change (updated only)' }),
+  })
+  .openapi('ProfileChange');
+
+export const historyPageSchema = z
+  .object({
+    account_id: z.string(),
+    user_id: z.string(),
+    items: z.array(z.discriminatedUnion('kind', [entryChangeSchema, profileChangeSchema])),
+    next_cursor: z.string().nullable(),
+    position,
+  })
+  .openapi('HistoryPage');
+
 export const queuesResponseSchema = z
   .object({
     items: z.array(
@@ -163,3 +235,5 @@ export type QueuesResponse = z.infer<typeof queuesResponseSchema>;
 export type ProblemBody = z.infer<typeof problemSchema>;
 export type UsersQuery = z.infer<typeof usersQuerySchema>;
 export type UsersCsvQuery = z.infer<typeof usersCsvQuerySchema>;
+export type HistoryPage = z.infer<typeof historyPageSchema>;
+export type HistoryItem = HistoryPage['items'][number];

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { READ_SCOPE, createTokenVerifier, requireScope } from './auth.ts';
 import type { ApiEnv } from './context.ts';
+import { registerHistoryRoutes } from './history-routes.ts';
 import { createLiveGenerationResolver } from './live-generation.ts';
 import { makeProblem, problemFromError, problemResponse } from './problem.ts';
 import { registerReportRoutes } from './report-routes.ts';
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const services = { redis: deps.redis, opensearch: deps.opensearch, secret: deps.jwtSecret, live, topics: deps.topics, now };
   registerReportRoutes(app, services);
   registerUsersRoutes(app, services);
+  registerHistoryRoutes(app, services);
   registerServiceRoutes(app, { redis: deps.redis, opensearch: deps.opensearch, live, registry: deps.metrics.registry, readiness: deps.readiness });
   registerWebRoutes(app);
 

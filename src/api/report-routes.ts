@@ -3,6 +3,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { ACCESS_TYPES, accessTypes, canAccess, filterEntries } from '../../projections/index.ts';
 import { accountParamsSchema, queuesQuerySchema, summaryQuerySchema, userParamsSchema, userQuerySchema } from '../../schemas/api.ts';
 import { AppError } from '../errors.ts';
+import { asOfMs, summaryAsOf, userAsOf } from './as-of-reports.ts';
 import type { ApiEnv } from './context.ts';
 import { readQueues, readSummary } from './counters-reader.ts';
 import { type ReportServices, beginRead } from './read-context.ts';
@@ -18,7 +19,10 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
       const read = await beginRead(services, c, query);
-      const summary = await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all');
+      const summary =
+        query.as_of === undefined
+          ? await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all')
+          : await summaryAsOf(services.opensearch, read.live.history, account_id, asOfMs(query.as_of), query.channel ?? 'all');
       return c.json({ account_id, channel: query.channel ?? null, ...summary, position: read.position }, 200);
     },
     validationHook({ params: accountParamsSchema, query: summaryQuerySchema }),
@@ -30,8 +34,11 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const { account_id, user_id } = c.req.valid('param');
       const query = c.req.valid('query');
       const read = await beginRead(services, c, query);
-      const doc = await readUser(services.opensearch, read.live.index, account_id, user_id);
-      if (!doc) throw new AppError('not_found', `this account has no user ${JSON.stringify(user_id)}`);
+      const doc =
+        query.as_of === undefined
+          ? await readUser(services.opensearch, read.live.index, account_id, user_id)
+          : await userAsOf(services.opensearch, read.live.history, account_id, user_id, asOfMs(query.as_of));
+      if (!doc) throw new AppError('not_found', `this account has no user ${JSON.stringify(user_id)}${query.as_of === undefined ? '' : ` at ${query.as_of}`}`);
       const entries = filterEntries(doc.entries, { channel: query.channel, access_type: query.access_type });
       return c.json(
         {

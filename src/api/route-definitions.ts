@@ -5,6 +5,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
   accountParamsSchema,
+  historyPageSchema,
+  historyQuerySchema,
   problemSchema,
   queuesQuerySchema,
   queuesResponseSchema,
@@ -41,10 +43,10 @@ export const summaryRoute = createRoute({
   method: 'get',
   path: `${REPORT_BASE}/summary`,
   tags: ['report'],
-  summary: 'How many users and queues reach inboxes and recordings',
+  summary: 'How many users and queues reach inboxes and recordings (now, or as_of a past instant)',
   security,
   request: { params: accountParamsSchema, query: summaryQuerySchema },
-  responses: { 200: json(summaryResponseSchema, 'the summary, from the counters'), ...errors },
+  responses: { 200: json(summaryResponseSchema, 'the summary, from the counters (as_of: from the access history)'), ...errors },
 });
 
 export const usersRoute = createRoute({
@@ -87,5 +89,19 @@ export const usersCsvRoute = createRoute({
   responses: {
     200: { description: 'CSV with a header row', headers: positionHeader, content: { 'text/csv': { schema: z.string() } } },
     ...errors,
+  },
+});
+
+export const historyRoute = createRoute({
+  method: 'get',
+  path: `${REPORT_BASE}/users/{user_id}/history`,
+  tags: ['audit'],
+  summary: "A user's access changes over time, each with the event that caused it",
+  security,
+  request: { params: userParamsSchema, query: historyQuerySchema },
+  responses: {
+    200: json(historyPageSchema, 'a page of changes in the order they were applied; follow next_cursor for the rest'),
+    ...errors,
+    404: problem('the user never existed in this account'),
   },
 });

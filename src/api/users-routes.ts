@@ -3,6 +3,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { stringify } from 'csv-stringify/sync';
 import { MAX_Q_WORDS, accountParamsSchema, usersCsvQuerySchema, usersQuerySchema } from '../../schemas/api.ts';
 import { fromIndexedUser } from '../opensearch/user-document.ts';
+import { asOfMs, scanDocsAsOf, usersPageAsOf } from './as-of-reports.ts';
 import type { ApiEnv } from './context.ts';
 import { CSV_COLUMNS, csvRows } from './csv-rows.ts';
 import { lagBehind, parsePositions } from './position.ts';
@@ -35,6 +36,15 @@ function csvFileName(accountId: string, now: number): string {
   return `access-${accountId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}-${new Date(now).toISOString().slice(0, 10)}.csv`;
 }
 
+/** The values of an async generator, mapped (closing the source when abandoned). */
+async function* mapAsync<T, U>(source: AsyncGenerator<T>, fn: (value: T) => U): AsyncGenerator<U> {
+  try {
+    for await (const value of source) yield fn(value);
+  } finally {
+    await source.return(undefined);
+  }
+}
+
 /** Adds GET /users and GET /users.csv. */
 export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
   app.openapi(
@@ -44,14 +54,21 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const query = c.req.valid('query');
       const { filter, sort } = listing(account_id, query, query.include_empty === 'true');
       const common = { filter, sort, size: query.size, secret: services.secret };
+      const at = query.as_of === undefined ? undefined : asOfMs(query.as_of);
       let page;
       if (query.cursor === undefined) {
         const read = await beginRead(services, c, query);
-        page = await searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position });
+        page =
+          at === undefined
+            ? await searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position })
+            : await usersPageAsOf(services.opensearch, { ...common, historyIndex: read.live.history, at, position: read.position });
       } else {
         // A later page reads the listing's snapshot: its position is the answer's, whatever happened since.
         const wanted = parseMinPosition(query.min_position, services.topics);
-        page = await searchUsersPage(services.opensearch, { ...common, index: '', cursor: query.cursor, position: '' });
+        page =
+          at === undefined
+            ? await searchUsersPage(services.opensearch, { ...common, index: '', cursor: query.cursor, position: '' })
+            : await usersPageAsOf(services.opensearch, { ...common, historyIndex: '', at, cursor: query.cursor, position: '' });
         const snapshot = parsePositions(page.position);
         if (wanted && snapshot.ok && lagBehind(wanted, snapshot.positions).length > 0)
           throw badRequest('the listing of this cursor predates min_position; start again without the cursor', [{ field: 'cursor', message: 'older than min_position' }]);
@@ -69,7 +86,10 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const query = c.req.valid('query');
       const { filter, sort } = listing(account_id, query, false);
       const read = await beginRead(services, c, query);
-      const users = scanUsers(services.opensearch, read.live.index, filter, sort);
+      const users =
+        query.as_of === undefined
+          ? mapAsync(scanUsers(services.opensearch, read.live.index, filter, sort), fromIndexedUser)
+          : scanDocsAsOf(services.opensearch, read.live.history, asOfMs(query.as_of), filter, sort);
       // The first page is read before answering, so that a failure to start is still a proper problem.
       let next = await users.next();
       let headerSent = false;
@@ -79,7 +99,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
           try {
             const rows: string[][] = [];
             while (!next.done && rows.length < 1000) {
-              rows.push(...csvRows(fromIndexedUser(next.value), filter));
+              rows.push(...csvRows(next.value, filter));
               next = await users.next();
             }
             // A byte order mark, so spreadsheets read names like "Müller" as UTF-8.

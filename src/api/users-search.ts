@@ -48,7 +48,7 @@ function errorType(error: unknown): string {
 }
 
 /** OpenSearch failures a client can act on, as our errors; anything else is rethrown as is. */
-function translate(error: unknown, withCursor: boolean): unknown {
+export function translate(error: unknown, withCursor: boolean): unknown {
   const type = errorType(error);
   if (type.includes('index_not_found')) return new AppError('not_ready', 'the live index does not exist yet', { retriable: true, cause: error });
   if (withCursor && /search_context_missing|point in time|pit/i.test(type))
@@ -57,7 +57,8 @@ function translate(error: unknown, withCursor: boolean): unknown {
   return error;
 }
 
-async function openPit(opensearch: Client, index: string): Promise<string> {
+/** Opens a snapshot of `index` for PIT_KEEP_ALIVE. */
+export async function openPit(opensearch: Client, index: string): Promise<string> {
   try {
     const response = await opensearch.createPit({ index: [index], keep_alive: PIT_KEEP_ALIVE });
     return response.body.pit_id;
@@ -67,7 +68,7 @@ async function openPit(opensearch: Client, index: string): Promise<string> {
 }
 
 /** Frees a snapshot early; a failure only means it lives until keep_alive ends. */
-async function closePit(opensearch: Client, pit: string): Promise<void> {
+export async function closePit(opensearch: Client, pit: string): Promise<void> {
   await opensearch.deletePit({ body: { pit_id: [pit] } } as never).catch(() => undefined);
 }
 

@@ -130,6 +130,6 @@ describe('API security', () => {
       expect(body.type).toBe('tag:access-index,2026:problem:bad_request');
     }
     const unknown = (await (await api.get(`${BASE}/summary?chanel=voice`, token)).json()) as any;
-    expect(unknown.errors[0].message).toBe('unknown parameter (accepted: channel, min_position, wait_ms)');
+    expect(unknown.errors[0].message).toBe('unknown parameter (accepted: channel, as_of, min_position, wait_ms)');
   });
 });

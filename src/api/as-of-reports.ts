@@ -1,0 +1,158 @@
+/**
+ * Answers `as_of` an instant T, from the history index of the live generation (not a replay).
+ *
+ * The intervals valid at T (`from_ms <= T < to_ms`) of the account are read in pages (search_after
+ * inside a point in time), grouped per user into the core's documents at T, and everything else is
+ * the live report's own logic: the summary from the documents' counter contributions, rows and
+ * drill-downs through the same filters, the listing's search and order computed in memory
+ * (as-of-listing.ts), paged with signed cursors bound to T, the filters and the sort.
+ *
+ * Cost: each answer reads every interval of the account valid at T (users plus entries). Memory is
+ * one user's intervals at a time plus, for listings, one small row per listed user; the CSV keeps
+ * the rows and then reads the documents back 500 users at a time.
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import { type ChannelScope, type Summary, type UserDoc, contributions, summaryFromCounters } from '../../projections/index.ts';
+import { parseEventTime } from '../../schemas/fields.ts';
+import { groupDocsAt, userDocAt } from '../audit/as-of.ts';
+import { recordsValidAt } from '../audit/history-store.ts';
+import type { HistoryRecord } from '../projector/history-records.ts';
+import { listRowsOf, pageAfter } from './as-of-listing.ts';
+import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
+import { badRequest } from './problem.ts';
+import type { UserRow, UsersFilter, UsersSort } from './users-query.ts';
+import { PIT_KEEP_ALIVE, closePit, openPit, translate } from './users-search.ts';
+
+/** Epoch milliseconds of a validated `as_of` (finer digits than milliseconds are dropped, as for event times). */
+export function asOfMs(text: string): number {
+  return parseEventTime(text);
+}
+
+/** Rethrows OpenSearch failures of a history read as the API's errors. */
+async function* translated<T>(source: AsyncGenerator<T>, withCursor: boolean): AsyncGenerator<T> {
+  try {
+    for (;;) {
+      let next: IteratorResult<T>;
+      try {
+        next = await source.next();
+      } catch (error) {
+        throw translate(error, withCursor);
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await source.return(undefined);
+  }
+}
+
+function docsAt(opensearch: Client, pit: string, accountId: string, at: number, withCursor = false, userIds?: readonly string[]): AsyncGenerator<UserDoc> {
+  const records = translated<HistoryRecord>(recordsValidAt(opensearch, { pit, keepAlive: PIT_KEEP_ALIVE }, accountId, at, userIds), withCursor);
+  return groupDocsAt(records, at);
+}
+
+/** The summary of `scope` at T: the sum of each document's counter contributions, as the counters hold them live. */
+export async function summaryAsOf(opensearch: Client, historyIndex: string, accountId: string, at: number, scope: ChannelScope): Promise<Summary> {
+  const pit = await openPit(opensearch, historyIndex);
+  try {
+    const counts = new Map<string, number>();
+    for await (const doc of docsAt(opensearch, pit, accountId, at))
+      for (const key of contributions(doc)) if (key.split('|')[1] === scope) counts.set(key, (counts.get(key) ?? 0) + 1);
+    return summaryFromCounters(counts, scope);
+  } finally {
+    await closePit(opensearch, pit);
+  }
+}
+
+/** One user's document at T, or null when the user did not exist then. */
+export async function userAsOf(opensearch: Client, historyIndex: string, accountId: string, userId: string, at: number): Promise<UserDoc | null> {
+  const records: HistoryRecord[] = [];
+  const source = recordsValidAt(opensearch, { index: historyIndex }, accountId, at, [userId]);
+  for await (const r of translated(source, false)) records.push(r);
+  return userDocAt(userId, records, at);
+}
+
+export interface AsOfPageRequest {
+  historyIndex: string;
+  at: number;
+  filter: UsersFilter;
+  sort: UsersSort;
+  size: number;
+  cursor?: string | undefined;
+  /** the positions the index reflected before the first page (kept for the whole listing) */
+  position: string;
+  secret: string;
+}
+
+export interface AsOfPageResult {
+  rows: UserRow[];
+  total: number;
+  nextCursor: string | null;
+  position: string;
+}
+
+/** The hash binding an as_of cursor to its instant, account, filters and sort. */
+export function asOfListingHash(at: number, filter: UsersFilter, sort: UsersSort): string {
+  return filterHash({ as_of: at, account: filter.accountId, q: filter.q ?? '', channel: filter.channel, access_type: filter.access_type, empty: filter.includeEmpty ?? false, sort: sort.sort, order: sort.order });
+}
+
+/**
+ * A page of rows at T. The first page opens a point in time on the history index; a listing longer
+ * than a page keeps it (5 minutes between pages) and every page recomputes the rows from that same
+ * snapshot, then continues after the previous page's last sort key.
+ */
+export async function usersPageAsOf(opensearch: Client, request: AsOfPageRequest): Promise<AsOfPageResult> {
+  const hash = asOfListingHash(request.at, request.filter, request.sort);
+  let state = { pit: '', after: undefined as (string | number)[] | undefined, delivered: 0, position: request.position };
+  if (request.cursor !== undefined) {
+    const decoded = decodeCursor(request.cursor, request.secret);
+    if (!decoded) throw badRequest('the cursor is not one this API gave out', [{ field: 'cursor', message: 'not a valid cursor' }]);
+    if (decoded.filter !== hash)
+      throw badRequest('the cursor belongs to a listing with another as_of, filters or sort; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
+    state = { pit: decoded.pit, after: decoded.after as (string | number)[], delivered: decoded.delivered, position: decoded.position };
+  } else state.pit = await openPit(opensearch, request.historyIndex);
+
+  let rows;
+  try {
+    rows = await listRowsOf(docsAt(opensearch, state.pit, request.filter.accountId, request.at, request.cursor !== undefined), request.filter, request.sort);
+  } catch (error) {
+    if (request.cursor === undefined) await closePit(opensearch, state.pit);
+    throw error;
+  }
+  const page = pageAfter(rows, state.after, request.size, request.sort.order);
+  const delivered = state.delivered + page.length;
+  const more = page.length === request.size && delivered < rows.length;
+  if (!more && request.cursor === undefined) await closePit(opensearch, state.pit);
+  return {
+    rows: page.map((r) => r.row),
+    total: rows.length,
+    nextCursor: more ? encodeCursor({ pit: state.pit, after: page[page.length - 1]!.key, filter: hash, delivered, position: state.position }, request.secret) : null,
+    position: state.position,
+  };
+}
+
+/** How many users' documents the CSV reads back at a time. */
+const CSV_CHUNK = 500;
+
+/**
+ * Every listed user's document at T, in the listing's order, from one snapshot: the rows first
+ * (small), then the documents back in chunks of users. The snapshot is freed when the iteration
+ * ends, completes or is abandoned.
+ */
+export async function* scanDocsAsOf(opensearch: Client, historyIndex: string, at: number, filter: UsersFilter, sort: UsersSort): AsyncGenerator<UserDoc> {
+  const pit = await openPit(opensearch, historyIndex);
+  try {
+    const rows = await listRowsOf(docsAt(opensearch, pit, filter.accountId, at), filter, sort);
+    for (let i = 0; i < rows.length; i += CSV_CHUNK) {
+      const ids = rows.slice(i, i + CSV_CHUNK).map((r) => r.row.user_id);
+      const docs = new Map<string, UserDoc>();
+      for await (const doc of docsAt(opensearch, pit, filter.accountId, at, false, ids)) docs.set(doc.user_id, doc);
+      for (const id of ids) {
+        const doc = docs.get(id);
+        if (doc) yield doc;
+      }
+    }
+  } finally {
+    await closePit(opensearch, pit);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * GET /users/{user_id}/history: the user's access changes over time, each with the event that
+ * caused it, derived from the history intervals of the live generation (src/audit/history-changes.ts).
+ *
+ * The answer reflects exactly its `position`: a change whose event is beyond the published position
+ * is left out (its interval writes may be half-visible), so every page of one listing shows the same
+ * history, and the next listing picks up what happened since.
+ */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { type HistoryItem, historyQuerySchema, userParamsSchema } from '../../schemas/api.ts';
+import { type ChangeKey, type HistoryChange, changeKey, compareChangeKeys, deriveChanges, reflects } from '../audit/history-changes.ts';
+import { userRecords } from '../audit/history-store.ts';
+import { AppError } from '../errors.ts';
+import type { HistoryRecord } from '../projector/history-records.ts';
+import type { ApiEnv } from './context.ts';
+import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
+import { type Positions, lagBehind, parsePositions } from './position.ts';
+import { badRequest } from './problem.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, parseMinPosition } from './read-context.ts';
+import { historyRoute } from './route-definitions.ts';
+import { translate } from './users-search.ts';
+import { validationHook } from './validation.ts';
+
+/** A change as the API shows it. */
+export function historyItem(change: HistoryChange): HistoryItem {
+  const e = change.event;
+  const common = { at: e.time, event: { id: e.event_id, type: e.type, topic: e.topic, partition: e.partition, offset: e.offset, time: e.time } };
+  if (change.kind === 'profile') return { ...common, kind: 'profile', change: change.change, profile: change.profile, previous: change.previous };
+  return { ...common, kind: 'entry', change: change.change, access_type: change.entry.access_type, target: change.entry.target, entry: change.entry, previous: change.previous };
+}
+
+const GENERATION_PREFIX = 'generation:';
+
+function isChangeKey(value: unknown[]): value is ChangeKey {
+  return value.length === 3 && typeof value[0] === 'number' && typeof value[1] === 'number' && typeof value[2] === 'string';
+}
+
+/** Adds GET /users/{user_id}/history. */
+export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
+  app.openapi(
+    historyRoute,
+    async (c) => {
+      const { account_id, user_id } = c.req.valid('param');
+      const query = c.req.valid('query');
+      const hash = filterHash({ history: true, account: account_id, user: user_id });
+      let positions: Positions;
+      let position: string;
+      let historyIndex: string;
+      let generation: string;
+      let after: ChangeKey | undefined;
+      let delivered = 0;
+      if (query.cursor === undefined) {
+        const read = await beginRead(services, c, query);
+        ({ positions, position } = read);
+        historyIndex = read.live.history;
+        generation = read.live.space.generation;
+      } else {
+        const decoded = decodeCursor(query.cursor, services.secret);
+        if (!decoded || !decoded.pit.startsWith(GENERATION_PREFIX) || !isChangeKey(decoded.after))
+          throw badRequest('the cursor is not one this API gave out', [{ field: 'cursor', message: 'not a valid cursor' }]);
+        if (decoded.filter !== hash) throw badRequest('the cursor belongs to another user’s history; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
+        const live = await services.live();
+        generation = live.space.generation;
+        if (decoded.pit !== GENERATION_PREFIX + generation)
+          throw badRequest('the index was rebuilt since this listing began; start again without the cursor', [{ field: 'cursor', message: 'expired' }]);
+        const parsed = parsePositions(decoded.position);
+        if (!parsed.ok) throw badRequest('the cursor is not one this API gave out', [{ field: 'cursor', message: 'not a valid cursor' }]);
+        const wanted = parseMinPosition(query.min_position, services.topics);
+        if (wanted && lagBehind(wanted, parsed.positions).length > 0)
+          throw badRequest('the listing of this cursor predates min_position; start again without the cursor', [{ field: 'cursor', message: 'older than min_position' }]);
+        positions = parsed.positions;
+        position = decoded.position;
+        historyIndex = live.history;
+        after = decoded.after;
+        delivered = decoded.delivered;
+        c.header(POSITION_HEADER, position);
+      }
+
+      const records: HistoryRecord[] = [];
+      try {
+        for await (const r of userRecords(services.opensearch, { index: historyIndex }, account_id, user_id, after?.[0])) records.push(r);
+      } catch (error) {
+        throw translate(error, false);
+      }
+      let changes = deriveChanges(records, (event) => reflects(positions, event));
+      if (after) changes = changes.filter((ch) => compareChangeKeys(changeKey(ch), after) > 0);
+      else if (changes.length === 0) throw new AppError('not_found', `this account never had a user ${JSON.stringify(user_id)}`);
+      const page = changes.slice(0, query.size);
+      const more = changes.length > page.length;
+      const nextCursor = more
+        ? encodeCursor({ pit: GENERATION_PREFIX + generation, after: changeKey(page[page.length - 1]!), filter: hash, delivered: delivered + page.length, position }, services.secret)
+        : null;
+      return c.json({ account_id, user_id, items: page.map(historyItem), next_cursor: nextCursor, position }, 200);
+    },
+    validationHook({ params: userParamsSchema, query: historyQuerySchema }),
+  );
+}
