@@ -58,7 +58,13 @@ export async function summaryAsOf(opensearch: Client, historyIndex: string, acco
     const counts = new Map<string, number>();
     for await (const doc of docsAt(opensearch, pit, accountId, at))
       for (const key of contributions(doc)) if (key.split('|')[1] === scope) counts.set(key, (counts.get(key) ?? 0) + 1);
-    return summaryFromCounters(counts, scope);
+    const { users, queues, inboxes } = summaryFromCounters(counts, scope);
+    // The live summary's field order, so both answers read alike.
+    return {
+      users: { total: users.total, inbox: users.inbox, automatic_call_recording: users.automatic_call_recording, ad_hoc_call_recording: users.ad_hoc_call_recording },
+      queues: { inbox: queues.inbox, automatic_call_recording: queues.automatic_call_recording, ad_hoc_call_recording: queues.ad_hoc_call_recording },
+      inboxes,
+    };
   } finally {
     await closePit(opensearch, pit);
   }
