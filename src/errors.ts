@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'conflict'
   | 'not_ready'
   | 'position_timeout'
   | 'kafka_unavailable'

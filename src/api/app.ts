@@ -10,7 +10,8 @@ import type { Redis } from 'ioredis';
 import { AppError, isRetriable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { READ_SCOPE, createTokenVerifier, requireScope } from './auth.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
+import { ADMIN_SCOPE, READ_SCOPE, createTokenVerifier, requireScope } from './auth.ts';
 import type { ApiEnv } from './context.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { createLiveGenerationResolver } from './live-generation.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
   /** the topic names min_position may name (typos are a 400 instead of a wait) */
   topics?: readonly string[];
   now?: () => number;
+  /** starts a rebuild process (POST /v1/admin/rebuild); default: `access-index rebuild`, detached */
+  spawnRebuild?: () => number | undefined;
 }
 
 export type { Readiness };
@@ -47,11 +50,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use('*', requestLog(deps.logger, deps.metrics));
   app.use('*', secureHeaders({ crossOriginEmbedderPolicy: false, crossOriginResourcePolicy: 'same-origin' }));
   app.use('/v1/accounts/:account_id/access/*', requireScope(verify, READ_SCOPE, { matchAccount: true }));
+  app.use('/v1/admin/*', requireScope(verify, ADMIN_SCOPE, { matchAccount: false }));
 
   const services = { redis: deps.redis, opensearch: deps.opensearch, secret: deps.jwtSecret, live, topics: deps.topics, now };
   registerReportRoutes(app, services);
   registerUsersRoutes(app, services);
   registerHistoryRoutes(app, services);
+  registerAdminRoutes(app, { redis: deps.redis, namespace: deps.namespace, ...(deps.spawnRebuild ? { spawnRebuild: deps.spawnRebuild } : {}) });
   registerServiceRoutes(app, { redis: deps.redis, opensearch: deps.opensearch, live, registry: deps.metrics.registry, readiness: deps.readiness });
   registerWebRoutes(app);
 

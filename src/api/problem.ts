@@ -27,6 +27,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  conflict: 409,
   not_ready: 503,
   position_timeout: 503,
   redis_unavailable: 503,
@@ -39,6 +40,7 @@ const TITLE: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not found',
+  409: 'Conflict',
   500: 'Internal server error',
   503: 'Service unavailable',
 };

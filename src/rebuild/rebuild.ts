@@ -25,6 +25,15 @@ export interface RebuildState {
   started_at: string;
   swapped_at?: string;
   message?: string;
+  /** refreshed every few seconds while a rebuild process works on it */
+  heartbeat_at?: string;
+}
+
+/** A rebuild whose heartbeat is this recent is taken to be running. */
+export const REBUILD_HEARTBEAT_MS = 5_000;
+
+export function rebuildRunning(state: RebuildState | null, now = Date.now()): boolean {
+  return !!state && (state.phase === 'filling' || state.phase === 'verifying') && !!state.heartbeat_at && now - Date.parse(state.heartbeat_at) < 3 * REBUILD_HEARTBEAT_MS;
 }
 
 export interface RebuildProgress {
@@ -93,6 +102,9 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     fromBeginning: true,
   });
   await projector.start();
+  const beat = () => redis.hset(key, 'heartbeat_at', new Date().toISOString()).catch(() => undefined);
+  await beat();
+  const heartbeat = setInterval(beat, REBUILD_HEARTBEAT_MS);
   try {
     const total = await catchUp(runtime, store, (done, all) => options.onProgress?.({ phase: 'catching-up', done, total: all }));
     await redis.hset(key, 'phase', 'verifying');
@@ -112,6 +124,7 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     log(`Generation ${generation} is live. The previous generation ${live} is kept; drop it with \`rebuild --drop ${live}\` once no listing uses it.`);
     return { generation, previous: live, resumed, accounts: parity.compared, events: total, seconds: (Date.now() - started) / 1000 };
   } finally {
+    clearInterval(heartbeat);
     // The live projectors notice the swap and join this generation's group where we leave it.
     await projector.stop();
   }
