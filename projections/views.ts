@@ -47,10 +47,8 @@ export interface ReportRow {
   access_types: AccessType[];
 }
 
-/** The user's report row under the filter, or null when no entry counts (no row then). */
-export function reportRow(doc: UserDoc, filter: ReportFilter): ReportRow | null {
-  const entries = filterEntries(doc.entries, filter);
-  if (entries.length === 0) return null;
+/** The row of a user whose entries that count are `entries` (already filtered). */
+export function rowFromEntries(doc: UserDoc, entries: readonly Entry[]): ReportRow {
   return {
     user_id: doc.user_id,
     display_name: doc.display_name,
@@ -59,4 +57,10 @@ export function reportRow(doc: UserDoc, filter: ReportFilter): ReportRow | null 
     can_access: canAccess(entries),
     access_types: accessTypes(entries),
   };
+}
+
+/** The user's report row under the filter, or null when no entry counts (no row then). */
+export function reportRow(doc: UserDoc, filter: ReportFilter): ReportRow | null {
+  const entries = filterEntries(doc.entries, filter);
+  return entries.length === 0 ? null : rowFromEntries(doc, entries);
 }

@@ -3,7 +3,7 @@
  * search, filters, rows and order as the live listing, which OpenSearch computes on the users index
  * (users-query.ts). Used on the documents rebuilt from the history at T.
  */
-import { type UserDoc, accessTypes, canAccess, filterEntries } from '../../projections/index.ts';
+import { type UserDoc, filterEntries, rowFromEntries } from '../../projections/index.ts';
 import { compareCodePoints } from '../audit/compare.ts';
 import { fold, searchTerms } from '../opensearch/search-terms.ts';
 import { FUZZY_MIN_LENGTH, type UserRow, type UsersFilter, type UsersSort, queryWords } from './users-query.ts';
@@ -71,14 +71,7 @@ export interface SortedRow {
 export function rowOf(doc: UserDoc, filter: UsersFilter): UserRow | null {
   const entries = filterEntries(doc.entries, { channel: filter.channel, access_type: filter.access_type });
   if (entries.length === 0 && !filter.includeEmpty) return null;
-  return {
-    user_id: doc.user_id,
-    display_name: doc.display_name,
-    user_email: doc.user_email,
-    user_access: doc.user_access,
-    can_access: canAccess(entries),
-    access_types: accessTypes(entries),
-  };
+  return rowFromEntries(doc, entries);
 }
 
 /** The sort values of a row, as the live listing's sort (users-query.ts buildSort) orders it. */

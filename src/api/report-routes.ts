@@ -1,6 +1,6 @@
 /** The report routes answered from counters and single documents: summary, drill-down, queues. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { ACCESS_TYPES, accessTypes, canAccess, filterEntries } from '../../projections/index.ts';
+import { ACCESS_TYPES, filterEntries, rowFromEntries } from '../../projections/index.ts';
 import { accountParamsSchema, queuesQuerySchema, summaryQuerySchema, userParamsSchema, userQuerySchema } from '../../schemas/api.ts';
 import { AppError } from '../errors.ts';
 import { asOfMs, summaryAsOf, userAsOf } from './as-of-reports.ts';
@@ -42,12 +42,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const entries = filterEntries(doc.entries, { channel: query.channel, access_type: query.access_type });
       return c.json(
         {
-          user_id: doc.user_id,
-          display_name: doc.display_name,
-          user_email: doc.user_email,
-          user_access: doc.user_access,
-          can_access: canAccess(entries),
-          access_types: accessTypes(entries),
+          ...rowFromEntries(doc, entries),
           entries,
           position: read.position,
         },
