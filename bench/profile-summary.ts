@@ -78,7 +78,9 @@ const STEPS: [string, (f: CallFrame) => boolean][] = [
   ['  planBatch', (f) => f.functionName === 'planBatch'],
   ['    deriveUser', (f) => f.functionName === 'deriveUser'],
   ['    applyEvent', (f) => f.functionName === 'applyEvent'],
-  ['    same() (JSON.stringify compare)', (f) => f.functionName === 'same' && f.url.includes('plan-batch')],
+  // `same` is an arrow function: anonymous in the profile.
+  ['    same(): whole-document JSON.stringify compare', (f) => (f.functionName === 'same' || f.functionName === '') && f.url.includes('/src/projector/plan-batch.ts')],
+  ['    diffDocs: per-entry JSON.stringify compare', (f) => f.functionName === 'same' && f.url.includes('/projections/history.ts')],
   ['    recordChanges / diffDocs', (f) => f.functionName === 'recordChanges' || f.functionName === 'diffDocs'],
   ['  store.commit (args + eval)', (f) => f.functionName === 'commit' && f.url.includes('/src/redis/account-store.ts')],
   ['  store.load', (f) => f.functionName === 'load' && f.url.includes('/src/redis/account-store.ts')],

@@ -48,6 +48,8 @@ export interface ProjectorBenchOptions {
   /** projector knobs, for experiments (the product's defaults when unset) */
   concurrency?: number;
   publishIntervalMs?: number;
+  /** a drain without progress for this long fails its run */
+  stallMs?: number;
 }
 
 export interface ProjectorRun {
@@ -68,6 +70,8 @@ export interface ProjectorBenchReport {
   options: ProjectorBenchOptions;
   machine: MachineInfo;
   runs: ProjectorRun[];
+  /** runs that did not complete (a stalled or timed-out drain), with the reason */
+  failures: { run: number; message: string }[];
   medians: Record<string, number>;
 }
 
@@ -116,6 +120,7 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.publishIntervalMs ? { publishIntervalMs: options.publishIntervalMs } : {}),
       ...(captureFile ? { captureBulk: captureFile } : {}),
+      ...(options.stallMs ? { stallMs: options.stallMs } : {}),
     });
     if (drain.events !== published.total) progress(`  WARNING: ${drain.events} events applied of ${published.total} published`);
     progress(`  drained: ${fmt(drain.eventsPerSecond)} events/s, ${fmt(drain.documentsPerSecond)} documents/s, searchable after ${fmt(drain.wallMs / 1000, 1)} s, rss ${mib(drain.memory.rss)}`);
@@ -215,6 +220,7 @@ function figures(run: ProjectorRun): Record<string, number> {
     '_refresh in flight % of drain': (100 * (d.io['opensearch _refresh']?.busyMs ?? 0)) / d.wallMs,
     '_bulk requests': d.io['opensearch _bulk']?.calls ?? 0,
     'Kafka batches projected': d.batches.count,
+    'longest event-loop stall s': d.eventLoop.maxDelayMs / 1000,
   };
 }
 
@@ -225,13 +231,23 @@ export async function runProjectorBench(options: ProjectorBenchOptions): Promise
   await probe.cleanup();
   progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
   const runs: ProjectorRun[] = [];
-  for (let i = 0; i < options.runs; i++) runs.push(await runChild(options, i));
+  const failures: ProjectorBenchReport['failures'] = [];
+  for (let i = 0; i < options.runs; i++) {
+    const outcome = await runChild(options, i);
+    if ('failure' in outcome) {
+      progress(`run ${i + 1} failed: ${outcome.failure}`);
+      failures.push({ run: i + 1, message: outcome.failure });
+    } else runs.push(outcome);
+  }
   const perRun = runs.map(figures);
   const medians = Object.fromEntries(Object.keys(perRun[0] ?? {}).map((k) => [k, median(perRun.map((f) => f[k]!))]));
-  return { bench: 'projector-throughput', at: new Date().toISOString(), options, machine, runs, medians };
+  return { bench: 'projector-throughput', at: new Date().toISOString(), options, machine, runs, failures, medians };
 }
 
-function runChild(options: ProjectorBenchOptions, index: number): Promise<ProjectorRun> {
+/** Exit code of a child whose run failed in a way worth reporting (its JSON says why). */
+const RUN_FAILED = 3;
+
+function runChild(options: ProjectorBenchOptions, index: number): Promise<ProjectorRun | { failure: string }> {
   const args = [
     '--expose-gc',
     '--import',
@@ -247,6 +263,7 @@ function runChild(options: ProjectorBenchOptions, index: number): Promise<Projec
     ...(options.diagnose ? ['--diagnose'] : []),
     ...(options.concurrency ? ['--concurrency', String(options.concurrency)] : []),
     ...(options.publishIntervalMs ? ['--publish-interval-ms', String(options.publishIntervalMs)] : []),
+    ...(options.stallMs ? ['--stall-s', String(options.stallMs / 1000)] : []),
   ];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -255,8 +272,8 @@ function runChild(options: ProjectorBenchOptions, index: number): Promise<Projec
     // Ctrl-C reaches the child too (same process group); it cleans up its own namespace.
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`run ${index + 1} failed (exit ${code})`));
-      else resolvePromise(JSON.parse(stdout) as ProjectorRun);
+      if (code === 0 || code === RUN_FAILED) resolvePromise(JSON.parse(stdout) as ProjectorRun | { failure: string });
+      else reject(new Error(`run ${index + 1} failed (exit ${code})`));
     });
   });
 }
@@ -268,12 +285,14 @@ export function formatProjectorReport(report: ProjectorBenchReport): string {
   const rows = Object.keys(report.medians).map((name) => [name, ...perRun.map((f) => fmt(f[name]!, digits(name))), fmt(report.medians[name]!, digits(name))]);
   const m = report.machine;
   const knobs = [report.options.concurrency ? `partitionsConsumedConcurrently ${report.options.concurrency}` : '', report.options.publishIntervalMs ? `publish interval ${report.options.publishIntervalMs} ms` : ''].filter(Boolean);
+  const failed = report.failures.map((f) => `run ${f.run} FAILED: ${f.message}`);
   return [
-    `projector throughput, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s), medians in the last column${knobs.length > 0 ? `; ${knobs.join(', ')}` : ''}`,
+    `projector throughput, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s) completed, medians in the last column${knobs.length > 0 ? `; ${knobs.join(', ')}` : ''}`,
     `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,
     `code: ${m.source.commit}${m.source.uncommitted.length > 0 ? ` with uncommitted changes in ${m.source.uncommitted.join(', ')}` : ''}`,
     '',
-    table(['figure', ...report.runs.map((_, i) => `run ${i + 1}`), 'median'], rows),
+    ...(rows.length > 0 ? [table(['figure', ...report.runs.map((_, i) => `run ${i + 1}`), 'median'], rows)] : []),
+    ...failed,
     '',
   ].join('\n');
 }
@@ -287,6 +306,7 @@ export const PROJECTOR_FLAGS = {
   diagnose: { default: false, help: 'also: bulk ceiling with refresh ticks, and a replay of the projector\'s own bulk requests' },
   concurrency: { default: 0, help: 'experiment: partitionsConsumedConcurrently (0: the product default)', min: 0, max: 64 },
   'publish-interval-ms': { default: 0, help: 'experiment: position publish interval (0: the config default)', min: 0, max: 60_000 },
+  'stall-s': { default: 120, help: 'a drain with no progress for this long fails its run', min: 10, max: 3600 },
   out: { default: '', help: 'also write the JSON report to this file' },
   json: { default: false, help: 'print the JSON report on stdout instead of the table' },
   child: { default: false, help: 'internal: one run in this process, its JSON on stdout' },
@@ -305,6 +325,7 @@ export function optionsFromFlags(flags: ProjectorFlags): ProjectorBenchOptions {
     ...(flags.diagnose ? { diagnose: true } : {}),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
     ...(flags['publish-interval-ms'] ? { publishIntervalMs: flags['publish-interval-ms'] } : {}),
+    stallMs: flags['stall-s'] * 1000,
   };
 }
 
@@ -319,19 +340,25 @@ async function main(): Promise<void> {
     const probe = createBenchNamespace();
     const machine = await describeMachine(probe.config);
     await probe.cleanup();
-    const run = await runOnce(options, machine, flags['run-index']);
-    process.stdout.write(reportJson(run));
+    try {
+      process.stdout.write(reportJson(await runOnce(options, machine, flags['run-index'])));
+    } catch (error) {
+      process.stderr.write(`${(error as Error).stack ?? error}\n`);
+      process.stdout.write(reportJson({ failure: (error as Error).message }));
+      process.exitCode = RUN_FAILED;
+    }
     return;
   }
   const report = await runProjectorBench(options);
   const json = reportJson(report);
   if (flags.out) await writeFile(flags.out, json);
   process.stdout.write(flags.json ? `${json}\n` : formatProjectorReport(report));
+  if (report.failures.length > 0) process.exitCode = 1;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main().then(
-    () => process.exit(0),
+    () => process.exit(process.exitCode ?? 0),
     (error) => {
       process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
       process.exit(1);

@@ -18,10 +18,12 @@ async function main(): Promise<void> {
   if (flags.out) await writeFile(flags.out, json);
   progress(`all benches done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(flags.json ? `${json}\n` : formatProjectorReport(projector));
+  // A run that stalled or timed out is a finding: the command says so.
+  if (projector.failures.length > 0) process.exitCode = 1;
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error) => {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
     process.exit(1);

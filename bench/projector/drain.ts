@@ -8,7 +8,7 @@
 import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Admin } from 'kafkajs';
 import { pino } from 'pino';
 import { createClients } from '../../src/clients.ts';
@@ -46,6 +46,8 @@ export interface DrainResult {
   eventLoopUtilization: number;
   io: Record<string, CallStats>;
   memory: { rssBefore: number; rss: number; heapUsed: number; heapLive: number; external: number; arrayBuffers: number };
+  /** how long the event loop was blocked: the longest stall, p99, and stalls over 1 s */
+  eventLoop: { maxDelayMs: number; p99DelayMs: number; blocksOver1s: number };
   cachedAccounts: number;
 }
 
@@ -85,6 +87,8 @@ export interface DrainOptions {
   publishIntervalMs?: number;
   /** append every _bulk body the projector sends to this file (diagnosis: replayed afterwards) */
   captureBulk?: string;
+  /** give up when neither applied events nor positions move for this long */
+  stallMs?: number;
 }
 
 export async function drainBacklog(options: DrainOptions): Promise<DrainResult> {
@@ -120,17 +124,35 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
   }
   const cpu0 = cpuSnapshot(options.machine.pids);
   const elu0 = performance.eventLoopUtilization();
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const t0 = performance.now();
   let joined = 0;
   let applied = 0;
   let done = 0;
+  let blocksOver1s = 0;
+  const stopProfile = async () => {
+    if (!session) return;
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    session = undefined;
+    await writeFile(options.cpuProfile!, JSON.stringify(profile));
+    progress(`  CPU profile of the drain written to ${options.cpuProfile}`);
+  };
   try {
     await projector.start();
     const deadline = t0 + options.timeoutMs;
     let lastReport = t0;
     let lastJoinCheck = 0;
+    let lastTick = performance.now();
+    let lastProgress = t0;
+    let lastSeen = '';
     for (;;) {
       const now = performance.now();
+      if (now - lastTick > 1_000) {
+        blocksOver1s += 1;
+        progress(`  the bench's poll waited ${fmt((now - lastTick) / 1000, 1)} s (the event loop was blocked)`);
+      }
       if (joined === 0 && now - lastJoinCheck >= 25) {
         lastJoinCheck = now;
         const [group] = (await admin.describeGroups([projector.groupId])).groups;
@@ -143,19 +165,31 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
         done = performance.now();
         break;
       }
-      if (now > deadline) throw new Error(`drain: not searchable after ${options.timeoutMs} ms (${appliedCount} of ${options.events} events applied)`);
+      const seen = `${appliedCount} ${[...positions.values()].join(',')}`;
+      if (seen !== lastSeen) {
+        lastSeen = seen;
+        lastProgress = now;
+      }
+      const status = projector.status();
+      const state = `${fmt(appliedCount)} of ${fmt(options.events)} events applied; projector ${status.state}${status.lastError ? `, last error: ${status.lastError.message.slice(0, 160)}` : ''}; longest event-loop stall ${fmt(loopDelay.max / 1e9, 1)} s`;
+      if (now > deadline) throw new Error(`drain: not searchable after ${fmt(options.timeoutMs / 1000)} s (${state})`);
+      if (now - lastProgress > (options.stallMs ?? 120_000)) throw new Error(`drain stalled: no progress for ${fmt((now - lastProgress) / 1000)} s (${state})`);
       if (now - lastReport >= 3_000) {
         lastReport = now;
         progress(`  projector: ${fmt(appliedCount)} / ${fmt(options.events)} events applied, ${fmt((appliedCount * 1000) / (now - (joined || t0)))} events/s`);
       }
       await sleep(10);
+      lastTick = performance.now();
     }
   } catch (error) {
-    await projector.stop().catch(() => undefined);
+    loopDelay.disable();
+    await stopProfile().catch(() => undefined);
+    // A stalled projector may never finish its batch: do not wait for it.
+    await Promise.race([projector.stop().catch(() => undefined), sleep(10_000)]);
     await clients.close();
-    session?.disconnect();
     throw error;
   }
+  loopDelay.disable();
   const cpu1 = cpuSnapshot(options.machine.pids);
   const elu = performance.eventLoopUtilization(elu0);
   const memory = process.memoryUsage();
@@ -163,12 +197,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const heapLive = gc ? process.memoryUsage().heapUsed : Number.NaN;
-  if (session) {
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
-    await writeFile(options.cpuProfile!, JSON.stringify(profile));
-    progress(`  CPU profile of the drain written to ${options.cpuProfile}`);
-  }
+  await stopProfile();
   const ioStats = io.snapshot();
   const documentsByOp = await counterTotals(metrics.documentsWritten, 'op');
   const skipped = await counterTotals(metrics.eventsSkipped, 'reason');
@@ -199,5 +228,6 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     io: ioStats,
     memory: { rssBefore, rss: memory.rss, heapUsed: memory.heapUsed, heapLive, external: memory.external, arrayBuffers: memory.arrayBuffers },
     cachedAccounts,
+    eventLoop: { maxDelayMs: loopDelay.max / 1e6, p99DelayMs: loopDelay.percentile(99) / 1e6, blocksOver1s },
   };
 }

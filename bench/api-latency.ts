@@ -1,0 +1,447 @@
+/**
+ * API latency against the servers' own latency, on the same machine, in the same run:
+ *
+ *   1. a fresh namespace; the first benchPreset(scale) events of a history published and drained
+ *      by a projector in this process (the rest of that history is the churn of step 4);
+ *   2. the API as the real `access-index serve` command in its own process, on a free port;
+ *   3. a load worker (a third process) drives closed-loop cases: N keep-alive connections for a
+ *      bounded time each, through the API (summary, filtered search, drill-down) and straight to
+ *      Redis and OpenSearch with the API's own reads (readSummary's MULTI, the search body of
+ *      users-query.ts, the user GET; plus the API's whole server path for attribution);
+ *   4. every case idle, then again while a producer publishes churn at a steady rate (a share of
+ *      the projector's measured drain rate) and the projector applies it;
+ *   5. resident memory of the projector's process and the API's process.
+ *
+ * Rounds repeat step 3-4 on the same dataset; the report gives medians over rounds and each round.
+ * Progress on stderr; the table (or --json) on stdout. The namespace is deleted at the end.
+ *
+ *   npx tsx bench/api-latency.ts [--scale 0.02] [--runs 3] [--duration-s 5] [--connections 1,8] [--json] [--out file]
+ */
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { mintToken } from '../src/api/tokens.ts';
+import { buildUsersQuery } from '../src/api/users-query.ts';
+import { words } from '../src/opensearch/search-terms.ts';
+import { createRandom } from '../src/demo/random.ts';
+import { sleep } from '../src/retry.ts';
+import { parseFlags } from './support/args.ts';
+import { createBenchNamespace } from './support/bench-namespace.ts';
+import { type ApiProcess, type DirectItem, type DirectOp, type HttpItem, type LoadResult, type LoadWorker, processMemory, startApiProcess, startLoadWorker } from './support/load.ts';
+import { type CapacityResult, type LivePipeline, measureChurnCapacity, openLivePipeline, publishDataset, sampleEvery, splitHistory, startInProcessProjector, startSteadyProducer } from './support/live-pipeline.ts';
+import { describeMachine, type MachineInfo, processCpuSeconds } from './support/machine.ts';
+import { readFileSync } from 'node:fs';
+import { fmt, median, mib, progress, table } from './support/report.ts';
+
+export const API_FLAGS = {
+  scale: { default: 0.02, help: 'benchPreset scale of the dataset (1 = 2,000,000 events)', min: 0.001, max: 0.5 },
+  seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
+  runs: { default: 3, help: 'rounds of every case (idle and under ingest); medians are reported', min: 1, max: 10 },
+  'duration-s': { default: 5, help: 'measured seconds per case', min: 1, max: 60 },
+  'warmup-s': { default: 1, help: 'unrecorded seconds before each case', min: 0, max: 10 },
+  connections: { default: '1,8', help: 'concurrent connections, comma-separated (each level is a set of cases)' },
+  'ingest-load': { default: 0.5, help: 'churn rate under ingest, as a share of the measured drain rate', min: 0, max: 2 },
+  'ingest-rate': { default: 0, help: 'churn rate under ingest in events/s (overrides --ingest-load)', min: 0, max: 100_000 },
+  'api-cpu-profile-dir': { default: '', help: 'run the API with --cpu-prof and write its CPU profile into this directory (diagnosis)' },
+  users: { default: 40, help: 'sampled (account, user, prefix) items the requests rotate through', min: 1, max: 500 },
+  'timeout-s': { default: 900, help: 'upper bound of the dataset drain, in seconds', min: 10, max: 3600 },
+  out: { default: '', help: 'also write the JSON report to this file' },
+  json: { default: false, help: 'print the JSON report on stdout instead of the table' },
+} as const;
+
+type Route = 'summary' | 'search' | 'drill-down';
+type Condition = 'idle' | 'ingest';
+
+interface CaseDef {
+  route: Route;
+  via: 'api' | DirectOp;
+  connections: number;
+}
+
+export interface CaseRun extends CaseDef {
+  condition: Condition;
+  round: number;
+  result: LoadResult;
+  /** CPU time of the API process per answered request (API cases) */
+  apiCpuMsPerRequest?: number;
+  /** 1-minute load average when the case started (the machine is shared) */
+  loadAverage: number;
+}
+
+export interface ApiLatencyReport {
+  bench: 'api-latency';
+  at: string;
+  options: Record<string, unknown>;
+  machine: MachineInfo;
+  dataset: { events: number; accounts: number; users: number; drain: { joinMs: number; drainMs: number; eventsPerSecond: number } };
+  capacity: CapacityResult;
+  ingest: { targetRate: number; rounds: { round: number; sent: number; rate: number; maxBehind: number; lagMax: number; lagEnd: number; catchUpMs: number }[] };
+  items: number;
+  cases: CaseRun[];
+  memory: Record<string, { rss: number; peakRss: number }>;
+  apiLogProblems: Record<string, number>;
+  summary: SummaryRow[];
+  overhead: OverheadRow[];
+  goals: GoalRow[];
+}
+
+interface SummaryRow {
+  condition: Condition;
+  route: Route;
+  via: string;
+  connections: number;
+  p50: number;
+  p99: number;
+  rps: number;
+  errors: number;
+  apiCpuMsPerRequest?: number;
+  rounds: { p50: number; p99: number; rps: number }[];
+}
+
+interface OverheadRow {
+  condition: Condition;
+  route: Route;
+  connections: number;
+  direct: string;
+  apiP50: number;
+  directP50: number;
+  overheadP50: number;
+  /** the API's own server path (positions read + the same read), where measured */
+  pathP50?: number;
+  rounds: number[];
+}
+
+interface GoalRow {
+  goal: string;
+  condition: Condition;
+  connections: number;
+  measured: number;
+  limit: number;
+  met: boolean;
+}
+
+const DIRECT: Record<Route, DirectOp> = { summary: 'summary-multi', search: 'search', 'drill-down': 'get' };
+const PATH: Record<Route, DirectOp> = { summary: 'summary-path', search: 'search-pit', 'drill-down': 'get-path' };
+
+function caseList(levels: number[]): CaseDef[] {
+  const lowest = Math.min(...levels);
+  const out: CaseDef[] = [];
+  for (const connections of levels)
+    for (const route of ['summary', 'search', 'drill-down'] as const) {
+      out.push({ route, via: 'api', connections }, { route, via: DIRECT[route], connections });
+      // The API's whole server path, for attribution, at the lowest level only (time is bounded).
+      if (connections === lowest) out.push({ route, via: PATH[route], connections });
+    }
+  return out;
+}
+
+interface Sample {
+  accountId: string;
+  userId: string;
+  q: string;
+  total: number;
+}
+
+/**
+ * Users to ask about: random users with voice inbox access, each with a 3-letter prefix of a word
+ * of their name whose filtered search fits one page (≤ 40 rows), so that no listing keeps an
+ * OpenSearch point in time open (the servers are shared; the cluster allows 300 at once).
+ */
+async function sampleUsers(pipeline: LivePipeline, count: number, seed: number): Promise<Sample[]> {
+  const { opensearch } = pipeline.clients;
+  const response = await opensearch.search({
+    index: pipeline.indices.users,
+    body: {
+      size: count * 4,
+      query: { function_score: { query: { range: { 'ca.voice.inbox': { gt: 0 } } }, random_score: { seed, field: '_seq_no' } } },
+      _source: ['account_id', 'user_id', 'display_name'],
+    },
+  } as never);
+  const hits = (response.body as { hits: { hits: { _source: { account_id: string; user_id: string; display_name: string } }[] } }).hits.hits;
+  const rng = createRandom(seed);
+  const out: Sample[] = [];
+  for (const { _source: u } of hits) {
+    if (out.length >= count) break;
+    const ws = words(u.display_name).filter((w) => w.length >= 3);
+    if (ws.length === 0) continue;
+    const q = ws[rng.int(0, ws.length - 1)]!.slice(0, 3);
+    const filter = { accountId: u.account_id, q, channel: 'voice' as const, access_type: 'inbox' as const };
+    const counted = await opensearch.count({ index: pipeline.indices.users, body: { query: buildUsersQuery(filter) } } as never);
+    const total = (counted.body as { count: number }).count;
+    if (total >= 1 && total <= 40) out.push({ accountId: u.account_id, userId: u.user_id, q, total });
+  }
+  if (out.length === 0) throw new Error('no user to sample (is the dataset loaded?)');
+  return out;
+}
+
+function httpItems(route: Route, samples: Sample[], tokens: Map<string, string>): HttpItem[] {
+  return samples.map((s) => {
+    const base = `/v1/accounts/${encodeURIComponent(s.accountId)}/access`;
+    const path =
+      route === 'summary'
+        ? `${base}/summary`
+        : route === 'search'
+          ? `${base}/users?q=${encodeURIComponent(s.q)}&channel=voice&access_type=inbox&size=50`
+          : `${base}/users/${encodeURIComponent(s.userId)}`;
+    return { path, token: tokens.get(s.accountId)! };
+  });
+}
+
+const caseName = (c: CaseDef) => `${c.route} ${c.via === 'api' ? 'API' : `direct ${c.via}`} c=${c.connections}`;
+
+export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typeof API_FLAGS>>): Promise<ApiLatencyReport> {
+  const levels = [...new Set(flags.connections.split(',').map((s) => Number(s.trim())))].filter((n) => Number.isInteger(n) && n >= 1 && n <= 64).sort((a, b) => a - b);
+  if (levels.length === 0) throw new Error('--connections: give integers from 1 to 64');
+  const ns = createBenchNamespace();
+  const machine = await describeMachine(ns.config);
+  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  progress(`namespace ${ns.prefix}`);
+  const secret = randomBytes(36).toString('base64');
+  const logFile = join(tmpdir(), `${ns.prefix}-api.log`);
+  const memory: ApiLatencyReport['memory'] = {};
+  let pipeline: LivePipeline | undefined;
+  let projector: Awaited<ReturnType<typeof startInProcessProjector>> | undefined;
+  let api: ApiProcess | undefined;
+  let worker: LoadWorker | undefined;
+  try {
+    pipeline = await openLivePipeline(ns);
+    // Enough churn for every round under ingest at any plausible rate (the generator is lazy).
+    const history = splitHistory(flags.scale, flags.seed, 40);
+    progress(`publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale}) (seed ${flags.seed})`);
+    const published = await publishDataset(pipeline, history.dataset);
+    memory['projector process before start'] = processMemory('self');
+    progress('draining with a projector in this process');
+    projector = await startInProcessProjector(pipeline);
+    const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000);
+    const drainRate = (published.total * 1000) / drainMs;
+    progress(`  joined in ${fmt(projector.joinMs / 1000, 1)} s, searchable ${fmt(drainMs / 1000, 1)} s later: ${fmt(drainRate)} events/s`);
+    const users = (await pipeline.clients.opensearch.count({ index: pipeline.indices.users } as never)).body as { count: number };
+    memory['projector process, dataset loaded'] = processMemory('self');
+    const capacityEvents = Math.round(Math.min(50_000, Math.max(5_000, 10 * drainRate)));
+    progress(`projector capacity on churn: ${fmt(capacityEvents)} churn events published at once`);
+    const capacity = await measureChurnCapacity(pipeline, history.churn, capacityEvents);
+    progress(`  published in ${fmt(capacity.publishMs / 1000, 1)} s, all searchable after ${fmt(capacity.searchableMs / 1000, 1)} s: ${fmt(capacity.eventsPerSecond)} events/s`);
+
+    progress('starting the API: access-index serve, in its own process');
+    api = await startApiProcess(ns.config, { secret, logFile, ...(flags['api-cpu-profile-dir'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', resolve(flags['api-cpu-profile-dir'])] } : {}) });
+    memory['API process, started'] = api.memory();
+    const samples = await sampleUsers(pipeline, flags.users, flags.seed);
+    progress(`  ${samples.length} sampled users in ${new Set(samples.map((s) => s.accountId)).size} accounts; search prefixes match ${Math.min(...samples.map((s) => s.total))} to ${Math.max(...samples.map((s) => s.total))} rows`);
+    const tokens = new Map<string, string>();
+    for (const s of samples) if (!tokens.has(s.accountId)) tokens.set(s.accountId, await mintToken({ secret, accountId: s.accountId, sub: 'bench', ttlSeconds: 6 * 3600 }));
+    const directItems: DirectItem[] = samples.map(({ accountId, userId, q }) => ({ accountId, userId, q }));
+
+    worker = startLoadWorker();
+    const cases = caseList(levels);
+    const spec = { durationMs: flags['duration-s'] * 1000, warmupMs: flags['warmup-s'] * 1000 };
+    const runCase = async (c: CaseDef, condition: Condition, round: number): Promise<CaseRun> => {
+      const loadAverage = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+      const cpu0 = processCpuSeconds(api!.pid);
+      const result =
+        c.via === 'api'
+          ? await worker!.run({ kind: 'http', baseUrl: api!.url, items: httpItems(c.route, samples, tokens), ok404: c.route === 'drill-down', connections: c.connections, ...spec })
+          : await worker!.run({
+              kind: 'direct',
+              op: c.via,
+              items: directItems,
+              redisUrl: ns.config.redisUrl,
+              opensearchUrl: ns.config.opensearchUrl,
+              space: pipeline!.space,
+              index: pipeline!.indices.users,
+              secret,
+              connections: c.connections,
+              ...spec,
+            });
+      // The API's CPU over warm-up and measurement, per request answered in both (about the same rate).
+      const answered = Object.entries(result.statuses).reduce((a, [, n]) => a + n, 0);
+      const apiCpuMsPerRequest = c.via === 'api' ? ((processCpuSeconds(api!.pid) - cpu0) * 1000) / Math.max(1, answered) : undefined;
+      const s = result.stats;
+      progress(`  ${condition} round ${round} ${caseName(c).padEnd(36)} p50 ${fmt(s.p50, 2).padStart(7)} ms  p99 ${fmt(s.p99, 2).padStart(7)} ms  ${fmt(s.rps).padStart(6)}/s${apiCpuMsPerRequest === undefined ? '' : `  API CPU ${fmt(apiCpuMsPerRequest, 2)} ms/req`}${s.errors ? `  ${s.errors} errors ${JSON.stringify(result.statuses)}` : ''}${result.aborted ? `  ${result.aborted}` : ''}`);
+      return { ...c, condition, round, result, loadAverage, ...(apiCpuMsPerRequest === undefined ? {} : { apiCpuMsPerRequest }) };
+    };
+
+    const targetRate = flags['ingest-rate'] > 0 ? flags['ingest-rate'] : Math.round(flags['ingest-load'] * capacity.eventsPerSecond);
+    const runs: CaseRun[] = [];
+    const ingestRounds: ApiLatencyReport['ingest']['rounds'] = [];
+    const topics = ns.config.topics;
+    for (let round = 1; round <= flags.runs; round++) {
+      progress(`round ${round}/${flags.runs}: idle`);
+      for (const c of cases) runs.push(await runCase(c, 'idle', round));
+      memory[`API process, after idle round ${round}`] = api.memory();
+      if (targetRate <= 0) continue;
+      progress(`round ${round}/${flags.runs}: under ingest, churn at ${fmt(targetRate)} events/s`);
+      const producer = await startSteadyProducer({ kafka: pipeline.clients.kafka, topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes }, events: history.churn, rate: targetRate });
+      const lagSampler = sampleEvery(1000, () => pipeline!.lag());
+      await sleep(2000);
+      for (const c of cases) runs.push(await runCase(c, 'ingest', round));
+      const produced = await producer.stop();
+      const lags = await lagSampler.stop();
+      const t = performance.now();
+      const catchUp = await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
+      ingestRounds.push({ round, sent: produced.sent, rate: produced.rate, maxBehind: produced.maxBehind, lagMax: Math.max(0, ...lags), lagEnd: lags[lags.length - 1] ?? 0, catchUpMs: catchUp || performance.now() - t });
+      progress(`  produced ${fmt(produced.sent)} events at ${fmt(produced.rate)}/s; projector lag max ${fmt(Math.max(0, ...lags))}, caught up ${fmt(catchUp)} ms after the producer stopped`);
+      memory[`API process, after ingest round ${round}`] = api.memory();
+      memory[`projector process, after ingest round ${round}`] = processMemory('self');
+    }
+    const apiLogProblems = api.logProblems();
+
+    const summary = summarize(runs);
+    const overhead = overheads(summary, runs);
+    const goals: GoalRow[] = [];
+    for (const o of overhead)
+      goals.push({ goal: `${o.route}: API overhead at p50 ≤ 2 ms`, condition: o.condition, connections: o.connections, measured: o.overheadP50, limit: 2, met: o.overheadP50 <= 2 });
+    for (const s of summary.filter((r) => r.route === 'summary' && r.via === 'api'))
+      goals.push({ goal: 'summary: API p99 ≤ 5 ms', condition: s.condition, connections: s.connections, measured: s.p99, limit: 5, met: s.p99 <= 5 });
+
+    return {
+      bench: 'api-latency',
+      at: new Date().toISOString(),
+      options: { ...flags, levels, ingestRate: targetRate, publishIntervalMs: ns.config.publishIntervalMs },
+      machine,
+      dataset: { events: published.total, accounts: history.accounts.length, users: users.count, drain: { joinMs: projector.joinMs, drainMs, eventsPerSecond: drainRate } },
+      capacity,
+      ingest: { targetRate, rounds: ingestRounds },
+      items: samples.length,
+      cases: runs,
+      memory,
+      apiLogProblems,
+      summary,
+      overhead,
+      goals,
+    };
+  } finally {
+    await worker?.close().catch(() => undefined);
+    await api?.stop().catch(() => undefined);
+    await projector?.stop().catch((error) => progress(`projector stop failed: ${(error as Error).message}`));
+    await pipeline?.close();
+    await rm(logFile, { force: true });
+    progress(`deleting namespace ${ns.prefix}`);
+    await ns.cleanup().catch((error) => progress(`cleanup of ${ns.prefix} failed: ${(error as Error).message}`));
+  }
+}
+
+function summarize(runs: CaseRun[]): SummaryRow[] {
+  const groups = new Map<string, CaseRun[]>();
+  for (const r of runs) {
+    const key = `${r.condition}|${r.route}|${r.via}|${r.connections}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((list) => {
+    const first = list[0]!;
+    return {
+      condition: first.condition,
+      route: first.route,
+      via: first.via,
+      connections: first.connections,
+      p50: median(list.map((r) => r.result.stats.p50)),
+      p99: median(list.map((r) => r.result.stats.p99)),
+      rps: median(list.map((r) => r.result.stats.rps)),
+      errors: list.reduce((a, r) => a + r.result.stats.errors, 0),
+      ...(first.via === 'api' ? { apiCpuMsPerRequest: median(list.map((r) => r.apiCpuMsPerRequest ?? Number.NaN)) } : {}),
+      rounds: list.map((r) => ({ p50: r.result.stats.p50, p99: r.result.stats.p99, rps: r.result.stats.rps })),
+    };
+  });
+}
+
+/** API p50 minus direct p50, per round, then the median of those differences. */
+function overheads(summary: SummaryRow[], runs: CaseRun[]): OverheadRow[] {
+  const out: OverheadRow[] = [];
+  for (const api of summary.filter((s) => s.via === 'api')) {
+    const direct = DIRECT[api.route];
+    const find = (via: string, round: number) => runs.find((r) => r.condition === api.condition && r.route === api.route && r.via === via && r.connections === api.connections && r.round === round);
+    const rounds = runs
+      .filter((r) => r.condition === api.condition && r.route === api.route && r.via === 'api' && r.connections === api.connections)
+      .map((r) => r.result.stats.p50 - (find(direct, r.round)?.result.stats.p50 ?? Number.NaN));
+    const directRow = summary.find((s) => s.condition === api.condition && s.route === api.route && s.via === direct && s.connections === api.connections);
+    const pathRow = summary.find((s) => s.condition === api.condition && s.route === api.route && s.via === PATH[api.route] && s.connections === api.connections);
+    out.push({
+      condition: api.condition,
+      route: api.route,
+      connections: api.connections,
+      direct,
+      apiP50: api.p50,
+      directP50: directRow?.p50 ?? Number.NaN,
+      overheadP50: median(rounds),
+      ...(pathRow ? { pathP50: pathRow.p50 } : {}),
+      rounds,
+    });
+  }
+  return out;
+}
+
+export function formatApiReport(report: ApiLatencyReport): string {
+  const m = report.machine;
+  const viaName = (via: string) => (via === 'api' ? 'API' : `direct: ${via}`);
+  const latency = table(
+    ['condition', 'route', 'via', 'conn', 'p50 ms', 'p99 ms', 'req/s', 'errors', 'API CPU ms/req', 'p50 per round', 'p99 per round'],
+    report.summary.map((s) => [
+      s.condition,
+      s.route,
+      viaName(s.via),
+      String(s.connections),
+      fmt(s.p50, 2),
+      fmt(s.p99, 2),
+      fmt(s.rps),
+      String(s.errors),
+      s.apiCpuMsPerRequest === undefined ? '' : fmt(s.apiCpuMsPerRequest, 2),
+      s.rounds.map((r) => fmt(r.p50, 2)).join(' / '),
+      s.rounds.map((r) => fmt(r.p99, 2)).join(' / '),
+    ]),
+  );
+  const overhead = table(
+    ['condition', 'route', 'conn', 'API p50', 'direct p50', 'overhead p50 (median of rounds)', 'per round', 'API server path p50'],
+    report.overhead.map((o) => [o.condition, o.route, String(o.connections), fmt(o.apiP50, 2), `${fmt(o.directP50, 2)} (${o.direct})`, fmt(o.overheadP50, 2), o.rounds.map((r) => fmt(r, 2)).join(' / '), o.pathP50 === undefined ? '' : fmt(o.pathP50, 2)]),
+  );
+  const goals = table(
+    ['goal', 'condition', 'conn', 'measured ms', 'limit ms', 'met'],
+    report.goals.map((g) => [g.goal, g.condition, String(g.connections), fmt(g.measured, 2), fmt(g.limit, 0), g.met ? 'yes' : `no (+${fmt(g.measured - g.limit, 2)} ms)`]),
+  );
+  const memory = table(['process', 'rss', 'peak rss'], Object.entries(report.memory).map(([k, v]) => [k, mib(v.rss), mib(v.peakRss)]));
+  const ingest = table(
+    ['round', 'sent', 'events/s', 'max events behind (producer)', 'max lag (projector)', 'catch-up ms'],
+    report.ingest.rounds.map((r) => [String(r.round), fmt(r.sent), fmt(r.rate), fmt(r.maxBehind), fmt(r.lagMax), fmt(r.catchUpMs)]),
+  );
+  return [
+    `API latency, benchPreset(${report.options.scale}) dataset: ${fmt(report.dataset.events)} events, ${report.dataset.accounts} accounts, ${fmt(report.dataset.users)} user documents; ${report.items} request items; ${report.options.runs} round(s) of ${report.options['duration-s']} s per case (+${report.options['warmup-s']} s warm-up)`,
+    `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,
+    `code: ${m.source.commit}${m.source.uncommitted.length > 0 ? ` with uncommitted changes in ${m.source.uncommitted.join(', ')}` : ''}`,
+    `dataset drain: ${fmt(report.dataset.drain.eventsPerSecond)} events/s (join ${fmt(report.dataset.drain.joinMs / 1000, 1)} s, drain ${fmt(report.dataset.drain.drainMs / 1000, 1)} s); capacity on churn ${fmt(report.capacity.eventsPerSecond)} events/s (${fmt(report.capacity.events)} events); ingest target ${fmt(report.ingest.targetRate)} events/s`,
+    '',
+    latency,
+    '',
+    overhead,
+    '',
+    goals,
+    '',
+    ingest,
+    '',
+    memory,
+    '',
+    `API log warnings/errors: ${JSON.stringify(report.apiLogProblems)}`,
+    '',
+  ].join('\n');
+}
+
+export function reportJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags('tsx bench/api-latency.ts', API_FLAGS);
+  const report = await runApiLatencyBench(flags);
+  const json = reportJson(report);
+  if (flags.out) await writeFile(flags.out, json);
+  process.stdout.write(flags.json ? `${json}\n` : formatApiReport(report));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+      process.exit(1);
+    },
+  );
+}

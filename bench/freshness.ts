@@ -1,0 +1,380 @@
+/**
+ * Freshness under steady load: how long after a producer publishes a change the API reflects it.
+ *
+ *   1. a fresh namespace; the first benchPreset(scale) events of a history published and drained
+ *      by a projector in this process; the API as the real `access-index serve` in its own process;
+ *   2. the projector's sustained capacity on churn: a burst of churn events published at once, the
+ *      rate at which they become searchable;
+ *   3. for each load (a share of that capacity), churn published at a steady rate for a bounded
+ *      time; every `--sample-ms` one event goes out on its own and, from just before its send, four
+ *      probes time how long until:
+ *        - summary (Redis): its account's applied offset in Redis reaches the event's offset (the
+ *          counters the summary reads include it from then on);
+ *        - summary (API): GET /summary?min_position=<the offset Kafka returned>&wait_ms answers 200
+ *          (what a client that reads its own write sees);
+ *        - searchable (Redis): the published searchable position reaches the offset;
+ *        - searchable (API): GET /users?size=1&min_position=…&wait_ms answers 200;
+ *   4. p50/p99 per load (pooled over rounds, and per round), the projector's lag meanwhile, goals.
+ *
+ *   npx tsx bench/freshness.ts [--scale 0.02] [--loads 0.5,0.8] [--duration-s 30] [--runs 2] [--json] [--out file]
+ */
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { mintToken } from '../src/api/tokens.ts';
+import { accountKeys, generationKeys } from '../src/redis/keys.ts';
+import { sleep } from '../src/retry.ts';
+import { parseFlags } from './support/args.ts';
+import { createBenchNamespace } from './support/bench-namespace.ts';
+import { type ApiProcess, type LatencyStats, latencyStats, processMemory, startApiProcess } from './support/load.ts';
+import type { Redis } from 'ioredis';
+import { type CapacityResult, type LivePipeline, measureChurnCapacity, openLivePipeline, publishDataset, type SampleAt, sampleEvery, splitHistory, startInProcessProjector, startProducerProcess } from './support/live-pipeline.ts';
+import { describeMachine, type MachineInfo } from './support/machine.ts';
+import { fmt, median, mib, progress, table } from './support/report.ts';
+
+export const FRESHNESS_FLAGS = {
+  scale: { default: 0.02, help: 'benchPreset scale of the dataset (1 = 2,000,000 events)', min: 0.001, max: 0.5 },
+  seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
+  loads: { default: '0.5,0.8', help: 'steady loads as shares of the measured capacity, comma-separated' },
+  'duration-s': { default: 30, help: 'seconds of steady production per load and round', min: 5, max: 300 },
+  runs: { default: 2, help: 'rounds of every load; p50/p99 are pooled over rounds (each round is listed too)', min: 1, max: 10 },
+  'sample-ms': { default: 200, help: 'one sampled event every this many ms', min: 20, max: 5_000 },
+  'capacity-events': { default: 0, help: 'churn events of the capacity burst (0: 10 s of the dataset drain rate, 5,000 to 50,000)', min: 0, max: 500_000 },
+  'wait-ms': { default: 10_000, help: 'wait_ms of the API probes (and the Redis probes\' give-up time)', min: 100, max: 30_000 },
+  'timeout-s': { default: 900, help: 'upper bound of the dataset drain, in seconds', min: 10, max: 3600 },
+  out: { default: '', help: 'also write the JSON report to this file' },
+  json: { default: false, help: 'print the JSON report on stdout instead of the table' },
+} as const;
+
+const PROBES = ['summary (Redis)', 'summary (API)', 'searchable (Redis)', 'searchable (API)'] as const;
+type Probe = (typeof PROBES)[number];
+
+interface SampleResult {
+  ackMs: number;
+  type: string;
+  /** ms from just before the send; null when the probe gave up or failed */
+  probes: Record<Probe, number | null>;
+  failures: string[];
+}
+
+interface LoadRound {
+  load: number;
+  round: number;
+  targetRate: number;
+  rate: number;
+  sent: number;
+  producerMaxBehind: number;
+  lag: number[];
+  catchUpMs: number;
+  samples: SampleResult[];
+  stats: Record<Probe | 'produce ack', LatencyStats>;
+}
+
+export interface FreshnessReport {
+  bench: 'freshness';
+  at: string;
+  options: Record<string, unknown>;
+  machine: MachineInfo;
+  dataset: { events: number; accounts: number; drainEventsPerSecond: number };
+  capacity: CapacityResult;
+  rounds: LoadRound[];
+  pooled: { load: number; targetRate: number; stats: Record<Probe | 'produce ack', LatencyStats>; lost: Record<Probe, number> }[];
+  memory: Record<string, { rss: number; peakRss: number }>;
+  goals: { goal: string; load: number; measured: number; limit: number; met: boolean }[];
+}
+
+/** The history's churn factor (the dataset is its first benchPreset(scale) events); the generator is lazy. */
+const CHURN_FACTOR = 60;
+
+/**
+ * One Redis poller for every waiting probe: every `everyMs`, one pipeline reads the published
+ * positions and the applied offsets of the accounts being waited for, and resolves what is reached.
+ * (A poll loop per probe would multiply Redis calls in the projector's own process as lag grows.)
+ */
+function createRedisWatcher(redis: Redis, positionsKey: string, metaKey: (accountId: string) => string, everyMs = 5) {
+  interface Waiter {
+    key: string;
+    field: string;
+    offset: bigint;
+    since: number;
+    deadline: number;
+    resolve: (ms: number | null) => void;
+  }
+  const waiters = new Set<Waiter>();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      if (waiters.size > 0) {
+        const reads = [...new Set([...waiters].map((w) => `${w.key}\u0000${w.field}`))].map((k) => k.split('\u0000') as [string, string]);
+        const pipeline = redis.pipeline();
+        for (const [key, field] of reads) pipeline.hget(key, field);
+        const results = (await pipeline.exec()) ?? [];
+        const now = performance.now();
+        const values = new Map(reads.map(([key, field], i) => [`${key}\u0000${field}`, results[i]?.[1] as string | null]));
+        for (const w of waiters) {
+          const value = values.get(`${w.key}\u0000${w.field}`);
+          if (value !== null && value !== undefined && BigInt(value) >= w.offset) {
+            waiters.delete(w);
+            w.resolve(now - w.since);
+          } else if (now > w.deadline) {
+            waiters.delete(w);
+            w.resolve(null);
+          }
+        }
+      }
+      await sleep(everyMs);
+    }
+  })();
+  const wait = (key: string, field: string, offset: bigint, since: number, waitMs: number) =>
+    new Promise<number | null>((resolve) => waiters.add({ key, field, offset, since, deadline: since + waitMs, resolve }));
+  return {
+    /** ms from `since` until the account's applied offset of `field` reaches `offset` */
+    applied: (accountId: string, field: string, offset: bigint, since: number, waitMs: number) => wait(metaKey(accountId), `off:${field}`, offset, since, waitMs),
+    /** ms from `since` until the published searchable position of `field` reaches `offset` */
+    searchable: (field: string, offset: bigint, since: number, waitMs: number) => wait(positionsKey, field, offset, since, waitMs),
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+function httpGet(agent: Agent, base: URL, path: string, token: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ host: base.hostname, port: base.port, path, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolvePromise(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<typeof FRESHNESS_FLAGS>>): Promise<FreshnessReport> {
+  const loads = flags.loads.split(',').map((s) => Number(s.trim())).filter((n) => n > 0 && n <= 2);
+  if (loads.length === 0) throw new Error('--loads: give shares of capacity above 0, e.g. 0.5,0.8');
+  const ns = createBenchNamespace();
+  const machine = await describeMachine(ns.config);
+  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  progress(`namespace ${ns.prefix}; publish interval ${ns.config.publishIntervalMs} ms`);
+  const secret = randomBytes(36).toString('base64');
+  const logFile = join(tmpdir(), `${ns.prefix}-api.log`);
+  const memory: FreshnessReport['memory'] = {};
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  let pipeline: LivePipeline | undefined;
+  let projector: Awaited<ReturnType<typeof startInProcessProjector>> | undefined;
+  let api: ApiProcess | undefined;
+  try {
+    pipeline = await openLivePipeline(ns);
+    const history = splitHistory(flags.scale, flags.seed, CHURN_FACTOR);
+    progress(`publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale}) (seed ${flags.seed})`);
+    const published = await publishDataset(pipeline, history.dataset);
+    projector = await startInProcessProjector(pipeline);
+    const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000);
+    const drainRate = (published.total * 1000) / drainMs;
+    progress(`  drained: ${fmt(drainRate)} events/s`);
+    api = await startApiProcess(ns.config, { secret, logFile });
+    const base = new URL(api.url);
+
+    const capacityEvents = flags['capacity-events'] || Math.round(Math.min(50_000, Math.max(5_000, 10 * drainRate)));
+    progress(`capacity: ${fmt(capacityEvents)} churn events published at once`);
+    const capacity = await measureChurnCapacity(pipeline, history.churn, capacityEvents);
+    progress(`  published in ${fmt(capacity.publishMs / 1000, 1)} s, all searchable after ${fmt(capacity.searchableMs / 1000, 1)} s: ${fmt(capacity.eventsPerSecond)} events/s`);
+    memory['projector process, dataset loaded'] = processMemory('self');
+    memory['API process, started'] = api.memory();
+
+    const tokens = new Map<string, Promise<string>>();
+    const tokenFor = (accountId: string) => {
+      let t = tokens.get(accountId);
+      if (!t) tokens.set(accountId, (t = mintToken({ secret, accountId, sub: 'bench', ttlSeconds: 6 * 3600 })));
+      return t;
+    };
+    const space = pipeline.space;
+    const watcher = createRedisWatcher(pipeline.clients.redis, generationKeys(space).positions, (accountId) => accountKeys(space, accountId).meta);
+    const epochOffset = Date.now() - performance.now();
+
+    const probe = async (s: SampleAt): Promise<SampleResult> => {
+      const since = s.sentAtEpochMs - epochOffset;
+      const failures: string[] = [];
+      const token = await tokenFor(s.accountId);
+      const minPosition = `${s.topic}:${s.partition}:${s.offset}`;
+      const prefix = `/v1/accounts/${encodeURIComponent(s.accountId)}/access`;
+      const viaApi = async (path: string): Promise<number | null> => {
+        const status = await httpGet(agent, base, `${prefix}${path}${path.includes('?') ? '&' : '?'}min_position=${encodeURIComponent(minPosition)}&wait_ms=${flags['wait-ms']}`, token).catch((e: Error) => e.message);
+        if (status === 200) return performance.now() - since;
+        failures.push(`${path}: ${status}`);
+        return null;
+      };
+      const field = `${s.topic}:${s.partition}`;
+      const [a, b, c, d] = await Promise.all([
+        watcher.applied(s.accountId, field, s.offset, since, flags['wait-ms']),
+        viaApi('/summary'),
+        watcher.searchable(field, s.offset, since, flags['wait-ms']),
+        viaApi('/users?size=1'),
+      ]);
+      return { ackMs: s.ackMs, type: s.type, probes: { 'summary (Redis)': a, 'summary (API)': b, 'searchable (Redis)': c, 'searchable (API)': d }, failures };
+    };
+
+    const rounds: LoadRound[] = [];
+    const topics = ns.config.topics;
+    let churnUsed = capacity.events;
+    for (let round = 1; round <= flags.runs; round++)
+      for (const load of loads) {
+        const targetRate = Math.max(1, Math.round(load * capacity.eventsPerSecond));
+        progress(`round ${round}/${flags.runs}, load ${load}: ${fmt(targetRate)} events/s for ${flags['duration-s']} s, one sample every ${flags['sample-ms']} ms`);
+        const probes: Promise<SampleResult>[] = [];
+        const producer = await startProducerProcess({
+          brokers: ns.config.kafkaBrokers,
+          topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
+          scale: flags.scale,
+          seed: flags.seed,
+          factor: CHURN_FACTOR,
+          skip: churnUsed,
+          rate: targetRate,
+          sampleEveryMs: flags['sample-ms'],
+          onSample: (s) => probes.push(probe(s)),
+        });
+        const lagSampler = sampleEvery(1000, () => pipeline!.lag());
+        await sleep(flags['duration-s'] * 1000);
+        const produced = await producer.stop();
+        churnUsed += produced.sent;
+        const lag = await lagSampler.stop();
+        const samples = await Promise.all(probes);
+        const t = performance.now();
+        await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
+        const catchUpMs = performance.now() - t;
+        const stats = statsOf(samples, produced.elapsedMs);
+        rounds.push({ load, round, targetRate, rate: produced.rate, sent: produced.sent, producerMaxBehind: produced.maxBehind, lag, catchUpMs, samples, stats });
+        const failed = samples.filter((s) => s.failures.length > 0).length;
+        progress(
+          `  ${fmt(produced.rate)} events/s achieved, ${samples.length} samples${failed ? ` (${failed} with a failed probe)` : ''}; lag max ${fmt(Math.max(0, ...lag))}, last ${fmt(lag[lag.length - 1] ?? 0)}; ` +
+            PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; '),
+        );
+      }
+    await watcher.stop();
+    memory['projector process, after the loads'] = processMemory('self');
+    memory['API process, after the loads'] = api.memory();
+
+    const pooled = loads.map((load) => {
+      const list = rounds.filter((r) => r.load === load);
+      const samples = list.flatMap((r) => r.samples);
+      const lost = Object.fromEntries(PROBES.map((p) => [p, samples.filter((s) => s.probes[p] === null).length])) as Record<Probe, number>;
+      return { load, targetRate: list[0]!.targetRate, stats: statsOf(samples, 0), lost };
+    });
+    const limitSearchable = ns.config.publishIntervalMs + 250;
+    const goals: FreshnessReport['goals'] = [];
+    for (const p of pooled) {
+      if (p.load === 0.5 || loads.length === 1)
+        for (const probeName of ['searchable (API)', 'searchable (Redis)'] as const)
+          goals.push({ goal: `${probeName} p99 ≤ publish interval + 250 ms`, load: p.load, measured: p.stats[probeName].p99, limit: limitSearchable, met: p.stats[probeName].p99 <= limitSearchable && p.lost[probeName] === 0 });
+      for (const probeName of ['summary (API)', 'summary (Redis)'] as const)
+        goals.push({ goal: `${probeName} p99 ≤ 100 ms`, load: p.load, measured: p.stats[probeName].p99, limit: 100, met: p.stats[probeName].p99 <= 100 && p.lost[probeName] === 0 });
+    }
+    return {
+      bench: 'freshness',
+      at: new Date().toISOString(),
+      options: { ...flags, loads, publishIntervalMs: ns.config.publishIntervalMs },
+      machine,
+      dataset: { events: published.total, accounts: history.accounts.length, drainEventsPerSecond: drainRate },
+      capacity,
+      rounds,
+      pooled,
+      memory,
+      goals,
+    };
+  } finally {
+    agent.destroy();
+    await api?.stop().catch(() => undefined);
+    await projector?.stop().catch((error) => progress(`projector stop failed: ${(error as Error).message}`));
+    await pipeline?.close();
+    await rm(logFile, { force: true });
+    progress(`deleting namespace ${ns.prefix}`);
+    await ns.cleanup().catch((error) => progress(`cleanup of ${ns.prefix} failed: ${(error as Error).message}`));
+  }
+}
+
+function statsOf(samples: SampleResult[], windowMs: number): Record<Probe | 'produce ack', LatencyStats> {
+  const out = {} as Record<Probe | 'produce ack', LatencyStats>;
+  for (const p of PROBES) {
+    const values = samples.map((s) => s.probes[p]).filter((v): v is number => v !== null);
+    out[p] = latencyStats(values, windowMs, samples.length - values.length);
+  }
+  out['produce ack'] = latencyStats(samples.map((s) => s.ackMs), windowMs);
+  return out;
+}
+
+export function formatFreshnessReport(report: FreshnessReport): string {
+  const m = report.machine;
+  const names = [...PROBES, 'produce ack'] as const;
+  const pooled = table(
+    ['load', 'events/s', 'measure', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'gave up', 'p50 per round', 'p99 per round'],
+    report.pooled.flatMap((p) =>
+      names.map((n) => {
+        const rounds = report.rounds.filter((r) => r.load === p.load);
+        return [
+          String(p.load),
+          fmt(p.targetRate),
+          n,
+          fmt(p.stats[n].count),
+          fmt(p.stats[n].p50),
+          fmt(p.stats[n].p90),
+          fmt(p.stats[n].p99),
+          fmt(p.stats[n].max),
+          n === 'produce ack' ? '' : String(p.lost[n]),
+          rounds.map((r) => fmt(r.stats[n].p50)).join(' / '),
+          rounds.map((r) => fmt(r.stats[n].p99)).join(' / '),
+        ];
+      }),
+    ),
+  );
+  const rounds = table(
+    ['round', 'load', 'target events/s', 'achieved', 'sent', 'lag max', 'lag at end', 'catch-up ms'],
+    report.rounds.map((r) => [String(r.round), String(r.load), fmt(r.targetRate), fmt(r.rate), fmt(r.sent), fmt(Math.max(0, ...r.lag)), fmt(r.lag[r.lag.length - 1] ?? 0), fmt(r.catchUpMs)]),
+  );
+  const goals = table(
+    ['goal', 'load', 'measured p99 ms', 'limit ms', 'met'],
+    report.goals.map((g) => [g.goal, String(g.load), fmt(g.measured), fmt(g.limit), g.met ? 'yes' : `no (+${fmt(g.measured - g.limit)} ms)`]),
+  );
+  const memory = table(['process', 'rss', 'peak rss'], Object.entries(report.memory).map(([k, v]) => [k, mib(v.rss), mib(v.peakRss)]));
+  return [
+    `freshness, benchPreset(${report.options.scale}) dataset (${fmt(report.dataset.events)} events, ${report.dataset.accounts} accounts); publish interval ${report.options.publishIntervalMs} ms; ${report.options.runs} round(s) of ${report.options['duration-s']} s per load; times from just before the sampled event's send`,
+    `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,
+    `code: ${m.source.commit}${m.source.uncommitted.length > 0 ? ` with uncommitted changes in ${m.source.uncommitted.join(', ')}` : ''}`,
+    `capacity on churn: ${fmt(report.capacity.eventsPerSecond)} events/s (${fmt(report.capacity.events)} events published in ${fmt(report.capacity.publishMs / 1000, 1)} s, searchable after ${fmt(report.capacity.searchableMs / 1000, 1)} s); dataset drain ${fmt(report.dataset.drainEventsPerSecond)} events/s`,
+    '',
+    pooled,
+    '',
+    rounds,
+    '',
+    goals,
+    '',
+    memory,
+    '',
+  ].join('\n');
+}
+
+export function reportJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags('tsx bench/freshness.ts', FRESHNESS_FLAGS);
+  const report = await runFreshnessBench(flags);
+  const json = reportJson(report);
+  if (flags.out) await writeFile(flags.out, json);
+  process.stdout.write(flags.json ? `${json}\n` : formatFreshnessReport(report));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,407 @@
+/**
+ * A live pipeline for the latency and freshness benches, in a bench namespace: topics (4
+ * partitions, as the product creates them), the live generation's indices, a projector in this
+ * process (wired as `access-index project` wires it: the config's publish interval, metrics, pino
+ * at warn on stderr), a history split into a dataset and a churn stream, and a producer that
+ * publishes churn at a steady rate.
+ */
+import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { pino } from 'pino';
+import { type Clients, createClients } from '../../src/clients.ts';
+import { benchPreset, type GeneratedEvent, generateHistory } from '../../src/demo/generator.ts';
+import { publishHistory, type PublishResult } from '../../src/demo/publish.ts';
+import { ensureGenerationLayout, type GenerationIndices, liveGeneration } from '../../src/generation.ts';
+import { ensureTopics } from '../../src/kafka/client.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { createProjector, type Projector } from '../../src/projector/projector.ts';
+import { type AccountStore, createAccountStore } from '../../src/redis/account-store.ts';
+import type { KeySpace } from '../../src/redis/keys.ts';
+import { sleep } from '../../src/retry.ts';
+import type { BenchNamespace } from './bench-namespace.ts';
+import type { ProducerJob, ProducerMessage } from './producer-worker.ts';
+import { fmt, progress } from './report.ts';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+export interface LivePipeline {
+  ns: BenchNamespace;
+  clients: Clients;
+  admin: Admin;
+  space: KeySpace;
+  indices: GenerationIndices;
+  /** a store on the bench's own Redis client */
+  store: AccountStore;
+  eventTopics: string[];
+  /** last offset of every non-empty partition of the event topics */
+  endOffsets(): Promise<Map<string, bigint>>;
+  /** messages not yet searchable (end offsets minus published positions) */
+  lag(): Promise<number>;
+  /** resolves when every given position is searchable; returns the ms waited */
+  waitSearchable(ends: ReadonlyMap<string, bigint>, timeoutMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function openLivePipeline(ns: BenchNamespace): Promise<LivePipeline> {
+  const { config } = ns;
+  const clients = createClients(config, silentLogger());
+  const admin = clients.kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config.topics, 4);
+  const generation = await liveGeneration(clients.redis, config.namespace);
+  const indices = await ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true });
+  const space = { namespace: config.namespace, generation };
+  const store = createAccountStore(clients.redis, space);
+  const eventTopics = [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes];
+
+  async function endOffsets(): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    for (const topic of eventTopics)
+      for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) out.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
+    return out;
+  }
+
+  return {
+    ns,
+    clients,
+    admin,
+    space,
+    indices,
+    store,
+    eventTopics,
+    endOffsets,
+    async lag() {
+      const [ends, positions] = await Promise.all([endOffsets(), store.positions()]);
+      let lag = 0n;
+      for (const [field, end] of ends) lag += end - (positions.get(field) ?? -1n);
+      return Number(lag);
+    },
+    async waitSearchable(ends, timeoutMs) {
+      const started = performance.now();
+      for (;;) {
+        const positions = await store.positions();
+        if ([...ends].every(([field, offset]) => (positions.get(field) ?? -1n) >= offset)) return performance.now() - started;
+        if (performance.now() - started > timeoutMs) throw new Error(`not searchable after ${timeoutMs} ms`);
+        await sleep(10);
+      }
+    },
+    async close() {
+      await admin.disconnect().catch(() => undefined);
+      await clients.close();
+    },
+  };
+}
+
+/* ------------------------------------------------------------------ the history */
+
+export interface SplitHistory {
+  /** events of the dataset (the first `datasetEvents` of the history) */
+  datasetEvents: number;
+  dataset: Iterable<GeneratedEvent>;
+  /** the same history's continuation: day-to-day churn of the same accounts */
+  churn: Iterator<GeneratedEvent>;
+  accounts: string[];
+}
+
+/**
+ * benchPreset(scale) with every account's event budget multiplied by `factor`: its first
+ * `benchPreset(scale)` events (every account's bootstrap and early churn) are the dataset, the rest
+ * is churn to publish live. The generator is lazy: only what is pulled is made.
+ */
+export function splitHistory(scale: number, seed: number, factor: number): SplitHistory {
+  const preset = benchPreset(scale);
+  const datasetEvents = preset.accounts.reduce((sum, a) => sum + a.events, 0);
+  const iterator = generateHistory({ seed, ...preset, accounts: preset.accounts.map((a) => ({ ...a, events: Math.ceil(a.events * factor) })) });
+  let taken = false;
+  const dataset: Iterable<GeneratedEvent> = {
+    [Symbol.iterator]() {
+      if (taken) throw new Error('the dataset can be iterated once');
+      taken = true;
+      return take(iterator, datasetEvents);
+    },
+  };
+  return { datasetEvents, dataset, churn: iterator, accounts: preset.accounts.map((a) => a.id) };
+}
+
+/** Publishes `events` (progress every 3 s on stderr). */
+export async function publishDataset(pipeline: LivePipeline, events: Iterable<GeneratedEvent>): Promise<PublishResult> {
+  const { topics } = pipeline.ns.config;
+  let last = 0;
+  const result = await publishHistory({
+    kafka: pipeline.clients.kafka,
+    topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
+    events,
+    onProgress: (p) => {
+      if (p.elapsedMs - last < 3_000) return;
+      last = p.elapsedMs;
+      progress(`  published ${fmt(p.sent)} events, ${fmt(p.rate)} events/s`);
+    },
+  });
+  progress(`  published ${fmt(result.total)} events in ${fmt(result.elapsedMs / 1000, 1)} s`);
+  return result;
+}
+
+/** The next `count` events of an iterator, without closing it. */
+export function* take<T>(iterator: Iterator<T>, count: number): Generator<T> {
+  for (let i = 0; i < count; i++) {
+    const next = iterator.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+export interface CapacityResult {
+  events: number;
+  publishMs: number;
+  /** first send to every event searchable */
+  searchableMs: number;
+  /** events / searchableMs: a lower bound of what the projector sustains on this mix */
+  eventsPerSecond: number;
+}
+
+/**
+ * The projector's sustained capacity on churn: `count` churn events published as fast as Kafka
+ * takes them (much faster than the projector applies them) while the projector runs; the rate is
+ * the events over the time from the first send to all of them searchable.
+ */
+export async function measureChurnCapacity(pipeline: LivePipeline, churn: Iterator<GeneratedEvent>, count: number): Promise<CapacityResult> {
+  const t0 = performance.now();
+  const { topics } = pipeline.ns.config;
+  const published = await publishHistory({ kafka: pipeline.clients.kafka, topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes }, events: take(churn, count) });
+  const publishMs = performance.now() - t0;
+  await pipeline.waitSearchable(published.lastOffsets, 600_000);
+  const searchableMs = performance.now() - t0;
+  return { events: published.total, publishMs, searchableMs, eventsPerSecond: (published.total * 1000) / searchableMs };
+}
+
+/* ------------------------------------------------------------------ the projector, in this process */
+
+export interface RunningProjector {
+  projector: Projector;
+  /** start() to joining the consumer group */
+  joinMs: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a projector in this process on the pipeline's live generation and waits for its group join. */
+export async function startInProcessProjector(pipeline: LivePipeline): Promise<RunningProjector> {
+  const { config } = pipeline.ns;
+  const logger = pino({ level: 'warn', base: { service: 'access-index', component: 'projector' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const clients = createClients(config, logger);
+  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: pipeline.space, indices: pipeline.indices, logger, metrics: createMetrics() });
+  const t0 = performance.now();
+  await projector.start();
+  for (;;) {
+    const [group] = (await pipeline.admin.describeGroups([projector.groupId])).groups;
+    if (group?.state === 'Stable' && group.members.length > 0) break;
+    if (performance.now() - t0 > 120_000) throw new Error('the projector did not join its group within 120 s');
+    await sleep(25);
+  }
+  return {
+    projector,
+    joinMs: performance.now() - t0,
+    async stop() {
+      await projector.stop();
+      await clients.close();
+    },
+  };
+}
+
+/* ------------------------------------------------------------------ steady production */
+
+export interface ProducedSample {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  accountId: string;
+  type: string;
+  userId: string | undefined;
+  /** performance.now() just before the send of this event */
+  sentAt: number;
+  /** send to acknowledgement, ms */
+  ackMs: number;
+}
+
+export interface SteadyProducerOptions {
+  kafka: Kafka;
+  /** logical topic -> physical topic */
+  topics: Record<GeneratedEvent['topic'], string>;
+  events: Iterator<GeneratedEvent>;
+  /** events per second */
+  rate: number;
+  tickMs?: number;
+  /** every this many ms, one event is sent on its own and reported (its offset is then exact) */
+  sampleEveryMs?: number;
+  onSample?: (sample: ProducedSample) => void;
+}
+
+export interface SteadyProducerResult {
+  sent: number;
+  elapsedMs: number;
+  /** achieved events per second */
+  rate: number;
+  /** most events that were due but not yet sent at a tick (the producer falling behind) */
+  maxBehind: number;
+  samples: number;
+  exhausted: boolean;
+}
+
+export interface SteadyProducer {
+  sent(): number;
+  stop(): Promise<SteadyProducerResult>;
+}
+
+/**
+ * Publishes `events` at `rate` events/s: on every tick, what is due since the start goes out in one
+ * batch (one send at a time, so each partition keeps the history's order); sampled events go on
+ * their own right after.
+ */
+export async function startSteadyProducer(options: SteadyProducerOptions): Promise<SteadyProducer> {
+  const tickMs = options.tickMs ?? 20;
+  const producer: Producer = options.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
+  });
+  await producer.connect();
+  let stopped = false;
+  let sent = 0;
+  let maxBehind = 0;
+  let samples = 0;
+  let exhausted = false;
+  const started = performance.now();
+  let nextSample = started + (options.sampleEveryMs ?? Number.POSITIVE_INFINITY);
+  const message = (e: GeneratedEvent) => ({ key: e.key, value: JSON.stringify(e.value) });
+
+  const loop = (async () => {
+    while (!stopped) {
+      const tickStart = performance.now();
+      const due = Math.floor((options.rate * (tickStart - started)) / 1000) - sent;
+      maxBehind = Math.max(maxBehind, due);
+      if (due > 0) {
+        const batch: GeneratedEvent[] = [];
+        for (let i = 0; i < due; i++) {
+          const next = options.events.next();
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          batch.push(next.value);
+        }
+        const sample = options.onSample && tickStart >= nextSample && batch.length > 0 ? batch.pop() : undefined;
+        if (batch.length > 0) {
+          const byTopic = new Map<string, { key: string; value: string }[]>();
+          for (const e of batch) {
+            const topic = options.topics[e.topic];
+            const list = byTopic.get(topic) ?? [];
+            list.push(message(e));
+            byTopic.set(topic, list);
+          }
+          await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          sent += batch.length;
+        }
+        if (sample) {
+          nextSample += options.sampleEveryMs!;
+          if (nextSample < tickStart) nextSample = tickStart + options.sampleEveryMs!;
+          const topic = options.topics[sample.topic];
+          const sentAt = performance.now();
+          const [meta] = await producer.send({ topic, acks: -1, messages: [message(sample)] });
+          const ackMs = performance.now() - sentAt;
+          sent += 1;
+          samples += 1;
+          const data = sample.value.data as { user_id?: string };
+          options.onSample!({ topic, partition: meta!.partition, offset: BigInt(meta!.baseOffset!), accountId: sample.key, type: sample.value.type, userId: data.user_id, sentAt, ackMs });
+        }
+        if (exhausted) {
+          progress(`  WARNING: the churn stream ran out after ${fmt(sent)} events`);
+          break;
+        }
+      }
+      await sleep(Math.max(0, tickMs - (performance.now() - tickStart)));
+    }
+  })();
+  loop.catch(() => undefined);
+
+  return {
+    sent: () => sent,
+    async stop() {
+      stopped = true;
+      await loop;
+      await producer.disconnect();
+      const elapsedMs = performance.now() - started;
+      return { sent, elapsedMs, rate: (sent * 1000) / elapsedMs, maxBehind, samples, exhausted };
+    },
+  };
+}
+
+/** Samples a value every `everyMs` until stopped (e.g. the lag while producing). */
+export function sampleEvery<T>(everyMs: number, read: () => Promise<T>): { stop(): Promise<T[]> } {
+  let stopped = false;
+  const values: T[] = [];
+  const loop = (async () => {
+    while (!stopped) {
+      await sleep(everyMs);
+      if (stopped) break;
+      values.push(await read());
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop.catch(() => undefined);
+      return values;
+    },
+  };
+}
+
+/* ------------------------------------------------------------------ steady production in its own process */
+
+export interface SampleAt extends Omit<ProducedSample, 'sentAt'> {
+  /** wall clock (ms since the epoch, fractional) just before the send */
+  sentAtEpochMs: number;
+}
+
+export interface ProducerProcess {
+  stop(): Promise<SteadyProducerResult>;
+}
+
+/**
+ * Publishes churn of the history `splitHistory(scale, seed, factor)` at `rate` from a child process
+ * (bench/support/producer-worker.ts), skipping the dataset and the first `skip` churn events. Resolves
+ * once it is producing; stop() (or `durationMs`) ends it.
+ */
+export function startProducerProcess(job: Omit<ProducerJob, 'durationMs'> & { durationMs?: number; onSample?: (sample: SampleAt) => void }): Promise<ProducerProcess> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const child = fork(join(here, 'producer-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { onSample, ...rest } = job;
+  let resolveDone: (r: SteadyProducerResult) => void = () => {};
+  let rejectDone: (e: Error) => void = () => {};
+  const done = new Promise<SteadyProducerResult>((res, rej) => {
+    resolveDone = res;
+    rejectDone = rej;
+  });
+  done.catch(() => undefined);
+  return new Promise((resolveStarted, rejectStarted) => {
+    child.on('message', (message: ProducerMessage) => {
+      if (message.kind === 'started') resolveStarted({ stop: () => (child.connected && child.send('stop'), done) });
+      else if (message.kind === 'sample') onSample?.({ ...message.sample, offset: BigInt(message.sample.offset) });
+      else if (message.kind === 'done') resolveDone(message.result);
+      else {
+        const error = new Error(`producer process: ${message.error}`);
+        rejectStarted(error);
+        rejectDone(error);
+      }
+    });
+    child.on('exit', (code) => {
+      const error = new Error(`producer process exited (${code})`);
+      rejectStarted(error);
+      rejectDone(error);
+    });
+    child.send({ durationMs: 3_600_000, ...rest } satisfies ProducerJob);
+  });
+}

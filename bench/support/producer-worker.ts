@@ -1,0 +1,67 @@
+/**
+ * The churn producer in its own process (see startProducerProcess in live-pipeline.ts), so that
+ * generating, serializing and sending events at a steady rate does not share the event loop of
+ * the projector being measured. It rebuilds the same history (same scale, seed and factor), skips
+ * what was already published, then publishes churn at `rate` until told to stop or `durationMs`
+ * ends. Sampled events are reported as they are acknowledged; the result when it stops.
+ */
+import { createKafka } from '../../src/kafka/client.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { type ProducedSample, splitHistory, startSteadyProducer, type SteadyProducerResult, take } from './live-pipeline.ts';
+
+export interface ProducerJob {
+  brokers: string[];
+  topics: { users: string; roles: string; queues: string; inboxes: string };
+  scale: number;
+  seed: number;
+  factor: number;
+  /** churn events already published (skipped here) */
+  skip: number;
+  rate: number;
+  durationMs: number;
+  sampleEveryMs?: number;
+}
+
+export type ProducerMessage =
+  | { kind: 'started' }
+  | { kind: 'sample'; sample: Omit<ProducedSample, 'offset' | 'sentAt'> & { offset: string; sentAtEpochMs: number } }
+  | { kind: 'done'; result: SteadyProducerResult }
+  | { kind: 'error'; error: string };
+
+const send = (message: ProducerMessage) => process.send!(message);
+
+async function run(job: ProducerJob): Promise<void> {
+  const history = splitHistory(job.scale, job.seed, job.factor);
+  for (const _ of history.dataset);
+  for (const _ of take(history.churn, job.skip));
+  const kafka = createKafka({ kafkaBrokers: job.brokers }, silentLogger(), 'bench-churn-producer');
+  // performance.now() differs between processes: samples carry the wall clock of their send.
+  const offset = Date.now() - performance.now();
+  const producer = await startSteadyProducer({
+    kafka,
+    topics: job.topics,
+    events: history.churn,
+    rate: job.rate,
+    ...(job.sampleEveryMs ? { sampleEveryMs: job.sampleEveryMs } : {}),
+    onSample: (s) => send({ kind: 'sample', sample: { ...s, offset: s.offset.toString(), sentAtEpochMs: s.sentAt + offset } }),
+  });
+  send({ kind: 'started' });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, job.durationMs);
+    process.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  send({ kind: 'done', result: await producer.stop() });
+}
+
+process.once('message', (job: ProducerJob) => {
+  run(job).then(
+    () => process.disconnect(),
+    (error) => {
+      send({ kind: 'error', error: (error as Error).stack ?? String(error) });
+      process.disconnect();
+    },
+  );
+});
