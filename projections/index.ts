@@ -10,3 +10,4 @@ export * from './summary.ts';
 export * from './dedupe.ts';
 export * from './account.ts';
 export * from './history.ts';
+export * from './raw-facts.ts';

@@ -1,0 +1,117 @@
+/**
+ * Raw facts: what each topic itself says about its own keys, ignoring every other topic. A user's
+ * deletion does not touch the memberships the queues topic asserts; a queue's deletion does not
+ * touch the grants the inboxes topic asserts. Each raw key therefore changes only with events of
+ * one topic, in that topic's order, so its history in event time is exact however the topics were
+ * interleaved when they were applied; and the raw facts valid at an instant, read as facts
+ * (relations count only while both ends exist), give the report as of that instant.
+ */
+import type { FactEvent } from './events.ts';
+import { type FactChange, SEP } from './facts.ts';
+
+/** Flat key -> value, in the same key format as the facts (projections/facts.ts). */
+export type RawFacts = Map<string, string>;
+
+const K = {
+  user: (id: string) => `u${SEP}${id}`,
+  role: (id: string) => `r${SEP}${id}`,
+  queue: (id: string) => `q${SEP}${id}`,
+  inbox: (id: string) => `i${SEP}${id}`,
+  gone: (kind: 'u' | 'r' | 'q' | 'i', id: string) => `x${SEP}${kind}${SEP}${id}`,
+  roleOf: (user: string) => `ro${SEP}${user}`,
+  member: (queue: string, user: string, type: string) => `m${SEP}${queue}${SEP}${user}${SEP}${type}`,
+  userGrant: (inbox: string, user: string) => `gu${SEP}${inbox}${SEP}${user}`,
+  queueGrant: (inbox: string, queue: string) => `gq${SEP}${inbox}${SEP}${queue}`,
+};
+
+/**
+ * Applies the event to the raw facts (in place) and returns the raw changes. Only keys of the
+ * event's own topic change; deletions end the relations of the same topic (a deleted queue's
+ * memberships, a deleted inbox's grants, a deleted role's assignments).
+ */
+export function applyRaw(raw: RawFacts, event: FactEvent): FactChange[] {
+  const changes: FactChange[] = [];
+  const set = (key: string, value: string) => {
+    if (raw.get(key) === value) return;
+    raw.set(key, value);
+    changes.push({ key, value });
+  };
+  const del = (key: string) => {
+    if (!raw.delete(key)) return;
+    changes.push({ key, value: null });
+  };
+  const delWhere = (prefix: string, match: (key: string, value: string) => boolean = () => true) => {
+    for (const [key, value] of [...raw]) if (key.startsWith(prefix) && match(key, value)) del(key);
+  };
+  switch (event.type) {
+    case 'user.upserted': {
+      const { user_id, display_name, user_email, user_access } = event.data;
+      if (!raw.has(K.gone('u', user_id))) set(K.user(user_id), JSON.stringify({ display_name, user_email, user_access }));
+      break;
+    }
+    case 'user.deleted':
+      del(K.user(event.data.user_id));
+      set(K.gone('u', event.data.user_id), '1');
+      break;
+    case 'role.upserted': {
+      const { role_id, role_name, privileges } = event.data;
+      if (!raw.has(K.gone('r', role_id))) set(K.role(role_id), JSON.stringify({ role_name, privileges: [...new Set(privileges)].sort() }));
+      break;
+    }
+    case 'role.deleted':
+      del(K.role(event.data.role_id));
+      set(K.gone('r', event.data.role_id), '1');
+      delWhere(`ro${SEP}`, (_, role) => role === event.data.role_id);
+      break;
+    case 'role.user_assigned':
+      if (raw.has(K.gone('r', event.data.role_id))) del(K.roleOf(event.data.user_id));
+      else set(K.roleOf(event.data.user_id), event.data.role_id);
+      break;
+    case 'role.user_unassigned':
+      if (raw.get(K.roleOf(event.data.user_id)) === event.data.role_id) del(K.roleOf(event.data.user_id));
+      break;
+    case 'queue.upserted': {
+      const { cc_queue_id, queue_name, channel, overflow_to_inbox_id, recording } = event.data;
+      if (!raw.has(K.gone('q', cc_queue_id)))
+        set(K.queue(cc_queue_id), JSON.stringify({ queue_name, channel, overflow_to_inbox_id, recording: { automatic: recording.automatic, ad_hoc: recording.ad_hoc } }));
+      break;
+    }
+    case 'queue.deleted':
+      del(K.queue(event.data.cc_queue_id));
+      set(K.gone('q', event.data.cc_queue_id), '1');
+      delWhere(`m${SEP}${event.data.cc_queue_id}${SEP}`);
+      break;
+    case 'queue.member_assigned':
+      if (!raw.has(K.gone('q', event.data.cc_queue_id))) set(K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type), '1');
+      break;
+    case 'queue.member_unassigned':
+      del(K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type));
+      break;
+    case 'inbox.upserted':
+      if (!raw.has(K.gone('i', event.data.inbox_id))) set(K.inbox(event.data.inbox_id), JSON.stringify({ inbox_name: event.data.inbox_name }));
+      break;
+    case 'inbox.deleted':
+      del(K.inbox(event.data.inbox_id));
+      set(K.gone('i', event.data.inbox_id), '1');
+      delWhere(`gu${SEP}${event.data.inbox_id}${SEP}`);
+      delWhere(`gq${SEP}${event.data.inbox_id}${SEP}`);
+      break;
+    case 'inbox.user_granted':
+      if (!raw.has(K.gone('i', event.data.inbox_id))) set(K.userGrant(event.data.inbox_id, event.data.user_id), '1');
+      break;
+    case 'inbox.user_revoked':
+      del(K.userGrant(event.data.inbox_id, event.data.user_id));
+      break;
+    case 'inbox.queue_granted':
+      if (!raw.has(K.gone('i', event.data.inbox_id))) set(K.queueGrant(event.data.inbox_id, event.data.cc_queue_id), '1');
+      break;
+    case 'inbox.queue_revoked':
+      del(K.queueGrant(event.data.inbox_id, event.data.cc_queue_id));
+      break;
+    default: {
+      const unknown: never = event;
+      throw new Error(`no raw rule for ${JSON.stringify(unknown)}`);
+    }
+  }
+  return changes;
+}
