@@ -18,6 +18,7 @@
  *   npx tsx bench/api-latency.ts [--scale 0.02] [--runs 3] [--duration-s 5] [--connections 1,8] [--json] [--out file]
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,9 +31,8 @@ import { sleep } from '../src/retry.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type ApiProcess, type DirectItem, type DirectOp, type HttpItem, type LoadResult, type LoadWorker, processMemory, startApiProcess, startLoadWorker } from './support/load.ts';
-import { type CapacityResult, type LivePipeline, measureChurnCapacity, openLivePipeline, publishDataset, sampleEvery, splitHistory, startInProcessProjector, startSteadyProducer } from './support/live-pipeline.ts';
+import { type CapacityResult, describeWindow, type LivePipeline, measureChurnCapacity, openLivePipeline, type ProjectorWindow, publishDataset, sampleEvery, splitHistory, startInProcessProjector, startProducerProcess } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo, processCpuSeconds } from './support/machine.ts';
-import { readFileSync } from 'node:fs';
 import { fmt, median, mib, progress, table } from './support/report.ts';
 
 export const API_FLAGS = {
@@ -77,7 +77,8 @@ export interface ApiLatencyReport {
   machine: MachineInfo;
   dataset: { events: number; accounts: number; users: number; drain: { joinMs: number; drainMs: number; eventsPerSecond: number } };
   capacity: CapacityResult;
-  ingest: { targetRate: number; rounds: { round: number; sent: number; rate: number; maxBehind: number; lagMax: number; lagEnd: number; catchUpMs: number }[] };
+  capacityWindow: ProjectorWindow;
+  ingest: { targetRate: number; rounds: { round: number; sent: number; rate: number; maxBehind: number; lagMax: number; lagEnd: number; catchUpMs: number; projector: ProjectorWindow }[] };
   items: number;
   cases: CaseRun[];
   memory: Record<string, { rss: number; peakRss: number }>;
@@ -121,6 +122,9 @@ interface GoalRow {
   limit: number;
   met: boolean;
 }
+
+/** The history's churn factor (the dataset is its first benchPreset(scale) events); the generator is lazy. */
+const CHURN_FACTOR = 60;
 
 const DIRECT: Record<Route, DirectOp> = { summary: 'summary-multi', search: 'search', 'drill-down': 'get' };
 const PATH: Record<Route, DirectOp> = { summary: 'summary-path', search: 'search-pit', 'drill-down': 'get-path' };
@@ -208,12 +212,13 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
   try {
     pipeline = await openLivePipeline(ns);
     // Enough churn for every round under ingest at any plausible rate (the generator is lazy).
-    const history = splitHistory(flags.scale, flags.seed, 40);
+    const history = splitHistory(flags.scale, flags.seed, CHURN_FACTOR);
     progress(`publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale}) (seed ${flags.seed})`);
     const published = await publishDataset(pipeline, history.dataset);
     memory['projector process before start'] = processMemory('self');
     progress('draining with a projector in this process');
-    projector = await startInProcessProjector(pipeline);
+    let producerPid: number | undefined;
+    projector = await startInProcessProjector(pipeline, machine, () => ({ ...(api ? { API: api.pid } : {}), ...(worker ? { 'load worker': worker.pid } : {}), ...(producerPid ? { producer: producerPid } : {}) }));
     const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000);
     const drainRate = (published.total * 1000) / drainMs;
     progress(`  joined in ${fmt(projector.joinMs / 1000, 1)} s, searchable ${fmt(drainMs / 1000, 1)} s later: ${fmt(drainRate)} events/s`);
@@ -221,8 +226,12 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
     memory['projector process, dataset loaded'] = processMemory('self');
     const capacityEvents = Math.round(Math.min(50_000, Math.max(5_000, 10 * drainRate)));
     progress(`projector capacity on churn: ${fmt(capacityEvents)} churn events published at once`);
+    await projector.window();
     const capacity = await measureChurnCapacity(pipeline, history.churn, capacityEvents);
+    const capacityWindow = await projector.window();
     progress(`  published in ${fmt(capacity.publishMs / 1000, 1)} s, all searchable after ${fmt(capacity.searchableMs / 1000, 1)} s: ${fmt(capacity.eventsPerSecond)} events/s`);
+    progress(`  ${describeWindow(capacityWindow)}`);
+    let churnUsed = capacity.events;
 
     progress('starting the API: access-index serve, in its own process');
     api = await startApiProcess(ns.config, { secret, logFile, ...(flags['api-cpu-profile-dir'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', resolve(flags['api-cpu-profile-dir'])] } : {}) });
@@ -272,16 +281,29 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       memory[`API process, after idle round ${round}`] = api.memory();
       if (targetRate <= 0) continue;
       progress(`round ${round}/${flags.runs}: under ingest, churn at ${fmt(targetRate)} events/s`);
-      const producer = await startSteadyProducer({ kafka: pipeline.clients.kafka, topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes }, events: history.churn, rate: targetRate });
+      await projector.window();
+      const producer = await startProducerProcess({
+        brokers: ns.config.kafkaBrokers,
+        topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
+        scale: flags.scale,
+        seed: flags.seed,
+        factor: CHURN_FACTOR,
+        skip: churnUsed,
+        rate: targetRate,
+      });
+      producerPid = producer.pid;
       const lagSampler = sampleEvery(1000, () => pipeline!.lag());
       await sleep(2000);
       for (const c of cases) runs.push(await runCase(c, 'ingest', round));
       const produced = await producer.stop();
+      const window = await projector.window();
+      churnUsed += produced.sent;
       const lags = await lagSampler.stop();
       const t = performance.now();
       const catchUp = await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
-      ingestRounds.push({ round, sent: produced.sent, rate: produced.rate, maxBehind: produced.maxBehind, lagMax: Math.max(0, ...lags), lagEnd: lags[lags.length - 1] ?? 0, catchUpMs: catchUp || performance.now() - t });
+      ingestRounds.push({ round, sent: produced.sent, rate: produced.rate, maxBehind: produced.maxBehind, lagMax: Math.max(0, ...lags), lagEnd: lags[lags.length - 1] ?? 0, catchUpMs: catchUp || performance.now() - t, projector: window });
       progress(`  produced ${fmt(produced.sent)} events at ${fmt(produced.rate)}/s; projector lag max ${fmt(Math.max(0, ...lags))}, caught up ${fmt(catchUp)} ms after the producer stopped`);
+      progress(`  ${describeWindow(window)}`);
       memory[`API process, after ingest round ${round}`] = api.memory();
       memory[`projector process, after ingest round ${round}`] = processMemory('self');
     }
@@ -302,6 +324,7 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       machine,
       dataset: { events: published.total, accounts: history.accounts.length, users: users.count, drain: { joinMs: projector.joinMs, drainMs, eventsPerSecond: drainRate } },
       capacity,
+      capacityWindow,
       ingest: { targetRate, rounds: ingestRounds },
       items: samples.length,
       cases: runs,
@@ -400,8 +423,20 @@ export function formatApiReport(report: ApiLatencyReport): string {
   );
   const memory = table(['process', 'rss', 'peak rss'], Object.entries(report.memory).map(([k, v]) => [k, mib(v.rss), mib(v.peakRss)]));
   const ingest = table(
-    ['round', 'sent', 'events/s', 'max events behind (producer)', 'max lag (projector)', 'catch-up ms'],
-    report.ingest.rounds.map((r) => [String(r.round), fmt(r.sent), fmt(r.rate), fmt(r.maxBehind), fmt(r.lagMax), fmt(r.catchUpMs)]),
+    ['round', 'sent', 'events/s', 'max lag (projector)', 'catch-up ms', 'projector events/s', 'event loop busy %', 'projector cores', 'API + worker + producer cores', 'other users cores', 'machine cores busy'],
+    report.ingest.rounds.map((r) => [
+      String(r.round),
+      fmt(r.sent),
+      fmt(r.rate),
+      fmt(r.lagMax),
+      fmt(r.catchUpMs),
+      fmt((r.projector.events * 1000) / r.projector.ms),
+      fmt(100 * r.projector.eventLoopUtilization),
+      fmt(r.projector.cores.self, 2),
+      fmt(Object.values(r.projector.cores.others).reduce((a, b) => a + b, 0), 2),
+      fmt(r.projector.cores.rest, 2),
+      fmt(r.projector.cores.machine, 2),
+    ]),
   );
   return [
     `API latency, benchPreset(${report.options.scale}) dataset: ${fmt(report.dataset.events)} events, ${report.dataset.accounts} accounts, ${fmt(report.dataset.users)} user documents; ${report.items} request items; ${report.options.runs} round(s) of ${report.options['duration-s']} s per case (+${report.options['warmup-s']} s warm-up)`,

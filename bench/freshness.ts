@@ -31,7 +31,7 @@ import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type ApiProcess, type LatencyStats, latencyStats, processMemory, startApiProcess } from './support/load.ts';
 import type { Redis } from 'ioredis';
-import { type CapacityResult, type LivePipeline, measureChurnCapacity, openLivePipeline, publishDataset, type SampleAt, sampleEvery, splitHistory, startInProcessProjector, startProducerProcess } from './support/live-pipeline.ts';
+import { type CapacityResult, describeWindow, type LivePipeline, measureChurnCapacity, type ProjectorWindow, openLivePipeline, publishDataset, type SampleAt, sampleEvery, splitHistory, startInProcessProjector, startProducerProcess } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
 import { fmt, median, mib, progress, table } from './support/report.ts';
 
@@ -68,7 +68,11 @@ interface LoadRound {
   sent: number;
   producerMaxBehind: number;
   lag: number[];
+  /** events/s the lag grew by over the second half of the window (about 0 when the projector keeps up) */
+  lagGrowth: number;
   catchUpMs: number;
+  /** where the projector's time went while the producer ran */
+  projector: ProjectorWindow;
   samples: SampleResult[];
   stats: Record<Probe | 'produce ack', LatencyStats>;
 }
@@ -80,6 +84,7 @@ export interface FreshnessReport {
   machine: MachineInfo;
   dataset: { events: number; accounts: number; drainEventsPerSecond: number };
   capacity: CapacityResult;
+  capacityWindow: ProjectorWindow;
   rounds: LoadRound[];
   pooled: { load: number; targetRate: number; stats: Record<Probe | 'produce ack', LatencyStats>; lost: Record<Probe, number> }[];
   memory: Record<string, { rss: number; peakRss: number }>;
@@ -173,7 +178,8 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
     const history = splitHistory(flags.scale, flags.seed, CHURN_FACTOR);
     progress(`publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale}) (seed ${flags.seed})`);
     const published = await publishDataset(pipeline, history.dataset);
-    projector = await startInProcessProjector(pipeline);
+    let producerPid: number | undefined;
+    projector = await startInProcessProjector(pipeline, machine, () => ({ ...(api ? { API: api.pid } : {}), ...(producerPid ? { producer: producerPid } : {}) }));
     const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000);
     const drainRate = (published.total * 1000) / drainMs;
     progress(`  drained: ${fmt(drainRate)} events/s`);
@@ -182,8 +188,11 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
 
     const capacityEvents = flags['capacity-events'] || Math.round(Math.min(50_000, Math.max(5_000, 10 * drainRate)));
     progress(`capacity: ${fmt(capacityEvents)} churn events published at once`);
+    await projector.window();
     const capacity = await measureChurnCapacity(pipeline, history.churn, capacityEvents);
+    const capacityWindow = await projector.window();
     progress(`  published in ${fmt(capacity.publishMs / 1000, 1)} s, all searchable after ${fmt(capacity.searchableMs / 1000, 1)} s: ${fmt(capacity.eventsPerSecond)} events/s`);
+    progress(`  ${describeWindow(capacityWindow)}`);
     memory['projector process, dataset loaded'] = processMemory('self');
     memory['API process, started'] = api.memory();
 
@@ -227,6 +236,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         const targetRate = Math.max(1, Math.round(load * capacity.eventsPerSecond));
         progress(`round ${round}/${flags.runs}, load ${load}: ${fmt(targetRate)} events/s for ${flags['duration-s']} s, one sample every ${flags['sample-ms']} ms`);
         const probes: Promise<SampleResult>[] = [];
+        await projector.window();
         const producer = await startProducerProcess({
           brokers: ns.config.kafkaBrokers,
           topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
@@ -238,22 +248,27 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
           sampleEveryMs: flags['sample-ms'],
           onSample: (s) => probes.push(probe(s)),
         });
+        producerPid = producer.pid;
         const lagSampler = sampleEvery(1000, () => pipeline!.lag());
         await sleep(flags['duration-s'] * 1000);
         const produced = await producer.stop();
+        const window = await projector.window();
         churnUsed += produced.sent;
         const lag = await lagSampler.stop();
-        const samples = await Promise.all(probes);
         const t = performance.now();
         await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
         const catchUpMs = performance.now() - t;
+        const samples = await Promise.all(probes);
         const stats = statsOf(samples, produced.elapsedMs);
-        rounds.push({ load, round, targetRate, rate: produced.rate, sent: produced.sent, producerMaxBehind: produced.maxBehind, lag, catchUpMs, samples, stats });
+        const mid = Math.floor(lag.length / 2);
+        const lagGrowth = lag.length >= 4 ? (lag[lag.length - 1]! - lag[mid]!) / (lag.length - 1 - mid) : Number.NaN;
+        rounds.push({ load, round, targetRate, rate: produced.rate, sent: produced.sent, producerMaxBehind: produced.maxBehind, lag, lagGrowth, catchUpMs, projector: window, samples, stats });
         const failed = samples.filter((s) => s.failures.length > 0).length;
         progress(
           `  ${fmt(produced.rate)} events/s achieved, ${samples.length} samples${failed ? ` (${failed} with a failed probe)` : ''}; lag max ${fmt(Math.max(0, ...lag))}, last ${fmt(lag[lag.length - 1] ?? 0)}; ` +
             PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; '),
         );
+        progress(`  ${describeWindow(window)}`);
       }
     await watcher.stop();
     memory['projector process, after the loads'] = processMemory('self');
@@ -281,6 +296,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       machine,
       dataset: { events: published.total, accounts: history.accounts.length, drainEventsPerSecond: drainRate },
       capacity,
+      capacityWindow,
       rounds,
       pooled,
       memory,
@@ -332,8 +348,29 @@ export function formatFreshnessReport(report: FreshnessReport): string {
     ),
   );
   const rounds = table(
-    ['round', 'load', 'target events/s', 'achieved', 'sent', 'lag max', 'lag at end', 'catch-up ms'],
-    report.rounds.map((r) => [String(r.round), String(r.load), fmt(r.targetRate), fmt(r.rate), fmt(r.sent), fmt(Math.max(0, ...r.lag)), fmt(r.lag[r.lag.length - 1] ?? 0), fmt(r.catchUpMs)]),
+    ['round', 'load', 'target events/s', 'achieved', 'sent', 'lag max', 'lag at end', 'lag growth /s (2nd half)', 'bounded', 'catch-up ms'],
+    report.rounds.map((r) => [String(r.round), String(r.load), fmt(r.targetRate), fmt(r.rate), fmt(r.sent), fmt(Math.max(0, ...r.lag)), fmt(r.lag[r.lag.length - 1] ?? 0), fmt(r.lagGrowth), r.lagGrowth <= 0.05 * r.rate ? 'yes' : 'no', fmt(r.catchUpMs)]),
+  );
+  const windows: [string, ProjectorWindow][] = [['capacity burst', report.capacityWindow], ...report.rounds.map((r) => [`round ${r.round}, load ${r.load}`, r.projector] as [string, ProjectorWindow])];
+  const projector = table(
+    ['projector while', 'events/s', 'batches', 'events/batch', 'ms/batch', '_bulk', 'ms/_bulk', '_refresh', '_refresh busy %', 'event loop busy %', 'projector cores', 'OpenSearch cores', 'API + producer cores', 'other users cores', 'machine cores busy'],
+    windows.map(([name, w]) => [
+      name,
+      fmt((w.events * 1000) / w.ms),
+      fmt(w.batches),
+      fmt(w.eventsPerBatch, 1),
+      fmt(w.batchMsMean),
+      fmt(w.bulkRequests),
+      fmt(w.bulkMsMean),
+      fmt(w.io['opensearch _refresh']?.calls ?? 0),
+      fmt(w.io['opensearch _refresh']?.busyPct ?? 0),
+      fmt(100 * w.eventLoopUtilization),
+      fmt(w.cores.self, 2),
+      fmt(w.cores.opensearch, 2),
+      fmt(Object.values(w.cores.others).reduce((a, b) => a + b, 0), 2),
+      fmt(w.cores.rest, 2),
+      fmt(w.cores.machine, 2),
+    ]),
   );
   const goals = table(
     ['goal', 'load', 'measured p99 ms', 'limit ms', 'met'],
@@ -349,6 +386,8 @@ export function formatFreshnessReport(report: FreshnessReport): string {
     pooled,
     '',
     rounds,
+    '',
+    projector,
     '',
     goals,
     '',

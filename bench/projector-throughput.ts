@@ -54,6 +54,8 @@ export interface ProjectorBenchOptions {
 
 export interface ProjectorRun {
   namespace: string;
+  /** the projector's settings in this run (environment overrides included) */
+  settings: { sessionTimeoutMs: number; maxBytesPerPartition: number; publishIntervalMs: number; partitionsConsumedConcurrently: number };
   published: { events: number; counts: Record<string, number>; ms: number; partitions: number };
   drain: DrainResult;
   consume: ConsumeCeilingResult;
@@ -158,6 +160,12 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
     }
     return {
       namespace: ns.prefix,
+      settings: {
+        sessionTimeoutMs: config.sessionTimeoutMs,
+        maxBytesPerPartition: config.maxBytesPerPartition,
+        publishIntervalMs: options.publishIntervalMs ?? config.publishIntervalMs,
+        partitionsConsumedConcurrently: options.concurrency ?? 4,
+      },
       published: { events: published.total, counts: published.counts, ms: published.elapsedMs, partitions: published.lastOffsets.size },
       drain,
       consume,
@@ -284,7 +292,8 @@ export function formatProjectorReport(report: ProjectorBenchReport): string {
   const digits = (name: string) => (/ratio|utilization/.test(name) ? 2 : /cores| s \(| s$|%/.test(name) ? 1 : 0);
   const rows = Object.keys(report.medians).map((name) => [name, ...perRun.map((f) => fmt(f[name]!, digits(name))), fmt(report.medians[name]!, digits(name))]);
   const m = report.machine;
-  const knobs = [report.options.concurrency ? `partitionsConsumedConcurrently ${report.options.concurrency}` : '', report.options.publishIntervalMs ? `publish interval ${report.options.publishIntervalMs} ms` : ''].filter(Boolean);
+  const set = report.runs[0]?.settings;
+  const knobs = set ? [`session timeout ${set.sessionTimeoutMs / 1000} s, ${set.maxBytesPerPartition / 2 ** 20} MiB per partition fetch, ${set.partitionsConsumedConcurrently} partitions concurrently, publish every ${set.publishIntervalMs} ms`] : [];
   const failed = report.failures.map((f) => `run ${f.run} FAILED: ${f.message}`);
   return [
     `projector throughput, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s) completed, medians in the last column${knobs.length > 0 ? `; ${knobs.join(', ')}` : ''}`,

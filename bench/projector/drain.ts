@@ -149,10 +149,12 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     let lastSeen = '';
     for (;;) {
       const now = performance.now();
+      // One poll takes a few ms; a long one means the event loop was busy with the projector's work.
       if (now - lastTick > 1_000) {
         blocksOver1s += 1;
-        progress(`  the bench's poll waited ${fmt((now - lastTick) / 1000, 1)} s (the event loop was blocked)`);
+        progress(`  one poll of the bench took ${fmt((now - lastTick) / 1000, 1)} s: the event loop was blocked`);
       }
+      lastTick = now;
       if (joined === 0 && now - lastJoinCheck >= 25) {
         lastJoinCheck = now;
         const [group] = (await admin.describeGroups([projector.groupId])).groups;
@@ -170,16 +172,17 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
         lastSeen = seen;
         lastProgress = now;
       }
-      const status = projector.status();
-      const state = `${fmt(appliedCount)} of ${fmt(options.events)} events applied; projector ${status.state}${status.lastError ? `, last error: ${status.lastError.message.slice(0, 160)}` : ''}; longest event-loop stall ${fmt(loopDelay.max / 1e9, 1)} s`;
-      if (now > deadline) throw new Error(`drain: not searchable after ${fmt(options.timeoutMs / 1000)} s (${state})`);
-      if (now - lastProgress > (options.stallMs ?? 120_000)) throw new Error(`drain stalled: no progress for ${fmt((now - lastProgress) / 1000)} s (${state})`);
+      const state = () => {
+        const status = projector.status();
+        return `${fmt(appliedCount)} of ${fmt(options.events)} events applied; projector ${status.state}${status.lastError ? `, last error: ${status.lastError.message.slice(0, 160)}` : ''}; longest event-loop stall ${fmt(loopDelay.max / 1e9, 1)} s`;
+      };
+      if (now > deadline) throw new Error(`drain: not searchable after ${fmt(options.timeoutMs / 1000)} s (${state()})`);
+      if (now - lastProgress > (options.stallMs ?? 120_000)) throw new Error(`drain stalled: no progress for ${fmt((now - lastProgress) / 1000)} s (${state()})`);
       if (now - lastReport >= 3_000) {
         lastReport = now;
         progress(`  projector: ${fmt(appliedCount)} / ${fmt(options.events)} events applied, ${fmt((appliedCount * 1000) / (now - (joined || t0)))} events/s`);
       }
       await sleep(10);
-      lastTick = performance.now();
     }
   } catch (error) {
     loopDelay.disable();

@@ -40,6 +40,10 @@ export function createBenchNamespace(env: NodeJS.ProcessEnv = process.env): Benc
     OPENSEARCH_URL: env.OPENSEARCH_URL,
     REDIS_URL: env.REDIS_URL,
     LOG_LEVEL: 'warn',
+    // The projector's tunables, for experiments (the product's defaults when unset).
+    KAFKA_SESSION_TIMEOUT_MS: env.KAFKA_SESSION_TIMEOUT_MS,
+    KAFKA_MAX_BYTES_PER_PARTITION: env.KAFKA_MAX_BYTES_PER_PARTITION,
+    ACCESS_INDEX_PUBLISH_INTERVAL_MS: env.ACCESS_INDEX_PUBLISH_INTERVAL_MS,
     ACCESS_INDEX_NAMESPACE: prefix,
     TOPIC_USERS: topic('zcc.users'),
     TOPIC_ROLES: topic('zcc.roles'),

@@ -16,12 +16,14 @@ import { publishHistory, type PublishResult } from '../../src/demo/publish.ts';
 import { ensureGenerationLayout, type GenerationIndices, liveGeneration } from '../../src/generation.ts';
 import { ensureTopics } from '../../src/kafka/client.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { createMetrics } from '../../src/metrics.ts';
+import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { createProjector, type Projector } from '../../src/projector/projector.ts';
 import { type AccountStore, createAccountStore } from '../../src/redis/account-store.ts';
 import type { KeySpace } from '../../src/redis/keys.ts';
 import { sleep } from '../../src/retry.ts';
 import type { BenchNamespace } from './bench-namespace.ts';
+import { type CallStats, createIoTracker, type IoTracker, traceOpenSearch, traceRedis } from './io-timing.ts';
+import { cpuBetween, cpuSnapshot, type MachineInfo, processCpuSeconds } from './machine.ts';
 import type { ProducerJob, ProducerMessage } from './producer-worker.ts';
 import { fmt, progress } from './report.ts';
 
@@ -181,17 +183,48 @@ export async function measureChurnCapacity(pipeline: LivePipeline, churn: Iterat
 
 export interface RunningProjector {
   projector: Projector;
+  metrics: Metrics;
+  /** the projector's Redis and OpenSearch calls (bench/support/io-timing.ts) */
+  io: IoTracker;
   /** start() to joining the consumer group */
   joinMs: number;
+  /** what the projector did since the last call (or since it started) */
+  window(): Promise<ProjectorWindow>;
   stop(): Promise<void>;
 }
 
+/** The projector's work over a window: where its time went. */
+export interface ProjectorWindow {
+  ms: number;
+  events: number;
+  batches: number;
+  /** mean time to project one Kafka batch (decode to durable) */
+  batchMsMean: number;
+  eventsPerBatch: number;
+  bulkRequests: number;
+  bulkMsMean: number;
+  documents: number;
+  /** share of the window the event loop of this process was busy (projector + bench harness) */
+  eventLoopUtilization: number;
+  /** CPU cores used: this process, OpenSearch, Kafka, Redis, the whole machine */
+  cores: { self: number; opensearch: number; kafka: number; redis: number; machine: number; others: Record<string, number>; rest: number };
+  io: Record<string, CallStats & { busyPct: number }>;
+}
+
+async function totals(metric: { get(): Promise<{ values: { value: number; metricName?: string }[] }> }, suffix?: string): Promise<number> {
+  return (await metric.get()).values.filter((v) => suffix === undefined || v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
+}
+
 /** Starts a projector in this process on the pipeline's live generation and waits for its group join. */
-export async function startInProcessProjector(pipeline: LivePipeline): Promise<RunningProjector> {
+export async function startInProcessProjector(pipeline: LivePipeline, machine?: MachineInfo, otherPids: () => Record<string, number> = () => ({})): Promise<RunningProjector> {
   const { config } = pipeline.ns;
   const logger = pino({ level: 'warn', base: { service: 'access-index', component: 'projector' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
   const clients = createClients(config, logger);
-  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: pipeline.space, indices: pipeline.indices, logger, metrics: createMetrics() });
+  const io = createIoTracker();
+  traceRedis(clients.redis, io);
+  traceOpenSearch(clients.opensearch, io);
+  const metrics = createMetrics();
+  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: pipeline.space, indices: pipeline.indices, logger, metrics });
   const t0 = performance.now();
   await projector.start();
   for (;;) {
@@ -200,14 +233,69 @@ export async function startInProcessProjector(pipeline: LivePipeline): Promise<R
     if (performance.now() - t0 > 120_000) throw new Error('the projector did not join its group within 120 s');
     await sleep(25);
   }
+  const pids = machine?.pids ?? {};
+  const mark = async () => ({
+    at: performance.now(),
+    others: Object.fromEntries(Object.entries(otherPids()).map(([name, pid]) => [name, processCpuSeconds(pid)])),
+    elu: performance.eventLoopUtilization(),
+    cpu: cpuSnapshot(pids),
+    events: await totals(metrics.eventsApplied),
+    batches: await totals(metrics.batchSeconds, '_count'),
+    batchSeconds: await totals(metrics.batchSeconds, '_sum'),
+    bulk: await totals(metrics.bulkSeconds, '_count'),
+    bulkSeconds: await totals(metrics.bulkSeconds, '_sum'),
+    documents: await totals(metrics.documentsWritten),
+    io: io.snapshot(),
+  });
+  let last = await mark();
   return {
     projector,
+    metrics,
+    io,
     joinMs: performance.now() - t0,
+    async window() {
+      const now = await mark();
+      const a = last;
+      last = now;
+      const ms = now.at - a.at;
+      const cpu = cpuBetween(a.cpu, now.cpu);
+      const batches = now.batches - a.batches;
+      const bulk = now.bulk - a.bulk;
+      const ioDiff: ProjectorWindow['io'] = {};
+      for (const [kind, s] of Object.entries(now.io)) {
+        const before = a.io[kind] ?? { calls: 0, sumMs: 0, busyMs: 0, bytes: 0 };
+        const busyMs = s.busyMs - before.busyMs;
+        ioDiff[kind] = { calls: s.calls - before.calls, sumMs: s.sumMs - before.sumMs, busyMs, bytes: s.bytes - before.bytes, busyPct: (100 * busyMs) / ms };
+      }
+      const secs = ms / 1000;
+      const others = Object.fromEntries(Object.entries(now.others).filter(([name]) => a.others[name] !== undefined).map(([name, v]) => [name, (v - a.others[name]!) / secs]));
+      // CPU seconds of the processes we can name; the rest of the machine's busy time is everyone else.
+      const known = [cpu.self, cpu.opensearch, cpu.kafka, cpu.redis, ...Object.values(others).map((c) => c * secs)].filter(Number.isFinite).reduce((x, y) => x + y, 0);
+      return {
+        ms,
+        events: now.events - a.events,
+        batches,
+        batchMsMean: batches > 0 ? ((now.batchSeconds - a.batchSeconds) * 1000) / batches : Number.NaN,
+        eventsPerBatch: batches > 0 ? (now.events - a.events) / batches : Number.NaN,
+        bulkRequests: bulk,
+        bulkMsMean: bulk > 0 ? ((now.bulkSeconds - a.bulkSeconds) * 1000) / bulk : Number.NaN,
+        documents: now.documents - a.documents,
+        eventLoopUtilization: performance.eventLoopUtilization(now.elu, a.elu).utilization,
+        cores: { self: cpu.self / secs, opensearch: cpu.opensearch / secs, kafka: cpu.kafka / secs, redis: cpu.redis / secs, machine: cpu.machineBusy / secs, others, rest: (cpu.machineBusy - known) / secs },
+        io: ioDiff,
+      };
+    },
     async stop() {
       await projector.stop();
       await clients.close();
     },
   };
+}
+
+/** One line about a projector window, for progress output. */
+export function describeWindow(w: ProjectorWindow): string {
+  const busy = (kind: string) => fmt(w.io[kind]?.busyPct ?? 0);
+  return `projector: ${fmt((w.events * 1000) / w.ms)} events/s, ${fmt(w.batches)} batches (${fmt(w.eventsPerBatch, 1)} events, ${fmt(w.batchMsMean)} ms each), ${fmt(w.bulkRequests)} _bulk (${fmt(w.bulkMsMean)} ms), event loop ${fmt(100 * w.eventLoopUtilization)}% busy, ${fmt(w.cores.self, 2)} cores; busy %: redis ${fmt(Object.entries(w.io).filter(([k]) => k.startsWith('redis')).reduce((a, [, s]) => Math.max(a, s.busyPct), 0))}, _bulk ${busy('opensearch _bulk')}, _refresh ${busy('opensearch _refresh')}; cores: machine ${fmt(w.cores.machine, 2)} busy, OpenSearch ${fmt(w.cores.opensearch, 2)}, Kafka ${fmt(w.cores.kafka, 2)}, Redis ${fmt(w.cores.redis, 2)}${Object.entries(w.cores.others).map(([k, v]) => `, ${k} ${fmt(v, 2)}`).join('')}, everything else ${fmt(w.cores.rest, 2)}`;
 }
 
 /* ------------------------------------------------------------------ steady production */
@@ -367,6 +455,7 @@ export interface SampleAt extends Omit<ProducedSample, 'sentAt'> {
 }
 
 export interface ProducerProcess {
+  pid: number;
   stop(): Promise<SteadyProducerResult>;
 }
 
@@ -388,7 +477,7 @@ export function startProducerProcess(job: Omit<ProducerJob, 'durationMs'> & { du
   done.catch(() => undefined);
   return new Promise((resolveStarted, rejectStarted) => {
     child.on('message', (message: ProducerMessage) => {
-      if (message.kind === 'started') resolveStarted({ stop: () => (child.connected && child.send('stop'), done) });
+      if (message.kind === 'started') resolveStarted({ pid: child.pid!, stop: () => (child.connected && child.send('stop'), done) });
       else if (message.kind === 'sample') onSample?.({ ...message.sample, offset: BigInt(message.sample.offset) });
       else if (message.kind === 'done') resolveDone(message.result);
       else {
