@@ -12,6 +12,11 @@ import { type FactChange, SEP } from './facts.ts';
 /** Flat key -> value, in the same key format as the facts (projections/facts.ts). */
 export type RawFacts = Map<string, string>;
 
+/** One raw key's change, with the value it had (whose interval ends here). */
+export interface RawChange extends FactChange {
+  previous: string | undefined;
+}
+
 const K = {
   user: (id: string) => `u${SEP}${id}`,
   role: (id: string) => `r${SEP}${id}`,
@@ -29,16 +34,19 @@ const K = {
  * event's own topic change; deletions end the relations of the same topic (a deleted queue's
  * memberships, a deleted inbox's grants, a deleted role's assignments).
  */
-export function applyRaw(raw: RawFacts, event: FactEvent): FactChange[] {
-  const changes: FactChange[] = [];
+export function applyRaw(raw: RawFacts, event: FactEvent): RawChange[] {
+  const changes: RawChange[] = [];
   const set = (key: string, value: string) => {
-    if (raw.get(key) === value) return;
+    const previous = raw.get(key);
+    if (previous === value) return;
     raw.set(key, value);
-    changes.push({ key, value });
+    changes.push({ key, value, previous });
   };
   const del = (key: string) => {
-    if (!raw.delete(key)) return;
-    changes.push({ key, value: null });
+    const previous = raw.get(key);
+    if (previous === undefined) return;
+    raw.delete(key);
+    changes.push({ key, value: null, previous });
   };
   const delWhere = (prefix: string, match: (key: string, value: string) => boolean = () => true) => {
     for (const [key, value] of [...raw]) if (key.startsWith(prefix) && match(key, value)) del(key);

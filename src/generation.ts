@@ -5,7 +5,7 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
-import { ensureIndex, ensureTemplates, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
+import { ensureIndex, ensureTemplates, factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
 import { liveGenerationKey } from './redis/keys.ts';
 
 export const FIRST_GENERATION = 'g1';
@@ -19,15 +19,17 @@ export async function liveGeneration(redis: Redis, namespace: string): Promise<s
 export interface GenerationIndices {
   users: string;
   history: string;
+  facts: string;
 }
 
 /** Makes sure the templates, the generation's indices and (for the live one) the aliases exist. */
 export async function ensureGenerationLayout(opensearch: Client, namespace: string, generation: string, options: { live: boolean; shards?: number; replicas?: number }): Promise<GenerationIndices> {
   await ensureTemplates(opensearch, { namespace, ...(options.shards ? { shards: options.shards } : {}), ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) });
-  const indices = { users: usersIndex(namespace, generation), history: historyIndex(namespace, generation) };
+  const indices = { users: usersIndex(namespace, generation), history: historyIndex(namespace, generation), facts: factsIndex(namespace, generation) };
   for (const [alias, index] of [
     [usersAlias(namespace), indices.users],
     [historyAlias(namespace), indices.history],
+    [factsAlias(namespace), indices.facts],
   ] as const) {
     await ensureIndex(opensearch, index);
     if (!options.live) continue;

@@ -1,22 +1,21 @@
 /**
- * Answers `as_of` an instant T, from the history index of the live generation (not a replay).
+ * Answers `as_of` an instant T, from the fact intervals of the live generation (not a replay).
  *
- * The intervals valid at T (`from_ms <= T < to_ms`) of the account are read in pages (search_after
- * inside a point in time), grouped per user into the core's documents at T, and everything else is
+ * The raw fact intervals valid at T (`from_ms <= T < to_ms`) of the account are read in pages
+ * (search_after inside a point in time) into the account's facts at T, the core derives the
+ * documents at T (src/audit/facts-at.ts), and everything else is
  * the live report's own logic: the summary from the documents' counter contributions, rows and
  * drill-downs through the same filters, the listing's search and order computed in memory
  * (as-of-listing.ts), paged with signed cursors bound to T, the filters and the sort.
  *
- * Cost: each answer reads every interval of the account valid at T (users plus entries). Memory is
- * one user's intervals at a time plus, for listings, one small row per listed user; the CSV keeps
- * the rows and then reads the documents back 500 users at a time.
+ * Cost: each answer reads every fact of the account valid at T. Memory is the account's facts at T
+ * (what the projector holds for it) plus, for listings, one small row per listed user.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import { type ChannelScope, type Summary, type UserDoc, contributions, summaryFromCounters } from '../../projections/index.ts';
+import { type ChannelScope, type Summary, type UserDoc, contributions, deriveUser, summaryFromCounters } from '../../projections/index.ts';
 import { parseEventTime } from '../../schemas/fields.ts';
-import { groupDocsAt, userDocAt } from '../audit/as-of.ts';
-import { recordsValidAt } from '../audit/history-store.ts';
-import type { HistoryRecord } from '../projector/history-records.ts';
+import { docsFromFacts, docsOfFacts, factsAt, factsValidAt } from '../audit/facts-at.ts';
+import type { FactIntervalRecord } from '../projector/history-records.ts';
 import { listRowsOf, pageAfter } from './as-of-listing.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import { badRequest } from './problem.ts';
@@ -46,9 +45,10 @@ async function* translated<T>(source: AsyncGenerator<T>, withCursor: boolean): A
   }
 }
 
+/** The documents at T, from the fact intervals valid then (read inside the point in time `pit`). */
 function docsAt(opensearch: Client, pit: string, accountId: string, at: number, withCursor = false, userIds?: readonly string[]): AsyncGenerator<UserDoc> {
-  const records = translated<HistoryRecord>(recordsValidAt(opensearch, { pit, keepAlive: PIT_KEEP_ALIVE }, accountId, at, userIds), withCursor);
-  return groupDocsAt(records, at);
+  const records = translated<FactIntervalRecord>(factsValidAt(opensearch, { pit, keepAlive: PIT_KEEP_ALIVE }, accountId, at), withCursor);
+  return docsFromFacts(records, userIds);
 }
 
 /** The summary of `scope` at T: the sum of each document's counter contributions, as the counters hold them live. */
@@ -71,11 +71,9 @@ export async function summaryAsOf(opensearch: Client, historyIndex: string, acco
 }
 
 /** One user's document at T, or null when the user did not exist then. */
-export async function userAsOf(opensearch: Client, historyIndex: string, accountId: string, userId: string, at: number): Promise<UserDoc | null> {
-  const records: HistoryRecord[] = [];
-  const source = recordsValidAt(opensearch, { index: historyIndex }, accountId, at, [userId]);
-  for await (const r of translated(source, false)) records.push(r);
-  return userDocAt(userId, records, at);
+export async function userAsOf(opensearch: Client, factsIndex: string, accountId: string, userId: string, at: number): Promise<UserDoc | null> {
+  for await (const doc of docsFromFacts(translated(factsValidAt(opensearch, { index: factsIndex }, accountId, at), false), [userId])) return doc;
+  return null;
 }
 
 export interface AsOfPageRequest {
@@ -138,25 +136,21 @@ export async function usersPageAsOf(opensearch: Client, request: AsOfPageRequest
 }
 
 /** How many users' documents the CSV reads back at a time. */
-const CSV_CHUNK = 500;
 
 /**
  * Every listed user's document at T, in the listing's order, from one snapshot: the rows first
  * (small), then the documents back in chunks of users. The snapshot is freed when the iteration
  * ends, completes or is abandoned.
  */
-export async function* scanDocsAsOf(opensearch: Client, historyIndex: string, at: number, filter: UsersFilter, sort: UsersSort): AsyncGenerator<UserDoc> {
-  const pit = await openPit(opensearch, historyIndex);
+export async function* scanDocsAsOf(opensearch: Client, factsIndex: string, at: number, filter: UsersFilter, sort: UsersSort): AsyncGenerator<UserDoc> {
+  const pit = await openPit(opensearch, factsIndex);
   try {
-    const rows = await listRowsOf(docsAt(opensearch, pit, filter.accountId, at), filter, sort);
-    for (let i = 0; i < rows.length; i += CSV_CHUNK) {
-      const ids = rows.slice(i, i + CSV_CHUNK).map((r) => r.row.user_id);
-      const docs = new Map<string, UserDoc>();
-      for await (const doc of docsAt(opensearch, pit, filter.accountId, at, false, ids)) docs.set(doc.user_id, doc);
-      for (const id of ids) {
-        const doc = docs.get(id);
-        if (doc) yield doc;
-      }
+    // The facts at T are read once; documents are derived from them again in the rows' order.
+    const facts = await factsAt(translated<FactIntervalRecord>(factsValidAt(opensearch, { pit, keepAlive: PIT_KEEP_ALIVE }, filter.accountId, at), false));
+    const rows = await listRowsOf((async function* () { yield* docsOfFacts(facts); })(), filter, sort);
+    for (const { row } of rows) {
+      const doc = deriveUser(facts, row.user_id);
+      if (doc) yield doc;
     }
   } finally {
     await closePit(opensearch, pit);

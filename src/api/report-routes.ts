@@ -22,7 +22,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const summary =
         query.as_of === undefined
           ? await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all')
-          : await summaryAsOf(services.opensearch, read.live.history, account_id, asOfMs(query.as_of), query.channel ?? 'all');
+          : await summaryAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query.channel ?? 'all');
       return c.json({ account_id, channel: query.channel ?? null, ...summary, position: read.position }, 200);
     },
     validationHook({ params: accountParamsSchema, query: summaryQuerySchema }),
@@ -37,7 +37,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const doc =
         query.as_of === undefined
           ? await readUser(services.opensearch, read.live.index, account_id, user_id)
-          : await userAsOf(services.opensearch, read.live.history, account_id, user_id, asOfMs(query.as_of));
+          : await userAsOf(services.opensearch, read.live.facts, account_id, user_id, asOfMs(query.as_of));
       if (!doc) throw new AppError('not_found', `this account has no user ${JSON.stringify(user_id)}${query.as_of === undefined ? '' : ` at ${query.as_of}`}`);
       const entries = filterEntries(doc.entries, { channel: query.channel, access_type: query.access_type });
       return c.json(

@@ -61,7 +61,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
         page =
           at === undefined
             ? await searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position })
-            : await usersPageAsOf(services.opensearch, { ...common, historyIndex: read.live.history, at, position: read.position });
+            : await usersPageAsOf(services.opensearch, { ...common, historyIndex: read.live.facts, at, position: read.position });
       } else {
         // A later page reads the listing's snapshot: its position is the answer's, whatever happened since.
         const wanted = parseMinPosition(query.min_position, services.topics);
@@ -89,7 +89,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const users =
         query.as_of === undefined
           ? mapAsync(scanUsers(services.opensearch, read.live.index, filter, sort), fromIndexedUser)
-          : scanDocsAsOf(services.opensearch, read.live.history, asOfMs(query.as_of), filter, sort);
+          : scanDocsAsOf(services.opensearch, read.live.facts, asOfMs(query.as_of), filter, sort);
       // The first page is read before answering, so that a failure to start is still a proper problem.
       let next = await users.next();
       let headerSent = false;

@@ -17,6 +17,8 @@ export const usersAlias = (namespace: string) => `${namespace}-users`;
 export const usersIndex = (namespace: string, generation: string) => `${namespace}-users-${generation}`;
 export const historyAlias = (namespace: string) => `${namespace}-history`;
 export const historyIndex = (namespace: string, generation: string) => `${namespace}-history-${generation}`;
+export const factsAlias = (namespace: string) => `${namespace}-facts`;
+export const factsIndex = (namespace: string, generation: string) => `${namespace}-facts-${generation}`;
 
 const eventRefMapping = {
   properties: {
@@ -30,6 +32,22 @@ const eventRefMapping = {
     seq: { type: 'long' },
   },
 };
+
+/** Fact intervals (raw facts over event time): found by account and time; the value is stored only. */
+function factsMapping() {
+  return {
+    dynamic: 'strict',
+    properties: {
+      account_id: { type: 'keyword' },
+      fact_key: { type: 'keyword' },
+      value: { type: 'keyword', index: false, doc_values: false },
+      from_ms: { type: 'long' },
+      to_ms: { type: 'long' },
+      from: eventRefMapping,
+      to: eventRefMapping,
+    },
+  };
+}
 
 /** History intervals: found by account, user, time and key; the value itself is stored, not indexed. */
 function historyMapping() {
@@ -87,6 +105,7 @@ export async function ensureTemplates(client: Client, options: IndexLayoutOption
   for (const [name, mappings] of [
     [usersAlias(options.namespace), usersMapping()],
     [historyAlias(options.namespace), historyMapping()],
+    [factsAlias(options.namespace), factsMapping()],
   ] as const)
     await client.indices.putIndexTemplate({ name, body: { index_patterns: [`${name}-*`], template: { settings, mappings } } } as never);
 }

@@ -69,7 +69,7 @@ export function recordChanges(
   at: EventRef,
   open: Map<string, EventRef>,
   openChanges: Map<string, EventRef | null>,
-  out: Map<string, HistoryRecord>,
+  out: Map<string, HistoryRecord | FactIntervalRecord>,
 ): void {
   for (const change of changes) {
     const field = openField(userId, change.key);
@@ -84,4 +84,30 @@ export function recordChanges(
       openChanges.set(field, null);
     }
   }
+}
+
+/** A raw fact's value over an interval of event time (projections/raw-facts.ts): what `as_of` reads. */
+export interface FactIntervalRecord {
+  account_id: string;
+  fact_key: string;
+  value: string;
+  from_ms: number;
+  /** end of the interval; Number.MAX_SAFE_INTEGER while open */
+  to_ms: number;
+  from: EventRef;
+  to: EventRef | null;
+}
+
+/** What the outbox holds: history intervals of documents, and fact intervals. */
+export type OutboxRecord = HistoryRecord | FactIntervalRecord;
+
+export const isFactRecord = (r: OutboxRecord): r is FactIntervalRecord => 'fact_key' in r;
+
+/** Fact record ids start with "f" + U+001F, so they never meet a history record id (which starts with the account). */
+export function factRecordId(accountId: string, key: string, from: EventRef): string {
+  return `f\u001f${accountId}\u001f${key}\u001f${from.event_id}`;
+}
+
+export function factRecord(accountId: string, key: string, value: string, from: EventRef, to: EventRef | null): FactIntervalRecord {
+  return { account_id: accountId, fact_key: key, value, from_ms: from.time_ms, to_ms: to ? to.time_ms : OPEN_END, from, to };
 }

@@ -11,6 +11,8 @@ import {
   type UserDoc,
   affectedUsers,
   applyEvent,
+  applyRaw,
+  type RawFacts,
   counterDeltas,
   dedupeHorizon,
   deriveUser,
@@ -20,7 +22,7 @@ import {
   pruneSeen,
   remember,
 } from '../../projections/index.ts';
-import { type EventRef, type HistoryRecord, recordChanges } from './history-records.ts';
+import { type EventRef, type OutboxRecord, factRecord, factRecordId, recordChanges } from './history-records.ts';
 
 export interface PositionedEvent {
   event: FactEvent & { time?: string };
@@ -46,9 +48,23 @@ export interface BatchPlan {
   counterDeltas: Map<string, number>;
   /** users whose document changed: the new document, or null when the user is gone */
   docs: Map<string, UserDoc | null>;
-  history: Map<string, HistoryRecord>;
+  history: Map<string, OutboxRecord>;
   /** open-interval changes: field -> first event of the open interval, or null when closed */
   openChanges: Map<string, EventRef | null>;
+  /** raw fact changes: key -> its value and the event that set it, or null when gone */
+  rawChanges: Map<string, RawValue | null>;
+}
+
+/** A raw fact's current value and the event that opened its interval. */
+export interface RawValue {
+  v: string;
+  f: EventRef;
+}
+
+/** An account's raw facts with the opening event of each value. */
+export interface RawState {
+  values: RawFacts;
+  opened: Map<string, EventRef>;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -57,14 +73,15 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  * Applies the events to `state` and `open` (in place) and returns what to persist. `events` are
  * those not yet applied from this partition, in partition order.
  */
-export function planBatch(state: AccountState, open: Map<string, EventRef>, source: BatchSource, events: readonly PositionedEvent[], windowMs: number): BatchPlan {
+export function planBatch(state: AccountState, open: Map<string, EventRef>, raw: RawState, source: BatchSource, events: readonly PositionedEvent[], windowMs: number): BatchPlan {
   const start = new Map<string, UserDoc | null>();
   const current = new Map<string, UserDoc | null>();
   const changes: FactChange[] = [];
   const seen: BatchPlan['seen'] = [];
   const applied: FactEvent[] = [];
-  const history = new Map<string, HistoryRecord>();
+  const history = new Map<string, OutboxRecord>();
   const openChanges = new Map<string, EventRef | null>();
+  const rawChanges = new Map<string, RawValue | null>();
   let duplicates = 0;
   for (const { event, offset } of events) {
     const logMs = logTime(event);
@@ -93,6 +110,18 @@ export function planBatch(state: AccountState, open: Map<string, EventRef>, sour
       seq: source.version * 1_000_000 + applied.length,
     };
     applied.push(event);
+    for (const change of applyRaw(raw.values, event)) {
+      const from = raw.opened.get(change.key);
+      if (from && change.previous !== undefined) history.set(factRecordId(source.accountId, change.key, from), factRecord(source.accountId, change.key, change.previous, from, at));
+      if (change.value === null) {
+        raw.opened.delete(change.key);
+        rawChanges.set(change.key, null);
+      } else {
+        raw.opened.set(change.key, at);
+        rawChanges.set(change.key, { v: change.value, f: at });
+        history.set(factRecordId(source.accountId, change.key, at), factRecord(source.accountId, change.key, change.value, at, null));
+      }
+    }
     for (const userId of affected) {
       const before = current.get(userId) ?? null;
       const after = deriveUser(state.facts, userId);
@@ -128,5 +157,6 @@ export function planBatch(state: AccountState, open: Map<string, EventRef>, sour
     docs,
     history,
     openChanges,
+    rawChanges,
   };
 }

@@ -12,15 +12,15 @@ import { type DocOp, writeDocs } from '../opensearch/bulk-writer.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import type { AccountStore } from '../redis/account-store.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
-import type { HistoryRecord } from './history-records.ts';
+import { type OutboxRecord, isFactRecord } from './history-records.ts';
 import { type PositionedEvent, planBatch } from './plan-batch.ts';
 
 export interface BatchDeps {
   store: AccountStore;
   cache: AccountCache;
   opensearch: Client;
-  /** the generation's users index and history index */
-  indices: () => { users: string; history: string };
+  /** the generation's users, history and facts indices */
+  indices: () => { users: string; history: string; facts: string };
   windowMs: number;
   logger: Logger;
   metrics?: Metrics;
@@ -48,14 +48,15 @@ function docOp(index: string, accountId: string, userId: string, doc: UserDoc | 
   return doc ? { op: 'index', index, id, version, doc: toIndexedUser(accountId, doc) } : { op: 'delete', index, id, version };
 }
 
-function historyOps(index: string, records: Iterable<[string, { version: number; record: HistoryRecord }]>): DocOp[] {
-  return [...records].map(([id, { version, record }]) => ({ op: 'index', index, id, version, doc: record }));
+/** Outbox records to their index: document intervals to the history index, fact intervals to the facts index. */
+function historyOps(indices: { history: string; facts: string }, records: Iterable<[string, { version: number; record: OutboxRecord }]>): DocOp[] {
+  return [...records].map(([id, { version, record }]) => ({ op: 'index', index: isFactRecord(record) ? indices.facts : indices.history, id, version, doc: record }));
 }
 
 /** What a crash left in the account's outbox: documents rederived from the facts, history records as stored. */
 function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccount): AccountWrites | undefined {
   if (account.recovered || (account.dirty.size === 0 && account.historyOutbox.size === 0)) return undefined;
-  const { users: usersIndex, history } = deps.indices();
+  const indices = deps.indices();
   const users = [...account.dirty.keys()];
   return {
     accountId,
@@ -65,8 +66,8 @@ function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccou
     users,
     historyIds: [...account.historyOutbox.keys()],
     ops: [
-      ...users.map((u) => docOp(usersIndex, accountId, u, deriveUser(account.state.facts, u), account.version)),
-      ...historyOps(history, account.historyOutbox),
+      ...users.map((u) => docOp(indices.users, accountId, u, deriveUser(account.state.facts, u), account.version)),
+      ...historyOps(indices, account.historyOutbox),
     ],
   };
 }
@@ -93,7 +94,7 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
       const fresh = events.filter((e) => e.offset > appliedUpTo);
       outcome.alreadyApplied += events.length - fresh.length;
       if (fresh.length > 0) {
-        const plan = planBatch(account.state, account.open, { accountId, ...source, version: account.version + 1 }, fresh, windowMs);
+        const plan = planBatch(account.state, account.open, account.raw, { accountId, ...source, version: account.version + 1 }, fresh, windowMs);
         const version = await store.commit({
           accountId,
           expectedVersion: account.version,
@@ -107,6 +108,7 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
           dirtyUsers: [...plan.docs.keys()],
           openChanges: plan.openChanges,
           history: plan.history,
+          rawChanges: plan.rawChanges,
         });
         if (version === null) {
           // Another projector wrote this account since we read it: read it again and redo.
@@ -123,7 +125,7 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
         outcome.duplicates += plan.duplicates;
         outcome.newestMs = Math.max(outcome.newestMs, plan.newestMs);
         const users = [...plan.docs.keys()];
-        const { users: usersIndex, history } = deps.indices();
+        const indices = deps.indices();
         writes.push({
           accountId,
           account,
@@ -132,8 +134,8 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
           users,
           historyIds: [...plan.history.keys()],
           ops: [
-            ...users.map((u) => docOp(usersIndex, accountId, u, plan.docs.get(u) ?? null, version)),
-            ...historyOps(history, [...plan.history].map(([id, record]) => [id, { version, record }])),
+            ...users.map((u) => docOp(indices.users, accountId, u, plan.docs.get(u) ?? null, version)),
+            ...historyOps(indices, [...plan.history].map(([id, record]) => [id, { version, record }])),
           ],
         });
       }

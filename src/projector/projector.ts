@@ -30,7 +30,7 @@ export interface ProjectorDeps {
   config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition'>>;
   space: KeySpace;
   /** the OpenSearch indices of the generation this projector writes */
-  indices: { users: string; history: string };
+  indices: { users: string; history: string; facts: string };
   logger: Logger;
   metrics?: Metrics;
   /** consumer group id; default `<namespace>-projector-<generation>` */
@@ -51,7 +51,7 @@ export function createProjector(deps: ProjectorDeps) {
   const topics = logicalTopics(config.topics);
   const publisher = createPositionPublisher({
     opensearch,
-    index: () => `${deps.indices.users},${deps.indices.history}`,
+    index: () => `${deps.indices.users},${deps.indices.history},${deps.indices.facts}`,
     store,
     intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200,
     logger,

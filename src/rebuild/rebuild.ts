@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { ensureGenerationLayout } from '../generation.ts';
 import { createMetrics } from '../metrics.ts';
-import { historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
+import { factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
 import { createProjector, projectorGroupId } from '../projector/projector.ts';
 import { createAccountStore } from '../redis/account-store.ts';
 import { liveGenerationKey } from '../redis/keys.ts';
@@ -121,6 +121,7 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     await redis.multi().set(liveGenerationKey(config.namespace), generation).hset(key, { phase: 'swapped', swapped_at: new Date().toISOString() }).exec();
     await pointAlias(opensearch, usersAlias(config.namespace), indices.users);
     await pointAlias(opensearch, historyAlias(config.namespace), indices.history);
+    await pointAlias(opensearch, factsAlias(config.namespace), indices.facts);
     log(`Generation ${generation} is live. The previous generation ${live} is kept; drop it with \`rebuild --drop ${live}\` once no listing uses it.`);
     return { generation, previous: live, resumed, accounts: parity.compared, events: total, seconds: (Date.now() - started) / 1000 };
   } finally {
@@ -165,7 +166,7 @@ export async function dropGeneration(runtime: Runtime, generation: string): Prom
   const { redis, opensearch, kafka } = runtime.clients;
   const ns = runtime.config.namespace;
   if ((await redis.get(liveGenerationKey(ns))) === generation) throw new Error(`generation ${generation} is live; it cannot be dropped`);
-  await opensearch.indices.delete({ index: [usersIndex(ns, generation), historyIndex(ns, generation)], ignore_unavailable: true } as never);
+  await opensearch.indices.delete({ index: [usersIndex(ns, generation), historyIndex(ns, generation), factsIndex(ns, generation)], ignore_unavailable: true } as never);
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}:${generation}:*`, 'COUNT', 1000);

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import { type AccountState, type FactChange, type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
 import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
-import type { EventRef, HistoryRecord } from '../projector/history-records.ts';
+import type { EventRef, OutboxRecord } from '../projector/history-records.ts';
+import type { RawState, RawValue } from '../projector/plan-batch.ts';
 import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_POSITIONS } from './scripts.ts';
 
 export interface LoadedAccount {
@@ -20,7 +21,9 @@ export interface LoadedAccount {
   /** open history intervals: `<user>U+001F<key>` -> the event that opened it */
   open: Map<string, EventRef>;
   /** history records not yet confirmed written: id -> version and record */
-  historyOutbox: Map<string, { version: number; record: HistoryRecord }>;
+  historyOutbox: Map<string, { version: number; record: OutboxRecord }>;
+  /** raw facts (each topic's own assertions) with the event that opened each value */
+  raw: RawState;
 }
 
 export interface BatchCommit {
@@ -36,7 +39,8 @@ export interface BatchCommit {
   counterDeltas: Map<string, number>;
   dirtyUsers: string[];
   openChanges: Map<string, EventRef | null>;
-  history: Map<string, HistoryRecord>;
+  history: Map<string, OutboxRecord>;
+  rawChanges: Map<string, RawValue | null>;
 }
 
 type MultiResult = [Error | null, unknown][] | null;
@@ -69,9 +73,15 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
     /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
       const k = accountKeys(space, accountId);
-      const [meta, flat, dirty, open, hout] = unwrap(
-        await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.openIntervals).hgetall(k.historyOutbox).exec(),
-      ) as Record<string, string>[] as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
+      const [meta, flat, dirty, open, hout, rawValues] = unwrap(
+        await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.openIntervals).hgetall(k.historyOutbox).hgetall(k.rawFacts).exec(),
+      ) as Record<string, string>[] as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
+      const raw: RawState = { values: new Map(), opened: new Map() };
+      for (const [key, json] of Object.entries(rawValues)) {
+        const { v, f } = JSON.parse(json) as RawValue;
+        raw.values.set(key, v);
+        raw.opened.set(key, f);
+      }
       const newestMs = meta.n === undefined ? Number.NEGATIVE_INFINITY : Number(meta.n);
       const seen: SeenIds = { ids: new Map(), newestMs };
       if (Number.isFinite(newestMs)) {
@@ -90,9 +100,10 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
         historyOutbox: new Map(
           Object.entries(hout).map(([id, v]) => {
             const nl = v.indexOf('\n');
-            return [id, { version: Number(v.slice(0, nl)), record: JSON.parse(v.slice(nl + 1)) as HistoryRecord }];
+            return [id, { version: Number(v.slice(0, nl)), record: JSON.parse(v.slice(nl + 1)) as OutboxRecord }];
           }),
         ),
+        raw,
       };
     },
 
@@ -136,11 +147,17 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
       for (const field of openDel) args.push(field);
       args.push(c.history.size);
       for (const [id, record] of c.history) args.push(id, JSON.stringify(record));
+      const rawSet = [...c.rawChanges].filter(([, v]) => v !== null) as [string, RawValue][];
+      const rawDel = [...c.rawChanges].filter(([, v]) => v === null).map(([key]) => key);
+      args.push(rawSet.length);
+      for (const [key, value] of rawSet) args.push(key, JSON.stringify(value));
+      args.push(rawDel.length);
+      for (const key of rawDel) args.push(key);
       // Registered before the commit so a crash right after it still finds the account; a stale
       // entry costs one empty flush.
       await redis.pipeline().sadd(gen.accounts, c.accountId).sadd(gen.dirtyAccounts, c.accountId).exec();
       // Arguments go as one array (ioredis flattens it): a spread of a large batch would overflow the stack.
-      const result = (await redis.call('EVAL', [COMMIT_BATCH, 6, k.facts, k.seen, k.meta, k.dirty, k.openIntervals, k.historyOutbox].concat(args))) as number;
+      const result = (await redis.call('EVAL', [COMMIT_BATCH, 7, k.facts, k.seen, k.meta, k.dirty, k.openIntervals, k.historyOutbox, k.rawFacts].concat(args))) as number;
       return result < 0 ? null : result;
     },
 

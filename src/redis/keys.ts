@@ -34,6 +34,8 @@ export function accountKeys(space: KeySpace, accountId: string) {
     openIntervals: `${p}:hopen`,
     /** hash: history record id -> `<version>\n<JSON record>` not yet confirmed written */
     historyOutbox: `${p}:hout`,
+    /** hash: raw fact key -> JSON {v: value, f: the event that set it} (projections/raw-facts.ts) */
+    rawFacts: `${p}:raw`,
   };
 }
 

@@ -34,6 +34,7 @@ describe('account store', () => {
     dirtyUsers: [],
     openChanges: new Map(),
     history: new Map(),
+    rawChanges: new Map(),
     ...over,
   });
 

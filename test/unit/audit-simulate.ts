@@ -4,7 +4,7 @@
  * (a later write of the same id replaces the earlier one).
  */
 import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, emptyAccount } from '../../projections/index.ts';
-import type { EventRef, HistoryRecord } from '../../src/projector/history-records.ts';
+import { type EventRef, type FactIntervalRecord, type HistoryRecord, isFactRecord } from '../../src/projector/history-records.ts';
 import { planBatch } from '../../src/projector/plan-batch.ts';
 
 const TOPIC_OF: Record<string, string> = { user: 'zcc.users', role: 'zcc.roles', queue: 'zcc.queues', inbox: 'zcc.inboxes' };
@@ -15,16 +15,23 @@ export function topicOf(event: FactEvent): string {
 
 /** The history records of the events applied in the given order (one account). */
 export function simulateHistory(accountId: string, events: readonly FactEvent[]): HistoryRecord[] {
+  return simulateRecords(accountId, events).history;
+}
+
+/** Both kinds of records: document intervals (history) and raw fact intervals (facts). */
+export function simulateRecords(accountId: string, events: readonly FactEvent[]): { history: HistoryRecord[]; facts: FactIntervalRecord[] } {
   const state = emptyAccount();
   const open = new Map<string, EventRef>();
-  const records = new Map<string, HistoryRecord>();
+  const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
+  const records = new Map<string, HistoryRecord | FactIntervalRecord>();
   const offsets = new Map<string, bigint>();
   events.forEach((event, i) => {
     const topic = topicOf(event);
     const offset = offsets.get(topic) ?? 0n;
     offsets.set(topic, offset + 1n);
-    const plan = planBatch(state, open, { accountId, topic, partition: 0, version: i + 1 }, [{ event: { ...event, time: new Date(event.timeMs).toISOString() }, offset }], DEFAULT_DEDUPE_WINDOW_MS);
+    const plan = planBatch(state, open, raw, { accountId, topic, partition: 0, version: i + 1 }, [{ event: { ...event, time: new Date(event.timeMs).toISOString() }, offset }], DEFAULT_DEDUPE_WINDOW_MS);
     for (const [id, record] of plan.history) records.set(id, structuredClone(record));
   });
-  return [...records.values()];
+  const all = [...records.values()];
+  return { history: all.filter((r): r is HistoryRecord => !isFactRecord(r)), facts: all.filter(isFactRecord) };
 }
