@@ -281,7 +281,6 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       memory[`API process, after idle round ${round}`] = api.memory();
       if (targetRate <= 0) continue;
       progress(`round ${round}/${flags.runs}: under ingest, churn at ${fmt(targetRate)} events/s`);
-      await projector.window();
       const producer = await startProducerProcess({
         brokers: ns.config.kafkaBrokers,
         topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
@@ -292,6 +291,8 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
         rate: targetRate,
       });
       producerPid = producer.pid;
+      // The window starts once the producer runs (its start-up, which skips what was published, is not ingest).
+      await projector.window();
       const lagSampler = sampleEvery(1000, () => pipeline!.lag());
       await sleep(2000);
       for (const c of cases) runs.push(await runCase(c, 'ingest', round));

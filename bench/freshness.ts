@@ -236,7 +236,6 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         const targetRate = Math.max(1, Math.round(load * capacity.eventsPerSecond));
         progress(`round ${round}/${flags.runs}, load ${load}: ${fmt(targetRate)} events/s for ${flags['duration-s']} s, one sample every ${flags['sample-ms']} ms`);
         const probes: Promise<SampleResult>[] = [];
-        await projector.window();
         const producer = await startProducerProcess({
           brokers: ns.config.kafkaBrokers,
           topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
@@ -249,6 +248,8 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
           onSample: (s) => probes.push(probe(s)),
         });
         producerPid = producer.pid;
+        // The window starts once the producer runs (its start-up, which skips what was published, is not load).
+        await projector.window();
         const lagSampler = sampleEvery(1000, () => pipeline!.lag());
         await sleep(flags['duration-s'] * 1000);
         const produced = await producer.stop();
