@@ -4,7 +4,9 @@
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Client } from '@opensearch-project/opensearch';
-import { swaggerUI } from '@hono/swagger-ui';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ApiEnv } from './context.ts';
@@ -78,5 +80,21 @@ export function registerServiceRoutes(app: OpenAPIHono<ApiEnv>, deps: ServiceDep
       description: 'Who can reach voicemail inboxes and call recordings. Errors are RFC 9457 problem+json. See docs/api.md.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Access index API' }));
+  // Swagger UI from the installed swagger-ui-dist package, not a CDN: the docs work offline.
+  const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  const asset = (file: string) => readFileSync(join(swaggerDir, file));
+  const bundle = asset('swagger-ui-bundle.js');
+  const css = asset('swagger-ui.css');
+  app.get('/docs/swagger-ui-bundle.js', (c) => c.body(bundle, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' }));
+  app.get('/docs/swagger-ui.css', (c) => c.body(css, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=86400' }));
+  app.get('/docs/init.js', (c) =>
+    c.body("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });\n", 200, { 'content-type': 'text/javascript; charset=utf-8' }),
+  );
+  app.get('/docs', (c) =>
+    c.html(
+      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Access index API</title>' +
+        '<link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="swagger-ui"></div>' +
+        '<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body></html>',
+    ),
+  );
 }

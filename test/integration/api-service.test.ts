@@ -81,7 +81,14 @@ describe('service routes', () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('swagger-ui');
-    expect(html).toContain('/openapi.json');
+    // served from the installed package (works offline), and pointed at our document
+    for (const asset of ['/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css']) {
+      expect(html).toContain(asset);
+      const res = await api.get(asset);
+      expect(res.status, asset).toBe(200);
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+    }
+    expect(await (await api.get('/docs/init.js')).text()).toContain('/openapi.json');
   });
 
   it('the web page and its assets are served with a strict content security policy', async () => {
