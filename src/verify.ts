@@ -4,7 +4,8 @@
  * unfinished write; the list says which user or counter, and how.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import { allDocs, countersFromDocs } from '../projections/index.ts';
+import { allDocs, countersFromDocs, loadFacts } from '../projections/index.ts';
+import { OPEN_END } from './projector/history-records.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
 import { toIndexedUser } from './opensearch/user-document.ts';
 import type { AccountStore } from './redis/account-store.ts';
@@ -14,6 +15,24 @@ export interface VerifyDeps {
   opensearch: Client;
   index: string;
   windowMs: number;
+  /** the generation's facts index: when given, the open fact intervals (what as_of reads) are checked too */
+  factsIndex?: string;
+}
+
+/** The account's open fact intervals in the index: key -> value. */
+async function openFactIntervals(opensearch: Client, index: string, accountId: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let after: unknown[] | undefined;
+  for (;;) {
+    const response = await opensearch.search({
+      index,
+      body: { size: 5000, query: { bool: { filter: [{ term: { account_id: accountId } }, { term: { to_ms: OPEN_END } }] } }, sort: [{ fact_key: 'asc' }, { 'from.seq': 'asc' }], ...(after ? { search_after: after } : {}) },
+    } as never);
+    const hits = (response.body as { hits: { hits: { _source: { fact_key: string; value: string }; sort: unknown[] }[] } }).hits.hits;
+    for (const h of hits) out.set(h._source.fact_key, h._source.value);
+    if (hits.length < 5000) return out;
+    after = hits[hits.length - 1]!.sort;
+  }
 }
 
 export interface AccountReport {
@@ -53,6 +72,18 @@ export async function verifyAccount(deps: VerifyDeps, accountId: string): Promis
     if (d) differences.push(`user ${indexed.user_id}: ${d}`);
   }
   for (const userId of docs.keys()) if (!seen.has(userId)) differences.push(`user ${userId}: missing from the index`);
+
+  // The raw facts (each topic's own assertions) must describe the same report as the facts, and
+  // the open fact intervals in the index must be exactly the raw facts: that is what as_of reads.
+  const fromRaw = allDocs(loadFacts(loaded.raw.values));
+  for (const userId of new Set([...docs.keys(), ...fromRaw.keys()]))
+    if (JSON.stringify(docs.get(userId)) !== JSON.stringify(fromRaw.get(userId))) differences.push(`user ${userId}: the raw facts give another document than the facts`);
+  if (deps.factsIndex) {
+    const open = await openFactIntervals(deps.opensearch, deps.factsIndex, accountId);
+    for (const key of new Set([...open.keys(), ...loaded.raw.values.keys()]))
+      if (open.get(key) !== loaded.raw.values.get(key))
+        differences.push(`fact ${JSON.stringify(key)}: open interval ${JSON.stringify(open.get(key) ?? null)}, raw fact ${JSON.stringify(loaded.raw.values.get(key) ?? null)}`);
+  }
 
   const expected = countersFromDocs(docs.values());
   const actual = await deps.store.counters(accountId);

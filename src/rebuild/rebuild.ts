@@ -109,7 +109,7 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     const total = await catchUp(runtime, store, (done, all) => options.onProgress?.({ phase: 'catching-up', done, total: all }));
     await redis.hset(key, 'phase', 'verifying');
     log('Caught up. Verifying the new generation against its facts…');
-    const verified = await verifyAll({ store, opensearch, index: indices.users, windowMs: config.dedupeWindowMs });
+    const verified = await verifyAll({ store, opensearch, index: indices.users, factsIndex: indices.facts, windowMs: config.dedupeWindowMs });
     const own = verified.flatMap((r) => r.differences.map((d) => `${r.accountId}: ${d}`)).filter((d) => !d.includes('outbox:'));
     if (own.length > 0) return await fail(redis, key, `the new generation differs from its own facts: ${own.slice(0, 5).join('; ')}`);
     log('Checking parity with the live generation…');

@@ -125,7 +125,7 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
     },
 
     async verify() {
-      const reports = await verifyAll({ store, opensearch: clients.opensearch, index, windowMs: config.dedupeWindowMs });
+      const reports = await verifyAll({ store, opensearch: clients.opensearch, index, factsIndex: indices.facts, windowMs: config.dedupeWindowMs });
       return reports.flatMap((r) => r.differences.map((d) => `${r.accountId}: ${d}`));
     },
 
