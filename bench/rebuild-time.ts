@@ -6,7 +6,8 @@
  *   2. the real command, `access-index rebuild`, in its own process: wall time, its phases (from
  *      its own progress lines: filling, verifying, parity, swap), its peak resident memory;
  *   3. documents it wrote: the indexing and delete operations OpenSearch counted on the new
- *      generation's indices (overwrites included), and the distinct documents they hold;
+ *      generation's indices (users, history and, where the generation has one, facts; overwrites
+ *      included), and the distinct documents they hold;
  *   4. the raw `_bulk` ceiling for the same (distinct) documents, 1 and 2 concurrent streams,
  *      with bench/ceilings/bulk-ceiling.ts;
  *   5. ratios: the rebuild's documents/s against the ceiling's, over the fill phase and over the
@@ -20,7 +21,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Client } from '@opensearch-project/opensearch';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
-import { historyIndex, usersIndex } from '../src/opensearch/indices.ts';
+import type { DocOp } from '../src/opensearch/bulk-writer.ts';
+import { factsIndex, historyIndex, usersIndex } from '../src/opensearch/indices.ts';
 import { createAccountStore } from '../src/redis/account-store.ts';
 import { type BulkCeilingResult, measureBulkCeiling, readBack } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
@@ -58,7 +60,7 @@ export interface RebuildRun {
   phases: { startupMs: number; fillMs: number; verifyMs: number; parityMs: number; swapMs: number };
   generation: string;
   written: { index: number; delete: number; total: number; failed: number };
-  distinct: { users: number; history: number };
+  distinct: { users: number; history: number; facts: number };
   bulk: BulkCeilingResult[];
   bulkBest: BulkCeilingResult;
   ratios: { fill: number; wall: number; wallTimes: number };
@@ -117,6 +119,34 @@ function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<C
   });
 }
 
+/** Every document of `index` as index operations on `target` (version 1), by scroll. */
+async function scrollDocs(client: Client, index: string, target: string): Promise<DocOp[]> {
+  const out: DocOp[] = [];
+  let response = await client.search({ index, scroll: '1m', body: { size: 5000, sort: ['_doc'] } } as never);
+  try {
+    for (;;) {
+      const body = response.body as { _scroll_id?: string; hits: { hits: { _id: string; _source: object }[] } };
+      if (body.hits.hits.length === 0) break;
+      for (const hit of body.hits.hits) out.push({ op: 'index', index: target, id: hit._id, version: 1, doc: hit._source });
+      response = await client.scroll({ scroll_id: body._scroll_id, scroll: '1m' } as never);
+    }
+  } finally {
+    const scrollId = (response.body as { _scroll_id?: string })._scroll_id;
+    if (scrollId) await client.clearScroll({ body: { scroll_id: scrollId } } as never).catch(() => undefined);
+  }
+  return out;
+}
+
+/** (Re)creates `target` with the mapping and shard settings of `source` (as the bulk ceiling does for users and history). */
+async function recreateLike(client: Client, source: string, target: string): Promise<void> {
+  await client.indices.delete({ index: target }, { ignore: [404] });
+  const mapping = (await client.indices.getMapping({ index: source })).body as Record<string, { mappings: object }>;
+  const settings = (await client.indices.getSettings({ index: source })).body as Record<string, { settings: { index: Record<string, unknown> } }>;
+  const s = Object.values(settings)[0]!.settings.index;
+  const keep = ['number_of_shards', 'number_of_replicas', 'refresh_interval', 'gc_deletes'];
+  await client.indices.create({ index: target, body: { mappings: Object.values(mapping)[0]!.mappings, settings: Object.fromEntries(keep.filter((k) => s[k] !== undefined).map((k) => [k, s[k]])) } } as never);
+}
+
 async function indexingTotals(client: Client, indices: string[]): Promise<{ index: number; delete: number; failed: number; docs: Record<string, number> }> {
   const body = (await client.indices.stats({ index: indices, metric: ['indexing', 'docs'] } as never)).body as {
     indices: Record<string, { primaries: { indexing: { index_total: number; delete_total: number; index_failed: number }; docs: { count: number } } }>;
@@ -164,7 +194,10 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
 
     const { opensearch } = pipeline.clients;
     const newIndices = { users: usersIndex(ns.config.namespace, generation), history: historyIndex(ns.config.namespace, generation) };
-    const totals = await indexingTotals(opensearch, [newIndices.users, newIndices.history]);
+    // A generation may also have a facts index (fact intervals, for as_of): counted when it exists.
+    const facts = factsIndex(ns.config.namespace, generation);
+    const hasFacts = (await opensearch.indices.exists({ index: facts })).body === true;
+    const totals = await indexingTotals(opensearch, [newIndices.users, newIndices.history, ...(hasFacts ? [facts] : [])]);
     const written = { index: totals.index, delete: totals.delete, total: totals.index + totals.delete, failed: totals.failed };
     progress(`  written by the rebuild: ${fmt(written.index)} index and ${fmt(written.delete)} delete operations (${fmt(written.failed)} refused as stale)`);
 
@@ -172,9 +205,14 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     const store = createAccountStore(pipeline.clients.redis, { namespace: ns.config.namespace, generation });
     const target = { users: `${ns.config.namespace}-users-ceiling`, history: `${ns.config.namespace}-history-ceiling` };
     const docs = await readBack(opensearch, newIndices, target, await store.accounts());
-    const ops = [...docs.users, ...docs.history];
+    const factsTarget = `${ns.config.namespace}-facts-ceiling`;
+    const factOps = hasFacts ? await scrollDocs(opensearch, facts, factsTarget) : [];
+    const ops = [...docs.users, ...docs.history, ...factOps];
+    progress(`  read back ${fmt(docs.users.length)} user documents, ${fmt(docs.history.length)} history records, ${fmt(factOps.length)} fact intervals`);
     const bulk: BulkCeilingResult[] = [];
     for (const streams of [1, 2]) {
+      // measureBulkCeiling recreates the users and history targets; the facts target is ours.
+      if (hasFacts) await recreateLike(opensearch, facts, factsTarget);
       const result = await measureBulkCeiling(opensearch, newIndices, target, ops, { streams, pids: machine.pids });
       bulk.push(result);
       progress(`  bulk ceiling, ${streams} stream(s): ${fmt(result.docsPerSecond)} documents/s (${fmt(result.docs)} documents in ${fmt(result.ms / 1000, 1)} s)`);
@@ -190,7 +228,7 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
       phases,
       generation,
       written,
-      distinct: { users: docs.users.length, history: docs.history.length },
+      distinct: { users: docs.users.length, history: docs.history.length, facts: factOps.length },
       bulk,
       bulkBest,
       ratios: { fill: fillRate / bulkBest.docsPerSecond, wall: wallRate / bulkBest.docsPerSecond, wallTimes: command.wallMs / bulkBest.ms },
@@ -213,7 +251,10 @@ function figures(r: RebuildRun): Record<string, number> {
     '  parity s': r.phases.parityMs / 1000,
     '  swap and exit s': r.phases.swapMs / 1000,
     'documents written (index + delete ops)': r.written.total,
-    'distinct documents (users + history)': r.distinct.users + r.distinct.history,
+    'distinct documents (users + history + facts)': r.distinct.users + r.distinct.history + r.distinct.facts,
+    '  user documents': r.distinct.users,
+    '  history records': r.distinct.history,
+    '  fact intervals': r.distinct.facts,
     'rebuild docs/s over fill': (r.written.total * 1000) / r.phases.fillMs,
     'rebuild docs/s over wall': (r.written.total * 1000) / r.command.wallMs,
     'bulk ceiling 1 stream docs/s': r.bulk.find((b) => b.streams === 1)?.docsPerSecond ?? Number.NaN,
