@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs the benches at their default, bounded settings (today the projector
- * throughput bench: benchPreset(0.05), 3 runs, about 4 minutes on the 2-core development machine)
+ * throughput bench: benchPreset(0.05), 3 runs, 3 to 7 minutes on the shared 2-core development machine)
  * and prints the summary. Flags go to the projector bench (`npm run bench -- --scale 0.2 --runs 1`).
  * Benches are not tests: they need the local servers (`node bin/access-index.js services up`),
  * talk only to 127.0.0.1, and delete their namespaces when done.
