@@ -25,7 +25,12 @@ export interface BatchDeps {
   logger: Logger;
   metrics?: Metrics;
   maxBulkBytes?: number;
+  /** keeps the consumer group membership alive during long batches (kafkajs' heartbeat) */
+  heartbeat?: () => Promise<void>;
 }
+
+/** Lets the event loop turn (timers, sockets, heartbeats) between accounts of a long batch. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface PartitionRef {
   topic: string;
@@ -154,9 +159,18 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
  */
 export async function projectBatch(deps: BatchDeps, source: PartitionRef, byAccount: ReadonlyMap<string, PositionedEvent[]>): Promise<BatchOutcome> {
   const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestMs: 0 };
-  const writes = (
-    await Promise.all([...byAccount].map(([accountId, events]) => deps.cache.withLock(accountId, () => projectAccount(deps, source, accountId, events, outcome))))
-  ).flat();
+  // Accounts one after the other, yielding in between: planning is CPU work, and one batch of many
+  // accounts must not hold the event loop (heartbeats, I/O) for its whole length.
+  const writes: AccountWrites[] = [];
+  let beat = Date.now();
+  for (const [accountId, events] of byAccount) {
+    await yieldToEventLoop();
+    if (deps.heartbeat && Date.now() - beat > 1_000) {
+      beat = Date.now();
+      await deps.heartbeat().catch(() => undefined);
+    }
+    writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, source, accountId, events, outcome))));
+  }
   const ops = writes.flatMap((w) => w.ops);
   try {
     if (ops.length > 0) {

@@ -138,7 +138,7 @@ export function createProjector(deps: ProjectorDeps) {
     }
     const outcome = await patiently(
       'project',
-      () => projectBatch({ store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger, ...(metrics ? { metrics } : {}), ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}) }, { topic: batch.topic, partition: batch.partition }, byAccount),
+      () => projectBatch({ store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger, ...(metrics ? { metrics } : {}), ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}), heartbeat: () => payload.heartbeat() }, { topic: batch.topic, partition: batch.partition }, byAccount),
       payload,
     );
     const last = batch.messages[batch.messages.length - 1]!.offset;
@@ -242,9 +242,15 @@ export function createProjector(deps: ProjectorDeps) {
 export type Projector = ReturnType<typeof createProjector>;
 
 /** Outages are retried; bugs and rejected input are not (they would loop forever). */
+/** Group-membership errors: this member lost its partitions; waiting will not bring them back. */
+const LOST_MEMBERSHIP = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
+
 function isWorthRetrying(error: unknown): boolean {
-  const e = error as { code?: string; retriable?: boolean; name?: string };
+  const e = error as { code?: string; retriable?: boolean; name?: string; type?: string };
   if (e?.code === 'opensearch_rejected') return false;
+  // kafkajs says when its own error cannot heal (e.g. the member was evicted): then the batch must
+  // end so that kafkajs rejoins the group; the next owner skips what Redis says is applied.
+  if (e?.name === 'KafkaJSNonRetriableError' || (e?.type !== undefined && LOST_MEMBERSHIP.has(e.type))) return false;
   if (e?.name === 'TypeError' || e?.name === 'SyntaxError' || e?.name === 'RangeError') return false;
   // Redis refusing a command (a script error, a wrong type) will refuse it again; only its
   // transient states are worth waiting for.
