@@ -19,10 +19,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { mintToken } from '../src/api/tokens.ts';
 import { buildUsersQuery } from '../src/api/users-query.ts';
 import { words } from '../src/opensearch/search-terms.ts';
@@ -33,7 +32,7 @@ import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type ApiProcess, type DirectItem, type DirectOp, type HttpItem, type LoadResult, type LoadWorker, processMemory, startApiProcess, startLoadWorker } from './support/load.ts';
 import { type CapacityResult, describeWindow, type LivePipeline, measureChurnCapacity, openLivePipeline, type ProjectorWindow, publishDataset, sampleEvery, splitHistory, startInProcessProjector, startProducerProcess } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo, processCpuSeconds } from './support/machine.ts';
-import { fmt, median, mib, progress, table } from './support/report.ts';
+import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
 
 export const API_FLAGS = {
   scale: { default: 0.02, help: 'benchPreset scale of the dataset (1 = 2,000,000 events)', min: 0.001, max: 0.5 },
@@ -460,24 +459,9 @@ export function formatApiReport(report: ApiLatencyReport): string {
   ].join('\n');
 }
 
-export function reportJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
-}
-
 async function main(): Promise<void> {
   const flags = parseFlags('tsx bench/api-latency.ts', API_FLAGS);
-  const report = await runApiLatencyBench(flags);
-  const json = reportJson(report);
-  if (flags.out) await writeFile(flags.out, json);
-  process.stdout.write(flags.json ? `${json}\n` : formatApiReport(report));
+  await emitReport(await runApiLatencyBench(flags), flags, formatApiReport);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main().then(
-    () => process.exit(0),
-    (error) => {
-      process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -20,11 +20,10 @@
  *   npx tsx bench/freshness.ts [--scale 0.02] [--loads 0.5,0.8] [--duration-s 30] [--runs 2] [--json] [--out file]
  */
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { mintToken } from '../src/api/tokens.ts';
 import { accountKeys, generationKeys } from '../src/redis/keys.ts';
 import { sleep } from '../src/retry.ts';
@@ -34,7 +33,7 @@ import { type ApiProcess, type LatencyStats, latencyStats, processMemory, startA
 import type { Redis } from 'ioredis';
 import { type CapacityResult, describeWindow, type LivePipeline, measureChurnCapacity, type ProjectorWindow, openLivePipeline, publishDataset, type SampleAt, sampleEvery, splitHistory, startInProcessProjector, startProducerProcess } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
-import { fmt, median, mib, progress, table } from './support/report.ts';
+import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
 
 export const FRESHNESS_FLAGS = {
   scale: { default: 0.02, help: 'benchPreset scale of the dataset (1 = 2,000,000 events)', min: 0.001, max: 0.5 },
@@ -404,24 +403,9 @@ export function formatFreshnessReport(report: FreshnessReport): string {
   ].join('\n');
 }
 
-export function reportJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
-}
-
 async function main(): Promise<void> {
   const flags = parseFlags('tsx bench/freshness.ts', FRESHNESS_FLAGS);
-  const report = await runFreshnessBench(flags);
-  const json = reportJson(report);
-  if (flags.out) await writeFile(flags.out, json);
-  process.stdout.write(flags.json ? `${json}\n` : formatFreshnessReport(report));
+  await emitReport(await runFreshnessBench(flags), flags, formatFreshnessReport);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main().then(
-    () => process.exit(0),
-    (error) => {
-      process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -16,9 +16,8 @@
  *   npx tsx bench/rebuild-time.ts [--scale 0.02] [--runs 2] [--seed 42] [--json] [--out file]
  */
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Client } from '@opensearch-project/opensearch';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import type { DocOp } from '../src/opensearch/bulk-writer.ts';
@@ -30,7 +29,7 @@ import { createBenchNamespace } from './support/bench-namespace.ts';
 import { processMemory, productEnv } from './support/load.ts';
 import { openLivePipeline, publishDataset, startInProcessProjector } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
-import { fmt, median, mib, progress, table } from './support/report.ts';
+import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -294,24 +293,9 @@ export async function runRebuildBench(flags: ReturnType<typeof parseFlags<typeof
   return { bench: 'rebuild-time', at: new Date().toISOString(), options: { ...flags }, machine, runs, medians };
 }
 
-export function reportJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
-}
-
 async function main(): Promise<void> {
   const flags = parseFlags('tsx bench/rebuild-time.ts', REBUILD_FLAGS);
-  const report = await runRebuildBench(flags);
-  const json = reportJson(report);
-  if (flags.out) await writeFile(flags.out, json);
-  process.stdout.write(flags.json ? `${json}\n` : formatRebuildReport(report));
+  await emitReport(await runRebuildBench(flags), flags, formatRebuildReport);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main().then(
-    () => process.exit(0),
-    (error) => {
-      process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);
