@@ -23,7 +23,7 @@ import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import type { DocOp } from '../src/opensearch/bulk-writer.ts';
 import { factsIndex, historyIndex, usersIndex } from '../src/opensearch/indices.ts';
 import { createAccountStore } from '../src/redis/account-store.ts';
-import { type BulkCeilingResult, measureBulkCeiling, readBack } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, measureBulkCeiling, readBack, recreateLike } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { processMemory, productEnv } from './support/load.ts';
@@ -134,16 +134,6 @@ async function scrollDocs(client: Client, index: string, target: string): Promis
     if (scrollId) await client.clearScroll({ body: { scroll_id: scrollId } } as never).catch(() => undefined);
   }
   return out;
-}
-
-/** (Re)creates `target` with the mapping and shard settings of `source` (as the bulk ceiling does for users and history). */
-async function recreateLike(client: Client, source: string, target: string): Promise<void> {
-  await client.indices.delete({ index: target }, { ignore: [404] });
-  const mapping = (await client.indices.getMapping({ index: source })).body as Record<string, { mappings: object }>;
-  const settings = (await client.indices.getSettings({ index: source })).body as Record<string, { settings: { index: Record<string, unknown> } }>;
-  const s = Object.values(settings)[0]!.settings.index;
-  const keep = ['number_of_shards', 'number_of_replicas', 'refresh_interval', 'gc_deletes'];
-  await client.indices.create({ index: target, body: { mappings: Object.values(mapping)[0]!.mappings, settings: Object.fromEntries(keep.filter((k) => s[k] !== undefined).map((k) => [k, s[k]])) } } as never);
 }
 
 async function indexingTotals(client: Client, indices: string[]): Promise<{ index: number; delete: number; failed: number; docs: Record<string, number> }> {

@@ -41,7 +41,7 @@ export async function readBack(client: Client, source: { users: string; history:
 }
 
 /** (Re)creates `target` with the mapping and the relevant settings of `source`. */
-async function recreateLike(client: Client, source: string, target: string): Promise<void> {
+export async function recreateLike(client: Client, source: string, target: string): Promise<void> {
   await client.indices.delete({ index: target }, { ignore: [404] });
   const mapping = (await client.indices.getMapping({ index: source })).body as Record<string, { mappings: object }>;
   const settings = (await client.indices.getSettings({ index: source })).body as Record<string, { settings: { index: Record<string, unknown> } }>;

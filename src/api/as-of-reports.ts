@@ -52,8 +52,8 @@ function docsAt(opensearch: Client, pit: string, accountId: string, at: number, 
 }
 
 /** The summary of `scope` at T: the sum of each document's counter contributions, as the counters hold them live. */
-export async function summaryAsOf(opensearch: Client, historyIndex: string, accountId: string, at: number, scope: ChannelScope): Promise<Summary> {
-  const pit = await openPit(opensearch, historyIndex);
+export async function summaryAsOf(opensearch: Client, factsIndex: string, accountId: string, at: number, scope: ChannelScope): Promise<Summary> {
+  const pit = await openPit(opensearch, factsIndex);
   try {
     const counts = new Map<string, number>();
     for await (const doc of docsAt(opensearch, pit, accountId, at))
@@ -77,7 +77,8 @@ export async function userAsOf(opensearch: Client, factsIndex: string, accountId
 }
 
 export interface AsOfPageRequest {
-  historyIndex: string;
+  /** the generation's facts index (what as_of reads) */
+  factsIndex: string;
   at: number;
   filter: UsersFilter;
   sort: UsersSort;
@@ -114,7 +115,7 @@ export async function usersPageAsOf(opensearch: Client, request: AsOfPageRequest
     if (decoded.filter !== hash)
       throw badRequest('the cursor belongs to a listing with another as_of, filters or sort; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
     state = { pit: decoded.pit, after: decoded.after as (string | number)[], delivered: decoded.delivered, position: decoded.position };
-  } else state.pit = await openPit(opensearch, request.historyIndex);
+  } else state.pit = await openPit(opensearch, request.factsIndex);
 
   let rows;
   try {

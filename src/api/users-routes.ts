@@ -61,14 +61,14 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
         page =
           at === undefined
             ? await searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position })
-            : await usersPageAsOf(services.opensearch, { ...common, historyIndex: read.live.facts, at, position: read.position });
+            : await usersPageAsOf(services.opensearch, { ...common, factsIndex: read.live.facts, at, position: read.position });
       } else {
         // A later page reads the listing's snapshot: its position is the answer's, whatever happened since.
         const wanted = parseMinPosition(query.min_position, services.topics);
         page =
           at === undefined
             ? await searchUsersPage(services.opensearch, { ...common, index: '', cursor: query.cursor, position: '' })
-            : await usersPageAsOf(services.opensearch, { ...common, historyIndex: '', at, cursor: query.cursor, position: '' });
+            : await usersPageAsOf(services.opensearch, { ...common, factsIndex: '', at, cursor: query.cursor, position: '' });
         const snapshot = parsePositions(page.position);
         if (wanted && snapshot.ok && lagBehind(wanted, snapshot.positions).length > 0)
           throw badRequest('the listing of this cursor predates min_position; start again without the cursor', [{ field: 'cursor', message: 'older than min_position' }]);

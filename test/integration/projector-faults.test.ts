@@ -4,8 +4,8 @@
  * events) in a fresh namespace, injects one fault mid-stream, and then requires that `verify` is
  * clean and that every document and counter equals the pure core's replay of the history.
  */
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../support/ports.ts';
 import { createTestNamespace, type TestNamespace } from '../helpers/namespace.ts';
 import { serverAddresses } from '../helpers/servers.ts';
 import { expectedState, indexedState, testHistory } from '../support/history.ts';
@@ -15,13 +15,6 @@ import { type TcpProxy, startTcpProxy } from '../support/tcp-proxy.ts';
 
 const history = testHistory();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 const expected = expectedState(history.events);
 
 interface Scenario {

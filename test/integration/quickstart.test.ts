@@ -2,18 +2,11 @@
  * `npm start` as a newcomer runs it (`access-index quickstart`), in its own namespace and port:
  * it prints the page's URL and a token per demo account, and the report behind them shows the demo.
  */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/ports.ts';
 import { createTestNamespace } from '../helpers/namespace.ts';
 import { type ManagedProcess, spawnCommand } from '../support/processes.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('quickstart (npm start)', () => {
   const ns = createTestNamespace();
