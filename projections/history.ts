@@ -3,6 +3,7 @@
  * A user's profile is one interval key ('profile'); each entry is another, keyed by access type and
  * target. An entry whose paths change closes and reopens, so the past drill-down keeps its reasons.
  */
+import { sameEntry, sameProfile } from './equality.ts';
 import type { Entry, UserDoc } from './model.ts';
 
 export const PROFILE_KEY = 'profile';
@@ -28,32 +29,27 @@ function profileOf(doc: UserDoc): Profile {
   return { display_name: doc.display_name, user_email: doc.user_email, user_access: doc.user_access };
 }
 
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** The interval changes between two versions of a user's document (null: the user does not exist). */
 export function diffDocs(before: UserDoc | null, after: UserDoc | null): DocChange[] {
   const changes: DocChange[] = [];
-  const pb = before ? profileOf(before) : null;
-  const pa = after ? profileOf(after) : null;
-  if (!same(pb, pa))
+  if (!sameProfile(before, after))
     changes.push({
       key: PROFILE_KEY,
-      closed: pb ? { kind: 'profile', profile: pb } : null,
-      opened: pa ? { kind: 'profile', profile: pa } : null,
+      closed: before ? { kind: 'profile', profile: profileOf(before) } : null,
+      opened: after ? { kind: 'profile', profile: profileOf(after) } : null,
     });
   const old = new Map((before?.entries ?? []).map((e) => [entryKey(e), e]));
   const now = new Map((after?.entries ?? []).map((e) => [entryKey(e), e]));
-  for (const key of new Set([...old.keys(), ...now.keys()])) {
-    const o = old.get(key);
-    const n = now.get(key);
-    if (same(o, n)) continue;
+  const entryChange = (key: string, o: Entry | undefined, n: Entry | undefined) => {
+    if (sameEntry(o, n)) return;
     changes.push({
       key,
       closed: o ? { kind: 'entry', entry: o } : null,
       opened: n ? { kind: 'entry', entry: n } : null,
     });
-  }
+  };
+  // Keys of the old document first, then the new ones (the order of the records written).
+  for (const [key, o] of old) entryChange(key, o, now.get(key));
+  for (const [key, n] of now) if (!old.has(key)) entryChange(key, undefined, n);
   return changes;
 }

@@ -9,5 +9,6 @@ export * from './views.ts';
 export * from './summary.ts';
 export * from './dedupe.ts';
 export * from './account.ts';
+export * from './equality.ts';
 export * from './history.ts';
 export * from './raw-facts.ts';

@@ -21,6 +21,7 @@ import {
   logTime,
   pruneSeen,
   remember,
+  sameDoc,
 } from '../../projections/index.ts';
 import { type EventRef, type OutboxRecord, factRecord, factRecordId, recordChanges } from './history-records.ts';
 
@@ -38,6 +39,8 @@ export interface BatchSource {
 }
 
 export interface BatchPlan {
+  /** how many of the given events this plan covers (all, unless the work budget cut it short) */
+  consumed: number;
   lastOffset: bigint;
   applied: FactEvent[];
   duplicates: number;
@@ -67,13 +70,21 @@ export interface RawState {
   opened: Map<string, EventRef>;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 /**
  * Applies the events to `state` and `open` (in place) and returns what to persist. `events` are
- * those not yet applied from this partition, in partition order.
+ * those not yet applied from this partition, in partition order. `maxWork` bounds the plan: it
+ * stops after the event that brings the number of user documents derived to it (at least one
+ * event is always planned), so that one commit never holds the event loop for long.
  */
-export function planBatch(state: AccountState, open: Map<string, EventRef>, raw: RawState, source: BatchSource, events: readonly PositionedEvent[], windowMs: number): BatchPlan {
+export function planBatch(
+  state: AccountState,
+  open: Map<string, EventRef>,
+  raw: RawState,
+  source: BatchSource,
+  events: readonly PositionedEvent[],
+  windowMs: number,
+  maxWork = Number.POSITIVE_INFINITY,
+): BatchPlan {
   const start = new Map<string, UserDoc | null>();
   const current = new Map<string, UserDoc | null>();
   const changes: FactChange[] = [];
@@ -81,15 +92,22 @@ export function planBatch(state: AccountState, open: Map<string, EventRef>, raw:
   const applied: FactEvent[] = [];
   const history = new Map<string, OutboxRecord>();
   const openChanges = new Map<string, EventRef | null>();
+  /** users whose document changed at some event of the batch (it may have changed back since) */
+  const touched = new Set<string>();
   const rawChanges = new Map<string, RawValue | null>();
   let duplicates = 0;
+  let work = 0;
+  let consumed = 0;
   for (const { event, offset } of events) {
+    if (consumed > 0 && work >= maxWork) break;
+    consumed += 1;
     const logMs = logTime(event);
     if (isDuplicate(state.seen, event.id, logMs, windowMs)) {
       duplicates += 1;
       continue;
     }
     const affected = affectedUsers(state.facts, event);
+    work += affected.size + 1;
     for (const userId of affected)
       if (!current.has(userId)) {
         const doc = deriveUser(state.facts, userId);
@@ -125,17 +143,20 @@ export function planBatch(state: AccountState, open: Map<string, EventRef>, raw:
     for (const userId of affected) {
       const before = current.get(userId) ?? null;
       const after = deriveUser(state.facts, userId);
-      if (same(before, after)) continue;
-      recordChanges(source.accountId, userId, diffDocs(before, after), at, open, openChanges, history);
+      const diff = diffDocs(before, after);
+      if (diff.length === 0) continue;
+      recordChanges(source.accountId, userId, diff, at, open, openChanges, history);
       current.set(userId, after);
+      touched.add(userId);
     }
   }
 
   const docs = new Map<string, UserDoc | null>();
   const deltas = new Map<string, number>();
-  for (const [userId, old] of start) {
+  for (const userId of touched) {
+    const old = start.get(userId) ?? null;
     const now = current.get(userId) ?? null;
-    if (same(old, now)) continue;
+    if (sameDoc(old, now)) continue;
     docs.set(userId, now);
     for (const [key, d] of counterDeltas(old, now)) {
       const v = (deltas.get(key) ?? 0) + d;
@@ -146,7 +167,8 @@ export function planBatch(state: AccountState, open: Map<string, EventRef>, raw:
   pruneSeen(state.seen, windowMs);
   const finite = Number.isFinite(state.seen.newestMs);
   return {
-    lastOffset: events.length > 0 ? events[events.length - 1]!.offset : -1n,
+    consumed,
+    lastOffset: consumed > 0 ? events[consumed - 1]!.offset : -1n,
     applied,
     duplicates,
     changes,
