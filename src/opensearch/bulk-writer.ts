@@ -7,7 +7,8 @@ import type { Client } from '@opensearch-project/opensearch';
 import { AppError } from '../errors.ts';
 
 export type DocOp =
-  | { op: 'index'; index: string; id: string; version: number; doc: object }
+  /** `doc` is the source: an object, or its JSON when the caller already has it */
+  | { op: 'index'; index: string; id: string; version: number; doc: object | string }
   | { op: 'delete'; index: string; id: string; version: number };
 
 export interface BulkResult {
@@ -22,45 +23,73 @@ export interface BulkWriterOptions {
   onRequest?: (seconds: number, bytes: number) => void;
 }
 
+type BulkItem = Record<string, { status: number; error?: { type?: string; reason?: string } }>;
+
+/** Only what is read back: a successful request's items shrink to their status. */
+const FILTER_PATH = 'errors,items.*.status,items.*.error.type,items.*.error.reason';
+
+/** The action line, without an object and a JSON.stringify of it per document. */
+function actionLine(op: DocOp, indexJson: string): string {
+  return `{"${op.op}":{"_index":${indexJson},"_id":${JSON.stringify(op.id)},"version":${op.version},"version_type":"external_gte"}}`;
+}
+
 /** Writes the ops in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
 export async function writeDocs(client: Client, ops: readonly DocOp[], options: BulkWriterOptions = {}): Promise<BulkResult> {
   const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
   const result: BulkResult = { indexed: 0, deleted: 0, stale: 0 };
+  const indexJson = new Map<string, string>();
   let lines: string[] = [];
   let bytes = 0;
+  let indexOps = 0;
+  let deleteOps = 0;
   const flush = async () => {
     if (lines.length === 0) return;
-    const body = `${lines.join('\n')}\n`;
+    // One Buffer: the client would otherwise measure the string's byte length again.
+    lines.push('');
+    const body = Buffer.from(lines.join('\n'));
     const started = performance.now();
-    const response = await client.bulk({ body } as never);
-    options.onRequest?.((performance.now() - started) / 1000, bytes);
-    const items = (response.body as { items: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }).items;
-    const failures: string[] = [];
-    for (const item of items) {
-      const [kind, r] = Object.entries(item)[0]!;
-      if (r.status === 409) result.stale += 1;
-      else if (r.status >= 300 && !(kind === 'delete' && r.status === 404)) failures.push(`${r.status} ${r.error?.type ?? ''}: ${r.error?.reason ?? ''}`);
-      else if (kind === 'delete') result.deleted += 1;
-      else result.indexed += 1;
-    }
-    if (failures.length > 0) {
-      const retriable = items.every((item) => {
-        const status = Object.values(item)[0]!.status;
-        return status < 300 || status === 409 || status === 404 || status === 429 || status >= 500;
-      });
-      throw new AppError(retriable ? 'opensearch_unavailable' : 'opensearch_rejected', `bulk write failed for ${failures.length} documents: ${failures.slice(0, 3).join('; ')}`, { retriable });
+    const response = await client.bulk({ body, filter_path: FILTER_PATH } as never);
+    options.onRequest?.((performance.now() - started) / 1000, body.length);
+    const answer = response.body as { errors: boolean; items?: BulkItem[] };
+    if (!answer.errors) {
+      // Every item succeeded (a delete of a missing document is not an error either).
+      result.indexed += indexOps;
+      result.deleted += deleteOps;
+    } else {
+      const items = answer.items ?? [];
+      const failures: string[] = [];
+      for (const item of items) {
+        const [kind, r] = Object.entries(item)[0]!;
+        if (r.status === 409) result.stale += 1;
+        else if (r.status >= 300 && !(kind === 'delete' && r.status === 404)) failures.push(`${r.status} ${r.error?.type ?? ''}: ${r.error?.reason ?? ''}`);
+        else if (kind === 'delete') result.deleted += 1;
+        else result.indexed += 1;
+      }
+      if (failures.length > 0) {
+        const retriable = items.every((item) => {
+          const status = Object.values(item)[0]!.status;
+          return status < 300 || status === 409 || status === 404 || status === 429 || status >= 500;
+        });
+        throw new AppError(retriable ? 'opensearch_unavailable' : 'opensearch_rejected', `bulk write failed for ${failures.length} documents: ${failures.slice(0, 3).join('; ')}`, { retriable });
+      }
     }
     lines = [];
     bytes = 0;
+    indexOps = 0;
+    deleteOps = 0;
   };
   for (const op of ops) {
-    const meta = JSON.stringify({ [op.op]: { _index: op.index, _id: op.id, version: op.version, version_type: 'external_gte' } });
-    const doc = op.op === 'index' ? JSON.stringify(op.doc) : undefined;
+    let index = indexJson.get(op.index);
+    if (index === undefined) indexJson.set(op.index, (index = JSON.stringify(op.index)));
+    const meta = actionLine(op, index);
+    const doc = op.op === 'index' ? (typeof op.doc === 'string' ? op.doc : JSON.stringify(op.doc)) : undefined;
     const size = meta.length + (doc?.length ?? 0) + 2;
     if (bytes + size > maxBytes) await flush();
     lines.push(meta);
     if (doc !== undefined) lines.push(doc);
     bytes += size;
+    if (op.op === 'index') indexOps += 1;
+    else deleteOps += 1;
   }
   await flush();
   return result;
