@@ -27,10 +27,32 @@ export interface BatchDeps {
   maxBulkBytes?: number;
   /** keeps the consumer group membership alive during long batches (kafkajs' heartbeat) */
   heartbeat?: () => Promise<void>;
+  /**
+   * Called once every account of the batch is committed to Redis, before the bulk write: the
+   * projector publishes the batch's applied position there (the summary reflects it from then on).
+   */
+  onCommitted?: () => Promise<void>;
+  /** planBatch's work budget per commit (default WORK_PER_COMMIT) */
+  workPerCommit?: number;
 }
 
-/** Lets the event loop turn (timers, sockets, heartbeats) between accounts of a long batch. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** User documents derived per commit at most (planBatch's maxWork): about a second of CPU here. */
+export const WORK_PER_COMMIT = 10_000;
+
+const lastBeat = new WeakMap<BatchDeps, number>();
+
+/**
+ * Lets the event loop turn (timers, sockets) between accounts and commits of a long batch, and
+ * sends kafkajs' heartbeat at most once a second.
+ */
+async function pace(deps: BatchDeps): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const now = Date.now();
+  if (deps.heartbeat && now - (lastBeat.get(deps) ?? 0) > 1_000) {
+    lastBeat.set(deps, now);
+    await deps.heartbeat().catch(() => undefined);
+  }
+}
 
 export interface PartitionRef {
   topic: string;
@@ -96,10 +118,16 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
       const recovery = recoveryWrites(deps, accountId, account);
       if (recovery) writes.push(recovery);
       const appliedUpTo = account.offsets.get(field) ?? -1n;
-      const fresh = events.filter((e) => e.offset > appliedUpTo);
-      outcome.alreadyApplied += events.length - fresh.length;
-      if (fresh.length > 0) {
-        const plan = planBatch(account.state, account.open, account.raw, { accountId, ...source, version: account.version + 1 }, fresh, windowMs);
+      let fresh = events.filter((e) => e.offset > appliedUpTo);
+      const counted = { applied: 0, duplicates: 0, alreadyApplied: events.length - fresh.length, newestMs: 0 };
+      let conflict = false;
+      // In commits of bounded work: a role change that reaches thousands of users must not hold the
+      // event loop (heartbeats, the API of an embedded projector) for seconds.
+      while (fresh.length > 0) {
+        const plan = planBatch(account.state, account.open, account.raw, { accountId, ...source, version: account.version + 1 }, fresh, windowMs, deps.workPerCommit ?? WORK_PER_COMMIT);
+        // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
+        const historyJson = new Map<string, string>();
+        for (const [id, record] of plan.history) historyJson.set(id, JSON.stringify(record));
         const version = await store.commit({
           accountId,
           expectedVersion: account.version,
@@ -112,23 +140,21 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
           counterDeltas: plan.counterDeltas,
           dirtyUsers: [...plan.docs.keys()],
           openChanges: plan.openChanges,
-          history: plan.history,
+          historyJson,
           rawChanges: plan.rawChanges,
         });
         if (version === null) {
-          // Another projector wrote this account since we read it: read it again and redo.
-          deps.logger.info({ accountId, field }, 'account changed elsewhere; reloading');
-          cache.invalidate(accountId);
-          continue;
+          conflict = true;
+          break;
         }
         account.version = version;
         account.offsets.set(field, plan.lastOffset);
         for (const userId of plan.docs.keys()) account.dirty.set(userId, version);
         for (const [id, record] of plan.history) account.historyOutbox.set(id, { version, record });
         for (const e of plan.applied) metrics?.eventsApplied.inc({ type: e.type });
-        outcome.applied += plan.applied.length;
-        outcome.duplicates += plan.duplicates;
-        outcome.newestMs = Math.max(outcome.newestMs, plan.newestMs);
+        counted.applied += plan.applied.length;
+        counted.duplicates += plan.duplicates;
+        counted.newestMs = Math.max(counted.newestMs, plan.newestMs);
         const users = [...plan.docs.keys()];
         const indices = deps.indices();
         writes.push({
@@ -140,10 +166,23 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
           historyIds: [...plan.history.keys()],
           ops: [
             ...users.map((u) => docOp(indices.users, accountId, u, plan.docs.get(u) ?? null, version)),
-            ...historyOps(indices, [...plan.history].map(([id, record]) => [id, { version, record }])),
+            ...[...plan.history].map(([id, record]): DocOp => ({ op: 'index', index: isFactRecord(record) ? indices.facts : indices.history, id, version, doc: historyJson.get(id)! })),
           ],
         });
+        fresh = fresh.slice(plan.consumed);
+        if (fresh.length > 0) await pace(deps);
       }
+      if (conflict) {
+        // Another projector wrote this account since we read it: read it again and redo. What this
+        // call committed before the conflict is in the reloaded account's outbox.
+        deps.logger.info({ accountId, field }, 'account changed elsewhere; reloading');
+        cache.invalidate(accountId);
+        continue;
+      }
+      outcome.applied += counted.applied;
+      outcome.duplicates += counted.duplicates;
+      outcome.alreadyApplied += counted.alreadyApplied;
+      outcome.newestMs = Math.max(outcome.newestMs, counted.newestMs);
       return writes;
     } catch (error) {
       // The in-memory state may be ahead of Redis now: forget it.
@@ -162,17 +201,16 @@ export async function projectBatch(deps: BatchDeps, source: PartitionRef, byAcco
   // Accounts one after the other, yielding in between: planning is CPU work, and one batch of many
   // accounts must not hold the event loop (heartbeats, I/O) for its whole length.
   const writes: AccountWrites[] = [];
-  let beat = Date.now();
+  lastBeat.set(deps, Date.now());
   for (const [accountId, events] of byAccount) {
-    await yieldToEventLoop();
-    if (deps.heartbeat && Date.now() - beat > 1_000) {
-      beat = Date.now();
-      await deps.heartbeat().catch(() => undefined);
-    }
+    await pace(deps);
     writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, source, accountId, events, outcome))));
   }
   const ops = writes.flatMap((w) => w.ops);
   try {
+    // Inside the try: when it fails, the accounts are dropped like on a failed write, so that the
+    // retry writes their outbox (their events count as applied from now on).
+    await deps.onCommitted?.();
     if (ops.length > 0) {
       const result = await writeDocs(deps.opensearch, ops, {
         ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
@@ -182,8 +220,8 @@ export async function projectBatch(deps: BatchDeps, source: PartitionRef, byAcco
       deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
       outcome.documents = ops.length;
     }
+    await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, historyIds: w.historyIds })));
     for (const w of writes) {
-      await deps.store.clearOutbox(w.accountId, w.version, w.users, w.historyIds);
       // Only the very account object the writes came from learns about them: a reloaded one read
       // its outbox from Redis, which is already up to date.
       if (deps.cache.peek(w.accountId) !== w.account) continue;

@@ -40,6 +40,8 @@ export interface ProjectorDeps {
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
   maxBulkBytes?: number;
+  /** user documents derived per Redis commit at most (default WORK_PER_COMMIT; tests set it low) */
+  workPerCommit?: number;
 }
 
 export type ProjectorState = 'idle' | 'starting' | 'running' | 'degraded' | 'stopping' | 'stopped';
@@ -136,12 +138,30 @@ export function createProjector(deps: ProjectorDeps) {
       for (const p of poison) metrics?.deadLetters.inc({ code: p.code });
       logger.warn({ count: poison.length, field, reasons: poison.slice(0, 5).map((p) => `${p.offset}: ${p.reason}`) }, 'poison messages sent to the dead-letter topic');
     }
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    const applied = new Map([[field, BigInt(last)]]);
     const outcome = await patiently(
       'project',
-      () => projectBatch({ store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger, ...(metrics ? { metrics } : {}), ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}), heartbeat: () => payload.heartbeat() }, { topic: batch.topic, partition: batch.partition }, byAccount),
+      () =>
+        projectBatch(
+          {
+            store,
+            cache,
+            opensearch,
+            indices: () => deps.indices,
+            windowMs: config.dedupeWindowMs,
+            logger,
+            ...(metrics ? { metrics } : {}),
+            ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}),
+            ...(deps.workPerCommit ? { workPerCommit: deps.workPerCommit } : {}),
+            heartbeat: () => payload.heartbeat(),
+            onCommitted: () => store.raiseApplied(applied),
+          },
+          { topic: batch.topic, partition: batch.partition },
+          byAccount,
+        ),
       payload,
     );
-    const last = batch.messages[batch.messages.length - 1]!.offset;
     publisher.mark(field, BigInt(last), outcome.newestMs);
     payload.resolveOffset(last);
     await patiently('commit offsets', () => consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]), payload).catch((error) => {

@@ -39,8 +39,17 @@ export interface BatchCommit {
   counterDeltas: Map<string, number>;
   dirtyUsers: string[];
   openChanges: Map<string, EventRef | null>;
-  history: Map<string, OutboxRecord>;
+  /** outbox records as JSON, by id: serialized once, for this commit and for the bulk write */
+  historyJson: Map<string, string>;
   rawChanges: Map<string, RawValue | null>;
+}
+
+/** What one account's bulk write confirmed: its outbox entries up to `version` can go. */
+export interface OutboxClear {
+  accountId: string;
+  version: number;
+  userIds: readonly string[];
+  historyIds: readonly string[];
 }
 
 type MultiResult = [Error | null, unknown][] | null;
@@ -145,19 +154,26 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
       for (const [field, ref] of openSet) args.push(field, JSON.stringify(ref));
       args.push(openDel.length);
       for (const field of openDel) args.push(field);
-      args.push(c.history.size);
-      for (const [id, record] of c.history) args.push(id, JSON.stringify(record));
+      args.push(c.historyJson.size);
+      for (const [id, json] of c.historyJson) args.push(id, json);
       const rawSet = [...c.rawChanges].filter(([, v]) => v !== null) as [string, RawValue][];
       const rawDel = [...c.rawChanges].filter(([, v]) => v === null).map(([key]) => key);
       args.push(rawSet.length);
       for (const [key, value] of rawSet) args.push(key, JSON.stringify(value));
       args.push(rawDel.length);
       for (const key of rawDel) args.push(key);
-      // Registered before the commit so a crash right after it still finds the account; a stale
-      // entry costs one empty flush.
-      await redis.pipeline().sadd(gen.accounts, c.accountId).sadd(gen.dirtyAccounts, c.accountId).exec();
-      // Arguments go as one array (ioredis flattens it): a spread of a large batch would overflow the stack.
-      const result = (await redis.call('EVAL', [COMMIT_BATCH, 7, k.facts, k.seen, k.meta, k.dirty, k.openIntervals, k.historyOutbox, k.rawFacts].concat(args))) as number;
+      // One round trip. The account is registered before the commit (Redis runs a pipeline in
+      // order), so a crash right after it still finds the account; a stale entry costs one empty
+      // flush. Arguments go as one array (ioredis flattens it): a spread of a large batch would
+      // overflow the stack.
+      const [, , result] = unwrap(
+        await redis
+          .pipeline()
+          .sadd(gen.accounts, c.accountId)
+          .sadd(gen.dirtyAccounts, c.accountId)
+          .call('EVAL', [COMMIT_BATCH, 7, k.facts, k.seen, k.meta, k.dirty, k.openIntervals, k.historyOutbox, k.rawFacts].concat(args))
+          .exec(),
+      ) as [unknown, unknown, number];
       return result < 0 ? null : result;
     },
 
@@ -166,12 +182,33 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
      * the account from the dirty set when both are empty.
      */
     async clearOutbox(accountId: string, version: number, userIds: readonly string[], historyIds: readonly string[]): Promise<void> {
-      const k = accountKeys(space, accountId);
-      for (const [hash, fields] of [[k.dirty, userIds], [k.historyOutbox, historyIds]] as const)
-        for (let i = 0; i < fields.length; i += 5000) await redis.eval(CLEAR_OUTBOX, 1, hash, version, ...fields.slice(i, i + 5000));
-      const remaining = (await redis.multi().hlen(k.dirty).hlen(k.historyOutbox).exec()) ?? [];
-      const left = remaining.reduce((a, [, n]) => a + Number(n ?? 0), 0);
-      if (left === 0) await redis.srem(gen.dirtyAccounts, accountId);
+      await this.clearOutboxes([{ accountId, version, userIds, historyIds }]);
+    },
+
+    /**
+     * clearOutbox for many accounts in one round trip (two when some account is now clean). An
+     * account leaves the dirty set only when a check made atomically with its removal still finds
+     * its outbox empty: a commit racing in between puts it back.
+     */
+    async clearOutboxes(cleared: readonly OutboxClear[]): Promise<void> {
+      if (cleared.length === 0) return;
+      const pipeline = redis.pipeline();
+      for (const c of cleared) {
+        const k = accountKeys(space, c.accountId);
+        // One array (ioredis flattens it): any number of ids without a spread.
+        pipeline.call('EVAL', [CLEAR_OUTBOX, 2, k.dirty, k.historyOutbox, c.version, c.userIds.length].concat(c.userIds, c.historyIds));
+      }
+      const left = unwrap(await pipeline.exec()).map(Number);
+      const clean = [...new Set(cleared.filter((_, i) => left[i] === 0).map((c) => c.accountId))];
+      if (clean.length === 0) return;
+      const removal = redis.multi();
+      for (const accountId of clean) {
+        const k = accountKeys(space, accountId);
+        removal.srem(gen.dirtyAccounts, accountId).hlen(k.dirty).hlen(k.historyOutbox);
+      }
+      const counts = unwrap(await removal.exec()).map(Number);
+      const refilled = clean.filter((_, i) => counts[i * 3 + 1]! + counts[i * 3 + 2]! > 0);
+      if (refilled.length > 0) await redis.sadd(gen.dirtyAccounts, ...refilled);
     },
 
     async dirtyAccounts(): Promise<string[]> {
@@ -188,6 +225,17 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
       const args: string[] = [];
       for (const [field, offset] of positions) args.push(field, offset.toString());
       await redis.call('EVAL', [RAISE_POSITIONS, 1, gen.positions].concat(args));
+    },
+
+    /**
+     * Publishes applied positions: every event up to the offset is committed to its account's
+     * facts and counters (only ever raised; the searchable positions follow after the bulk write).
+     */
+    async raiseApplied(positions: ReadonlyMap<string, bigint>): Promise<void> {
+      if (positions.size === 0) return;
+      const args: string[] = [];
+      for (const [field, offset] of positions) args.push(field, offset.toString());
+      await redis.call('EVAL', [RAISE_POSITIONS, 1, gen.applied].concat(args));
     },
 
     async positions(): Promise<Map<string, bigint>> {

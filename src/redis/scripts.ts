@@ -52,15 +52,19 @@ return newVersion
 
 /**
  * Forget outbox entries that were written at `version` or later (values start with their version).
- * KEYS: outbox hash. ARGV: version, field*. Returns how many entries are left.
+ * KEYS: dirty users, history outbox. ARGV: version, n, n dirty user ids, then history record ids.
+ * Returns how many entries are left in both.
  */
 export const CLEAR_OUTBOX = `
 local v = tonumber(ARGV[1])
-for i = 2, #ARGV do
-  local at = redis.call('HGET', KEYS[1], ARGV[i])
-  if at and tonumber(string.match(at, '^(%d+)')) <= v then redis.call('HDEL', KEYS[1], ARGV[i]) end
+local n = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local hash = KEYS[2]
+  if i < 3 + n then hash = KEYS[1] end
+  local at = redis.call('HGET', hash, ARGV[i])
+  if at and tonumber(string.match(at, '^(%d+)')) <= v then redis.call('HDEL', hash, ARGV[i]) end
 end
-return redis.call('HLEN', KEYS[1])
+return redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2])
 `;
 
 /**

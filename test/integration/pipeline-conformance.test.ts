@@ -6,8 +6,15 @@ import { type TestNamespace, createTestNamespace } from '../helpers/namespace.ts
 import { drillDownShape, expectedDrillDown, loadConformanceCases, sortRows } from '../support/conformance.ts';
 import { type LogicalTopicName, type PreparedNamespace, prepareNamespace } from '../support/pipeline.ts';
 
-/** The conformance cases through Kafka, the projector, Redis and OpenSearch: one account per case. */
-describe('conformance cases through the whole pipeline', () => {
+/**
+ * The conformance cases through Kafka, the projector, Redis and OpenSearch: one account per case.
+ * Twice: with the default work budget (a batch's events of an account in one Redis commit), and
+ * with a budget of one document per commit, so that a batch is split into a commit per event.
+ */
+describe.each([
+  { split: 'one commit per account and batch', workPerCommit: undefined },
+  { split: 'a commit per event (work budget 1)', workPerCommit: 1 },
+])('conformance cases through the whole pipeline, $split', ({ workPerCommit }) => {
   const cases = loadConformanceCases();
   let ns: TestNamespace;
   let env: PreparedNamespace;
@@ -16,7 +23,7 @@ describe('conformance cases through the whole pipeline', () => {
   beforeAll(async () => {
     ns = createTestNamespace();
     env = await prepareNamespace(ns, { partitions: 3 });
-    const projector = env.projector();
+    const projector = env.projector(workPerCommit === undefined ? {} : { workPerCommit });
     await projector.start();
     stop = () => projector.stop();
     const messages = cases.flatMap((c, n) =>

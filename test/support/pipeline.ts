@@ -110,7 +110,7 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
     },
 
     /** A projector in this process (stop it before the test ends). */
-    projector(options: { groupId?: string; metrics?: Metrics } = {}) {
+    projector(options: { groupId?: string; metrics?: Metrics; workPerCommit?: number } = {}) {
       return createProjector({
         kafka: clients.kafka,
         redis: clients.redis,
