@@ -13,6 +13,26 @@ export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<
   return new Map(Object.entries(raw).map(([field, offset]) => [field, BigInt(offset)]));
 }
 
+/**
+ * What the Redis-backed views (summary, queues) reflect: per partition, the applied position
+ * (committed to facts and counters) or the searchable one, whichever is further (searchable implies
+ * applied; a generation written before applied positions existed has only searchable ones).
+ */
+export async function readAppliedPositions(redis: Redis, space: KeySpace): Promise<Map<string, bigint>> {
+  const keys = generationKeys(space);
+  const results = (await redis.pipeline().hgetall(keys.positions).hgetall(keys.applied).exec()) ?? [];
+  const out = new Map<string, bigint>();
+  for (const [error, hash] of results) {
+    if (error) throw error;
+    for (const [field, offset] of Object.entries(hash as Record<string, string>)) {
+      const value = BigInt(offset);
+      const cur = out.get(field);
+      if (cur === undefined || cur < value) out.set(field, value);
+    }
+  }
+  return out;
+}
+
 export interface AwaitPositionsOptions {
   read: () => Promise<Positions>;
   /** the offsets the answer must reflect; nothing to wait for when absent or empty */

@@ -5,7 +5,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
-import { awaitPositions, readPositions } from './freshness.ts';
+import { awaitPositions, readAppliedPositions, readPositions } from './freshness.ts';
 import type { LiveGeneration } from './live-generation.ts';
 import { type Positions, formatPositions, parsePositions, unknownTopics } from './position.ts';
 import { badRequest } from './problem.ts';
@@ -46,11 +46,18 @@ export function parseMinPosition(text: string | undefined, topics: readonly stri
   return parsed.positions;
 }
 
+/**
+ * What an answer is read from: OpenSearch documents (searchable positions), or the counters in
+ * Redis (applied positions: committed, possibly not yet searchable).
+ */
+export type ReadSource = 'search' | 'counters';
+
 /** Resolves the generation and waits for min_position; sets the position header on `c`. */
-export async function beginRead(services: ReportServices, c: Context, query: { min_position?: string | undefined; wait_ms: number }): Promise<ReadScope> {
+export async function beginRead(services: ReportServices, c: Context, query: { min_position?: string | undefined; wait_ms: number }, source: ReadSource = 'search'): Promise<ReadScope> {
   const wanted = parseMinPosition(query.min_position, services.topics);
   const live = await services.live();
-  const positions = await awaitPositions({ read: () => readPositions(services.redis, live.space), wanted, waitMs: query.wait_ms, now: services.now });
+  const read = source === 'counters' ? () => readAppliedPositions(services.redis, live.space) : () => readPositions(services.redis, live.space);
+  const positions = await awaitPositions({ read, wanted, waitMs: query.wait_ms, now: services.now });
   const position = formatPositions(positions);
   c.header(POSITION_HEADER, position);
   return { live, positions, position, wanted };

@@ -18,7 +18,8 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const read = await beginRead(services, c, query);
+      // The live summary is read from Redis counters: it waits only for the Redis commit of min_position.
+      const read = await beginRead(services, c, query, query.as_of === undefined ? 'counters' : 'search');
       const summary =
         query.as_of === undefined
           ? await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all')
@@ -57,7 +58,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const read = await beginRead(services, c, query);
+      const read = await beginRead(services, c, query, 'counters');
       const types = query.access_type ? [query.access_type] : ACCESS_TYPES;
       const items = await readQueues(services.redis, read.live.space, account_id, query.channel ?? 'all', types);
       return c.json({ items, position: read.position }, 200);

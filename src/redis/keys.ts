@@ -50,6 +50,11 @@ export function generationKeys(space: KeySpace) {
     dirtyAccounts: `${p}:dirty-accounts`,
     /** hash: `<topic>:<partition>` -> last offset whose effects are searchable */
     positions: `${p}:positions`,
+    /**
+     * hash: `<topic>:<partition>` -> last offset whose effects are committed to Redis (facts and
+     * counters), not yet necessarily searchable: what the summary and queues views reflect
+     */
+    applied: `${p}:applied`,
   };
 }
 

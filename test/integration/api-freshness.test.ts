@@ -115,4 +115,37 @@ describe('freshness with min_position', () => {
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as any).position).toBe(first.position);
   });
+
+  it('the summary and queues answer from Redis as soon as a change is committed, while OpenSearch refuses writes; search catches up after', async () => {
+    const opensearch = api.env.clients.opensearch;
+    const known = await publish(b.user('blocked', 'Blocked Writer'));
+    expect((await api.get(`${BASE}/users/blocked?min_position=${known}&wait_ms=30000`, token)).status).toBe(200);
+    const before = (await (await api.get(`${BASE}/summary`, token)).json()) as any;
+    // Every index of this test's namespace refuses writes (OpenSearch answers 429, so the projector
+    // retries the bulk write of the batch; its Redis commit is already done).
+    const indices = `${api.env.config.namespace}-*`;
+    const block = (on: boolean) => opensearch.indices.putSettings({ index: indices, body: { 'index.blocks.read_only_allow_delete': on ? true : null } } as never);
+    await block(true);
+    let position: string;
+    try {
+      position = await publish(b.grantUser('i1', 'blocked'));
+      const res = await api.get(`${BASE}/summary?min_position=${position}&wait_ms=30000`, token);
+      expect(res.status, await res.clone().text()).toBe(200);
+      const summary = (await res.json()) as any;
+      expect(summary.users.inbox).toBe(before.users.inbox + 1);
+      expect(summary.position.split(',')).toContain(position);
+      const queues = await api.get(`${BASE}/queues?min_position=${position}&wait_ms=30000`, token);
+      expect(queues.status).toBe(200);
+      // The document is not written: a read of the same position waits and gives up.
+      const user = await api.get(`${BASE}/users/blocked?min_position=${position}&wait_ms=1500`, token);
+      expect(user.status).toBe(503);
+      expect((await user.json()) as any).toMatchObject({ type: 'tag:access-index,2026:problem:position_timeout' });
+      expect(((await (await api.get(`${BASE}/users/blocked`, token)).json()) as any).entries).toEqual([]);
+    } finally {
+      await block(false);
+    }
+    const res = await api.get(`${BASE}/users?q=blocked&min_position=${position}&wait_ms=30000`, token);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as any).items.map((r: any) => [r.user_id, r.access_types])).toEqual([['blocked', ['inbox']]]);
+  });
 });
