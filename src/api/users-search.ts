@@ -1,7 +1,8 @@
 /**
  * Paging through report rows with a point in time (PIT) and search_after: every page of one listing
  * reads the same snapshot, so following next_cursor reaches each matching row exactly once, at any
- * depth (no 10,000-hit window), even while the projector keeps writing.
+ * depth (no 10,000-hit window), even while the projector keeps writing. A listing that fits one
+ * page needs no snapshot at all.
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { AppError } from '../errors.ts';
@@ -86,9 +87,37 @@ export function listingHash(filter: UsersFilter, sort: UsersSort): string {
   return filterHash({ account: filter.accountId, q: filter.q ?? '', channel: filter.channel, access_type: filter.access_type, empty: filter.includeEmpty ?? false, sort: sort.sort, order: sort.order });
 }
 
-/** One page of report rows: the first opens a snapshot, the following continue it via the cursor. */
+/** A search of the index itself (no snapshot): a first page that may turn out to be the only one. */
+async function searchIndex<T>(opensearch: Client, index: string, body: Record<string, unknown>): Promise<SearchBody<T>> {
+  try {
+    const response = await opensearch.search({ index, body } as never);
+    return response.body as unknown as SearchBody<T>;
+  } catch (error) {
+    throw translate(error, false);
+  }
+}
+
+/**
+ * One page of report rows. A first page is searched in the index itself: when it holds every
+ * matching row (the common case of a keyword search) that is the whole answer, with no snapshot
+ * to open and free. Otherwise a snapshot is opened and the first page read again from it, so that
+ * every page of the listing, the first included, comes from one snapshot. Following pages continue
+ * the snapshot via the cursor.
+ */
 export async function searchUsersPage(opensearch: Client, request: PageRequest): Promise<PageResult> {
   const hash = listingHash(request.filter, request.sort);
+  const query = {
+    size: request.size,
+    query: buildUsersQuery(request.filter),
+    sort: buildSort(request.sort, request.filter),
+    track_total_hits: true,
+    _source: rowSourceFields(request.filter),
+  };
+  if (request.cursor === undefined) {
+    const only = await searchIndex<IndexedUser>(opensearch, request.index, query);
+    if (only.hits.total.value <= request.size)
+      return { rows: only.hits.hits.map((hit) => toUserRow(hit._source, request.filter)), total: only.hits.total.value, nextCursor: null, position: request.position };
+  }
   let state = { pit: '', after: undefined as unknown[] | undefined, delivered: 0, position: request.position };
   if (request.cursor !== undefined) {
     const decoded = decodeCursor(request.cursor, request.secret);
@@ -98,27 +127,14 @@ export async function searchUsersPage(opensearch: Client, request: PageRequest):
     state = { pit: decoded.pit, after: decoded.after, delivered: decoded.delivered, position: decoded.position };
   } else state.pit = await openPit(opensearch, request.index);
 
-  const body = await searchPit<IndexedUser>(
-    opensearch,
-    state.pit,
-    {
-      size: request.size,
-      query: buildUsersQuery(request.filter),
-      sort: buildSort(request.sort, request.filter),
-      track_total_hits: true,
-      _source: rowSourceFields(request.filter),
-      ...(state.after ? { search_after: state.after } : {}),
-    },
-    request.cursor !== undefined,
-  );
+  const body = await searchPit<IndexedUser>(opensearch, state.pit, { ...query, ...(state.after ? { search_after: state.after } : {}) }, request.cursor !== undefined);
   const hits = body.hits.hits;
   const pit = body.pit_id ?? state.pit;
   const delivered = state.delivered + hits.length;
   const total = body.hits.total.value;
   const more = hits.length === request.size && delivered < total;
-  // A listing that fits one page handed out no cursor, so nobody can come back to its snapshot:
-  // free it now (this is the common case of a keyword search). A longer listing keeps its snapshot
-  // until keep_alive ends, so that "previous page" cursors keep working.
+  // The snapshot may hold fewer rows than the index had a moment before (a user lost access): a
+  // listing that fits one page after all hands out no cursor, so nobody can come back to it.
   if (!more && request.cursor === undefined) await closePit(opensearch, pit);
   return {
     rows: hits.map((hit) => toUserRow(hit._source, request.filter)),

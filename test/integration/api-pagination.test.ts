@@ -114,4 +114,26 @@ describe('25,000 rows', () => {
     expect(new Set(ids).size).toBe(N + 1);
     expect(ids.filter((id) => id !== 'a-late')).toEqual(expectedOrder);
   });
+
+  it('opens a snapshot only for a listing longer than one page', async () => {
+    const opensearch = api.env.clients.opensearch;
+    const pits = async (): Promise<number> => {
+      const stats = await opensearch.indices.stats({ index: api.env.index, metric: 'search' } as never);
+      // Opened so far: those closed (total) and those still open (current).
+      const search = (stats.body as any)._all.total.search;
+      return (search.point_in_time_total as number) + (search.point_in_time_current as number);
+    };
+    const before = await pits();
+    // q narrows to a few hundred users (typo-tolerant words): one page of 1000, no cursor, no snapshot opened.
+    const anyone = expectedOrder[1234]!;
+    const one = (await (await api.get(`${base}/users?q=${encodeURIComponent(names.get(anyone)!)}&size=1000`, token)).json()) as any;
+    expect(one.next_cursor, `${names.get(anyone)} total ${one.total} items ${one.items.length}`).toBeNull();
+    expect(one.items.map((r: any) => r.user_id)).toContain(anyone);
+    expect(one.total).toBe(one.items.length);
+    expect(await pits()).toBe(before);
+    // A longer listing opens one.
+    const first = (await (await api.get(`${base}/users?size=10`, token)).json()) as any;
+    expect(first.next_cursor).not.toBeNull();
+    expect(await pits()).toBeGreaterThan(before);
+  });
 });
