@@ -62,8 +62,9 @@ export function traceOpenSearch(client: Client, tracker: IoTracker, onBulkBody?:
     const path = params.path ?? '';
     const kind = path.includes('_bulk') ? 'opensearch _bulk' : path.includes('_refresh') ? 'opensearch _refresh' : path.includes('_search') ? 'opensearch _search' : 'opensearch other';
     const body = params.bulkBody ?? params.body;
-    const bytes = typeof body === 'string' ? body.length : 0;
-    if (onBulkBody && kind === 'opensearch _bulk' && typeof body === 'string') onBulkBody(body);
+    // The bulk writer sends one Buffer; other callers strings.
+    const bytes = typeof body === 'string' ? body.length : Buffer.isBuffer(body) ? body.length : 0;
+    if (onBulkBody && kind === 'opensearch _bulk' && (typeof body === 'string' || Buffer.isBuffer(body))) onBulkBody(body.toString());
     const end = tracker.begin(kind, bytes);
     const result = original(params, ...rest);
     if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(end, end);
