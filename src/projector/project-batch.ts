@@ -36,6 +36,9 @@ export interface BatchDeps {
   workPerCommit?: number;
 }
 
+/** Accounts of one batch planned and committed at the same time. */
+export const ACCOUNTS_IN_FLIGHT = 8;
+
 /** User documents derived per commit at most (planBatch's maxWork): about a second of CPU here. */
 export const WORK_PER_COMMIT = 10_000;
 
@@ -198,16 +201,33 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
  */
 export async function projectBatch(deps: BatchDeps, source: PartitionRef, byAccount: ReadonlyMap<string, PositionedEvent[]>): Promise<BatchOutcome> {
   const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestMs: 0 };
-  // Accounts one after the other, yielding in between: planning is CPU work, and one batch of many
-  // accounts must not hold the event loop (heartbeats, I/O) for its whole length.
+  // A few accounts in flight at once: one account's Redis commit overlaps the next one's planning
+  // (a batch of a trickle touches many accounts with a few events each, and their round trips one
+  // after the other were most of its time). Each worker yields between accounts: planning is CPU
+  // work, and one batch of many accounts must not hold the event loop (heartbeats, I/O).
   const writes: AccountWrites[] = [];
   lastBeat.set(deps, Date.now());
-  for (const [accountId, events] of byAccount) {
-    await pace(deps);
-    writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, source, accountId, events, outcome))));
-  }
+  const queue = [...byAccount];
+  let failed = false;
+  let failure: unknown;
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined && !failed; next = queue.shift()) {
+      const [accountId, events] = next;
+      await pace(deps);
+      try {
+        writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, source, accountId, events, outcome))));
+      } catch (error) {
+        if (!failed) failure = error;
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ACCOUNTS_IN_FLIGHT, queue.length) }, worker));
   const ops = writes.flatMap((w) => w.ops);
   try {
+    // The accounts committed before another one failed have writes that were never made: they are
+    // dropped below like on a failed write, so that the retry reloads them and writes their outbox.
+    if (failed) throw failure;
     // Inside the try: when it fails, the accounts are dropped like on a failed write, so that the
     // retry writes their outbox (their events count as applied from now on).
     await deps.onCommitted?.();
