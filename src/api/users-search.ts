@@ -98,12 +98,13 @@ async function searchIndex<T>(opensearch: Client, index: string, body: Record<st
 }
 
 /**
- * One page of report rows. For a first page, the index is searched and a snapshot opened at the
- * same time: when the search holds every matching row (the common case of a keyword search) it is
- * the whole answer and the snapshot is freed in the background; otherwise the first page is read
- * from the snapshot, so that every page of the listing comes from one snapshot. Either way the
- * answer waits for one round trip more than the search alone at most. Following pages continue the
- * snapshot via the cursor.
+ * One page of report rows. A first page is searched in the index itself: when it holds every
+ * matching row (the common case of a keyword search) that is the whole answer, with no snapshot
+ * to open and free. Otherwise a snapshot is opened and the first page read again from it, so that
+ * every page of the listing, the first included, comes from one snapshot. Following pages continue
+ * the snapshot via the cursor. (Opening the snapshot during the first search instead, to save a
+ * round trip on long listings, made one-page searches slower: three requests of API and OpenSearch
+ * CPU instead of one; docs/benchmarks-latency.md.)
  */
 export async function searchUsersPage(opensearch: Client, request: PageRequest): Promise<PageResult> {
   const hash = listingHash(request.filter, request.sort);
@@ -114,24 +115,10 @@ export async function searchUsersPage(opensearch: Client, request: PageRequest):
     track_total_hits: true,
     _source: rowSourceFields(request.filter),
   };
-  let opened: string | undefined;
   if (request.cursor === undefined) {
-    const pitOpening = openPit(opensearch, request.index);
-    // Settled at once, so that a failed opening is never an unhandled rejection if unused.
-    pitOpening.catch(() => undefined);
-    const release = () => void pitOpening.then((pit) => closePit(opensearch, pit), () => undefined);
-    let only: SearchBody<IndexedUser>;
-    try {
-      only = await searchIndex<IndexedUser>(opensearch, request.index, query);
-    } catch (error) {
-      release();
-      throw error;
-    }
-    if (only.hits.total.value <= request.size) {
-      release();
+    const only = await searchIndex<IndexedUser>(opensearch, request.index, query);
+    if (only.hits.total.value <= request.size)
       return { rows: only.hits.hits.map((hit) => toUserRow(hit._source, request.filter)), total: only.hits.total.value, nextCursor: null, position: request.position };
-    }
-    opened = await pitOpening;
   }
   let state = { pit: '', after: undefined as unknown[] | undefined, delivered: 0, position: request.position };
   if (request.cursor !== undefined) {
@@ -140,7 +127,7 @@ export async function searchUsersPage(opensearch: Client, request: PageRequest):
     if (decoded.filter !== hash)
       throw badRequest('the cursor belongs to a listing with other filters or sort; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
     state = { pit: decoded.pit, after: decoded.after, delivered: decoded.delivered, position: decoded.position };
-  } else state.pit = opened!;
+  } else state.pit = await openPit(opensearch, request.index);
 
   const body = await searchPit<IndexedUser>(opensearch, state.pit, { ...query, ...(state.after ? { search_after: state.after } : {}) }, request.cursor !== undefined);
   const hits = body.hits.hits;
