@@ -20,7 +20,7 @@ import { listRowsOf, pageAfter } from './as-of-listing.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import { badRequest } from './problem.ts';
 import type { UserRow, UsersFilter, UsersSort } from './users-query.ts';
-import { PIT_KEEP_ALIVE, closePit, openPit, translate } from './users-search.ts';
+import { PIT_KEEP_ALIVE, type PageRequest, type PageResult, closePit, openPit, translate } from './users-search.ts';
 
 /** Epoch milliseconds of a validated `as_of` (finer digits than milliseconds are dropped, as for event times). */
 export function asOfMs(text: string): number {
@@ -76,25 +76,14 @@ export async function userAsOf(opensearch: Client, factsIndex: string, accountId
   return null;
 }
 
-export interface AsOfPageRequest {
+/** A page request of the listing at T: like a live one, but read from the facts index at `at`. */
+export interface AsOfPageRequest extends Omit<PageRequest, 'index'> {
   /** the generation's facts index (what as_of reads) */
   factsIndex: string;
   at: number;
-  filter: UsersFilter;
-  sort: UsersSort;
-  size: number;
-  cursor?: string | undefined;
-  /** the positions the index reflected before the first page (kept for the whole listing) */
-  position: string;
-  secret: string;
 }
 
-export interface AsOfPageResult {
-  rows: UserRow[];
-  total: number;
-  nextCursor: string | null;
-  position: string;
-}
+export type AsOfPageResult = PageResult;
 
 /** The hash binding an as_of cursor to its instant, account, filters and sort. */
 export function asOfListingHash(at: number, filter: UsersFilter, sort: UsersSort): string {
