@@ -8,11 +8,11 @@
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { type Clients, createClients } from '../../src/clients.ts';
 import { benchPreset, type GeneratedEvent, generateHistory } from '../../src/demo/generator.ts';
-import { publishHistory, type PublishResult } from '../../src/demo/publish.ts';
+import { createOrderedProducer, publishHistory, type PublishResult } from '../../src/demo/publish.ts';
 import { ensureGenerationLayout, type GenerationIndices, liveGeneration } from '../../src/generation.ts';
 import { ensureTopics } from '../../src/kafka/client.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -349,13 +349,7 @@ export interface SteadyProducer {
  */
 export async function startSteadyProducer(options: SteadyProducerOptions): Promise<SteadyProducer> {
   const tickMs = options.tickMs ?? 20;
-  const producer: Producer = options.kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
-  });
+  const producer: Producer = createOrderedProducer(options.kafka);
   await producer.connect();
   let stopped = false;
   let sent = 0;

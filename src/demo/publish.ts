@@ -2,7 +2,7 @@
  * Publishing a generated history to the four topics: an idempotent producer (acks = all), batches
  * sent one after the other so that each partition gets its events in the generator's order.
  */
-import { type Kafka, Partitioners, type PartitionMetadata } from 'kafkajs';
+import { type Kafka, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import { LOGICAL_TOPICS, type LogicalTopic } from '../../schemas/events.ts';
 import type { GeneratedEvent } from './generator.ts';
 
@@ -43,6 +43,22 @@ interface Pending {
 }
 
 /**
+ * An idempotent producer with one request in flight: what it sends stays in order per partition,
+ * and a retry never writes a message twice.
+ */
+export function createOrderedProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // The default (murmur2) partitioner, as the Java client; naming it silences kafkajs' v2 notice.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // An idempotent producer must retry without limit (kafkajs warns otherwise); backoff is capped.
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
+  });
+}
+
+/**
  * Produces every event of `events`, in order, and returns what was written where.
  * Partitions are chosen here with kafkajs' default partitioner (murmur2 of the key, as the Java
  * client does), so that the last offset of each partition is known from the broker's answers.
@@ -53,15 +69,7 @@ export async function publishHistory(options: PublishOptions): Promise<PublishRe
   const now = options.now ?? Date.now;
   const started = now();
   const partitionOf = await createPartitionLookup(kafka, LOGICAL_TOPICS.map((topic) => topics[topic]));
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // Every message carries its partition already; this only silences kafkajs' v2 notice.
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // An idempotent producer must retry without limit (kafkajs warns otherwise); backoff is capped.
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 30_000 },
-  });
+  const producer = createOrderedProducer(kafka);
   await producer.connect();
 
   const counts: Record<LogicalTopic, number> = { users: 0, roles: 0, queues: 0, inboxes: 0 };
