@@ -20,18 +20,14 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createClients } from '../src/clients.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { publishHistory } from '../src/demo/publish.ts';
-import { ensureGenerationLayout, liveGeneration } from '../src/generation.ts';
-import { ensureTopics } from '../src/kafka/client.ts';
-import { silentLogger } from '../src/logger.ts';
-import { createAccountStore } from '../src/redis/account-store.ts';
 import { type BulkCeilingResult, measureBulkCeiling, readBack, type ReplayResult, replayBulkBodies } from './ceilings/bulk-ceiling.ts';
 import { type ConsumeCeilingResult, measureConsumeCeiling } from './ceilings/consume-ceiling.ts';
 import { type DrainResult, drainBacklog } from './projector/drain.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
+import { type LivePipeline, openLivePipeline } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
 import { fmt, median, mib, progress, table } from './support/report.ts';
 
@@ -82,16 +78,11 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
   const ns = createBenchNamespace();
   const { config } = ns;
   progress(`run ${index + 1}/${options.runs}: namespace ${ns.prefix}`);
-  const clients = createClients(config, silentLogger());
-  const admin = clients.kafka.admin();
   const captureFile = options.diagnose ? join(tmpdir(), `${ns.prefix}-bulk-bodies`) : undefined;
+  let pipeline: LivePipeline | undefined;
   try {
-    await admin.connect();
-    await ensureTopics(admin, config.topics, 4);
-    const generation = await liveGeneration(clients.redis, config.namespace);
-    const indices = await ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true });
-    const space = { namespace: config.namespace, generation };
-    const store = createAccountStore(clients.redis, space);
+    pipeline = await openLivePipeline(ns);
+    const { clients, admin, space, indices, store, eventTopics } = pipeline;
 
     progress(`  publishing benchPreset(${options.scale}) with seed ${options.seed}`);
     let lastReport = 0;
@@ -131,7 +122,7 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
     const consume = await measureConsumeCeiling({
       kafka: clients.kafka,
       groupId: `${config.namespace}-consume-ceiling`,
-      topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes],
+      topics: eventTopics,
       expected: published.total,
       timeoutMs: options.timeoutMs,
     });
@@ -176,8 +167,7 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
       ...(diagnosis ? { diagnosis } : {}),
     };
   } finally {
-    await admin.disconnect().catch(() => undefined);
-    await clients.close();
+    await pipeline?.close();
     if (captureFile) await rm(captureFile, { force: true });
     progress(`  deleting namespace ${ns.prefix}`);
     await ns.cleanup().catch((error) => progress(`  cleanup of ${ns.prefix} failed: ${(error as Error).message}`));
