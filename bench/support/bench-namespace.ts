@@ -4,10 +4,8 @@
  * Cleanups of live namespaces also run on SIGINT/SIGTERM, so an interrupted bench leaves nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { Client } from '@opensearch-project/opensearch';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { type Config, loadConfig } from '../../src/config.ts';
+import { deleteNamespace } from '../../test/support/namespace-cleanup.ts';
 
 export interface BenchNamespace {
   prefix: string;
@@ -59,10 +57,11 @@ export function createBenchNamespace(env: NodeJS.ProcessEnv = process.env): Benc
     config,
     cleanup() {
       cleaned ??= (async () => {
-        const results = await Promise.allSettled([cleanKafka(config, prefix), cleanOpenSearch(config, prefix), cleanRedis(config, prefix)]);
-        live.delete(ns);
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
+        try {
+          await deleteNamespace(config, prefix);
+        } finally {
+          live.delete(ns);
+        }
       })();
       return cleaned;
     },
@@ -70,45 +69,4 @@ export function createBenchNamespace(env: NodeJS.ProcessEnv = process.env): Benc
   live.add(ns);
   installSignalHandlers();
   return ns;
-}
-
-async function cleanKafka(config: Config, prefix: string): Promise<void> {
-  const admin = new Kafka({ clientId: `${prefix}-cleanup`, brokers: config.kafkaBrokers, logLevel: logLevel.ERROR }).admin();
-  await admin.connect();
-  try {
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(`${prefix}-`));
-    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
-    const topics = (await admin.listTopics()).filter((name) => name.startsWith(`${prefix}-`));
-    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function cleanOpenSearch(config: Config, prefix: string): Promise<void> {
-  const client = new Client({ node: config.opensearchUrl });
-  try {
-    const pattern = `${prefix}-*`;
-    const rows = (await client.cat.indices({ index: pattern, format: 'json', expand_wildcards: 'all' })).body as { index?: string }[];
-    const names = rows.flatMap((row) => (row.index ? [row.index] : []));
-    if (names.length > 0) await client.indices.delete({ index: names });
-    const templates = await client.indices.getIndexTemplate({ name: pattern }, { ignore: [404] });
-    for (const { name } of (templates.body as { index_templates?: { name: string }[] }).index_templates ?? []) await client.indices.deleteIndexTemplate({ name });
-  } finally {
-    await client.close();
-  }
-}
-
-async function cleanRedis(config: Config, prefix: string): Promise<void> {
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
 }
