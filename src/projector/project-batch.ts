@@ -42,19 +42,20 @@ export const ACCOUNTS_IN_FLIGHT = 8;
 /** User documents derived per commit at most (planBatch's maxWork): about a second of CPU here. */
 export const WORK_PER_COMMIT = 10_000;
 
-const lastBeat = new WeakMap<BatchDeps, number>();
-
 /**
- * Lets the event loop turn (timers, sockets) between accounts and commits of a long batch, and
- * sends kafkajs' heartbeat at most once a second.
+ * What a long batch calls between accounts and commits: lets the event loop turn (timers,
+ * sockets), and sends kafkajs' heartbeat at most once a second.
  */
-async function pace(deps: BatchDeps): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  const now = Date.now();
-  if (deps.heartbeat && now - (lastBeat.get(deps) ?? 0) > 1_000) {
-    lastBeat.set(deps, now);
-    await deps.heartbeat().catch(() => undefined);
-  }
+function createPacer(heartbeat: (() => Promise<void>) | undefined): () => Promise<void> {
+  let lastBeat = Date.now();
+  return async () => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const now = Date.now();
+    if (heartbeat && now - lastBeat > 1_000) {
+      lastBeat = now;
+      await heartbeat().catch(() => undefined);
+    }
+  };
 }
 
 export interface PartitionRef {
@@ -111,7 +112,7 @@ export interface BatchOutcome {
 }
 
 /** Applies one account's events from one partition, under the account's lock. */
-async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: string, events: readonly PositionedEvent[], outcome: BatchOutcome): Promise<AccountWrites[]> {
+async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source: PartitionRef, accountId: string, events: readonly PositionedEvent[], outcome: BatchOutcome): Promise<AccountWrites[]> {
   const { cache, store, windowMs, metrics } = deps;
   const field = `${source.topic}:${source.partition}`;
   for (;;) {
@@ -173,7 +174,7 @@ async function projectAccount(deps: BatchDeps, source: PartitionRef, accountId: 
           ],
         });
         fresh = fresh.slice(plan.consumed);
-        if (fresh.length > 0) await pace(deps);
+        if (fresh.length > 0) await pace();
       }
       if (conflict) {
         // Another projector wrote this account since we read it: read it again and redo. What this
@@ -206,16 +207,16 @@ export async function projectBatch(deps: BatchDeps, source: PartitionRef, byAcco
   // after the other were most of its time). Each worker yields between accounts: planning is CPU
   // work, and one batch of many accounts must not hold the event loop (heartbeats, I/O).
   const writes: AccountWrites[] = [];
-  lastBeat.set(deps, Date.now());
+  const pace = createPacer(deps.heartbeat);
   const queue = [...byAccount];
   let failed = false;
   let failure: unknown;
   const worker = async (): Promise<void> => {
     for (let next = queue.shift(); next !== undefined && !failed; next = queue.shift()) {
       const [accountId, events] = next;
-      await pace(deps);
+      await pace();
       try {
-        writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, source, accountId, events, outcome))));
+        writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, pace, source, accountId, events, outcome))));
       } catch (error) {
         if (!failed) failure = error;
         failed = true;
