@@ -86,7 +86,7 @@ const STEPS: [string, (f: CallFrame) => boolean][] = [
   ['  store.load', (f) => f.functionName === 'load' && f.url.includes('/src/redis/account-store.ts')],
   ['  toIndexedUser', (f) => f.functionName === 'toIndexedUser'],
   ['  writeDocs (serialize + bulk)', (f) => f.functionName === 'writeDocs'],
-  ['  clearOutbox', (f) => f.functionName === 'clearOutbox'],
+  ['  clearOutboxes', (f) => f.functionName === 'clearOutboxes'],
   ['kafkajs (fetch, decode of record batches)', (f) => f.url.includes('/node_modules/kafkajs/')],
   ['ioredis (encode, parse replies)', (f) => /\/node_modules\/(ioredis|@ioredis|redis-parser)\//.test(f.url)],
   ['opensearch client', (f) => f.url.includes('/node_modules/@opensearch-project/')],

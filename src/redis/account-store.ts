@@ -178,17 +178,10 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
     },
 
     /**
-     * Forgets outbox entries (documents and history records) written at `version` or later; drops
-     * the account from the dirty set when both are empty.
-     */
-    async clearOutbox(accountId: string, version: number, userIds: readonly string[], historyIds: readonly string[]): Promise<void> {
-      await this.clearOutboxes([{ accountId, version, userIds, historyIds }]);
-    },
-
-    /**
-     * clearOutbox for many accounts in one round trip (two when some account is now clean). An
-     * account leaves the dirty set only when a check made atomically with its removal still finds
-     * its outbox empty: a commit racing in between puts it back.
+     * Forgets outbox entries (documents and history records) written at each account's `version`
+     * or later, for many accounts in one round trip (two when some account is now clean). An
+     * account leaves the dirty set when both its outboxes are empty, and only when a check made
+     * atomically with its removal still finds them empty: a commit racing in between puts it back.
      */
     async clearOutboxes(cleared: readonly OutboxClear[]): Promise<void> {
       if (cleared.length === 0) return;

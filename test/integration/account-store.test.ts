@@ -66,10 +66,10 @@ describe('account store', () => {
   });
 
   it('clears only the outbox entries written at or after their version', async () => {
-    await store.clearOutbox('acc', 1, ['user-1', 'user-2'], []);
+    await store.clearOutboxes([{ accountId: 'acc', version: 1, userIds: ['user-1', 'user-2'], historyIds: [] }]);
     const v2 = await store.commit(commit({ expectedVersion: 1, lastOffset: 12n, dirtyUsers: ['user-3'] }));
     expect(v2).toBe(2);
-    await store.clearOutbox('acc', 1, ['user-3'], []);
+    await store.clearOutboxes([{ accountId: 'acc', version: 1, userIds: ['user-3'], historyIds: [] }]);
     const loaded = await store.load('acc', 7 * 86_400_000);
     expect(loaded.dirty.has('user-1')).toBe(false);
     expect(loaded.dirty.get('user-3')).toBe(2);
