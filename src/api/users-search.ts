@@ -73,28 +73,24 @@ export async function closePit(opensearch: Client, pit: string): Promise<void> {
   await opensearch.deletePit({ body: { pit_id: [pit] } } as never).catch(() => undefined);
 }
 
-async function searchPit<T>(opensearch: Client, pit: string, body: Record<string, unknown>, withCursor: boolean): Promise<SearchBody<T>> {
+/** A search, OpenSearch's failures translated; `withCursor` says whether a cursor's snapshot was asked for. */
+async function search<T>(opensearch: Client, params: { index?: string; body: Record<string, unknown> }, withCursor: boolean): Promise<SearchBody<T>> {
   try {
-    const response = await opensearch.search({ body: { ...body, pit: { id: pit, keep_alive: PIT_KEEP_ALIVE } } } as never);
+    const response = await opensearch.search(params as never);
     return response.body as unknown as SearchBody<T>;
   } catch (error) {
     throw translate(error, withCursor);
   }
 }
 
+/** A search in a snapshot (renewing its keep-alive). */
+function searchPit<T>(opensearch: Client, pit: string, body: Record<string, unknown>, withCursor: boolean): Promise<SearchBody<T>> {
+  return search<T>(opensearch, { body: { ...body, pit: { id: pit, keep_alive: PIT_KEEP_ALIVE } } }, withCursor);
+}
+
 /** The hash binding a cursor to its account, filters and sort. */
 export function listingHash(filter: UsersFilter, sort: UsersSort): string {
   return filterHash({ account: filter.accountId, q: filter.q ?? '', channel: filter.channel, access_type: filter.access_type, empty: filter.includeEmpty ?? false, sort: sort.sort, order: sort.order });
-}
-
-/** A search of the index itself (no snapshot): a first page that may turn out to be the only one. */
-async function searchIndex<T>(opensearch: Client, index: string, body: Record<string, unknown>): Promise<SearchBody<T>> {
-  try {
-    const response = await opensearch.search({ index, body } as never);
-    return response.body as unknown as SearchBody<T>;
-  } catch (error) {
-    throw translate(error, false);
-  }
 }
 
 /**
@@ -116,7 +112,8 @@ export async function searchUsersPage(opensearch: Client, request: PageRequest):
     _source: rowSourceFields(request.filter),
   };
   if (request.cursor === undefined) {
-    const only = await searchIndex<IndexedUser>(opensearch, request.index, query);
+    // The index itself, no snapshot: a first page that may turn out to be the only one.
+    const only = await search<IndexedUser>(opensearch, { index: request.index, body: query }, false);
     if (only.hits.total.value <= request.size)
       return { rows: only.hits.hits.map((hit) => toUserRow(hit._source, request.filter)), total: only.hits.total.value, nextCursor: null, position: request.position };
   }
