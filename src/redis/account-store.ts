@@ -76,6 +76,14 @@ function coalesce(changes: readonly FactChange[]): { set: [string, string][]; de
 export function createAccountStore(redis: Redis, space: KeySpace) {
   const gen = generationKeys(space);
 
+  /** Raises the offsets of a positions hash, never lowering one (two projectors may publish around a rebalance). */
+  async function raise(hash: string, positions: ReadonlyMap<string, bigint>): Promise<void> {
+    if (positions.size === 0) return;
+    const args: string[] = [];
+    for (const [field, offset] of positions) args.push(field, offset.toString());
+    await redis.call('EVAL', [RAISE_POSITIONS, 1, hash].concat(args));
+  }
+
   return {
     space,
 
@@ -213,22 +221,16 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
     },
 
     /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
-    async raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
-      if (positions.size === 0) return;
-      const args: string[] = [];
-      for (const [field, offset] of positions) args.push(field, offset.toString());
-      await redis.call('EVAL', [RAISE_POSITIONS, 1, gen.positions].concat(args));
+    raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
+      return raise(gen.positions, positions);
     },
 
     /**
      * Publishes applied positions: every event up to the offset is committed to its account's
      * facts and counters (only ever raised; the searchable positions follow after the bulk write).
      */
-    async raiseApplied(positions: ReadonlyMap<string, bigint>): Promise<void> {
-      if (positions.size === 0) return;
-      const args: string[] = [];
-      for (const [field, offset] of positions) args.push(field, offset.toString());
-      await redis.call('EVAL', [RAISE_POSITIONS, 1, gen.applied].concat(args));
+    raiseApplied(positions: ReadonlyMap<string, bigint>): Promise<void> {
+      return raise(gen.applied, positions);
     },
 
     async positions(): Promise<Map<string, bigint>> {
