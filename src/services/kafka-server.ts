@@ -18,6 +18,18 @@ import { findJava, type JavaRuntime } from './tools.ts';
 
 const run = promisify(execFile);
 
+/**
+ * A new KRaft cluster id: 16 random bytes in URL-safe base64, as `kafka-storage random-uuid` prints.
+ * Like Kafka's own Uuid.randomUuid, it never begins with '-': the storage tool's argument parser
+ * would read such an id as an option and refuse to format (one id in 64 did, before this rule).
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 /** Creates the local Kafka definition; nothing happens until prepare/start. */
 export function createKafkaServer(paths: ServicePaths): LocalServer {
   const dirs = paths.kafka;
@@ -62,8 +74,7 @@ export function createKafkaServer(paths: ServicePaths): LocalServer {
       });
       await renderTemplate(paths.templates, 'kafka/log4j.properties', join(dirs.config, 'log4j.properties'), {});
       if (!existsSync(join(dirs.data, 'meta.properties'))) {
-        // A KRaft cluster id is 16 random bytes in URL-safe base64 (what `random-uuid` prints).
-        const clusterId = randomBytes(16).toString('base64url');
+        const clusterId = newClusterId();
         print(`  formatting Kafka storage in ${dirs.data} (cluster id ${clusterId})`);
         try {
           await run(java.bin, [...classpathArgs(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile], {
