@@ -1,8 +1,12 @@
 /**
  * Rebuild time against the bulk ceiling of the same machine, in the same run:
  *
- *   1. a fresh namespace; benchPreset(scale) published and drained by a projector in this process
- *      (the live generation), which is then stopped (no traffic during the rebuild);
+ *   1. a fresh namespace; benchPreset(scale) published and drained by the real `access-index project`
+ *      command in its own process (the live generation): its resident memory once drained; then the
+ *      real `access-index serve` answers a fixed set of reads on every account (summaries, queues,
+ *      listings, searches, drill-downs, histories, the largest account's CSV export): its resident
+ *      memory with the dataset; Redis's and the indices' sizes; both processes are then stopped (no
+ *      traffic during the rebuild);
  *   2. the real command, `access-index rebuild`, in its own process: wall time, its phases (from
  *      its own progress lines: filling, verifying, parity, swap), its peak resident memory;
  *   3. documents it wrote: the indexing and delete operations OpenSearch counted on the new
@@ -14,6 +18,9 @@
  *      whole command; and how many times the ceiling's time for the final documents the rebuild took.
  *
  *   npx tsx bench/rebuild-time.ts [--scale 0.02] [--runs 2] [--seed 42] [--json] [--out file]
+ *
+ * At scale 1 (the full 2,000,000-event history) give the bench process a larger heap, it holds the
+ * documents it reads back for the ceiling: node --max-old-space-size=12288 --import tsx bench/rebuild-time.ts --scale 1 --runs 1
  */
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -26,18 +33,22 @@ import { createAccountStore } from '../src/redis/account-store.ts';
 import { type BulkCeilingResult, measureBulkCeiling, readBack, recreateLike } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
-import { processMemory, productEnv } from './support/load.ts';
-import { openLivePipeline, publishDataset, startInProcessProjector } from './support/live-pipeline.ts';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { READ_SCOPE } from '../src/api/auth.ts';
+import { mintToken } from '../src/api/tokens.ts';
+import { type LivePipeline, openLivePipeline, publishDataset } from './support/live-pipeline.ts';
+import { type ApiProcess, type ProcessMemory, processMemory, productEnv, startApiProcess, startProjectorProcess } from './support/load.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
 import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export const REBUILD_FLAGS = {
-  scale: { default: 0.02, help: 'benchPreset scale (1 = 2,000,000 events)', min: 0.001, max: 0.5 },
+  scale: { default: 0.02, help: 'benchPreset scale (1 = 2,000,000 events, the full history)', min: 0.001, max: 1 },
   seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
   runs: { default: 2, help: 'repetitions, each in a fresh namespace; medians are reported', min: 1, max: 10 },
-  'timeout-s': { default: 900, help: 'upper bound of the live drain and of the rebuild, in seconds', min: 10, max: 3600 },
+  'timeout-s': { default: 900, help: 'upper bound of the live drain and of the rebuild, in seconds', min: 10, max: 7200 },
   out: { default: '', help: 'also write the JSON report to this file' },
   json: { default: false, help: 'print the JSON report on stdout instead of the table' },
 } as const;
@@ -51,10 +62,21 @@ interface CommandRun {
   peakRss: number;
 }
 
+/** Resident memory of the product's processes, and the stores' sizes, with the whole dataset. */
+export interface DatasetMemory {
+  projector: ProcessMemory;
+  api: { started: ProcessMemory; afterReads: ProcessMemory; reads: number; failed: number; readsMs: number };
+  redisUsedBytes: number;
+  /** primary store size of the live generation's indices */
+  indexBytes: number;
+  userDocuments: number;
+}
+
 export interface RebuildRun {
   namespace: string;
   events: number;
   liveDrainMs: number;
+  memory: DatasetMemory;
   command: CommandRun;
   phases: { startupMs: number; fillMs: number; verifyMs: number; parityMs: number; swapMs: number };
   generation: string;
@@ -160,11 +182,24 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
   try {
     progress(`  publishing benchPreset(${flags.scale}) with seed ${flags.seed}`);
     const published = await publishDataset(pipeline, generateHistory({ seed: flags.seed, ...benchPreset(flags.scale) }));
-    progress('  the live generation: a projector in this process drains it, then stops');
-    const projector = await startInProcessProjector(pipeline, machine);
-    const liveDrainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000);
-    await projector.stop();
-    progress(`  live generation searchable after ${fmt(liveDrainMs / 1000, 1)} s (${fmt((published.total * 1000) / liveDrainMs)} events/s)`);
+    progress('  the live generation: `access-index project` in its own process drains it');
+    const projectorLog = join(tmpdir(), `${ns.prefix}-projector.log`);
+    const projector = startProjectorProcess(ns.config, { logFile: projectorLog, logLevel: 'warn' });
+    let memory: DatasetMemory;
+    let liveDrainMs: number;
+    try {
+      const t0 = performance.now();
+      await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable) =>
+        progress(`    ${fmt(searchable)} of ${fmt(published.total)} events searchable after ${fmt((performance.now() - t0) / 1000)} s; projector rss ${mib(processMemory(projector.pid).rss)}`),
+      );
+      liveDrainMs = performance.now() - t0;
+      progress(`  live generation searchable after ${fmt(liveDrainMs / 1000, 1)} s (${fmt((published.total * 1000) / liveDrainMs)} events/s); projector log ${projectorLog}`);
+      memory = await measureDatasetMemory(pipeline, projector.memory());
+    } finally {
+      await projector.stop();
+    }
+    const problems = projector.logProblems();
+    if (Object.keys(problems).length > 0) progress(`  projector warnings and errors: ${JSON.stringify(problems)}`);
 
     progress('  access-index rebuild, in its own process');
     const command = await runRebuildCommand(productEnv(ns.config, { LOG_LEVEL: 'warn' }), flags['timeout-s'] * 1000);
@@ -213,6 +248,7 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
       namespace: ns.prefix,
       events: published.total,
       liveDrainMs,
+      memory,
       command,
       phases,
       generation,
@@ -229,10 +265,96 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
   }
 }
 
+/**
+ * Memory with the whole dataset: the drained projector's, and the API's after a fixed set of reads
+ * on every account (what an admin opening each account's report does, plus the largest account's
+ * CSV export); Redis's used_memory; the live indices' primary store size.
+ */
+async function measureDatasetMemory(pipeline: LivePipeline, projector: ProcessMemory): Promise<DatasetMemory> {
+  const { opensearch, redis } = pipeline.clients;
+  const info = await redis.info('memory');
+  const redisUsedBytes = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? Number.NaN);
+  const stats = (await opensearch.indices.stats({ index: [pipeline.indices.users, pipeline.indices.history], metric: ['store', 'docs'] } as never)).body as {
+    indices: Record<string, { primaries: { store: { size_in_bytes: number }; docs: { count: number } } }>;
+  };
+  const indexBytes = Object.values(stats.indices).reduce((sum, s) => sum + s.primaries.store.size_in_bytes, 0);
+  const userDocuments = stats.indices[pipeline.indices.users]?.primaries.docs.count ?? Number.NaN;
+  progress(`  projector rss ${mib(projector.rss)} (peak ${mib(projector.peakRss)}); Redis ${mib(redisUsedBytes)}; indices ${mib(indexBytes)}, ${fmt(userDocuments)} user documents`);
+
+  const secret = randomBytes(36).toString('base64');
+  const api = await startApiProcess(pipeline.ns.config, { secret, logFile: join(tmpdir(), `${pipeline.ns.prefix}-api.log`), logLevel: 'warn' });
+  try {
+    const started = api.memory();
+    const t0 = performance.now();
+    const { reads, failed } = await readEveryAccount(api, await pipeline.store.accounts(), secret);
+    const readsMs = performance.now() - t0;
+    const afterReads = api.memory();
+    progress(`  API: rss ${mib(started.rss)} started, ${mib(afterReads.rss)} after ${fmt(reads)} reads in ${fmt(readsMs / 1000, 1)} s (${fmt(failed)} failed; peak ${mib(afterReads.peakRss)})`);
+    if (failed > 0) throw new Error(`${failed} API reads failed; see ${api.logFile}`);
+    return { projector, api: { started, afterReads, reads, failed, readsMs }, redisUsedBytes, indexBytes, userDocuments };
+  } finally {
+    await api.stop();
+  }
+}
+
+/** On every account: summary, queues, three listing pages, a search, a drill-down and a history; the largest account's CSV export. */
+async function readEveryAccount(api: ApiProcess, accounts: string[], secret: string): Promise<{ reads: number; failed: number }> {
+  let reads = 0;
+  let failed = 0;
+  const get = async (token: string, path: string): Promise<Response> => {
+    const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    reads += 1;
+    if (response.status !== 200) {
+      failed += 1;
+      progress(`    ${path}: ${response.status} ${(await response.text()).slice(0, 200)}`);
+    }
+    return response;
+  };
+  let largest = { accountId: '', total: -1, token: '' };
+  for (const accountId of accounts) {
+    const token = await mintToken({ secret, accountId, scope: READ_SCOPE, sub: 'bench', ttlSeconds: 3600 });
+    const base = `/v1/accounts/${encodeURIComponent(accountId)}/access`;
+    await (await get(token, `${base}/summary`)).arrayBuffer();
+    await (await get(token, `${base}/queues`)).arrayBuffer();
+    let cursor: string | null = null;
+    let first: { user_id: string; display_name?: string } | undefined;
+    let total = 0;
+    for (let page = 0; page < 3; page++) {
+      const body = (await (await get(token, `${base}/users?size=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json()) as { items?: { user_id: string; display_name?: string }[]; total?: number; next_cursor?: string | null };
+      first ??= body.items?.[0];
+      total = body.total ?? total;
+      cursor = body.next_cursor ?? null;
+      if (!cursor) break;
+    }
+    if (total > largest.total) largest = { accountId, total, token };
+    if (!first) continue;
+    const word = (first.display_name ?? first.user_id).split(/\s+/)[0]!.slice(0, 3);
+    await (await get(token, `${base}/users?q=${encodeURIComponent(word)}&size=50`)).arrayBuffer();
+    await (await get(token, `${base}/users/${encodeURIComponent(first.user_id)}`)).arrayBuffer();
+    await (await get(token, `${base}/users/${encodeURIComponent(first.user_id)}/history`)).arrayBuffer();
+  }
+  if (largest.accountId) {
+    progress(`    CSV export of ${largest.accountId} (${fmt(largest.total)} users)`);
+    const response = await get(largest.token, `/v1/accounts/${encodeURIComponent(largest.accountId)}/access/users.csv`);
+    let bytes = 0;
+    for await (const chunk of response.body ?? []) bytes += (chunk as Uint8Array).byteLength;
+    progress(`    ${mib(bytes)} of CSV`);
+  }
+  return { reads, failed };
+}
+
 function figures(r: RebuildRun): Record<string, number> {
   return {
     events: r.events,
-    'live drain s (in-process projector)': r.liveDrainMs / 1000,
+    'live drain s (access-index project)': r.liveDrainMs / 1000,
+    'projector rss MiB, drained': r.memory.projector.rss / 2 ** 20,
+    'projector peak rss MiB': r.memory.projector.peakRss / 2 ** 20,
+    'API rss MiB, started': r.memory.api.started.rss / 2 ** 20,
+    'API rss MiB, after the reads': r.memory.api.afterReads.rss / 2 ** 20,
+    'API peak rss MiB': r.memory.api.afterReads.peakRss / 2 ** 20,
+    'API reads (all 200)': r.memory.api.reads,
+    'Redis used_memory MiB': r.memory.redisUsedBytes / 2 ** 20,
+    'live indices store MiB (primaries)': r.memory.indexBytes / 2 ** 20,
     'rebuild command wall s': r.command.wallMs / 1000,
     '  startup s (process start to first line)': r.phases.startupMs / 1000,
     '  fill s (replay until searchable)': r.phases.fillMs / 1000,

@@ -42,8 +42,11 @@ export interface LivePipeline {
   endOffsets(): Promise<Map<string, bigint>>;
   /** messages not yet searchable (end offsets minus published positions) */
   lag(): Promise<number>;
-  /** resolves when every given position is searchable; returns the ms waited */
-  waitSearchable(ends: ReadonlyMap<string, bigint>, timeoutMs: number): Promise<number>;
+  /**
+   * Resolves when every given position is searchable; returns the ms waited. `onProgress`, if
+   * given, hears every 10 s how many of the messages up to `ends` are searchable.
+   */
+  waitSearchable(ends: ReadonlyMap<string, bigint>, timeoutMs: number, onProgress?: (searchable: number) => void): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -81,12 +84,22 @@ export async function openLivePipeline(ns: BenchNamespace): Promise<LivePipeline
       for (const [field, end] of ends) lag += end - (positions.get(field) ?? -1n);
       return Number(lag);
     },
-    async waitSearchable(ends, timeoutMs) {
+    async waitSearchable(ends, timeoutMs, onProgress) {
       const started = performance.now();
+      let reported = started;
       for (;;) {
         const positions = await store.positions();
         if ([...ends].every(([field, offset]) => (positions.get(field) ?? -1n) >= offset)) return performance.now() - started;
         if (performance.now() - started > timeoutMs) throw new Error(`not searchable after ${timeoutMs} ms`);
+        if (onProgress && performance.now() - reported >= 10_000) {
+          reported = performance.now();
+          let searchable = 0n;
+          for (const [field, end] of ends) {
+            const at = positions.get(field) ?? -1n;
+            searchable += (at < end ? at : end) + 1n;
+          }
+          onProgress(Number(searchable));
+        }
         await sleep(10);
       }
     },

@@ -202,19 +202,28 @@ export interface ApiProcess {
   stop(): Promise<void>;
 }
 
+/** A product command (bin/access-index.js) in its own process, its stdout and stderr appended to `logFile`. */
+function spawnProduct(args: string[], env: NodeJS.ProcessEnv, logFile: string, nodeArgs: string[] = []): ChildProcess {
+  const fd = openSync(logFile, 'w');
+  try {
+    return spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin', 'access-index.js'), ...args], { cwd: repoRoot, env, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Runs `access-index serve --port <free port>` (the real command: startApi, @hono/node-server) with
  * the namespace's configuration; its log goes to `logFile`. Resolves once /healthz answers.
  */
 export async function startApiProcess(config: Config, options: { secret: string; logFile: string; logLevel?: string; nodeArgs?: string[] }): Promise<ApiProcess> {
   const port = await freePort();
-  const fd = openSync(options.logFile, 'w');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(repoRoot, 'bin', 'access-index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
-    cwd: repoRoot,
-    env: productEnv(config, { ACCESS_INDEX_JWT_SECRET: options.secret, LOG_LEVEL: options.logLevel ?? 'info' }),
-    stdio: ['ignore', fd, 'inherit'],
-  });
-  closeSync(fd);
+  const child = spawnProduct(
+    ['serve', '--host', '127.0.0.1', '--port', String(port)],
+    productEnv(config, { ACCESS_INDEX_JWT_SECRET: options.secret, LOG_LEVEL: options.logLevel ?? 'info' }),
+    options.logFile,
+    options.nodeArgs,
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -234,6 +243,36 @@ export async function startApiProcess(config: Config, options: { secret: string;
     memory: () => processMemory(child.pid!),
     logProblems: () => logProblems(options.logFile),
     stop: () => stopChild(child),
+  };
+}
+
+export interface ProjectorProcess {
+  pid: number;
+  logFile: string;
+  /** resident memory now and its peak (the kernel's high-water mark); read it before stop() */
+  memory(): ProcessMemory;
+  /** warn/error lines of the log so far, by message */
+  logProblems(): Record<string, number>;
+  /** SIGTERM: the projector finishes its batch, publishes positions and leaves the group */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `access-index project` (the real command: the projector alone, as an operator scales it) with
+ * the namespace's configuration; its log goes to `logFile`. Resolves once the process runs; callers
+ * wait for positions (LivePipeline.waitSearchable) to know it has drained.
+ */
+export function startProjectorProcess(config: Config, options: { logFile: string; logLevel?: string; nodeArgs?: string[] }): ProjectorProcess {
+  const child = spawnProduct(['project'], productEnv(config, { LOG_LEVEL: options.logLevel ?? 'info' }), options.logFile, options.nodeArgs);
+  return {
+    pid: child.pid!,
+    logFile: options.logFile,
+    memory: () => processMemory(child.pid!),
+    logProblems: () => logProblems(options.logFile),
+    stop: async () => {
+      if (child.exitCode !== null) throw new Error(`access-index project exited (${child.exitCode}) before it was stopped; see ${options.logFile}`);
+      await stopChild(child);
+    },
   };
 }
 
