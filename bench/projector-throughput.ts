@@ -25,6 +25,7 @@ import { publishHistory } from '../src/demo/publish.ts';
 import { type BulkCeilingResult, measureBulkCeiling, readBack, type ReplayResult, replayBulkBodies } from './ceilings/bulk-ceiling.ts';
 import { type ConsumeCeilingResult, measureConsumeCeiling } from './ceilings/consume-ceiling.ts';
 import { type DrainResult, drainBacklog } from './projector/drain.ts';
+import { PARTITIONS_IN_FLIGHT } from '../src/projector/projector.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type LivePipeline, openLivePipeline } from './support/live-pipeline.ts';
@@ -155,7 +156,7 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
         sessionTimeoutMs: config.sessionTimeoutMs,
         maxBytesPerPartition: config.maxBytesPerPartition,
         publishIntervalMs: options.publishIntervalMs ?? config.publishIntervalMs,
-        partitionsConsumedConcurrently: options.concurrency ?? 4,
+        partitionsConsumedConcurrently: options.concurrency ?? PARTITIONS_IN_FLIGHT,
       },
       published: { events: published.total, counts: published.counts, ms: published.elapsedMs, partitions: published.lastOffsets.size },
       drain,

@@ -11,7 +11,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     eventsSkipped: new Counter({ name: 'access_index_events_skipped_total', help: 'Events skipped: already applied (offset) or duplicate id', labelNames: ['reason'], registers }),
     deadLetters: new Counter({ name: 'access_index_dead_letters_total', help: 'Messages sent to the dead-letter topic, by reason code', labelNames: ['code'], registers }),
     documentsWritten: new Counter({ name: 'access_index_documents_written_total', help: 'User documents indexed or deleted in OpenSearch', labelNames: ['op'], registers }),
-    batchSeconds: new Histogram({ name: 'access_index_batch_seconds', help: 'Time to project one Kafka batch (decode to durable)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers }),
+    batchSeconds: new Histogram({ name: 'access_index_batch_seconds', help: 'Time to project the Kafka batches of one fetch, together (Redis commits, bulk write, offset commit)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers }),
     bulkSeconds: new Histogram({ name: 'access_index_bulk_seconds', help: 'OpenSearch bulk request latency', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
     freshnessSeconds: new Histogram({ name: 'access_index_freshness_seconds', help: 'From event time to searchable in OpenSearch', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers }),
     consumerLag: new Gauge({ name: 'access_index_consumer_lag', help: 'Messages behind the end of each partition', labelNames: ['topic', 'partition'], registers }),

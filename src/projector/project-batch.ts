@@ -1,7 +1,8 @@
 /**
- * Projecting one Kafka batch (one topic-partition): each account's events are applied and committed
- * to Redis atomically, then the changed documents and history records are written to OpenSearch,
- * then the outbox is cleared. A crash anywhere leaves either nothing or a complete commit whose
+ * Projecting Kafka batches (one or more topic-partitions, typically all the batches of one fetch):
+ * each account's events of each partition are applied and committed to Redis atomically, then the
+ * changed documents and history records of them all are written to OpenSearch in one bulk stream,
+ * then the outboxes are cleared. A crash anywhere leaves either nothing or a complete commit whose
  * outbox says what still has to be written.
  */
 import type { Client } from '@opensearch-project/opensearch';
@@ -63,6 +64,12 @@ export interface PartitionRef {
   partition: number;
 }
 
+/** One partition's share of a projection: its events by account, each list in offset order. */
+export interface BatchPart {
+  source: PartitionRef;
+  byAccount: ReadonlyMap<string, PositionedEvent[]>;
+}
+
 interface AccountWrites {
   accountId: string;
   /** the cached account the writes were derived from */
@@ -109,6 +116,8 @@ export interface BatchOutcome {
   alreadyApplied: number;
   documents: number;
   newestMs: number;
+  /** the newest event time applied, per `topic:partition` */
+  newestByField: Map<string, number>;
 }
 
 /** Applies one account's events from one partition, under the account's lock. */
@@ -187,6 +196,7 @@ async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source
       outcome.duplicates += counted.duplicates;
       outcome.alreadyApplied += counted.alreadyApplied;
       outcome.newestMs = Math.max(outcome.newestMs, counted.newestMs);
+      outcome.newestByField.set(field, Math.max(outcome.newestByField.get(field) ?? 0, counted.newestMs));
       return writes;
     } catch (error) {
       // The in-memory state may be ahead of Redis now: forget it.
@@ -197,23 +207,24 @@ async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source
 }
 
 /**
- * Projects the batch's events (grouped by account, each group in partition order) and writes the
- * changed documents. Throws on an outage; calling again with the same events is safe.
+ * Projects the parts' events (per partition, grouped by account, each group in partition order) and
+ * writes the changed documents of them all. Throws on an outage; calling again with the same events
+ * is safe. An account in several parts is projected part after part, under its lock.
  */
-export async function projectBatch(deps: BatchDeps, source: PartitionRef, byAccount: ReadonlyMap<string, PositionedEvent[]>): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestMs: 0 };
+export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[]): Promise<BatchOutcome> {
+  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestMs: 0, newestByField: new Map() };
   // A few accounts in flight at once: one account's Redis commit overlaps the next one's planning
   // (a batch of a trickle touches many accounts with a few events each, and their round trips one
   // after the other were most of its time). Each worker yields between accounts: planning is CPU
   // work, and one batch of many accounts must not hold the event loop (heartbeats, I/O).
   const writes: AccountWrites[] = [];
   const pace = createPacer(deps.heartbeat);
-  const queue = [...byAccount];
+  const queue = parts.flatMap(({ source, byAccount }) => [...byAccount].map(([accountId, events]) => ({ source, accountId, events })));
   let failed = false;
   let failure: unknown;
   const worker = async (): Promise<void> => {
     for (let next = queue.shift(); next !== undefined && !failed; next = queue.shift()) {
-      const [accountId, events] = next;
+      const { source, accountId, events } = next;
       await pace();
       try {
         writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, pace, source, accountId, events, outcome))));

@@ -21,7 +21,7 @@ import { createLagMonitor } from './lag-monitor.ts';
 import { type PoisonMessage, sendToDeadLetter } from './dead-letter.ts';
 import type { PositionedEvent } from './plan-batch.ts';
 import { createPositionPublisher } from './positions.ts';
-import { projectBatch } from './project-batch.ts';
+import { type BatchPart, projectBatch } from './project-batch.ts';
 
 export interface ProjectorDeps {
   kafka: Kafka;
@@ -43,6 +43,9 @@ export interface ProjectorDeps {
   /** user documents derived per Redis commit at most (default WORK_PER_COMMIT; tests set it low) */
   workPerCommit?: number;
 }
+
+/** kafkajs workers: at least the partitions one projector owns (4 topics × their partitions). */
+export const PARTITIONS_IN_FLIGHT = 64;
 
 export type ProjectorState = 'idle' | 'starting' | 'running' | 'degraded' | 'stopping' | 'stopped';
 
@@ -118,7 +121,6 @@ export function createProjector(deps: ProjectorDeps) {
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
-    const started = performance.now();
     const field = `${batch.topic}:${batch.partition}`;
     const logical = topics.get(batch.topic);
     const byAccount = new Map<string, PositionedEvent[]>();
@@ -139,38 +141,87 @@ export function createProjector(deps: ProjectorDeps) {
       logger.warn({ count: poison.length, field, reasons: poison.slice(0, 5).map((p) => `${p.offset}: ${p.reason}`) }, 'poison messages sent to the dead-letter topic');
     }
     const last = batch.messages[batch.messages.length - 1]!.offset;
-    const applied = new Map([[field, BigInt(last)]]);
-    const outcome = await patiently(
-      'project',
-      () =>
-        projectBatch(
-          {
-            store,
-            cache,
-            opensearch,
-            indices: () => deps.indices,
-            windowMs: config.dedupeWindowMs,
-            logger,
-            ...(metrics ? { metrics } : {}),
-            ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}),
-            ...(deps.workPerCommit ? { workPerCommit: deps.workPerCommit } : {}),
-            heartbeat: () => payload.heartbeat(),
-            onCommitted: () => store.raiseApplied(applied),
-          },
-          { topic: batch.topic, partition: batch.partition },
-          byAccount,
-        ),
-      payload,
-    );
-    publisher.mark(field, BigInt(last), outcome.newestMs);
-    payload.resolveOffset(last);
-    await patiently('commit offsets', () => consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]), payload).catch((error) => {
-      // A rebalance took the partition: the next owner starts at the last commit and skips what
-      // Redis says is applied.
-      logger.info({ err: error, field }, 'offset commit skipped');
+    await new Promise<void>((resolve, reject) => {
+      if (!gathering) {
+        const group: Gathered[] = [];
+        gathering = group;
+        // kafkajs hands the batches of one fetch to its workers in the same turn of the event loop
+        // (partitionsConsumedConcurrently of them): they are projected together on the next turn.
+        setImmediate(() => {
+          gathering = undefined;
+          void projectGroup(group);
+        });
+      }
+      gathering.push({ part: { source: { topic: batch.topic, partition: batch.partition }, byAccount }, payload, field, last, resolve, reject });
     });
-    metrics?.batchSeconds.observe((performance.now() - started) / 1000);
-    logger.debug({ field, messages: batch.messages.length, ...outcome }, 'batch projected');
+  }
+
+  interface Gathered {
+    part: BatchPart;
+    payload: EachBatchPayload;
+    field: string;
+    last: string;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }
+
+  /** Batches waiting for the next turn of the event loop, to be projected as one. */
+  let gathering: Gathered[] | undefined;
+
+  /**
+   * Projects the batches of one fetch together: one Redis commit per account and partition as
+   * before, but one bulk stream, one outbox clear and one offset commit for them all. Under a
+   * trickle a fetch holds a few events on each of many partitions, and those per-batch round trips
+   * were most of the cost (docs/benchmarks-latency.md, freshness). Each batch's eachBatch settles
+   * with the group.
+   */
+  async function projectGroup(group: Gathered[]): Promise<void> {
+    const started = performance.now();
+    // The retries stop when the consumer stops or any partition of the group was taken away.
+    const control = {
+      heartbeat: () => group[0]!.payload.heartbeat(),
+      isRunning: () => group.every((g) => g.payload.isRunning()),
+      isStale: () => group.some((g) => g.payload.isStale()),
+    };
+    try {
+      const applied = new Map(group.map((g) => [g.field, BigInt(g.last)]));
+      const outcome = await patiently(
+        'project',
+        () =>
+          projectBatch(
+            {
+              store,
+              cache,
+              opensearch,
+              indices: () => deps.indices,
+              windowMs: config.dedupeWindowMs,
+              logger,
+              ...(metrics ? { metrics } : {}),
+              ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}),
+              ...(deps.workPerCommit ? { workPerCommit: deps.workPerCommit } : {}),
+              heartbeat: control.heartbeat,
+              onCommitted: () => store.raiseApplied(applied),
+            },
+            group.map((g) => g.part),
+          ),
+        control,
+      );
+      for (const g of group) {
+        publisher.mark(g.field, BigInt(g.last), outcome.newestByField.get(g.field) ?? 0);
+        g.payload.resolveOffset(g.last);
+      }
+      const offsets = group.map((g) => ({ topic: g.part.source.topic, partition: g.part.source.partition, offset: (BigInt(g.last) + 1n).toString() }));
+      await patiently('commit offsets', () => consumer!.commitOffsets(offsets), control).catch((error) => {
+        // A rebalance took a partition: the next owner starts at the last commit and skips what
+        // Redis says is applied.
+        logger.info({ err: error, fields: group.map((g) => g.field) }, 'offset commit skipped');
+      });
+      metrics?.batchSeconds.observe((performance.now() - started) / 1000);
+      logger.debug({ fields: group.map((g) => g.field), messages: group.reduce((n, g) => n + g.payload.batch.messages.length, 0), ...outcome, newestByField: undefined }, 'batches projected');
+      for (const g of group) g.resolve();
+    } catch (error) {
+      for (const g of group) g.reject(error);
+    }
   }
 
   /**
@@ -195,7 +246,7 @@ export function createProjector(deps: ProjectorDeps) {
   async function recoverOutbox(): Promise<void> {
     const accounts = await store.dirtyAccounts();
     for (const accountId of accounts)
-      await patiently('recover outbox', () => projectBatch({ store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger }, { topic: '', partition: -1 }, new Map([[accountId, []]])));
+      await patiently('recover outbox', () => projectBatch({ store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger }, [{ source: { topic: '', partition: -1 }, byAccount: new Map([[accountId, []]]) }]));
     if (accounts.length > 0) logger.info({ accounts: accounts.length }, 'outbox recovered');
   }
 
@@ -237,7 +288,8 @@ export function createProjector(deps: ProjectorDeps) {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: deps.partitionsConsumedConcurrently ?? 4,
+        // Every batch of a fetch at once, so that projectGroup gathers them all (workers only wait).
+        partitionsConsumedConcurrently: deps.partitionsConsumedConcurrently ?? PARTITIONS_IN_FLIGHT,
         eachBatch,
       });
       setState('running');

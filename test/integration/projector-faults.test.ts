@@ -183,7 +183,7 @@ describe('the projector under faults', () => {
     expect(Object.values(joined.assignment as Record<string, number[]>).flat().length).toBe(8);
     // the second half arrives while both run, then the second leaves and the first takes over
     for (const [field, offset] of await s.env.produce(history.messages.slice(half))) s.targets.set(field, offset);
-    await second.waitForLog((l) => l.msg === 'batch projected' && Number(l.applied) > 0, 30_000);
+    await second.waitForLog((l) => l.msg === 'batches projected' && Number(l.applied) > 0, 30_000);
     expect(await second.kill('SIGTERM')).toBe(0);
     expect(await s.done()).toBeLessThan(1);
     await finish(s);
