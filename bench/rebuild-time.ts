@@ -49,6 +49,8 @@ export const REBUILD_FLAGS = {
   seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
   runs: { default: 2, help: 'repetitions, each in a fresh namespace; medians are reported', min: 1, max: 10 },
   'timeout-s': { default: 900, help: 'upper bound of the live drain and of the rebuild, in seconds', min: 10, max: 7200 },
+  keep: { default: false, help: 'keep the namespace at the end (to rebuild it again with --namespace)' },
+  namespace: { default: '', help: 'rebuild this kept namespace (published and drained by an earlier run) instead of a fresh one: step 1 is skipped; implies --runs 1' },
   out: { default: '', help: 'also write the JSON report to this file' },
   json: { default: false, help: 'print the JSON report on stdout instead of the table' },
 } as const;
@@ -75,8 +77,9 @@ export interface DatasetMemory {
 export interface RebuildRun {
   namespace: string;
   events: number;
+  /** NaN, and no memory, when an earlier run's namespace was rebuilt (--namespace) */
   liveDrainMs: number;
-  memory: DatasetMemory;
+  memory?: DatasetMemory;
   command: CommandRun;
   phases: { startupMs: number; fillMs: number; verifyMs: number; parityMs: number; swapMs: number };
   generation: string;
@@ -175,33 +178,55 @@ async function indexingTotals(client: Client, indices: string[]): Promise<{ inde
   return { index, delete: del, failed, docs };
 }
 
+interface LiveHistory {
+  events: number;
+  liveDrainMs: number;
+  memory?: DatasetMemory;
+}
+
+/** Step 1: benchPreset(scale) published and drained by `access-index project`; memory with the dataset. */
+async function publishAndDrain(pipeline: LivePipeline, flags: ReturnType<typeof parseFlags<typeof REBUILD_FLAGS>>): Promise<LiveHistory> {
+  const { ns } = pipeline;
+  progress(`  publishing benchPreset(${flags.scale}) with seed ${flags.seed}`);
+  const published = await publishDataset(pipeline, generateHistory({ seed: flags.seed, ...benchPreset(flags.scale) }));
+  progress('  the live generation: `access-index project` in its own process drains it');
+  const projectorLog = join(tmpdir(), `${ns.prefix}-projector.log`);
+  const projector = startProjectorProcess(ns.config, { logFile: projectorLog, logLevel: 'warn' });
+  let memory: DatasetMemory;
+  let liveDrainMs: number;
+  try {
+    const t0 = performance.now();
+    await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable) =>
+      progress(`    ${fmt(searchable)} of ${fmt(published.total)} events searchable after ${fmt((performance.now() - t0) / 1000)} s; projector rss ${mib(processMemory(projector.pid).rss)}`),
+    );
+    liveDrainMs = performance.now() - t0;
+    progress(`  live generation searchable after ${fmt(liveDrainMs / 1000, 1)} s (${fmt((published.total * 1000) / liveDrainMs)} events/s); projector log ${projectorLog}`);
+    memory = await measureDatasetMemory(pipeline, projector.memory());
+  } finally {
+    await projector.stop();
+  }
+  const problems = projector.logProblems();
+  if (Object.keys(problems).length > 0) progress(`  projector warnings and errors: ${JSON.stringify(problems)}`);
+  return { events: published.total, liveDrainMs, memory };
+}
+
+/** A kept namespace: its events are the topics' contents, every one of them searchable in the live generation. */
+async function keptHistory(pipeline: LivePipeline): Promise<LiveHistory> {
+  const ends = await pipeline.endOffsets();
+  const events = [...ends.values()].reduce((sum, last) => sum + Number(last) + 1, 0);
+  if (events === 0) throw new Error(`namespace ${pipeline.ns.prefix} has no events`);
+  if ((await pipeline.lag()) > 0) throw new Error(`namespace ${pipeline.ns.prefix} is not drained (lag ${await pipeline.lag()}): its live generation must be searchable before a rebuild is timed`);
+  progress(`  ${fmt(events)} events, all searchable in the live generation`);
+  return { events, liveDrainMs: Number.NaN };
+}
+
 export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD_FLAGS>>, machine: MachineInfo, i: number): Promise<RebuildRun> {
-  const ns = createBenchNamespace();
-  progress(`run ${i + 1}/${flags.runs}: namespace ${ns.prefix}`);
+  const reuse = flags.namespace !== '';
+  const ns = createBenchNamespace(process.env, reuse ? flags.namespace : undefined);
+  progress(`run ${i + 1}/${flags.runs}: namespace ${ns.prefix}${reuse ? ' (kept by an earlier run: its history is published and drained)' : ''}`);
   const pipeline = await openLivePipeline(ns);
   try {
-    progress(`  publishing benchPreset(${flags.scale}) with seed ${flags.seed}`);
-    const published = await publishDataset(pipeline, generateHistory({ seed: flags.seed, ...benchPreset(flags.scale) }));
-    progress('  the live generation: `access-index project` in its own process drains it');
-    const projectorLog = join(tmpdir(), `${ns.prefix}-projector.log`);
-    const projector = startProjectorProcess(ns.config, { logFile: projectorLog, logLevel: 'warn' });
-    let memory: DatasetMemory;
-    let liveDrainMs: number;
-    try {
-      const t0 = performance.now();
-      await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable) =>
-        progress(`    ${fmt(searchable)} of ${fmt(published.total)} events searchable after ${fmt((performance.now() - t0) / 1000)} s; projector rss ${mib(processMemory(projector.pid).rss)}`),
-      );
-      liveDrainMs = performance.now() - t0;
-      progress(`  live generation searchable after ${fmt(liveDrainMs / 1000, 1)} s (${fmt((published.total * 1000) / liveDrainMs)} events/s); projector log ${projectorLog}`);
-      memory = await measureDatasetMemory(pipeline, projector.memory());
-    } finally {
-      await projector.stop();
-    }
-    const problems = projector.logProblems();
-    if (Object.keys(problems).length > 0) progress(`  projector warnings and errors: ${JSON.stringify(problems)}`);
-
-    progress('  access-index rebuild, in its own process');
+    const { events, liveDrainMs, memory } = reuse ? await keptHistory(pipeline) : await publishAndDrain(pipeline, flags);
     const command = await runRebuildCommand(productEnv(ns.config, { LOG_LEVEL: 'warn' }), flags['timeout-s'] * 1000);
     if (command.exitCode !== 0) throw new Error(`access-index rebuild exited ${command.exitCode}: ${command.stdout}`);
     const generation = /rebuilt (\S+)/.exec(command.stdout)?.[1];
@@ -246,9 +271,9 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     const wallRate = (written.total * 1000) / command.wallMs;
     return {
       namespace: ns.prefix,
-      events: published.total,
+      events,
       liveDrainMs,
-      memory,
+      ...(memory ? { memory } : {}),
       command,
       phases,
       generation,
@@ -260,8 +285,11 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     };
   } finally {
     await pipeline.close();
-    progress(`  deleting namespace ${ns.prefix}`);
-    await ns.cleanup().catch((error) => progress(`  cleanup of ${ns.prefix} failed: ${(error as Error).message}`));
+    if (flags.keep) progress(`  keeping namespace ${ns.prefix} (--keep): rebuild it again with --namespace ${ns.prefix}; delete it with --namespace ${ns.prefix} alone`);
+    else {
+      progress(`  deleting namespace ${ns.prefix}`);
+      await ns.cleanup().catch((error) => progress(`  cleanup of ${ns.prefix} failed: ${(error as Error).message}`));
+    }
   }
 }
 
@@ -346,15 +374,19 @@ async function readEveryAccount(api: ApiProcess, accounts: string[], secret: str
 function figures(r: RebuildRun): Record<string, number> {
   return {
     events: r.events,
-    'live drain s (access-index project)': r.liveDrainMs / 1000,
-    'projector rss MiB, drained': r.memory.projector.rss / 2 ** 20,
-    'projector peak rss MiB': r.memory.projector.peakRss / 2 ** 20,
-    'API rss MiB, started': r.memory.api.started.rss / 2 ** 20,
-    'API rss MiB, after the reads': r.memory.api.afterReads.rss / 2 ** 20,
-    'API peak rss MiB': r.memory.api.afterReads.peakRss / 2 ** 20,
-    'API reads (all 200)': r.memory.api.reads,
-    'Redis used_memory MiB': r.memory.redisUsedBytes / 2 ** 20,
-    'live indices store MiB (primaries)': r.memory.indexBytes / 2 ** 20,
+    ...(r.memory
+      ? {
+          'live drain s (access-index project)': r.liveDrainMs / 1000,
+          'projector rss MiB, drained': r.memory.projector.rss / 2 ** 20,
+          'projector peak rss MiB': r.memory.projector.peakRss / 2 ** 20,
+          'API rss MiB, started': r.memory.api.started.rss / 2 ** 20,
+          'API rss MiB, after the reads': r.memory.api.afterReads.rss / 2 ** 20,
+          'API peak rss MiB': r.memory.api.afterReads.peakRss / 2 ** 20,
+          'API reads (all 200)': r.memory.api.reads,
+          'Redis used_memory MiB': r.memory.redisUsedBytes / 2 ** 20,
+          'live indices store MiB (primaries)': r.memory.indexBytes / 2 ** 20,
+        }
+      : {}),
     'rebuild command wall s': r.command.wallMs / 1000,
     '  startup s (process start to first line)': r.phases.startupMs / 1000,
     '  fill s (replay until searchable)': r.phases.fillMs / 1000,
@@ -384,7 +416,7 @@ export function formatRebuildReport(report: RebuildReport): string {
   const rows = Object.keys(report.medians).map((name) => [name, ...perRun.map((f) => fmt(f[name]!, digits(name))), fmt(report.medians[name]!, digits(name))]);
   const m = report.machine;
   return [
-    `rebuild time, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s), medians in the last column`,
+    `rebuild time, ${report.options.namespace ? `kept namespace ${report.options.namespace}` : `benchPreset(${report.options.scale}), seed ${report.options.seed}`}, ${report.runs.length} run(s), medians in the last column`,
     `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,
     `code: ${m.source.commit}${m.source.uncommitted.length > 0 ? ` with uncommitted changes in ${m.source.uncommitted.join(', ')}` : ''}`,
     '',
@@ -393,7 +425,9 @@ export function formatRebuildReport(report: RebuildReport): string {
   ].join('\n');
 }
 
-export async function runRebuildBench(flags: ReturnType<typeof parseFlags<typeof REBUILD_FLAGS>>): Promise<RebuildReport> {
+export async function runRebuildBench(given: ReturnType<typeof parseFlags<typeof REBUILD_FLAGS>>): Promise<RebuildReport> {
+  // A kept namespace can be rebuilt once per run of the command (each rebuild makes a generation).
+  const flags = given.namespace ? { ...given, runs: 1 } : given;
   const probe = createBenchNamespace();
   const machine = await describeMachine(probe.config);
   await probe.cleanup();

@@ -29,9 +29,13 @@ function installSignalHandlers(): void {
   process.once('SIGTERM', onSignal);
 }
 
-/** A fresh namespace against the configured servers (KAFKA_BROKERS, OPENSEARCH_URL, REDIS_URL or 127.0.0.1). */
-export function createBenchNamespace(env: NodeJS.ProcessEnv = process.env): BenchNamespace {
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+/**
+ * A fresh namespace against the configured servers (KAFKA_BROKERS, OPENSEARCH_URL, REDIS_URL or
+ * 127.0.0.1); or, given `existing`, the namespace an earlier bench left (kept on purpose).
+ */
+export function createBenchNamespace(env: NodeJS.ProcessEnv = process.env, existing?: string): BenchNamespace {
+  if (existing !== undefined && !/^bench-[0-9a-f]{8}$/.test(existing)) throw new Error(`not a bench namespace: ${existing} (expected bench-<8 hex digits>)`);
+  const prefix = existing ?? `bench-${randomBytes(4).toString('hex')}`;
   const topic = (name: string) => `${prefix}-${name}`;
   const config = loadConfig({
     KAFKA_BROKERS: env.KAFKA_BROKERS,
