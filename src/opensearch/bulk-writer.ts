@@ -21,6 +21,11 @@ export interface BulkResult {
 export interface BulkWriterOptions {
   maxBytes?: number;
   onRequest?: (seconds: number, bytes: number) => void;
+  /**
+   * Awaited before every request after the first: a long write (tens of requests) lets the caller
+   * keep its consumer-group membership alive (kafkajs' heartbeat) and the event loop turning.
+   */
+  betweenRequests?: () => Promise<void>;
 }
 
 type BulkItem = Record<string, { status: number; error?: { type?: string; reason?: string } }>;
@@ -42,8 +47,10 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
   let bytes = 0;
   let indexOps = 0;
   let deleteOps = 0;
+  let requests = 0;
   const flush = async () => {
     if (lines.length === 0) return;
+    if (requests++ > 0) await options.betweenRequests?.();
     // Each line encoded straight into one Buffer: no joined copy of the whole body, and the client
     // does not measure a string's byte length again. UTF-8 takes at most 3 bytes per UTF-16 unit.
     const buffer = Buffer.allocUnsafe(bytes * 3);

@@ -90,4 +90,21 @@ describe('writeDocs', () => {
     const count = await client.count({ index, body: { query: { prefix: { name: 'doc ' } } } });
     expect((count.body as { count: number }).count).toBe(300);
   });
+
+  it('awaits betweenRequests between requests (a long write keeps the consumer group heartbeat), not before the first', async () => {
+    const events: string[] = [];
+    const ops: DocOp[] = Array.from({ length: 60 }, (_, i) => ({ op: 'index', index, id: `h${i}`, version: 1, doc: { name: `doc ${i} ${'y'.repeat(200)}`, n: i } }));
+    await writeDocs(client, ops, {
+      maxBytes: 4 * 1024,
+      onRequest: () => events.push('request'),
+      betweenRequests: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        events.push('between');
+      },
+    });
+    const requests = events.filter((e) => e === 'request').length;
+    expect(requests).toBeGreaterThan(2);
+    // request, between, request, between, …, request: one pause before every request but the first
+    expect(events).toEqual(Array.from({ length: 2 * requests - 1 }, (_, i) => (i % 2 === 0 ? 'request' : 'between')));
+  });
 });
