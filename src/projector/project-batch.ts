@@ -248,8 +248,8 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
         ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
         onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
         // The writes of a big group (a role change reaching tens of thousands of users) take tens of
-        // requests: no heartbeat between them lets the session time out (the full-history drain was
-        // evicted from its group 23 times, docs/benchmarks-latency.md).
+        // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
+        // (the full-history drain was evicted from its group 23 times, docs/benchmarks-latency.md).
         betweenRequests: pace,
       });
       deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
