@@ -285,7 +285,7 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     };
   } finally {
     await pipeline.close();
-    if (flags.keep) progress(`  keeping namespace ${ns.prefix} (--keep): rebuild it again with --namespace ${ns.prefix}; delete it with --namespace ${ns.prefix} alone`);
+    if (flags.keep) progress(`  keeping namespace ${ns.prefix} (--keep): rebuild it again with --namespace ${ns.prefix} (without --keep to delete it after)`);
     else {
       progress(`  deleting namespace ${ns.prefix}`);
       await ns.cleanup().catch((error) => progress(`  cleanup of ${ns.prefix} failed: ${(error as Error).message}`));
