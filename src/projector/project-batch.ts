@@ -115,7 +115,6 @@ export interface BatchOutcome {
   duplicates: number;
   alreadyApplied: number;
   documents: number;
-  newestMs: number;
   /** the newest event time applied, per `topic:partition` */
   newestByField: Map<string, number>;
 }
@@ -195,7 +194,6 @@ async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source
       outcome.applied += counted.applied;
       outcome.duplicates += counted.duplicates;
       outcome.alreadyApplied += counted.alreadyApplied;
-      outcome.newestMs = Math.max(outcome.newestMs, counted.newestMs);
       outcome.newestByField.set(field, Math.max(outcome.newestByField.get(field) ?? 0, counted.newestMs));
       return writes;
     } catch (error) {
@@ -212,7 +210,7 @@ async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source
  * is safe. An account in several parts is projected part after part, under its lock.
  */
 export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[]): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestMs: 0, newestByField: new Map() };
+  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestByField: new Map() };
   // A few accounts in flight at once: one account's Redis commit overlaps the next one's planning
   // (a batch of a trickle touches many accounts with a few events each, and their round trips one
   // after the other were most of its time). Each worker yields between accounts: planning is CPU

@@ -165,6 +165,9 @@ export function createProjector(deps: ProjectorDeps) {
     reject: (error: unknown) => void;
   }
 
+  /** What every projection needs; a group adds metrics, limits, heartbeat and applied positions. */
+  const batchDeps = { store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger };
+
   /** Batches waiting for the next turn of the event loop, to be projected as one. */
   let gathering: Gathered[] | undefined;
 
@@ -190,12 +193,7 @@ export function createProjector(deps: ProjectorDeps) {
         () =>
           projectBatch(
             {
-              store,
-              cache,
-              opensearch,
-              indices: () => deps.indices,
-              windowMs: config.dedupeWindowMs,
-              logger,
+              ...batchDeps,
               ...(metrics ? { metrics } : {}),
               ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}),
               ...(deps.workPerCommit ? { workPerCommit: deps.workPerCommit } : {}),
@@ -217,7 +215,8 @@ export function createProjector(deps: ProjectorDeps) {
         logger.info({ err: error, fields: group.map((g) => g.field) }, 'offset commit skipped');
       });
       metrics?.batchSeconds.observe((performance.now() - started) / 1000);
-      logger.debug({ fields: group.map((g) => g.field), messages: group.reduce((n, g) => n + g.payload.batch.messages.length, 0), ...outcome, newestByField: undefined }, 'batches projected');
+      const { newestByField, ...counts } = outcome;
+      logger.debug({ fields: group.map((g) => g.field), messages: group.reduce((n, g) => n + g.payload.batch.messages.length, 0), ...counts, newestMs: Math.max(0, ...newestByField.values()) }, 'batches projected');
       for (const g of group) g.resolve();
     } catch (error) {
       for (const g of group) g.reject(error);
@@ -246,7 +245,7 @@ export function createProjector(deps: ProjectorDeps) {
   async function recoverOutbox(): Promise<void> {
     const accounts = await store.dirtyAccounts();
     for (const accountId of accounts)
-      await patiently('recover outbox', () => projectBatch({ store, cache, opensearch, indices: () => deps.indices, windowMs: config.dedupeWindowMs, logger }, [{ source: { topic: '', partition: -1 }, byAccount: new Map([[accountId, []]]) }]));
+      await patiently('recover outbox', () => projectBatch(batchDeps, [{ source: { topic: '', partition: -1 }, byAccount: new Map([[accountId, []]]) }]));
     if (accounts.length > 0) logger.info({ accounts: accounts.length }, 'outbox recovered');
   }
 
