@@ -23,9 +23,13 @@
  * process gets a larger heap, it holds the documents it reads back for the ceiling.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@opensearch-project/opensearch';
+import { READ_SCOPE } from '../src/api/auth.ts';
+import { mintToken } from '../src/api/tokens.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import type { DocOp } from '../src/opensearch/bulk-writer.ts';
 import { factsIndex, historyIndex, usersIndex } from '../src/opensearch/indices.ts';
@@ -33,10 +37,6 @@ import { createAccountStore } from '../src/redis/account-store.ts';
 import { type BulkCeilingResult, measureBulkCeiling, readBack, recreateLike } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { READ_SCOPE } from '../src/api/auth.ts';
-import { mintToken } from '../src/api/tokens.ts';
 import { type LivePipeline, openLivePipeline, publishDataset } from './support/live-pipeline.ts';
 import { type ApiProcess, type ProcessMemory, processMemory, productEnv, startApiProcess, startProjectorProcess } from './support/load.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
@@ -195,11 +195,9 @@ async function publishAndDrain(pipeline: LivePipeline, flags: ReturnType<typeof 
   let memory: DatasetMemory;
   let liveDrainMs: number;
   try {
-    const t0 = performance.now();
-    await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable) =>
-      progress(`    ${fmt(searchable)} of ${fmt(published.total)} events searchable after ${fmt((performance.now() - t0) / 1000)} s; projector rss ${mib(processMemory(projector.pid).rss)}`),
+    liveDrainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable, waitedMs) =>
+      progress(`    ${fmt(searchable)} of ${fmt(published.total)} events searchable after ${fmt(waitedMs / 1000)} s; projector rss ${mib(projector.memory().rss)}`),
     );
-    liveDrainMs = performance.now() - t0;
     progress(`  live generation searchable after ${fmt(liveDrainMs / 1000, 1)} s (${fmt((published.total * 1000) / liveDrainMs)} events/s); projector log ${projectorLog}`);
     memory = await measureDatasetMemory(pipeline, projector.memory());
   } finally {
@@ -215,7 +213,8 @@ async function keptHistory(pipeline: LivePipeline): Promise<LiveHistory> {
   const ends = await pipeline.endOffsets();
   const events = [...ends.values()].reduce((sum, last) => sum + Number(last) + 1, 0);
   if (events === 0) throw new Error(`namespace ${pipeline.ns.prefix} has no events`);
-  if ((await pipeline.lag()) > 0) throw new Error(`namespace ${pipeline.ns.prefix} is not drained (lag ${await pipeline.lag()}): its live generation must be searchable before a rebuild is timed`);
+  const lag = await pipeline.lag();
+  if (lag > 0) throw new Error(`namespace ${pipeline.ns.prefix} is not drained (lag ${lag}): its live generation must be searchable before a rebuild is timed`);
   progress(`  ${fmt(events)} events, all searchable in the live generation`);
   return { events, liveDrainMs: Number.NaN };
 }

@@ -44,9 +44,9 @@ export interface LivePipeline {
   lag(): Promise<number>;
   /**
    * Resolves when every given position is searchable; returns the ms waited. `onProgress`, if
-   * given, hears every 10 s how many of the messages up to `ends` are searchable.
+   * given, hears every 10 s how many of the messages up to `ends` are searchable, and the ms waited.
    */
-  waitSearchable(ends: ReadonlyMap<string, bigint>, timeoutMs: number, onProgress?: (searchable: number) => void): Promise<number>;
+  waitSearchable(ends: ReadonlyMap<string, bigint>, timeoutMs: number, onProgress?: (searchable: number, waitedMs: number) => void): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -98,7 +98,7 @@ export async function openLivePipeline(ns: BenchNamespace): Promise<LivePipeline
             const at = positions.get(field) ?? -1n;
             searchable += (at < end ? at : end) + 1n;
           }
-          onProgress(Number(searchable));
+          onProgress(Number(searchable), reported - started);
         }
         await sleep(10);
       }
