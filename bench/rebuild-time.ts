@@ -19,8 +19,9 @@
  *
  *   npx tsx bench/rebuild-time.ts [--scale 0.02] [--runs 2] [--seed 42] [--json] [--out file]
  *
- * At scale 1 (the full 2,000,000-event history: `npm run bench:full`, about two hours here) the bench
- * process gets a larger heap, it holds the documents it reads back for the ceiling.
+ * At scale 1 (the full 2,000,000-event history: `npm run bench:full`, about two and a half hours
+ * here) the ceiling's documents (6.9 million) go through a spool file in the temporary folder
+ * (several GiB while it runs).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,10 +32,8 @@ import type { Client } from '@opensearch-project/opensearch';
 import { READ_SCOPE } from '../src/api/auth.ts';
 import { mintToken } from '../src/api/tokens.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
-import type { DocOp } from '../src/opensearch/bulk-writer.ts';
 import { factsIndex, historyIndex, usersIndex } from '../src/opensearch/indices.ts';
-import { createAccountStore } from '../src/redis/account-store.ts';
-import { type BulkCeilingResult, measureBulkCeiling, readBack, recreateLike } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, measureBulkCeiling, spoolDocs } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type LivePipeline, openLivePipeline, publishDataset } from './support/live-pipeline.ts';
@@ -143,24 +142,6 @@ function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<C
   });
 }
 
-/** Every document of `index` as index operations on `target` (version 1), by scroll. */
-async function scrollDocs(client: Client, index: string, target: string): Promise<DocOp[]> {
-  const out: DocOp[] = [];
-  let response = await client.search({ index, scroll: '1m', body: { size: 5000, sort: ['_doc'] } } as never);
-  try {
-    for (;;) {
-      const body = response.body as { _scroll_id?: string; hits: { hits: { _id: string; _source: object }[] } };
-      if (body.hits.hits.length === 0) break;
-      for (const hit of body.hits.hits) out.push({ op: 'index', index: target, id: hit._id, version: 1, doc: hit._source });
-      response = await client.scroll({ scroll_id: body._scroll_id, scroll: '1m' } as never);
-    }
-  } finally {
-    const scrollId = (response.body as { _scroll_id?: string })._scroll_id;
-    if (scrollId) await client.clearScroll({ body: { scroll_id: scrollId } } as never).catch(() => undefined);
-  }
-  return out;
-}
-
 async function indexingTotals(client: Client, indices: string[]): Promise<{ index: number; delete: number; failed: number; docs: Record<string, number> }> {
   const body = (await client.indices.stats({ index: indices, metric: ['indexing', 'docs'] } as never)).body as {
     indices: Record<string, { primaries: { indexing: { index_total: number; delete_total: number; index_failed: number }; docs: { count: number } } }>;
@@ -249,21 +230,27 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     const written = { index: totals.index, delete: totals.delete, total: totals.index + totals.delete, failed: totals.failed };
     progress(`  written by the rebuild: ${fmt(written.index)} index and ${fmt(written.delete)} delete operations (${fmt(written.failed)} refused as stale)`);
 
-    progress('  bulk ceiling: reading the new generation back');
-    const store = createAccountStore(pipeline.clients.redis, { namespace: ns.config.namespace, generation });
-    const target = { users: `${ns.config.namespace}-users-ceiling`, history: `${ns.config.namespace}-history-ceiling` };
-    const docs = await readBack(opensearch, newIndices, target, await store.accounts());
-    const factsTarget = `${ns.config.namespace}-facts-ceiling`;
-    const factOps = hasFacts ? await scrollDocs(opensearch, facts, factsTarget) : [];
-    const ops = [...docs.users, ...docs.history, ...factOps];
-    progress(`  read back ${fmt(docs.users.length)} user documents, ${fmt(docs.history.length)} history records, ${fmt(factOps.length)} fact intervals`);
+    progress('  bulk ceiling: spooling the new generation\'s documents to a file');
+    const spool = await spoolDocs(
+      opensearch,
+      [
+        { index: newIndices.users, target: `${ns.config.namespace}-users-ceiling` },
+        { index: newIndices.history, target: `${ns.config.namespace}-history-ceiling` },
+        ...(hasFacts ? [{ index: facts, target: `${ns.config.namespace}-facts-ceiling` }] : []),
+      ],
+      join(tmpdir(), `${ns.prefix}-ceiling.spool`),
+    );
+    const distinct = { users: spool.counts[0]!, history: spool.counts[1]!, facts: spool.counts[2] ?? 0 };
+    progress(`  spooled ${fmt(distinct.users)} user documents, ${fmt(distinct.history)} history records, ${fmt(distinct.facts)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
     const bulk: BulkCeilingResult[] = [];
-    for (const streams of [1, 2]) {
-      // measureBulkCeiling recreates the users and history targets; the facts target is ours.
-      if (hasFacts) await recreateLike(opensearch, facts, factsTarget);
-      const result = await measureBulkCeiling(opensearch, newIndices, target, ops, { streams, pids: machine.pids });
-      bulk.push(result);
-      progress(`  bulk ceiling, ${streams} stream(s): ${fmt(result.docsPerSecond)} documents/s (${fmt(result.docs)} documents in ${fmt(result.ms / 1000, 1)} s)`);
+    try {
+      for (const streams of [1, 2]) {
+        const result = await measureBulkCeiling(opensearch, spool, { streams, pids: machine.pids });
+        bulk.push(result);
+        progress(`  bulk ceiling, ${streams} stream(s): ${fmt(result.docsPerSecond)} documents/s (${fmt(result.docs)} documents in ${fmt(result.ms / 1000, 1)} s)`);
+      }
+    } finally {
+      await spool.remove();
     }
     const bulkBest = bulk.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
     const fillRate = (written.total * 1000) / phases.fillMs;
@@ -277,7 +264,7 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
       phases,
       generation,
       written,
-      distinct: { users: docs.users.length, history: docs.history.length, facts: factOps.length },
+      distinct,
       bulk,
       bulkBest,
       ratios: { fill: fillRate / bulkBest.docsPerSecond, wall: wallRate / bulkBest.docsPerSecond, wallTimes: command.wallMs / bulkBest.ms },
