@@ -28,12 +28,11 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client } from '@opensearch-project/opensearch';
 import { READ_SCOPE } from '../src/api/auth.ts';
 import { mintToken } from '../src/api/tokens.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { factsIndex, historyIndex, usersIndex } from '../src/opensearch/indices.ts';
-import { type BulkCeilingResult, measureBulkCeiling, spoolDocs } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, indexingTotals, measureBulkCeiling, spoolDocs } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type LivePipeline, openLivePipeline, publishDataset } from './support/live-pipeline.ts';
@@ -140,23 +139,6 @@ function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<C
       resolvePromise({ exitCode, wallMs: performance.now() - t0, marks, stdout, peakRss });
     });
   });
-}
-
-async function indexingTotals(client: Client, indices: string[]): Promise<{ index: number; delete: number; failed: number; docs: Record<string, number> }> {
-  const body = (await client.indices.stats({ index: indices, metric: ['indexing', 'docs'] } as never)).body as {
-    indices: Record<string, { primaries: { indexing: { index_total: number; delete_total: number; index_failed: number }; docs: { count: number } } }>;
-  };
-  let index = 0;
-  let del = 0;
-  let failed = 0;
-  const docs: Record<string, number> = {};
-  for (const [name, s] of Object.entries(body.indices)) {
-    index += s.primaries.indexing.index_total;
-    del += s.primaries.indexing.delete_total;
-    failed += s.primaries.indexing.index_failed;
-    docs[name] = s.primaries.docs.count;
-  }
-  return { index, delete: del, failed, docs };
 }
 
 interface LiveHistory {

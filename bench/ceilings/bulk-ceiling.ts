@@ -113,6 +113,24 @@ async function* spooledChunks(spool: Spool, maxBytes: number): AsyncGenerator<Do
   if (chunk.length > 0) yield chunk;
 }
 
+/** OpenSearch's own counters of `indices` (primaries): index and delete operations since the shards opened, failures, documents held. */
+export async function indexingTotals(client: Client, indices: string[]): Promise<{ index: number; delete: number; failed: number; docs: Record<string, number> }> {
+  const body = (await client.indices.stats({ index: indices, metric: ['indexing', 'docs'] } as never)).body as {
+    indices: Record<string, { primaries: { indexing: { index_total: number; delete_total: number; index_failed: number }; docs: { count: number } } }>;
+  };
+  let index = 0;
+  let del = 0;
+  let failed = 0;
+  const docs: Record<string, number> = {};
+  for (const [name, s] of Object.entries(body.indices)) {
+    index += s.primaries.indexing.index_total;
+    del += s.primaries.indexing.delete_total;
+    failed += s.primaries.indexing.index_failed;
+    docs[name] = s.primaries.docs.count;
+  }
+  return { index, delete: del, failed, docs };
+}
+
 /** (Re)creates `target` with the mapping and the relevant settings of `source`. */
 export async function recreateLike(client: Client, source: string, target: string): Promise<void> {
   await client.indices.delete({ index: target }, { ignore: [404] });

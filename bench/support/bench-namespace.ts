@@ -1,7 +1,8 @@
 /**
  * A bench's own corner of the servers: a random namespace `bench-<hex>` for topics, consumer
  * groups, indices, templates and Redis keys, and a cleanup that removes exactly that namespace.
- * Cleanups of live namespaces also run on SIGINT/SIGTERM, so an interrupted bench leaves nothing.
+ * Cleanups of fresh namespaces also run on SIGINT/SIGTERM, so an interrupted bench leaves nothing
+ * of its own; a kept namespace given back to a bench is not removed by an interrupt.
  */
 import { randomBytes } from 'node:crypto';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -70,7 +71,10 @@ export function createBenchNamespace(env: NodeJS.ProcessEnv = process.env, exist
       return cleaned;
     },
   };
-  live.add(ns);
-  installSignalHandlers();
+  // A namespace kept on purpose stays on Ctrl-C; only the bench's own fresh ones are removed then.
+  if (existing === undefined) {
+    live.add(ns);
+    installSignalHandlers();
+  }
   return ns;
 }
