@@ -199,6 +199,8 @@ export async function measureBulkCeiling(client: Client, spool: Spool, options: 
   const cpu0 = cpuSnapshot(options.pids ?? {});
   const started = performance.now();
   const stopRefreshing = refreshLoop(client, targets, options.refreshEveryMs);
+  let written = 0;
+  const ticker = setInterval(() => progress(`    ${streams} stream(s): ${fmt(written)} of ${fmt(spool.docs)} documents written`), 10_000);
   // Two writers may ask the one generator for a chunk at once: an async generator queues the calls.
   const lane = async (): Promise<BulkResult> => {
     const total: BulkResult = { indexed: 0, deleted: 0, stale: 0 };
@@ -213,10 +215,11 @@ export async function measureBulkCeiling(client: Client, spool: Spool, options: 
       total.indexed += r.indexed;
       total.deleted += r.deleted;
       total.stale += r.stale;
+      written += r.indexed + r.deleted;
     }
     return total;
   };
-  const results = await Promise.all(Array.from({ length: streams }, lane));
+  const results = await Promise.all(Array.from({ length: streams }, lane)).finally(() => clearInterval(ticker));
   const bulkMs = performance.now() - started;
   const refreshes = await stopRefreshing();
   await client.indices.refresh({ index: targets });
