@@ -14,7 +14,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BulkCeilingResult, indexingTotals, measureBulkCeiling, spoolDocs } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, indexingTotals, measureStreams, spoolDocs } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { openLivePipeline } from './support/live-pipeline.ts';
@@ -74,18 +74,14 @@ export async function runNamespaceCeiling(flags: ReturnType<typeof parseFlags<ty
     );
     const documents = Object.fromEntries(sources.map((index, i) => [index, spool.counts[i]!]));
     progress(`spooled ${sources.map((index, i) => `${fmt(spool.counts[i]!)} from ${index}`).join(', ')} (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
-    const bulk: BulkCeilingResult[] = [];
+    let ceiling: Awaited<ReturnType<typeof measureStreams>>;
     try {
-      for (const streams of [1, 2]) {
-        const result = await measureBulkCeiling(opensearch, spool, { streams, pids: machine.pids });
-        bulk.push(result);
-        progress(`bulk ceiling, ${streams} stream(s): ${fmt(result.docsPerSecond)} documents/s (${fmt(result.docs)} documents in ${fmt(result.ms / 1000, 1)} s)`);
-      }
+      ceiling = await measureStreams(opensearch, spool, machine.pids, '');
     } finally {
       await spool.remove();
       for (const index of sources) await opensearch.indices.delete({ index: `${index}-ceiling` }, { ignore: [404] });
     }
-    const bulkBest = bulk.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
+    const { bulk, bulkBest } = ceiling;
     const drainS = flags['drain-s'];
     const projector = drainS > 0 ? { drainS, documentsPerSecond: written.total / drainS, ratio: written.total / drainS / bulkBest.docsPerSecond } : undefined;
     return {

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { publishHistory } from '../src/demo/publish.ts';
-import { type BulkCeilingResult, measureBulkCeiling, type ReplayResult, replayBulkBodies, spoolDocs } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, measureBulkCeiling, measureStreams, type ReplayResult, replayBulkBodies, spoolDocs } from './ceilings/bulk-ceiling.ts';
 import { type ConsumeCeilingResult, measureConsumeCeiling } from './ceilings/consume-ceiling.ts';
 import { type DrainResult, drainBacklog } from './projector/drain.ts';
 import { PARTITIONS_IN_FLIGHT } from '../src/projector/projector.ts';
@@ -138,15 +138,12 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
       ],
       join(tmpdir(), `${ns.prefix}-ceiling.spool`),
     );
-    const bulk: BulkCeilingResult[] = [];
+    let bulk: BulkCeilingResult[];
+    let bulkBest: BulkCeilingResult;
     let diagnosis: ProjectorRun['diagnosis'];
     try {
       progress(`  spooled ${fmt(spool.counts[0]!)} user documents and ${fmt(spool.counts[1]!)} history records (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
-      for (const streams of [1, 2]) {
-        const result = await measureBulkCeiling(clients.opensearch, spool, { streams, pids: machine.pids });
-        bulk.push(result);
-        progress(`  bulk ceiling, ${streams} stream(s): ${fmt(result.docsPerSecond)} documents/s (${result.requests} requests, ${mib(result.bodyChars)})`);
-      }
+      ({ bulk, bulkBest } = await measureStreams(clients.opensearch, spool, machine.pids));
       if (captureFile) {
         const interval = options.publishIntervalMs ?? config.publishIntervalMs;
         const bulkWithRefreshes = await measureBulkCeiling(clients.opensearch, spool, { streams: 1, refreshEveryMs: interval, pids: machine.pids });
@@ -158,7 +155,6 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
     } finally {
       await spool.remove();
     }
-    const bulkBest = bulk.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
     return {
       namespace: ns.prefix,
       settings: {

@@ -32,7 +32,7 @@ import { READ_SCOPE } from '../src/api/auth.ts';
 import { mintToken } from '../src/api/tokens.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { factsIndex, historyIndex, usersIndex } from '../src/opensearch/indices.ts';
-import { type BulkCeilingResult, indexingTotals, measureBulkCeiling, spoolDocs } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, indexingTotals, measureStreams, spoolDocs } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type LivePipeline, openLivePipeline, publishDataset } from './support/live-pipeline.ts';
@@ -224,17 +224,13 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     );
     const distinct = { users: spool.counts[0]!, history: spool.counts[1]!, facts: spool.counts[2] ?? 0 };
     progress(`  spooled ${fmt(distinct.users)} user documents, ${fmt(distinct.history)} history records, ${fmt(distinct.facts)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
-    const bulk: BulkCeilingResult[] = [];
+    let ceiling: Awaited<ReturnType<typeof measureStreams>>;
     try {
-      for (const streams of [1, 2]) {
-        const result = await measureBulkCeiling(opensearch, spool, { streams, pids: machine.pids });
-        bulk.push(result);
-        progress(`  bulk ceiling, ${streams} stream(s): ${fmt(result.docsPerSecond)} documents/s (${fmt(result.docs)} documents in ${fmt(result.ms / 1000, 1)} s)`);
-      }
+      ceiling = await measureStreams(opensearch, spool, machine.pids);
     } finally {
       await spool.remove();
     }
-    const bulkBest = bulk.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
+    const { bulk, bulkBest } = ceiling;
     const fillRate = (written.total * 1000) / phases.fillMs;
     const wallRate = (written.total * 1000) / command.wallMs;
     return {

@@ -233,6 +233,17 @@ export async function measureBulkCeiling(client: Client, spool: Spool, options: 
   return { streams, docs, requests, bodyChars, ms, bulkMs, docsPerSecond: (docs * 1000) / ms, refreshes, opensearchCores: (cpu.opensearch * 1000) / ms, benchCores: (cpu.self * 1000) / ms };
 }
 
+/** The ceiling with 1 and with 2 concurrent streams, each reported as it ends; the best is the ceiling. The caller removes the spool. */
+export async function measureStreams(client: Client, spool: Spool, pids: MachineInfo['pids'], indent = '  '): Promise<{ bulk: BulkCeilingResult[]; bulkBest: BulkCeilingResult }> {
+  const bulk: BulkCeilingResult[] = [];
+  for (const streams of [1, 2]) {
+    const r = await measureBulkCeiling(client, spool, { streams, pids });
+    bulk.push(r);
+    progress(`${indent}bulk ceiling, ${streams} stream(s): ${fmt(r.docsPerSecond)} documents/s (${fmt(r.docs)} documents in ${fmt(r.ms / 1000, 1)} s, ${fmt(r.requests)} requests, ${fmt(r.bodyChars / 2 ** 20)} MiB)`);
+  }
+  return { bulk, bulkBest: bulk.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a)) };
+}
+
 export interface ReplayResult {
   requests: number;
   /** bulk items sent (every write the projector made, stale ones included) */
