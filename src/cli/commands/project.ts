@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { Command } from 'commander';
 import { createLiveProjector, type LiveProjector } from '../../projector/live-projector.ts';
 import { onShutdown, openRuntime, type Runtime } from '../../runtime.ts';
+import { runStartupChecks } from '../../startup-checks.ts';
 import { runCommand } from '../run-command.ts';
 
 /** Starts a projector on the live generation, following it across rebuild swaps. */
@@ -23,6 +24,7 @@ export function registerProjectCommand(program: Command): void {
     .action((options: { metricsPort: string }) =>
       runCommand(async () => {
         const runtime = await openRuntime({ ensureTopics: true });
+        await runStartupChecks(runtime);
         const projector = await startProjector(runtime);
         const port = Number(options.metricsPort);
         const server = port > 0 ? serveMetrics(runtime, projector, port) : undefined;

@@ -10,6 +10,7 @@ import { createApp } from '../../api/app.ts';
 import type { Readiness } from '../../api/service-routes.ts';
 import { loadConfig, requireJwtSecret } from '../../config.ts';
 import { type Runtime, onShutdown, openRuntime } from '../../runtime.ts';
+import { runStartupChecks } from '../../startup-checks.ts';
 import { runCommand } from '../run-command.ts';
 
 export interface StartApiOptions {
@@ -82,6 +83,7 @@ export function registerServeCommand(program: Command): void {
         requireJwtSecret(loadConfig());
         const port = parsePort(options.port);
         const runtime = await openRuntime();
+        await runStartupChecks(runtime);
         const api = await startApi(runtime, { host: options.host, ...(port === undefined ? {} : { port }) });
         process.stdout.write(`Access report: ${api.url}\nAPI docs:      ${api.url}docs\n`);
         onShutdown(runtime.logger, async () => {

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { LiveProjector } from '../../projector/live-projector.ts';
 import { type Runtime, onShutdown, openRuntime } from '../../runtime.ts';
+import { runStartupChecks } from '../../startup-checks.ts';
 import { runCommand } from '../run-command.ts';
 import { startProjector } from './project.ts';
 import { type RunningApi, startApi } from './serve.ts';
@@ -20,6 +21,7 @@ export interface RunningService {
 /** Starts projector and API on one runtime; the API's /readyz includes the projector's state. */
 export async function startService(options: { host?: string; port?: number } = {}): Promise<RunningService> {
   const runtime = await openRuntime({ ensureTopics: true });
+  await runStartupChecks(runtime);
   const projector = await startProjector(runtime);
   const api = await startApi(runtime, {
     ...options,
