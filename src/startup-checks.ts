@@ -4,12 +4,13 @@
  * persistence, topics whose retention deletes history). Each check logs a warning with what to
  * change; none of them throws (a check that cannot be made is logged at info and skipped).
  */
+import { checkRedisPersistence } from './redis/persistence-check.ts';
 import type { Runtime } from './runtime.ts';
 
 /** One check: logs what it finds through `runtime.logger`. */
 export type StartupCheck = (runtime: Runtime) => Promise<void>;
 
-const CHECKS: readonly StartupCheck[] = [];
+const CHECKS: readonly StartupCheck[] = [checkRedisPersistence];
 
 /** Runs every check; a check that fails to run is logged, never fatal. */
 export async function runStartupChecks(runtime: Runtime, checks: readonly StartupCheck[] = CHECKS): Promise<void> {

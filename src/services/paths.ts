@@ -32,7 +32,8 @@ export interface ServicePaths {
   templates: string;
   kafka: { root: string; libs: string; config: string; data: string; logs: string };
   opensearch: { downloads: string; root: string; home: string; data: string; logs: string };
-  redis: { root: string; logs: string };
+  /** `data`: Redis's working directory, where its append-only file lives (`appendonlydir/`) */
+  redis: { root: string; data: string; logs: string };
 }
 
 /** Resolves the folders from the environment; creates nothing. */
@@ -61,6 +62,6 @@ export function resolveServicePaths(env: NodeJS.ProcessEnv = process.env): Servi
       data: join(osRoot, 'data'),
       logs: join(osRoot, 'logs'),
     },
-    redis: { root: join(cache, 'redis'), logs: join(cache, 'redis') },
+    redis: { root: join(cache, 'redis'), data: join(cache, 'redis', 'data'), logs: join(cache, 'redis') },
   };
 }

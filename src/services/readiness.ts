@@ -5,6 +5,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
+import { describePersistence, readRedisPersistence } from '../redis/persistence.ts';
 import { ServiceError } from './service-error.ts';
 import { sleep } from './process-control.ts';
 
@@ -74,7 +75,7 @@ async function listModules(url: string): Promise<string[]> {
   return Object.values(body.nodes ?? {}).flatMap((node) => (node.modules ?? []).map((m) => m.name));
 }
 
-/** Redis answers INFO server. */
+/** Redis answers INFO server; the detail names its mode and persistence ("standalone, aof everysec"). */
 export async function probeRedis(url: string): Promise<Probe> {
   const redis = new Redis(url, {
     lazyConnect: true,
@@ -89,7 +90,8 @@ export async function probeRedis(url: string): Promise<Probe> {
     const info = await redis.info('server');
     const version = /redis_version:(\S+)/.exec(info)?.[1];
     const mode = /redis_mode:(\S+)/.exec(info)?.[1] ?? 'standalone';
-    return { ok: true, ...(version ? { version } : {}), detail: `${mode}` };
+    const persistence = describePersistence(await readRedisPersistence(redis));
+    return { ok: true, ...(version ? { version } : {}), detail: `${mode}, ${persistence}` };
   } catch (error) {
     return { ok: false, reason: (error as Error).message };
   } finally {
