@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'opensearch_unavailable'
   | 'opensearch_rejected'
   | 'store_conflict'
+  | 'history_gone'
   | 'internal';
 
 export class AppError extends Error {

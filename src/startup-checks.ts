@@ -4,13 +4,14 @@
  * persistence, topics whose retention deletes history). Each check logs a warning with what to
  * change; none of them throws (a check that cannot be made is logged at info and skipped).
  */
+import { checkHistoryRetention } from './kafka/history-retention.ts';
 import { checkRedisPersistence } from './redis/persistence-check.ts';
 import type { Runtime } from './runtime.ts';
 
 /** One check: logs what it finds through `runtime.logger`. */
 export type StartupCheck = (runtime: Runtime) => Promise<void>;
 
-const CHECKS: readonly StartupCheck[] = [checkRedisPersistence];
+const CHECKS: readonly StartupCheck[] = [checkRedisPersistence, checkHistoryRetention];
 
 /** Runs every check; a check that fails to run is logged, never fatal. */
 export async function runStartupChecks(runtime: Runtime, checks: readonly StartupCheck[] = CHECKS): Promise<void> {

@@ -35,6 +35,7 @@ import {
 } from '../../projections/index.ts';
 import { decodeEvent } from '../../schemas/decode.ts';
 import { LOGICAL_TOPICS, type LogicalTopic } from '../../schemas/events.ts';
+import { requireFullHistory } from '../kafka/history-retention.ts';
 import { fold } from '../opensearch/search-terms.ts';
 import { compareCodePoints } from './compare.ts';
 
@@ -68,6 +69,7 @@ export interface ReadOptions {
 /**
  * Reads every message of the four topics that existed when it started and returns the account's
  * events. A fresh consumer group reads from the earliest offsets; it is deleted at the end.
+ * @throws HistoryGoneError when a topic no longer starts at offset 0.
  */
 export async function readAccountEvents(options: ReadOptions): Promise<AccountEvents> {
   const { accountId, ...rest } = options;
@@ -84,6 +86,8 @@ export async function readAccountsEvents(options: Omit<ReadOptions, 'accountId'>
   const keys = new Map([...results.keys()].map((id) => [Buffer.from(id, 'utf8').toString('latin1'), results.get(id)!]));
   let scanned = 0;
 
+  // A report from part of the history would look right and be wrong: refuse first.
+  await requireFullHistory(kafka, [...logicalOf.keys()], 'replay');
   // Where each partition ends now: messages produced later are not part of this replay.
   const endOf = new Map<string, bigint>();
   const ends = new Map<string, bigint>();

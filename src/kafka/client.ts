@@ -39,9 +39,18 @@ export function logicalTopics(topics: TopicNames): Map<string, LogicalTopic> {
   ]);
 }
 
+/** Topic settings that keep every event (no time or size limit, no compaction). */
+export const UNLIMITED_RETENTION: readonly { name: string; value: string }[] = [
+  { name: 'retention.ms', value: '-1' },
+  { name: 'retention.bytes', value: '-1' },
+  { name: 'cleanup.policy', value: 'delete' },
+];
+
 /**
  * Creates the missing topics (the four event topics with `partitions` each, and the dead-letter
- * topic). Existing topics are left as they are.
+ * topic) with unlimited retention: the audit, `rebuild` and `replay` read every event since the
+ * beginning. Existing topics are left as they are; the start-up check warns about theirs
+ * (src/kafka/history-retention.ts).
  */
 export async function ensureTopics(admin: Admin, topics: TopicNames, partitions = 4): Promise<void> {
   const existing = new Set(await admin.listTopics());
@@ -49,6 +58,6 @@ export async function ensureTopics(admin: Admin, topics: TopicNames, partitions 
   if (wanted.length === 0) return;
   await admin.createTopics({
     waitForLeaders: true,
-    topics: wanted.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    topics: wanted.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: [...UNLIMITED_RETENTION] })),
   });
 }

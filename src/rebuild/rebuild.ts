@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ensureGenerationLayout } from '../generation.ts';
+import { eventTopics, requireFullHistory } from '../kafka/history-retention.ts';
 import { createMetrics } from '../metrics.ts';
 import { factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
 import { createProjector, projectorGroupId } from '../projector/projector.ts';
@@ -75,6 +76,8 @@ export interface RebuildResult {
 }
 
 export async function runRebuild(runtime: Runtime, options: RebuildOptions = {}): Promise<RebuildResult> {
+  // Before anything is created: a generation built from part of the history misses what the lost events set.
+  await requireFullHistory(runtime.clients.kafka, eventTopics(runtime.config.topics), 'rebuild');
   const { clients, config, logger } = runtime;
   const { redis, opensearch } = clients;
   const log = options.log ?? ((line: string) => logger.info(line));
