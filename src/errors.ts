@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'opensearch_unavailable'
   | 'opensearch_rejected'
   | 'store_conflict'
+  | 'index_unavailable'
   | 'history_gone'
   | 'internal';
 

@@ -4,12 +4,13 @@
  */
 import { type Clients, createClients } from './clients.ts';
 import { type Config, loadConfig } from './config.ts';
-import { ensureGenerationLayout, type GenerationIndices, liveGeneration } from './generation.ts';
+import { type GenerationIndices, generationIndices, openLiveGeneration } from './generation.ts';
+import { IntegrityFault } from './integrity/fault.ts';
 import { ensureTopics } from './kafka/client.ts';
 import { type Logger, createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createAccountStore, type AccountStore } from './redis/account-store.ts';
-import type { KeySpace } from './redis/keys.ts';
+import { type KeySpace, liveGenerationKey } from './redis/keys.ts';
 import { retry } from './retry.ts';
 
 export interface Runtime {
@@ -23,6 +24,11 @@ export interface Runtime {
   /** the live generation's indices (users and history) */
   indices: GenerationIndices;
   store: AccountStore;
+  /**
+   * Set when the live generation could not be opened because the stores disagree (only with
+   * `allowFault`): the long-running commands start anyway, refuse to serve and repair.
+   */
+  fault?: IntegrityFault;
   close(): Promise<void>;
 }
 
@@ -32,6 +38,12 @@ export interface RuntimeOptions {
   ensureTopics?: boolean;
   topicPartitions?: number;
   logger?: Logger;
+  /**
+   * Start even when the live generation cannot be opened (an IntegrityFault: Redis lost the
+   * namespace, an index is gone): `start`, `project` and `serve` then refuse reads and repair.
+   * Without it such a fault stops the command with its message.
+   */
+  allowFault?: boolean;
 }
 
 /** Reads the config (throws ConfigError on bad values), connects, and makes sure the layout exists. */
@@ -56,10 +68,17 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
         { retries: 10, onRetry },
       );
     }
-    const generation = await retry(() => liveGeneration(clients.redis, config.namespace), { retries: 10, onRetry });
-    const indices = await retry(() => ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true }), { retries: 10, onRetry });
-    const space = { namespace: config.namespace, generation };
-    return { config, logger, metrics, clients, space, index: indices.users, indices, store: createAccountStore(clients.redis, space), close: () => clients.close() };
+    // An IntegrityFault is not retriable (isRetriable): waiting does not bring the state back.
+    const opened = await retry(() => openLiveGeneration(clients.redis, clients.opensearch, config.namespace), { retries: 10, onRetry }).catch(async (error: unknown) => {
+      if (!(error instanceof IntegrityFault) || !options.allowFault) throw error;
+      logger.error({ fault: error.code, reason: error.message }, 'the stores disagree; reads are refused until the state is repaired');
+      const pointer = await clients.redis.get(liveGenerationKey(config.namespace));
+      return { generation: pointer ?? 'none', indices: generationIndices(config.namespace, pointer ?? 'none'), fault: error };
+    });
+    const space = { namespace: config.namespace, generation: opened.generation };
+    const runtime: Runtime = { config, logger, metrics, clients, space, index: opened.indices.users, indices: opened.indices, store: createAccountStore(clients.redis, space), close: () => clients.close() };
+    if ('fault' in opened) runtime.fault = opened.fault;
+    return runtime;
   } catch (error) {
     await clients.close();
     throw error;

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { type Clients, createClients } from '../../src/clients.ts';
 import { benchPreset, type GeneratedEvent, generateHistory } from '../../src/demo/generator.ts';
 import { createOrderedProducer, publishHistory, type PublishResult } from '../../src/demo/publish.ts';
-import { ensureGenerationLayout, type GenerationIndices, liveGeneration } from '../../src/generation.ts';
+import { type GenerationIndices, openLiveGeneration } from '../../src/generation.ts';
 import { ensureTopics } from '../../src/kafka/client.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
@@ -56,8 +56,7 @@ export async function openLivePipeline(ns: BenchNamespace): Promise<LivePipeline
   const admin = clients.kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config.topics, 4);
-  const generation = await liveGeneration(clients.redis, config.namespace);
-  const indices = await ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true });
+  const { generation, indices } = await openLiveGeneration(clients.redis, clients.opensearch, config.namespace);
   const space = { namespace: config.namespace, generation };
   const store = createAccountStore(clients.redis, space);
   const eventTopics = [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes];

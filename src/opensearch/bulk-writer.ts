@@ -26,6 +26,16 @@ export interface BulkWriterOptions {
    * keep its consumer-group membership alive (kafkajs' heartbeat) and the event loop turning.
    */
   betweenRequests?: () => Promise<void>;
+  /**
+   * Added to every op's version: the generation's epoch × 2^32 (src/integrity/versions.ts), so that
+   * after a rollback repair every write outranks what the lost state wrote.
+   */
+  versionOffset?: number;
+  /**
+   * The ops target aliases that must exist: a deleted index is then a failed write, never an
+   * index recreated empty by the write itself (the projector writes through write aliases).
+   */
+  requireAlias?: boolean;
 }
 
 type BulkItem = Record<string, { status: number; error?: { type?: string; reason?: string } }>;
@@ -34,13 +44,14 @@ type BulkItem = Record<string, { status: number; error?: { type?: string; reason
 const FILTER_PATH = 'errors,items.*.status,items.*.error.type,items.*.error.reason';
 
 /** The action line, without an object and a JSON.stringify of it per document. */
-function actionLine(op: DocOp, indexJson: string): string {
-  return `{"${op.op}":{"_index":${indexJson},"_id":${JSON.stringify(op.id)},"version":${op.version},"version_type":"external_gte"}}`;
+function actionLine(op: DocOp, indexJson: string, versionOffset: number): string {
+  return `{"${op.op}":{"_index":${indexJson},"_id":${JSON.stringify(op.id)},"version":${op.version + versionOffset},"version_type":"external_gte"}}`;
 }
 
 /** Writes the ops in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
 export async function writeDocs(client: Client, ops: readonly DocOp[], options: BulkWriterOptions = {}): Promise<BulkResult> {
   const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
+  const versionOffset = options.versionOffset ?? 0;
   const result: BulkResult = { indexed: 0, deleted: 0, stale: 0 };
   const indexJson = new Map<string, string>();
   let lines: string[] = [];
@@ -61,7 +72,7 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
     }
     const body = buffer.subarray(0, at);
     const started = performance.now();
-    const response = await client.bulk({ body, filter_path: FILTER_PATH } as never);
+    const response = await client.bulk({ body, filter_path: FILTER_PATH, ...(options.requireAlias ? { require_alias: true } : {}) } as never);
     options.onRequest?.((performance.now() - started) / 1000, body.length);
     const answer = response.body as { errors: boolean; items?: BulkItem[] };
     if (!answer.errors) {
@@ -94,7 +105,7 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
   for (const op of ops) {
     let index = indexJson.get(op.index);
     if (index === undefined) indexJson.set(op.index, (index = JSON.stringify(op.index)));
-    const meta = actionLine(op, index);
+    const meta = actionLine(op, index, versionOffset);
     const doc = op.op === 'index' ? (typeof op.doc === 'string' ? op.doc : JSON.stringify(op.doc)) : undefined;
     const size = meta.length + (doc?.length ?? 0) + 2;
     if (bytes + size > maxBytes) await flush();

@@ -3,7 +3,7 @@
  * generations it stops projecting into the old one and joins the new generation's group, which
  * continues from the offsets the rebuild committed.
  */
-import { ensureGenerationLayout } from '../generation.ts';
+import { openGeneration, writeAliases } from '../generation.ts';
 import { liveGenerationKey } from '../redis/keys.ts';
 import type { Runtime } from '../runtime.ts';
 import { createProjector, type Projector } from './projector.ts';
@@ -16,8 +16,8 @@ export function createLiveProjector(runtime: Runtime, options: { watchMs?: numbe
   let stopped = false;
 
   async function run(generation: string): Promise<void> {
-    const indices = await ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: false });
-    const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: { namespace: config.namespace, generation }, indices, logger, metrics });
+    const indices = await openGeneration(clients.redis, clients.opensearch, { namespace: config.namespace, generation });
+    const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: { namespace: config.namespace, generation }, indices, writeTargets: writeAliases(indices), logger, metrics });
     await projector.start();
     current = { generation, projector };
   }

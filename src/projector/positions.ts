@@ -76,6 +76,13 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         }
       })();
     },
+    /**
+     * Forgets what is pending: the writes it records may be undone (Redis reconnected and may have
+     * come back older; a rollback repair rewrites OpenSearch). The next batches mark again.
+     */
+    discard(): void {
+      pending = new Map();
+    },
     /** Publishes what is pending now (used at shutdown). */
     async flush(): Promise<void> {
       await publishOnce();

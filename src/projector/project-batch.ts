@@ -35,6 +35,16 @@ export interface BatchDeps {
   onCommitted?: () => Promise<void>;
   /** planBatch's work budget per commit (default WORK_PER_COMMIT) */
   workPerCommit?: number;
+  /** added to every account version written to OpenSearch: the generation's epoch (src/integrity/versions.ts) */
+  versionOffset?: () => number;
+  /**
+   * Called after the bulk write, before the outboxes are cleared: throws when the writes may have
+   * been refused for a reason the bulk result cannot tell (the epoch changed meanwhile), so that
+   * the outbox stays and the retry writes it again.
+   */
+  afterWrite?: () => Promise<void>;
+  /** the indices are write aliases that must exist (a deleted index fails the write) */
+  requireAlias?: boolean;
 }
 
 /** Accounts of one batch planned and committed at the same time. */
@@ -249,11 +259,14 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
         // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
         // (the full-history drain was evicted from its group 23 times, docs/benchmarks-latency.md).
         betweenRequests: pace,
+        versionOffset: deps.versionOffset?.() ?? 0,
+        ...(deps.requireAlias ? { requireAlias: true } : {}),
       });
       deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
       deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
       outcome.documents = ops.length;
     }
+    await deps.afterWrite?.();
     await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, historyIds: w.historyIds })));
     for (const w of writes) {
       // Only the very account object the writes came from learns about them: a reloaded one read

@@ -6,7 +6,7 @@
  * stopped: same generation, same consumer group, committed offsets and idempotent commits.
  */
 import type { Redis } from 'ioredis';
-import { ensureGenerationLayout } from '../generation.ts';
+import { createGeneration, generationNumber, writeAliases } from '../generation.ts';
 import { eventTopics, requireFullHistory } from '../kafka/history-retention.ts';
 import { createMetrics } from '../metrics.ts';
 import { factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
@@ -50,8 +50,6 @@ export async function readRebuildState(redis: Redis, namespace: string): Promise
   return raw.generation ? (raw as unknown as RebuildState) : null;
 }
 
-const generationNumber = (g: string | undefined) => Number(/^g(\d+)$/.exec(g ?? '')?.[1] ?? 0);
-
 /** The generation to fill: the one a killed rebuild left unfinished, else the next number. */
 async function chooseGeneration(redis: Redis, namespace: string, live: string): Promise<{ generation: string; resumed: boolean }> {
   const state = await readRebuildState(redis, namespace);
@@ -89,7 +87,7 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
   await redis.hset(key, { generation, live, phase: 'filling', ...(resumed ? {} : { started_at: new Date().toISOString() }) });
   log(`${resumed ? 'Resuming' : 'Starting'} the rebuild of generation ${generation} (live: ${live})`);
 
-  const indices = await ensureGenerationLayout(opensearch, config.namespace, generation, { live: false });
+  const indices = await createGeneration(redis, opensearch, config.namespace, generation);
   const space = { namespace: config.namespace, generation };
   const store = createAccountStore(redis, space);
   const projector = createProjector({
@@ -99,6 +97,7 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     config,
     space,
     indices,
+    writeTargets: writeAliases(indices),
     logger,
     metrics: createMetrics({ defaultMetrics: false }),
     groupId: projectorGroupId(config.namespace, generation),

@@ -9,7 +9,7 @@ import { AppError } from '../errors.ts';
 import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
 import type { EventRef, OutboxRecord } from '../projector/history-records.ts';
 import type { RawState, RawValue } from '../projector/plan-batch.ts';
-import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_POSITIONS } from './scripts.ts';
+import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_POSITIONS } from './scripts.ts';
 
 export interface LoadedAccount {
   state: AccountState;
@@ -73,8 +73,18 @@ function coalesce(changes: readonly FactChange[]): { set: [string, string][]; de
   return { set, del };
 }
 
-export function createAccountStore(redis: Redis, space: KeySpace) {
+export interface AccountStoreOptions {
+  /**
+   * Called (synchronously) before every read of an account and every commit: the projector throws
+   * from it when its Redis connection was re-established since it last checked Redis's state, so
+   * that nothing is read or written on a Redis that may have come back older (docs/reliability.md).
+   */
+  fence?: () => void;
+}
+
+export function createAccountStore(redis: Redis, space: KeySpace, options: AccountStoreOptions = {}) {
   const gen = generationKeys(space);
+  const fence = options.fence ?? (() => undefined);
 
   /** Raises the offsets of a positions hash, never lowering one (two projectors may publish around a rebalance). */
   async function raise(hash: string, positions: ReadonlyMap<string, bigint>): Promise<void> {
@@ -89,6 +99,7 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
 
     /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
+      fence();
       const k = accountKeys(space, accountId);
       const [meta, flat, dirty, open, hout, rawValues] = unwrap(
         await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.openIntervals).hgetall(k.historyOutbox).hgetall(k.rawFacts).exec(),
@@ -140,6 +151,7 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
      * `expectedVersion` (nothing was written; reload and retry).
      */
     async commit(c: BatchCommit): Promise<number | null> {
+      fence();
       const k = accountKeys(space, c.accountId);
       const { set, del } = coalesce(c.changes);
       const args: (string | number)[] = [c.expectedVersion, `off:${c.partition}`, c.lastOffset.toString(), c.newestMs, c.pruneBeforeMs];
@@ -226,15 +238,28 @@ export function createAccountStore(redis: Redis, space: KeySpace) {
     },
 
     /**
-     * Publishes applied positions: every event up to the offset is committed to its account's
-     * facts and counters (only ever raised; the searchable positions follow after the bulk write).
+     * Publishes applied positions: every event up to `to` is committed to its account's facts and
+     * counters (only ever raised; the searchable positions follow after the bulk write). Each range
+     * must continue its partition (`from` at most one past the applied offset): otherwise Redis has
+     * lost applied events since they were checked, nothing is raised, and this throws.
      */
-    raiseApplied(positions: ReadonlyMap<string, bigint>): Promise<void> {
-      return raise(gen.applied, positions);
+    async raiseApplied(ranges: ReadonlyMap<string, { from: bigint; to: bigint }>): Promise<void> {
+      if (ranges.size === 0) return;
+      fence();
+      const args: string[] = [];
+      for (const [field, { from, to }] of ranges) args.push(field, from.toString(), to.toString());
+      const gap = (await redis.call('EVAL', [RAISE_APPLIED, 1, gen.applied].concat(args))) as string;
+      if (gap) throw new AppError('store_conflict', `Redis's applied offset of ${gap} no longer reaches the batch: it lost applied events since they were checked`, { retriable: true });
     },
 
     async positions(): Promise<Map<string, bigint>> {
       const raw = await redis.hgetall(gen.positions);
+      return new Map(Object.entries(raw).map(([k, v]) => [k, BigInt(v)]));
+    },
+
+    /** Applied positions: every event up to each offset is committed to Redis (`<topic>:<partition>` -> offset). */
+    async applied(): Promise<Map<string, bigint>> {
+      const raw = await redis.hgetall(gen.applied);
       return new Map(Object.entries(raw).map(([k, v]) => [k, BigInt(v)]));
     },
 

@@ -12,6 +12,12 @@ export interface KeySpace {
 
 export const liveGenerationKey = (namespace: string) => `${namespace}:live`;
 
+/**
+ * hash: the namespace's repair in progress (code, reason, action, phase, progress, heartbeat_at):
+ * what the API names in its 503s while it refuses to serve (src/integrity/repair-state.ts)
+ */
+export const repairKey = (namespace: string) => `${namespace}:repair`;
+
 export function accountKeys(space: KeySpace, accountId: string) {
   const p = `${space.namespace}:${space.generation}:{${accountId}}`;
   return {
@@ -44,6 +50,11 @@ export type AccountKeys = ReturnType<typeof accountKeys>;
 export function generationKeys(space: KeySpace) {
   const p = `${space.namespace}:${space.generation}`;
   return {
+    /**
+     * hash: id (random, also in the `_meta` of the generation's indices), created_at, epoch (the
+     * high part of the external versions written to OpenSearch; raised by a rollback repair)
+     */
+    identity: `${p}:identity`,
     /** set of account ids seen in this generation */
     accounts: `${p}:accounts`,
     /** set of accounts that may have documents not yet written to OpenSearch */

@@ -78,3 +78,23 @@ for i = 1, #ARGV, 2 do
 end
 return 1
 `;
+
+/**
+ * Raise applied positions, but only where the raise continues the partition: a batch from offset
+ * F may raise a partition whose applied offset is at least F - 1. Checked for every field before
+ * any is set; returns the first field that would jump a gap (nothing set), or '' when all were
+ * raised. This is what keeps a Redis that came back older (a command issued before its restart
+ * and resent after it) from being told that events it lost are applied.
+ * KEYS: applied. ARGV: (field, from, to)*.
+ */
+export const RAISE_APPLIED = `
+for i = 1, #ARGV, 3 do
+  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
+  if cur + 1 < tonumber(ARGV[i + 1]) then return ARGV[i] end
+end
+for i = 1, #ARGV, 3 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if not cur or tonumber(cur) < tonumber(ARGV[i + 2]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]) end
+end
+return ''
+`;

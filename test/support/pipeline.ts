@@ -5,7 +5,7 @@
 import type { Producer } from 'kafkajs';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
-import { ensureGenerationLayout, liveGeneration } from '../../src/generation.ts';
+import { openLiveGeneration } from '../../src/generation.ts';
 import { ensureTopics } from '../../src/kafka/client.ts';
 import { createLogger, silentLogger } from '../../src/logger.ts';
 
@@ -47,8 +47,7 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
   await admin.connect();
   await ensureTopics(admin, config.topics, options.partitions ?? 2);
   await admin.disconnect();
-  const generation = await liveGeneration(clients.redis, config.namespace);
-  const indices = await ensureGenerationLayout(clients.opensearch, config.namespace, generation, { live: true });
+  const { generation, indices } = await openLiveGeneration(clients.redis, clients.opensearch, config.namespace);
   const index = indices.users;
   const space = { namespace: config.namespace, generation };
   const store = createAccountStore(clients.redis, space);
