@@ -19,6 +19,7 @@ import { makeProblem, problemFromError, problemResponse } from './problem.ts';
 import { registerReportRoutes } from './report-routes.ts';
 import { requestLog } from './request-log.ts';
 import { type Readiness, registerServiceRoutes } from './service-routes.ts';
+import { type IntegrityGate, integrityGate, isMissingIndex, missingIndexError } from './integrity-gate.ts';
 import { registerUsersRoutes } from './users-routes.ts';
 import { registerWebRoutes } from './web-assets.ts';
 
@@ -36,6 +37,11 @@ export interface AppDeps {
   now?: () => number;
   /** starts a rebuild process (POST /v1/admin/rebuild); default: `access-index rebuild`, detached */
   spawnRebuild?: () => number | undefined;
+  /**
+   * The integrity monitor's verdict (src/integrity/monitor.ts): while it is not ok, every report
+   * answers 503 with the reason. Absent in tests of the routes alone.
+   */
+  integrity?: IntegrityGate;
 }
 
 export type { Readiness };
@@ -51,13 +57,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use('*', secureHeaders({ crossOriginEmbedderPolicy: false, crossOriginResourcePolicy: 'same-origin' }));
   app.use('/v1/accounts/:account_id/access/*', requireScope(verify, READ_SCOPE, { matchAccount: true }));
   app.use('/v1/admin/*', requireScope(verify, ADMIN_SCOPE, { matchAccount: false }));
+  if (deps.integrity) app.use('/v1/accounts/:account_id/access/*', integrityGate(deps.integrity));
 
   const services = { redis: deps.redis, opensearch: deps.opensearch, secret: deps.jwtSecret, live, topics: deps.topics, now };
   registerReportRoutes(app, services);
   registerUsersRoutes(app, services);
   registerHistoryRoutes(app, services);
   registerAdminRoutes(app, { redis: deps.redis, namespace: deps.namespace, ...(deps.spawnRebuild ? { spawnRebuild: deps.spawnRebuild } : {}) });
-  registerServiceRoutes(app, { redis: deps.redis, opensearch: deps.opensearch, live, registry: deps.metrics.registry, readiness: deps.readiness });
+  registerServiceRoutes(app, { redis: deps.redis, opensearch: deps.opensearch, live, registry: deps.metrics.registry, readiness: deps.readiness, integrity: deps.integrity });
   registerWebRoutes(app);
 
   app.notFound((c) => problemResponse(makeProblem('not_found', `no route ${c.req.method} ${c.req.path}`, c.req.path, { request_id: c.get('requestId') })));
@@ -66,6 +73,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     const log = c.get('log') ?? deps.logger;
     let mapped: unknown = error;
     if (error instanceof HTTPException && error.status < 500) mapped = new AppError(error.status === 401 ? 'unauthorized' : 'bad_request', error.message || 'bad request');
+    // An index of the live generation vanished under the request: the stores disagree, not a bug.
+    else if (isMissingIndex(error)) mapped = missingIndexError(error);
     // A server the API needs is down or slow: that is a 503 to retry, not a bug.
     else if (!(error instanceof AppError) && isRetriable(error)) mapped = new AppError('not_ready', 'a server the API depends on is unavailable; retry shortly', { retriable: true, cause: error });
     const { problem, headers } = problemFromError(mapped, c.req.path);

@@ -29,6 +29,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   not_found: 404,
   conflict: 409,
   not_ready: 503,
+  index_unavailable: 503,
   position_timeout: 503,
   redis_unavailable: 503,
   opensearch_unavailable: 503,
@@ -72,7 +73,7 @@ function headersFor(error: AppError): Record<string, string> {
 }
 
 // Extension members an AppError may carry into its problem (anything else in details stays internal).
-const PUBLIC_DETAILS = ['errors', 'lag', 'position'] as const;
+const PUBLIC_DETAILS = ['errors', 'lag', 'position', 'fault', 'repair'] as const;
 
 /**
  * The problem and headers for any thrown value. An AppError with a known status keeps its message;

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { ApiEnv } from './context.ts';
+import type { IntegrityGate } from './integrity-gate.ts';
 import type { LiveGeneration } from './live-generation.ts';
 
 /** What a component reports to /readyz. */
@@ -25,6 +26,8 @@ export interface ServiceDeps {
   registry: Registry;
   /** the in-process projector's readiness (`start`); absent for the API alone */
   readiness?: (() => Readiness | Promise<Readiness>) | undefined;
+  /** whether the stores agree (src/integrity/monitor.ts); absent in tests of the routes alone */
+  integrity?: IntegrityGate | undefined;
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -59,7 +62,9 @@ export function registerServiceRoutes(app: OpenAPIHono<ApiEnv>, deps: ServiceDep
       }),
       deps.readiness ? check(async () => deps.readiness!()) : Promise.resolve({ ok: true, details: { note: 'not in this process' } }),
     ]);
-    const checks = { redis, opensearch, generation, projector };
+    const verdict = deps.integrity?.verdict();
+    const integrity: Readiness = verdict ? { ok: verdict.ok, details: { ...verdict } } : { ok: true, details: { note: 'not checked in this process' } };
+    const checks = { redis, opensearch, generation, projector, integrity };
     const ok = Object.values(checks).every((r) => r.ok);
     return c.json({ status: ok ? 'ready' : 'not_ready', checks }, ok ? 200 : 503);
   });

@@ -9,6 +9,8 @@ import type { Command } from 'commander';
 import { createApp } from '../../api/app.ts';
 import type { Readiness } from '../../api/service-routes.ts';
 import { loadConfig, requireJwtSecret } from '../../config.ts';
+import { type IntegrityMonitor, monitorFor } from '../../integrity/monitor.ts';
+import { projectorGroupId } from '../../projector/projector.ts';
 import { type Runtime, onShutdown, openRuntime } from '../../runtime.ts';
 import { runStartupChecks } from '../../startup-checks.ts';
 import { runCommand } from '../run-command.ts';
@@ -20,6 +22,8 @@ export interface StartApiOptions {
   host?: string;
   /** the in-process projector's readiness, for /readyz */
   readiness?: () => Readiness | Promise<Readiness>;
+  /** the integrity monitor to gate reports by (`start` shares its projector's); default: one of its own */
+  integrity?: IntegrityMonitor;
 }
 
 export interface RunningApi {
@@ -32,11 +36,16 @@ export interface RunningApi {
 /** Serves the API on a socket. Throws ConfigError when ACCESS_INDEX_JWT_SECRET is unset. */
 export async function startApi(runtime: Runtime, options: StartApiOptions = {}): Promise<RunningApi> {
   const { config, clients, metrics, logger } = runtime;
+  const jwtSecret = requireJwtSecret(config);
+  const ownMonitor = options.integrity ? undefined : monitorFor(runtime, (g) => projectorGroupId(config.namespace, g));
+  const integrity = options.integrity ?? ownMonitor!;
+  await ownMonitor?.start();
   const app = createApp({
     redis: clients.redis,
     opensearch: clients.opensearch,
     namespace: config.namespace,
-    jwtSecret: requireJwtSecret(config),
+    jwtSecret,
+    integrity,
     metrics,
     logger: logger.child({ component: 'api' }),
     topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes],
@@ -57,7 +66,7 @@ export async function startApi(runtime: Runtime, options: StartApiOptions = {}):
         const force = setTimeout(() => server.closeAllConnections(), 5_000);
         server.close(() => {
           clearTimeout(force);
-          resolve();
+          void (ownMonitor?.stop() ?? Promise.resolve()).then(() => resolve());
         });
         server.closeIdleConnections();
       }),
