@@ -92,7 +92,7 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
     const at = new Date().toISOString();
     const seen = connection;
     const marker = await readRepair(redis, namespace);
-    const activeRepair = marker && Date.now() - Date.parse(marker.heartbeat_at) < REPAIR_STALE_MS ? marker : undefined;
+    const activeRepair = marker && (marker.phase === 'failed' || Date.now() - Date.parse(marker.heartbeat_at) < REPAIR_STALE_MS) ? marker : undefined;
     if (activeRepair && activeRepair.phase !== 'replaying') return { ok: false, fault: activeRepair.code, reason: describeRepair(activeRepair), repair: activeRepair, checkedAt: at };
     const generation = await redis.get(liveGenerationKey(namespace));
     if (!generation) {

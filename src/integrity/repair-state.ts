@@ -11,8 +11,11 @@ import type { FaultCode } from './fault.ts';
 export interface RepairMarker {
   code: FaultCode;
   reason: string;
-  /** `cleaning` / `rebuilding`: reads refused; `replaying`: the state is consistent again, the lost events are being applied */
-  phase: 'cleaning' | 'replaying' | 'rebuilding';
+  /**
+   * `cleaning` / `rebuilding`: reads refused; `replaying`: the state is consistent again, the lost
+   * events are being applied; `failed`: the repair could not be done (the reason says why)
+   */
+  phase: 'cleaning' | 'replaying' | 'rebuilding' | 'failed';
   /** the generation repaired (rollback), or the one being built (rebuild) */
   generation: string;
   started_at: string;
@@ -55,6 +58,7 @@ export async function clearRepair(redis: Redis, namespace: string): Promise<void
 /** How a marker reads in a 503: what is wrong, what is done, how far. */
 export function describeRepair(marker: RepairMarker): string {
   const progress = marker.total > 0 ? ` (${marker.done} of ${marker.total}, ${Math.floor((100 * marker.done) / marker.total)} %)` : '';
+  if (marker.phase === 'failed') return marker.reason;
   const what = marker.phase === 'rebuilding' ? `rebuilding generation ${marker.generation} from Kafka` : marker.phase === 'cleaning' ? `rewriting OpenSearch from Redis's state before replaying the lost events` : 'replaying the events Redis lost';
   return `${marker.reason}; repair under way since ${marker.started_at}: ${what}${progress}`;
 }

@@ -52,7 +52,7 @@ export async function repairRollback(deps: RollbackRepairDeps, reason: string, t
   logger.error({ fault: 'redis_behind', reason, epoch: plan.epoch, accounts: plan.versions.size }, 'Redis went back in time: rewriting OpenSearch from its state, then replaying the lost events');
   // The indices learn the epoch before Redis does: whoever reads the epoch from Redis writes with
   // one that the indices already know, and a later repair takes one above both.
-  for (const index of Object.values(indices)) await writeIndexIdentity(opensearch, index, { ...(await readIdentity(redis, space))!, epoch: plan.epoch }, space.generation);
+  for (const index of indexList(indices)) await writeIndexIdentity(opensearch, index, { ...(await readIdentity(redis, space))!, epoch: plan.epoch }, space.generation);
   await redis.hset(generationKeys(space).identity, 'epoch', String(plan.epoch));
   await lowerPositions(redis, space);
   const offset = versionOffset(plan.epoch);
@@ -62,7 +62,7 @@ export async function repairRollback(deps: RollbackRepairDeps, reason: string, t
     done += 1;
     await writeRepair(redis, space.namespace, { done: String(done), heartbeat_at: new Date().toISOString() });
   }
-  await opensearch.indices.refresh({ index: Object.values(indices).join(',') });
+  await opensearch.indices.refresh({ index: indexList(indices).join(',') });
   await writeRepair(redis, space.namespace, { phase: 'replaying', heartbeat_at: new Date().toISOString() });
   logger.info({ accounts: done, seconds: (Date.now() - started) / 1000, epoch: plan.epoch }, 'OpenSearch holds what Redis holds again; replaying the lost events');
   return plan.epoch;
@@ -89,7 +89,7 @@ async function planRepair(deps: RollbackRepairDeps, reason: string, target: Read
   if (marker?.code === 'redis_behind' && marker.phase === 'cleaning' && marker.generation === space.generation && marker.plan)
     return { epoch: marker.plan.epoch, versions: new Map(Object.entries(marker.plan.versions)) };
   let epoch = (await readIdentity(redis, space))?.epoch ?? 0;
-  for (const index of Object.values(indices)) epoch = Math.max(epoch, (await readIndexIdentity(opensearch, index)).epoch ?? 0);
+  for (const index of indexList(indices)) epoch = Math.max(epoch, (await readIndexIdentity(opensearch, index)).epoch ?? 0);
   epoch += 1;
   const versions = new Map<string, number>();
   for (const accountId of await store.accounts()) versions.set(accountId, await store.version(accountId));
@@ -143,4 +143,9 @@ async function drain(opensearch: Client, index: string, query: object, toOp: (id
     // repair is under way. Stop this one; the next check starts over.
     if (result.stale === hits.length) throw new Error(`rollback repair: ${hits.length} records of ${index} carry a newer epoch than ${offset / 2 ** 32}; another repair wrote them`);
   }
+}
+
+/** The generation's three indices (the object may carry more than their names). */
+function indexList(indices: GenerationIndices): string[] {
+  return [indices.users, indices.history, indices.facts];
 }

@@ -1,48 +1,137 @@
 /**
- * The projector of whatever generation is live. It watches `<namespace>:live`; when a rebuild swaps
- * generations it stops projecting into the old one and joins the new generation's group, which
- * continues from the offsets the rebuild committed.
+ * The projector of whatever generation is live, and its supervisor. It watches `<namespace>:live`;
+ * when a rebuild swaps generations it stops projecting into the old one and joins the new
+ * generation's group, which continues from where the rebuild got. When the stores disagree
+ * (the projector's own checks, or the integrity monitor) it stops projecting and repairs what can
+ * be repaired exactly (docs/reliability.md): a lost Redis state or a lost index by a rebuild into
+ * a new generation; a Redis that went back in time by joining again (the assignment's check
+ * brings OpenSearch back to Redis's state and replays from there). A topic that lost the history
+ * the state needs, or that was recreated, stops it with the reason: no repair is exact then.
  */
 import { openGeneration, writeAliases } from '../generation.ts';
+import { IntegrityFault } from '../integrity/fault.ts';
+import type { IntegrityMonitor, Verdict } from '../integrity/monitor.ts';
+import { writeRepair } from '../integrity/repair-state.ts';
+import { runRebuild } from '../rebuild/rebuild.ts';
 import { liveGenerationKey } from '../redis/keys.ts';
 import type { Runtime } from '../runtime.ts';
 import { createProjector, type Projector } from './projector.ts';
 
-export function createLiveProjector(runtime: Runtime, options: { watchMs?: number } = {}) {
+export interface LiveProjectorOptions {
+  watchMs?: number;
+  /** the integrity monitor whose verdicts start repairs (`start` and `project` pass theirs) */
+  monitor?: IntegrityMonitor;
+}
+
+export function createLiveProjector(runtime: Runtime, options: LiveProjectorOptions = {}) {
   const { clients, config, logger, metrics } = runtime;
   let current: { generation: string; projector: Projector } | undefined;
   let timer: NodeJS.Timeout | undefined;
+  /** one change at a time: follow the pointer, restart, repair */
   let switching: Promise<void> = Promise.resolve();
   let stopped = false;
+  let fault: IntegrityFault | undefined;
+  let repairing: string | undefined;
+
+  const enqueue = (what: string, step: () => Promise<void>) => {
+    switching = switching.then(step).catch((error: unknown) => logger.warn({ err: error, step: what }, 'live projector step failed'));
+    return switching;
+  };
 
   async function run(generation: string): Promise<void> {
     const indices = await openGeneration(clients.redis, clients.opensearch, { namespace: config.namespace, generation });
-    const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: { namespace: config.namespace, generation }, indices, writeTargets: writeAliases(indices), logger, metrics });
+    const projector = createProjector({
+      kafka: clients.kafka,
+      redis: clients.redis,
+      opensearch: clients.opensearch,
+      config,
+      space: { namespace: config.namespace, generation },
+      indices,
+      writeTargets: writeAliases(indices),
+      logger,
+      metrics,
+      onFault: (f) => void enqueue('fault', () => handle(f)),
+    });
     await projector.start();
     current = { generation, projector };
+    fault = undefined;
   }
 
-  async function follow(): Promise<void> {
-    const live = await clients.redis.get(liveGenerationKey(config.namespace));
-    if (stopped || !live || live === current?.generation) return;
-    logger.info({ from: current?.generation, to: live }, 'live generation changed; switching the projector');
+  async function stopCurrent(): Promise<void> {
     await current?.projector.stop();
     current = undefined;
+  }
+
+  /** Acts on a fault: repair by rebuild, join again, or stop with the reason. */
+  async function handle(f: IntegrityFault): Promise<void> {
+    if (stopped) return;
+    // Faults are reported by several checks at once: act only on one that still holds.
+    if (options.monitor && f.code !== 'topic_reset' && f.code !== 'history_gone') {
+      const now = await options.monitor.check();
+      if (now.ok || (now.repair && now.repair.phase !== 'failed') || now.fault !== f.code) return;
+    }
+    fault = f;
+    metrics.integrityRepairs.inc({ fault: f.code });
+    if (f.code === 'redis_lost' || f.code === 'index_lost') {
+      await stopCurrent();
+      repairing = f.code;
+      logger.error({ fault: f.code, reason: f.message }, 'rebuilding the namespace from Kafka into a new generation; reports answer 503 meanwhile');
+      try {
+        const result = await runRebuild(runtime, { repair: { code: f.code, reason: f.message }, log: (line) => logger.info({ repair: f.code }, line) });
+        logger.info({ generation: result.generation, events: result.events, seconds: result.seconds }, 'repair done: the rebuilt generation is live');
+        fault = undefined;
+      } catch (error) {
+        const message = (error as Error).message;
+        logger.error({ err: error, fault: f.code }, 'the repair failed; reports stay refused');
+        await writeRepair(clients.redis, config.namespace, { code: f.code, reason: `${f.message}; the repair failed: ${message}`, phase: 'failed', heartbeat_at: new Date().toISOString() }).catch(() => undefined);
+        fault = new IntegrityFault(f.code, `${f.message}; the repair failed: ${message}`);
+      } finally {
+        repairing = undefined;
+      }
+      await follow();
+    } else if (f.code === 'redis_behind') {
+      // Joining again makes the assignment's check compare the group's offsets with Redis's and
+      // repair (the projector in hand may never see a gap if no new event comes).
+      const generation = current?.generation ?? (await clients.redis.get(liveGenerationKey(config.namespace)));
+      await stopCurrent();
+      if (generation) await run(generation);
+    } else {
+      await stopCurrent();
+      logger.error({ fault: f.code, reason: f.message }, 'the projector stopped: no exact repair is possible; see docs/reliability.md');
+    }
+  }
+
+  /** Joins the live generation when the pointer names another one than the projector's. */
+  async function follow(): Promise<void> {
+    const live = await clients.redis.get(liveGenerationKey(config.namespace));
+    if (stopped || !live || live === current?.generation || repairing) return;
+    if (fault && fault.code !== 'redis_lost' && fault.code !== 'index_lost') return;
+    logger.info({ from: current?.generation, to: live }, 'live generation changed; switching the projector');
+    await stopCurrent();
     await run(live);
   }
 
+  function onVerdict(v: Verdict): void {
+    if (v.ok || repairing || v.repair) return;
+    if (v.fault === 'redis_lost' || v.fault === 'index_lost' || v.fault === 'redis_behind')
+      void enqueue('verdict', () => handle(new IntegrityFault(v.fault as 'redis_lost', v.reason ?? v.fault!)));
+  }
+
   return {
-    status: () => current?.projector.status() ?? { state: 'starting' as const },
+    status: () => {
+      if (repairing) return { state: 'repairing' as const, fault: { code: fault?.code, reason: fault?.message } };
+      if (fault && !current) return { state: 'faulted' as const, fault: { code: fault.code, reason: fault.message } };
+      return current?.projector.status() ?? { state: 'starting' as const };
+    },
     generation: () => current?.generation,
     async start(): Promise<void> {
-      await run(runtime.space.generation);
+      if (runtime.fault) void enqueue('start', () => handle(runtime.fault!));
+      else await run(runtime.space.generation);
+      options.monitor?.onChange(onVerdict);
       const tick = () => {
-        switching = switching
-          .then(follow)
-          .catch((error) => logger.warn({ err: error }, 'could not follow the live generation'))
-          .finally(() => {
-            if (!stopped) timer = setTimeout(tick, options.watchMs ?? 2_000);
-          });
+        void enqueue('follow', follow).finally(() => {
+          if (!stopped) timer = setTimeout(tick, options.watchMs ?? 2_000);
+        });
       };
       timer = setTimeout(tick, options.watchMs ?? 2_000);
     },
@@ -50,7 +139,7 @@ export function createLiveProjector(runtime: Runtime, options: { watchMs?: numbe
       stopped = true;
       if (timer) clearTimeout(timer);
       await switching;
-      await current?.projector.stop();
+      await stopCurrent();
     },
   };
 }

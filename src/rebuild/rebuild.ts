@@ -6,7 +6,9 @@
  * stopped: same generation, same consumer group, committed offsets and idempotent commits.
  */
 import type { Redis } from 'ioredis';
-import { createGeneration, generationNumber, writeAliases } from '../generation.ts';
+import { createGeneration, generationNumber, generationsWithIndices, writeAliases } from '../generation.ts';
+import type { FaultCode } from '../integrity/fault.ts';
+import { clearRepair, writeRepair } from '../integrity/repair-state.ts';
 import { eventTopics, requireFullHistory } from '../kafka/history-retention.ts';
 import { createMetrics } from '../metrics.ts';
 import { factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
@@ -50,11 +52,16 @@ export async function readRebuildState(redis: Redis, namespace: string): Promise
   return raw.generation ? (raw as unknown as RebuildState) : null;
 }
 
-/** The generation to fill: the one a killed rebuild left unfinished, else the next number. */
-async function chooseGeneration(redis: Redis, namespace: string, live: string): Promise<{ generation: string; resumed: boolean }> {
-  const state = await readRebuildState(redis, namespace);
+/**
+ * The generation to fill: the one a killed rebuild left unfinished, else the number after every
+ * generation Redis or OpenSearch knows (after a Redis loss, only the indices remember them).
+ */
+async function chooseGeneration(runtime: Runtime, live: string | null): Promise<{ generation: string; resumed: boolean }> {
+  const { redis, opensearch } = runtime.clients;
+  const state = await readRebuildState(redis, runtime.config.namespace);
   if (state && (state.phase === 'filling' || state.phase === 'verifying') && state.generation !== live) return { generation: state.generation, resumed: true };
-  return { generation: `g${Math.max(generationNumber(live), generationNumber(state?.generation)) + 1}`, resumed: false };
+  const known = [live ?? undefined, state?.generation, ...(await generationsWithIndices(opensearch, runtime.config.namespace))];
+  return { generation: `g${Math.max(0, ...known.map(generationNumber)) + 1}`, resumed: false };
 }
 
 export interface RebuildOptions {
@@ -62,6 +69,13 @@ export interface RebuildOptions {
   log?: (line: string) => void;
   /** how many rounds parity waits for accounts in motion to line up */
   parityAttempts?: number;
+  /**
+   * The live generation is broken (Redis lost it, an index is gone): there is nothing exact to
+   * compare the new generation with, so parity is skipped (its own verification stays), the repair
+   * marker carries the progress for the API's 503s, and the broken generation is dropped after the
+   * swap. Without it, a runtime opened on a broken generation (`runtime.fault`) implies it.
+   */
+  repair?: { code: FaultCode; reason: string };
 }
 
 export interface RebuildResult {
@@ -80,12 +94,15 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
   const { redis, opensearch } = clients;
   const log = options.log ?? ((line: string) => logger.info(line));
   const started = Date.now();
-  const live = (await redis.get(liveGenerationKey(config.namespace))) ?? runtime.space.generation;
-  const { generation, resumed } = await chooseGeneration(redis, config.namespace, live);
+  const live = await redis.get(liveGenerationKey(config.namespace));
+  const repair = options.repair ?? (runtime.fault ? { code: runtime.fault.code, reason: runtime.fault.message } : undefined);
+  const { generation, resumed } = await chooseGeneration(runtime, live);
   const key = rebuildKey(config.namespace);
   if (!resumed) await redis.del(key);
-  await redis.hset(key, { generation, live, phase: 'filling', ...(resumed ? {} : { started_at: new Date().toISOString() }) });
-  log(`${resumed ? 'Resuming' : 'Starting'} the rebuild of generation ${generation} (live: ${live})`);
+  await redis.hset(key, { generation, live: live ?? 'none', phase: 'filling', ...(resumed ? {} : { started_at: new Date().toISOString() }) });
+  log(`${resumed ? 'Resuming' : 'Starting'} the rebuild of generation ${generation} (live: ${live ?? 'none'}${repair ? `, broken: ${repair.reason}` : ''})`);
+  const marker = (fields: Record<string, string>) => (repair ? writeRepair(redis, config.namespace, { ...fields, heartbeat_at: new Date().toISOString() }) : Promise.resolve());
+  await marker({ code: repair?.code ?? '', reason: repair?.reason ?? '', phase: 'rebuilding', generation, started_at: new Date().toISOString(), done: '0', total: '0' });
 
   const indices = await createGeneration(redis, opensearch, config.namespace, generation);
   const space = { namespace: config.namespace, generation };
@@ -104,28 +121,44 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     fromBeginning: true,
   });
   await projector.start();
-  const beat = () => redis.hset(key, 'heartbeat_at', new Date().toISOString()).catch(() => undefined);
+  let progress = { done: 0, total: 0 };
+  const beat = () =>
+    Promise.all([redis.hset(key, 'heartbeat_at', new Date().toISOString()), marker({ done: String(progress.done), total: String(progress.total) })]).catch(() => undefined);
   await beat();
   const heartbeat = setInterval(beat, REBUILD_HEARTBEAT_MS);
   try {
-    const total = await catchUp(runtime, store, (done, all) => options.onProgress?.({ phase: 'catching-up', done, total: all }));
+    const total = await catchUp(runtime, store, (done, all) => {
+      progress = { done, total: all };
+      options.onProgress?.({ phase: 'catching-up', done, total: all });
+    });
     await redis.hset(key, 'phase', 'verifying');
     log('Caught up. Verifying the new generation against its facts…');
     const verified = await verifyAll({ store, opensearch, index: indices.users, factsIndex: indices.facts, windowMs: config.dedupeWindowMs });
     const own = verified.flatMap((r) => r.differences.map((d) => `${r.accountId}: ${d}`)).filter((d) => !d.includes('outbox:'));
     if (own.length > 0) return await fail(redis, key, `the new generation differs from its own facts: ${own.slice(0, 5).join('; ')}`);
-    log('Checking parity with the live generation…');
-    const liveView = { store: createAccountStore(redis, { namespace: config.namespace, generation: live }), usersIndex: usersIndex(config.namespace, live) };
-    const parity = await checkParity(opensearch, liveView, { store, usersIndex: indices.users }, { attempts: options.parityAttempts ?? 40 });
-    if (parity.differences.length > 0) return await fail(redis, key, `parity failed: ${parity.differences.slice(0, 5).join('; ')}`);
-    if (parity.notCompared.length > 0) return await fail(redis, key, `parity not established for ${parity.notCompared.length} accounts still moving (is the live projector running?): ${parity.notCompared.slice(0, 5).join(', ')}`);
-    log(`Parity holds for ${parity.compared} accounts. Swapping…`);
+    let compared = verified.length;
+    if (repair || !live) log(`The live generation ${live ?? '(none)'} is broken, so there is nothing exact to compare with: swapping after the new generation's own verification (${verified.length} accounts).`);
+    else {
+      log('Checking parity with the live generation…');
+      const liveView = { store: createAccountStore(redis, { namespace: config.namespace, generation: live }), usersIndex: usersIndex(config.namespace, live) };
+      const parity = await checkParity(opensearch, liveView, { store, usersIndex: indices.users }, { attempts: options.parityAttempts ?? 40 });
+      if (parity.differences.length > 0) return await fail(redis, key, `parity failed: ${parity.differences.slice(0, 5).join('; ')}`);
+      if (parity.notCompared.length > 0) return await fail(redis, key, `parity not established for ${parity.notCompared.length} accounts still moving (is the live projector running?): ${parity.notCompared.slice(0, 5).join(', ')}`);
+      log(`Parity holds for ${parity.compared} accounts. Swapping…`);
+      compared = parity.compared;
+    }
     await redis.multi().set(liveGenerationKey(config.namespace), generation).hset(key, { phase: 'swapped', swapped_at: new Date().toISOString() }).exec();
     await pointAlias(opensearch, usersAlias(config.namespace), indices.users);
     await pointAlias(opensearch, historyAlias(config.namespace), indices.history);
     await pointAlias(opensearch, factsAlias(config.namespace), indices.facts);
-    log(`Generation ${generation} is live. The previous generation ${live} is kept; drop it with \`rebuild --drop ${live}\` once no listing uses it.`);
-    return { generation, previous: live, resumed, accounts: parity.compared, events: total, seconds: (Date.now() - started) / 1000 };
+    if (repair) {
+      await clearRepair(redis, config.namespace);
+      if (live && live !== generation) {
+        await dropGeneration(runtime, live).catch((error: unknown) => logger.warn({ err: error, generation: live }, 'could not drop the broken generation'));
+        log(`Generation ${generation} is live; the broken generation ${live} was dropped.`);
+      } else log(`Generation ${generation} is live.`);
+    } else log(`Generation ${generation} is live. The previous generation ${live} is kept; drop it with \`rebuild --drop ${live}\` once no listing uses it.`);
+    return { generation, previous: live ?? 'none', resumed, accounts: compared, events: total, seconds: (Date.now() - started) / 1000 };
   } finally {
     clearInterval(heartbeat);
     // The live projectors notice the swap and join this generation's group where we leave it.

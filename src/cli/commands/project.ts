@@ -4,14 +4,16 @@
  */
 import { createServer } from 'node:http';
 import type { Command } from 'commander';
+import { type IntegrityMonitor, monitorFor } from '../../integrity/monitor.ts';
 import { createLiveProjector, type LiveProjector } from '../../projector/live-projector.ts';
+import { projectorGroupId } from '../../projector/projector.ts';
 import { onShutdown, openRuntime, type Runtime } from '../../runtime.ts';
 import { runStartupChecks } from '../../startup-checks.ts';
 import { runCommand } from '../run-command.ts';
 
 /** Starts a projector on the live generation, following it across rebuild swaps. */
-export async function startProjector(runtime: Runtime): Promise<LiveProjector> {
-  const projector = createLiveProjector(runtime);
+export async function startProjector(runtime: Runtime, monitor?: IntegrityMonitor): Promise<LiveProjector> {
+  const projector = createLiveProjector(runtime, monitor ? { monitor } : {});
   await projector.start();
   return projector;
 }
@@ -23,13 +25,17 @@ export function registerProjectCommand(program: Command): void {
     .option('--metrics-port <port>', 'serve /metrics and /readyz on this port (0: none)', '0')
     .action((options: { metricsPort: string }) =>
       runCommand(async () => {
-        const runtime = await openRuntime({ ensureTopics: true });
+        // Started even when the stores disagree: the projector then repairs what it can.
+        const runtime = await openRuntime({ ensureTopics: true, allowFault: true });
         await runStartupChecks(runtime);
-        const projector = await startProjector(runtime);
+        const integrity = monitorFor(runtime, (g) => projectorGroupId(runtime.config.namespace, g));
+        const projector = await startProjector(runtime, integrity);
+        await integrity.start();
         const port = Number(options.metricsPort);
         const server = port > 0 ? serveMetrics(runtime, projector, port) : undefined;
         onShutdown(runtime.logger, async () => {
           await projector.stop();
+          await integrity.stop();
           server?.close();
           await runtime.close();
         });

@@ -15,7 +15,8 @@ export function registerRebuildCommand(program: Command): void {
     .option('--drop <generation>', 'instead: delete an old (not live) generation, e.g. g1')
     .action((options: { drop?: string }) =>
       runCommand(async () => {
-        const runtime = await openRuntime({ ensureTopics: true });
+        // A broken live generation (Redis lost it, an index is gone) is what a rebuild repairs.
+        const runtime = await openRuntime({ ensureTopics: true, allowFault: true });
         try {
           if (options.drop) {
             await dropGeneration(runtime, options.drop);

@@ -91,7 +91,8 @@ export function registerServeCommand(program: Command): void {
         // Checked before connecting anywhere: without a secret there is nothing to serve.
         requireJwtSecret(loadConfig());
         const port = parsePort(options.port);
-        const runtime = await openRuntime();
+        // Started even when the stores disagree: reports then answer 503 with the reason.
+        const runtime = await openRuntime({ allowFault: true });
         await runStartupChecks(runtime);
         const api = await startApi(runtime, { host: options.host, ...(port === undefined ? {} : { port }) });
         process.stdout.write(`Access report: ${api.url}\nAPI docs:      ${api.url}docs\n`);

@@ -4,7 +4,9 @@
  * leaves the group, then the process exits.
  */
 import type { Command } from 'commander';
+import { type IntegrityMonitor, monitorFor } from '../../integrity/monitor.ts';
 import type { LiveProjector } from '../../projector/live-projector.ts';
+import { projectorGroupId } from '../../projector/projector.ts';
 import { type Runtime, onShutdown, openRuntime } from '../../runtime.ts';
 import { runStartupChecks } from '../../startup-checks.ts';
 import { runCommand } from '../run-command.ts';
@@ -15,16 +17,21 @@ export interface RunningService {
   runtime: Runtime;
   projector: LiveProjector;
   api: RunningApi;
+  integrity: IntegrityMonitor;
   stop(): Promise<void>;
 }
 
 /** Starts projector and API on one runtime; the API's /readyz includes the projector's state. */
 export async function startService(options: { host?: string; port?: number } = {}): Promise<RunningService> {
-  const runtime = await openRuntime({ ensureTopics: true });
+  // Started even when the stores disagree: reports then answer 503 while the projector repairs.
+  const runtime = await openRuntime({ ensureTopics: true, allowFault: true });
   await runStartupChecks(runtime);
-  const projector = await startProjector(runtime);
+  const integrity = monitorFor(runtime, (g) => projectorGroupId(runtime.config.namespace, g));
+  const projector = await startProjector(runtime, integrity);
+  await integrity.start();
   const api = await startApi(runtime, {
     ...options,
+    integrity,
     readiness: () => {
       const status = projector.status();
       return { ok: status.state === 'running', details: status };
@@ -34,9 +41,11 @@ export async function startService(options: { host?: string; port?: number } = {
     runtime,
     projector,
     api,
+    integrity,
     async stop() {
       await api.close();
       await projector.stop();
+      await integrity.stop();
       await runtime.close();
     },
   };

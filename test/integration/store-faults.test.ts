@@ -1,0 +1,183 @@
+/**
+ * The fault model of docs/reliability.md, one real fault per scenario, injected mid-stream of a
+ * realistic history into a real `access-index start` process: Redis emptied, Redis rolled back to
+ * an older snapshot, an OpenSearch index deleted, a topic truncated. An independent oracle judges
+ * every answer polled during and after the fault: it equals a replay of the history at (or, while
+ * events flow, after) its own position, or it is a 503 with the reason: never a wrong 200. After
+ * the repair, `verify` is clean and the index and counters equal the pure core's replay, and no
+ * person did anything.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { mintToken } from '../../src/api/tokens.ts';
+import { createClients } from '../../src/clients.ts';
+import { loadConfig } from '../../src/config.ts';
+import { ensureTopics } from '../../src/kafka/client.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { createAccountStore } from '../../src/redis/account-store.ts';
+import { liveGenerationKey } from '../../src/redis/keys.ts';
+import { verifyAll } from '../../src/verify.ts';
+import { createTestNamespace, type TestNamespace } from '../helpers/namespace.ts';
+import { createTestKafka, serverAddresses } from '../helpers/servers.ts';
+import { type AnswerPoller, type PollReport, createAnswerPoller } from '../support/answer-poller.ts';
+import { expectedState, indexedState, testHistory } from '../support/history.ts';
+import { type Oracle, createOracle } from '../support/oracle.ts';
+import { freePort } from '../support/ports.ts';
+import { type ManagedProcess, spawnCommand } from '../support/processes.ts';
+import { type RecordingProducer, createRecordingProducer } from '../support/recorded-producer.ts';
+import { type RedisProcess, startRedisProcess } from '../support/redis-process.ts';
+
+const SECRET = 'store-faults-secret-of-at-least-32-characters';
+const history = testHistory();
+const expected = expectedState(history.events);
+
+interface Stage {
+  ns: TestNamespace;
+  env: Record<string, string>;
+  redis: RedisProcess;
+  producer: RecordingProducer;
+  oracle: Oracle;
+  service: ManagedProcess;
+  baseUrl: string;
+  poller?: AnswerPoller;
+}
+
+let stage: Stage | undefined;
+
+afterEach(async (context) => {
+  const s = stage;
+  stage = undefined;
+  if (!s) return;
+  // FAULT_LOG_FILE=path keeps the service's log lines (without the API's request lines) for a failed test.
+  if (process.env.FAULT_LOG_FILE && context.task.result?.state === 'fail') {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(process.env.FAULT_LOG_FILE, s.service.logs.filter((l) => l.component !== 'api').map((l) => JSON.stringify(l)).join('\n'));
+  }
+  await s.poller?.stop();
+  await s.service.kill('SIGTERM');
+  await s.producer.close();
+  await s.redis.stop();
+  await s.ns.cleanup();
+});
+
+/** A namespace, a private Redis, the first `share` of the history produced, and `start` running. */
+async function setUp(share: number): Promise<Stage> {
+  const ns = createTestNamespace();
+  const topics = { users: ns.env.TOPIC_USERS!, roles: ns.env.TOPIC_ROLES!, queues: ns.env.TOPIC_QUEUES!, inboxes: ns.env.TOPIC_INBOXES!, deadLetter: ns.env.TOPIC_DEAD_LETTER! };
+  const kafka = createTestKafka('store-faults');
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topics, 4);
+  await admin.disconnect();
+  const redis = await startRedisProcess();
+  const oracle = createOracle();
+  const producer = createRecordingProducer(kafka, topics, { onRecorded: (records) => oracle.add(records) });
+  await producer.produce(history.messages.slice(0, Math.floor(history.messages.length * share)));
+  const servers = serverAddresses();
+  const port = await freePort();
+  const env = {
+    ...ns.env,
+    KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+    OPENSEARCH_URL: servers.opensearchUrl,
+    REDIS_URL: redis.url,
+    PORT: String(port),
+    ACCESS_INDEX_JWT_SECRET: SECRET,
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    // small fetches, so that the fault lands mid-stream
+    KAFKA_MAX_BYTES_PER_PARTITION: '16384',
+    LOG_LEVEL: process.env.FAULT_LOG ?? 'info',
+  };
+  const service = spawnCommand(['start'], env);
+  await service.waitForLog((l) => l.msg === 'API listening', 60_000);
+  stage = { ns, env, redis, producer, oracle, service, baseUrl: `http://127.0.0.1:${port}/` };
+  return stage;
+}
+
+/** The rest of the history, produced while the fault is in effect. */
+function rest(from: number): typeof history.messages {
+  return history.messages.slice(Math.floor(history.messages.length * from));
+}
+
+/** Waits (through the API) until every produced event is searchable; returns how long it took. */
+async function caughtUp(s: Stage, timeoutMs = 120_000): Promise<number> {
+  const started = Date.now();
+  const account = s.oracle.accounts()[0]!;
+  const token = await mintToken({ secret: SECRET, accountId: account });
+  for (;;) {
+    const response = await fetch(`${s.baseUrl}v1/accounts/${account}/access/users?size=1&wait_ms=5000&min_position=${s.producer.endPosition()}`, { headers: { authorization: `Bearer ${token}` } });
+    if (response.status === 200) return Date.now() - started;
+    await response.body?.cancel();
+    if (Date.now() - started > timeoutMs) throw new Error(`not caught up in ${timeoutMs} ms; last log lines:\n${s.service.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function poll(s: Stage): AnswerPoller {
+  s.poller = createAnswerPoller({ baseUrl: s.baseUrl, secret: SECRET, oracle: s.oracle, maxAnswers: 100_000, maxMs: 240_000, pageSize: 50 });
+  s.poller.start();
+  return s.poller;
+}
+
+/** The service's own view, read directly: verify clean, and documents and counters equal to the core's replay. */
+async function expectExact(s: Stage): Promise<void> {
+  const config = loadConfig(s.env);
+  const clients = createClients(config, silentLogger());
+  try {
+    const generation = (await clients.redis.get(liveGenerationKey(config.namespace)))!;
+    const space = { namespace: config.namespace, generation };
+    const store = createAccountStore(clients.redis, space);
+    const index = `${config.namespace}-users-${generation}`;
+    const reports = await verifyAll({ store, opensearch: clients.opensearch, index, factsIndex: `${config.namespace}-facts-${generation}`, windowMs: config.dedupeWindowMs });
+    expect(reports.flatMap((r) => r.differences)).toEqual([]);
+    const actual = await indexedState({ clients, store, index } as never, [...expected.keys()]);
+    expect(actual).toEqual(expected);
+  } finally {
+    await clients.close();
+  }
+}
+
+/** No answer was wrong; some were refused with a reason naming the fault. */
+function expectNeverWrong(report: PollReport, refusal: RegExp): void {
+  // The tallies go to the test's output: the figures of docs/reliability.md come from here.
+  console.info(`answers: ok ${report.ok}, ahead ${report.ahead}, refused ${report.refused}, wrong ${report.wrong}, error ${report.error}; refusals: ${[...report.refusals].map(([d, n]) => `${n}× ${d.slice(0, 120)}`).join(' | ')}`);
+  expect({ wrong: report.wrongs, errors: report.errors }).toEqual({ wrong: [], errors: [] });
+  expect(report.refused).toBeGreaterThan(0);
+  expect([...report.refusals.keys()].some((detail) => refusal.test(detail))).toBe(true);
+  expect(report.ok).toBeGreaterThan(20);
+}
+
+describe('store faults, each injected mid-stream into a running service', () => {
+  it('Redis comes back empty: reports refuse while the namespace is rebuilt from Kafka, then equal the replay', async () => {
+    const s = await setUp(0.5);
+    await caughtUp(s);
+    const poller = poll(s);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await s.redis.kill();
+    await s.redis.start({ from: 'empty' });
+    await s.producer.produce(rest(0.5));
+    await s.service.waitForLog((l) => l.msg === 'repair done: the rebuilt generation is live', 150_000);
+    await caughtUp(s);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const report = await poller.stop();
+    expectNeverWrong(report, /Redis has no (live generation|state)|rebuilding/);
+    await expectExact(s);
+  }, 300_000);
+
+  it('Redis goes back to an older snapshot: reports refuse until OpenSearch is brought back to it, the lost events are replayed exactly', async () => {
+    const s = await setUp(0.3);
+    await caughtUp(s);
+    const snapshot = await s.redis.snapshot();
+    await s.producer.produce(history.messages.slice(Math.floor(history.messages.length * 0.3), Math.floor(history.messages.length * 0.6)));
+    await caughtUp(s);
+    const poller = poll(s);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await s.redis.kill();
+    await s.redis.start({ from: snapshot });
+    await s.producer.produce(rest(0.6));
+    await s.service.waitForLog((l) => l.msg === 'the events Redis lost are replayed; repair done', 150_000);
+    await caughtUp(s);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const report = await poller.stop();
+    expectNeverWrong(report, /went back in time|connection to Redis/);
+    await expectExact(s);
+  }, 300_000);
+});
