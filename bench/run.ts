@@ -2,9 +2,10 @@
  * `npm run bench`: runs the benches at their default, bounded settings and prints the summary.
  * Without `--all`, the projector throughput bench only (benchPreset(0.05), 3 runs, 3 to 7 minutes
  * on the 2-core development machine); flags go to it (`npm run bench -- --scale 0.2 --runs 1`).
- * With `--all`, then the API latency, freshness and rebuild benches too, each in its own process at
- * its own defaults (about 25 more minutes), one after the other so that they never share the
- * machine; every figure of docs/benchmarks.md and docs/benchmarks-latency.md comes from these four.
+ * With `--all`, then the API latency, freshness, rebuild and repair benches too, each in its own
+ * process at its own defaults (about 30 more minutes), one after the other so that they never share
+ * the machine; every figure of docs/benchmarks.md and docs/benchmarks-latency.md comes from the
+ * first four, the repair time after an emptied Redis (docs/reliability.md) from bench/repair-time.ts.
  * Benches are not tests: they need the local servers (`node bin/access-index.js services up`),
  * talk only to 127.0.0.1, and delete their namespaces when done.
  */
@@ -17,10 +18,10 @@ import { progress } from './support/report.ts';
 
 const FLAGS = {
   ...PROJECTOR_FLAGS,
-  all: { default: false, help: 'also run bench/api-latency.ts, bench/freshness.ts and bench/rebuild-time.ts (their defaults)' },
+  all: { default: false, help: 'also run bench/api-latency.ts, bench/freshness.ts, bench/rebuild-time.ts and bench/repair-time.ts (their defaults)' },
 } as const;
 
-const OTHERS = ['api-latency.ts', 'freshness.ts', 'rebuild-time.ts'] as const;
+const OTHERS = ['api-latency.ts', 'freshness.ts', 'rebuild-time.ts', 'repair-time.ts'] as const;
 
 /** Runs one bench script in its own process, its table on our stdout; resolves to its exit code. */
 function runScript(script: string): Promise<number> {
