@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
 import { IntegrityFault } from './integrity/fault.ts';
-import { ensureTemplates, factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
+import { checkpointMapping, ensureTemplates, factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
 import { type KeySpace, generationKeys, liveGenerationKey } from './redis/keys.ts';
 
 export const FIRST_GENERATION = 'g1';
@@ -137,8 +137,11 @@ export async function openGeneration(redis: Redis, opensearch: Client, space: Ke
     const found = await readIndexIdentity(opensearch, index);
     if (!found.exists) throw new IntegrityFault('index_lost', `index ${index} of the live generation ${space.generation} is missing in OpenSearch`);
     if (found.generationId !== identity.id) throw new IntegrityFault('index_lost', `index ${index} does not carry the identity of generation ${space.generation} (it was deleted and recreated, or restored from another life of the namespace)`);
-    // The identity matches: the index is ours, so its write alias may be put back if it went missing.
+    // The identity matches: the index is ours, so its write alias may be put back if it went
+    // missing, and a generation made before checkpoints gets their field.
     await opensearch.indices.putAlias({ index, name: writeAlias(index) });
+    await opensearch.indices.putMapping({ index, body: { properties: { checkpoint: checkpointMapping } } } as never);
+    await opensearch.indices.putSettings({ index, body: { index: { refresh_interval: '-1' } } } as never);
   }
   return { ...indices, identity };
 }

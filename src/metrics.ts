@@ -17,7 +17,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     consumerLag: new Gauge({ name: 'access_index_consumer_lag', help: 'Messages behind the end of each partition', labelNames: ['topic', 'partition'], registers }),
     ready: new Gauge({ name: 'access_index_ready', help: '1 when the component can do its work, 0 while a dependency is down', labelNames: ['component'], registers }),
     redisPersistence: new Gauge({ name: 'access_index_redis_persistence', help: 'What a Redis restart keeps, read at start: 1 on the mode in use (aof, rdb, none, unknown), 0 on the others', labelNames: ['mode'], registers }),
-    integrityFault: new Gauge({ name: 'access_index_integrity_fault', help: '1 on the fault the stores are in now (redis_lost, redis_behind, index_lost, topic_reset, history_gone, unverified), 0 on the others; all 0 when they agree', labelNames: ['fault'], registers }),
+    integrityFault: new Gauge({ name: 'access_index_integrity_fault', help: '1 on the fault the stores are in now (redis_lost, redis_behind, index_lost, index_behind, topic_reset, history_gone, unverified, not_initialized), 0 on the others; all 0 when they agree', labelNames: ['fault'], registers }),
     integrityRepairs: new Counter({ name: 'access_index_integrity_repairs_total', help: 'Repairs started, by the fault they repair', labelNames: ['fault'], registers }),
     httpSeconds: new Histogram({ name: 'access_index_http_request_seconds', help: 'API request latency by route and status', labelNames: ['route', 'status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers }),
   };

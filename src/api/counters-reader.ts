@@ -14,6 +14,31 @@ export interface SummaryCounts {
   inboxes: number;
 }
 
+/**
+ * The account's own applied offsets (`<topic>:<partition>` -> offset), read with its counters:
+ * its counters reflect exactly its events up to, per partition, the further of these and the
+ * generation's applied position (see exactPositions).
+ */
+export type AccountOffsets = Map<string, bigint>;
+
+function accountOffsets(meta: Record<string, string>): AccountOffsets {
+  const out: AccountOffsets = new Map();
+  for (const [field, value] of Object.entries(meta)) if (field.startsWith('off:')) out.set(field.slice(4), BigInt(value));
+  return out;
+}
+
+/**
+ * The positions an account's counters reflect exactly: per partition, the generation's position
+ * read before them, or the account's own applied offset where it is further (an account's commit
+ * lands before the generation's applied position is raised). Events of the partition between the
+ * two belong to other accounts, or the account's offset would be past them.
+ */
+export function exactPositions(generation: ReadonlyMap<string, bigint>, account: AccountOffsets): Map<string, bigint> {
+  const out = new Map(generation);
+  for (const [field, offset] of account) if ((out.get(field) ?? -1n) < offset) out.set(field, offset);
+  return out;
+}
+
 export interface QueueRow {
   cc_queue_id: string;
   queue_name: string;
@@ -35,14 +60,15 @@ function values(results: MultiResult): unknown[] {
  * The summary of `scope`: user counts are refcounts; queue and inbox counts are the number of
  * fields of their hashes (the projector deletes a field when its count reaches 0).
  */
-export async function readSummary(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope): Promise<SummaryCounts> {
+export async function readSummary(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope): Promise<SummaryCounts & { offsets: AccountOffsets }> {
   const k = accountKeys(space, accountId);
-  const multi = redis.multi().hmget(k.userCounters, `${scope}|total`, ...ACCESS_TYPES.map((t) => `${scope}|${t}`));
+  const multi = redis.multi().hgetall(k.meta).hmget(k.userCounters, `${scope}|total`, ...ACCESS_TYPES.map((t) => `${scope}|${t}`));
   for (const type of ACCESS_TYPES) multi.hlen(k.queueCounters(scope, type));
   multi.hlen(k.inboxCounters(scope));
-  const [users, ...lengths] = values(await multi.exec()) as [(string | null)[], ...number[]];
+  const [meta, users, ...lengths] = values(await multi.exec()) as [Record<string, string>, (string | null)[], ...number[]];
   const n = (value: string | null | undefined) => Math.max(0, Number(value ?? 0));
-  const summary: SummaryCounts = {
+  const summary: SummaryCounts & { offsets: AccountOffsets } = {
+    offsets: accountOffsets(meta),
     users: { total: n(users[0]), inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 },
     queues: { inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 },
     inboxes: lengths[ACCESS_TYPES.length] ?? 0,
@@ -54,20 +80,22 @@ export async function readSummary(redis: Redis, space: KeySpace, accountId: stri
   return summary;
 }
 
-// KEYS: facts hash, then one queue-counter hash per access type. Returns one flat HGETALL per
-// counter hash, then a flat list of (queue id, queue fact JSON or nil) for every queue seen.
+// KEYS: meta hash, facts hash, then one queue-counter hash per access type. Returns one flat HGETALL
+// per counter hash, then a flat list of (queue id, queue fact JSON or nil) for every queue seen, then
+// the flat HGETALL of the meta hash (the account's applied offsets).
 const READ_QUEUES = `
 local out, names = {}, {}
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local rows = redis.call('HGETALL', KEYS[i])
   out[#out + 1] = rows
   for j = 1, #rows, 2 do
-    if names[rows[j]] == nil then names[rows[j]] = redis.call('HGET', KEYS[1], 'q\\31' .. rows[j]) or false end
+    if names[rows[j]] == nil then names[rows[j]] = redis.call('HGET', KEYS[2], 'q\\31' .. rows[j]) or false end
   end
 end
 local flat = {}
 for q, fact in pairs(names) do flat[#flat + 1] = q; flat[#flat + 1] = fact end
 out[#out + 1] = flat
+out[#out + 1] = redis.call('HGETALL', KEYS[1])
 return out
 `;
 
@@ -75,9 +103,12 @@ return out
  * The queues view of `scope`: every queue with a positive counter for one of `types`, with its name
  * and channel from the facts, sorted by name then id.
  */
-export async function readQueues(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope, types: readonly AccessType[]): Promise<QueueRow[]> {
+export async function readQueues(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope, types: readonly AccessType[]): Promise<{ rows: QueueRow[]; offsets: AccountOffsets }> {
   const k = accountKeys(space, accountId);
-  const reply = (await redis.eval(READ_QUEUES, 1 + types.length, k.facts, ...types.map((t) => k.queueCounters(scope, t)))) as (string | null)[][];
+  const reply = (await redis.eval(READ_QUEUES, 2 + types.length, k.meta, k.facts, ...types.map((t) => k.queueCounters(scope, t)))) as (string | null)[][];
+  const metaFlat = reply[types.length + 1] ?? [];
+  const meta: Record<string, string> = {};
+  for (let j = 0; j < metaFlat.length; j += 2) meta[metaFlat[j]!] = metaFlat[j + 1]!;
   const rows = new Map<string, QueueRow>();
   types.forEach((type, i) => {
     const flat = reply[i] ?? [];
@@ -101,5 +132,5 @@ export async function readQueues(redis: Redis, space: KeySpace, accountId: strin
   }
   const byNameThenId = (a: QueueRow, b: QueueRow) =>
     a.queue_name.localeCompare(b.queue_name, 'en') || (a.cc_queue_id < b.cc_queue_id ? -1 : a.cc_queue_id > b.cc_queue_id ? 1 : 0);
-  return [...rows.values()].sort(byNameThenId);
+  return { rows: [...rows.values()].sort(byNameThenId), offsets: accountOffsets(meta) };
 }

@@ -44,10 +44,10 @@ export function integrityGate(gate: IntegrityGate): MiddlewareHandler<ApiEnv> {
   };
 }
 
-/** An OpenSearch error saying that an index does not exist. */
+/** An OpenSearch error saying that an index does not exist, or is closed (being restored). */
 export function isMissingIndex(error: unknown): boolean {
   const body = (error as { meta?: { body?: { error?: { type?: string } } } })?.meta?.body;
-  return body?.error?.type === 'index_not_found_exception';
+  return body?.error?.type === 'index_not_found_exception' || body?.error?.type === 'index_closed_exception';
 }
 
 export function missingIndexError(error: unknown): AppError {

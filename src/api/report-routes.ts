@@ -1,17 +1,26 @@
 /** The report routes answered from counters and single documents: summary, drill-down, queues. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { ACCESS_TYPES, filterEntries, rowFromEntries } from '../../projections/index.ts';
 import { accountParamsSchema, queuesQuerySchema, summaryQuerySchema, userParamsSchema, userQuerySchema } from '../../schemas/api.ts';
 import { AppError } from '../errors.ts';
 import { asOfMs, summaryAsOf, userAsOf } from './as-of-reports.ts';
 import type { ApiEnv } from './context.ts';
-import { readQueues, readSummary } from './counters-reader.ts';
-import { type ReportServices, beginRead } from './read-context.ts';
+import { type AccountOffsets, exactPositions, readQueues, readSummary } from './counters-reader.ts';
+import { formatPositions } from './position.ts';
+import { POSITION_HEADER, type ReportServices, beginRead } from './read-context.ts';
 import { queuesRoute, summaryRoute, userRoute } from './route-definitions.ts';
 import { readUser } from './user-reader.ts';
 import { validationHook } from './validation.ts';
 
 /** Adds GET /summary, /users/{user_id} and /queues. */
+/** The position an account's counters reflect exactly (counters-reader exactPositions), set as the header too. */
+function exactPosition(c: Context, generation: ReadonlyMap<string, bigint>, offsets: AccountOffsets): string {
+  const position = formatPositions(exactPositions(generation, offsets));
+  c.header(POSITION_HEADER, position);
+  return position;
+}
+
 export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
   app.openapi(
     summaryRoute,
@@ -20,10 +29,12 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const query = c.req.valid('query');
       // The live summary is read from Redis counters: it waits only for the Redis commit of min_position.
       const read = await beginRead(services, c, query, query.as_of === undefined ? 'counters' : 'search');
-      const summary =
-        query.as_of === undefined
-          ? await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all')
-          : await summaryAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query.channel ?? 'all');
+      if (query.as_of === undefined) {
+        const { offsets, ...summary } = await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all');
+        const position = exactPosition(c, read.positions, offsets);
+        return c.json({ account_id, channel: query.channel ?? null, ...summary, position }, 200);
+      }
+      const summary = await summaryAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query.channel ?? 'all');
       return c.json({ account_id, channel: query.channel ?? null, ...summary, position: read.position }, 200);
     },
     validationHook({ params: accountParamsSchema, query: summaryQuerySchema }),
@@ -60,8 +71,8 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const query = c.req.valid('query');
       const read = await beginRead(services, c, query, 'counters');
       const types = query.access_type ? [query.access_type] : ACCESS_TYPES;
-      const items = await readQueues(services.redis, read.live.space, account_id, query.channel ?? 'all', types);
-      return c.json({ items, position: read.position }, 200);
+      const { rows: items, offsets } = await readQueues(services.redis, read.live.space, account_id, query.channel ?? 'all', types);
+      return c.json({ items, position: exactPosition(c, read.positions, offsets) }, 200);
     },
     validationHook({ params: accountParamsSchema, query: queuesQuerySchema }),
   );

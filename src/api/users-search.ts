@@ -8,6 +8,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { AppError } from '../errors.ts';
 import type { IndexedUser } from '../opensearch/user-document.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
+import { missingIndexError } from './integrity-gate.ts';
 import { badRequest } from './problem.ts';
 import { type UserRow, type UsersFilter, type UsersSort, buildSort, buildUsersQuery, rowSourceFields, toUserRow } from './users-query.ts';
 
@@ -51,7 +52,7 @@ function errorType(error: unknown): string {
 /** OpenSearch failures a client can act on, as our errors; anything else is rethrown as is. */
 export function translate(error: unknown, withCursor: boolean): unknown {
   const type = errorType(error);
-  if (type.includes('index_not_found')) return new AppError('not_ready', 'the live index does not exist yet', { retriable: true, cause: error });
+  if (type.includes('index_not_found') || type.includes('index_closed')) return missingIndexError(error);
   if (withCursor && /search_context_missing|point in time|pit/i.test(type))
     return badRequest('the cursor has expired (listings stay open 5 minutes between pages); start again without it', [{ field: 'cursor', message: 'expired' }]);
   if (/too many|max_open_pit/i.test(type)) return new AppError('opensearch_unavailable', 'too many listings are open right now; retry shortly', { retriable: true, cause: error });

@@ -11,6 +11,8 @@ export type FaultCode =
   | 'redis_behind'
   /** an index of the live generation is missing, or was recreated */
   | 'index_lost'
+  /** an index holds less than the positions say (restored from an older snapshot) */
+  | 'index_behind'
   /** a topic's offsets went backwards: it was deleted and recreated */
   | 'topic_reset'
   /** events the state still needs were deleted from a topic (retention, deleteRecords) */
@@ -25,6 +27,7 @@ export const REPAIR: Record<FaultCode, { repairable: boolean; action: string }> 
   redis_lost: { repairable: true, action: 'rebuilding the namespace from Kafka into a new generation' },
   redis_behind: { repairable: true, action: 'replaying the events Redis lost, from its applied offsets' },
   index_lost: { repairable: true, action: 'rebuilding the namespace from Kafka into a new generation' },
+  index_behind: { repairable: true, action: 'rebuilding the namespace from Kafka into a new generation' },
   topic_reset: { repairable: false, action: 'none automatic: the topic no longer holds the events the state was built from; restore the topic, or rebuild from what it holds now (`access-index rebuild`) if that history is the one to serve' },
   history_gone: { repairable: false, action: 'none automatic: restore the missing events to the topic (from a backup or mirror, with their offsets), then restart' },
   unverified: { repairable: true, action: 'checking the stores again' },

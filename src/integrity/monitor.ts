@@ -5,6 +5,8 @@
  * the projector's supervisor starts the repair. What is checked (docs/reliability.md):
  * - a repair under way (the marker) that still refuses reads;
  * - the live pointer, and the generation's identity in Redis and in each index's `_meta`;
+ * - each index's checkpoints against the searchable positions (an index restored from an older
+ *   snapshot holds less than was published);
  * - per partition: the group's committed offset (read first) against Redis's applied offset (read
  *   after: it only grows, so a committed offset past it means Redis lost applied events), and the
  *   topic's log start and end against the applied offset (history deleted, topic recreated).
@@ -16,6 +18,7 @@ import { generationsWithIndices, readIdentity, readIndexIdentity, generationIndi
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { generationKeys, liveGenerationKey } from '../redis/keys.ts';
+import { readCheckpoints } from './checkpoints.ts';
 import type { FaultCode } from './fault.ts';
 import { REPAIR_STALE_MS, type RepairMarker, describeRepair, readRepair } from './repair-state.ts';
 
@@ -45,7 +48,7 @@ export interface IntegrityMonitorDeps {
   intervalMs?: number;
 }
 
-const FAULTS: readonly FaultCode[] = ['redis_lost', 'redis_behind', 'index_lost', 'topic_reset', 'history_gone', 'unverified', 'not_initialized'];
+const FAULTS: readonly FaultCode[] = ['redis_lost', 'redis_behind', 'index_lost', 'index_behind', 'topic_reset', 'history_gone', 'unverified', 'not_initialized'];
 
 export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
   const { redis, opensearch, kafka, namespace, logger, metrics } = deps;
@@ -61,7 +64,8 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
   const listeners = new Set<(v: Verdict) => void>();
 
   function set(next: Verdict): void {
-    const changed = next.ok !== verdict.ok || next.fault !== verdict.fault || next.reason !== verdict.reason;
+    // A repair's progress changes its reason's text: not a new fault to log again.
+    const changed = next.ok !== verdict.ok || next.fault !== verdict.fault || next.repair?.phase !== verdict.repair?.phase;
     verdict = next;
     for (const code of FAULTS) metrics?.integrityFault.set({ fault: code }, next.fault === code ? 1 : 0);
     if (!changed) return;
@@ -107,6 +111,14 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
       const found = await readIndexIdentity(opensearch, index);
       if (!found.exists) return { ok: false, fault: 'index_lost', generation, reason: `index ${index} of the live generation is missing in OpenSearch`, checkedAt: at };
       if (found.generationId !== identity.id) return { ok: false, fault: 'index_lost', generation, reason: `index ${index} does not carry the identity of generation ${generation}: it was deleted and recreated, or restored from another life of the namespace`, checkedAt: at };
+    }
+    const positions = new Map(Object.entries(await redis.hgetall(generationKeys(space).positions)).map(([f, v]) => [f, BigInt(v)]));
+    for (const index of Object.values(generationIndices(namespace, generation))) {
+      // Positions first, checkpoints after: both only grow, and an index gets its checkpoint before its position is published.
+      const held = await readCheckpoints(opensearch, index, [...positions.keys()]);
+      const behind = [...held].find(([field, offset]) => offset < positions.get(field)!);
+      if (behind)
+        return { ok: false, fault: 'index_behind', generation, reason: `index ${index} holds writes of ${behind[0]} up to offset ${behind[1]} only, but offset ${positions.get(behind[0])} was published as searchable: the index went back in time (restored from an older snapshot)`, checkedAt: at };
     }
     const kafkaVerdict = await inspectOffsets(generation, marker, at).catch((error: unknown) => {
       // Kafka does not answer: the offsets cannot be compared. A Redis connection checked whole
@@ -157,10 +169,14 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
 
   /** Checks now (one check at a time; a caller during a check gets its result). */
   function check(): Promise<Verdict> {
+    const seen = connection;
     running ??= inspect()
       .then((v) => {
-        set(v);
-        return v;
+        // Redis reconnected while the check read it: its parts may come from both sides.
+        const verdictNow = seen === connection ? v : { ok: false, fault: 'unverified' as const, reason: 'the connection to Redis changed during the check', checkedAt: v.checkedAt };
+        set(verdictNow);
+        if (seen !== connection) setTimeout(() => void check().catch(() => undefined), 0);
+        return verdictNow;
       })
       .catch((error: unknown) => {
         // Redis or OpenSearch does not answer: an outage, not a disagreement (the routes answer 503

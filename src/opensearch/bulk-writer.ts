@@ -91,8 +91,9 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
       }
       if (failures.length > 0) {
         const retriable = items.every((item) => {
-          const status = Object.values(item)[0]!.status;
-          return status < 300 || status === 409 || status === 404 || status === 429 || status >= 500;
+          const { status, error } = Object.values(item)[0]!;
+          // A closed index (being restored, say) opens again: worth waiting for, like a 5xx.
+          return status < 300 || status === 409 || status === 404 || status === 429 || status >= 500 || error?.type === 'index_closed_exception';
         });
         throw new AppError(retriable ? 'opensearch_unavailable' : 'opensearch_rejected', `bulk write failed for ${failures.length} documents: ${failures.slice(0, 3).join('; ')}`, { retriable });
       }

@@ -20,6 +20,12 @@ export const historyIndex = (namespace: string, generation: string) => `${namesp
 export const factsAlias = (namespace: string) => `${namespace}-facts`;
 export const factsIndex = (namespace: string, generation: string) => `${namespace}-facts-${generation}`;
 
+/**
+ * Checkpoint documents (src/integrity/checkpoints.ts): in each index, per partition, the last offset
+ * whose writes it holds; the same field in the three mappings.
+ */
+export const checkpointMapping = { properties: { field: { type: 'keyword' }, offset: { type: 'long' } } };
+
 const eventRefMapping = {
   properties: {
     event_id: { type: 'keyword' },
@@ -45,6 +51,7 @@ function factsMapping() {
       to_ms: { type: 'long' },
       from: eventRefMapping,
       to: eventRefMapping,
+      checkpoint: checkpointMapping,
     },
   };
 }
@@ -65,6 +72,7 @@ function historyMapping() {
       from: eventRefMapping,
       to: eventRefMapping,
       value: { type: 'object', enabled: false },
+      checkpoint: checkpointMapping,
     },
   };
 }
@@ -89,6 +97,7 @@ function usersMapping() {
       ),
       at: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, { type: 'keyword' }]))),
       entries: { type: 'object', enabled: false },
+      checkpoint: checkpointMapping,
     },
   };
 }
@@ -98,7 +107,9 @@ export async function ensureTemplates(client: Client, options: IndexLayoutOption
   const settings = {
     number_of_shards: options.shards ?? 1,
     number_of_replicas: options.replicas ?? 0,
-    refresh_interval: '1s',
+    // Only the position publisher refreshes, between whole groups of writes (decision 28): a
+    // periodic refresh would show half-written groups that no published position names.
+    refresh_interval: '-1',
     // Deleted users' tombstones must outlive any redelivery that could resurrect them.
     gc_deletes: '1h',
   };

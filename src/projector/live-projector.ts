@@ -72,7 +72,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
     }
     fault = f;
     metrics.integrityRepairs.inc({ fault: f.code });
-    if (f.code === 'redis_lost' || f.code === 'index_lost') {
+    if (f.code === 'redis_lost' || f.code === 'index_lost' || f.code === 'index_behind') {
       await stopCurrent();
       repairing = f.code;
       logger.error({ fault: f.code, reason: f.message }, 'rebuilding the namespace from Kafka into a new generation; reports answer 503 meanwhile');
@@ -105,7 +105,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
   async function follow(): Promise<void> {
     const live = await clients.redis.get(liveGenerationKey(config.namespace));
     if (stopped || !live || live === current?.generation || repairing) return;
-    if (fault && fault.code !== 'redis_lost' && fault.code !== 'index_lost') return;
+    if (fault && fault.code !== 'redis_lost' && fault.code !== 'index_lost' && fault.code !== 'index_behind') return;
     logger.info({ from: current?.generation, to: live }, 'live generation changed; switching the projector');
     await stopCurrent();
     await run(live);
@@ -113,7 +113,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
 
   function onVerdict(v: Verdict): void {
     if (v.ok || repairing || v.repair) return;
-    if (v.fault === 'redis_lost' || v.fault === 'index_lost' || v.fault === 'redis_behind')
+    if (v.fault === 'redis_lost' || v.fault === 'index_lost' || v.fault === 'index_behind' || v.fault === 'redis_behind')
       void enqueue('verdict', () => handle(new IntegrityFault(v.fault as 'redis_lost', v.reason ?? v.fault!)));
   }
 

@@ -5,10 +5,13 @@
  * tick stretches while refreshes are slow, so that refreshing never takes more than half the time.
  */
 import type { Client } from '@opensearch-project/opensearch';
+import { checkpointOps } from '../integrity/checkpoints.ts';
 import type { Logger } from '../logger.ts';
+import { writeDocs } from '../opensearch/bulk-writer.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AccountStore } from '../redis/account-store.ts';
 import { sleep } from '../retry.ts';
+import type { WriteGate } from './write-gate.ts';
 
 export interface PositionPublisherOptions {
   opensearch: Client;
@@ -20,6 +23,13 @@ export interface PositionPublisherOptions {
   now?: () => number;
   /** told after each publish attempt whether it worked */
   onHealth?: (ok: boolean) => void;
+  /**
+   * The indices that get a checkpoint per partition before each refresh (src/integrity/
+   * checkpoints.ts), and whether they are write aliases that must exist.
+   */
+  checkpoints?: { indices: () => string[]; requireAlias: boolean };
+  /** serializes the snapshot, checkpoints and refresh with the projector's bulk streams */
+  gate?: WriteGate;
 }
 
 export function createPositionPublisher(options: PositionPublisherOptions) {
@@ -32,10 +42,18 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
 
   async function publishOnce(): Promise<void> {
     if (pending.size === 0) return;
-    const snapshot = pending;
-    pending = new Map();
+    let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
     try {
-      await opensearch.indices.refresh({ index: options.index() });
+      // Under the gate, no bulk stream is in flight: the refresh shows exactly the marked writes.
+      await (options.gate ?? { run: (fn: () => Promise<void>) => fn() }).run(async () => {
+        snapshot = pending;
+        pending = new Map();
+        if (options.checkpoints) {
+          const ops = checkpointOps(options.checkpoints.indices(), new Map([...snapshot].map(([k, v]) => [k, v.offset])));
+          await writeDocs(opensearch, ops, options.checkpoints.requireAlias ? { requireAlias: true } : {});
+        }
+        await opensearch.indices.refresh({ index: options.index() });
+      });
       await store.raisePositions(new Map([...snapshot].map(([k, v]) => [k, v.offset])));
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);

@@ -15,6 +15,7 @@ import type { AccountStore } from '../redis/account-store.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import { type OutboxRecord, isFactRecord } from './history-records.ts';
 import { type PositionedEvent, planBatch } from './plan-batch.ts';
+import type { WriteGate } from './write-gate.ts';
 
 export interface BatchDeps {
   store: AccountStore;
@@ -45,6 +46,10 @@ export interface BatchDeps {
   afterWrite?: () => Promise<void>;
   /** the indices are write aliases that must exist (a deleted index fails the write) */
   requireAlias?: boolean;
+  /** the bulk stream runs through it, with `onWritten` (src/projector/write-gate.ts) */
+  gate?: WriteGate;
+  /** called once the documents are written, inside the gate: the projector marks its positions */
+  onWritten?: (outcome: BatchOutcome) => void;
 }
 
 /** Accounts of one batch planned and committed at the same time. */
@@ -251,21 +256,25 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     // Inside the try: when it fails, the accounts are dropped like on a failed write, so that the
     // retry writes their outbox (their events count as applied from now on).
     await deps.onCommitted?.();
-    if (ops.length > 0) {
-      const result = await writeDocs(deps.opensearch, ops, {
-        ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
-        onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
-        // The writes of a big group (a role change reaching tens of thousands of users) take tens of
-        // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
-        // (the full-history drain was evicted from its group 23 times, docs/benchmarks-latency.md).
-        betweenRequests: pace,
-        versionOffset: deps.versionOffset?.() ?? 0,
-        ...(deps.requireAlias ? { requireAlias: true } : {}),
-      });
-      deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
-      deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
-      outcome.documents = ops.length;
-    }
+    const write = async () => {
+      if (ops.length > 0) {
+        const result = await writeDocs(deps.opensearch, ops, {
+          ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
+          onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
+          // The writes of a big group (a role change reaching tens of thousands of users) take tens of
+          // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
+          // (the full-history drain was evicted from its group 23 times, docs/benchmarks-latency.md).
+          betweenRequests: pace,
+          versionOffset: deps.versionOffset?.() ?? 0,
+          ...(deps.requireAlias ? { requireAlias: true } : {}),
+        });
+        deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
+        deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
+        outcome.documents = ops.length;
+      }
+      deps.onWritten?.(outcome);
+    };
+    await (deps.gate ? deps.gate.run(write) : write());
     await deps.afterWrite?.();
     await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, historyIds: w.historyIds })));
     for (const w of writes) {

@@ -28,6 +28,7 @@ import { createLagMonitor } from './lag-monitor.ts';
 import { type PoisonMessage, sendToDeadLetter } from './dead-letter.ts';
 import type { PositionedEvent } from './plan-batch.ts';
 import { createPositionPublisher } from './positions.ts';
+import { createWriteGate } from './write-gate.ts';
 import { type BatchPart, projectBatch } from './project-batch.ts';
 
 export interface ProjectorDeps {
@@ -95,9 +96,12 @@ export function createProjector(deps: ProjectorDeps) {
   });
   const topics = logicalTopics(config.topics);
   const targets = deps.writeTargets ?? deps.indices;
+  const gate = createWriteGate();
   const publisher = createPositionPublisher({
+    gate,
     opensearch,
     index: () => `${targets.users},${targets.history},${targets.facts}`,
+    checkpoints: { indices: () => [targets.users, targets.history, targets.facts], requireAlias: deps.writeTargets !== undefined },
     store,
     intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200,
     logger,
@@ -225,6 +229,7 @@ export function createProjector(deps: ProjectorDeps) {
     versionOffset: () => versionOffset(epoch),
     requireAlias: deps.writeTargets !== undefined,
     afterWrite: checkEpoch,
+    gate,
   };
 
   /**
@@ -350,6 +355,11 @@ export function createProjector(deps: ProjectorDeps) {
               ...(deps.workPerCommit ? { workPerCommit: deps.workPerCommit } : {}),
               heartbeat: control.heartbeat,
               onCommitted: () => store.raiseApplied(applied),
+              gate,
+              // Marked inside the gate, with the write: the next refresh shows exactly these.
+              onWritten: (written) => {
+                for (const g of checked.kept) publisher.mark(g.field, BigInt(g.last), written.newestByField.get(g.field) ?? 0);
+              },
             },
             checked.kept.map((g) => g.part),
           );
@@ -357,10 +367,7 @@ export function createProjector(deps: ProjectorDeps) {
         },
         control,
       );
-      for (const g of kept) {
-        publisher.mark(g.field, BigInt(g.last), outcome.newestByField.get(g.field) ?? 0);
-        g.payload.resolveOffset(g.last);
-      }
+      for (const g of kept) g.payload.resolveOffset(g.last);
       await settleRepair(marker, new Map(kept.map((g) => [g.field, BigInt(g.last)])));
       const offsets = kept.map((g) => ({ topic: g.part.source.topic, partition: g.part.source.partition, offset: (BigInt(g.last) + 1n).toString() }));
       if (offsets.length > 0) await patiently('commit offsets', () => consumer!.commitOffsets(offsets), control).catch((error) => {
@@ -415,9 +422,11 @@ export function createProjector(deps: ProjectorDeps) {
           const from = (applied.get(field) ?? -1n) + 1n;
           sought.set(field, from);
           consumer!.seek({ topic, partition, offset: from.toString() });
-          const known = (committed.get(field) ?? 0n) - 1n < from - 1n ? (committed.get(field) ?? 0n) - 1n : from - 1n;
-          if (known >= 0n) publisher.mark(field, known, 0);
         }
+        // Once no outbox is left, everything applied is written: a projector killed between its
+        // Redis commit and its position publish leaves nothing unpublished behind.
+        await recoverOutbox();
+        for (const field of fields) if ((applied.get(field) ?? -1n) >= 0n) publisher.mark(field, applied.get(field)!, 0);
       } finally {
         await admin.disconnect();
       }

@@ -53,11 +53,12 @@ export function createOpenSearchServer(paths: ServicePaths): LocalServer {
       });
       for (const name of await readdir(join(dirs.home, 'bin'))) await chmod(join(dirs.home, 'bin', name), 0o755);
       await installAnalysisCommon(paths, print);
-      await Promise.all([dirs.data, dirs.logs].map((dir) => mkdir(dir, { recursive: true })));
+      await Promise.all([dirs.data, dirs.logs, dirs.snapshots].map((dir) => mkdir(dir, { recursive: true })));
       await renderTemplate(paths.templates, 'opensearch/opensearch.yml', join(dirs.home, 'config', 'opensearch.yml'), {
         port: PORTS.opensearch,
         dataDir: dirs.data,
         logsDir: dirs.logs,
+        snapshotsDir: dirs.snapshots,
       });
       if (user) await chownTree(dirs.root, user);
     },

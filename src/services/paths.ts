@@ -31,7 +31,7 @@ export interface ServicePaths {
   /** the templates in the repository (POMs, config files) */
   templates: string;
   kafka: { root: string; libs: string; config: string; data: string; logs: string };
-  opensearch: { downloads: string; root: string; home: string; data: string; logs: string };
+  opensearch: { downloads: string; root: string; home: string; data: string; logs: string; snapshots: string };
   /** `data`: Redis's working directory, where its append-only file lives (`appendonlydir/`) */
   redis: { root: string; data: string; logs: string };
 }
@@ -61,6 +61,8 @@ export function resolveServicePaths(env: NodeJS.ProcessEnv = process.env): Servi
       home: join(osRoot, `opensearch-${OPENSEARCH_VERSION}`),
       data: join(osRoot, 'data'),
       logs: join(osRoot, 'logs'),
+      /** path.repo: where `fs` snapshot repositories may live (the store-fault tests restore from one) */
+      snapshots: join(osRoot, 'snapshots'),
     },
     redis: { root: join(cache, 'redis'), data: join(cache, 'redis', 'data'), logs: join(cache, 'redis') },
   };

@@ -17,7 +17,7 @@ import { createAccountStore } from '../../src/redis/account-store.ts';
 import { liveGenerationKey } from '../../src/redis/keys.ts';
 import { verifyAll } from '../../src/verify.ts';
 import { createTestNamespace, type TestNamespace } from '../helpers/namespace.ts';
-import { createTestKafka, serverAddresses } from '../helpers/servers.ts';
+import { createTestKafka, createTestOpenSearch, serverAddresses } from '../helpers/servers.ts';
 import { type AnswerPoller, type PollReport, createAnswerPoller } from '../support/answer-poller.ts';
 import { expectedState, indexedState, testHistory } from '../support/history.ts';
 import { type Oracle, createOracle } from '../support/oracle.ts';
@@ -180,4 +180,103 @@ describe('store faults, each injected mid-stream into a running service', () => 
     expectNeverWrong(report, /went back in time|connection to Redis/);
     await expectExact(s);
   }, 300_000);
+
+  it('the live users index is deleted: reports refuse while the namespace is rebuilt from Kafka, then equal the replay', async () => {
+    const s = await setUp(0.5);
+    await caughtUp(s);
+    const poller = poll(s);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const opensearch = createTestOpenSearch();
+    await opensearch.indices.delete({ index: `${s.ns.env.ACCESS_INDEX_NAMESPACE}-users-g1` });
+    await s.producer.produce(rest(0.5));
+    await s.service.waitForLog((l) => l.msg === 'repair done: the rebuilt generation is live', 150_000);
+    await caughtUp(s);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const report = await poller.stop();
+    expectNeverWrong(report, /index .* is missing|rebuilding/);
+    await expectExact(s);
+    // The broken generation is gone, and nothing recreated its index.
+    expect((await opensearch.indices.exists({ index: `${s.ns.env.ACCESS_INDEX_NAMESPACE}-users-g1` })).body).toBe(false);
+    await opensearch.close();
+  }, 300_000);
+
+  it('a topic lost the beginning of its history and then Redis comes back empty: the repair is refused, naming topic, partition and first missing offset', async () => {
+    const s = await setUp(0.5);
+    await caughtUp(s);
+    const kafka = createTestKafka('store-faults-truncate');
+    const admin = kafka.admin();
+    await admin.connect();
+    const topic = s.ns.env.TOPIC_ROLES!;
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 1, offset: '5' }] });
+    await admin.disconnect();
+    // The live state does not need those events: reports stay right.
+    const poller = poll(s);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(poller.report().ok).toBeGreaterThan(0);
+    expect(poller.report().refused).toBe(0);
+    await s.redis.kill();
+    await s.redis.start({ from: 'empty' });
+    await s.service.waitForLog((l) => l.msg === 'the repair failed; reports stay refused', 60_000);
+    await new Promise((r) => setTimeout(r, 3_000));
+    const report = await poller.stop();
+    expectNeverWrong(report, new RegExp(`topic ${topic} partition 1: first missing offset 0`));
+    // Nothing was swapped in: the namespace has no live generation, and nothing was built beside it.
+    const opensearch = createTestOpenSearch();
+    const indices = Object.keys((await opensearch.indices.get({ index: `${s.ns.env.ACCESS_INDEX_NAMESPACE}-users-*` })).body);
+    await opensearch.close();
+    expect(indices).toEqual([`${s.ns.env.ACCESS_INDEX_NAMESPACE}-users-g1`]);
+  }, 300_000);
+
+  it("the consumer group's committed offsets are deleted while the service is down: it resumes from Redis's state, nothing is applied twice", async () => {
+    const s = await setUp(0.5);
+    await caughtUp(s);
+    await s.service.kill('SIGTERM');
+    const kafka = createTestKafka('store-faults-group');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([`${s.ns.env.ACCESS_INDEX_NAMESPACE}-projector-g1`]);
+    await admin.disconnect();
+    await s.producer.produce(rest(0.5));
+    s.service = spawnCommand(['start'], s.env);
+    await s.service.waitForLog((l) => l.msg === 'API listening', 60_000);
+    const poller = poll(s);
+    await caughtUp(s);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const report = await poller.stop();
+    expect({ wrong: report.wrongs, errors: report.errors }).toEqual({ wrong: [], errors: [] });
+    expect(report.ok).toBeGreaterThan(20);
+    // Read from offset 0 again, every event would have been found already applied: none was re-applied
+    // because consumption started where Redis's state ends.
+    expect(s.service.logs.some((l) => String(l.msg).includes('went back in time'))).toBe(false);
+    await expectExact(s);
+  }, 300_000);
+
+  it('a topic is deleted and recreated (its offsets start again): reports are refused with the reason, the projector stops', async () => {
+    const s = await setUp(0.5);
+    await caughtUp(s);
+    const poller = poll(s);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const kafka = createTestKafka('store-faults-recreate');
+    const admin = kafka.admin();
+    await admin.connect();
+    const topic = s.ns.env.TOPIC_INBOXES!;
+    await admin.deleteTopics({ topics: [topic] });
+    await waitFor(async () => !(await admin.listTopics()).includes(topic), 30_000);
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4, replicationFactor: 1 }] });
+    await admin.disconnect();
+    await waitFor(() => s.service.logs.some((l) => l.fault === 'topic_reset'), 60_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const report = await poller.stop();
+    expect({ wrong: report.wrongs, errors: report.errors }).toEqual({ wrong: [], errors: [] });
+    expect([...report.refusals.keys()].some((d) => d.includes(`topic ${topic}`) && /deleted/.test(d))).toBe(true);
+  }, 300_000);
 });
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

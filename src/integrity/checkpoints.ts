@@ -1,0 +1,33 @@
+/**
+ * Checkpoints: each index of a generation holds, per partition, one small document saying up to
+ * which offset its writes went (written by the position publisher before the refresh that makes a
+ * position searchable, so an index always holds a checkpoint at or past every published position).
+ * An index restored from an older snapshot holds older checkpoints than the positions Redis
+ * publishes: the integrity monitor compares them. The documents belong to no account
+ * (`account_id` is CHECKPOINT_ACCOUNT), so no report query ever finds them.
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import type { DocOp } from '../opensearch/bulk-writer.ts';
+
+export const CHECKPOINT_ACCOUNT = '\u0000checkpoint';
+
+export const checkpointId = (field: string): string => `\u0000checkpoint\u001f${field}`;
+
+/** The checkpoint writes of `positions` into each index (version: offset + 1, so they only go forward). */
+export function checkpointOps(indices: readonly string[], positions: ReadonlyMap<string, bigint>): DocOp[] {
+  const ops: DocOp[] = [];
+  for (const index of indices)
+    for (const [field, offset] of positions)
+      ops.push({ op: 'index', index, id: checkpointId(field), version: Number(offset) + 1, doc: { account_id: CHECKPOINT_ACCOUNT, checkpoint: { field, offset: Number(offset) } } });
+  return ops;
+}
+
+/** The checkpoints an index holds for `fields` (realtime reads; a field without one is absent). */
+export async function readCheckpoints(opensearch: Client, index: string, fields: readonly string[]): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  if (fields.length === 0) return out;
+  const { body } = await opensearch.mget({ index, body: { ids: fields.map(checkpointId) } } as never);
+  for (const doc of (body as { docs: { found?: boolean; _source?: { checkpoint?: { field: string; offset: number } } }[] }).docs)
+    if (doc.found && doc._source?.checkpoint) out.set(doc._source.checkpoint.field, BigInt(doc._source.checkpoint.offset));
+  return out;
+}
