@@ -5,6 +5,8 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
+import { AppError } from '../errors.ts';
+import { readCheckpoints } from '../integrity/checkpoints.ts';
 import { awaitPositions, readAppliedPositions, readPositions } from './freshness.ts';
 import type { LiveGeneration } from './live-generation.ts';
 import { type Positions, formatPositions, parsePositions, unknownTopics } from './position.ts';
@@ -58,7 +60,23 @@ export async function beginRead(services: ReportServices, c: Context, query: { m
   const live = await services.live();
   const read = source === 'counters' ? () => readAppliedPositions(services.redis, live.space) : () => readPositions(services.redis, live.space);
   const positions = await awaitPositions({ read, wanted, waitMs: query.wait_ms, now: services.now });
+  if (source === 'search') await requireCheckpoints(services.opensearch, live.index, positions);
   const position = formatPositions(positions);
   c.header(POSITION_HEADER, position);
   return { live, positions, position, wanted };
+}
+
+/**
+ * The users index still holds every write the positions name (its checkpoints are at or past
+ * them): an index restored from an older snapshot is refused at once, not after the integrity
+ * monitor's next round (docs/reliability.md). One small realtime read beside the answer's own.
+ */
+async function requireCheckpoints(opensearch: Client, index: string, positions: Positions): Promise<void> {
+  const held = await readCheckpoints(opensearch, index, [...positions.keys()]);
+  const behind = [...held].find(([field, offset]) => offset < positions.get(field)!);
+  if (behind)
+    throw new AppError('index_unavailable', `The report cannot be trusted now: index ${index} holds writes of ${behind[0]} up to offset ${behind[1]} only, but offset ${positions.get(behind[0])} was published: it went back in time (restored from an older snapshot); the service rebuilds it`, {
+      retriable: true,
+      details: { fault: 'index_behind' },
+    });
 }
