@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
 import { IntegrityFault } from './integrity/fault.ts';
 import { checkpointMapping, ensureTemplates, factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
 import { type KeySpace, generationKeys, liveGenerationKey } from './redis/keys.ts';
@@ -97,6 +98,23 @@ export async function generationsWithIndices(opensearch: Client, namespace: stri
   return [...found].sort((a, b) => generationNumber(a) - generationNumber(b));
 }
 
+/** The generations that have a projector consumer group in Kafka (`<namespace>-projector-g<N>`). */
+export async function generationsWithGroups(kafka: Kafka, namespace: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const prefix = `${namespace}-projector-`;
+    const { groups } = await admin.listGroups();
+    return groups
+      .map((g) => g.groupId)
+      .filter((id) => id.startsWith(prefix) && /^g\d+$/.test(id.slice(prefix.length)))
+      .map((id) => id.slice(prefix.length))
+      .sort((a, b) => generationNumber(a) - generationNumber(b));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * Creates a generation: its identity in Redis (kept if a resumed rebuild made it already), then its
  * indices with the identity in their `_meta`. An index that exists with another identity is a
@@ -172,12 +190,15 @@ async function adoptLegacyGeneration(redis: Redis, opensearch: Client, space: Ke
  * first generation; when the pointer is gone but the namespace's indices exist, Redis has lost the
  * namespace and an IntegrityFault says so (a repair rebuilds it; see src/integrity/).
  */
-export async function openLiveGeneration(redis: Redis, opensearch: Client, namespace: string): Promise<{ generation: string; indices: GenerationIndices }> {
+export async function openLiveGeneration(redis: Redis, opensearch: Client, namespace: string, kafka?: Kafka): Promise<{ generation: string; indices: GenerationIndices }> {
   let generation = await redis.get(liveGenerationKey(namespace));
   if (!generation) {
     const existing = await generationsWithIndices(opensearch, namespace);
     if (existing.length > 0)
       throw new IntegrityFault('redis_lost', `Redis has no live generation for namespace ${namespace}, but OpenSearch holds its indices (generations ${existing.join(', ')}): Redis was emptied or lost the namespace`);
+    const groups = kafka ? await generationsWithGroups(kafka, namespace) : [];
+    if (groups.length > 0)
+      throw new IntegrityFault('redis_lost', `Redis has no live generation for namespace ${namespace}, but Kafka holds its consumer groups (generations ${groups.join(', ')}): Redis was emptied or lost the namespace`);
     await createGeneration(redis, opensearch, namespace, FIRST_GENERATION);
     await redis.set(liveGenerationKey(namespace), FIRST_GENERATION, 'NX');
     generation = (await redis.get(liveGenerationKey(namespace))) ?? FIRST_GENERATION;

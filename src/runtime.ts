@@ -69,7 +69,7 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       );
     }
     // An IntegrityFault is not retriable (isRetriable): waiting does not bring the state back.
-    const opened = await retry(() => openLiveGeneration(clients.redis, clients.opensearch, config.namespace), { retries: 10, onRetry }).catch(async (error: unknown) => {
+    const opened = await retry(() => openLiveGeneration(clients.redis, clients.opensearch, config.namespace, clients.kafka), { retries: 10, onRetry }).catch(async (error: unknown) => {
       if (!(error instanceof IntegrityFault) || !options.allowFault) throw error;
       logger.error({ fault: error.code, reason: error.message }, 'the stores disagree; reads are refused until the state is repaired');
       const pointer = await clients.redis.get(liveGenerationKey(config.namespace));

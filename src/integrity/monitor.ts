@@ -14,7 +14,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
-import { generationsWithIndices, readIdentity, readIndexIdentity, generationIndices } from '../generation.ts';
+import { generationIndices, generationsWithGroups, generationsWithIndices, readIdentity, readIndexIdentity } from '../generation.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { generationKeys, liveGenerationKey } from '../redis/keys.ts';
@@ -101,7 +101,11 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
     const generation = await redis.get(liveGenerationKey(namespace));
     if (!generation) {
       const existing = await generationsWithIndices(opensearch, namespace);
-      if (existing.length === 0) return { ok: false, fault: 'not_initialized', reason: 'the index has no live generation yet: has the projector ever started?', checkedAt: at };
+      if (existing.length === 0) {
+        const groups = await generationsWithGroups(kafka, namespace).catch(() => []);
+        if (groups.length > 0) return { ok: false, fault: 'redis_lost', reason: `Redis has no live generation for namespace ${namespace}, but Kafka holds its consumer groups (${groups.join(', ')}): Redis was emptied or replaced`, checkedAt: at };
+        return { ok: false, fault: 'not_initialized', reason: 'the index has no live generation yet: has the projector ever started?', checkedAt: at };
+      }
       return { ok: false, fault: 'redis_lost', reason: `Redis has no live generation for namespace ${namespace}, but OpenSearch holds its indices (${existing.join(', ')}): Redis was emptied or replaced`, checkedAt: at };
     }
     const space = { namespace, generation };

@@ -77,7 +77,16 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
       repairing = f.code;
       logger.error({ fault: f.code, reason: f.message }, 'rebuilding the namespace from Kafka into a new generation; reports answer 503 meanwhile');
       try {
-        const result = await runRebuild(runtime, { repair: { code: f.code, reason: f.message }, log: (line) => logger.info({ repair: f.code }, line) });
+        let lastProgress = 0;
+        const result = await runRebuild(runtime, {
+          repair: { code: f.code, reason: f.message },
+          log: (line) => logger.info({ repair: f.code }, line),
+          onProgress: ({ done, total }) => {
+            if (Date.now() - lastProgress < 5_000 && done < total) return;
+            lastProgress = Date.now();
+            logger.info({ repair: f.code, done, total }, `repair: ${done} of ${total} events rebuilt`);
+          },
+        });
         logger.info({ generation: result.generation, events: result.events, seconds: result.seconds }, 'repair done: the rebuilt generation is live');
         fault = undefined;
       } catch (error) {

@@ -6,7 +6,7 @@
  * stopped: same generation, same consumer group, committed offsets and idempotent commits.
  */
 import type { Redis } from 'ioredis';
-import { createGeneration, generationNumber, generationsWithIndices, writeAliases } from '../generation.ts';
+import { createGeneration, generationNumber, generationsWithGroups, generationsWithIndices, writeAliases } from '../generation.ts';
 import type { FaultCode } from '../integrity/fault.ts';
 import { clearRepair, writeRepair } from '../integrity/repair-state.ts';
 import { eventTopics, requireFullHistory } from '../kafka/history-retention.ts';
@@ -60,7 +60,8 @@ async function chooseGeneration(runtime: Runtime, live: string | null): Promise<
   const { redis, opensearch } = runtime.clients;
   const state = await readRebuildState(redis, runtime.config.namespace);
   if (state && (state.phase === 'filling' || state.phase === 'verifying') && state.generation !== live) return { generation: state.generation, resumed: true };
-  const known = [live ?? undefined, state?.generation, ...(await generationsWithIndices(opensearch, runtime.config.namespace))];
+  // A group of an earlier life keeps committed offsets that would mislead a new generation of its number.
+  const known = [live ?? undefined, state?.generation, ...(await generationsWithIndices(opensearch, runtime.config.namespace)), ...(await generationsWithGroups(runtime.clients.kafka, runtime.config.namespace))];
   return { generation: `g${Math.max(0, ...known.map(generationNumber)) + 1}`, resumed: false };
 }
 
