@@ -81,8 +81,12 @@ export interface UserDoc {
   entries: Entry[];
 }
 
-/** A report filter (contract section 3): either part may be absent. */
+/** A report filter (contract sections 3 and 4): any part may be absent. */
 export interface ReportFilter {
   channel?: Channel | undefined;
   access_type?: AccessType | undefined;
+  /** only entries whose target is this inbox */
+  inbox_id?: string | undefined;
+  /** only entries whose target is this queue or that have a path through it (paths narrowed to it) */
+  cc_queue_id?: string | undefined;
 }

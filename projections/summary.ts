@@ -113,4 +113,20 @@ export function queuesFromCounters(counts: ReadonlyMap<string, number>, filter: 
   return [...byQueue.values()].sort((a, b) => (a.cc_queue_id < b.cc_queue_id ? -1 : a.cc_queue_id > b.cc_queue_id ? 1 : 0));
 }
 
+export interface InboxUsage {
+  inbox_id: string;
+  users: number;
+}
+
+/**
+ * The inboxes view from counters: inboxes that are the target of at least one Inbox entry that
+ * counts under the channel scope, with the number of users who reach each.
+ */
+export function inboxesFromCounters(counts: ReadonlyMap<string, number>, scope: ChannelScope): InboxUsage[] {
+  const prefix = `i|${scope}|`;
+  const out: InboxUsage[] = [];
+  for (const [key, n] of counts) if (n > 0 && key.startsWith(prefix)) out.push({ inbox_id: key.slice(prefix.length), users: n });
+  return out.sort((a, b) => (a.inbox_id < b.inbox_id ? -1 : a.inbox_id > b.inbox_id ? 1 : 0));
+}
+
 export { ACCESS_TYPES };

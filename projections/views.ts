@@ -1,6 +1,8 @@
 /**
- * Filtered views of a user document (contract section 3): a channel filter keeps only paths of that
- * channel, an access-type filter only entries of that type; rows and Can Access follow.
+ * Filtered views of a user document (contract sections 3 and 4): a channel filter keeps only paths
+ * of that channel, an access-type filter only entries of that type, an inbox filter only entries
+ * targeting that inbox, a queue filter only paths through that queue (or entries targeting it);
+ * rows and Can Access follow.
  */
 import { finishEntry } from './derive.ts';
 import type { AccessType, Entry, ReportFilter, UserAccess, UserDoc } from './model.ts';
@@ -8,13 +10,19 @@ import type { AccessType, Entry, ReportFilter, UserAccess, UserDoc } from './mod
 /** The entries that count under the filter, with their paths, queues and channels narrowed. */
 export function filterEntries(entries: readonly Entry[], filter: ReportFilter): Entry[] {
   const out: Entry[] = [];
+  const queue = filter.cc_queue_id;
   for (const entry of entries) {
     if (filter.access_type !== undefined && entry.access_type !== filter.access_type) continue;
-    if (filter.channel === undefined) {
+    if (filter.inbox_id !== undefined && (entry.target.type !== 'inbox' || entry.target.id !== filter.inbox_id)) continue;
+    if (filter.channel === undefined && queue === undefined) {
       out.push(entry);
       continue;
     }
-    const paths = entry.granted_by.filter((p) => p.channel === filter.channel);
+    // An entry targeting the queue comes through it on every path (rules 2 and 3).
+    const targetsQueue = queue !== undefined && entry.target.type === 'queue' && entry.target.id === queue;
+    const paths = entry.granted_by.filter(
+      (p) => (filter.channel === undefined || p.channel === filter.channel) && (queue === undefined || targetsQueue || p.queue_id === queue),
+    );
     if (paths.length === 0) continue;
     if (paths.length === entry.granted_by.length) {
       out.push(entry);
@@ -26,6 +34,11 @@ export function filterEntries(entries: readonly Entry[], filter: ReportFilter): 
     );
   }
   return out;
+}
+
+/** Whether the filter names a target (inbox_id or cc_queue_id). */
+export function hasTargetFilter(filter: ReportFilter): boolean {
+  return filter.inbox_id !== undefined || filter.cc_queue_id !== undefined;
 }
 
 /** Number of distinct targets (inboxes plus queues) over the entries. */
