@@ -41,6 +41,21 @@ const idParam = (name: string, example: string) =>
 export const channelSchema = z.enum(CHANNELS).openapi({ description: 'only paths through queues of this channel count (a direct inbox grant is voice)' });
 export const accessTypeSchema = z.enum(ACCESS_TYPES).openapi({ description: 'only entries of this access type count' });
 
+const targetId = (description: string, example: string) =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .regex(/^[^\x00-\x1f\x7f]*$/, { error: 'must not contain control characters' })
+    .optional()
+    .openapi({ description, example });
+
+/** Target filters (contract section 4): who reaches this inbox, or this queue's recordings and inboxes, and why. */
+const targetFilters = {
+  inbox_id: targetId('only entries whose target is this inbox', 'inb_billing'),
+  cc_queue_id: targetId('only entries whose target is this queue or that come through it (their queues and paths narrowed to it)', 'q_support'),
+};
+
 const freshness = {
   min_position: z
     .string()
@@ -71,8 +86,9 @@ const asOf = {
 };
 
 export const summaryQuerySchema = z.strictObject({ channel: channelSchema.optional(), ...asOf, ...freshness });
-export const queuesQuerySchema = z.strictObject({ channel: channelSchema.optional(), access_type: accessTypeSchema.optional(), ...freshness });
-export const userQuerySchema = z.strictObject({ channel: channelSchema.optional(), access_type: accessTypeSchema.optional(), ...asOf, ...freshness });
+export const queuesQuerySchema = z.strictObject({ channel: channelSchema.optional(), access_type: accessTypeSchema.optional(), ...asOf, ...freshness });
+export const inboxesQuerySchema = z.strictObject({ channel: channelSchema.optional(), ...asOf, ...freshness });
+export const userQuerySchema = z.strictObject({ channel: channelSchema.optional(), access_type: accessTypeSchema.optional(), ...targetFilters, ...asOf, ...freshness });
 
 const reportFilters = {
   q: z
@@ -82,6 +98,7 @@ const reportFilters = {
     .openapi({ description: `keyword search over display name and email: every word must start a word of the name or email (case and accents ignored; words of 4+ letters also match with one or two typos). At most ${MAX_Q_WORDS} words.` }),
   channel: channelSchema.optional(),
   access_type: accessTypeSchema.optional(),
+  ...targetFilters,
   sort: z.enum(SORT_FIELDS).default('name'),
   order: z.enum(SORT_ORDERS).optional().openapi({ description: 'default asc for name and email, desc for can_access' }),
 };
@@ -215,6 +232,13 @@ export const queuesResponseSchema = z
   })
   .openapi('Queues');
 
+export const inboxesResponseSchema = z
+  .object({
+    items: z.array(z.object({ inbox_id: z.string(), inbox_name: z.string(), users: z.number().int().openapi({ description: 'users with an Inbox entry on it (after the channel filter)' }) })),
+    position,
+  })
+  .openapi('Inboxes');
+
 export const problemSchema = z
   .object({
     type: z.string(),
@@ -232,6 +256,7 @@ export type UserRowResponse = z.infer<typeof userRowSchema>;
 export type UsersPage = z.infer<typeof usersPageSchema>;
 export type UserDetail = z.infer<typeof userDetailSchema>;
 export type QueuesResponse = z.infer<typeof queuesResponseSchema>;
+export type InboxesResponse = z.infer<typeof inboxesResponseSchema>;
 export type ProblemBody = z.infer<typeof problemSchema>;
 export type UsersQuery = z.infer<typeof usersQuerySchema>;
 export type UsersCsvQuery = z.infer<typeof usersCsvQuerySchema>;

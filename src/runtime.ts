@@ -5,6 +5,7 @@
 import { type Clients, createClients } from './clients.ts';
 import { type Config, loadConfig } from './config.ts';
 import { type GenerationIndices, generationIndices, openLiveGeneration } from './generation.ts';
+import { ensureUsersFields } from './opensearch/indices.ts';
 import { IntegrityFault } from './integrity/fault.ts';
 import { ensureTopics } from './kafka/client.ts';
 import { type Logger, createLogger } from './logger.ts';
@@ -75,6 +76,8 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       const pointer = await clients.redis.get(liveGenerationKey(config.namespace));
       return { generation: pointer ?? 'none', indices: generationIndices(config.namespace, pointer ?? 'none'), fault: error };
     });
+    // A generation made before the target filters gets their fields (its documents get values when rewritten; a rebuild fills all).
+    if (!('fault' in opened)) await retry(() => ensureUsersFields(clients.opensearch, opened.indices.users), { retries: 10, onRetry });
     const space = { namespace: config.namespace, generation: opened.generation };
     const runtime: Runtime = { config, logger, metrics, clients, space, index: opened.indices.users, indices: opened.indices, store: createAccountStore(clients.redis, space), close: () => clients.close() };
     if ('fault' in opened) runtime.fault = opened.fault;

@@ -69,7 +69,7 @@ export interface SortedRow {
 
 /** The user's row under the filter, or null when it is not listed (no entry counts, unless empty rows are wanted). */
 export function rowOf(doc: UserDoc, filter: UsersFilter): UserRow | null {
-  const entries = filterEntries(doc.entries, { channel: filter.channel, access_type: filter.access_type });
+  const entries = filterEntries(doc.entries, { channel: filter.channel, access_type: filter.access_type, inbox_id: filter.inbox_id, cc_queue_id: filter.cc_queue_id });
   if (entries.length === 0 && !filter.includeEmpty) return null;
   return rowFromEntries(doc, entries);
 }

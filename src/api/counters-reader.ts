@@ -130,7 +130,43 @@ export async function readQueues(redis: Redis, space: KeySpace, accountId: strin
     row.queue_name = fact.queue_name;
     row.channel = fact.channel;
   }
-  const byNameThenId = (a: QueueRow, b: QueueRow) =>
-    a.queue_name.localeCompare(b.queue_name, 'en') || (a.cc_queue_id < b.cc_queue_id ? -1 : a.cc_queue_id > b.cc_queue_id ? 1 : 0);
-  return { rows: [...rows.values()].sort(byNameThenId), offsets: accountOffsets(meta) };
+  const sorted = [...rows.values()].sort((a, b) => byNameThenId(a.queue_name, a.cc_queue_id, b.queue_name, b.cc_queue_id));
+  return { rows: sorted, offsets: accountOffsets(meta) };
+}
+
+/** The views' order: by name (as people read it), then by id. */
+export function byNameThenId(nameA: string, idA: string, nameB: string, idB: string): number {
+  return nameA.localeCompare(nameB, 'en') || (idA < idB ? -1 : idA > idB ? 1 : 0);
+}
+
+export interface InboxRow {
+  inbox_id: string;
+  inbox_name: string;
+  users: number;
+}
+
+// KEYS: meta hash, facts hash, the inbox-counter hash. Returns the flat HGETALL of the counters, the
+// inboxes' fact JSON (or nil) in the same order, and the flat HGETALL of the meta hash.
+const READ_INBOXES = `
+local rows = redis.call('HGETALL', KEYS[3])
+local names = {}
+for j = 1, #rows, 2 do names[#names + 1] = redis.call('HGET', KEYS[2], 'i\\31' .. rows[j]) or false end
+return { rows, names, redis.call('HGETALL', KEYS[1]) }
+`;
+
+/** The inboxes view of `scope`: every inbox with a positive counter, with its name from the facts, sorted by name then id. */
+export async function readInboxes(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope): Promise<{ rows: InboxRow[]; offsets: AccountOffsets }> {
+  const k = accountKeys(space, accountId);
+  const [flat = [], names = [], metaFlat = []] = (await redis.eval(READ_INBOXES, 3, k.meta, k.facts, k.inboxCounters(scope))) as (string | null)[][];
+  const meta: Record<string, string> = {};
+  for (let j = 0; j < metaFlat.length; j += 2) meta[metaFlat[j]!] = metaFlat[j + 1]!;
+  const rows: InboxRow[] = [];
+  for (let j = 0; j < flat.length; j += 2) {
+    const users = Number(flat[j + 1]);
+    if (!(users > 0)) continue;
+    const id = flat[j]!;
+    const json = names[j / 2];
+    rows.push({ inbox_id: id, inbox_name: json ? (JSON.parse(json) as { inbox_name: string }).inbox_name : id, users });
+  }
+  return { rows: rows.sort((a, b) => byNameThenId(a.inbox_name, a.inbox_id, b.inbox_name, b.inbox_id)), offsets: accountOffsets(meta) };
 }

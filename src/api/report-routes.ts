@@ -1,19 +1,19 @@
-/** The report routes answered from counters and single documents: summary, drill-down, queues. */
+/** The report routes answered from counters and single documents: summary, drill-down, queues, inboxes. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ACCESS_TYPES, filterEntries, rowFromEntries } from '../../projections/index.ts';
-import { accountParamsSchema, queuesQuerySchema, summaryQuerySchema, userParamsSchema, userQuerySchema } from '../../schemas/api.ts';
+import { accountParamsSchema, inboxesQuerySchema, queuesQuerySchema, summaryQuerySchema, userParamsSchema, userQuerySchema } from '../../schemas/api.ts';
 import { AppError } from '../errors.ts';
 import { asOfMs, summaryAsOf, userAsOf } from './as-of-reports.ts';
 import type { ApiEnv } from './context.ts';
-import { type AccountOffsets, exactPositions, readQueues, readSummary } from './counters-reader.ts';
+import { inboxesAsOf, queuesAsOf } from './as-of-views.ts';
+import { type AccountOffsets, exactPositions, readInboxes, readQueues, readSummary } from './counters-reader.ts';
 import { formatPositions } from './position.ts';
 import { POSITION_HEADER, type ReportServices, beginRead } from './read-context.ts';
-import { queuesRoute, summaryRoute, userRoute } from './route-definitions.ts';
+import { inboxesRoute, queuesRoute, summaryRoute, userRoute } from './route-definitions.ts';
 import { readUser } from './user-reader.ts';
 import { validationHook } from './validation.ts';
 
-/** Adds GET /summary, /users/{user_id} and /queues. */
 /** The position an account's counters reflect exactly (counters-reader exactPositions), set as the header too. */
 function exactPosition(c: Context, generation: ReadonlyMap<string, bigint>, offsets: AccountOffsets): string {
   const position = formatPositions(exactPositions(generation, offsets));
@@ -21,6 +21,7 @@ function exactPosition(c: Context, generation: ReadonlyMap<string, bigint>, offs
   return position;
 }
 
+/** Adds GET /summary, /users/{user_id}, /queues and /inboxes. */
 export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
   app.openapi(
     summaryRoute,
@@ -51,7 +52,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
           ? await readUser(services.opensearch, read.live.index, account_id, user_id)
           : await userAsOf(services.opensearch, read.live.facts, account_id, user_id, asOfMs(query.as_of));
       if (!doc) throw new AppError('not_found', `this account has no user ${JSON.stringify(user_id)}${query.as_of === undefined ? '' : ` at ${query.as_of}`}`);
-      const entries = filterEntries(doc.entries, { channel: query.channel, access_type: query.access_type });
+      const entries = filterEntries(doc.entries, { channel: query.channel, access_type: query.access_type, inbox_id: query.inbox_id, cc_queue_id: query.cc_queue_id });
       return c.json(
         {
           ...rowFromEntries(doc, entries),
@@ -69,11 +70,31 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const read = await beginRead(services, c, query, 'counters');
+      const read = await beginRead(services, c, query, query.as_of === undefined ? 'counters' : 'search');
+      if (query.as_of !== undefined) {
+        const items = await queuesAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query);
+        return c.json({ items, position: read.position }, 200);
+      }
       const types = query.access_type ? [query.access_type] : ACCESS_TYPES;
       const { rows: items, offsets } = await readQueues(services.redis, read.live.space, account_id, query.channel ?? 'all', types);
       return c.json({ items, position: exactPosition(c, read.positions, offsets) }, 200);
     },
     validationHook({ params: accountParamsSchema, query: queuesQuerySchema }),
+  );
+
+  app.openapi(
+    inboxesRoute,
+    async (c) => {
+      const { account_id } = c.req.valid('param');
+      const query = c.req.valid('query');
+      const read = await beginRead(services, c, query, query.as_of === undefined ? 'counters' : 'search');
+      if (query.as_of !== undefined) {
+        const items = await inboxesAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query);
+        return c.json({ items, position: read.position }, 200);
+      }
+      const { rows: items, offsets } = await readInboxes(services.redis, read.live.space, account_id, query.channel ?? 'all');
+      return c.json({ items, position: exactPosition(c, read.positions, offsets) }, 200);
+    },
+    validationHook({ params: accountParamsSchema, query: inboxesQuerySchema }),
   );
 }

@@ -7,6 +7,8 @@ import {
   accountParamsSchema,
   historyPageSchema,
   historyQuerySchema,
+  inboxesQuerySchema,
+  inboxesResponseSchema,
   problemSchema,
   queuesQuerySchema,
   queuesResponseSchema,
@@ -73,10 +75,20 @@ export const queuesRoute = createRoute({
   method: 'get',
   path: `${REPORT_BASE}/queues`,
   tags: ['report'],
-  summary: 'Queues that appear in at least one entry, with users per access type',
+  summary: 'Queues that appear in at least one entry, with users per access type (now, or as_of a past instant)',
   security,
   request: { params: accountParamsSchema, query: queuesQuerySchema },
-  responses: { 200: json(queuesResponseSchema, 'the queues view, from the counters'), ...errors },
+  responses: { 200: json(queuesResponseSchema, 'the queues view, from the counters (as_of: from the access history)'), ...errors },
+});
+
+export const inboxesRoute = createRoute({
+  method: 'get',
+  path: `${REPORT_BASE}/inboxes`,
+  tags: ['report'],
+  summary: 'Inboxes that are the target of at least one Inbox entry, with the number of users who reach each',
+  security,
+  request: { params: accountParamsSchema, query: inboxesQuerySchema },
+  responses: { 200: json(inboxesResponseSchema, 'the inboxes view, from the counters (as_of: from the access history)'), ...errors },
 });
 
 export const usersCsvRoute = createRoute({

@@ -3,16 +3,20 @@
  * range and term queries on the precomputed `ca.<channel>.<type>` numbers, so a filtered, sorted
  * page costs the same as an unfiltered one.
  */
-import type { AccessType, Channel } from '../../projections/index.ts';
+import { type AccessType, type Channel, type UserDoc, filterEntries, hasTargetFilter, rowFromEntries } from '../../projections/index.ts';
 import type { SortField, SortOrder } from '../../schemas/api.ts';
 import { words } from '../opensearch/search-terms.ts';
-import type { IndexedUser } from '../opensearch/user-document.ts';
+import { COUNT_BITS, type IndexedUser, targetFilterKey } from '../opensearch/user-document.ts';
 
 export interface UsersFilter {
   accountId: string;
   q?: string | undefined;
   channel?: Channel | undefined;
   access_type?: AccessType | undefined;
+  /** only entries whose target is this inbox */
+  inbox_id?: string | undefined;
+  /** only entries targeting or coming through this queue */
+  cc_queue_id?: string | undefined;
   /** also list users with no entry that counts */
   includeEmpty?: boolean;
 }
@@ -60,17 +64,35 @@ function wordClause(word: string): object {
 /**
  * The query: the account, Can Access above 0 under the filter (unless empty users are wanted), and
  * each word of `q` matching a search term. Everything is in filter context: the order is the sort's,
- * never a relevance score.
+ * never a relevance score (sorting by Can Access under a target filter scores it exactly).
  */
-export function buildUsersQuery(filter: UsersFilter): object {
+export function buildUsersQuery(filter: UsersFilter, sort?: UsersSort): object {
   const clauses: object[] = [{ term: { account_id: filter.accountId } }];
-  if (!filter.includeEmpty) clauses.push({ range: { [canAccessField(filter)]: { gt: 0 } } });
+  const target = targetFilterKey(filter);
+  if (!filter.includeEmpty) {
+    // A target filter: the user has entries left under exactly this key (tg holds one per target, type and channel).
+    if (target !== undefined) clauses.push({ term: { [`tg.${filter.channel ?? 'all'}`]: target } });
+    else clauses.push({ range: { [canAccessField(filter)]: { gt: 0 } } });
+  }
   for (const word of queryWords(filter.q)) clauses.push(wordClause(word));
-  return { bool: { filter: clauses } };
+  const query = { bool: { filter: clauses } };
+  return sort?.sort === 'can_access' && target !== undefined ? targetCountQuery(query, filter, target) : query;
+}
+
+/**
+ * Can Access under a target filter as the score, without scripts: 1 plus each set bit's weight
+ * (the bits stored in `tc.<scope>`, user-document.ts), so a user the filter leaves empty scores 1.
+ */
+function targetCountQuery(query: object, filter: UsersFilter, target: string): object {
+  const field = `tc.${filter.channel ?? 'all'}`;
+  const bits = Array.from({ length: COUNT_BITS }, (_, bit) => ({ filter: { term: { [field]: `${target}\u001f${bit}` } }, weight: 2 ** bit }));
+  return { function_score: { query, functions: [{ filter: { match_all: {} }, weight: 1 }, ...bits], score_mode: 'sum', boost_mode: 'replace' } };
 }
 
 /** The sort, with user_id last so that every row has a distinct sort key (search_after needs it). */
 export function buildSort(sort: UsersSort, filter: UsersFilter): object[] {
+  // Under a target filter Can Access is the score the query computes (targetCountQuery).
+  if (sort.sort === 'can_access' && targetFilterKey(filter) !== undefined) return [{ _score: sort.order }, { name_sort: 'asc' }, { user_id: 'asc' }];
   switch (sort.sort) {
     case 'name':
       return [{ name_sort: sort.order }, { user_id: 'asc' }];
@@ -83,11 +105,17 @@ export function buildSort(sort: UsersSort, filter: UsersFilter): object[] {
 
 /** The `_source` fields a report row needs (the entries stay in the index). */
 export function rowSourceFields(filter: UsersFilter): string[] {
+  // Under a target filter the row is computed from the entries, by the core's own filter.
+  if (hasTargetFilter(filter)) return ['user_id', 'display_name', 'user_email', 'user_access', 'entries'];
   return ['user_id', 'display_name', 'user_email', 'user_access', canAccessField(filter), `at.${filter.channel ?? 'all'}`];
 }
 
 /** A report row from an indexed user's (partial) source, under the filter. */
-export function toUserRow(source: Pick<IndexedUser, 'user_id' | 'display_name' | 'user_email' | 'user_access'> & { ca?: Partial<IndexedUser['ca']>; at?: Partial<IndexedUser['at']> }, filter: UsersFilter): UserRow {
+export function toUserRow(source: Pick<IndexedUser, 'user_id' | 'display_name' | 'user_email' | 'user_access'> & { ca?: Partial<IndexedUser['ca']>; at?: Partial<IndexedUser['at']>; entries?: UserDoc['entries'] }, filter: UsersFilter): UserRow {
+  if (hasTargetFilter(filter)) {
+    const doc = { ...source, entries: source.entries ?? [] };
+    return rowFromEntries(doc, filterEntries(doc.entries, filter));
+  }
   const scope = filter.channel ?? 'all';
   const can_access = source.ca?.[scope]?.[filter.access_type ?? 'all'] ?? 0;
   const types = source.at?.[scope] ?? [];

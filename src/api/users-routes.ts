@@ -18,6 +18,8 @@ interface ListingQuery {
   q?: string | undefined;
   channel?: UsersFilter['channel'];
   access_type?: UsersFilter['access_type'];
+  inbox_id?: string | undefined;
+  cc_queue_id?: string | undefined;
   sort: UsersSort['sort'];
   order?: UsersSort['order'] | undefined;
 }
@@ -26,7 +28,7 @@ function listing(accountId: string, query: ListingQuery, includeEmpty: boolean):
   const count = queryWords(query.q).length;
   if (count > MAX_Q_WORDS) throw badRequest(`q has ${count} words`, [{ field: 'q', message: `must have at most ${MAX_Q_WORDS} words (got ${count})` }]);
   return {
-    filter: { accountId, q: query.q, channel: query.channel, access_type: query.access_type, includeEmpty },
+    filter: { accountId, q: query.q, channel: query.channel, access_type: query.access_type, inbox_id: query.inbox_id, cc_queue_id: query.cc_queue_id, includeEmpty },
     sort: { sort: query.sort, order: query.order ?? defaultOrder(query.sort) },
   };
 }

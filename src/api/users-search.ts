@@ -89,9 +89,14 @@ function searchPit<T>(opensearch: Client, pit: string, body: Record<string, unkn
   return search<T>(opensearch, { body: { ...body, pit: { id: pit, keep_alive: PIT_KEEP_ALIVE } } }, withCursor);
 }
 
+/** The target filters of a cursor's hash, only when given (so cursors of other listings hash as before). */
+export function targetHashParts(filter: UsersFilter): Record<string, string> {
+  return { ...(filter.inbox_id !== undefined ? { inbox_id: filter.inbox_id } : {}), ...(filter.cc_queue_id !== undefined ? { cc_queue_id: filter.cc_queue_id } : {}) };
+}
+
 /** The hash binding a cursor to its account, filters and sort. */
 export function listingHash(filter: UsersFilter, sort: UsersSort): string {
-  return filterHash({ account: filter.accountId, q: filter.q ?? '', channel: filter.channel, access_type: filter.access_type, empty: filter.includeEmpty ?? false, sort: sort.sort, order: sort.order });
+  return filterHash({ account: filter.accountId, q: filter.q ?? '', channel: filter.channel, access_type: filter.access_type, ...targetHashParts(filter), empty: filter.includeEmpty ?? false, sort: sort.sort, order: sort.order });
 }
 
 /**
@@ -107,7 +112,7 @@ export async function searchUsersPage(opensearch: Client, request: PageRequest):
   const hash = listingHash(request.filter, request.sort);
   const query = {
     size: request.size,
-    query: buildUsersQuery(request.filter),
+    query: buildUsersQuery(request.filter, request.sort),
     sort: buildSort(request.sort, request.filter),
     track_total_hits: true,
     _source: rowSourceFields(request.filter),
@@ -156,7 +161,7 @@ export async function* scanUsers(opensearch: Client, index: string, filter: User
       const body = await searchPit<IndexedUser>(
         opensearch,
         pit,
-        { size: pageSize, query: buildUsersQuery(filter), sort: buildSort(sort, filter), track_total_hits: false, ...(after ? { search_after: after } : {}) },
+        { size: pageSize, query: buildUsersQuery(filter, sort), sort: buildSort(sort, filter), track_total_hits: false, ...(after ? { search_after: after } : {}) },
         false,
       );
       pit = body.pit_id ?? pit;

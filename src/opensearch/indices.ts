@@ -77,6 +77,21 @@ function historyMapping() {
   };
 }
 
+/** The target-filter keys (user-document.ts tg, tc): added after the first generations, see ensureUsersFields. */
+function targetFields() {
+  const perScope = { properties: Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, { type: 'keyword' }])) };
+  return { tg: perScope, tc: perScope };
+}
+
+/**
+ * Adds the users fields added since an index was created (a mapping only grows, so this is
+ * idempotent and safe on a live index). Its existing documents get values only when rewritten: a
+ * rebuild fills every one (docs/api.md, target filters).
+ */
+export async function ensureUsersFields(client: Client, index: string): Promise<void> {
+  await client.indices.putMapping({ index, body: { properties: targetFields() } } as never);
+}
+
 function usersMapping() {
   const scopeObject = (props: Record<string, unknown>) => ({ properties: props });
   return {
@@ -96,6 +111,7 @@ function usersMapping() {
         ),
       ),
       at: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, { type: 'keyword' }]))),
+      ...targetFields(),
       entries: { type: 'object', enabled: false },
       checkpoint: checkpointMapping,
     },

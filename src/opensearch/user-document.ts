@@ -32,18 +32,80 @@ export interface IndexedUser {
   ca: Record<ChannelScope, Record<TypeScope, number>>;
   /** access types per channel scope: `at.video` */
   at: Record<ChannelScope, AccessType[]>;
+  /** target filters per channel scope: the keys (targetFilterKey) under which the user has a row */
+  tg: Record<ChannelScope, string[]>;
+  /** Can Access under each key, in binary: `<key>␟<bit>` for each bit set (sorting without scripts) */
+  tc: Record<ChannelScope, string[]>;
   entries: Entry[];
+}
+
+const SEP = '\u001f';
+
+/**
+ * The key of a target filter (inbox_id and/or cc_queue_id, with the access type or `all`), as
+ * stored in `tg.<channel scope>`; undefined when the filter names no target.
+ */
+export function targetFilterKey(filter: { access_type?: AccessType | undefined; inbox_id?: string | undefined; cc_queue_id?: string | undefined }): string | undefined {
+  const type = filter.access_type ?? 'all';
+  if (filter.inbox_id !== undefined && filter.cc_queue_id !== undefined) return [type, 'iq', filter.inbox_id, filter.cc_queue_id].join(SEP);
+  if (filter.inbox_id !== undefined) return [type, 'i', filter.inbox_id].join(SEP);
+  if (filter.cc_queue_id !== undefined) return [type, 'q', filter.cc_queue_id].join(SEP);
+  return undefined;
+}
+
+/**
+ * Every target-filter key under which entries remain, with Can Access under it: the same counts as
+ * filterEntries with that inbox_id / cc_queue_id gives (an entry comes through the queues of its
+ * paths; an entry on a queue comes through it), computed in one pass.
+ */
+export function targetCounts(entries: readonly Entry[]): Map<string, number> {
+  const targets = new Map<string, Set<string>>();
+  const add = (key: string | undefined, target: string) => {
+    if (key === undefined) return;
+    let set = targets.get(key);
+    if (!set) targets.set(key, (set = new Set()));
+    set.add(target);
+  };
+  for (const e of entries) {
+    const target = `${e.target.type}${SEP}${e.target.id}`;
+    const queues = new Set(e.queues.map((q) => q.id));
+    if (e.target.type === 'queue') queues.add(e.target.id);
+    for (const access_type of [undefined, e.access_type]) {
+      if (e.target.type === 'inbox') add(targetFilterKey({ access_type, inbox_id: e.target.id }), target);
+      for (const q of queues) {
+        add(targetFilterKey({ access_type, cc_queue_id: q }), target);
+        if (e.target.type === 'inbox') add(targetFilterKey({ access_type, inbox_id: e.target.id, cc_queue_id: q }), target);
+      }
+    }
+  }
+  return new Map([...targets].map(([key, set]) => [key, set.size]));
+}
+
+/** Can Access under a target key is stored as its set bits, up to this many (a count of distinct targets through one queue stays far below 2^16). */
+export const COUNT_BITS = 16;
+
+/** The set bits of `n` (clamped to COUNT_BITS bits). */
+export function countBits(n: number): number[] {
+  const clamped = Math.min(n, 2 ** COUNT_BITS - 1);
+  const bits: number[] = [];
+  for (let bit = 0; bit < COUNT_BITS; bit++) if (clamped & (1 << bit)) bits.push(bit);
+  return bits;
 }
 
 export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
   const ca = {} as IndexedUser['ca'];
   const at = {} as IndexedUser['at'];
+  const tg = {} as IndexedUser['tg'];
+  const tc = {} as IndexedUser['tc'];
   for (const scope of CHANNEL_SCOPES) {
     const entries = filterEntries(doc.entries, scope === 'all' ? {} : { channel: scope });
     at[scope] = accessTypes(entries);
-    const counts = { all: canAccess(entries) } as Record<TypeScope, number>;
-    for (const type of ACCESS_TYPES) counts[type] = canAccess(entries.filter((e) => e.access_type === type));
-    ca[scope] = counts;
+    const counts = [...targetCounts(entries)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    tg[scope] = counts.map(([key]) => key);
+    tc[scope] = counts.flatMap(([key, n]) => countBits(n).map((bit) => `${key}${SEP}${bit}`));
+    const byType = { all: canAccess(entries) } as Record<TypeScope, number>;
+    for (const type of ACCESS_TYPES) byType[type] = canAccess(entries.filter((e) => e.access_type === type));
+    ca[scope] = byType;
   }
   return {
     account_id: accountId,
@@ -57,6 +119,8 @@ export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
     search_terms: searchTerms(doc.display_name, doc.user_email),
     ca,
     at,
+    tg,
+    tc,
     entries: doc.entries,
   };
 }

@@ -68,7 +68,7 @@ describe('freshness with min_position', () => {
     const position = await publish(b.user('rw-far', 'Far'));
     const [topic, partition, offset] = position.split(':');
     const far = `${topic}:${partition}:${BigInt(offset!) + 1_000_000n}`;
-    for (const route of ['/summary', '/users', '/users/rw-far', '/queues', '/users.csv']) {
+    for (const route of ['/summary', '/users', '/users/rw-far', '/queues', '/inboxes', '/users.csv']) {
       const started = Date.now();
       const res = await api.get(`${BASE}${route}?min_position=${far}&wait_ms=300`, token);
       const elapsed = Date.now() - started;

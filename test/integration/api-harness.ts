@@ -58,12 +58,8 @@ export interface ApiEnvOptions {
   readiness?: () => Readiness | Promise<Readiness>;
 }
 
-/** Starts a namespace, a projector and the app; `close()` stops and cleans everything. */
-export async function startApiEnv(options: ApiEnvOptions = {}) {
-  const ns: TestNamespace = createTestNamespace();
-  const env: PreparedNamespace = await prepareNamespace(ns, { partitions: options.partitions ?? 1 });
-  const projector = env.projector();
-  await projector.start();
+/** The real app on a prepared namespace. */
+export function createTestApp(env: PreparedNamespace, readiness?: ApiEnvOptions['readiness']) {
   const metrics = createMetrics({ defaultMetrics: false });
   const topics = [env.config.topics.users, env.config.topics.roles, env.config.topics.queues, env.config.topics.inboxes];
   const app = createApp({
@@ -74,8 +70,18 @@ export async function startApiEnv(options: ApiEnvOptions = {}) {
     metrics,
     logger: silentLogger(),
     topics,
-    ...(options.readiness ? { readiness: options.readiness } : {}),
+    ...(readiness ? { readiness } : {}),
   });
+  return { app, metrics, topics };
+}
+
+/** Starts a namespace, a projector and the app; `close()` stops and cleans everything. */
+export async function startApiEnv(options: ApiEnvOptions = {}) {
+  const ns: TestNamespace = createTestNamespace();
+  const env: PreparedNamespace = await prepareNamespace(ns, { partitions: options.partitions ?? 1 });
+  const projector = env.projector();
+  await projector.start();
+  const { app, metrics, topics } = createTestApp(env, options.readiness);
 
   return {
     ns,

@@ -9,7 +9,7 @@ import { type ApiEnv, SECRET, expectedDocs, startApiEnv } from './api-harness.ts
 import { ACCOUNT_A, ACCOUNT_B, accountA, accountB } from './api-scenario.ts';
 
 const BASE = `/v1/accounts/${ACCOUNT_A}/access`;
-const ROUTES = ['/summary', '/users', '/users/u1', '/queues', '/users.csv'];
+const ROUTES = ['/summary', '/users', '/users/u1', '/queues', '/inboxes', '/users.csv'];
 
 describe('API security', () => {
   let api: ApiEnv;

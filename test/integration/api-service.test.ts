@@ -67,10 +67,10 @@ describe('service routes', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.securitySchemes.Bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     const base = '/v1/accounts/{account_id}/access';
-    expect(Object.keys(doc.paths).sort()).toEqual([`${base}/queues`, `${base}/summary`, `${base}/users`, `${base}/users.csv`, `${base}/users/{user_id}`, `${base}/users/{user_id}/history`]);
+    expect(Object.keys(doc.paths).sort()).toEqual([`${base}/inboxes`, `${base}/queues`, `${base}/summary`, `${base}/users`, `${base}/users.csv`, `${base}/users/{user_id}`, `${base}/users/{user_id}/history`]);
     const users = doc.paths[`${base}/users`].get;
     expect(users.security).toEqual([{ Bearer: [] }]);
-    expect(users.parameters.map((p: any) => p.name).sort()).toEqual(['access_type', 'account_id', 'as_of', 'channel', 'cursor', 'include_empty', 'min_position', 'order', 'q', 'size', 'sort', 'wait_ms']);
+    expect(users.parameters.map((p: any) => p.name).sort()).toEqual(['access_type', 'account_id', 'as_of', 'cc_queue_id', 'channel', 'cursor', 'inbox_id', 'include_empty', 'min_position', 'order', 'q', 'size', 'sort', 'wait_ms']);
     expect(Object.keys(users.responses).sort()).toEqual(['200', '400', '401', '403', '503']);
     expect(users.responses['400'].content['application/problem+json']).toBeDefined();
     expect(doc.paths[`${base}/users/{user_id}`].get.responses['404']).toBeDefined();

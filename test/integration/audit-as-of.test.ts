@@ -21,7 +21,10 @@ import {
   type UserDoc,
   accessTypes,
   canAccess,
+  countersFromDocs,
   filterEntries,
+  inboxesFromCounters,
+  queuesFromCounters,
   reportRow,
   summarize,
 } from '../../projections/index.ts';
@@ -39,6 +42,8 @@ const T0 = Date.parse('2026-02-01T00:00:00Z');
 const CHANNEL_FILTERS: (Channel | undefined)[] = [undefined, ...CHANNELS];
 const TYPE_FILTERS: (AccessType | undefined)[] = [undefined, ...ACCESS_TYPES];
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
+const QUEUE_IDS = ['q1', 'q2', 'q3', 'q4'];
+const INBOX_IDS = ['i1', 'i2', 'i3'];
 
 /** A deterministic generator of small integers (the instants and filters of each history). */
 function lcg(seed: number) {
@@ -55,8 +60,8 @@ const d = <T extends FactEvent['type']>(topic: Topic, type: T, data: Extract<Fac
 
 const user = fc.constantFrom(...USERS);
 const role = fc.constantFrom('r1', 'r2', 'r3');
-const queue = fc.constantFrom('q1', 'q2', 'q3', 'q4');
-const inbox = fc.constantFrom('i1', 'i2', 'i3');
+const queue = fc.constantFrom(...QUEUE_IDS);
+const inbox = fc.constantFrom(...INBOX_IDS);
 const member = fc.constantFrom('agent' as const, 'supervisor' as const);
 const privileges = fc.oneof(fc.constant<string[]>(['RecordingPlay:Edit']), fc.constant<string[]>(['InboxTab']), fc.subarray(['VoiceRecordingAccess:Read', 'VoiceRecordingDelete:Edit', 'InboxTab']));
 const queueDraft = (q: fc.Arbitrary<string>) =>
@@ -258,7 +263,13 @@ describe('as_of: the history index, the replay of the topics and the pure core a
         expect(all.items).toEqual(report.rows);
         expect(all.items).toEqual(docs.flatMap((d) => reportRow(d, {}) ?? []));
         expect(all.total).toBe(report.rows.length);
-        const filter: ReportFilter = { channel: CHANNEL_FILTERS[rand(CHANNEL_FILTERS.length)], access_type: TYPE_FILTERS[rand(TYPE_FILTERS.length)] };
+        // A random target too, half the time: who reached this inbox or queue at T, and why.
+        const target = rand(4);
+        const filter: ReportFilter = {
+          channel: CHANNEL_FILTERS[rand(CHANNEL_FILTERS.length)],
+          access_type: TYPE_FILTERS[rand(TYPE_FILTERS.length)],
+          ...(target === 1 ? { inbox_id: INBOX_IDS[rand(INBOX_IDS.length)] } : target === 2 ? { cc_queue_id: QUEUE_IDS[rand(QUEUE_IDS.length)] } : {}),
+        };
         const filtered = await json(c.account, `/users${params({ as_of: asOf, size: '1000', ...filter })}`);
         expect(filtered.items).toEqual(docs.flatMap((d) => reportRow(d, filter) ?? []));
         checks += 2;
@@ -276,6 +287,18 @@ describe('as_of: the history index, the replay of the topics and the pure core a
         const rows = await csv(c.account, `/users.csv${params({ as_of: asOf, ...filter })}`);
         expect(rows.slice(1)).toEqual(docs.flatMap((d) => csvRows(d, filter)));
         checks += 1;
+
+        // The queues and inboxes views at T, against the counters of the core's documents at T.
+        const counters = countersFromDocs(docs);
+        const queues = await json(c.account, `/queues${params({ as_of: asOf, channel: filter.channel, access_type: filter.access_type })}`);
+        expect(Object.fromEntries(queues.items.map((q: any) => [q.cc_queue_id, q.users]))).toEqual(
+          Object.fromEntries(queuesFromCounters(counters, { channel: filter.channel, access_type: filter.access_type }).map((q) => [q.cc_queue_id, q.users])),
+        );
+        const inboxes = await json(c.account, `/inboxes${params({ as_of: asOf, channel: filter.channel })}`);
+        expect(Object.fromEntries(inboxes.items.map((i: any) => [i.inbox_id, i.users]))).toEqual(
+          Object.fromEntries(inboxesFromCounters(counters, filter.channel ?? 'all').map((i) => [i.inbox_id, i.users])),
+        );
+        checks += 2;
       }
     }
     timings.instants = Date.now() - started;
@@ -297,7 +320,12 @@ describe('as_of: the history index, the replay of the topics and the pure core a
           // Same answer, field for field, in the same order.
           expect(JSON.stringify(await json(c.account, `/summary${params({ channel, as_of: asOf })}`))).toBe(JSON.stringify(live));
         }
-        for (const query of [{}, { channel: 'voice' }, { access_type: 'inbox' }, { q: 'ana' }, { q: 'bo u2' }, { sort: 'can_access' }, { sort: 'email', order: 'desc' }, { include_empty: 'true' }] as Record<string, string>[]) {
+        for (const path of ['/queues', '/inboxes', '/queues?channel=voice', '/inboxes?channel=email']) {
+          const live = await json(c.account, path);
+          const past = await json(c.account, `${path}${path.includes('?') ? '&' : '?'}as_of=${encodeURIComponent(asOf)}`);
+          expect(JSON.stringify(past.items), path).toBe(JSON.stringify(live.items));
+        }
+        for (const query of [{}, { channel: 'voice' }, { access_type: 'inbox' }, { q: 'ana' }, { q: 'bo u2' }, { sort: 'can_access' }, { sort: 'email', order: 'desc' }, { include_empty: 'true' }, { inbox_id: 'i1' }, { cc_queue_id: 'q1', sort: 'can_access' }] as Record<string, string>[]) {
           const live = await json(c.account, `/users${params({ ...query, size: '1000' })}`);
           const past = await json(c.account, `/users${params({ ...query, size: '1000', as_of: asOf })}`);
           expect(JSON.stringify(past), JSON.stringify(query)).toBe(JSON.stringify(live));
@@ -338,15 +366,16 @@ describe('as_of: the history index, the replay of the topics and the pure core a
     expect(live.errors).toEqual([{ field: 'cursor', message: 'does not match the filters' }]);
   });
 
-  it('a bad as_of is a 400 naming it; the queues view does not take as_of', async () => {
+  it('a bad as_of is a 400 naming it', async () => {
     const c = cases[0]!;
     for (const bad of ['yesterday', '2026-02-01', '2026-02-01T10:00:00', '2026-02-01T10:00Z']) {
       const body = await json(c.account, `/summary${params({ as_of: bad })}`, 400);
       expect(body.errors.map((e: any) => e.field)).toEqual(['as_of']);
     }
-    for (const path of ['/users', '/users/u1', '/users.csv']) await json(c.account, `${path}${params({ as_of: 'x' })}`, 400);
+    for (const path of ['/users', '/users/u1', '/users.csv', '/queues', '/inboxes']) {
+      const body = await json(c.account, `${path}${params({ as_of: 'x' })}`, 400);
+      expect(body.errors.map((e: any) => e.field)).toEqual(['as_of']);
+    }
     expect((await json(c.account, '/summary?as_of=2026-02-01T10:00:00%2B02:00')).account_id).toBe(c.account);
-    const queues = await json(c.account, `/queues${params({ as_of: '2026-02-01T10:00:00Z' })}`, 400);
-    expect(queues.errors[0]).toMatchObject({ field: 'as_of', message: expect.stringContaining('unknown parameter') });
   });
 });

@@ -3,7 +3,9 @@ import { CHANNELS, type ChannelScope, queuesFromCounters, summaryFromCounters } 
 import { readAccountUsers } from '../../src/opensearch/read-users.ts';
 import { fromIndexedUser, type IndexedUser } from '../../src/opensearch/user-document.ts';
 import { type TestNamespace, createTestNamespace } from '../helpers/namespace.ts';
-import { drillDownShape, expectedDrillDown, loadConformanceCases, sortRows } from '../support/conformance.ts';
+import { mintToken } from '../../src/api/tokens.ts';
+import { type ExpectedRow, drillDownShape, expectedDrillDown, loadConformanceCases, sortRows } from '../support/conformance.ts';
+import { SECRET, createTestApp } from './api-harness.ts';
 import { type LogicalTopicName, type PreparedNamespace, prepareNamespace } from '../support/pipeline.ts';
 
 /**
@@ -19,6 +21,7 @@ describe.each([
   let ns: TestNamespace;
   let env: PreparedNamespace;
   let stop: () => Promise<void>;
+  let get: (account: string, path: string) => Promise<any>;
 
   beforeAll(async () => {
     ns = createTestNamespace();
@@ -34,6 +37,12 @@ describe.each([
       })),
     );
     await env.waitForPositions(await env.produce(messages));
+    const { app } = createTestApp(env);
+    get = async (account, path) => {
+      const res = await app.request(`/v1/accounts/${account}/access${path}`, { headers: { authorization: `Bearer ${await mintToken({ secret: SECRET, accountId: account })}` } });
+      expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
+      return res.json();
+    };
   });
 
   afterAll(async () => {
@@ -63,6 +72,17 @@ describe.each([
         expect(drillDownShape(byId.get(userId) ?? null), userId).toEqual(expectedDrillDown(expected));
 
       expect(Object.fromEntries(queuesFromCounters(counters, {}).map((q) => [q.cc_queue_id, q.users]))).toEqual(c.expect.queues);
+
+      // The target views through the real API: GET /inboxes from the counters, the listings by target from the index.
+      const inboxes = (await get(account, '/inboxes')) as { items: { inbox_id: string; users: number }[] };
+      expect(Object.fromEntries(inboxes.items.map((i) => [i.inbox_id, i.users]))).toEqual(c.expect.inboxes);
+      const listing = async (param: string, id: string): Promise<ExpectedRow[]> => {
+        const page = (await get(account, `/users?${new URLSearchParams({ [param]: id, size: '1000' })}`)) as { items: ExpectedRow[]; total: number };
+        expect(page.total).toBe(page.items.length);
+        return sortRows(page.items.map(({ user_id, can_access, access_types }) => ({ user_id, can_access, access_types })));
+      };
+      for (const [id, expected] of Object.entries(c.expect.rows_by_inbox_id)) expect(await listing('inbox_id', id), `inbox_id ${id}`).toEqual(sortRows(expected));
+      for (const [id, expected] of Object.entries(c.expect.rows_by_cc_queue_id)) expect(await listing('cc_queue_id', id), `cc_queue_id ${id}`).toEqual(sortRows(expected));
     });
   });
 

@@ -3,8 +3,8 @@
  * shape their answers are compared in, shared by the unit test of the core and the pipeline tests.
  */
 import { readFileSync } from 'node:fs';
-import type { AccessType, Channel, Summary, UserDoc } from '../../projections/index.ts';
-import { CHANNELS, accessTypes, canAccess, filterEntries } from '../../projections/index.ts';
+import type { AccessType, Channel, ReportFilter, Summary, UserDoc } from '../../projections/index.ts';
+import { CHANNELS, accessTypes, canAccess, filterEntries, reportRow } from '../../projections/index.ts';
 
 export interface CaseEvent {
   topic: string;
@@ -17,6 +17,12 @@ export interface CaseEvent {
     data: Record<string, unknown>;
     [k: string]: unknown;
   };
+}
+
+export interface ExpectedRow {
+  user_id: string;
+  can_access: number;
+  access_types: AccessType[];
 }
 
 interface ExpectedEntry {
@@ -37,6 +43,11 @@ export interface ConformanceCase {
     rows_by_channel: Record<Channel, { user_id: string; can_access: number; access_types: AccessType[] }[]>;
     users: Record<string, null | { can_access: number; access_types: AccessType[]; entries: ExpectedEntry[] }>;
     queues: Record<string, Record<AccessType, number>>;
+    /** GET /inboxes: users per inbox */
+    inboxes: Record<string, number>;
+    /** GET /users?inbox_id= and ?cc_queue_id=, per id */
+    rows_by_inbox_id: Record<string, ExpectedRow[]>;
+    rows_by_cc_queue_id: Record<string, ExpectedRow[]>;
   };
 }
 
@@ -80,6 +91,16 @@ export function sortRows<T extends { user_id: string }>(rows: T[]): T[] {
 export function channelRow(doc: UserDoc, channel: Channel) {
   const entries = filterEntries(doc.entries, { channel });
   return entries.length === 0 ? null : { user_id: doc.user_id, can_access: canAccess(entries), access_types: accessTypes(entries) };
+}
+
+/** The rows the users listing gives under a filter, in the fixture's shape and a stable order. */
+export function filteredRows(docs: Iterable<UserDoc>, filter: ReportFilter): ExpectedRow[] {
+  return sortRows(
+    [...docs].flatMap((d) => {
+      const row = reportRow(d, filter);
+      return row ? [{ user_id: row.user_id, can_access: row.can_access, access_types: row.access_types }] : [];
+    }),
+  );
 }
 
 export { CHANNELS };

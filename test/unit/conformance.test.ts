@@ -5,6 +5,7 @@ import {
   type FactEvent,
   allDocs,
   countersFromDocs,
+  inboxesFromCounters,
   queuesFromCounters,
   replay,
   reportRow,
@@ -16,6 +17,7 @@ import {
   type CaseEvent,
   drillDownShape,
   expectedDrillDown,
+  filteredRows,
   loadConformanceCases,
   sortRows,
 } from '../support/conformance.ts';
@@ -52,6 +54,13 @@ describe('conformance cases through the pure core', () => {
 
       const queues = Object.fromEntries(queuesFromCounters(countersFromDocs(docs), {}).map((q) => [q.cc_queue_id, q.users]));
       expect(queues).toEqual(c.expect.queues);
+
+      const inboxes = Object.fromEntries(inboxesFromCounters(countersFromDocs(docs), 'all').map((i) => [i.inbox_id, i.users]));
+      expect(inboxes).toEqual(c.expect.inboxes);
+      for (const [inbox_id, expected] of Object.entries(c.expect.rows_by_inbox_id))
+        expect(filteredRows(docs, { inbox_id }), `inbox_id ${inbox_id}`).toEqual(sortRows(expected));
+      for (const [cc_queue_id, expected] of Object.entries(c.expect.rows_by_cc_queue_id))
+        expect(filteredRows(docs, { cc_queue_id }), `cc_queue_id ${cc_queue_id}`).toEqual(sortRows(expected));
     });
   }
 });

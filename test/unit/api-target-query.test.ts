@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { type Entry, canAccess, filterEntries } from '../../projections/index.ts';
+import { inboxesQuerySchema, queuesQuerySchema, userQuerySchema, usersCsvQuerySchema, usersQuerySchema } from '../../schemas/api.ts';
+import { buildSort, buildUsersQuery, rowSourceFields, toUserRow } from '../../src/api/users-query.ts';
+import { listingHash } from '../../src/api/users-search.ts';
+import { fieldErrors } from '../../src/api/validation.ts';
+import { countBits, targetCounts, targetFilterKey, toIndexedUser } from '../../src/opensearch/user-document.ts';
+
+const S = '\u001f';
+const path = (rule: Entry['granted_by'][number]['rule'], queue_id: string | null, channel: Entry['channels'][number] = 'voice') => ({ rule, channel, queue_id, role_id: null, member_type: queue_id ? ('agent' as const) : null });
+const ENTRIES: Entry[] = [
+  { access_type: 'automatic_call_recording', target: { type: 'queue', id: 'q1', name: 'Q1' }, queues: [{ id: 'q1', name: 'Q1' }], channels: ['voice'], granted_by: [path('automatic_recording', 'q1')] },
+  { access_type: 'inbox', target: { type: 'inbox', id: 'i1', name: 'I1' }, queues: [{ id: 'q1', name: 'Q1' }, { id: 'q2', name: 'Q2' }], channels: ['email', 'voice'], granted_by: [path('inbox_queue_grant', 'q1'), path('inbox_queue_grant', 'q2', 'email'), path('inbox_user_grant', null)] },
+  { access_type: 'inbox', target: { type: 'inbox', id: 'i2', name: 'I2' }, queues: [{ id: 'q2', name: 'Q2' }], channels: ['email'], granted_by: [path('inbox_queue_grant', 'q2', 'email')] },
+];
+const DOC = { user_id: 'u1', display_name: 'Ana', user_email: 'a@x', user_access: 'active' as const, entries: ENTRIES };
+
+describe('target filters in the index', () => {
+  it('keys a target filter by access type, inbox and queue', () => {
+    expect(targetFilterKey({})).toBeUndefined();
+    expect(targetFilterKey({ inbox_id: 'i1' })).toBe(`all${S}i${S}i1`);
+    expect(targetFilterKey({ cc_queue_id: 'q1', access_type: 'inbox' })).toBe(`inbox${S}q${S}q1`);
+    expect(targetFilterKey({ inbox_id: 'i1', cc_queue_id: 'q1' })).toBe(`all${S}iq${S}i1${S}q1`);
+  });
+
+  it('stores Can Access under every key exactly as the core filter computes it', () => {
+    const counts = targetCounts(ENTRIES);
+    for (const [key, n] of counts) {
+      const [type, kind, a, b] = key.split(S);
+      const filter = { access_type: type === 'all' ? undefined : (type as Entry['access_type']), ...(kind === 'q' ? { cc_queue_id: a } : { inbox_id: a }), ...(kind === 'iq' ? { cc_queue_id: b } : {}) };
+      expect(n, key).toBe(canAccess(filterEntries(ENTRIES, filter)));
+    }
+    expect(counts.get(`all${S}q${S}q1`)).toBe(2);
+    expect(counts.get(`all${S}q${S}q2`)).toBe(2);
+    expect(counts.get(`automatic_call_recording${S}q${S}q2`)).toBeUndefined();
+    expect(counts.get(`all${S}iq${S}i2${S}q2`)).toBe(1);
+  });
+
+  it('indexes keys per channel scope, counts as bits', () => {
+    const indexed = toIndexedUser('a', DOC);
+    expect(indexed.tg.email).toEqual([`all${S}i${S}i1`, `all${S}i${S}i2`, `all${S}iq${S}i1${S}q2`, `all${S}iq${S}i2${S}q2`, `all${S}q${S}q2`, `inbox${S}i${S}i1`, `inbox${S}i${S}i2`, `inbox${S}iq${S}i1${S}q2`, `inbox${S}iq${S}i2${S}q2`, `inbox${S}q${S}q2`]);
+    expect(indexed.tc.email).toContain(`all${S}q${S}q2${S}1`);
+    expect(indexed.tg.video).toEqual([]);
+    expect(countBits(5)).toEqual([0, 2]);
+    expect(countBits(0)).toEqual([]);
+  });
+});
+
+describe('target filters in the users query', () => {
+  it('finds candidates by the exact key of the channel scope, not by Can Access', () => {
+    expect(buildUsersQuery({ accountId: 'a', channel: 'voice', cc_queue_id: 'q1' })).toEqual({
+      bool: { filter: [{ term: { account_id: 'a' } }, { term: { 'tg.voice': `all${S}q${S}q1` } }] },
+    });
+  });
+
+  it('sorts by Can Access under the target as a score of its bits, names breaking ties', () => {
+    const filter = { accountId: 'a', inbox_id: 'i1' };
+    const query = buildUsersQuery(filter, { sort: 'can_access', order: 'desc' }) as { function_score: { functions: { weight: number }[]; score_mode: string } };
+    expect(query.function_score.score_mode).toBe('sum');
+    expect(query.function_score.functions.map((f) => f.weight).slice(0, 4)).toEqual([1, 1, 2, 4]);
+    expect(buildSort({ sort: 'can_access', order: 'asc' }, filter)).toEqual([{ _score: 'asc' }, { name_sort: 'asc' }, { user_id: 'asc' }]);
+    expect(buildUsersQuery(filter, { sort: 'name', order: 'asc' })).toHaveProperty('bool');
+  });
+
+  it('computes the row from the entries through the core filter', () => {
+    const filter = { accountId: 'a', cc_queue_id: 'q2' };
+    expect(rowSourceFields(filter)).toContain('entries');
+    expect(toUserRow(DOC, filter)).toEqual({ user_id: 'u1', display_name: 'Ana', user_email: 'a@x', user_access: 'active', can_access: 2, access_types: ['inbox'] });
+  });
+
+  it('binds cursors to the target; listings without one hash as before', () => {
+    const sort = { sort: 'name', order: 'asc' } as const;
+    expect(listingHash({ accountId: 'a', inbox_id: 'i1' }, sort)).not.toBe(listingHash({ accountId: 'a', inbox_id: 'i2' }, sort));
+    expect(listingHash({ accountId: 'a', inbox_id: 'i1' }, sort)).not.toBe(listingHash({ accountId: 'a', cc_queue_id: 'i1' }, sort));
+    expect(listingHash({ accountId: 'a', inbox_id: undefined }, sort)).toBe(listingHash({ accountId: 'a' }, sort));
+  });
+});
+
+describe('target parameters', () => {
+  it('are accepted on users, user and CSV; a bad or empty id names the field', () => {
+    for (const schema of [usersQuerySchema, userQuerySchema, usersCsvQuerySchema]) {
+      expect(schema.parse({ inbox_id: 'i1', cc_queue_id: 'q 1' })).toMatchObject({ inbox_id: 'i1', cc_queue_id: 'q 1' });
+      expect(fieldErrors(schema, { inbox_id: '', cc_queue_id: 'q\u0000' }).map((e) => e.field)).toEqual(['inbox_id', 'cc_queue_id']);
+      expect(fieldErrors(schema, { cc_queue_id: 'q'.repeat(257) }).map((e) => e.field)).toEqual(['cc_queue_id']);
+    }
+  });
+
+  it('as_of on queues and inboxes; inboxes take channel but no access type', () => {
+    expect(queuesQuerySchema.parse({ as_of: '2026-03-01T10:00:00Z' })).toMatchObject({ as_of: '2026-03-01T10:00:00Z' });
+    expect(inboxesQuerySchema.parse({ channel: 'voice', as_of: '2026-03-01T10:00:00+02:00' })).toMatchObject({ channel: 'voice' });
+    expect(fieldErrors(inboxesQuerySchema, { access_type: 'inbox', as_of: 'now' }).map((e) => e.field).sort()).toEqual(['access_type', 'as_of']);
+  });
+});
