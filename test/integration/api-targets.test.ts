@@ -17,6 +17,7 @@ import {
   filterEntries,
   inboxesFromCounters,
   reportRow,
+  rowFromEntries,
 } from '../../projections/index.ts';
 import { csvRows } from '../../src/api/csv-rows.ts';
 import { fold } from '../../src/opensearch/search-terms.ts';
@@ -102,6 +103,22 @@ describe('target filters and the inboxes view against the pure core', () => {
     expect(seen.length).toBeGreaterThan(8);
     const other = await json(`${BASE}/users${params({ inbox_id: 'i1', size: '4', cursor: first.next_cursor })}`, 400);
     expect(other.errors).toEqual([{ field: 'cursor', message: 'does not match the filters' }]);
+
+    // Pages sorted by Can Access under the target (the score of its bits) continue where they stopped.
+    const byCount: any[] = [];
+    cursor = undefined;
+    do {
+      const page = await json(`${BASE}/users${params({ cc_queue_id: 'q1', sort: 'can_access', size: '1', cursor })}`);
+      byCount.push(...page.items);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(byCount).toEqual([...rows({ cc_queue_id: 'q1' })].sort((a, b) => b.can_access - a.can_access));
+  });
+
+  it('users: include_empty with a target lists everyone found, Can Access 0 where nothing remains', async () => {
+    const body = await json(`${BASE}/users${params({ inbox_id: 'i1', include_empty: 'true', sort: 'can_access', size: '1000' })}`);
+    const all = [...docs].sort(byName).map((d) => reportRow(d, { inbox_id: 'i1' }) ?? rowFromEntries(d, []));
+    expect(body.items).toEqual([...all].sort((a, b) => b.can_access - a.can_access));
   });
 
   it('drill-down and CSV: entries narrowed to the target, paths and queues shrunk', async () => {
