@@ -80,13 +80,15 @@ export function buildUsersQuery(filter: UsersFilter, sort?: UsersSort): object {
 }
 
 /**
- * Can Access under a target filter as the score, without scripts: 1 plus each set bit's weight
- * (the bits stored in `tc.<scope>`, user-document.ts), so a user the filter leaves empty scores 1.
+ * Can Access under a target filter as the score, without scripts: 1, plus 1 when the user has the
+ * key, plus the weights of the bits of (Can Access - 1) stored in `tc.<scope>` (user-document.ts).
+ * A user the filter leaves empty (include_empty) scores 1, one with Can Access n scores n + 1.
  */
 function targetCountQuery(query: object, filter: UsersFilter, target: string): object {
-  const field = `tc.${filter.channel ?? 'all'}`;
-  const bits = Array.from({ length: COUNT_BITS }, (_, bit) => ({ filter: { term: { [field]: `${target}\u001f${bit}` } }, weight: 2 ** bit }));
-  return { function_score: { query, functions: [{ filter: { match_all: {} }, weight: 1 }, ...bits], score_mode: 'sum', boost_mode: 'replace' } };
+  const scope = filter.channel ?? 'all';
+  const bits = Array.from({ length: COUNT_BITS }, (_, bit) => ({ filter: { term: { [`tc.${scope}`]: `${target}\u001f${bit}` } }, weight: 2 ** bit }));
+  const functions = [{ filter: { match_all: {} }, weight: 1 }, { filter: { term: { [`tg.${scope}`]: target } }, weight: 1 }, ...bits];
+  return { function_score: { query, functions, score_mode: 'sum', boost_mode: 'replace' } };
 }
 
 /** The sort, with user_id last so that every row has a distinct sort key (search_after needs it). */

@@ -34,20 +34,24 @@ export interface IndexedUser {
   at: Record<ChannelScope, AccessType[]>;
   /** target filters per channel scope: the keys (targetFilterKey) under which the user has a row */
   tg: Record<ChannelScope, string[]>;
-  /** Can Access under each key, in binary: `<key>␟<bit>` for each bit set (sorting without scripts) */
+  /** Can Access above 1 under a key, as the set bits of (Can Access - 1): `<key>␟<bit>` (sorting without scripts) */
   tc: Record<ChannelScope, string[]>;
   entries: Entry[];
 }
 
 const SEP = '\u001f';
+// Short codes keep the keys small: they are a good part of each document.
+const TYPE_CODE: Record<AccessType | 'all', string> = { all: '*', inbox: 'i', automatic_call_recording: 'a', ad_hoc_call_recording: 'h' };
 
 /**
- * The key of a target filter (inbox_id and/or cc_queue_id, with the access type or `all`), as
- * stored in `tg.<channel scope>`; undefined when the filter names no target.
+ * The key of a target filter (inbox_id and/or cc_queue_id, with the access type), as stored in
+ * `tg.<channel scope>`; undefined when the filter names no target. Only Inbox entries target an
+ * inbox, so an inbox key with `access_type=inbox` is the key without a type, and one with a
+ * recording type is a key no document holds.
  */
 export function targetFilterKey(filter: { access_type?: AccessType | undefined; inbox_id?: string | undefined; cc_queue_id?: string | undefined }): string | undefined {
-  const type = filter.access_type ?? 'all';
-  if (filter.inbox_id !== undefined && filter.cc_queue_id !== undefined) return [type, 'iq', filter.inbox_id, filter.cc_queue_id].join(SEP);
+  const type = TYPE_CODE[filter.inbox_id !== undefined && filter.access_type === 'inbox' ? 'all' : (filter.access_type ?? 'all')];
+  if (filter.inbox_id !== undefined && filter.cc_queue_id !== undefined) return [type, 'p', filter.inbox_id, filter.cc_queue_id].join(SEP);
   if (filter.inbox_id !== undefined) return [type, 'i', filter.inbox_id].join(SEP);
   if (filter.cc_queue_id !== undefined) return [type, 'q', filter.cc_queue_id].join(SEP);
   return undefined;
@@ -70,18 +74,16 @@ export function targetCounts(entries: readonly Entry[]): Map<string, number> {
     const target = `${e.target.type}${SEP}${e.target.id}`;
     const queues = new Set(e.queues.map((q) => q.id));
     if (e.target.type === 'queue') queues.add(e.target.id);
-    for (const access_type of [undefined, e.access_type]) {
-      if (e.target.type === 'inbox') add(targetFilterKey({ access_type, inbox_id: e.target.id }), target);
-      for (const q of queues) {
-        add(targetFilterKey({ access_type, cc_queue_id: q }), target);
-        if (e.target.type === 'inbox') add(targetFilterKey({ access_type, inbox_id: e.target.id, cc_queue_id: q }), target);
-      }
+    if (e.target.type === 'inbox') {
+      add(targetFilterKey({ inbox_id: e.target.id }), target);
+      for (const q of queues) add(targetFilterKey({ inbox_id: e.target.id, cc_queue_id: q }), target);
     }
+    for (const access_type of [undefined, e.access_type]) for (const q of queues) add(targetFilterKey({ access_type, cc_queue_id: q }), target);
   }
   return new Map([...targets].map(([key, set]) => [key, set.size]));
 }
 
-/** Can Access under a target key is stored as its set bits, up to this many (a count of distinct targets through one queue stays far below 2^16). */
+/** Can Access - 1 under a target key is stored as its set bits, up to this many (distinct targets through one queue stay far below 2^16). */
 export const COUNT_BITS = 16;
 
 /** The set bits of `n` (clamped to COUNT_BITS bits). */
@@ -102,7 +104,7 @@ export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
     at[scope] = accessTypes(entries);
     const counts = [...targetCounts(entries)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     tg[scope] = counts.map(([key]) => key);
-    tc[scope] = counts.flatMap(([key, n]) => countBits(n).map((bit) => `${key}${SEP}${bit}`));
+    tc[scope] = counts.flatMap(([key, n]) => countBits(n - 1).map((bit) => `${key}${SEP}${bit}`));
     const byType = { all: canAccess(entries) } as Record<TypeScope, number>;
     for (const type of ACCESS_TYPES) byType[type] = canAccess(entries.filter((e) => e.access_type === type));
     ca[scope] = byType;

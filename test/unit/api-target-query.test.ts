@@ -18,28 +18,34 @@ const DOC = { user_id: 'u1', display_name: 'Ana', user_email: 'a@x', user_access
 describe('target filters in the index', () => {
   it('keys a target filter by access type, inbox and queue', () => {
     expect(targetFilterKey({})).toBeUndefined();
-    expect(targetFilterKey({ inbox_id: 'i1' })).toBe(`all${S}i${S}i1`);
-    expect(targetFilterKey({ cc_queue_id: 'q1', access_type: 'inbox' })).toBe(`inbox${S}q${S}q1`);
-    expect(targetFilterKey({ inbox_id: 'i1', cc_queue_id: 'q1' })).toBe(`all${S}iq${S}i1${S}q1`);
+    expect(targetFilterKey({ inbox_id: 'i1' })).toBe(`*${S}i${S}i1`);
+    // Only Inbox entries target an inbox: the inbox type is the same key, a recording type none stored.
+    expect(targetFilterKey({ inbox_id: 'i1', access_type: 'inbox' })).toBe(`*${S}i${S}i1`);
+    expect(targetFilterKey({ inbox_id: 'i1', access_type: 'ad_hoc_call_recording' })).toBe(`h${S}i${S}i1`);
+    expect(targetFilterKey({ cc_queue_id: 'q1', access_type: 'inbox' })).toBe(`i${S}q${S}q1`);
+    expect(targetFilterKey({ inbox_id: 'i1', cc_queue_id: 'q1' })).toBe(`*${S}p${S}i1${S}q1`);
   });
 
-  it('stores Can Access under every key exactly as the core filter computes it', () => {
+  it('stores Can Access under every filter exactly as the core filter computes it', () => {
     const counts = targetCounts(ENTRIES);
-    for (const [key, n] of counts) {
-      const [type, kind, a, b] = key.split(S);
-      const filter = { access_type: type === 'all' ? undefined : (type as Entry['access_type']), ...(kind === 'q' ? { cc_queue_id: a } : { inbox_id: a }), ...(kind === 'iq' ? { cc_queue_id: b } : {}) };
-      expect(n, key).toBe(canAccess(filterEntries(ENTRIES, filter)));
-    }
-    expect(counts.get(`all${S}q${S}q1`)).toBe(2);
-    expect(counts.get(`all${S}q${S}q2`)).toBe(2);
-    expect(counts.get(`automatic_call_recording${S}q${S}q2`)).toBeUndefined();
-    expect(counts.get(`all${S}iq${S}i2${S}q2`)).toBe(1);
+    const types = [undefined, 'inbox', 'automatic_call_recording', 'ad_hoc_call_recording'] as const;
+    const filters = types.flatMap((access_type) => [
+      ...['i1', 'i2', 'i9'].map((inbox_id) => ({ access_type, inbox_id })),
+      ...['q1', 'q2', 'q9'].map((cc_queue_id) => ({ access_type, cc_queue_id })),
+      ...['i1', 'i2'].flatMap((inbox_id) => ['q1', 'q2'].map((cc_queue_id) => ({ access_type, inbox_id, cc_queue_id }))),
+    ]);
+    for (const filter of filters) expect(counts.get(targetFilterKey(filter)!) ?? 0, JSON.stringify(filter)).toBe(canAccess(filterEntries(ENTRIES, filter)));
+    expect(counts.get(`*${S}q${S}q1`)).toBe(2);
+    expect(counts.get(`*${S}q${S}q2`)).toBe(2);
+    expect(counts.get(`*${S}p${S}i2${S}q2`)).toBe(1);
+    expect(counts.size).toBe(10);
   });
 
-  it('indexes keys per channel scope, counts as bits', () => {
+  it('indexes keys per channel scope, Can Access above 1 as bits', () => {
     const indexed = toIndexedUser('a', DOC);
-    expect(indexed.tg.email).toEqual([`all${S}i${S}i1`, `all${S}i${S}i2`, `all${S}iq${S}i1${S}q2`, `all${S}iq${S}i2${S}q2`, `all${S}q${S}q2`, `inbox${S}i${S}i1`, `inbox${S}i${S}i2`, `inbox${S}iq${S}i1${S}q2`, `inbox${S}iq${S}i2${S}q2`, `inbox${S}q${S}q2`]);
-    expect(indexed.tc.email).toContain(`all${S}q${S}q2${S}1`);
+    expect(indexed.tg.email).toEqual([`*${S}i${S}i1`, `*${S}i${S}i2`, `*${S}p${S}i1${S}q2`, `*${S}p${S}i2${S}q2`, `*${S}q${S}q2`, `i${S}q${S}q2`]);
+    expect(indexed.tc.email).toEqual([`*${S}q${S}q2${S}0`, `i${S}q${S}q2${S}0`]);
+    expect(indexed.tc.voice).toEqual([`*${S}q${S}q1${S}0`]);
     expect(indexed.tg.video).toEqual([]);
     expect(countBits(5)).toEqual([0, 2]);
     expect(countBits(0)).toEqual([]);
@@ -49,7 +55,7 @@ describe('target filters in the index', () => {
 describe('target filters in the users query', () => {
   it('finds candidates by the exact key of the channel scope, not by Can Access', () => {
     expect(buildUsersQuery({ accountId: 'a', channel: 'voice', cc_queue_id: 'q1' })).toEqual({
-      bool: { filter: [{ term: { account_id: 'a' } }, { term: { 'tg.voice': `all${S}q${S}q1` } }] },
+      bool: { filter: [{ term: { account_id: 'a' } }, { term: { 'tg.voice': `*${S}q${S}q1` } }] },
     });
   });
 
@@ -57,7 +63,8 @@ describe('target filters in the users query', () => {
     const filter = { accountId: 'a', inbox_id: 'i1' };
     const query = buildUsersQuery(filter, { sort: 'can_access', order: 'desc' }) as { function_score: { functions: { weight: number }[]; score_mode: string } };
     expect(query.function_score.score_mode).toBe('sum');
-    expect(query.function_score.functions.map((f) => f.weight).slice(0, 4)).toEqual([1, 1, 2, 4]);
+    // 1 for everyone, 1 for having the key, then the bits of Can Access - 1.
+    expect(query.function_score.functions.map((f) => f.weight).slice(0, 5)).toEqual([1, 1, 1, 2, 4]);
     expect(buildSort({ sort: 'can_access', order: 'asc' }, filter)).toEqual([{ _score: 'asc' }, { name_sort: 'asc' }, { user_id: 'asc' }]);
     expect(buildUsersQuery(filter, { sort: 'name', order: 'asc' })).toHaveProperty('bool');
   });
