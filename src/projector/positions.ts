@@ -5,7 +5,8 @@
  * tick stretches while refreshes are slow, so that refreshing never takes more than half the time.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import { checkpointOps } from '../integrity/checkpoints.ts';
+import { checkpointOps, readCheckpoints } from '../integrity/checkpoints.ts';
+import { IntegrityFault } from '../integrity/fault.ts';
 import type { Logger } from '../logger.ts';
 import { writeDocs } from '../opensearch/bulk-writer.ts';
 import type { Metrics } from '../metrics.ts';
@@ -30,6 +31,8 @@ export interface PositionPublisherOptions {
   checkpoints?: { indices: () => string[]; requireAlias: boolean };
   /** serializes the snapshot, checkpoints and refresh with the projector's bulk streams */
   gate?: WriteGate;
+  /** told when an index holds less than was published (nothing more is published then) */
+  onFault?: (fault: IntegrityFault) => void;
 }
 
 export function createPositionPublisher(options: PositionPublisherOptions) {
@@ -40,6 +43,22 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   let loop: Promise<void> | undefined;
   let waiters: (() => void)[] = [];
 
+  /**
+   * Before new checkpoints are written: every index still holds the ones already published (an
+   * index restored from an older snapshot would otherwise get fresh checkpoints over its missing
+   * writes, and no check could see it any more). Throws an IntegrityFault (index_behind).
+   */
+  async function requireIndicesCurrent(indices: readonly string[], fields: readonly string[]): Promise<void> {
+    const published = await store.positions();
+    const wanted = fields.filter((f) => published.has(f));
+    for (const index of indices) {
+      const held = await readCheckpoints(opensearch, index, wanted);
+      const behind = [...held].find(([field, offset]) => offset < published.get(field)!);
+      if (behind)
+        throw new IntegrityFault('index_behind', `index ${index} holds writes of ${behind[0]} up to offset ${behind[1]} only, but offset ${published.get(behind[0])} was published as searchable: the index went back in time (restored from an older snapshot)`);
+    }
+  }
+
   async function publishOnce(): Promise<void> {
     if (pending.size === 0) return;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
@@ -49,6 +68,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         snapshot = pending;
         pending = new Map();
         if (options.checkpoints) {
+          await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
           const ops = checkpointOps(options.checkpoints.indices(), new Map([...snapshot].map(([k, v]) => [k, v.offset])));
           await writeDocs(opensearch, ops, options.checkpoints.requireAlias ? { requireAlias: true } : {});
         }
@@ -83,6 +103,10 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
             await publishOnce();
             options.onHealth?.(true);
           } catch (error) {
+            if (error instanceof IntegrityFault) {
+              options.onFault?.(error);
+              return;
+            }
             options.onHealth?.(false);
             logger.warn({ err: error }, 'publishing positions failed; will retry');
           }

@@ -99,6 +99,7 @@ export function createProjector(deps: ProjectorDeps) {
   const gate = createWriteGate();
   const publisher = createPositionPublisher({
     gate,
+    onFault: (f) => enterFault(f),
     opensearch,
     index: () => `${targets.users},${targets.history},${targets.facts}`,
     checkpoints: { indices: () => [targets.users, targets.history, targets.facts], requireAlias: deps.writeTargets !== undefined },
