@@ -10,6 +10,9 @@ const TYPE_LABEL = {
 };
 const CHANNEL_LABEL = { voice: 'Voice', video: 'Video', messaging: 'Messaging', email: 'Email' };
 const PAGE_SIZE = 50;
+// How often the freshness line (and the summary) refreshes while the page is open; a test may set
+// window.accessIndexFreshnessMs before the script runs.
+const FRESHNESS_MS = globalThis.accessIndexFreshnessMs ?? 5_000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,6 +25,11 @@ const state = {
   nextCursor: null,
   tab: 'users',
   seq: 0,
+  position: null,
+  unavailable: false,
+  samples: [],
+  freshnessTimer: undefined,
+  asOf: '',
 };
 
 /** Builds an element; children are nodes or strings (always as text). */
@@ -72,13 +80,17 @@ async function api(path, params = {}) {
   const response = await fetch(url, { headers: { Authorization: `Bearer ${state.token}` } });
   const position = response.headers.get('X-Access-Index-Position');
   if (position !== null) showPosition(position);
-  if (response.ok) return response;
+  if (response.ok) {
+    if (!$('unavailable').hidden) serviceBack();
+    return response;
+  }
   let problem = { title: `HTTP ${response.status}` };
   try {
     problem = await response.json();
   } catch {
     // not a problem document (a proxy's error page): keep the status
   }
+  if (response.status === 503) showUnavailable(problem);
   if (response.status === 401) {
     signOut();
     showError('Please sign in again.', problem.detail ? `The token was refused: ${problem.detail}.` : '');
@@ -87,13 +99,126 @@ async function api(path, params = {}) {
 }
 
 function reportFailure(error) {
+  if (error instanceof ApiError && error.status === 503) return markViewsUnavailable();
   if (error instanceof ApiError) {
     if (error.status !== 401) showError(`${error.problem.title || 'Error'}:`, error.problem.detail || '', error.problem.errors || []);
   } else showError('The report could not be loaded:', error.message || String(error));
 }
 
 function showPosition(position) {
+  state.position = position;
   $('position').textContent = position ? `As of Kafka offsets ${position.split(',').join(', ')}` : 'Nothing indexed yet.';
+}
+
+// ---- service unavailable (503): shown as such, never as an empty report ----
+
+/** The 503 problem in words: the reason, the fault, and a repair's progress when one is under way. */
+function showUnavailable(problem) {
+  const box = $('unavailable');
+  const parts = [el('strong', {}, problem.title || 'The report is not available now'), el('p', {}, problem.detail || 'The service answered 503.')];
+  if (problem.fault) parts.push(el('p', { class: 'muted' }, `Fault: ${problem.fault}`));
+  const repair = problem.repair;
+  if (repair) {
+    const percent = repair.total > 0 ? Math.floor((100 * repair.done) / repair.total) : null;
+    parts.push(
+      el(
+        'p',
+        { class: 'repair' },
+        `Repair: ${repair.phase}${repair.started_at ? `, since ${new Date(repair.started_at).toLocaleString()}` : ''}`,
+        percent === null ? null : el('progress', { max: String(repair.total), value: String(repair.done), 'aria-label': 'Repair progress' }),
+        percent === null ? null : ` ${repair.done} of ${repair.total} (${percent} %)`,
+      ),
+    );
+  }
+  if (Array.isArray(problem.lag)) parts.push(el('p', { class: 'muted' }, `Behind: ${problem.lag.map((l) => `${l.topic}:${l.partition} has ${l.have ?? 'nothing'} of ${l.wanted}`).join(', ')}`));
+  parts.push(el('p', { class: 'muted' }, 'The page retries by itself every few seconds.'));
+  box.replaceChildren(...parts);
+  box.hidden = false;
+  state.unavailable = true;
+  markViewsUnavailable();
+  setFreshness('Service unavailable: the report cannot be shown now.', 'down');
+}
+
+/** No table may read as "nobody has access" while the service refuses to answer. */
+function markViewsUnavailable() {
+  if (!state.unavailable) return;
+  for (const view of ['users', 'queues', 'inboxes']) {
+    const body = $(`${view}-body`);
+    const status = $(`${view}-status`);
+    if (body) body.replaceChildren();
+    if (status) status.textContent = 'Not available: the service cannot answer now (see above).';
+  }
+  $('cards').replaceChildren(el('p', { class: 'muted' }, 'Summary not available.'));
+  $('pager').hidden = true;
+}
+
+/** The service answers again: drop the notice and reload what the page shows. */
+function serviceBack() {
+  $('unavailable').hidden = true;
+  state.unavailable = false;
+  $('pager').hidden = false;
+  refresh();
+}
+
+// ---- freshness in words ----
+
+function setFreshness(text, level) {
+  const line = $('freshness');
+  if (line.textContent !== text) line.textContent = text;
+  line.dataset.level = level;
+}
+
+const offsetSum = (position) => (position || '').split(',').filter(Boolean).reduce((sum, p) => sum + Number(p.split(':').pop()), 0);
+
+/**
+ * The projector's lag, from the public /metrics (access_index_consumer_lag: messages in Kafka not
+ * yet searchable, sampled by the projector running in the API's process). Null when this server
+ * does not report it (the API alone).
+ */
+async function readLag() {
+  const response = await fetch('/metrics');
+  if (!response.ok) return null;
+  const lines = (await response.text()).split('\n').filter((l) => l.startsWith('access_index_consumer_lag{'));
+  if (lines.length === 0) return null;
+  return lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * "Up to date" or "N events behind (about S s)": N from the lag, S from how fast the position
+ * has advanced over the last samples. Also refreshes the summary cards while the page is open.
+ */
+async function tickFreshness() {
+  if (!state.token || state.asOf) return;
+  try {
+    await loadSummary();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 503)) setFreshness('Freshness unknown: the service did not answer.', 'unknown');
+    return;
+  }
+  let lag = null;
+  try {
+    lag = await readLag();
+  } catch {
+    // the metrics are optional
+  }
+  const now = Date.now();
+  state.samples.push({ at: now, sum: offsetSum(state.position) });
+  while (state.samples.length > 1 && now - state.samples[0].at > 60_000) state.samples.shift();
+  if (lag === null) return setFreshness(`Lag not reported by this server; indexed up to ${state.position || 'nothing yet'}.`, 'unknown');
+  if (lag === 0) return setFreshness('Up to date', 'ok');
+  const first = state.samples[0];
+  const rate = now > first.at ? ((offsetSum(state.position) - first.sum) * 1000) / (now - first.at) : 0;
+  const eta = rate > 0 ? ` (about ${Math.max(1, Math.round(lag / rate))} s)` : ' (not advancing at the moment)';
+  setFreshness(`${lag} event${lag === 1 ? '' : 's'} behind${eta}`, 'behind');
+}
+
+function startFreshness() {
+  clearInterval(state.freshnessTimer);
+  state.samples = [];
+  tickFreshness();
+  state.freshnessTimer = setInterval(() => {
+    if (document.visibilityState === 'visible') tickFreshness();
+  }, FRESHNESS_MS);
 }
 
 // ---- filters ----
@@ -306,11 +431,15 @@ function signIn(token) {
   $('sign-in').hidden = true;
   $('report').hidden = false;
   refresh();
+  startFreshness();
 }
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
+  clearInterval(state.freshnessTimer);
+  $('unavailable').hidden = true;
+  state.unavailable = false;
   $('who').hidden = true;
   $('report').hidden = true;
   $('sign-in').hidden = false;

@@ -14,7 +14,12 @@ import { serve } from '@hono/node-server';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FactEvent, type UserDoc, countersFromDocs, queuesFromCounters, reportRow, summarize } from '../../projections/index.ts';
+import { createApp } from '../../src/api/app.ts';
+import type { IntegrityGate } from '../../src/api/integrity-gate.ts';
 import { mintToken } from '../../src/api/tokens.ts';
+import type { Verdict } from '../../src/integrity/monitor.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { type Metrics, createMetrics } from '../../src/metrics.ts';
 import { createEventBuilder } from '../support/builders.ts';
 import { type ApiEnv, SECRET, compareCodePoints, expectedDocs, startApiEnv } from './api-harness.ts';
 import { ACCOUNT_A, accountA } from './api-scenario.ts';
@@ -44,6 +49,14 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
   let page: Page;
   let profile: string;
   let docs: UserDoc[];
+  // The app under test carries an integrity gate the test can turn (a repair under way) and the
+  // metrics registry whose consumer-lag gauge the in-process projector would sample.
+  let verdict: Verdict = { ok: true, checkedAt: new Date().toISOString() };
+  const gate: IntegrityGate = { verdict: () => verdict, connection: () => 0 };
+  let metrics: Metrics;
+  const setLag = (behind: number) => {
+    for (const topic of api.topics) metrics.consumerLag.set({ topic, partition: '0' }, topic === api.topics[0] ? behind : 0);
+  };
 
   const rowNames = () => page.locator('#users-body tr .name').allTextContents();
   const expectedNames = (filter: Parameters<typeof reportRow>[1]) =>
@@ -56,8 +69,20 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     api = await startApiEnv();
     await api.load(ACCOUNT_A, events());
     docs = [...expectedDocs(events()).values()];
+    metrics = createMetrics({ defaultMetrics: false });
+    setLag(0);
+    const app = createApp({
+      redis: api.env.clients.redis,
+      opensearch: api.env.clients.opensearch,
+      namespace: api.env.config.namespace,
+      jwtSecret: SECRET,
+      metrics,
+      logger: silentLogger(),
+      topics: api.topics,
+      integrity: gate,
+    });
     server = await new Promise<Server>((resolve) => {
-      const s = serve({ fetch: api.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     profile = mkdtempSync(join(tmpdir(), 'access-index-chromium-'));
@@ -68,7 +93,10 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
       viewport: { width: 1280, height: 900 },
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
+    // The freshness line refreshes every 300 ms instead of 5 s.
+    await context.addInitScript(() => Object.assign(globalThis, { accessIndexFreshnessMs: 300 }));
     page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(15_000);
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 
@@ -107,6 +135,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await expect.poll(() => page.locator('#users-status').textContent()).toBe(`Showing 1–50 of ${all.length} users`);
     expect(await rowNames()).toEqual(all.slice(0, 50));
     expect(await page.locator('#position').textContent()).toMatch(/^As of Kafka offsets .+:\d+:\d+/);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Up to date' }).count()).toBe(1);
     await page.screenshot({ path: new URL('report.png', SCREENSHOTS).pathname });
   });
 
@@ -180,5 +209,43 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     const csv = readFileSync((await download.path())!, 'utf8');
     expect(csv.startsWith('\uFEFFuser_id,display_name,')).toBe(true);
     expect(csv.trim().split('\n').length).toBe(5); // header + Ana Cruz's four entries (search "ana cruz")
+  });
+
+  it('says how far behind the index is, in events and seconds, while the page is open', async () => {
+    const freshness = () => page.locator('#freshness').textContent();
+    setLag(120);
+    await expect.poll(freshness).toMatch(/^120 events behind \((not advancing at the moment|about \d+ s)\)$/);
+    // The position advances (three more users indexed): the estimate follows the pace.
+    const b = createEventBuilder(Date.parse('2026-04-03T08:00:00Z'), 'web-fresh');
+    await api.load(ACCOUNT_A, [b.user('f1', 'Fresh One'), b.user('f2', 'Fresh Two'), b.user('f3', 'Fresh Three')]);
+    await expect.poll(freshness, { timeout: 10_000 }).toMatch(/^120 events behind \(about \d+ s\)$/);
+    setLag(0);
+    await expect.poll(freshness).toBe('Up to date');
+  });
+
+  it('shows a 503 during a repair as such, with its progress, never as an empty report', async () => {
+    await page.getByLabel('Search users').fill('');
+    await expect.poll(async () => (await rowNames()).length).toBe(50);
+    verdict = {
+      ok: false,
+      fault: 'index_lost',
+      reason: 'an index of the live generation is missing in OpenSearch',
+      repair: { code: 'index_lost', reason: 'an index of the live generation is missing in OpenSearch', phase: 'rebuilding', generation: 'g2', started_at: '2026-04-03T09:00:00.000Z', heartbeat_at: '2026-04-03T09:00:05.000Z', done: 1200, total: 4800 },
+      checkedAt: new Date().toISOString(),
+    };
+    const notice = page.locator('#unavailable');
+    await expect.poll(() => notice.isVisible()).toBe(true);
+    const text = (await notice.textContent()) ?? '';
+    expect(text).toContain('The report cannot be trusted now: an index of the live generation is missing in OpenSearch');
+    expect(text).toContain('Fault: index_lost');
+    expect(text).toContain('1200 of 4800 (25 %)');
+    expect(await rowNames()).toEqual([]);
+    expect(await page.locator('#users-status').textContent()).toBe('Not available: the service cannot answer now (see above).');
+    expect(await page.locator('#freshness').textContent()).toBe('Service unavailable: the report cannot be shown now.');
+    await page.screenshot({ path: new URL('unavailable.png', SCREENSHOTS).pathname });
+    verdict = { ok: true, checkedAt: new Date().toISOString() };
+    await expect.poll(() => notice.isVisible()).toBe(false);
+    await expect.poll(async () => (await rowNames()).length).toBe(50);
+    await expect.poll(() => page.locator('#freshness').textContent()).toBe('Up to date');
   });
 });
