@@ -138,9 +138,11 @@ export async function searchUsersPage(opensearch: Client, request: PageRequest):
   const delivered = state.delivered + hits.length;
   const total = body.hits.total.value;
   const more = hits.length === request.size && delivered < total;
-  // The snapshot may hold fewer rows than the index had a moment before (a user lost access): a
-  // listing that fits one page after all hands out no cursor, so nobody can come back to it.
-  if (!more && request.cursor === undefined) await closePit(opensearch, pit);
+  // The last page hands out no cursor, so nobody comes back to the snapshot: it is closed now
+  // rather than held for its keep-alive (OpenSearch allows 300 open at once, shared by every
+  // listing). That includes a listing that fits one page after all (the snapshot may hold fewer
+  // rows than the index had a moment before, when a user lost access).
+  if (!more) await closePit(opensearch, pit);
   return {
     rows: hits.map((hit) => toUserRow(hit._source, request.filter)),
     total,
