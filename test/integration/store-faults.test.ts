@@ -119,8 +119,11 @@ function poll(s: Stage): AnswerPoller {
   return s.poller;
 }
 
-/** The service's own view, read directly: verify clean, and documents and counters equal to the core's replay. */
+/** `access-index verify` exits 0, and, read directly, documents and counters equal the core's replay. */
 async function expectExact(s: Stage): Promise<void> {
+  const verify = spawnCommand(['verify'], s.env);
+  const code = await verify.exited;
+  expect(code, verify.logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')).toBe(0);
   const config = loadConfig(s.env);
   const clients = createClients(config, silentLogger());
   try {
