@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
 import { readCheckpoints } from '../integrity/checkpoints.ts';
+import { generationKeys } from '../redis/keys.ts';
 import { awaitPositions, readAppliedPositions, readPositions } from './freshness.ts';
 import type { LiveGeneration } from './live-generation.ts';
 import { type Positions, formatPositions, parsePositions, unknownTopics } from './position.ts';
@@ -79,4 +80,41 @@ async function requireCheckpoints(opensearch: Client, index: string, positions: 
       retriable: true,
       details: { fault: 'index_behind' },
     });
+}
+
+/** How long a read waits for a refresh under way to be published, and how often it reads again. */
+const REFRESH_WAIT_MS = 2_000;
+const EXACT_ATTEMPTS = 4;
+
+/**
+ * Reads from OpenSearch at an exact position: `read` runs after beginRead, and runs again when a
+ * refresh of the publisher started or was under way meanwhile (the documents it saw could then be
+ * those of a position not yet published). Refreshes show whole groups and are published right
+ * after (decision 28), so a read that no refresh overlapped shows exactly its position. Past a
+ * few attempts (refreshes back to back), the last read is answered: its position is then a lower
+ * bound, as min_position promises.
+ */
+export async function readExactly<T>(services: ReportServices, c: Context, query: { min_position?: string | undefined; wait_ms: number }, read: (scope: ReadScope) => Promise<T>): Promise<{ scope: ReadScope; value: T }> {
+  const live = await services.live();
+  const keys = generationKeys(live.space);
+  let last: { scope: ReadScope; value: T } | undefined;
+  for (let attempt = 0; attempt < EXACT_ATTEMPTS; attempt++) {
+    const before = await settledRefresh(services.redis, keys, services.now);
+    const scope = await beginRead(services, c, query);
+    const value = await read(scope);
+    last = { scope, value };
+    if (before !== undefined && Number((await services.redis.get(keys.refreshing)) ?? 0) === before) return last;
+  }
+  return last!;
+}
+
+/** The number of the last refresh once none is under way (undefined when one stays under way). */
+async function settledRefresh(redis: Redis, keys: { refreshing: string; refreshed: string }, now: () => number): Promise<number | undefined> {
+  const deadline = now() + REFRESH_WAIT_MS;
+  for (;;) {
+    const [refreshing, refreshed] = (await redis.mget(keys.refreshing, keys.refreshed)).map((v) => Number(v ?? 0));
+    if (refreshed! >= refreshing!) return refreshing;
+    if (now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -9,7 +9,7 @@ import type { ApiEnv } from './context.ts';
 import { inboxesAsOf, queuesAsOf } from './as-of-views.ts';
 import { type AccountOffsets, exactPositions, readInboxes, readQueues, readSummary } from './counters-reader.ts';
 import { formatPositions } from './position.ts';
-import { POSITION_HEADER, type ReportServices, beginRead } from './read-context.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, readExactly } from './read-context.ts';
 import { inboxesRoute, queuesRoute, summaryRoute, userRoute } from './route-definitions.ts';
 import { readUser } from './user-reader.ts';
 import { validationHook } from './validation.ts';
@@ -46,11 +46,11 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id, user_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const read = await beginRead(services, c, query);
-      const doc =
+      const { scope: read, value: doc } = await readExactly(services, c, query, (scope) =>
         query.as_of === undefined
-          ? await readUser(services.opensearch, read.live.index, account_id, user_id)
-          : await userAsOf(services.opensearch, read.live.facts, account_id, user_id, asOfMs(query.as_of));
+          ? readUser(services.opensearch, scope.live.index, account_id, user_id)
+          : userAsOf(services.opensearch, scope.live.facts, account_id, user_id, asOfMs(query.as_of)),
+      );
       if (!doc) throw new AppError('not_found', `this account has no user ${JSON.stringify(user_id)}${query.as_of === undefined ? '' : ` at ${query.as_of}`}`);
       const entries = filterEntries(doc.entries, { channel: query.channel, access_type: query.access_type, inbox_id: query.inbox_id, cc_queue_id: query.cc_queue_id });
       return c.json(

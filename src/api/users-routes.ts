@@ -8,7 +8,7 @@ import type { ApiEnv } from './context.ts';
 import { CSV_COLUMNS, csvRows } from './csv-rows.ts';
 import { lagBehind, parsePositions } from './position.ts';
 import { badRequest } from './problem.ts';
-import { POSITION_HEADER, type ReportServices, beginRead, parseMinPosition } from './read-context.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, parseMinPosition, readExactly } from './read-context.ts';
 import { usersCsvRoute, usersRoute } from './route-definitions.ts';
 import { type UsersFilter, type UsersSort, defaultOrder, queryWords } from './users-query.ts';
 import { scanUsers, searchUsersPage } from './users-search.ts';
@@ -59,11 +59,11 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const at = query.as_of === undefined ? undefined : asOfMs(query.as_of);
       let page;
       if (query.cursor === undefined) {
-        const read = await beginRead(services, c, query);
-        page =
+        ({ value: page } = await readExactly(services, c, query, (read) =>
           at === undefined
-            ? await searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position })
-            : await usersPageAsOf(services.opensearch, { ...common, factsIndex: read.live.facts, at, position: read.position });
+            ? searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position })
+            : usersPageAsOf(services.opensearch, { ...common, factsIndex: read.live.facts, at, position: read.position }),
+        ));
       } else {
         // A later page reads the listing's snapshot: its position is the answer's, whatever happened since.
         const wanted = parseMinPosition(query.min_position, services.topics);

@@ -110,8 +110,22 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
     }
   }
 
+  /**
+   * Level-triggered: a verdict that calls for a rebuild and has none under way starts one, even if
+   * the moment it first appeared was missed (a check that saw Redis reconnect meanwhile).
+   */
+  async function repairIfNeeded(): Promise<void> {
+    const v = options.monitor?.verdict();
+    if (!v || v.ok || repairing || stopped || (v.repair && v.repair.phase !== 'failed')) return;
+    if (v.fault === 'redis_lost' || v.fault === 'index_lost' || v.fault === 'index_behind') {
+      if (fault?.code === v.fault && !current) return; // already tried and failed: the marker says why
+      await handle(new IntegrityFault(v.fault, v.reason ?? v.fault));
+    }
+  }
+
   /** Joins the live generation when the pointer names another one than the projector's. */
   async function follow(): Promise<void> {
+    await repairIfNeeded();
     const live = await clients.redis.get(liveGenerationKey(config.namespace));
     if (stopped || !live || live === current?.generation || repairing) return;
     if (fault && fault.code !== 'redis_lost' && fault.code !== 'index_lost' && fault.code !== 'index_behind') return;

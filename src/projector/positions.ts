@@ -62,11 +62,13 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   async function publishOnce(): Promise<void> {
     if (pending.size === 0) return;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
+    let refresh = 0;
     try {
       // Under the gate, no bulk stream is in flight: the refresh shows exactly the marked writes.
       await (options.gate ?? { run: (fn: () => Promise<void>) => fn() }).run(async () => {
         snapshot = pending;
         pending = new Map();
+        refresh = await store.beginRefresh();
         if (options.checkpoints) {
           await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
           const ops = checkpointOps(options.checkpoints.indices(), new Map([...snapshot].map(([k, v]) => [k, v.offset])));
@@ -75,6 +77,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         await opensearch.indices.refresh({ index: options.index() });
       });
       await store.raisePositions(new Map([...snapshot].map(([k, v]) => [k, v.offset])));
+      await store.endRefresh(refresh);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
     } catch (error) {

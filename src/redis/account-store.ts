@@ -9,7 +9,7 @@ import { AppError } from '../errors.ts';
 import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
 import type { EventRef, OutboxRecord } from '../projector/history-records.ts';
 import type { RawState, RawValue } from '../projector/plan-batch.ts';
-import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_POSITIONS } from './scripts.ts';
+import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
 export interface LoadedAccount {
   state: AccountState;
@@ -250,6 +250,16 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       for (const [field, { from, to }] of ranges) args.push(field, from.toString(), to.toString());
       const gap = (await redis.call('EVAL', [RAISE_APPLIED, 1, gen.applied].concat(args))) as string;
       if (gap) throw new AppError('store_conflict', `Redis's applied offset of ${gap} no longer reaches the batch: it lost applied events since they were checked`, { retriable: true });
+    },
+
+    /** A refresh starts: returns its number (src/redis/keys.ts `refreshing`). */
+    async beginRefresh(): Promise<number> {
+      return redis.incr(gen.refreshing);
+    },
+
+    /** Refresh `n`'s positions are published (`refreshed` only ever goes up). */
+    async endRefresh(n: number): Promise<void> {
+      await redis.call('EVAL', [RAISE_COUNTER, 1, gen.refreshed, String(n)]);
     },
 
     async positions(): Promise<Map<string, bigint>> {

@@ -55,6 +55,13 @@ export function generationKeys(space: KeySpace) {
      * high part of the external versions written to OpenSearch; raised by a rollback repair)
      */
     identity: `${p}:identity`,
+    /**
+     * counters of the position publisher's refreshes: `refreshing` is incremented when one starts,
+     * `refreshed` set to that number once its positions are published; while they differ a
+     * refresh is under way and a read cannot tell which state it saw (src/api/read-context.ts)
+     */
+    refreshing: `${p}:refreshing`,
+    refreshed: `${p}:refreshed`,
     /** set of account ids seen in this generation */
     accounts: `${p}:accounts`,
     /** set of accounts that may have documents not yet written to OpenSearch */

@@ -98,3 +98,10 @@ for i = 1, #ARGV, 3 do
 end
 return ''
 `;
+
+/** Set a counter to ARGV[1] unless it is already higher. KEYS: the counter. */
+export const RAISE_COUNTER = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;
