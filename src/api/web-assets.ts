@@ -1,5 +1,5 @@
 /**
- * The web report page: plain files from src/web (no build step), served with a strict Content
+ * The web report page: plain files from src/web (ES modules, no build step), served with a strict Content
  * Security Policy: only our own script and style, no inline code, no framing.
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,10 @@ const WEB_DIR = new URL('../web/', import.meta.url);
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/core.js': { file: 'core.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/status.js': { file: 'status.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/views.js': { file: 'views.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/drill.js': { file: 'drill.js', type: 'text/javascript; charset=utf-8' },
   '/assets/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 

@@ -1,8 +1,11 @@
 /**
  * The web report page end to end: a real socket, a real Chromium (Debian's, driven by
  * playwright-core), the real API and pipeline. Signs in, reads the summary, searches, filters,
- * pages, opens a drill-down, switches to the queues view, exports CSV; saves screenshots to
- * docs/screenshots/.
+ * pages, opens a drill-down, switches to the queues view, exports CSV; says how fresh the index
+ * is and shows a 503 as such; opens the users who reach an inbox or a queue with their paths and
+ * CSV; the report as of a past instant against a replay; a user's history; every view as a link
+ * (reload, back and forward, a shared URL); an accessibility check (axe-core) on every view;
+ * saves screenshots of each view to docs/screenshots/.
  */
 import { fold } from '../../src/opensearch/search-terms.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,8 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FactEvent, type UserDoc, countersFromDocs, queuesFromCounters, reportRow, summarize } from '../../projections/index.ts';
+import { type FactEvent, type UserDoc, countersFromDocs, filterEntries, queuesFromCounters, reportRow, summarize } from '../../projections/index.ts';
 import { createApp } from '../../src/api/app.ts';
 import type { IntegrityGate } from '../../src/api/integrity-gate.ts';
 import { mintToken } from '../../src/api/tokens.ts';
@@ -91,12 +95,14 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
       headless: true,
       acceptDownloads: true,
       viewport: { width: 1280, height: 900 },
+      timezoneId: 'UTC',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     // The freshness line refreshes every 300 ms instead of 5 s.
     await context.addInitScript(() => Object.assign(globalThis, { accessIndexFreshnessMs: 300 }));
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => console.error(`[api-web-e2e] page error: ${error.message}`));
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 
@@ -247,5 +253,182 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await expect.poll(() => notice.isVisible()).toBe(false);
     await expect.poll(async () => (await rowNames()).length).toBe(50);
     await expect.poll(() => page.locator('#freshness').textContent()).toBe('Up to date');
+  });
+
+  const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  /** The serious and critical accessibility violations axe-core finds in the page as it is. */
+  async function axeViolations(): Promise<string[]> {
+    // Evaluated through the DevTools protocol: the page's CSP forbids inline scripts, not this.
+    if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE);
+    return page.evaluate(async () => {
+      const g = globalThis as unknown as { axe: { run(ctx: unknown, opts: object): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> }; document: unknown };
+      const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
+      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
+    });
+  }
+  const search = () => new URL(page.url()).searchParams;
+  const targetNames = () => page.locator('#target-body tr .name').allTextContents();
+  const expectedTarget = (filter: Parameters<typeof reportRow>[1]) => expectedNames(filter);
+
+  it('lists the inboxes reached, and opens the users who reach one with their paths and its CSV', async () => {
+    await page.getByRole('tab', { name: 'Inboxes' }).click();
+    const reach = (id: string) => docs.filter((d) => reportRow(d, { inbox_id: id })).length;
+    await expect.poll(() => page.locator('#inboxes-body tr .name').allTextContents()).toEqual(['Chat overflow', 'Escalations', 'Sales voicemail']);
+    expect(await page.locator('#inboxes-body tr', { hasText: 'Escalations' }).locator('td.num').textContent()).toBe(String(reach('i2')));
+    expect(search().get('tab')).toBe('inboxes');
+    await page.screenshot({ path: new URL('inboxes.png', SCREENSHOTS).pathname });
+
+    await page.getByRole('link', { name: 'Escalations' }).click();
+    await expect.poll(() => page.locator('#target-title').textContent()).toBe('Who reaches inbox Escalations (i2)');
+    const all = expectedTarget({ inbox_id: 'i2' });
+    await expect.poll(targetNames).toEqual(all.slice(0, 20));
+    expect(await page.locator('#target-status').textContent()).toBe(`Showing 1–20 of ${all.length} users`);
+    expect(search().get('inbox_id')).toBe('i2');
+    const ana = page.locator('#target-body tr', { hasText: 'Ana Cruz' });
+    expect(await ana.locator('.paths').textContent()).toContain('Inbox granted to the user directly');
+    const dara = page.locator('#target-body tr', { hasText: 'Dara Müller' });
+    expect(await dara.locator('.paths').textContent()).toContain('Member of Support video (supervisor) — the inbox is granted to the queue');
+    await page.screenshot({ path: new URL('target.png', SCREENSHOTS).pathname, fullPage: true });
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await expect.poll(targetNames).toEqual(all.slice(20, 40));
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV for this target' }).click()]);
+    const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    expect(lines.length - 1).toBe(docs.reduce((n, d) => n + filterEntries(d.entries, { inbox_id: 'i2' }).length, 0));
+    expect(lines.slice(1).every((l) => l.includes(',inbox,i2,Escalations,'))).toBe(true);
+  });
+
+  it('opens the users who reach a queue, and every view is a link: reload, back and forward', async () => {
+    await page.getByRole('tab', { name: 'Queues' }).click();
+    await page.getByRole('link', { name: 'Sales' }).click();
+    await expect.poll(() => page.locator('#target-title').textContent()).toBe('Who reaches queue Sales (q1)');
+    const reaching = expectedTarget({ cc_queue_id: 'q1' });
+    await expect.poll(targetNames).toEqual(reaching);
+    expect(await page.locator('#target-body tr', { hasText: 'Ana Cruz' }).locator('.paths').textContent()).toContain('Member of Sales (agent) — automatic recording on the queue, role r1');
+    expect(search().get('cc_queue_id')).toBe('q1');
+
+    await page.reload();
+    await expect.poll(targetNames).toEqual(reaching);
+    expect(await page.getByRole('tab', { name: 'Queues' }).getAttribute('aria-selected')).toBe('true');
+
+    await page.goBack(); // the queues list
+    await expect.poll(() => page.locator('#view-queues').isVisible()).toBe(true);
+    expect(await page.locator('#view-target').isVisible()).toBe(false);
+    await page.goBack(); // the inbox i2, page 1
+    await expect.poll(() => page.locator('#target-title').textContent()).toBe('Who reaches inbox Escalations (i2)');
+    await page.goForward();
+    await page.goForward();
+    await expect.poll(() => page.locator('#target-title').textContent()).toBe('Who reaches queue Sales (q1)');
+
+    await page.getByRole('tab', { name: 'Users' }).click();
+    await page.getByLabel('Channel').selectOption('video');
+    await expect.poll(rowNames).toEqual(expectedNames({ channel: 'video' }));
+    expect(search().get('channel')).toBe('video');
+    await page.goBack();
+    await expect.poll(() => page.getByLabel('Channel').inputValue()).toBe('');
+    await expect.poll(async () => (await rowNames()).length).toBe(50);
+  });
+
+  it('shows the whole report as of a past instant, equal to a replay, with a way back to now', async () => {
+    const instant = '2026-04-02T00:00:00.000Z'; // after scenario A, before the other users
+    const then = [...expectedDocs(events().filter((e) => e.timeMs <= Date.parse(instant))).values()];
+    expect(summarize(then).users.total).toBeLessThan(summarize(docs).users.total);
+    expect(summarize(then).users.total).toBeGreaterThan(0);
+    await page.getByLabel('As of', { exact: true }).fill('2026-04-02T00:00:00');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    await expect.poll(() => search().get('as_of')).toBe(instant);
+    const banner = page.getByRole('region', { name: 'Historical report' });
+    await expect.poll(() => banner.textContent()).toContain('Showing the report as it stood on');
+    const card = (metric: string) => page.locator(`.card[data-metric="${metric}"] .value`).textContent();
+    await expect.poll(() => card('users.total')).toBe(String(summarize(then).users.total));
+    const names = then.flatMap((d) => (reportRow(d, {}) ? [d] : [])).sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id)).map((d) => d.display_name);
+    await expect.poll(rowNames).toEqual(names);
+    await expect.poll(() => page.locator('#freshness').textContent()).toMatch(/^Historical report: as of .+, not live\.$/);
+    await page.screenshot({ path: new URL('as-of.png', SCREENSHOTS).pathname });
+
+    await page.getByRole('tab', { name: 'Inboxes' }).click();
+    const escalationsThen = then.filter((d) => reportRow(d, { inbox_id: 'i2' })).length;
+    await expect.poll(() => page.locator('#inboxes-body tr', { hasText: 'Escalations' }).locator('td.num').textContent()).toBe(String(escalationsThen));
+    expect(search().get('as_of')).toBe(instant);
+
+    await page.getByRole('button', { name: 'Back to now' }).click();
+    await expect.poll(() => banner.isVisible()).toBe(false);
+    expect(search().get('as_of')).toBeNull();
+    await expect.poll(() => page.locator('#inboxes-body tr', { hasText: 'Escalations' }).locator('td.num').textContent()).toBe(String(docs.filter((d) => reportRow(d, { inbox_id: 'i2' })).length));
+    await page.getByRole('tab', { name: 'Users' }).click();
+  });
+
+  it("shows a user's history, paged, each change with its time and event", async () => {
+    const token = await api.token(ACCOUNT_A);
+    const all: { event: { id: string; type: string } }[] = [];
+    for (let cursor: string | null = null; ; ) {
+      const body = (await (await api.get(`/v1/accounts/${ACCOUNT_A}/access/users/u1/history?size=1000${cursor ? `&cursor=${cursor}` : ''}`, token)).json()) as { items: typeof all; next_cursor: string | null };
+      all.push(...body.items);
+      if (!(cursor = body.next_cursor)) break;
+    }
+    await page.getByLabel('Search users').fill('ana cruz');
+    await expect.poll(rowNames).toEqual(['Ana Cruz']);
+    await page.getByRole('button', { name: /show what Ana Cruz can access/ }).click();
+    const dialog = page.getByRole('dialog', { name: 'Ana Cruz' });
+    await dialog.getByRole('tab', { name: 'History' }).click();
+    await expect.poll(() => dialog.locator('#history-items > li').count()).toBe(Math.min(20, all.length));
+    const first = (await dialog.locator('#history-items > li').first().textContent()) ?? '';
+    expect(first).toContain(`Caused by event ${all[0]!.event.type} (id ${all[0]!.event.id},`);
+    expect(first).toMatch(/Gained|Created/);
+    expect(search().get('user')).toBe('u1');
+    expect(search().get('user_tab')).toBe('history');
+    await dialog.screenshot({ path: new URL('history.png', SCREENSHOTS).pathname });
+    if (all.length > 20) {
+      await dialog.getByRole('button', { name: 'More changes' }).click();
+      await expect.poll(() => dialog.locator('#history-items > li').count()).toBe(Math.min(40, all.length));
+    }
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await expect.poll(() => search().get('user')).toBeNull();
+  });
+
+  it('reopens a shared link (target, as_of, user and tab) in another tab after signing in', async () => {
+    const shared = `${url}?tab=inboxes&inbox_id=i2&as_of=2026-04-02T00%3A00%3A00.000Z&user=u1&user_tab=history`;
+    const other = await context.newPage();
+    other.setDefaultTimeout(15_000);
+    try {
+      await other.goto(shared);
+      await other.getByLabel('Access token').fill(await api.token(ACCOUNT_A));
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      const dialog = other.getByRole('dialog', { name: 'Ana Cruz' });
+      await expect.poll(() => dialog.isVisible(), { timeout: 10_000 }).toBe(true);
+      expect(await dialog.getByRole('tab', { name: 'History' }).getAttribute('aria-selected')).toBe('true');
+      await expect.poll(() => dialog.locator('#history-items > li').count()).toBeGreaterThan(0);
+      expect(await other.locator('#target-title').textContent()).toBe('Who reaches inbox Escalations (i2)');
+      expect(await other.getByRole('region', { name: 'Historical report' }).isVisible()).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('has no serious or critical accessibility violations in any view, and fits a laptop screen', async () => {
+    await page.goto(`${url}`);
+    await expect.poll(async () => (await rowNames()).length).toBe(50);
+    expect(await axeViolations()).toEqual([]);
+    const shown = (selector: string) => async () => (await page.locator(selector).count()) > 0;
+    const views: [string, () => Promise<boolean>][] = [
+      ['?tab=inboxes', shown('#inboxes-body tr')],
+      ['?tab=queues&cc_queue_id=q1', shown('#target-body tr .paths li')],
+      ['?as_of=2026-04-02T00%3A00%3A00.000Z', shown('#users-body tr')],
+      ['?user=u1', shown('#drill[open] #drill-entries li')],
+      ['?user=u1&user_tab=history', shown('#drill[open] #history-items li')],
+    ];
+    for (const [view, ready] of views) {
+      await page.goto(`${url}${view}`);
+      await expect.poll(ready, { timeout: 10_000 }).toBe(true);
+      expect([view, await axeViolations()]).toEqual([view, []]);
+    }
+    await page.setViewportSize({ width: 1024, height: 700 });
+    await page.goto(url);
+    await expect.poll(async () => (await rowNames()).length).toBe(50);
+    // No horizontal scrolling at 1024 px.
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    await page.screenshot({ path: new URL('laptop.png', SCREENSHOTS).pathname });
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 });
