@@ -154,6 +154,10 @@ export function targetLabel() {
   return `${type === 'inbox' ? 'inbox' : 'queue'} ${name && name !== id ? `${name} (${id})` : id}`;
 }
 
+function pathItem(entry, path) {
+  return el('li', {}, el('span', { class: `badge ${entry.access_type}` }, TYPE_LABEL[entry.access_type]), ' ', explainEntry(path, entry), ' ', el('span', { class: 'chip' }, CHANNEL_LABEL[path.channel] || path.channel));
+}
+
 /** The users who reach the selected inbox or queue, each with the paths from the drill-down. */
 export async function loadTarget(openUser) {
   const seq = ++state.seq;
@@ -166,7 +170,9 @@ export async function loadTarget(openUser) {
   const page = await (await api('/users', { ...base, q, sort, order, size: TARGET_PAGE_SIZE, cursor: p.cursors[p.page] })).json();
   if (seq !== state.seq) return;
   p.next = page.next_cursor;
-  const drills = await mapLimit(page.items, DRILL_CONCURRENCY, async (u) => (await api(`/users/${encodeURIComponent(u.user_id)}`, base)).json());
+  // As of a past instant each drill-down replays the account's intervals (seconds for the largest
+  // accounts): the rows then show access types, and the paths open with the user.
+  const drills = state.asOf ? page.items.map(() => null) : await mapLimit(page.items, DRILL_CONCURRENCY, async (u) => (await api(`/users/${encodeURIComponent(u.user_id)}`, base)).json());
   if (seq !== state.seq) return;
   $('target-body').replaceChildren(
     ...page.items.map((u, i) =>
@@ -178,11 +184,9 @@ export async function loadTarget(openUser) {
         el(
           'td',
           {},
-          el(
-            'ul',
-            { class: 'paths' },
-            drills[i].entries.flatMap((entry) => entry.granted_by.map((path) => el('li', {}, el('span', { class: `badge ${entry.access_type}` }, TYPE_LABEL[entry.access_type]), ' ', explainEntry(path, entry), ' ', el('span', { class: 'chip' }, CHANNEL_LABEL[path.channel] || path.channel)))),
-          ),
+          drills[i] === null
+            ? [badges(u.access_types), el('span', { class: 'muted' }, ' Open the user for the paths as of then.')]
+            : el('ul', { class: 'paths' }, drills[i].entries.flatMap((entry) => entry.granted_by.map((path) => pathItem(entry, path)))),
         ),
       ),
     ),

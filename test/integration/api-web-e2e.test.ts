@@ -350,11 +350,16 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     const escalationsThen = then.filter((d) => reportRow(d, { inbox_id: 'i2' })).length;
     await expect.poll(() => page.locator('#inboxes-body tr', { hasText: 'Escalations' }).locator('td.num').textContent()).toBe(String(escalationsThen));
     expect(search().get('as_of')).toBe(instant);
+    await page.getByRole('link', { name: 'Escalations' }).click();
+    const reachedThen = then.flatMap((d) => (reportRow(d, { inbox_id: 'i2' }) ? [d] : [])).sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id)).map((d) => d.display_name);
+    await expect.poll(targetNames).toEqual(reachedThen.slice(0, 20));
+    expect(await page.locator('#target-status').textContent()).toBe(`Showing 1–20 of ${reachedThen.length} users`);
+    expect(search().get('as_of')).toBe(instant);
 
     await page.getByRole('button', { name: 'Back to now' }).click();
     await expect.poll(() => banner.isVisible()).toBe(false);
     expect(search().get('as_of')).toBeNull();
-    await expect.poll(() => page.locator('#inboxes-body tr', { hasText: 'Escalations' }).locator('td.num').textContent()).toBe(String(docs.filter((d) => reportRow(d, { inbox_id: 'i2' })).length));
+    await expect.poll(() => page.locator('#target-status').textContent()).toBe(`Showing 1–20 of ${docs.filter((d) => reportRow(d, { inbox_id: 'i2' })).length} users`);
     await page.getByRole('tab', { name: 'Users' }).click();
   });
 
