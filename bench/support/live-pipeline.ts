@@ -14,7 +14,7 @@ import { type Clients, createClients } from '../../src/clients.ts';
 import { benchPreset, type GeneratedEvent, generateHistory } from '../../src/demo/generator.ts';
 import { createOrderedProducer, publishHistory, type PublishResult } from '../../src/demo/publish.ts';
 import { type GenerationIndices, openLiveGeneration } from '../../src/generation.ts';
-import { ensureTopics } from '../../src/kafka/client.ts';
+import { endOffsets as topicEndOffsets, ensureTopics, eventTopics } from '../../src/kafka/client.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { createProjector, type Projector } from '../../src/projector/projector.ts';
@@ -59,14 +59,8 @@ export async function openLivePipeline(ns: BenchNamespace): Promise<LivePipeline
   const { generation, indices } = await openLiveGeneration(clients.redis, clients.opensearch, config.namespace);
   const space = { namespace: config.namespace, generation };
   const store = createAccountStore(clients.redis, space);
-  const eventTopics = [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes];
-
-  async function endOffsets(): Promise<Map<string, bigint>> {
-    const out = new Map<string, bigint>();
-    for (const topic of eventTopics)
-      for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) out.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
-    return out;
-  }
+  const topicNames = eventTopics(config.topics);
+  const endOffsets = (): Promise<Map<string, bigint>> => topicEndOffsets(admin, topicNames);
 
   return {
     ns,
@@ -75,7 +69,7 @@ export async function openLivePipeline(ns: BenchNamespace): Promise<LivePipeline
     space,
     indices,
     store,
-    eventTopics,
+    eventTopics: topicNames,
     endOffsets,
     async lag() {
       const [ends, positions] = await Promise.all([endOffsets(), store.positions()]);

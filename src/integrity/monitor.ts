@@ -15,6 +15,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
 import { generationIndices, generationsWithGroups, generationsWithIndices, readIdentity, readIndexIdentity } from '../generation.ts';
+import { eventTopics } from '../kafka/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { generationKeys, liveGenerationKey } from '../redis/keys.ts';
@@ -239,7 +240,7 @@ export function monitorFor(runtime: { clients: { redis: Redis; opensearch: Clien
     opensearch: clients.opensearch,
     kafka: clients.kafka,
     namespace: config.namespace,
-    topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes],
+    topics: eventTopics(config.topics),
     groupOf,
     logger: runtime.logger.child({ component: 'integrity' }),
     metrics: runtime.metrics,

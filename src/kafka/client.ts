@@ -30,7 +30,7 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger
 export type TopicNames = Config['topics'];
 
 /** Maps a topic name back to the logical topic it carries. */
-export function logicalTopics(topics: TopicNames): Map<string, LogicalTopic> {
+export function logicalTopics(topics: Pick<TopicNames, 'users' | 'roles' | 'queues' | 'inboxes'>): Map<string, LogicalTopic> {
   return new Map<string, LogicalTopic>([
     [topics.users, 'users'],
     [topics.roles, 'roles'],
@@ -45,6 +45,17 @@ export const UNLIMITED_RETENTION: readonly { name: string; value: string }[] = [
   { name: 'retention.bytes', value: '-1' },
   { name: 'cleanup.policy', value: 'delete' },
 ];
+
+/** The four event topics, in one order everywhere (users, roles, queues, inboxes). */
+export const eventTopics = (topics: Pick<TopicNames, 'users' | 'roles' | 'queues' | 'inboxes'>): string[] => [...logicalTopics(topics).keys()];
+
+/** The last offset of every non-empty partition of `topics` (`<topic>:<partition>` -> offset). */
+export async function endOffsets(admin: Admin, topics: readonly string[]): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  for (const topic of topics)
+    for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) out.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
+  return out;
+}
 
 /**
  * Creates the missing topics (the four event topics with `partitions` each, and the dead-letter

@@ -14,13 +14,14 @@ import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StartupCheck } from '../startup-checks.ts';
-import { logicalTopics, type TopicNames } from './client.ts';
+import { eventTopics, type TopicNames } from './client.ts';
+
+export { eventTopics };
 
 /** The topic settings that decide whether history is kept. */
 export const RETENTION_SETTINGS = ['retention.ms', 'retention.bytes', 'cleanup.policy', 'remote.storage.enable'] as const;
 
 /** The event topics (not the dead-letter topic): the ones a replay reads. */
-export const eventTopics = (topics: TopicNames): string[] => [...logicalTopics(topics).keys()];
 
 export type TopicSettings = Partial<Record<(typeof RETENTION_SETTINGS)[number], string>>;
 

@@ -17,7 +17,7 @@ import { clearRepair, readRepair, type RepairMarker } from '../integrity/repair-
 import { repairRollback } from '../integrity/rollback-repair.ts';
 import { versionOffset } from '../integrity/versions.ts';
 import { CoPartitionedAssigner } from '../kafka/co-partition-assigner.ts';
-import { logicalTopics } from '../kafka/client.ts';
+import { eventTopics, logicalTopics } from '../kafka/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { createAccountStore } from '../redis/account-store.ts';
@@ -115,8 +115,8 @@ export function createProjector(deps: ProjectorDeps) {
   // One group per generation: a rebuild fills the next generation under the group that the live
   // projectors join after the swap, so they continue from where the rebuild got.
   const groupId = deps.groupId ?? projectorGroupId(config.namespace, deps.space.generation);
-  const eventTopics = [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes];
-  const lagMonitor = metrics ? createLagMonitor({ kafka, topics: eventTopics, store, metrics, logger }) : undefined;
+  const eventTopicNames = eventTopics(config.topics);
+  const lagMonitor = metrics ? createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger }) : undefined;
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let state: ProjectorState = 'idle';
@@ -311,7 +311,7 @@ export function createProjector(deps: ProjectorDeps) {
     fault = error;
     lastError = { at: new Date().toISOString(), message: error.message };
     logger.error({ fault: error.code, reason: error.message }, 'the stores disagree; the projector stops consuming');
-    consumer?.pause(eventTopics.map((topic) => ({ topic })));
+    consumer?.pause(eventTopicNames.map((topic) => ({ topic })));
     refreshReady();
     deps.onFault?.(error);
   }
@@ -402,7 +402,7 @@ export function createProjector(deps: ProjectorDeps) {
    * offset, never past the applied one.
    */
   async function onAssignment(assignment: Record<string, number[]>): Promise<void> {
-    const fields = eventTopics.flatMap((topic) => (assignment[topic] ?? []).map((p) => `${topic}:${p}`));
+    const fields = eventTopicNames.flatMap((topic) => (assignment[topic] ?? []).map((p) => `${topic}:${p}`));
     if (fields.length === 0) return;
     await patiently('check the assignment', async () => {
       const admin = kafka.admin();
@@ -410,7 +410,7 @@ export function createProjector(deps: ProjectorDeps) {
       try {
         // Committed first, applied after: applied only grows, so a committed offset past it is a loss.
         const committed = new Map<string, bigint>();
-        for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: eventTopics }))
+        for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: eventTopicNames }))
           for (const { partition, offset } of partitions) if (BigInt(offset) > 0n) committed.set(`${topic}:${partition}`, BigInt(offset));
         const applied = await readChecked(fields);
         const lost = fields.filter((f) => (committed.get(f) ?? 0n) - 1n > (applied.get(f) ?? -1n));
@@ -512,7 +512,7 @@ export function createProjector(deps: ProjectorDeps) {
         });
       });
       await patiently('connect consumer', () => consumer!.connect());
-      await consumer.subscribe({ topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes], fromBeginning: deps.fromBeginning ?? true });
+      await consumer.subscribe({ topics: eventTopicNames, fromBeginning: deps.fromBeginning ?? true });
       publisher.start();
       lagMonitor?.start();
       await consumer.run({

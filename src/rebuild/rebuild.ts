@@ -9,7 +9,8 @@ import type { Redis } from 'ioredis';
 import { createGeneration, generationNumber, generationsWithGroups, generationsWithIndices, writeAliases } from '../generation.ts';
 import type { FaultCode } from '../integrity/fault.ts';
 import { clearRepair, writeRepair } from '../integrity/repair-state.ts';
-import { eventTopics, requireFullHistory } from '../kafka/history-retention.ts';
+import { endOffsets, eventTopics } from '../kafka/client.ts';
+import { requireFullHistory } from '../kafka/history-retention.ts';
 import { createMetrics } from '../metrics.ts';
 import { factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
 import { createProjector, projectorGroupId } from '../projector/projector.ts';
@@ -176,11 +177,9 @@ async function fail(redis: Redis, key: string, message: string): Promise<never> 
 async function catchUp(runtime: Runtime, store: ReturnType<typeof createAccountStore>, progress: (done: number, total: number) => void): Promise<number> {
   const admin = runtime.clients.kafka.admin();
   await admin.connect();
-  const ends = new Map<string, bigint>();
+  let ends = new Map<string, bigint>();
   try {
-    const { users, roles, queues, inboxes } = runtime.config.topics;
-    for (const topic of [users, roles, queues, inboxes])
-      for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) ends.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
+    ends = await endOffsets(admin, eventTopics(runtime.config.topics));
   } finally {
     await admin.disconnect();
   }

@@ -6,7 +6,7 @@ import type { Producer } from 'kafkajs';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openLiveGeneration } from '../../src/generation.ts';
-import { ensureTopics } from '../../src/kafka/client.ts';
+import { endOffsets as topicEndOffsets, ensureTopics } from '../../src/kafka/client.ts';
 import { createLogger, silentLogger } from '../../src/logger.ts';
 
 /** TEST_LOG=debug (or info, warn) shows the projector's logs of in-process pipelines. */
@@ -58,11 +58,7 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
     const admin = clients.kafka.admin();
     await admin.connect();
     try {
-      const out = new Map<string, bigint>();
-      for (const topic of topics)
-        for (const p of await admin.fetchTopicOffsets(topic))
-          if (BigInt(p.high) > BigInt(p.low)) out.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
-      return out;
+      return await topicEndOffsets(admin, topics);
     } finally {
       await admin.disconnect();
     }

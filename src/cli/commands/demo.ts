@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../../config.ts';
 import { benchPreset, demoPreset, generateHistory, testPreset } from '../../demo/generator.ts';
 import type { Preset } from '../../demo/presets.ts';
 import { type PublishProgress, type PublishResult, publishHistory } from '../../demo/publish.ts';
-import { createKafka, ensureTopics } from '../../kafka/client.ts';
+import { createKafka, ensureTopics, eventTopics } from '../../kafka/client.ts';
 import { createLogger } from '../../logger.ts';
 import { retry } from '../../retry.ts';
 
@@ -69,28 +69,28 @@ export async function runDemo(options: DemoOptions, env: NodeJS.ProcessEnv = pro
   const kafka = createKafka(config, logger, 'access-index-demo');
   const preset = presetByName(options.preset, options.scale);
 
-  const eventTopics = [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes];
+  const eventTopicNames = eventTopics(config.topics);
   const existing = await retry(
     async () => {
       const admin = kafka.admin();
       await admin.connect();
       try {
         await ensureTopics(admin, config.topics);
-        return await countMessages(admin, eventTopics);
+        return await countMessages(admin, eventTopicNames);
       } finally {
         await admin.disconnect();
       }
     },
     { retries: 10, onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'Kafka not reachable yet; retrying') },
   );
-  if (existing > 0 && !options.force) throw new TopicsNotEmptyError(existing, eventTopics);
+  if (existing > 0 && !options.force) throw new TopicsNotEmptyError(existing, eventTopicNames);
 
   const planned = preset.accounts.reduce((sum, account) => sum + account.events, 0);
   const users = preset.accounts.reduce((sum, account) => sum + account.agents, 0);
   const scaleNote = options.preset === 'bench' ? ` at scale ${options.scale}` : '';
   process.stderr.write(
     `Publishing the ${options.preset} preset${scaleNote} (seed ${options.seed}): ${preset.accounts.length} accounts, ` +
-      `${users.toLocaleString('en')} users, about ${planned.toLocaleString('en')} events to ${[config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes].join(', ')}\n`,
+      `${users.toLocaleString('en')} users, about ${planned.toLocaleString('en')} events to ${eventTopicNames.join(', ')}\n`,
   );
   const progress = createProgress(planned);
   let result: PublishResult;

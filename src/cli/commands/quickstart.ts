@@ -11,6 +11,7 @@ import { READ_SCOPE } from '../../api/auth.ts';
 import { mintToken } from '../../api/tokens.ts';
 import { loadConfig } from '../../config.ts';
 import { demoPreset } from '../../demo/generator.ts';
+import { endOffsets, eventTopics } from '../../kafka/client.ts';
 import { onShutdown } from '../../runtime.ts';
 import { resolveServicePaths } from '../../services/paths.ts';
 import { createServices } from '../../services/services.ts';
@@ -70,11 +71,7 @@ export function registerQuickstartCommand(program: Command): void {
 async function waitUntilCaughtUp(runtime: Awaited<ReturnType<typeof startService>>['runtime'], progress: (done: number, total: number) => void): Promise<void> {
   const admin = runtime.clients.kafka.admin();
   await admin.connect();
-  const ends = new Map<string, bigint>();
-  const { users, roles, queues, inboxes } = runtime.config.topics;
-  for (const topic of [users, roles, queues, inboxes])
-    for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) ends.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
-  await admin.disconnect();
+  const ends = await endOffsets(admin, eventTopics(runtime.config.topics)).finally(() => admin.disconnect());
   const total = [...ends.values()].reduce((a, b) => a + Number(b) + 1, 0);
   for (;;) {
     const positions = await runtime.store.positions();

@@ -10,6 +10,7 @@ import { createApp } from '../../api/app.ts';
 import type { Readiness } from '../../api/service-routes.ts';
 import { loadConfig, requireJwtSecret } from '../../config.ts';
 import { type IntegrityMonitor, monitorFor } from '../../integrity/monitor.ts';
+import { eventTopics } from '../../kafka/client.ts';
 import { projectorGroupId } from '../../projector/projector.ts';
 import { type Runtime, onShutdown, openRuntime } from '../../runtime.ts';
 import { runStartupChecks } from '../../startup-checks.ts';
@@ -48,7 +49,7 @@ export async function startApi(runtime: Runtime, options: StartApiOptions = {}):
     integrity,
     metrics,
     logger: logger.child({ component: 'api' }),
-    topics: [config.topics.users, config.topics.roles, config.topics.queues, config.topics.inboxes],
+    topics: eventTopics(config.topics),
     ...(options.readiness ? { readiness: options.readiness } : {}),
   });
   const host = options.host ?? '127.0.0.1';
