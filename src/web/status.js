@@ -102,7 +102,12 @@ export function createFreshness({ refreshSummary, intervalMs }) {
 
   async function tick() {
     if (!state.token) return;
-    if (state.asOf) return setFreshness(`Historical report: as of ${new Date(state.asOf).toLocaleString()}, not live.`, 'unknown');
+    if (state.asOf) {
+      // Past answers are costly: ask again only to learn whether the service is back.
+      if (state.unavailable) await refreshSummary().catch(() => undefined);
+      if (!state.unavailable) setFreshness(`Historical report: as of ${new Date(state.asOf).toLocaleString()}, not live.`, 'unknown');
+      return;
+    }
     try {
       await refreshSummary();
     } catch (error) {

@@ -355,6 +355,9 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await expect.poll(targetNames).toEqual(reachedThen.slice(0, 20));
     expect(await page.locator('#target-status').textContent()).toBe(`Showing 1–20 of ${reachedThen.length} users`);
     expect(search().get('as_of')).toBe(instant);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV for this target' }).click()]);
+    const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    expect(lines.length - 1).toBe(then.reduce((n, d) => n + filterEntries(d.entries, { inbox_id: 'i2' }).length, 0));
 
     await page.getByRole('button', { name: 'Back to now' }).click();
     await expect.poll(() => banner.isVisible()).toBe(false);
