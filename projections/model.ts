@@ -3,22 +3,24 @@
  * rules derive from them. Plain data only; nothing here does I/O.
  */
 
+/** Channels of a queue (and of the paths of an access entry). This is the one list: schemas/ uses it. */
 export const CHANNELS = ['voice', 'video', 'messaging', 'email'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
+/** The three access types of the report, in the order the core derives and counts them. */
 export const ACCESS_TYPES = ['automatic_call_recording', 'ad_hoc_call_recording', 'inbox'] as const;
 export type AccessType = (typeof ACCESS_TYPES)[number];
 
-export type MemberType = 'agent' | 'supervisor';
-export type UserAccess = 'active' | 'inactive';
+/** How a user belongs to a queue. */
+export const MEMBER_TYPES = ['agent', 'supervisor'] as const;
+export type MemberType = (typeof MEMBER_TYPES)[number];
+export const USER_ACCESS_VALUES = ['active', 'inactive'] as const;
+export type UserAccess = (typeof USER_ACCESS_VALUES)[number];
 
 /** Privileges that give Automatic Call Recording (access, play, download, delete: one access type). */
-export const RECORDING_PRIVILEGES: ReadonlySet<string> = new Set([
-  'VoiceRecordingAccess:Read',
-  'RecordingPlay:Edit',
-  'VoiceRecordingDownload:Edit',
-  'VoiceRecordingDelete:Edit',
-]);
+export const RECORDING_PRIVILEGE_NAMES = ['VoiceRecordingAccess:Read', 'RecordingPlay:Edit', 'VoiceRecordingDownload:Edit', 'VoiceRecordingDelete:Edit'] as const;
+export type RecordingPrivilege = (typeof RECORDING_PRIVILEGE_NAMES)[number];
+export const RECORDING_PRIVILEGES: ReadonlySet<string> = new Set(RECORDING_PRIVILEGE_NAMES);
 
 /** Channels on which call recording exists at all (rules 2 and 3). */
 export const RECORDED_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['voice', 'video']);

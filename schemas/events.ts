@@ -7,6 +7,7 @@
  * producer grows a field, and keeping them would let unvalidated input reach the index.
  */
 import { z } from 'zod';
+import { CHANNELS, MEMBER_TYPES, USER_ACCESS_VALUES } from '../projections/model.ts';
 import {
   emailSchema,
   eventTimeSchema,
@@ -17,30 +18,10 @@ import {
   parseEventTime,
 } from './fields.ts';
 
-/** Channels of a queue (and of the paths of an access entry). */
-export const CHANNELS = ['voice', 'video', 'messaging', 'email'] as const;
-export type Channel = (typeof CHANNELS)[number];
-
-/** The three access types of the report. */
-export const ACCESS_TYPES = ['inbox', 'automatic_call_recording', 'ad_hoc_call_recording'] as const;
-export type AccessType = (typeof ACCESS_TYPES)[number];
-
-/** A role with at least one of these privileges can reach automatic call recordings (rule 2). */
-export const RECORDING_PRIVILEGES = [
-  'VoiceRecordingAccess:Read',
-  'RecordingPlay:Edit',
-  'VoiceRecordingDownload:Edit',
-  'VoiceRecordingDelete:Edit',
-] as const;
-export type RecordingPrivilege = (typeof RECORDING_PRIVILEGES)[number];
-
-/** How a user belongs to a queue. */
-export const MEMBER_TYPES = ['agent', 'supervisor'] as const;
-export type MemberType = (typeof MEMBER_TYPES)[number];
-
-/** A user's status; inactive users keep their access and are reported with it. */
-export const USER_ACCESS_VALUES = ['active', 'inactive'] as const;
-export type UserAccess = (typeof USER_ACCESS_VALUES)[number];
+// The vocabulary of the rules has one home, the pure core: channels, access types, member types,
+// user statuses and recording privileges are its lists, re-exported here for the wire schemas.
+export { ACCESS_TYPES, CHANNELS, MEMBER_TYPES, RECORDING_PRIVILEGE_NAMES as RECORDING_PRIVILEGES, USER_ACCESS_VALUES } from '../projections/model.ts';
+export type { AccessType, Channel, MemberType, RecordingPrivilege, UserAccess } from '../projections/model.ts';
 
 /** Logical topics; their physical names come from the config (TOPIC_USERS...). */
 export const LOGICAL_TOPICS = ['users', 'roles', 'queues', 'inboxes'] as const;
