@@ -15,6 +15,15 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Pure but long (the 2,000,000-event generator): part of `npm test`, not of test:unit.
+          name: 'slow',
+          include: ['test/slow/**/*.test.ts'],
+          testTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/setup/global-services.ts'],
