@@ -295,6 +295,30 @@ describe('store faults, each injected mid-stream into a running service', () => 
     await expectExact(s);
   }, 300_000);
 
+  it("the consumer group's committed offsets are reset to the end while the service is down: nothing is skipped", async () => {
+    const s = await setUp(0.4);
+    await caughtUp(s);
+    await s.service.kill('SIGTERM');
+    // Produced while the service is down, then skipped over by the reset: the state must not miss them.
+    await s.producer.produce(history.messages.slice(Math.floor(history.messages.length * 0.4), Math.floor(history.messages.length * 0.7)));
+    const kafka = createTestKafka('store-faults-reset');
+    const admin = kafka.admin();
+    await admin.connect();
+    for (const topic of [s.ns.env.TOPIC_USERS!, s.ns.env.TOPIC_ROLES!, s.ns.env.TOPIC_QUEUES!, s.ns.env.TOPIC_INBOXES!])
+      await admin.resetOffsets({ groupId: `${s.ns.env.ACCESS_INDEX_NAMESPACE}-projector-g1`, topic, earliest: false });
+    await admin.disconnect();
+    s.service = spawnCommand(['start'], s.env);
+    await s.service.waitForLog((l) => l.msg === 'API listening', 60_000);
+    const poller = poll(s);
+    await s.producer.produce(rest(0.7));
+    await caughtUp(s);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const report = await poller.stop();
+    expect({ wrong: report.wrongs, errors: report.errors }).toEqual({ wrong: [], errors: [] });
+    expect(report.ok).toBeGreaterThan(20);
+    await expectExact(s);
+  }, 300_000);
+
   it('a topic is deleted and recreated (its offsets start again): reports are refused with the reason, the projector stops', async () => {
     const s = await setUp(0.5);
     await caughtUp(s);
