@@ -13,9 +13,14 @@
  *   5. resident memory of the projector's process and the API's process.
  *
  * Rounds repeat step 3-4 on the same dataset; the report gives medians over rounds and each round.
+ * The target routes (GET /inboxes, GET /users?inbox_id=, GET /users?cc_queue_id=) are measured on
+ * the dataset's largest account (most user documents), idle only, through the API: the inbox the
+ * most users reach and the queue with the most users under cc_queue_id. A listing's first page
+ * (size 50) of a long target opens a point in time; the load worker closes each one after timing
+ * the answer (the cluster allows 300 open). `--only targets` runs those cases alone (no ingest).
  * Progress on stderr; the table (or --json) on stdout. The namespace is deleted at the end.
  *
- *   npx tsx bench/api-latency.ts [--scale 0.02] [--runs 3] [--duration-s 5] [--connections 1,8] [--json] [--out file]
+ *   npx tsx bench/api-latency.ts [--scale 0.02] [--runs 3] [--duration-s 5] [--connections 1,8] [--only targets] [--json] [--out file]
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -44,13 +49,19 @@ export const API_FLAGS = {
   'ingest-load': { default: 0.5, help: 'churn rate under ingest, as a share of the measured drain rate', min: 0, max: 2 },
   'ingest-rate': { default: 0, help: 'churn rate under ingest in events/s (overrides --ingest-load)', min: 0, max: 100_000 },
   'api-cpu-profile-dir': { default: '', help: 'run the API with --cpu-prof and write its CPU profile into this directory (diagnosis)' },
+  only: { default: '', help: '"targets": only the target routes on the largest account (idle; no other case, no ingest)' },
   users: { default: 40, help: 'sampled (account, user, prefix) items the requests rotate through', min: 1, max: 500 },
   'timeout-s': { default: 900, help: 'upper bound of the dataset drain, in seconds', min: 10, max: 3600 },
   out: { default: '', help: 'also write the JSON report to this file' },
   json: { default: false, help: 'print the JSON report on stdout instead of the table' },
 } as const;
 
-type Route = 'summary' | 'search' | 'drill-down';
+type BaseRoute = 'summary' | 'search' | 'drill-down';
+/** The target routes, on the largest account: GET /inboxes, GET /users?inbox_id=, GET /users?cc_queue_id= */
+type TargetRoute = 'inboxes' | 'users?inbox_id' | 'users?cc_queue_id';
+type Route = BaseRoute | TargetRoute;
+const TARGET_ROUTES: TargetRoute[] = ['inboxes', 'users?inbox_id', 'users?cc_queue_id'];
+const isTarget = (route: Route): route is TargetRoute => (TARGET_ROUTES as Route[]).includes(route);
 type Condition = 'idle' | 'ingest';
 
 interface CaseDef {
@@ -79,6 +90,8 @@ export interface ApiLatencyReport {
   capacityWindow: ProjectorWindow;
   ingest: { targetRate: number; rounds: { round: number; sent: number; rate: number; maxBehind: number; lagMax: number; lagEnd: number; catchUpMs: number; projector: ProjectorWindow }[] };
   items: number;
+  /** the largest account and the targets its cases ask about (absent when no target case ran) */
+  targets?: Targets;
   cases: CaseRun[];
   memory: Record<string, { rss: number; peakRss: number }>;
   apiLogProblems: Record<string, number>;
@@ -125,12 +138,13 @@ interface GoalRow {
 /** The history's churn factor (the dataset is its first benchPreset(scale) events); the generator is lazy. */
 const CHURN_FACTOR = 60;
 
-const DIRECT: Record<Route, DirectOp> = { summary: 'summary-multi', search: 'search', 'drill-down': 'get' };
-const PATH: Record<Route, DirectOp> = { summary: 'summary-path', search: 'search-pit', 'drill-down': 'get-path' };
+const DIRECT: Record<BaseRoute, DirectOp> = { summary: 'summary-multi', search: 'search', 'drill-down': 'get' };
+const PATH: Record<BaseRoute, DirectOp> = { summary: 'summary-path', search: 'search-pit', 'drill-down': 'get-path' };
 
-function caseList(levels: number[]): CaseDef[] {
+function caseList(levels: number[], only: string): CaseDef[] {
   const lowest = Math.min(...levels);
   const out: CaseDef[] = [];
+  if (only === 'targets') return [];
   for (const connections of levels)
     for (const route of ['summary', 'search', 'drill-down'] as const) {
       out.push({ route, via: 'api', connections }, { route, via: DIRECT[route], connections });
@@ -192,11 +206,72 @@ function httpItems(route: Route, samples: Sample[], tokens: Map<string, string>)
   });
 }
 
+interface Targets {
+  accountId: string;
+  /** user documents of the account (with or without access) */
+  users: number;
+  accounts: { accountId: string; users: number }[];
+  inbox: { id: string; name: string; users: number; inboxes: number };
+  queue: { id: string; name: string; users: number; queues: number };
+}
+
+/**
+ * The largest account (most user documents), the inbox the most of its users reach (GET /inboxes)
+ * and its queue with the most users under cc_queue_id (GET /queues for the candidates, then the
+ * exact count of the listing's query for the ten with the highest per-type counts).
+ */
+async function pickTargets(pipeline: LivePipeline, api: ApiProcess, secret: string): Promise<{ targets: Targets; token: string }> {
+  const { opensearch } = pipeline.clients;
+  const agg = await opensearch.search({ index: pipeline.indices.users, body: { size: 0, aggs: { a: { terms: { field: 'account_id', size: 3 } } } } } as never);
+  const buckets = (agg.body as unknown as { aggregations: { a: { buckets: { key: string; doc_count: number }[] } } }).aggregations.a.buckets;
+  if (buckets.length === 0) throw new Error('no account in the users index');
+  const accountId = buckets[0]!.key;
+  const token = await mintToken({ secret, accountId, sub: 'bench', ttlSeconds: 6 * 3600 });
+  const get = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${api.url}/v1/accounts/${encodeURIComponent(accountId)}/access${path}`, { headers: { authorization: `Bearer ${token}` } });
+    if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  const inboxes = (await get<{ items: { inbox_id: string; inbox_name: string; users: number }[] }>('/inboxes')).items;
+  const queues = (await get<{ items: { cc_queue_id: string; queue_name: string; users: Record<string, number> }[] }>('/queues')).items;
+  if (inboxes.length === 0 || queues.length === 0) throw new Error(`account ${accountId}: ${inboxes.length} inboxes and ${queues.length} queues reached`);
+  const inbox = inboxes.reduce((a, b) => (b.users > a.users ? b : a));
+  const candidates = [...queues].sort((a, b) => Math.max(...Object.values(b.users)) - Math.max(...Object.values(a.users))).slice(0, 10);
+  let queue = { id: '', name: '', users: -1 };
+  for (const q of candidates) {
+    const counted = await opensearch.count({ index: pipeline.indices.users, body: { query: buildUsersQuery({ accountId, cc_queue_id: q.cc_queue_id }) } } as never);
+    const n = (counted.body as { count: number }).count;
+    if (n > queue.users) queue = { id: q.cc_queue_id, name: q.queue_name, users: n };
+  }
+  return {
+    targets: {
+      accountId,
+      users: buckets[0]!.doc_count,
+      accounts: buckets.map((b) => ({ accountId: b.key, users: b.doc_count })),
+      inbox: { id: inbox.inbox_id, name: inbox.inbox_name, users: inbox.users, inboxes: inboxes.length },
+      queue: { ...queue, queues: queues.length },
+    },
+    token,
+  };
+}
+
+function targetItems(route: TargetRoute, targets: Targets, token: string): HttpItem[] {
+  const base = `/v1/accounts/${encodeURIComponent(targets.accountId)}/access`;
+  const path =
+    route === 'inboxes'
+      ? `${base}/inboxes`
+      : route === 'users?inbox_id'
+        ? `${base}/users?inbox_id=${encodeURIComponent(targets.inbox.id)}&size=50`
+        : `${base}/users?cc_queue_id=${encodeURIComponent(targets.queue.id)}&size=50`;
+  return [{ path, token }];
+}
+
 const caseName = (c: CaseDef) => `${c.route} ${c.via === 'api' ? 'API' : `direct ${c.via}`} c=${c.connections}`;
 
 export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typeof API_FLAGS>>): Promise<ApiLatencyReport> {
   const levels = [...new Set(flags.connections.split(',').map((s) => Number(s.trim())))].filter((n) => Number.isInteger(n) && n >= 1 && n <= 64).sort((a, b) => a - b);
   if (levels.length === 0) throw new Error('--connections: give integers from 1 to 64');
+  if (flags.only !== '' && flags.only !== 'targets') throw new Error(`--only: "targets" or nothing (got ${JSON.stringify(flags.only)})`);
   const ns = createBenchNamespace();
   const machine = await describeMachine(ns.config);
   progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
@@ -240,18 +315,29 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
     const tokens = new Map<string, string>();
     for (const s of samples) if (!tokens.has(s.accountId)) tokens.set(s.accountId, await mintToken({ secret, accountId: s.accountId, sub: 'bench', ttlSeconds: 6 * 3600 }));
     const directItems: DirectItem[] = samples.map(({ accountId, userId, q }) => ({ accountId, userId, q }));
+    const picked = await pickTargets(pipeline, api, secret);
+    const targets = picked.targets;
+    progress(
+      `  largest account ${targets.accountId}: ${fmt(targets.users)} user documents (next: ${targets.accounts.slice(1).map((a) => `${a.accountId} ${fmt(a.users)}`).join(', ')}); ` +
+        `inbox ${targets.inbox.id} (${targets.inbox.name}) reached by ${fmt(targets.inbox.users)} users, the most of its ${targets.inbox.inboxes} inboxes; ` +
+        `queue ${targets.queue.id} (${targets.queue.name}) with ${fmt(targets.queue.users)} users under cc_queue_id, the most of its ${targets.queue.queues} queues`,
+    );
 
     worker = startLoadWorker();
-    const cases = caseList(levels);
+    const cases = caseList(levels, flags.only);
+    // The target routes, idle only (each level; through the API).
+    const targetCases: CaseDef[] = levels.flatMap((connections) => TARGET_ROUTES.map((route) => ({ route, via: 'api' as const, connections })));
     const spec = { durationMs: flags['duration-s'] * 1000, warmupMs: flags['warmup-s'] * 1000 };
     const runCase = async (c: CaseDef, condition: Condition, round: number): Promise<CaseRun> => {
       const loadAverage = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
       const cpu0 = processCpuSeconds(api!.pid);
-      const result =
-        c.via === 'api'
+      const result = isTarget(c.route)
+        ? await worker!.run({ kind: 'http', baseUrl: api!.url, items: targetItems(c.route, targets, picked.token), releaseCursors: { opensearchUrl: ns.config.opensearchUrl, secret }, connections: c.connections, ...spec })
+        : c.via === 'api'
           ? await worker!.run({ kind: 'http', baseUrl: api!.url, items: httpItems(c.route, samples, tokens), ok404: c.route === 'drill-down', connections: c.connections, ...spec })
           : await worker!.run({
               kind: 'direct',
+              // (the target routes are API cases only)
               op: c.via,
               items: directItems,
               redisUrl: ns.config.redisUrl,
@@ -270,13 +356,13 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       return { ...c, condition, round, result, loadAverage, ...(apiCpuMsPerRequest === undefined ? {} : { apiCpuMsPerRequest }) };
     };
 
-    const targetRate = flags['ingest-rate'] > 0 ? flags['ingest-rate'] : Math.round(flags['ingest-load'] * capacity.eventsPerSecond);
+    const targetRate = flags.only === 'targets' ? 0 : flags['ingest-rate'] > 0 ? flags['ingest-rate'] : Math.round(flags['ingest-load'] * capacity.eventsPerSecond);
     const runs: CaseRun[] = [];
     const ingestRounds: ApiLatencyReport['ingest']['rounds'] = [];
     const topics = ns.config.topics;
     for (let round = 1; round <= flags.runs; round++) {
       progress(`round ${round}/${flags.runs}: idle`);
-      for (const c of cases) runs.push(await runCase(c, 'idle', round));
+      for (const c of [...cases, ...targetCases]) runs.push(await runCase(c, 'idle', round));
       memory[`API process, after idle round ${round}`] = api.memory();
       if (targetRate <= 0) continue;
       progress(`round ${round}/${flags.runs}: under ingest, churn at ${fmt(targetRate)} events/s`);
@@ -327,6 +413,7 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       capacityWindow,
       ingest: { targetRate, rounds: ingestRounds },
       items: samples.length,
+      targets,
       cases: runs,
       memory,
       apiLogProblems,
@@ -372,13 +459,15 @@ function summarize(runs: CaseRun[]): SummaryRow[] {
 function overheads(summary: SummaryRow[], runs: CaseRun[]): OverheadRow[] {
   const out: OverheadRow[] = [];
   for (const api of summary.filter((s) => s.via === 'api')) {
-    const direct = DIRECT[api.route];
+    const route = api.route;
+    if (isTarget(route)) continue;
+    const direct = DIRECT[route];
     const find = (via: string, round: number) => runs.find((r) => r.condition === api.condition && r.route === api.route && r.via === via && r.connections === api.connections && r.round === round);
     const rounds = runs
       .filter((r) => r.condition === api.condition && r.route === api.route && r.via === 'api' && r.connections === api.connections)
       .map((r) => r.result.stats.p50 - (find(direct, r.round)?.result.stats.p50 ?? Number.NaN));
     const directRow = summary.find((s) => s.condition === api.condition && s.route === api.route && s.via === direct && s.connections === api.connections);
-    const pathRow = summary.find((s) => s.condition === api.condition && s.route === api.route && s.via === PATH[api.route] && s.connections === api.connections);
+    const pathRow = summary.find((s) => s.condition === api.condition && s.route === api.route && s.via === PATH[route] && s.connections === api.connections);
     out.push({
       condition: api.condition,
       route: api.route,
@@ -442,16 +531,20 @@ export function formatApiReport(report: ApiLatencyReport): string {
     `API latency, benchPreset(${report.options.scale}) dataset: ${fmt(report.dataset.events)} events, ${report.dataset.accounts} accounts, ${fmt(report.dataset.users)} user documents; ${report.items} request items; ${report.options.runs} round(s) of ${report.options['duration-s']} s per case (+${report.options['warmup-s']} s warm-up)`,
     `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,
     `code: ${m.source.commit}${m.source.uncommitted.length > 0 ? ` with uncommitted changes in ${m.source.uncommitted.join(', ')}` : ''}`,
+    ...(report.targets
+      ? [
+          `target routes (idle, API): largest account ${report.targets.accountId} (${fmt(report.targets.users)} user documents); inboxes = GET /inboxes (${report.targets.inbox.inboxes} inboxes); ` +
+            `users?inbox_id = ${report.targets.inbox.id} (${report.targets.inbox.name}, ${fmt(report.targets.inbox.users)} users, the most reached); users?cc_queue_id = ${report.targets.queue.id} (${report.targets.queue.name}, ${fmt(report.targets.queue.users)} users, the most of ${report.targets.queue.queues} queues); first page, size 50`,
+        ]
+      : []),
     `dataset drain: ${fmt(report.dataset.drain.eventsPerSecond)} events/s (join ${fmt(report.dataset.drain.joinMs / 1000, 1)} s, drain ${fmt(report.dataset.drain.drainMs / 1000, 1)} s); capacity on churn ${fmt(report.capacity.eventsPerSecond)} events/s (${fmt(report.capacity.events)} events); ingest target ${fmt(report.ingest.targetRate)} events/s`,
     '',
     latency,
     '',
-    overhead,
-    '',
-    goals,
-    '',
-    ingest,
-    '',
+    // (empty under --only targets)
+    ...(report.overhead.length > 0 ? [overhead, ''] : []),
+    ...(report.goals.length > 0 ? [goals, ''] : []),
+    ...(report.ingest.rounds.length > 0 ? [ingest, ''] : []),
     memory,
     '',
     `API log warnings/errors: ${JSON.stringify(report.apiLogProblems)}`,

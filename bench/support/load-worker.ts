@@ -12,10 +12,11 @@ import { Agent, request } from 'node:http';
 import { Client } from '@opensearch-project/opensearch';
 import { Redis } from 'ioredis';
 import { readSummary } from '../../src/api/counters-reader.ts';
+import { decodeCursor } from '../../src/api/cursor.ts';
 import { readPositions } from '../../src/api/freshness.ts';
 import { readUser } from '../../src/api/user-reader.ts';
 import { buildSort, buildUsersQuery, rowSourceFields, type UsersFilter, type UsersSort } from '../../src/api/users-query.ts';
-import { searchUsersPage } from '../../src/api/users-search.ts';
+import { closePit, searchUsersPage } from '../../src/api/users-search.ts';
 import { type DirectItem, type DirectOp, latencyStats, type LoadJob, type LoadResult } from './load.ts';
 
 /** Stop a case early when listings leave this many points in time open (a shared cluster allows 300). */
@@ -43,6 +44,10 @@ const filterOf = (accountId: string, q: string): UsersFilter => ({ accountId, q,
 async function runJob(job: LoadJob): Promise<LoadResult> {
   const statuses: Record<string, number> = {};
   let cursors = 0;
+  let released = 0;
+  /** points in time to close between calls, outside the timed part (releaseCursors) */
+  const toRelease: string[] = [];
+  let release = async () => {};
   let aborted: string | undefined;
   let call: (i: number) => Promise<boolean>;
   let cleanup = async () => {};
@@ -54,11 +59,28 @@ async function runJob(job: LoadJob): Promise<LoadResult> {
       const item = job.items[i % job.items.length]!;
       const { status, body } = await httpGet(agent, base, item.path, item.token);
       statuses[status] = (statuses[status] ?? 0) + 1;
-      if (body.includes('"next_cursor":"')) cursors += 1;
+      const cursor = /"next_cursor":"([^"]+)"/.exec(body)?.[1];
+      if (cursor !== undefined) {
+        cursors += 1;
+        const pit = job.releaseCursors ? decodeCursor(cursor, job.releaseCursors.secret)?.pit : undefined;
+        if (pit) toRelease.push(pit);
+      }
       // A drill-down of a user the churn deleted is a proper answer (404), as the direct GET's "not found" is.
       return status === 200 || (status === 404 && job.ok404 === true);
     };
-    cleanup = async () => agent.destroy();
+    const releaser = job.releaseCursors ? new Client({ node: job.releaseCursors.opensearchUrl, requestTimeout: 30_000, maxRetries: 0 }) : undefined;
+    if (releaser)
+      release = async () => {
+        while (toRelease.length > 0) {
+          await closePit(releaser, toRelease.shift()!);
+          released += 1;
+        }
+      };
+    cleanup = async () => {
+      await release();
+      agent.destroy();
+      await releaser?.close();
+    };
   } else {
     const redis = new Redis(job.redisUrl, { maxRetriesPerRequest: 2 });
     const opensearch = new Client({ node: job.opensearchUrl, requestTimeout: 30_000, maxRetries: 0 });
@@ -131,7 +153,8 @@ async function runJob(job: LoadJob): Promise<LoadResult> {
         if (ok) latencies.push(finished - started);
         else errors += 1;
       }
-      if (cursors > MAX_CURSORS) aborted = `stopped: ${cursors} listings left a point in time open`;
+      await release();
+      if (cursors - released > MAX_CURSORS) aborted = `stopped: ${cursors} listings left a point in time open`;
     }
   };
   try {
@@ -141,7 +164,7 @@ async function runJob(job: LoadJob): Promise<LoadResult> {
   }
   const cpu = process.cpuUsage(cpuAtMeasure ?? cpu0);
   const windowMs = Math.min(performance.now(), end) - measureFrom;
-  return { stats: latencyStats(latencies, windowMs, errors), statuses, cursors, workerCpuSeconds: (cpu.user + cpu.system) / 1e6, ...(aborted ? { aborted } : {}) };
+  return { stats: latencyStats(latencies, windowMs, errors), statuses, cursors, ...(job.kind === 'http' && job.releaseCursors ? { releasedCursors: released } : {}), workerCpuSeconds: (cpu.user + cpu.system) / 1e6, ...(aborted ? { aborted } : {}) };
 }
 
 process.on('message', (job: LoadJob) => {

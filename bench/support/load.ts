@@ -96,7 +96,18 @@ export interface CaseSpec {
 }
 
 export type LoadJob =
-  | ({ kind: 'http'; baseUrl: string; items: HttpItem[]; ok404?: boolean } & CaseSpec)
+  | ({
+      kind: 'http';
+      baseUrl: string;
+      items: HttpItem[];
+      ok404?: boolean;
+      /**
+       * Close the point in time of every answer that hands out a next_cursor (a long listing's first
+       * page), after the answer is timed: decoded with the API's secret, deleted on OpenSearch. The
+       * closing is not in the latency but is in the case's window (fewer requests per second).
+       */
+      releaseCursors?: { opensearchUrl: string; secret: string };
+    } & CaseSpec)
   | ({ kind: 'direct'; op: DirectOp; items: DirectItem[]; redisUrl: string; opensearchUrl: string; space: { namespace: string; generation: string }; index: string; secret: string } & CaseSpec);
 
 export interface LoadResult {
@@ -105,6 +116,8 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** listings answered with a next_cursor (each holds an OpenSearch point in time for 5 minutes) */
   cursors: number;
+  /** of those, the ones whose point in time the worker closed (releaseCursors) */
+  releasedCursors?: number;
   /** CPU seconds the worker itself used during the case */
   workerCpuSeconds: number;
   aborted?: string;
