@@ -6,7 +6,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
-import { readCheckpoints } from '../integrity/checkpoints.ts';
+import { indexBehind } from '../integrity/checkpoints.ts';
 import { generationKeys } from '../redis/keys.ts';
 import { awaitPositions, readAppliedPositions, readPositions } from './freshness.ts';
 import type { LiveGeneration } from './live-generation.ts';
@@ -73,10 +73,9 @@ export async function beginRead(services: ReportServices, c: Context, query: { m
  * monitor's next round (docs/reliability.md). One small realtime read beside the answer's own.
  */
 async function requireCheckpoints(opensearch: Client, index: string, positions: Positions): Promise<void> {
-  const held = await readCheckpoints(opensearch, index, [...positions.keys()]);
-  const behind = [...held].find(([field, offset]) => offset < positions.get(field)!);
-  if (behind)
-    throw new AppError('index_unavailable', `The report cannot be trusted now: index ${index} holds writes of ${behind[0]} up to offset ${behind[1]} only, but offset ${positions.get(behind[0])} was published: it went back in time (restored from an older snapshot); the service rebuilds it`, {
+  const reason = await indexBehind(opensearch, index, positions);
+  if (reason)
+    throw new AppError('index_unavailable', `The report cannot be trusted now: ${reason}; the service rebuilds it`, {
       retriable: true,
       details: { fault: 'index_behind' },
     });

@@ -31,3 +31,14 @@ export async function readCheckpoints(opensearch: Client, index: string, fields:
     if (doc.found && doc._source?.checkpoint) out.set(doc._source.checkpoint.field, BigInt(doc._source.checkpoint.offset));
   return out;
 }
+
+/**
+ * Why `index` holds less than `published` says was written (one of its checkpoints is behind a
+ * published position), or undefined when it holds it all. Read the positions first: both only grow.
+ */
+export async function indexBehind(opensearch: Client, index: string, published: ReadonlyMap<string, bigint>): Promise<string | undefined> {
+  const held = await readCheckpoints(opensearch, index, [...published.keys()]);
+  const behind = [...held].find(([field, offset]) => offset < published.get(field)!);
+  if (!behind) return undefined;
+  return `index ${index} holds writes of ${behind[0]} up to offset ${behind[1]} only, but offset ${published.get(behind[0])} was published as searchable: the index went back in time (restored from an older snapshot)`;
+}

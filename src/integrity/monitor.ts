@@ -19,7 +19,7 @@ import { eventTopics } from '../kafka/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { generationKeys, liveGenerationKey } from '../redis/keys.ts';
-import { readCheckpoints } from './checkpoints.ts';
+import { indexBehind } from './checkpoints.ts';
 import type { FaultCode } from './fault.ts';
 import { REPAIR_STALE_MS, type RepairMarker, describeRepair, readRepair } from './repair-state.ts';
 
@@ -120,10 +120,8 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
     const positions = new Map(Object.entries(await redis.hgetall(generationKeys(space).positions)).map(([f, v]) => [f, BigInt(v)]));
     for (const index of Object.values(generationIndices(namespace, generation))) {
       // Positions first, checkpoints after: both only grow, and an index gets its checkpoint before its position is published.
-      const held = await readCheckpoints(opensearch, index, [...positions.keys()]);
-      const behind = [...held].find(([field, offset]) => offset < positions.get(field)!);
-      if (behind)
-        return { ok: false, fault: 'index_behind', generation, reason: `index ${index} holds writes of ${behind[0]} up to offset ${behind[1]} only, but offset ${positions.get(behind[0])} was published as searchable: the index went back in time (restored from an older snapshot)`, checkedAt: at };
+      const reason = await indexBehind(opensearch, index, positions);
+      if (reason) return { ok: false, fault: 'index_behind', generation, reason, checkedAt: at };
     }
     const kafkaVerdict = await inspectOffsets(generation, marker, at).catch((error: unknown) => {
       // Kafka does not answer: the offsets cannot be compared. A Redis connection checked whole
@@ -142,12 +140,7 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
     const seen = connection;
     const space = { namespace, generation };
     const client = await kafkaAdmin();
-    const applied0 = new Map(Object.entries(await redis.hgetall(generationKeys(space).applied)).map(([f, v]) => [f, BigInt(v)]));
     const existing = new Set(await client.listTopics());
-    for (const topic of deps.topics.filter((t) => !existing.has(t))) {
-      const field = [...applied0.keys()].find((f) => f.startsWith(`${topic}:`));
-      if (field) return { ok: false, fault: 'topic_reset', generation, reason: `topic ${topic} does not exist, but the state has applied its events (${field} up to offset ${applied0.get(field)}): the topic was deleted`, checkedAt: at };
-    }
     const topics = deps.topics.filter((t) => existing.has(t));
     // Committed first, applied after: applied only grows, so a committed offset past the applied
     // one read later cannot be a race with the projector.
@@ -156,6 +149,10 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
       for (const { topic, partitions } of await client.fetchOffsets({ groupId: deps.groupOf(generation), topics }))
         for (const { partition, offset } of partitions) if (BigInt(offset) >= 0n) committed.set(`${topic}:${partition}`, BigInt(offset));
     const applied = new Map(Object.entries(await redis.hgetall(generationKeys(space).applied)).map(([f, v]) => [f, BigInt(v)]));
+    for (const topic of deps.topics.filter((t) => !existing.has(t))) {
+      const field = [...applied.keys()].find((f) => f.startsWith(`${topic}:`));
+      if (field) return { ok: false, fault: 'topic_reset', generation, reason: `topic ${topic} does not exist, but the state has applied its events (${field} up to offset ${applied.get(field)}): the topic was deleted`, checkedAt: at };
+    }
     const replaying = marker?.code === 'redis_behind' && marker.phase === 'replaying' && marker.generation === generation;
     for (const topic of topics)
       for (const p of await client.fetchTopicOffsets(topic)) {

@@ -137,17 +137,6 @@ export async function ensureTemplates(client: Client, options: IndexLayoutOption
     await client.indices.putIndexTemplate({ name, body: { index_patterns: [`${name}-*`], template: { settings, mappings } } } as never);
 }
 
-/** Creates the generation's index if it does not exist yet. */
-export async function ensureIndex(client: Client, index: string): Promise<void> {
-  const exists = await client.indices.exists({ index });
-  if (exists.body) return;
-  try {
-    await client.indices.create({ index });
-  } catch (error) {
-    if (!String((error as { message?: string }).message).includes('resource_already_exists_exception')) throw error;
-  }
-}
-
 /** Points the alias at `index` alone, atomically (readers see the old or the new index, never none). */
 export async function pointAlias(client: Client, alias: string, index: string): Promise<void> {
   const current = await client.indices.getAlias({ name: alias }).catch(() => ({ body: {} as Record<string, unknown> }));

@@ -5,7 +5,7 @@
  * tick stretches while refreshes are slow, so that refreshing never takes more than half the time.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import { checkpointOps, readCheckpoints } from '../integrity/checkpoints.ts';
+import { checkpointOps, indexBehind } from '../integrity/checkpoints.ts';
 import { IntegrityFault } from '../integrity/fault.ts';
 import type { Logger } from '../logger.ts';
 import { writeDocs } from '../opensearch/bulk-writer.ts';
@@ -49,13 +49,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
    * writes, and no check could see it any more). Throws an IntegrityFault (index_behind).
    */
   async function requireIndicesCurrent(indices: readonly string[], fields: readonly string[]): Promise<void> {
-    const published = await store.positions();
-    const wanted = fields.filter((f) => published.has(f));
+    const all = await store.positions();
+    const published = new Map(fields.filter((f) => all.has(f)).map((f) => [f, all.get(f)!]));
     for (const index of indices) {
-      const held = await readCheckpoints(opensearch, index, wanted);
-      const behind = [...held].find(([field, offset]) => offset < published.get(field)!);
-      if (behind)
-        throw new IntegrityFault('index_behind', `index ${index} holds writes of ${behind[0]} up to offset ${behind[1]} only, but offset ${published.get(behind[0])} was published as searchable: the index went back in time (restored from an older snapshot)`);
+      const reason = await indexBehind(opensearch, index, published);
+      if (reason) throw new IntegrityFault('index_behind', reason);
     }
   }
 

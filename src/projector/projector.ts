@@ -20,7 +20,7 @@ import { CoPartitionedAssigner } from '../kafka/co-partition-assigner.ts';
 import { eventTopics, logicalTopics } from '../kafka/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { createAccountStore } from '../redis/account-store.ts';
+import { createAccountStore, unwrap } from '../redis/account-store.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
 import { retry } from '../retry.ts';
 import { createAccountCache } from './account-cache.ts';
@@ -162,14 +162,6 @@ export function createProjector(deps: ProjectorDeps) {
         refreshReady();
       }
     }
-  }
-
-  function unwrapMulti(results: [Error | null, unknown][] | null): unknown[] {
-    if (!results) throw new AppError('redis_unavailable', 'Redis transaction aborted', { retriable: true });
-    return results.map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    });
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -441,7 +433,7 @@ export function createProjector(deps: ProjectorDeps) {
   async function readChecked(fields: readonly string[]): Promise<Map<string, bigint>> {
     const seen = connection;
     if (redis.status !== 'ready') throw new AppError('redis_unavailable', `Redis is not connected (${redis.status})`, { retriable: true });
-    const [id, epochNow, appliedRaw] = unwrapMulti(await redis.multi().hget(genKeys.identity, 'id').hget(genKeys.identity, 'epoch').hmget(genKeys.applied, ...fields).exec()) as [string | null, string | null, (string | null)[]];
+    const [id, epochNow, appliedRaw] = unwrap(await redis.multi().hget(genKeys.identity, 'id').hget(genKeys.identity, 'epoch').hmget(genKeys.applied, ...fields).exec()) as [string | null, string | null, (string | null)[]];
     if (seen !== connection) throw new AppError('redis_unavailable', 'the Redis connection changed during the check', { retriable: true });
     if (id !== identity?.id)
       throw new IntegrityFault('redis_lost', `Redis no longer holds generation ${deps.space.generation} of namespace ${config.namespace} (its identity is ${id ? 'another one' : 'gone'}): Redis was emptied or replaced`);

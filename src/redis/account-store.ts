@@ -54,7 +54,8 @@ export interface OutboxClear {
 
 type MultiResult = [Error | null, unknown][] | null;
 
-function unwrap(results: MultiResult): unknown[] {
+/** The values of a MULTI's replies; throws the first command's error, or when the transaction aborted. */
+export function unwrap(results: MultiResult): unknown[] {
   if (!results) throw new AppError('redis_unavailable', 'Redis transaction aborted', { retriable: true });
   return results.map(([err, value]) => {
     if (err) throw err;
