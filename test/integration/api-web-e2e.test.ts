@@ -5,7 +5,7 @@
  * is and shows a 503 as such; opens the users who reach an inbox or a queue with their paths and
  * CSV; the report as of a past instant against a replay; a user's history; every view as a link
  * (reload, back and forward, a shared URL); an accessibility check (axe-core) on every view;
- * saves screenshots of each view to docs/screenshots/.
+ * saves screenshots of each view (to docs/screenshots/ with UPDATE_SCREENSHOTS=1, else a temporary directory).
  */
 import { fold } from '../../src/opensearch/search-terms.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { serve } from '@hono/node-server';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FactEvent, type UserDoc, countersFromDocs, filterEntries, queuesFromCounters, reportRow, summarize } from '../../projections/index.ts';
+import { type FactEvent, type ReportFilter, type UserDoc, countersFromDocs, filterEntries, queuesFromCounters, reportRow, summarize } from '../../projections/index.ts';
 import { createApp } from '../../src/api/app.ts';
 import type { IntegrityGate } from '../../src/api/integrity-gate.ts';
 import { mintToken } from '../../src/api/tokens.ts';
@@ -25,12 +25,16 @@ import type { Verdict } from '../../src/integrity/monitor.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { type Metrics, createMetrics } from '../../src/metrics.ts';
 import { createEventBuilder } from '../support/builders.ts';
+import { testHistory } from '../support/history.ts';
+import { csvRows } from '../../src/api/csv-rows.ts';
+import { parseCsv } from './api-csv-parse.ts';
 import { type ApiEnv, SECRET, compareCodePoints, expectedDocs, startApiEnv } from './api-harness.ts';
 import { ACCOUNT_A, accountA } from './api-scenario.ts';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].filter((p): p is string => !!p);
 const CHROMIUM = CANDIDATES.find((path) => existsSync(path));
-const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
+// The screenshots of docs/ are rewritten only when asked (UPDATE_SCREENSHOTS=1); a test run leaves the tree clean.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? new URL('../../docs/screenshots/', import.meta.url) : new URL(`file://${mkdtempSync(join(tmpdir(), 'access-index-screenshots-'))}/`);
 
 if (!CHROMIUM) console.warn(`[api-web-e2e] SKIPPED: no Chromium found at ${CANDIDATES.join(', ')} (install it: apt-get install -y chromium, or set CHROMIUM_PATH)`);
 
@@ -62,6 +66,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     for (const topic of api.topics) metrics.consumerLag.set({ topic, partition: '0' }, topic === api.topics[0] ? behind : 0);
   };
 
+  const byDisplayName = (a: UserDoc, b: UserDoc) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id);
   const rowNames = () => page.locator('#users-body tr .name').allTextContents();
   const expectedNames = (filter: Parameters<typeof reportRow>[1]) =>
     docs
@@ -409,6 +414,73 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
       await expect.poll(() => dialog.locator('#history-items > li').count()).toBeGreaterThan(0);
       expect(await other.locator('#target-title').textContent()).toBe('Who reaches inbox Escalations (i2)');
       expect(await other.getByRole('region', { name: 'Historical report' }).isVisible()).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('for random inboxes and queues of a generated history, live and as of random instants, lists and exports what a replay of the rules gives', async () => {
+    // The generator's small test account (40 agents, 500 events over 30 days), in its own account.
+    const account = 'acc_test_small';
+    const history = testHistory(11).events.filter((e) => e.key === account);
+    await api.env.waitForPositions(await api.env.produce(history.map((e) => ({ topic: e.topic, key: e.key, value: e.value }))), 120_000);
+    const events = history.map((e) => e.event);
+    const ids = (type: string, field: 'inbox_id' | 'cc_queue_id') => [...new Set(events.flatMap((e) => (e.type === type ? [(e.data as Record<string, string>)[field]!] : [])))].sort();
+    const inboxes = ids('inbox.upserted', 'inbox_id');
+    const queues = ids('queue.upserted', 'cc_queue_id');
+    const first = events[0]!.timeMs;
+    const last = events[events.length - 1]!.timeMs;
+    let seed = 20261130;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed % n;
+    };
+    const pick = <T,>(from: readonly T[], n: number) => [...from].sort(() => rand(3) - 1).slice(0, n);
+    const targets: ReportFilter[] = [...pick(inboxes, 3).map((inbox_id) => ({ inbox_id })), ...pick(queues, 3).map((cc_queue_id) => ({ cc_queue_id }))];
+
+    const other = await context.newPage();
+    other.setDefaultTimeout(15_000);
+    try {
+      await other.goto(url);
+      await other.getByLabel('Access token').fill(await api.token(account));
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => other.locator('#account-id').textContent()).toBe(account);
+      const shown = () => other.locator('#target-body tr .name').allTextContents();
+      let compared = 0;
+      let reached = 0;
+      for (const target of targets) {
+        // Live, then two random instants of the history (the middle of its span is where it changes most).
+        for (const at of [undefined, first + rand(last - first), first + rand(last - first)]) {
+          const docs = [...expectedDocs(at === undefined ? events : events.filter((e) => e.timeMs <= at)).values()].sort(byDisplayName);
+          const expected = docs.filter((d) => reportRow(d, target));
+          const query = new URLSearchParams({ tab: target.inbox_id ? 'inboxes' : 'queues', ...(target as Record<string, string>), ...(at === undefined ? {} : { as_of: new Date(at).toISOString() }) });
+          const label = `${query}`;
+          await other.goto(`${url}?${query}`);
+          if (expected.length === 0) {
+            await expect.poll(() => other.locator('#target-status').textContent(), { message: label }).toBe('Nobody reaches it under these filters.');
+          } else {
+            // Every page, forward, with the count the page states.
+            await expect.poll(() => other.locator('#target-status').textContent(), { message: label }).toMatch(new RegExp(`^Showing 1–\\d+ of ${expected.length} users`));
+            const names: string[] = [];
+            for (;;) {
+              const rows = await shown();
+              names.push(...rows);
+              if (names.length >= expected.length || (await other.locator('#target-next').isDisabled())) break;
+              await other.locator('#target-next').click();
+              await expect.poll(() => other.locator('#target-status').textContent(), { message: label }).toMatch(new RegExp(`^Showing ${names.length + 1}–`));
+            }
+            expect(names, label).toEqual(expected.map((d) => d.display_name));
+          }
+          const [download] = await Promise.all([other.waitForEvent('download'), other.getByRole('button', { name: 'Export CSV for this target' }).click()]);
+          const csv = parseCsv(readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, ''));
+          expect(csv.slice(1), label).toEqual(docs.flatMap((d) => csvRows(d, target)));
+          compared += 1;
+          reached += expected.length;
+        }
+      }
+      // Not vacuous: every (target, instant) pair was compared, and most reach someone.
+      expect(compared).toBe(targets.length * 3);
+      expect(reached).toBeGreaterThan(targets.length * 3);
     } finally {
       await other.close();
     }
