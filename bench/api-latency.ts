@@ -20,7 +20,9 @@
  * the answer (the cluster allows 300 open). `--only targets` runs those cases alone (no ingest).
  * Progress on stderr; the table (or --json) on stdout. The namespace is deleted at the end.
  *
- *   npx tsx bench/api-latency.ts [--scale 0.02] [--runs 3] [--duration-s 5] [--connections 1,8] [--only targets] [--json] [--out file]
+ *   npx tsx bench/api-latency.ts [--scale 0.02] [--runs 3] [--duration-s 5] [--connections 1,8] [--only targets] [--accounts N] [--json] [--out file]
+ *
+ * The largest account of the full bench (50,000 agents), alone: --scale 1 --accounts 1 --only targets
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -49,6 +51,7 @@ export const API_FLAGS = {
   'ingest-load': { default: 0.5, help: 'churn rate under ingest, as a share of the measured drain rate', min: 0, max: 2 },
   'ingest-rate': { default: 0, help: 'churn rate under ingest in events/s (overrides --ingest-load)', min: 0, max: 100_000 },
   'api-cpu-profile-dir': { default: '', help: 'run the API with --cpu-prof and write its CPU profile into this directory (diagnosis)' },
+  accounts: { default: 0, help: 'keep only the first N bench accounts, the largest first (1 at --scale 1: the 50,000-agent account alone); 0 keeps all', min: 0, max: 200 },
   only: { default: '', help: '"targets": only the target routes on the largest account (idle; no other case, no ingest)' },
   users: { default: 40, help: 'sampled (account, user, prefix) items the requests rotate through', min: 1, max: 500 },
   'timeout-s': { default: 900, help: 'upper bound of the dataset drain, in seconds', min: 10, max: 3600 },
@@ -272,6 +275,8 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
   const levels = [...new Set(flags.connections.split(',').map((s) => Number(s.trim())))].filter((n) => Number.isInteger(n) && n >= 1 && n <= 64).sort((a, b) => a - b);
   if (levels.length === 0) throw new Error('--connections: give integers from 1 to 64');
   if (flags.only !== '' && flags.only !== 'targets') throw new Error(`--only: "targets" or nothing (got ${JSON.stringify(flags.only)})`);
+  // The churn producer regenerates the whole preset's history; a subset of accounts is for the idle target cases.
+  if (flags.accounts > 0 && flags.only !== 'targets') throw new Error('--accounts: only with --only targets (the churn of the other cases comes from every account)');
   const ns = createBenchNamespace();
   const machine = await describeMachine(ns.config);
   progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
@@ -286,8 +291,8 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
   try {
     pipeline = await openLivePipeline(ns);
     // Enough churn for every round under ingest at any plausible rate (the generator is lazy).
-    const history = splitHistory(flags.scale, flags.seed, CHURN_FACTOR);
-    progress(`publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale}) (seed ${flags.seed})`);
+    const history = splitHistory(flags.scale, flags.seed, CHURN_FACTOR, flags.accounts);
+    progress(`publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale})${flags.accounts > 0 ? `, its first ${flags.accounts} account(s) only` : ''} (seed ${flags.seed})`);
     const published = await publishDataset(pipeline, history.dataset);
     memory['projector process before start'] = processMemory('self');
     progress('draining with a projector in this process');

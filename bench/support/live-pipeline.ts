@@ -119,8 +119,10 @@ export interface SplitHistory {
  * `benchPreset(scale)` events (every account's bootstrap and early churn) are the dataset, the rest
  * is churn to publish live. The generator is lazy: only what is pulled is made.
  */
-export function splitHistory(scale: number, seed: number, factor: number): SplitHistory {
-  const preset = benchPreset(scale);
+export function splitHistory(scale: number, seed: number, factor: number, accounts = 0): SplitHistory {
+  const full = benchPreset(scale);
+  // `accounts` > 0 keeps the bench's first (largest) accounts only: acc_bench_001 has 50,000 agents at scale 1.
+  const preset = accounts > 0 ? { ...full, accounts: full.accounts.slice(0, accounts) } : full;
   const datasetEvents = preset.accounts.reduce((sum, a) => sum + a.events, 0);
   const iterator = generateHistory({ seed, ...preset, accounts: preset.accounts.map((a) => ({ ...a, events: Math.ceil(a.events * factor) })) });
   let taken = false;
