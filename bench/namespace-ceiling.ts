@@ -61,7 +61,7 @@ export async function runNamespaceCeiling(flags: ReturnType<typeof parseFlags<ty
     const lag = await pipeline.lag();
     if (events === 0) throw new Error(`namespace ${ns.prefix} has no events`);
     if (lag > 0) throw new Error(`namespace ${ns.prefix} is not drained (lag ${lag}): its live generation must hold every event before its documents are measured`);
-    const sources = [indices.users, indices.history, indices.facts];
+    const sources = [indices.users, indices.facts];
     const totals = await indexingTotals(opensearch, sources);
     const written = { index: totals.index, delete: totals.delete, total: totals.index + totals.delete };
     progress(`${ns.prefix}, generation ${pipeline.space.generation}: ${fmt(events)} events; written by the projector: ${fmt(written.index)} index and ${fmt(written.delete)} delete operations`);

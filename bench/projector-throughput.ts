@@ -56,7 +56,7 @@ export interface ProjectorRun {
   published: { events: number; counts: Record<string, number>; ms: number; partitions: number };
   drain: DrainResult;
   consume: ConsumeCeilingResult;
-  readBack: { users: number; history: number; ms: number };
+  readBack: { users: number; facts: number; ms: number };
   bulk: BulkCeilingResult[];
   bulkBest: BulkCeilingResult;
   ratios: { documents: number; events: number };
@@ -134,7 +134,7 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
       clients.opensearch,
       [
         { index: indices.users, target: `${config.namespace}-users-ceiling` },
-        { index: indices.history, target: `${config.namespace}-history-ceiling` },
+        { index: indices.facts, target: `${config.namespace}-facts-ceiling` },
       ],
       join(tmpdir(), `${ns.prefix}-ceiling.spool`),
     );
@@ -142,13 +142,13 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
     let bulkBest: BulkCeilingResult;
     let diagnosis: ProjectorRun['diagnosis'];
     try {
-      progress(`  spooled ${fmt(spool.counts[0]!)} user documents and ${fmt(spool.counts[1]!)} history records (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
+      progress(`  spooled ${fmt(spool.counts[0]!)} user documents and ${fmt(spool.counts[1]!)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
       ({ bulk, bulkBest } = await measureStreams(clients.opensearch, spool, machine.pids));
       if (captureFile) {
         const interval = options.publishIntervalMs ?? config.publishIntervalMs;
         const bulkWithRefreshes = await measureBulkCeiling(clients.opensearch, spool, { streams: 1, refreshEveryMs: interval, pids: machine.pids });
         progress(`  diagnosis: bulk ceiling, 1 stream, refresh every ${interval} ms: ${fmt(bulkWithRefreshes.docsPerSecond)} documents/s (${bulkWithRefreshes.refreshes} refreshes)`);
-        const replay = await replayBulkBodies(clients.opensearch, captureFile, indices, { users: `${config.namespace}-users-replay`, history: `${config.namespace}-history-replay` }, machine.pids);
+        const replay = await replayBulkBodies(clients.opensearch, captureFile, indices, { users: `${config.namespace}-users-replay`, facts: `${config.namespace}-facts-replay` }, machine.pids);
         progress(`  diagnosis: the projector's own ${replay.requests} bulk requests replayed: ${fmt(replay.docsPerSecond)} documents/s`);
         diagnosis = { bulkWithRefreshes, replay };
       }
@@ -166,7 +166,7 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
       published: { events: published.total, counts: published.counts, ms: published.elapsedMs, partitions: published.lastOffsets.size },
       drain,
       consume,
-      readBack: { users: spool.counts[0]!, history: spool.counts[1]!, ms: spool.ms },
+      readBack: { users: spool.counts[0]!, facts: spool.counts[1]!, ms: spool.ms },
       bulk,
       bulkBest,
       ratios: { documents: drain.documentsPerSecond / bulkBest.docsPerSecond, events: drain.eventsPerSecond / consume.eventsPerSecond },
@@ -189,7 +189,7 @@ function figures(run: ProjectorRun): Record<string, number> {
   return {
     events: run.published.events,
     'documents written': d.documents,
-    'distinct documents (users + history)': run.readBack.users + run.readBack.history,
+    'distinct documents (users + facts)': run.readBack.users + run.readBack.facts,
     'join s': d.joinMs / 1000,
     'drain s (join → searchable)': d.drainMs / 1000,
     'all applied s (join → applied)': d.appliedMs / 1000,

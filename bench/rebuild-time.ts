@@ -10,7 +10,7 @@
  *   2. the real command, `access-index rebuild`, in its own process: wall time, its phases (from
  *      its own progress lines: filling, verifying, parity, swap), its peak resident memory;
  *   3. documents it wrote: the indexing and delete operations OpenSearch counted on the new
- *      generation's indices (users, history and, where the generation has one, facts; overwrites
+ *      generation's indices (users and facts; overwrites
  *      included), and the distinct documents they hold;
  *   4. the raw `_bulk` ceiling for the same (distinct) documents, 1 and 2 concurrent streams,
  *      with bench/ceilings/bulk-ceiling.ts;
@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { READ_SCOPE } from '../src/api/auth.ts';
 import { mintToken } from '../src/api/tokens.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
-import { factsIndex, historyIndex, usersIndex } from '../src/opensearch/indices.ts';
+import { factsIndex, usersIndex } from '../src/opensearch/indices.ts';
 import { type BulkCeilingResult, indexingTotals, measureStreams, spoolDocs } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
@@ -82,7 +82,7 @@ export interface RebuildRun {
   phases: { startupMs: number; fillMs: number; verifyMs: number; parityMs: number; swapMs: number };
   generation: string;
   written: { index: number; delete: number; total: number; failed: number };
-  distinct: { users: number; history: number; facts: number };
+  distinct: { users: number; facts: number };
   bulk: BulkCeilingResult[];
   bulkBest: BulkCeilingResult;
   ratios: { fill: number; wall: number; wallTimes: number };
@@ -204,11 +204,8 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     progress(`  rebuilt ${generation} in ${fmt(command.wallMs / 1000, 1)} s: startup ${fmt(phases.startupMs / 1000, 1)} s, fill ${fmt(phases.fillMs / 1000, 1)} s, verify ${fmt(phases.verifyMs / 1000, 1)} s, parity ${fmt(phases.parityMs / 1000, 1)} s, swap and exit ${fmt(phases.swapMs / 1000, 1)} s; peak rss ${mib(command.peakRss)}`);
 
     const { opensearch } = pipeline.clients;
-    const newIndices = { users: usersIndex(ns.config.namespace, generation), history: historyIndex(ns.config.namespace, generation) };
-    // A generation may also have a facts index (fact intervals, for as_of): counted when it exists.
-    const facts = factsIndex(ns.config.namespace, generation);
-    const hasFacts = (await opensearch.indices.exists({ index: facts })).body === true;
-    const totals = await indexingTotals(opensearch, [newIndices.users, newIndices.history, ...(hasFacts ? [facts] : [])]);
+    const newIndices = { users: usersIndex(ns.config.namespace, generation), facts: factsIndex(ns.config.namespace, generation) };
+    const totals = await indexingTotals(opensearch, [newIndices.users, newIndices.facts]);
     const written = { index: totals.index, delete: totals.delete, total: totals.index + totals.delete, failed: totals.failed };
     progress(`  written by the rebuild: ${fmt(written.index)} index and ${fmt(written.delete)} delete operations (${fmt(written.failed)} refused as stale)`);
 
@@ -217,13 +214,12 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
       opensearch,
       [
         { index: newIndices.users, target: `${ns.config.namespace}-users-ceiling` },
-        { index: newIndices.history, target: `${ns.config.namespace}-history-ceiling` },
-        ...(hasFacts ? [{ index: facts, target: `${ns.config.namespace}-facts-ceiling` }] : []),
+        { index: newIndices.facts, target: `${ns.config.namespace}-facts-ceiling` },
       ],
       join(tmpdir(), `${ns.prefix}-ceiling.spool`),
     );
-    const distinct = { users: spool.counts[0]!, history: spool.counts[1]!, facts: spool.counts[2] ?? 0 };
-    progress(`  spooled ${fmt(distinct.users)} user documents, ${fmt(distinct.history)} history records, ${fmt(distinct.facts)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
+    const distinct = { users: spool.counts[0]!, facts: spool.counts[1]! };
+    progress(`  spooled ${fmt(distinct.users)} user documents and ${fmt(distinct.facts)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
     let ceiling: Awaited<ReturnType<typeof measureStreams>>;
     try {
       ceiling = await measureStreams(opensearch, spool, machine.pids);
@@ -266,7 +262,7 @@ async function measureDatasetMemory(pipeline: LivePipeline, projector: ProcessMe
   const { opensearch, redis } = pipeline.clients;
   const info = await redis.info('memory');
   const redisUsedBytes = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? Number.NaN);
-  const stats = (await opensearch.indices.stats({ index: [pipeline.indices.users, pipeline.indices.history], metric: ['store', 'docs'] } as never)).body as {
+  const stats = (await opensearch.indices.stats({ index: [pipeline.indices.users, pipeline.indices.facts], metric: ['store', 'docs'] } as never)).body as {
     indices: Record<string, { primaries: { store: { size_in_bytes: number }; docs: { count: number } } }>;
   };
   const indexBytes = Object.values(stats.indices).reduce((sum, s) => sum + s.primaries.store.size_in_bytes, 0);
@@ -358,9 +354,8 @@ function figures(r: RebuildRun): Record<string, number> {
     '  parity s': r.phases.parityMs / 1000,
     '  swap and exit s': r.phases.swapMs / 1000,
     'documents written (index + delete ops)': r.written.total,
-    'distinct documents (users + history + facts)': r.distinct.users + r.distinct.history + r.distinct.facts,
+    'distinct documents (users + facts)': r.distinct.users + r.distinct.facts,
     '  user documents': r.distinct.users,
-    '  history records': r.distinct.history,
     '  fact intervals': r.distinct.facts,
     'rebuild docs/s over fill': (r.written.total * 1000) / r.phases.fillMs,
     'rebuild docs/s over wall': (r.written.total * 1000) / r.command.wallMs,

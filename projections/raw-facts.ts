@@ -123,3 +123,60 @@ export function applyRaw(raw: RawFacts, event: FactEvent): RawChange[] {
   }
   return changes;
 }
+
+/**
+ * The entity a raw key is found through when one user's history is derived (the `subject` of its
+ * fact intervals): the user for their own keys (profile, deletion, role assignment, memberships,
+ * direct inbox grants), a queue for its settings, deletion and the grants to it, a role or an inbox
+ * for its own.
+ */
+export function rawSubject(key: string): string {
+  const [tag, a = '', b = ''] = key.split(SEP);
+  switch (tag) {
+    case 'u':
+    case 'r':
+    case 'q':
+    case 'i':
+      return `${tag}${SEP}${a}`;
+    case 'x':
+      return `${a}${SEP}${b}`;
+    case 'ro':
+      return `u${SEP}${a}`;
+    case 'm':
+    case 'gu':
+      return `u${SEP}${b}`;
+    case 'gq':
+      return `q${SEP}${b}`;
+    default:
+      throw new Error(`unknown raw key ${JSON.stringify(key)}`);
+  }
+}
+
+/** The subject of a user's own raw keys: where the search for their history starts. */
+export const userSubject = (userId: string) => `u${SEP}${userId}`;
+
+/**
+ * The subjects a raw fact leads to, for a user's derivation: a role assignment to the role, a
+ * membership to the queue, a grant to the inbox, a queue's settings to its overflow inbox. Reading
+ * every interval of the user's subject, then of the subjects those lead to, and so on, gives every
+ * raw fact the user's documents were ever derived from.
+ */
+export function reachedSubjects(key: string, value: string): string[] {
+  const [tag, a = '', b = ''] = key.split(SEP);
+  switch (tag) {
+    case 'ro':
+      return [`r${SEP}${value}`];
+    case 'm':
+      return [`q${SEP}${a}`];
+    case 'gu':
+      return [`i${SEP}${a}`];
+    case 'gq':
+      return [`i${SEP}${a}`, `q${SEP}${b}`];
+    case 'q': {
+      const overflow = (JSON.parse(value) as { overflow_to_inbox_id?: string | null }).overflow_to_inbox_id;
+      return overflow ? [`i${SEP}${overflow}`] : [];
+    }
+    default:
+      return [];
+  }
+}

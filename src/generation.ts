@@ -15,14 +15,19 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { IntegrityFault } from './integrity/fault.ts';
-import { checkpointMapping, ensureTemplates, factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
+import { checkpointMapping, ensureTemplates, factsAlias, factsIndex, pointAlias, usersAlias, usersIndex } from './opensearch/indices.ts';
 import { type KeySpace, generationKeys, liveGenerationKey } from './redis/keys.ts';
 
 export const FIRST_GENERATION = 'g1';
 
+/**
+ * The layout of a generation's indices, in their `_meta`. 2: fact intervals carry their `subject`
+ * and there is no history index (decision 30). A generation of an older layout is rebuilt.
+ */
+export const INDEX_LAYOUT = 2;
+
 export interface GenerationIndices {
   users: string;
-  history: string;
   facts: string;
 }
 
@@ -38,6 +43,8 @@ export interface IndexIdentity {
   exists: boolean;
   generationId?: string;
   epoch?: number;
+  /** INDEX_LAYOUT when the index was made; 1 when its `_meta` names none (made before layouts were named) */
+  layout?: number;
 }
 
 /**
@@ -48,11 +55,11 @@ export const writeAlias = (index: string): string => `${index}-w`;
 
 /** The write aliases of a generation's indices. */
 export function writeAliases(indices: GenerationIndices): GenerationIndices {
-  return { users: writeAlias(indices.users), history: writeAlias(indices.history), facts: writeAlias(indices.facts) };
+  return { users: writeAlias(indices.users), facts: writeAlias(indices.facts) };
 }
 
 export function generationIndices(namespace: string, generation: string): GenerationIndices {
-  return { users: usersIndex(namespace, generation), history: historyIndex(namespace, generation), facts: factsIndex(namespace, generation) };
+  return { users: usersIndex(namespace, generation), facts: factsIndex(namespace, generation) };
 }
 
 export const generationNumber = (g: string | undefined): number => Number(/^g(\d+)$/.exec(g ?? '')?.[1] ?? 0);
@@ -68,28 +75,43 @@ export async function readIdentity(redis: Redis, space: KeySpace): Promise<Gener
 export async function readIndexIdentity(opensearch: Client, index: string): Promise<IndexIdentity> {
   try {
     const { body } = await opensearch.indices.getMapping({ index });
-    const meta = (body as Record<string, { mappings?: { _meta?: { access_index?: { generation_id?: string; epoch?: number } } } }>)[index]?.mappings?._meta?.access_index;
-    return { exists: true, ...(meta?.generation_id ? { generationId: meta.generation_id } : {}), ...(meta?.epoch !== undefined ? { epoch: Number(meta.epoch) } : {}) };
+    const meta = (body as Record<string, { mappings?: { _meta?: { access_index?: { generation_id?: string; epoch?: number; layout?: number } } } }>)[index]?.mappings?._meta?.access_index;
+    return {
+      exists: true,
+      ...(meta?.generation_id ? { generationId: meta.generation_id } : {}),
+      ...(meta?.epoch !== undefined ? { epoch: Number(meta.epoch) } : {}),
+      ...(meta ? { layout: Number(meta.layout ?? 1) } : {}),
+    };
   } catch (error) {
     if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return { exists: false };
     throw error;
   }
 }
 
-/** Writes the identity (and epoch) into the `_meta` of an existing index. */
+/** Writes the identity (and epoch) into the `_meta` of an existing index, keeping the layout it was made with. */
 export async function writeIndexIdentity(opensearch: Client, index: string, identity: GenerationIdentity, generation: string): Promise<void> {
-  await opensearch.indices.putMapping({ index, body: { _meta: indexMeta(identity, generation) } } as never);
+  const layout = (await readIndexIdentity(opensearch, index)).layout ?? 1;
+  await opensearch.indices.putMapping({ index, body: { _meta: indexMeta(identity, generation, layout) } } as never);
 }
 
-function indexMeta(identity: GenerationIdentity, generation: string) {
-  return { access_index: { generation, generation_id: identity.id, epoch: identity.epoch } };
+function indexMeta(identity: GenerationIdentity, generation: string, layout = INDEX_LAYOUT) {
+  return { access_index: { generation, generation_id: identity.id, epoch: identity.epoch, layout } };
 }
+
+/** Why an index of the live generation cannot serve this version, or undefined when it can. */
+export function outdatedReason(index: string, found: IndexIdentity, generation: string): string | undefined {
+  if ((found.layout ?? 1) >= INDEX_LAYOUT) return undefined;
+  return `index ${index} of generation ${generation} has layout ${found.layout ?? 1}, made by an earlier version; this one needs layout ${INDEX_LAYOUT} (a user's history is read from fact intervals by subject): the service rebuilds the generation`;
+}
+
+/** The history index of layout 1 (before decision 30): still found, and dropped with its generation. */
+export const legacyHistoryAlias = (namespace: string) => `${namespace}-history`;
 
 /** The generations that have indices in OpenSearch (from the index names), in number order. */
 export async function generationsWithIndices(opensearch: Client, namespace: string): Promise<string[]> {
-  const { body } = await opensearch.cat.indices({ index: `${usersAlias(namespace)}-g*,${historyAlias(namespace)}-g*,${factsAlias(namespace)}-g*`, format: 'json', h: 'index', expand_wildcards: 'all' } as never);
+  const { body } = await opensearch.cat.indices({ index: `${usersAlias(namespace)}-g*,${legacyHistoryAlias(namespace)}-g*,${factsAlias(namespace)}-g*`, format: 'json', h: 'index', expand_wildcards: 'all' } as never);
   const found = new Set<string>();
-  const prefixes = [usersAlias(namespace), historyAlias(namespace), factsAlias(namespace)].map((p) => `${p}-`);
+  const prefixes = [usersAlias(namespace), legacyHistoryAlias(namespace), factsAlias(namespace)].map((p) => `${p}-`);
   for (const { index } of body as { index: string }[]) {
     const prefix = prefixes.find((p) => index.startsWith(p));
     const generation = prefix ? index.slice(prefix.length) : '';
@@ -155,6 +177,8 @@ export async function openGeneration(redis: Redis, opensearch: Client, space: Ke
     const found = await readIndexIdentity(opensearch, index);
     if (!found.exists) throw new IntegrityFault('index_lost', `index ${index} of the live generation ${space.generation} is missing in OpenSearch`);
     if (found.generationId !== identity.id) throw new IntegrityFault('index_lost', `index ${index} does not carry the identity of generation ${space.generation} (it was deleted and recreated, or restored from another life of the namespace)`);
+    const outdated = outdatedReason(index, found, space.generation);
+    if (outdated) throw new IntegrityFault('index_outdated', outdated);
     // The identity matches: the index is ours, so its write alias may be put back if it went
     // missing, and a generation made before checkpoints gets their field.
     await opensearch.indices.putAlias({ index, name: writeAlias(index) });
@@ -205,14 +229,13 @@ export async function openLiveGeneration(redis: Redis, opensearch: Client, names
   }
   const indices = await openGeneration(redis, opensearch, { namespace, generation });
   await pointAliases(opensearch, namespace, indices);
-  return { generation, indices: { users: indices.users, history: indices.history, facts: indices.facts } };
+  return { generation, indices: { users: indices.users, facts: indices.facts } };
 }
 
 /** Points the namespace's aliases (for people and tools) at a generation's indices, where they are not yet. */
 export async function pointAliases(opensearch: Client, namespace: string, indices: GenerationIndices): Promise<void> {
   for (const [alias, index] of [
     [usersAlias(namespace), indices.users],
-    [historyAlias(namespace), indices.history],
     [factsAlias(namespace), indices.facts],
   ] as const) {
     const current = await opensearch.indices.getAlias({ name: alias }).catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
  * The raw OpenSearch `_bulk` ceiling for the projector's own documents: every document of the
- * source indices (user documents, history records, fact intervals) is spooled to a file, then
+ * source indices (user documents, fact intervals) is spooled to a file, then
  * indexed again from that file, with writeDocs() and the projector's 5 MiB requests, into fresh
  * indices with the sources' mapping and settings, and refreshed. Measured with 1 and with 2
  * concurrent bulk streams.
@@ -257,13 +257,13 @@ export interface ReplayResult {
 /**
  * Diagnosis: the projector's own _bulk requests (captured during the drain, NUL-separated), sent
  * again one after the other into fresh indices, as fast as OpenSearch takes them. This is the
- * ceiling of the projector's actual write pattern (overwrites of user documents, history records
+ * ceiling of the projector's actual write pattern (overwrites of user documents, fact intervals
  * written when they open and again when they close), without the projector's own work in between.
  */
-export async function replayBulkBodies(client: Client, file: string, source: { users: string; history: string }, target: { users: string; history: string }, pids?: MachineInfo['pids']): Promise<ReplayResult> {
+export async function replayBulkBodies(client: Client, file: string, source: { users: string; facts: string }, target: { users: string; facts: string }, pids?: MachineInfo['pids']): Promise<ReplayResult> {
   await recreateLike(client, source.users, target.users);
-  await recreateLike(client, source.history, target.history);
-  const retarget = (b: string) => b.replaceAll(`"_index":"${source.users}"`, `"_index":"${target.users}"`).replaceAll(`"_index":"${source.history}"`, `"_index":"${target.history}"`);
+  await recreateLike(client, source.facts, target.facts);
+  const retarget = (b: string) => b.replaceAll(`"_index":"${source.users}"`, `"_index":"${target.users}"`).replaceAll(`"_index":"${source.facts}"`, `"_index":"${target.facts}"`);
   let docs = 0;
   let stale = 0;
   let requests = 0;
@@ -278,7 +278,7 @@ export async function replayBulkBodies(client: Client, file: string, source: { u
       if (Object.values(item)[0]!.status === 409) stale += 1;
     }
   }
-  await client.indices.refresh({ index: `${target.users},${target.history}` });
+  await client.indices.refresh({ index: `${target.users},${target.facts}` });
   const ms = performance.now() - started;
   const cpu = cpuBetween(cpu0, cpuSnapshot(pids ?? {}));
   return { requests, docs, stale, ms, docsPerSecond: (docs * 1000) / ms, opensearchCores: (cpu.opensearch * 1000) / ms };

@@ -1,17 +1,18 @@
 /**
- * GET /users/{user_id}/history: the user's access changes over time, each with the event that
- * caused it, derived from the history intervals of the live generation (src/audit/history-changes.ts).
+ * GET /users/{user_id}/history: the user's access changes over time by event time, each with the
+ * event that caused it, derived on read from the fact intervals of the live generation, the same
+ * intervals `as_of` reads (src/audit/history-changes.ts, decision 30).
  *
- * The answer reflects exactly its `position`: a change whose event is beyond the published position
- * is left out (its interval writes may be half-visible), so every page of one listing shows the same
- * history, and the next listing picks up what happened since.
+ * The answer reflects exactly its `position`: an interval opened by an event beyond the published
+ * position is left out and one closed by such an event is still open, so every page of one listing
+ * shows the same history, and the next listing picks up what happened since.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { type HistoryItem, historyQuerySchema, userParamsSchema } from '../../schemas/api.ts';
 import { type ChangeKey, type HistoryChange, changeKey, compareChangeKeys, deriveChanges, reflects } from '../audit/history-changes.ts';
-import { userRecords } from '../audit/history-store.ts';
+import { factsBySubject, userFacts } from '../audit/user-facts.ts';
 import { AppError } from '../errors.ts';
-import type { HistoryRecord } from '../projector/history-records.ts';
+import type { FactIntervalRecord } from '../projector/history-records.ts';
 import type { ApiEnv } from './context.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import { type Positions, lagBehind, parsePositions } from './position.ts';
@@ -30,6 +31,8 @@ export function historyItem(change: HistoryChange): HistoryItem {
 }
 
 const GENERATION_PREFIX = 'generation:';
+/** Part of every history cursor's filter hash: cursors of the earlier history (ordered by application) do not fit. */
+const CURSOR_ORDER = 'event-time';
 
 function isChangeKey(value: unknown[]): value is ChangeKey {
   return value.length === 3 && typeof value[0] === 'number' && typeof value[1] === 'number' && typeof value[2] === 'string';
@@ -42,17 +45,17 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
     async (c) => {
       const { account_id, user_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const hash = filterHash({ history: true, account: account_id, user: user_id });
+      const hash = filterHash({ history: CURSOR_ORDER, account: account_id, user: user_id });
       let positions: Positions;
       let position: string;
-      let historyIndex: string;
+      let factsIndex: string;
       let generation: string;
       let after: ChangeKey | undefined;
       let delivered = 0;
       if (query.cursor === undefined) {
         const read = await beginRead(services, c, query);
         ({ positions, position } = read);
-        historyIndex = read.live.history;
+        factsIndex = read.live.facts;
         generation = read.live.space.generation;
       } else {
         const decoded = decodeCursor(query.cursor, services.secret);
@@ -70,19 +73,19 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
           throw badRequest('the listing of this cursor predates min_position; start again without the cursor', [{ field: 'cursor', message: 'older than min_position' }]);
         positions = parsed.positions;
         position = decoded.position;
-        historyIndex = live.history;
+        factsIndex = live.facts;
         after = decoded.after;
         delivered = decoded.delivered;
         c.header(POSITION_HEADER, position);
       }
 
-      const records: HistoryRecord[] = [];
+      let records: FactIntervalRecord[];
       try {
-        for await (const r of userRecords(services.opensearch, { index: historyIndex }, account_id, user_id, after?.[0])) records.push(r);
+        records = await userFacts(user_id, factsBySubject(services.opensearch, { index: factsIndex }, account_id));
       } catch (error) {
         throw translate(error, false);
       }
-      let changes = deriveChanges(records, (event) => reflects(positions, event));
+      let changes = deriveChanges(user_id, records, (event) => reflects(positions, event));
       if (after) changes = changes.filter((ch) => compareChangeKeys(changeKey(ch), after) > 0);
       else if (changes.length === 0) throw new AppError('not_found', `this account never had a user ${JSON.stringify(user_id)}`);
       const page = changes.slice(0, query.size);

@@ -5,16 +5,14 @@
  */
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
-import { factsIndex, historyIndex, usersIndex } from '../opensearch/indices.ts';
+import { factsIndex, usersIndex } from '../opensearch/indices.ts';
 import { type KeySpace, liveGenerationKey } from '../redis/keys.ts';
 
 export interface LiveGeneration {
   space: KeySpace;
   /** the generation's users index (concrete, not the alias) */
   index: string;
-  /** the generation's history index (access intervals, for /history) */
-  history: string;
-  /** the generation's facts index (raw fact intervals, for as_of) */
+  /** the generation's facts index (raw fact intervals, for as_of and /history) */
   facts: string;
 }
 
@@ -36,7 +34,7 @@ export function createLiveGenerationResolver(options: LiveGenerationOptions): ()
   async function load(): Promise<LiveGeneration> {
     const generation = await options.redis.get(liveGenerationKey(options.namespace));
     if (!generation) throw new AppError('not_ready', 'the index has no live generation yet: has the projector ever started?', { retriable: true });
-    const value = { space: { namespace: options.namespace, generation }, index: usersIndex(options.namespace, generation), history: historyIndex(options.namespace, generation), facts: factsIndex(options.namespace, generation) };
+    const value = { space: { namespace: options.namespace, generation }, index: usersIndex(options.namespace, generation), facts: factsIndex(options.namespace, generation) };
     cached = { at: now(), value };
     return value;
   }

@@ -1,17 +1,19 @@
 /**
- * From history intervals to a user's list of access changes (pure).
+ * A user's list of access changes, derived from the raw fact intervals (pure): the same intervals
+ * `as_of` reads (decision 19), so the history replayed by its `at` times gives exactly what `as_of`
+ * gives for that user at every instant (decision 30).
  *
- * The projector keeps one interval per (user, key): the key is `profile` or one entry (access type
- * and target). An interval opens at the event that made the value true and closes at the event that
- * ended it. So, per (event, key):
- * - an interval opens and none closes: the entry was **granted** (the profile **created**);
- * - one closes and none opens: the entry was **revoked** (the profile **deleted**);
- * - one closes and another opens at the same event: the entry **changed** (paths, names), the
- *   profile was **updated**.
+ * The intervals are those of every raw fact the user's documents were ever derived from (their own
+ * keys, and the roles, queues and inboxes these lead to: projections/raw-facts.ts `reachedSubjects`).
+ * At every instant where one of them opens or closes, the user's document is derived from the facts
+ * valid then (`from_ms <= T < to_ms`) and compared with the one before: an entry that appears was
+ * **granted**, one that disappears **revoked**, one whose paths or names differ **changed**; the
+ * profile **created**, **updated**, **deleted**. Each change names the event at that instant that
+ * caused it (of several events at the same millisecond, the one applied last).
  */
 import { compareCodePoints } from './compare.ts';
-import type { Entry, IntervalValue, Profile } from '../../projections/index.ts';
-import type { EventRef, HistoryRecord } from '../projector/history-records.ts';
+import { type DocChange, type Entry, type IntervalValue, type Profile, type UserDoc, deriveUser, diffDocs, loadFacts } from '../../projections/index.ts';
+import type { EventRef, FactIntervalRecord } from '../projector/history-records.ts';
 
 export type EntryChangeKind = 'granted' | 'revoked' | 'changed';
 export type ProfileChangeKind = 'created' | 'updated' | 'deleted';
@@ -19,7 +21,7 @@ export type ProfileChangeKind = 'created' | 'updated' | 'deleted';
 interface ChangeBase {
   /** the event that caused the change */
   event: EventRef;
-  /** the interval key: `profile` or the entry's key */
+  /** `profile` or the entry's key (projections/history.ts) */
   key: string;
 }
 
@@ -43,11 +45,11 @@ export interface ProfileChange extends ChangeBase {
 
 export type HistoryChange = EntryChange | ProfileChange;
 
-/** Where a change sits in a user's history: application order, then a fixed order within an event. */
-export type ChangeKey = [seq: number, rank: number, key: string];
+/** Where a change sits in a user's history: event time, then a fixed order within an instant. */
+export type ChangeKey = [timeMs: number, rank: number, key: string];
 
 /**
- * Within one event: a profile that appears (created, updated) comes first, then the entries by key,
+ * Within one instant: a profile that appears (created, updated) comes first, then the entries by key,
  * then a profile that disappears (deleted): the story reads "created, granted…" and "revoked…, deleted".
  */
 function rank(change: HistoryChange): number {
@@ -56,15 +58,15 @@ function rank(change: HistoryChange): number {
 }
 
 export function changeKey(change: HistoryChange): ChangeKey {
-  return [change.event.seq, rank(change), change.key];
+  return [change.event.time_ms, rank(change), change.key];
 }
 
 export function compareChangeKeys(a: ChangeKey, b: ChangeKey): number {
   return a[0] - b[0] || a[1] - b[1] || compareCodePoints(a[2], b[2]);
 }
 
-function toChange(event: EventRef, key: string, opened: IntervalValue | undefined, closed: IntervalValue | undefined): HistoryChange | null {
-  const value = opened ?? closed;
+function toChange(event: EventRef, { key, opened, closed }: DocChange): HistoryChange | null {
+  const value: IntervalValue | null = opened ?? closed;
   if (!value) return null;
   if (value.kind === 'entry') {
     const change: EntryChangeKind = opened && closed ? 'changed' : opened ? 'granted' : 'revoked';
@@ -76,27 +78,60 @@ function toChange(event: EventRef, key: string, opened: IntervalValue | undefine
   return { kind: 'profile', event, key, change, profile: value.profile, previous };
 }
 
+/** An interval as far as `include` lets it be seen: null when its opening event does not count. */
+function visible(record: FactIntervalRecord, include: (event: EventRef) => boolean): { r: FactIntervalRecord; toMs: number } | null {
+  if (!include(record.from)) return null;
+  const closed = record.to !== null && include(record.to);
+  return { r: record, toMs: closed ? record.to_ms : Number.POSITIVE_INFINITY };
+}
+
 /**
- * The changes the intervals of one user describe, in application order (`seq`), then the order of
- * `rank` within an event. `include` decides which events count (e.g. only those a position reflects);
- * an interval whose closing event does not count is treated as still open.
+ * The user's changes the intervals describe, in event-time order (then `rank`, then key).
+ * `include` decides which events count (e.g. only those a position reflects): an interval opened by
+ * an event that does not count is left out, one closed by such an event is still open.
  */
-export function deriveChanges(records: Iterable<HistoryRecord>, include: (event: EventRef) => boolean = () => true): HistoryChange[] {
-  const at = new Map<string, { event: EventRef; key: string; opened?: IntervalValue; closed?: IntervalValue }>();
-  const slot = (event: EventRef, key: string) => {
-    const id = `${event.seq}\u001f${key}`;
-    let s = at.get(id);
-    if (!s) at.set(id, (s = { event, key }));
-    return s;
+export function deriveChanges(userId: string, records: Iterable<FactIntervalRecord>, include: (event: EventRef) => boolean = () => true): HistoryChange[] {
+  const intervals = [...records].flatMap((record) => visible(record, include) ?? []).filter((i) => i.r.from_ms < i.toMs);
+  // Every instant where something opens or closes, with the events there (the last applied causes).
+  const causes = new Map<number, EventRef>();
+  const note = (event: EventRef) => {
+    const held = causes.get(event.time_ms);
+    if (!held || event.seq > held.seq) causes.set(event.time_ms, event);
   };
-  for (const record of records) {
-    if (include(record.from)) slot(record.from, record.key).opened = record.value;
-    if (record.to && include(record.to)) slot(record.to, record.key).closed = record.value;
+  for (const { r, toMs } of intervals) {
+    note(r.from);
+    if (Number.isFinite(toMs)) note(r.to!);
   }
+  const opening = [...intervals].sort((a, b) => a.r.from_ms - b.r.from_ms);
+  const closing = intervals.filter((i) => Number.isFinite(i.toMs)).sort((a, b) => a.toMs - b.toMs);
+  // Valid intervals per key; of two that overlap (event times ran backwards within a topic) the later applied wins.
+  const valid = new Map<string, Set<FactIntervalRecord>>();
+  let o = 0;
+  let c = 0;
+  let before: UserDoc | null = null;
   const changes: HistoryChange[] = [];
-  for (const s of at.values()) {
-    const change = toChange(s.event, s.key, s.opened, s.closed);
-    if (change) changes.push(change);
+  for (const at of [...causes.keys()].sort((a, b) => a - b)) {
+    for (; c < closing.length && closing[c]!.toMs <= at; c++) valid.get(closing[c]!.r.fact_key)?.delete(closing[c]!.r);
+    for (; o < opening.length && opening[o]!.r.from_ms <= at; o++) {
+      const { r, toMs } = opening[o]!;
+      if (toMs <= at) continue;
+      const set = valid.get(r.fact_key) ?? new Set();
+      set.add(r);
+      valid.set(r.fact_key, set);
+    }
+    const flat: [string, string][] = [];
+    for (const [key, set] of valid) {
+      let winner: FactIntervalRecord | undefined;
+      for (const r of set) if (!winner || r.from.seq > winner.from.seq) winner = r;
+      if (winner) flat.push([key, winner.value]);
+    }
+    const after = deriveUser(loadFacts(flat), userId);
+    const event = causes.get(at)!;
+    for (const diff of diffDocs(before, after)) {
+      const change = toChange(event, diff);
+      if (change) changes.push(change);
+    }
+    before = after;
   }
   return changes.sort((a, b) => compareChangeKeys(changeKey(a), changeKey(b)));
 }

@@ -12,6 +12,8 @@ export type FaultCode =
   | 'index_lost'
   /** an index holds less than the positions say (restored from an older snapshot) */
   | 'index_behind'
+  /** the live generation was built by an earlier version whose index layout this one cannot read (decision 30) */
+  | 'index_outdated'
   /** a topic's offsets went backwards: it was deleted and recreated */
   | 'topic_reset'
   /** events the state still needs were deleted from a topic (retention, deleteRecords) */

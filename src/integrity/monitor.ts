@@ -14,7 +14,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
-import { generationIndices, generationsWithGroups, generationsWithIndices, readIdentity, readIndexIdentity } from '../generation.ts';
+import { generationIndices, generationsWithGroups, generationsWithIndices, outdatedReason, readIdentity, readIndexIdentity } from '../generation.ts';
 import { eventTopics } from '../kafka/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -49,7 +49,7 @@ export interface IntegrityMonitorDeps {
   intervalMs?: number;
 }
 
-const FAULTS: readonly FaultCode[] = ['redis_lost', 'redis_behind', 'index_lost', 'index_behind', 'topic_reset', 'history_gone', 'unverified', 'not_initialized'];
+const FAULTS: readonly FaultCode[] = ['redis_lost', 'redis_behind', 'index_lost', 'index_behind', 'index_outdated', 'topic_reset', 'history_gone', 'unverified', 'not_initialized'];
 
 export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
   const { redis, opensearch, kafka, namespace, logger, metrics } = deps;
@@ -116,6 +116,8 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
       const found = await readIndexIdentity(opensearch, index);
       if (!found.exists) return { ok: false, fault: 'index_lost', generation, reason: `index ${index} of the live generation is missing in OpenSearch`, checkedAt: at };
       if (found.generationId !== identity.id) return { ok: false, fault: 'index_lost', generation, reason: `index ${index} does not carry the identity of generation ${generation}: it was deleted and recreated, or restored from another life of the namespace`, checkedAt: at };
+      const outdated = outdatedReason(index, found, generation);
+      if (outdated) return { ok: false, fault: 'index_outdated', generation, reason: outdated, checkedAt: at };
     }
     const positions = new Map(Object.entries(await redis.hgetall(generationKeys(space).positions)).map(([f, v]) => [f, BigInt(v)]));
     for (const index of Object.values(generationIndices(namespace, generation))) {

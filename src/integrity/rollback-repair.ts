@@ -8,7 +8,7 @@
  *   outranks the lost stretch's versions (src/integrity/versions.ts);
  * - every user document of every account is written again from S0's facts (users that S0 does
  *   not know are deleted);
- * - history and fact intervals opened after S0 (their `from.seq` is past the account's S0 version)
+ * - fact intervals opened after S0 (their `from.seq` is past the account's S0 version)
  *   are deleted, and those closed after S0 are open again.
  * The plan (the S0 version of each account, the new epoch) is kept in the repair marker first, so
  * a repair interrupted by a crash resumes with the same plan.
@@ -119,7 +119,8 @@ async function rewriteAccount(deps: RollbackRepairDeps, accountId: string, v0: n
     if (!docs.has(u.user_id)) ops.push({ op: 'delete', index: indices.users, id: userDocId(accountId, u.user_id), version: v0 });
   await writeDocs(opensearch, ops, { versionOffset: offset });
   const after = (v0 + 1) * SEQ_PER_VERSION;
-  for (const index of [indices.history, indices.facts]) {
+  {
+    const index = indices.facts;
     await drain(opensearch, index, { bool: { filter: [{ term: { account_id: accountId } }, { range: { 'from.seq': { gte: after } } }] } }, (id) => ({ op: 'delete', index, id, version: v0 }), offset);
     await drain(
       opensearch,
@@ -145,7 +146,7 @@ async function drain(opensearch: Client, index: string, query: object, toOp: (id
   }
 }
 
-/** The generation's three indices (the object may carry more than their names). */
+/** The generation's indices (the object may carry more than their names). */
 function indexList(indices: GenerationIndices): string[] {
-  return [indices.users, indices.history, indices.facts];
+  return [indices.users, indices.facts];
 }

@@ -15,14 +15,12 @@ export interface IndexLayoutOptions {
 
 export const usersAlias = (namespace: string) => `${namespace}-users`;
 export const usersIndex = (namespace: string, generation: string) => `${namespace}-users-${generation}`;
-export const historyAlias = (namespace: string) => `${namespace}-history`;
-export const historyIndex = (namespace: string, generation: string) => `${namespace}-history-${generation}`;
 export const factsAlias = (namespace: string) => `${namespace}-facts`;
 export const factsIndex = (namespace: string, generation: string) => `${namespace}-facts-${generation}`;
 
 /**
  * Checkpoint documents (src/integrity/checkpoints.ts): in each index, per partition, the last offset
- * whose writes it holds; the same field in the three mappings.
+ * whose writes it holds; the same field in both mappings.
  */
 export const checkpointMapping = { properties: { field: { type: 'keyword' }, offset: { type: 'long' } } };
 
@@ -39,39 +37,19 @@ const eventRefMapping = {
   },
 };
 
-/** Fact intervals (raw facts over event time): found by account and time; the value is stored only. */
+/** Fact intervals (raw facts over event time): found by account and time (`as_of`) or by subject (a user's history); the value is stored only. */
 function factsMapping() {
   return {
     dynamic: 'strict',
     properties: {
       account_id: { type: 'keyword' },
       fact_key: { type: 'keyword' },
+      subject: { type: 'keyword' },
       value: { type: 'keyword', index: false, doc_values: false },
       from_ms: { type: 'long' },
       to_ms: { type: 'long' },
       from: eventRefMapping,
       to: eventRefMapping,
-      checkpoint: checkpointMapping,
-    },
-  };
-}
-
-/** History intervals: found by account, user, time and key; the value itself is stored, not indexed. */
-function historyMapping() {
-  return {
-    dynamic: 'strict',
-    properties: {
-      account_id: { type: 'keyword' },
-      user_id: { type: 'keyword' },
-      key: { type: 'keyword' },
-      kind: { type: 'keyword' },
-      access_type: { type: 'keyword' },
-      target_id: { type: 'keyword' },
-      from_ms: { type: 'long' },
-      to_ms: { type: 'long' },
-      from: eventRefMapping,
-      to: eventRefMapping,
-      value: { type: 'object', enabled: false },
       checkpoint: checkpointMapping,
     },
   };
@@ -131,7 +109,6 @@ export async function ensureTemplates(client: Client, options: IndexLayoutOption
   };
   for (const [name, mappings] of [
     [usersAlias(options.namespace), usersMapping()],
-    [historyAlias(options.namespace), historyMapping()],
     [factsAlias(options.namespace), factsMapping()],
   ] as const)
     await client.indices.putIndexTemplate({ name, body: { index_patterns: [`${name}-*`], template: { settings, mappings } } } as never);

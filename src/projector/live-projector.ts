@@ -9,13 +9,16 @@
  * the state needs, or that was recreated, stops it with the reason: no repair is exact then.
  */
 import { openGeneration, writeAliases } from '../generation.ts';
-import { IntegrityFault } from '../integrity/fault.ts';
+import { type FaultCode, IntegrityFault } from '../integrity/fault.ts';
 import type { IntegrityMonitor, Verdict } from '../integrity/monitor.ts';
 import { writeRepair } from '../integrity/repair-state.ts';
 import { runRebuild } from '../rebuild/rebuild.ts';
 import { liveGenerationKey } from '../redis/keys.ts';
 import type { Runtime } from '../runtime.ts';
 import { createProjector, type Projector } from './projector.ts';
+
+/** The faults repaired by a rebuild into a new generation (a rollback of Redis has its own repair). */
+const REBUILT: ReadonlySet<FaultCode> = new Set(['redis_lost', 'index_lost', 'index_behind', 'index_outdated']);
 
 export interface LiveProjectorOptions {
   watchMs?: number;
@@ -72,7 +75,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
     }
     fault = f;
     metrics.integrityRepairs.inc({ fault: f.code });
-    if (f.code === 'redis_lost' || f.code === 'index_lost' || f.code === 'index_behind') {
+    if (REBUILT.has(f.code)) {
       await stopCurrent();
       repairing = f.code;
       logger.error({ fault: f.code, reason: f.message }, 'rebuilding the namespace from Kafka into a new generation; reports answer 503 meanwhile');
@@ -117,7 +120,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
   async function repairIfNeeded(): Promise<void> {
     const v = options.monitor?.verdict();
     if (!v || v.ok || repairing || stopped || (v.repair && v.repair.phase !== 'failed')) return;
-    if (v.fault === 'redis_lost' || v.fault === 'index_lost' || v.fault === 'index_behind') {
+    if (v.fault && REBUILT.has(v.fault)) {
       if (fault?.code === v.fault && !current) return; // already tried and failed: the marker says why
       await handle(new IntegrityFault(v.fault, v.reason ?? v.fault));
     }
@@ -128,7 +131,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
     await repairIfNeeded();
     const live = await clients.redis.get(liveGenerationKey(config.namespace));
     if (stopped || !live || live === current?.generation || repairing) return;
-    if (fault && fault.code !== 'redis_lost' && fault.code !== 'index_lost' && fault.code !== 'index_behind') return;
+    if (fault && !REBUILT.has(fault.code)) return;
     logger.info({ from: current?.generation, to: live }, 'live generation changed; switching the projector');
     await stopCurrent();
     await run(live);
@@ -136,7 +139,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
 
   function onVerdict(v: Verdict): void {
     if (v.ok || repairing || v.repair) return;
-    if (v.fault === 'redis_lost' || v.fault === 'index_lost' || v.fault === 'index_behind' || v.fault === 'redis_behind')
+    if (v.fault && (REBUILT.has(v.fault) || v.fault === 'redis_behind'))
       void enqueue('verdict', () => handle(new IntegrityFault(v.fault as 'redis_lost', v.reason ?? v.fault!)));
   }
 

@@ -1,8 +1,9 @@
 /**
  * Planning one account's share of a Kafka batch: run the core over its events (skipping duplicate
- * ids), follow each affected user's document event by event (for the history), and collect what to
- * persist: fact changes, remembered ids, counter deltas, changed documents and history records.
- * Pure apart from mutating the loaded account's state and open intervals.
+ * ids) and collect what to persist: fact changes, remembered ids, counter deltas, the documents that
+ * changed between the start and the end of the plan (interim states are never derived or written),
+ * and the raw fact intervals that opened or closed (the history and `as_of` read them, decision 30).
+ * Pure apart from mutating the loaded account's state and raw facts.
  */
 import {
   type AccountState,
@@ -16,14 +17,13 @@ import {
   counterDeltas,
   dedupeHorizon,
   deriveUser,
-  diffDocs,
   isDuplicate,
   logTime,
   pruneSeen,
   remember,
   sameDoc,
 } from '../../projections/index.ts';
-import { type EventRef, type OutboxRecord, factRecord, factRecordId, recordChanges } from './history-records.ts';
+import { type EventRef, type FactIntervalRecord, factRecord, factRecordId } from './history-records.ts';
 
 export interface PositionedEvent {
   event: FactEvent & { time?: string };
@@ -34,7 +34,7 @@ export interface BatchSource {
   accountId: string;
   topic: string;
   partition: number;
-  /** the account version this batch will commit as (for the order of history records) */
+  /** the account version this batch will commit as (for the order of application, `seq`) */
   version: number;
 }
 
@@ -51,9 +51,8 @@ export interface BatchPlan {
   counterDeltas: Map<string, number>;
   /** users whose document changed: the new document, or null when the user is gone */
   docs: Map<string, UserDoc | null>;
-  history: Map<string, OutboxRecord>;
-  /** open-interval changes: field -> first event of the open interval, or null when closed */
-  openChanges: Map<string, EventRef | null>;
+  /** fact intervals opened or closed, by id */
+  intervals: Map<string, FactIntervalRecord>;
   /** raw fact changes: key -> its value and the event that set it, or null when gone */
   rawChanges: Map<string, RawValue | null>;
 }
@@ -71,29 +70,25 @@ export interface RawState {
 }
 
 /**
- * Applies the events to `state` and `open` (in place) and returns what to persist. `events` are
+ * Applies the events to `state` and `raw` (in place) and returns what to persist. `events` are
  * those not yet applied from this partition, in partition order. `maxWork` bounds the plan: it
  * stops after the event that brings the number of user documents derived to it (at least one
  * event is always planned), so that one commit never holds the event loop for long.
  */
 export function planBatch(
   state: AccountState,
-  open: Map<string, EventRef>,
   raw: RawState,
   source: BatchSource,
   events: readonly PositionedEvent[],
   windowMs: number,
   maxWork = Number.POSITIVE_INFINITY,
 ): BatchPlan {
+  /** every user an event reached, with their document before the plan's first event reached them */
   const start = new Map<string, UserDoc | null>();
-  const current = new Map<string, UserDoc | null>();
   const changes: FactChange[] = [];
   const seen: BatchPlan['seen'] = [];
   const applied: FactEvent[] = [];
-  const history = new Map<string, OutboxRecord>();
-  const openChanges = new Map<string, EventRef | null>();
-  /** users whose document changed at some event of the batch (it may have changed back since) */
-  const touched = new Set<string>();
+  const intervals = new Map<string, FactIntervalRecord>();
   const rawChanges = new Map<string, RawValue | null>();
   let duplicates = 0;
   let work = 0;
@@ -108,12 +103,7 @@ export function planBatch(
     }
     const affected = affectedUsers(state.facts, event);
     work += affected.size + 1;
-    for (const userId of affected)
-      if (!current.has(userId)) {
-        const doc = deriveUser(state.facts, userId);
-        start.set(userId, doc);
-        current.set(userId, doc);
-      }
+    for (const userId of affected) if (!start.has(userId)) start.set(userId, deriveUser(state.facts, userId));
     for (const c of applyEvent(state.facts, event)) changes.push(c);
     remember(state.seen, event.id, logMs);
     seen.push({ id: event.id, timeMs: logMs });
@@ -130,32 +120,24 @@ export function planBatch(
     applied.push(event);
     for (const change of applyRaw(raw.values, event)) {
       const from = raw.opened.get(change.key);
-      if (from && change.previous !== undefined) history.set(factRecordId(source.accountId, change.key, from), factRecord(source.accountId, change.key, change.previous, from, at));
+      if (from && change.previous !== undefined) intervals.set(factRecordId(source.accountId, change.key, from), factRecord(source.accountId, change.key, change.previous, from, at));
       if (change.value === null) {
         raw.opened.delete(change.key);
         rawChanges.set(change.key, null);
       } else {
         raw.opened.set(change.key, at);
         rawChanges.set(change.key, { v: change.value, f: at });
-        history.set(factRecordId(source.accountId, change.key, at), factRecord(source.accountId, change.key, change.value, at, null));
+        intervals.set(factRecordId(source.accountId, change.key, at), factRecord(source.accountId, change.key, change.value, at, null));
       }
-    }
-    for (const userId of affected) {
-      const before = current.get(userId) ?? null;
-      const after = deriveUser(state.facts, userId);
-      const diff = diffDocs(before, after);
-      if (diff.length === 0) continue;
-      recordChanges(source.accountId, userId, diff, at, open, openChanges, history);
-      current.set(userId, after);
-      touched.add(userId);
     }
   }
 
+  // Each reached user's document is derived once more, at the end: what changed in between and
+  // changed back (a role granted and withdrawn in one fetch) is neither derived nor written.
   const docs = new Map<string, UserDoc | null>();
   const deltas = new Map<string, number>();
-  for (const userId of touched) {
-    const old = start.get(userId) ?? null;
-    const now = current.get(userId) ?? null;
+  for (const [userId, old] of start) {
+    const now = deriveUser(state.facts, userId);
     if (sameDoc(old, now)) continue;
     docs.set(userId, now);
     for (const [key, d] of counterDeltas(old, now)) {
@@ -177,8 +159,7 @@ export function planBatch(
     pruneBeforeMs: finite ? dedupeHorizon(state.seen, windowMs) : -1e301,
     counterDeltas: deltas,
     docs,
-    history,
-    openChanges,
+    intervals,
     rawChanges,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Projecting Kafka batches (one or more topic-partitions, typically all the batches of one fetch):
  * each account's events of each partition are applied and committed to Redis atomically, then the
- * changed documents and history records of them all are written to OpenSearch in one bulk stream,
+ * changed documents and fact intervals of them all are written to OpenSearch in one bulk stream,
  * then the outboxes are cleared. A crash anywhere leaves either nothing or a complete commit whose
  * outbox says what still has to be written.
  */
@@ -13,7 +13,7 @@ import { type DocOp, writeDocs } from '../opensearch/bulk-writer.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import type { AccountStore } from '../redis/account-store.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
-import { type OutboxRecord, isFactRecord } from './history-records.ts';
+import type { FactIntervalRecord } from './history-records.ts';
 import { type PositionedEvent, planBatch } from './plan-batch.ts';
 import type { WriteGate } from './write-gate.ts';
 
@@ -21,8 +21,8 @@ export interface BatchDeps {
   store: AccountStore;
   cache: AccountCache;
   opensearch: Client;
-  /** the generation's users, history and facts indices */
-  indices: () => { users: string; history: string; facts: string };
+  /** the generation's users and facts indices */
+  indices: () => { users: string; facts: string };
   windowMs: number;
   logger: Logger;
   metrics?: Metrics;
@@ -93,7 +93,7 @@ interface AccountWrites {
   version: number;
   ops: DocOp[];
   users: string[];
-  historyIds: string[];
+  intervalIds: string[];
 }
 
 function docOp(index: string, accountId: string, userId: string, doc: UserDoc | null, version: number): DocOp {
@@ -101,14 +101,9 @@ function docOp(index: string, accountId: string, userId: string, doc: UserDoc | 
   return doc ? { op: 'index', index, id, version, doc: toIndexedUser(accountId, doc) } : { op: 'delete', index, id, version };
 }
 
-/** Outbox records to their index: document intervals to the history index, fact intervals to the facts index. */
-function historyOps(indices: { history: string; facts: string }, records: Iterable<[string, { version: number; record: OutboxRecord }]>): DocOp[] {
-  return [...records].map(([id, { version, record }]) => ({ op: 'index', index: isFactRecord(record) ? indices.facts : indices.history, id, version, doc: record }));
-}
-
-/** What a crash left in the account's outbox: documents rederived from the facts, history records as stored. */
+/** What a crash left in the account's outbox: documents rederived from the facts, fact intervals as stored. */
 function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccount): AccountWrites | undefined {
-  if (account.recovered || (account.dirty.size === 0 && account.historyOutbox.size === 0)) return undefined;
+  if (account.recovered || (account.dirty.size === 0 && account.intervalOutbox.size === 0)) return undefined;
   const indices = deps.indices();
   const users = [...account.dirty.keys()];
   return {
@@ -117,10 +112,10 @@ function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccou
     recovery: true,
     version: account.version,
     users,
-    historyIds: [...account.historyOutbox.keys()],
+    intervalIds: [...account.intervalOutbox.keys()],
     ops: [
       ...users.map((u) => docOp(indices.users, accountId, u, deriveUser(account.state.facts, u), account.version)),
-      ...historyOps(indices, account.historyOutbox),
+      ...[...account.intervalOutbox].map(([id, { version, record }]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: record satisfies FactIntervalRecord })),
     ],
   };
 }
@@ -151,10 +146,10 @@ async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source
       // In commits of bounded work: a role change that reaches thousands of users must not hold the
       // event loop (heartbeats, the API of an embedded projector) for seconds.
       while (fresh.length > 0) {
-        const plan = planBatch(account.state, account.open, account.raw, { accountId, ...source, version: account.version + 1 }, fresh, windowMs, deps.workPerCommit ?? WORK_PER_COMMIT);
+        const plan = planBatch(account.state, account.raw, { accountId, ...source, version: account.version + 1 }, fresh, windowMs, deps.workPerCommit ?? WORK_PER_COMMIT);
         // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
-        const historyJson = new Map<string, string>();
-        for (const [id, record] of plan.history) historyJson.set(id, JSON.stringify(record));
+        const intervalJson = new Map<string, string>();
+        for (const [id, record] of plan.intervals) intervalJson.set(id, JSON.stringify(record));
         const version = await store.commit({
           accountId,
           expectedVersion: account.version,
@@ -166,8 +161,7 @@ async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source
           pruneBeforeMs: plan.pruneBeforeMs,
           counterDeltas: plan.counterDeltas,
           dirtyUsers: [...plan.docs.keys()],
-          openChanges: plan.openChanges,
-          historyJson,
+          intervalJson,
           rawChanges: plan.rawChanges,
         });
         if (version === null) {
@@ -177,7 +171,7 @@ async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source
         account.version = version;
         account.offsets.set(field, plan.lastOffset);
         for (const userId of plan.docs.keys()) account.dirty.set(userId, version);
-        for (const [id, record] of plan.history) account.historyOutbox.set(id, { version, record });
+        for (const [id, record] of plan.intervals) account.intervalOutbox.set(id, { version, record });
         for (const e of plan.applied) metrics?.eventsApplied.inc({ type: e.type });
         counted.applied += plan.applied.length;
         counted.duplicates += plan.duplicates;
@@ -190,10 +184,10 @@ async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source
           recovery: false,
           version,
           users,
-          historyIds: [...plan.history.keys()],
+          intervalIds: [...plan.intervals.keys()],
           ops: [
             ...users.map((u) => docOp(indices.users, accountId, u, plan.docs.get(u) ?? null, version)),
-            ...[...plan.history].map(([id, record]): DocOp => ({ op: 'index', index: isFactRecord(record) ? indices.facts : indices.history, id, version, doc: historyJson.get(id)! })),
+            ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
           ],
         });
         fresh = fresh.slice(plan.consumed);
@@ -276,13 +270,13 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     };
     await (deps.gate ? deps.gate.run(write) : write());
     await deps.afterWrite?.();
-    await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, historyIds: w.historyIds })));
+    await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, intervalIds: w.intervalIds })));
     for (const w of writes) {
       // Only the very account object the writes came from learns about them: a reloaded one read
       // its outbox from Redis, which is already up to date.
       if (deps.cache.peek(w.accountId) !== w.account) continue;
       for (const u of w.users) if ((w.account.dirty.get(u) ?? Infinity) <= w.version) w.account.dirty.delete(u);
-      for (const id of w.historyIds) if ((w.account.historyOutbox.get(id)?.version ?? Infinity) <= w.version) w.account.historyOutbox.delete(id);
+      for (const id of w.intervalIds) if ((w.account.intervalOutbox.get(id)?.version ?? Infinity) <= w.version) w.account.intervalOutbox.delete(id);
       if (w.recovery) w.account.recovered = true;
     }
   } catch (error) {

@@ -38,12 +38,12 @@ export interface ProjectorDeps {
   config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition'>>;
   space: KeySpace;
   /** the OpenSearch indices of the generation this projector writes */
-  indices: { users: string; history: string; facts: string };
+  indices: { users: string; facts: string };
   /**
    * what the projector writes through: the indices' write aliases (src/generation.ts), so that a
    * deleted index fails the write instead of coming back empty; default: the indices themselves
    */
-  writeTargets?: { users: string; history: string; facts: string };
+  writeTargets?: { users: string; facts: string };
   /** told when the stores disagree in a way the projector cannot repair itself (it stops consuming) */
   onFault?: (fault: IntegrityFault) => void;
   logger: Logger;
@@ -101,8 +101,8 @@ export function createProjector(deps: ProjectorDeps) {
     gate,
     onFault: (f) => enterFault(f),
     opensearch,
-    index: () => `${targets.users},${targets.history},${targets.facts}`,
-    checkpoints: { indices: () => [targets.users, targets.history, targets.facts], requireAlias: deps.writeTargets !== undefined },
+    index: () => `${targets.users},${targets.facts}`,
+    checkpoints: { indices: () => [targets.users, targets.facts], requireAlias: deps.writeTargets !== undefined },
     store,
     intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200,
     logger,

@@ -6,13 +6,13 @@
  * stopped: same generation, same consumer group, committed offsets and idempotent commits.
  */
 import type { Redis } from 'ioredis';
-import { createGeneration, generationNumber, generationsWithGroups, generationsWithIndices, writeAliases } from '../generation.ts';
+import { createGeneration, generationNumber, generationsWithGroups, generationsWithIndices, legacyHistoryAlias, writeAliases } from '../generation.ts';
 import type { FaultCode } from '../integrity/fault.ts';
 import { clearRepair, writeRepair } from '../integrity/repair-state.ts';
 import { endOffsets, eventTopics } from '../kafka/client.ts';
 import { requireFullHistory } from '../kafka/history-retention.ts';
 import { createMetrics } from '../metrics.ts';
-import { factsAlias, factsIndex, historyAlias, historyIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
+import { factsAlias, factsIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
 import { createProjector, projectorGroupId } from '../projector/projector.ts';
 import { createAccountStore } from '../redis/account-store.ts';
 import { liveGenerationKey } from '../redis/keys.ts';
@@ -144,7 +144,7 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     let wrong = differing(verified);
     for (let attempt = 0; wrong.length > 0 && attempt < 20; attempt++) {
       await new Promise((r) => setTimeout(r, 250));
-      await opensearch.indices.refresh({ index: [indices.users, indices.history, indices.facts].join(',') });
+      await opensearch.indices.refresh({ index: [indices.users, indices.facts].join(',') });
       const again: AccountReport[] = [];
       for (const r of wrong) again.push(await verifyAccount(verifyDeps, r.accountId));
       wrong = differing(again);
@@ -164,7 +164,6 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     }
     await redis.multi().set(liveGenerationKey(config.namespace), generation).hset(key, { phase: 'swapped', swapped_at: new Date().toISOString() }).exec();
     await pointAlias(opensearch, usersAlias(config.namespace), indices.users);
-    await pointAlias(opensearch, historyAlias(config.namespace), indices.history);
     await pointAlias(opensearch, factsAlias(config.namespace), indices.facts);
     if (repair) {
       await clearRepair(redis, config.namespace);
@@ -214,7 +213,8 @@ export async function dropGeneration(runtime: Runtime, generation: string): Prom
   const { redis, opensearch, kafka } = runtime.clients;
   const ns = runtime.config.namespace;
   if ((await redis.get(liveGenerationKey(ns))) === generation) throw new Error(`generation ${generation} is live; it cannot be dropped`);
-  await opensearch.indices.delete({ index: [usersIndex(ns, generation), historyIndex(ns, generation), factsIndex(ns, generation)], ignore_unavailable: true } as never);
+  // The history index is layout 1's (decision 30): a generation made before it still has one.
+  await opensearch.indices.delete({ index: [usersIndex(ns, generation), `${legacyHistoryAlias(ns)}-${generation}`, factsIndex(ns, generation)], ignore_unavailable: true } as never);
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}:${generation}:*`, 'COUNT', 1000);

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { type AccountState, type FactChange, type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
 import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
-import type { EventRef, OutboxRecord } from '../projector/history-records.ts';
+import type { FactIntervalRecord } from '../projector/history-records.ts';
 import type { RawState, RawValue } from '../projector/plan-batch.ts';
 import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
@@ -18,10 +18,8 @@ export interface LoadedAccount {
   offsets: Map<string, bigint>;
   /** users whose documents may not be in OpenSearch yet, with the version they were dirtied at */
   dirty: Map<string, number>;
-  /** open history intervals: `<user>U+001F<key>` -> the event that opened it */
-  open: Map<string, EventRef>;
-  /** history records not yet confirmed written: id -> version and record */
-  historyOutbox: Map<string, { version: number; record: OutboxRecord }>;
+  /** fact intervals not yet confirmed written: id -> version and record */
+  intervalOutbox: Map<string, { version: number; record: FactIntervalRecord }>;
   /** raw facts (each topic's own assertions) with the event that opened each value */
   raw: RawState;
 }
@@ -38,9 +36,8 @@ export interface BatchCommit {
   pruneBeforeMs: number;
   counterDeltas: Map<string, number>;
   dirtyUsers: string[];
-  openChanges: Map<string, EventRef | null>;
-  /** outbox records as JSON, by id: serialized once, for this commit and for the bulk write */
-  historyJson: Map<string, string>;
+  /** fact intervals as JSON, by id: serialized once, for this commit's outbox and for the bulk write */
+  intervalJson: Map<string, string>;
   rawChanges: Map<string, RawValue | null>;
 }
 
@@ -49,7 +46,7 @@ export interface OutboxClear {
   accountId: string;
   version: number;
   userIds: readonly string[];
-  historyIds: readonly string[];
+  intervalIds: readonly string[];
 }
 
 type MultiResult = [Error | null, unknown][] | null;
@@ -102,9 +99,9 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
       fence();
       const k = accountKeys(space, accountId);
-      const [meta, flat, dirty, open, hout, rawValues] = unwrap(
-        await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.openIntervals).hgetall(k.historyOutbox).hgetall(k.rawFacts).exec(),
-      ) as Record<string, string>[] as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
+      const [meta, flat, dirty, hout, rawValues] = unwrap(
+        await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.intervalOutbox).hgetall(k.rawFacts).exec(),
+      ) as Record<string, string>[] as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
       const raw: RawState = { values: new Map(), opened: new Map() };
       for (const [key, json] of Object.entries(rawValues)) {
         const { v, f } = JSON.parse(json) as RawValue;
@@ -125,11 +122,10 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
         version: Number(meta.v ?? 0),
         offsets,
         dirty: new Map(Object.entries(dirty).map(([u, v]) => [u, Number(v)])),
-        open: new Map(Object.entries(open).map(([f, v]) => [f, JSON.parse(v) as EventRef])),
-        historyOutbox: new Map(
+        intervalOutbox: new Map(
           Object.entries(hout).map(([id, v]) => {
             const nl = v.indexOf('\n');
-            return [id, { version: Number(v.slice(0, nl)), record: JSON.parse(v.slice(nl + 1)) as OutboxRecord }];
+            return [id, { version: Number(v.slice(0, nl)), record: JSON.parse(v.slice(nl + 1)) as FactIntervalRecord }];
           }),
         ),
         raw,
@@ -169,14 +165,8 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       }
       args.push(c.dirtyUsers.length);
       for (const u of c.dirtyUsers) args.push(u);
-      const openSet = [...c.openChanges].filter(([, ref]) => ref !== null) as [string, EventRef][];
-      const openDel = [...c.openChanges].filter(([, ref]) => ref === null).map(([field]) => field);
-      args.push(openSet.length);
-      for (const [field, ref] of openSet) args.push(field, JSON.stringify(ref));
-      args.push(openDel.length);
-      for (const field of openDel) args.push(field);
-      args.push(c.historyJson.size);
-      for (const [id, json] of c.historyJson) args.push(id, json);
+      args.push(c.intervalJson.size);
+      for (const [id, json] of c.intervalJson) args.push(id, json);
       const rawSet = [...c.rawChanges].filter(([, v]) => v !== null) as [string, RawValue][];
       const rawDel = [...c.rawChanges].filter(([, v]) => v === null).map(([key]) => key);
       args.push(rawSet.length);
@@ -192,14 +182,14 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
           .pipeline()
           .sadd(gen.accounts, c.accountId)
           .sadd(gen.dirtyAccounts, c.accountId)
-          .call('EVAL', [COMMIT_BATCH, 7, k.facts, k.seen, k.meta, k.dirty, k.openIntervals, k.historyOutbox, k.rawFacts].concat(args))
+          .call('EVAL', [COMMIT_BATCH, 6, k.facts, k.seen, k.meta, k.dirty, k.intervalOutbox, k.rawFacts].concat(args))
           .exec(),
       ) as [unknown, unknown, number];
       return result < 0 ? null : result;
     },
 
     /**
-     * Forgets outbox entries (documents and history records) written at each account's `version`
+     * Forgets outbox entries (documents and fact intervals) written at each account's `version`
      * or later, for many accounts in one round trip (two when some account is now clean). An
      * account leaves the dirty set when both its outboxes are empty, and only when a check made
      * atomically with its removal still finds them empty: a commit racing in between puts it back.
@@ -210,7 +200,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       for (const c of cleared) {
         const k = accountKeys(space, c.accountId);
         // One array (ioredis flattens it): any number of ids without a spread.
-        pipeline.call('EVAL', [CLEAR_OUTBOX, 2, k.dirty, k.historyOutbox, c.version, c.userIds.length].concat(c.userIds, c.historyIds));
+        pipeline.call('EVAL', [CLEAR_OUTBOX, 2, k.dirty, k.intervalOutbox, c.version, c.userIds.length].concat(c.userIds, c.intervalIds));
       }
       const left = unwrap(await pipeline.exec()).map(Number);
       const clean = [...new Set(cleared.filter((_, i) => left[i] === 0).map((c) => c.accountId))];
@@ -218,7 +208,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       const removal = redis.multi();
       for (const accountId of clean) {
         const k = accountKeys(space, accountId);
-        removal.srem(gen.dirtyAccounts, accountId).hlen(k.dirty).hlen(k.historyOutbox);
+        removal.srem(gen.dirtyAccounts, accountId).hlen(k.dirty).hlen(k.intervalOutbox);
       }
       const counts = unwrap(await removal.exec()).map(Number);
       const refilled = clean.filter((_, i) => counts[i * 3 + 1]! + counts[i * 3 + 2]! > 0);

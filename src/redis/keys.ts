@@ -36,10 +36,8 @@ export function accountKeys(space: KeySpace, accountId: string) {
     inboxCounters: (scope: string) => `${p}:ci:${scope}`,
     /** hash: user id -> account version of documents not yet confirmed written to OpenSearch */
     dirty: `${p}:dirty`,
-    /** hash: `<user>U+001F<interval key>` -> JSON of the event that opened the interval */
-    openIntervals: `${p}:hopen`,
-    /** hash: history record id -> `<version>\n<JSON record>` not yet confirmed written */
-    historyOutbox: `${p}:hout`,
+    /** hash: fact interval id -> `<version>\n<JSON record>` not yet confirmed written */
+    intervalOutbox: `${p}:hout`,
     /** hash: raw fact key -> JSON {v: value, f: the event that set it} (projections/raw-facts.ts) */
     rawFacts: `${p}:raw`,
   };

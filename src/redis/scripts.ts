@@ -5,16 +5,16 @@
 
 /**
  * Commit one account's batch.
- * KEYS: facts, seen, meta, dirty, open intervals, history outbox, raw facts.
+ * KEYS: facts, seen, meta, dirty, interval outbox, raw facts.
  * ARGV: expectedVersion, offsetField, lastOffset, newestMs, pruneBeforeMs,
  *       nSet, (key, value)*, nDel, key*, nSeen, (score, id)*, nCounters, (hash, field, delta)*, nDirty, userId*,
- *       nOpenSet, (field, ref)*, nOpenDel, field*, nHistory, (id, record)*, nRawSet, (key, value)*, nRawDel, key*
+ *       nIntervals, (id, record)*, nRawSet, (key, value)*, nRawDel, key*
  * Outbox values are `<version>\n<payload>` so that clearing can tell old entries from new ones.
  * Returns the new version, or -1 when the account changed since it was read (another projector
  * wrote it): the caller reloads and tries again, and nothing was written.
  */
 export const COMMIT_BATCH = `
-local facts, seen, meta, dirty, open, hout, raw = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local facts, seen, meta, dirty, hout, raw = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local version = tonumber(redis.call('HGET', meta, 'v') or '0')
 if version ~= tonumber(ARGV[1]) then return -1 end
 local stored = redis.call('HGET', meta, ARGV[2])
@@ -36,10 +36,6 @@ end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', dirty, ARGV[i], newVersion); i = i + 1 end
 n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HSET', open, ARGV[i], ARGV[i + 1]); i = i + 2 end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HDEL', open, ARGV[i]); i = i + 1 end
-n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', hout, ARGV[i], newVersion .. '\\n' .. ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', raw, ARGV[i], ARGV[i + 1]); i = i + 2 end
@@ -52,7 +48,7 @@ return newVersion
 
 /**
  * Forget outbox entries that were written at `version` or later (values start with their version).
- * KEYS: dirty users, history outbox. ARGV: version, n, n dirty user ids, then history record ids.
+ * KEYS: dirty users, interval outbox. ARGV: version, n, n dirty user ids, then interval record ids.
  * Returns how many entries are left in both.
  */
 export const CLEAR_OUTBOX = `

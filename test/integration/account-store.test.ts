@@ -32,8 +32,7 @@ describe('account store', () => {
     pruneBeforeMs: -1e301,
     counterDeltas: new Map(),
     dirtyUsers: [],
-    openChanges: new Map(),
-    historyJson: new Map(),
+    intervalJson: new Map(),
     rawChanges: new Map(),
     ...over,
   });
@@ -66,10 +65,10 @@ describe('account store', () => {
   });
 
   it('clears only the outbox entries written at or after their version', async () => {
-    await store.clearOutboxes([{ accountId: 'acc', version: 1, userIds: ['user-1', 'user-2'], historyIds: [] }]);
+    await store.clearOutboxes([{ accountId: 'acc', version: 1, userIds: ['user-1', 'user-2'], intervalIds: [] }]);
     const v2 = await store.commit(commit({ expectedVersion: 1, lastOffset: 12n, dirtyUsers: ['user-3'] }));
     expect(v2).toBe(2);
-    await store.clearOutboxes([{ accountId: 'acc', version: 1, userIds: ['user-3'], historyIds: [] }]);
+    await store.clearOutboxes([{ accountId: 'acc', version: 1, userIds: ['user-3'], intervalIds: [] }]);
     const loaded = await store.load('acc', 7 * 86_400_000);
     expect(loaded.dirty.has('user-1')).toBe(false);
     expect(loaded.dirty.get('user-3')).toBe(2);
@@ -77,28 +76,28 @@ describe('account store', () => {
 
   it('clears the outboxes of many accounts at once; an account leaves the dirty set only when both its outboxes are empty', async () => {
     const record = (id: string) => [id, JSON.stringify({ account_id: 'x', fact_key: id })] as [string, string];
-    const a = await store.commit(commit({ accountId: 'many-a', lastOffset: 1n, dirtyUsers: ['u1', 'u2'], historyJson: new Map([record('h1'), record('h2')]) }));
-    const b = await store.commit(commit({ accountId: 'many-b', lastOffset: 1n, dirtyUsers: ['u1'], historyJson: new Map([record('h1')]) }));
+    const a = await store.commit(commit({ accountId: 'many-a', lastOffset: 1n, dirtyUsers: ['u1', 'u2'], intervalJson: new Map([record('h1'), record('h2')]) }));
+    const b = await store.commit(commit({ accountId: 'many-b', lastOffset: 1n, dirtyUsers: ['u1'], intervalJson: new Map([record('h1')]) }));
     expect([a, b]).toEqual([1, 1]);
     expect(await store.dirtyAccounts()).toEqual(expect.arrayContaining(['many-a', 'many-b']));
 
     await store.clearOutboxes([
-      { accountId: 'many-a', version: 1, userIds: ['u1', 'u2'], historyIds: ['h1', 'h2'] },
-      { accountId: 'many-b', version: 1, userIds: ['u1'], historyIds: [] },
+      { accountId: 'many-a', version: 1, userIds: ['u1', 'u2'], intervalIds: ['h1', 'h2'] },
+      { accountId: 'many-b', version: 1, userIds: ['u1'], intervalIds: [] },
     ]);
     const dirty = await store.dirtyAccounts();
     expect(dirty).not.toContain('many-a');
     expect(dirty).toContain('many-b');
     const [la, lb] = [await store.load('many-a', 86_400_000), await store.load('many-b', 86_400_000)];
-    expect([la.dirty.size, la.historyOutbox.size]).toEqual([0, 0]);
-    expect([lb.dirty.size, [...lb.historyOutbox.keys()]]).toEqual([0, ['h1']]);
-    expect(lb.historyOutbox.get('h1')).toEqual({ version: 1, record: { account_id: 'x', fact_key: 'h1' } });
+    expect([la.dirty.size, la.intervalOutbox.size]).toEqual([0, 0]);
+    expect([lb.dirty.size, [...lb.intervalOutbox.keys()]]).toEqual([0, ['h1']]);
+    expect(lb.intervalOutbox.get('h1')).toEqual({ version: 1, record: { account_id: 'x', fact_key: 'h1' } });
 
     // A confirmation of an older version does not clear what a newer commit put back.
-    await store.commit(commit({ accountId: 'many-b', expectedVersion: 1, lastOffset: 2n, historyJson: new Map([record('h1')]) }));
-    await store.clearOutboxes([{ accountId: 'many-b', version: 1, userIds: [], historyIds: ['h1'] }]);
-    expect([...(await store.load('many-b', 86_400_000)).historyOutbox.keys()]).toEqual(['h1']);
-    await store.clearOutboxes([{ accountId: 'many-b', version: 2, userIds: [], historyIds: ['h1'] }]);
+    await store.commit(commit({ accountId: 'many-b', expectedVersion: 1, lastOffset: 2n, intervalJson: new Map([record('h1')]) }));
+    await store.clearOutboxes([{ accountId: 'many-b', version: 1, userIds: [], intervalIds: ['h1'] }]);
+    expect([...(await store.load('many-b', 86_400_000)).intervalOutbox.keys()]).toEqual(['h1']);
+    await store.clearOutboxes([{ accountId: 'many-b', version: 2, userIds: [], intervalIds: ['h1'] }]);
     expect(await store.dirtyAccounts()).not.toContain('many-b');
   });
 });

@@ -1,8 +1,9 @@
 /**
- * `as_of` on a history loaded as a backlog: all of it produced first, then projected in big batches
- * per topic, so the projector applies the topics in an order that is not event time. The answers
- * (summary and rows) must still equal the pure core's replay of the events up to T, at instants
- * spread over the whole history, for every account.
+ * `as_of` and the history on a history loaded as a backlog: all of it produced first, then projected
+ * in big batches per topic, so the projector applies the topics in an order that is not event time.
+ * The answers (summary and rows) must still equal the pure core's replay of the events up to T, at
+ * instants spread over the whole history, for every account; and the history of sampled users,
+ * replayed by its `at` times up to T, must give their document at T (decision 30).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DEDUPE_WINDOW_MS, allDocs, reportRow, replay, summarize } from '../../projections/index.ts';
@@ -12,6 +13,7 @@ import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { createTestNamespace } from '../helpers/namespace.ts';
 import { testHistory } from '../support/history.ts';
+import { type HistoryApiItem, replayHistoryItems } from '../support/history-replay.ts';
 import { prepareNamespace } from '../support/pipeline.ts';
 
 const SECRET = 'backlog-test-secret-of-32-characters-at-least';
@@ -24,7 +26,7 @@ describe('as_of after a backlog', () => {
     await ns.cleanup();
   });
 
-  it('equals the core replay of the events up to T, though the topics were applied out of time order', async () => {
+  it('equals the core replay of the events up to T, and so does each user’s history replayed by its times, though the topics were applied out of time order', async () => {
     const history = testHistory(11);
     const env = await prepareNamespace(ns, { partitions: 2 });
     close = () => env.close();
@@ -46,6 +48,12 @@ describe('as_of after a backlog', () => {
       // 12 instants over the history, on and between events
       const times = events.map((e) => e.timeMs);
       const instants = Array.from({ length: 12 }, (_, i) => times[Math.floor((i * (times.length - 1)) / 11)]! + (i % 2) * 1234);
+      // Eight users of the account, spread over its ids, with their whole history.
+      const ids = [...new Set(events.flatMap((e) => ('user_id' in e.data ? [e.data.user_id as string] : [])))].sort();
+      const sampled = Array.from({ length: 8 }, (_, i) => ids[Math.floor((i * (ids.length - 1)) / 7)]!);
+      const histories = new Map<string, HistoryApiItem[]>();
+      for (const userId of new Set(sampled)) histories.set(userId, ((await get(`/users/${encodeURIComponent(userId)}/history?size=1000`)) as { items: HistoryApiItem[] }).items);
+      let compared = 0;
       for (const t of instants) {
         const asOf = encodeURIComponent(new Date(t).toISOString());
         const docs = [...allDocs(replay(events.filter((e) => e.timeMs <= t), DEFAULT_DEDUPE_WINDOW_MS).facts).values()];
@@ -54,7 +62,14 @@ describe('as_of after a backlog', () => {
         const rows = (await get(`/users?as_of=${asOf}&size=1000&sort=name`)) as { items: { user_id: string; can_access: number; access_types: string[] }[] };
         const expectedRows = docs.map((d) => reportRow(d, {})).filter((r) => r !== null).map((r) => `${r.user_id}:${r.can_access}:${r.access_types.join('+')}`).sort();
         expect(rows.items.map((r) => `${r.user_id}:${r.can_access}:${r.access_types.join('+')}`).sort(), `${account} rows at ${t}`).toEqual(expectedRows);
+        const byId = new Map(docs.map((d) => [d.user_id, d]));
+        for (const [userId, items] of histories) {
+          expect(replayHistoryItems(userId, items, t), `${account} ${userId}: history up to ${t}`).toEqual(byId.get(userId) ?? null);
+          if (byId.has(userId)) compared += 1;
+        }
       }
+      // Not vacuous: the sampled users existed at most of the instants.
+      expect(compared).toBeGreaterThan(instants.length * 2);
     }
   });
 });

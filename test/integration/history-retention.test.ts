@@ -91,7 +91,7 @@ describe('history retention', () => {
       indices: Object.keys((await prepared.clients.opensearch.indices.get({ index: `${ns.prefix}-*` })).body).sort(),
       // which index each read alias names (opening the runtime may add its own write aliases)
       aliases: Object.fromEntries(
-        await Promise.all(['users', 'history', 'facts'].map(async (a) => [a, Object.keys((await prepared.clients.opensearch.indices.getAlias({ name: ns.index(a) })).body).sort()] as const)),
+        await Promise.all(['users', 'facts'].map(async (a) => [a, Object.keys((await prepared.clients.opensearch.indices.getAlias({ name: ns.index(a) })).body).sort()] as const)),
       ),
       groups: (await withAdmin(prepared, (admin) => admin.listGroups())).groups.map((g) => g.groupId).filter((g) => g.startsWith(ns.prefix)).sort(),
     });

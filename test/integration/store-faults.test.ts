@@ -271,6 +271,32 @@ describe('store faults, each injected mid-stream into a running service', () => 
     expect(indices).toEqual([`${s.ns.env.ACCESS_INDEX_NAMESPACE}-users-g1`]);
   }, 300_000);
 
+  it('the live generation was built by an earlier version (index layout 1): reports refuse while it is rebuilt in the current layout, then equal the replay', async () => {
+    const s = await setUp(0.5);
+    await caughtUp(s);
+    await s.service.kill('SIGTERM');
+    // What an earlier version left: the same identity in the indices' _meta, without a layout.
+    const opensearch = createTestOpenSearch();
+    const ns = s.ns.env.ACCESS_INDEX_NAMESPACE!;
+    for (const index of [`${ns}-users-g1`, `${ns}-facts-g1`]) {
+      const { body } = await opensearch.indices.getMapping({ index });
+      const { layout: _, ...legacy } = (body as any)[index].mappings._meta.access_index;
+      await opensearch.indices.putMapping({ index, body: { _meta: { access_index: legacy } } } as never);
+    }
+    s.service = spawnCommand(['start'], s.env);
+    await s.service.waitForLog((l) => l.msg === 'API listening', 60_000);
+    const poller = poll(s);
+    await s.producer.produce(rest(0.5));
+    await s.service.waitForLog((l) => l.msg === 'repair done: the rebuilt generation is live', 150_000);
+    await caughtUp(s);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const report = await poller.stop();
+    expectNeverWrong(report, /has layout 1, made by an earlier version|rebuilding/);
+    await expectExact(s);
+    expect((await opensearch.indices.exists({ index: `${ns}-facts-g1` })).body).toBe(false);
+    await opensearch.close();
+  }, 300_000);
+
   it("the consumer group's committed offsets are deleted while the service is down: it resumes from Redis's state, nothing is applied twice", async () => {
     const s = await setUp(0.5);
     await caughtUp(s);

@@ -1,34 +1,40 @@
 /**
- * History intervals -> changes, and intervals -> the report at an instant: on the records the
- * projector's own planning code writes, checked against the pure core stepped event by event.
+ * A user's history derived from the fact intervals the projector's own planning code writes
+ * (decision 30): checked against the pure core stepped event by event, and, for any interleaving of
+ * the topics, replayed by its `at` times against `as_of` (the facts valid at T) and the core's replay
+ * of the events up to T.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_DEDUPE_WINDOW_MS,
+  type Entry,
   type FactEvent,
   type UserDoc,
   affectedUsers,
   allDocs,
   applyEvent,
+  compareEntries,
   deriveUser,
   diffDocs,
   emptyAccount,
   replay,
 } from '../../projections/index.ts';
-import { docsAt, userDocAt, validAt, validAtQuery } from '../../src/audit/as-of.ts';
+import { docsOfFacts, factsAt } from '../../src/audit/facts-at.ts';
 import { type HistoryChange, deriveChanges, reflects } from '../../src/audit/history-changes.ts';
-import { OPEN_END, type HistoryRecord } from '../../src/projector/history-records.ts';
-import { historyArb } from '../support/arbitraries.ts';
+import { userFacts } from '../../src/audit/user-facts.ts';
+import type { FactIntervalRecord } from '../../src/projector/history-records.ts';
+import { byTopic, historyArb, interleave } from '../support/arbitraries.ts';
 import { createEventBuilder } from '../support/builders.ts';
-import { simulateHistory, topicOf } from './audit-simulate.ts';
+import { simulateFacts, topicOf } from './audit-simulate.ts';
 
 const W = DEFAULT_DEDUPE_WINDOW_MS;
+const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
 
 /** One account's events with strictly increasing times (the arbitrary's accounts folded into one). */
 const oneAccountArb = historyArb.map((h) => h.map((r, i) => ({ ...r.event, id: `e${i}` }) as FactEvent));
 
-/** The changes the core itself makes, event by event: [event id, user, key, change]. */
+/** The changes the core itself makes, event by event: [event id, key, change]. */
 function expectedChanges(events: readonly FactEvent[]): Map<string, [string, string, string][]> {
   const state = emptyAccount();
   const out = new Map<string, [string, string, string][]>();
@@ -54,15 +60,27 @@ function expectedChanges(events: readonly FactEvent[]): Map<string, [string, str
   return out;
 }
 
-function byUser(records: readonly HistoryRecord[]): Map<string, HistoryRecord[]> {
-  const m = new Map<string, HistoryRecord[]>();
-  for (const r of records) m.set(r.user_id, [...(m.get(r.user_id) ?? []), r]);
-  return m;
-}
-
 const brief = (changes: HistoryChange[]) => changes.map((c) => [c.event.event_id, c.key, c.change]);
 
-describe('history intervals to changes', () => {
+/** The user's document at T by replaying their history's changes whose `at` is at or before T. */
+function replayChanges(userId: string, changes: readonly HistoryChange[], at: number): UserDoc | null {
+  let profile: Omit<UserDoc, 'user_id' | 'entries'> | null = null;
+  const entries = new Map<string, Entry>();
+  for (const c of changes) {
+    if (c.event.time_ms > at) break;
+    if (c.kind === 'profile') profile = c.change === 'deleted' ? null : c.profile;
+    else if (c.change === 'revoked') entries.delete(c.key);
+    else entries.set(c.key, c.entry);
+  }
+  return profile ? { user_id: userId, ...profile, entries: [...entries.values()].sort(compareEntries) } : null;
+}
+
+/** What the history route reads: the user's subject, then what it leads to (an in-memory index). */
+function readUserFacts(userId: string, all: readonly FactIntervalRecord[]): Promise<FactIntervalRecord[]> {
+  return userFacts(userId, (subjects) => all.filter((r) => subjects.includes(r.subject)));
+}
+
+describe('a user’s history from the fact intervals', () => {
   it('tells a scripted story: grants, a change of paths, revocations, profile created, updated, deleted', () => {
     const b = createEventBuilder(Date.parse('2026-05-01T09:00:00Z'), 's');
     const events: FactEvent[] = [
@@ -79,8 +97,7 @@ describe('history intervals to changes', () => {
       b.queueDeleted('q1'), // s-11: inbox revoked
       b.userDeleted('u1'), // s-12: deleted
     ];
-    const records = simulateHistory('acc', events);
-    const changes = deriveChanges(records.filter((r) => r.user_id === 'u1'));
+    const changes = deriveChanges('u1', simulateFacts('acc', events));
     expect(brief(changes)).toEqual([
       ['s-4', 'profile', 'created'],
       ['s-7', 'inbox:inbox:i1', 'granted'],
@@ -107,7 +124,7 @@ describe('history intervals to changes', () => {
   it('a deletion reads revoked entries first, then the deleted profile; a creation reads the profile first', () => {
     const b = createEventBuilder();
     const events: FactEvent[] = [b.inbox('i1'), b.inbox('i2'), b.grantUser('i1', 'u1'), b.grantUser('i2', 'u1'), b.user('u1'), b.userDeleted('u1')];
-    const changes = deriveChanges(simulateHistory('acc', events));
+    const changes = deriveChanges('u1', simulateFacts('acc', events));
     expect(brief(changes)).toEqual([
       ['e-5', 'profile', 'created'],
       ['e-5', 'inbox:inbox:i1', 'granted'],
@@ -121,84 +138,68 @@ describe('history intervals to changes', () => {
   it('leaves out events a position does not reflect; an interval closed by such an event stays open', () => {
     const b = createEventBuilder();
     const events: FactEvent[] = [b.inbox('i1'), b.user('u1'), b.grantUser('i1', 'u1'), b.revokeUser('i1', 'u1')];
-    const records = simulateHistory('acc', events);
+    const records = simulateFacts('acc', events);
     // zcc.inboxes offsets: i1 = 0, grant = 1, revoke = 2
     const positions = new Map([['zcc.inboxes:0', 1n], ['zcc.users:0', 0n]]);
-    expect(brief(deriveChanges(records, (e) => reflects(positions, e)))).toEqual([
+    expect(brief(deriveChanges('u1', records, (e) => reflects(positions, e)))).toEqual([
       ['e-2', 'profile', 'created'],
       ['e-3', 'inbox:inbox:i1', 'granted'],
     ]);
     expect(reflects(new Map(), records[0]!.from)).toBe(false);
   });
 
-  it('random histories: the changes of every user are exactly the core’s document changes, in order', () => {
+  it('random histories in time order: the changes of every user are exactly the core’s document changes, in order', () => {
     fc.assert(
       fc.property(oneAccountArb, (events) => {
         const expected = expectedChanges(events);
-        const records = byUser(simulateHistory('acc', events));
-        expect([...records.keys()].sort()).toEqual([...expected.keys()].sort());
-        for (const [userId, list] of records) expect(brief(deriveChanges(list)), userId).toEqual(expected.get(userId));
+        const facts = simulateFacts('acc', events);
+        for (const userId of USERS) expect(brief(deriveChanges(userId, facts)), userId).toEqual(expected.get(userId) ?? []);
       }),
       { numRuns: 150 },
     );
   });
-});
 
-describe('the report at an instant from intervals', () => {
-  it('intervals are half-open: valid from the opening event’s time, no longer at the closing one’s', () => {
-    expect(validAt({ from_ms: 10, to_ms: 20 }, 9)).toBe(false);
-    expect(validAt({ from_ms: 10, to_ms: 20 }, 10)).toBe(true);
-    expect(validAt({ from_ms: 10, to_ms: 20 }, 19)).toBe(true);
-    expect(validAt({ from_ms: 10, to_ms: 20 }, 20)).toBe(false);
-    expect(validAt({ from_ms: 10, to_ms: OPEN_END }, 8.64e15)).toBe(true);
-    expect(validAtQuery('a', 15, ['u1'])).toEqual({
-      bool: { filter: [{ term: { account_id: 'a' } }, { range: { from_ms: { lte: 15 } } }, { range: { to_ms: { gt: 15 } } }, { terms: { user_id: ['u1'] } }] },
-    });
-  });
-
-  it('a user without a profile at T does not exist then, whatever entries say; of two overlapping intervals the later applied wins', () => {
-    const b = createEventBuilder(1_000_000);
-    const records = simulateHistory('acc', [b.inbox('i1'), b.user('u1', 'Old'), b.grantUser('i1', 'u1'), b.user('u1', 'New')]);
-    const profiles = records.filter((r) => r.key === 'profile');
-    expect(userDocAt('u1', records, 1_000_000 + 4000)?.display_name).toBe('New');
-    // Event times running backwards against application order: both profile intervals hold at once.
-    const skewed = records.map((r) => (r === profiles[1] ? { ...r, from_ms: r.from_ms - 10_000 } : r));
-    expect(userDocAt('u1', skewed, 1_000_000 + 2500)?.display_name).toBe('New');
-    expect(userDocAt('u1', records.filter((r) => r.key !== 'profile'), 1_000_000 + 4000)).toBeNull();
-  });
-
-  it('applied out of event-time order across topics, intervals follow the order of application (replay does not); at the end both agree', () => {
-    const b = createEventBuilder(Date.parse('2026-05-01T09:00:00Z'));
-    const inbox = b.inbox('i1'); // 09:00:01
-    const user = b.user('u1'); // 09:00:02
-    const grant = b.grantUser('i1', 'u1'); // 09:00:03 (inboxes topic)
-    const deleted = b.userDeleted('u1'); // 09:00:04 (users topic)
-    // The projector read the users topic ahead of the inboxes topic: the deletion came before the grant.
-    const applied = [inbox, user, deleted, grant];
-    const records = simulateHistory('acc', applied);
-    const at = grant.timeMs; // 09:00:03: by event time, u1 exists and has i1
-    const byTime = [...allDocs(replay([inbox, user, grant], W).facts).values()];
-    expect(byTime.map((d) => d.entries.length)).toEqual([1]);
-    // The history never saw the grant count (u1 was already deleted when it was applied).
-    expect([...docsAt(records, at).values()].map((d) => d.entries.length)).toEqual([0]);
-    const end = deleted.timeMs + 1;
-    expect([...docsAt(records, end).values()]).toEqual([...allDocs(replay(applied, W).facts).values()]);
-    expect([...docsAt(records, end).values()]).toEqual([]);
-  });
-
-  it('random histories: the documents at any instant equal the core’s replay of the events up to it', () => {
-    fc.assert(
-      fc.property(oneAccountArb, fc.array(fc.integer({ min: -2, max: 130 }), { minLength: 5, maxLength: 12 }), (events, picks) => {
-        const records = simulateHistory('acc', events);
-        const times = events.map((e) => e.timeMs);
-        for (const pick of picks) {
-          // before the first event, exactly at an event, between two, after the last
-          const at = pick < 0 ? times[0]! - 1 : pick >= times.length ? times[times.length - 1]! + 3_600_000 : times[pick]! + (pick % 2) * 30_000;
-          const expected: UserDoc[] = [...allDocs(replay(events.filter((e) => e.timeMs <= at), W).facts).values()];
-          expect([...docsAt(records, at).values()]).toEqual(expected);
+  it('any interleaving of the topics: the history replayed by its `at` times up to T is what as_of and the core’s replay give at T', async () => {
+    await fc.assert(
+      fc.asyncProperty(historyArb, fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 60, size: 'max' }), fc.array(fc.nat(), { minLength: 1, maxLength: 10 }), async (history, choices, picks) => {
+        for (const account of new Set(history.map((r) => r.account))) {
+          const mine = history.filter((r) => r.account === account);
+          const applied = interleave(byTopic(mine), choices).map((r) => r.event);
+          const facts = simulateFacts(account, applied);
+          const times = mine.map((r) => r.event.timeMs);
+          // Before the first event, after the last, exactly at events (a change's edge) and between two.
+          const at = [times[0]! - 1, times[times.length - 1]! + 1, ...picks.map((p) => times[p % times.length]!), ...picks.map((p) => times[p % times.length]! + 30_000)];
+          const histories = new Map<string, HistoryChange[]>();
+          for (const userId of USERS) {
+            const changes = deriveChanges(userId, await readUserFacts(userId, facts));
+            // What the route reads (the user's subject and what it leads to) tells the same story as every interval.
+            expect(brief(changes), `${account} ${userId}`).toEqual(brief(deriveChanges(userId, facts)));
+            histories.set(userId, changes);
+          }
+          for (const t of at) {
+            const core = allDocs(replay(mine.filter((r) => r.event.timeMs <= t).map((r) => r.event), W).facts);
+            const asOf = new Map([...docsOfFacts(await factsAt(validAt(facts, t)))].map((d) => [d.user_id, d]));
+            expect(asOf, `${account} as_of ${t}`).toEqual(core);
+            for (const userId of USERS) expect(replayChanges(userId, histories.get(userId)!, t), `${account} ${userId} history up to ${t}`).toEqual(core.get(userId) ?? null);
+          }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
   });
+
+  it('of several events at one millisecond, the change names the one applied last; the story is the core’s at that instant', () => {
+    const b = createEventBuilder(Date.parse('2026-05-01T09:00:00Z'), 'm');
+    const [inbox, user, grant] = [b.inbox('i1'), b.user('u1'), b.grantUser('i1', 'u1')];
+    const same = { ...grant, timeMs: user.timeMs };
+    const changes = deriveChanges('u1', simulateFacts('acc', [inbox, user, same]));
+    expect(brief(changes)).toEqual([
+      ['m-3', 'profile', 'created'],
+      ['m-3', 'inbox:inbox:i1', 'granted'],
+    ]);
+  });
 });
+
+async function* validAt(records: readonly FactIntervalRecord[], t: number): AsyncGenerator<FactIntervalRecord> {
+  for (const r of records) if (r.from_ms <= t && t < r.to_ms) yield r;
+}

@@ -1,10 +1,10 @@
 /**
- * The projector's history, without servers: each event planned alone by the projector's own
- * planBatch (one commit per event), its history records merged as the index would hold them
- * (a later write of the same id replaces the earlier one).
+ * The projector's fact intervals, without servers: each event planned alone by the projector's own
+ * planBatch (one commit per event), its intervals merged as the index would hold them (a later
+ * write of the same id replaces the earlier one).
  */
 import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, emptyAccount } from '../../projections/index.ts';
-import { type EventRef, type FactIntervalRecord, type HistoryRecord, isFactRecord } from '../../src/projector/history-records.ts';
+import type { EventRef, FactIntervalRecord } from '../../src/projector/history-records.ts';
 import { planBatch } from '../../src/projector/plan-batch.ts';
 
 const TOPIC_OF: Record<string, string> = { user: 'zcc.users', role: 'zcc.roles', queue: 'zcc.queues', inbox: 'zcc.inboxes' };
@@ -13,25 +13,18 @@ export function topicOf(event: FactEvent): string {
   return TOPIC_OF[event.type.split('.')[0]!]!;
 }
 
-/** The history records of the events applied in the given order (one account). */
-export function simulateHistory(accountId: string, events: readonly FactEvent[]): HistoryRecord[] {
-  return simulateRecords(accountId, events).history;
-}
-
-/** Both kinds of records: document intervals (history) and raw fact intervals (facts). */
-export function simulateRecords(accountId: string, events: readonly FactEvent[]): { history: HistoryRecord[]; facts: FactIntervalRecord[] } {
+/** The fact intervals of the events applied in the given order (one account). */
+export function simulateFacts(accountId: string, events: readonly FactEvent[]): FactIntervalRecord[] {
   const state = emptyAccount();
-  const open = new Map<string, EventRef>();
   const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
-  const records = new Map<string, HistoryRecord | FactIntervalRecord>();
+  const records = new Map<string, FactIntervalRecord>();
   const offsets = new Map<string, bigint>();
   events.forEach((event, i) => {
     const topic = topicOf(event);
     const offset = offsets.get(topic) ?? 0n;
     offsets.set(topic, offset + 1n);
-    const plan = planBatch(state, open, raw, { accountId, topic, partition: 0, version: i + 1 }, [{ event: { ...event, time: new Date(event.timeMs).toISOString() }, offset }], DEFAULT_DEDUPE_WINDOW_MS);
-    for (const [id, record] of plan.history) records.set(id, structuredClone(record));
+    const plan = planBatch(state, raw, { accountId, topic, partition: 0, version: i + 1 }, [{ event: { ...event, time: new Date(event.timeMs).toISOString() }, offset }], DEFAULT_DEDUPE_WINDOW_MS);
+    for (const [id, record] of plan.intervals) records.set(id, structuredClone(record));
   });
-  const all = [...records.values()];
-  return { history: all.filter((r): r is HistoryRecord => !isFactRecord(r)), facts: all.filter(isFactRecord) };
+  return [...records.values()];
 }
