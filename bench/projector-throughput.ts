@@ -189,6 +189,7 @@ function figures(run: ProjectorRun): Record<string, number> {
   return {
     events: run.published.events,
     'documents written': d.documents,
+    'OpenSearch operations per event': d.documents / run.published.events,
     'distinct documents (users + facts)': run.readBack.users + run.readBack.facts,
     'join s': d.joinMs / 1000,
     'drain s (join → searchable)': d.drainMs / 1000,
@@ -200,6 +201,7 @@ function figures(run: ProjectorRun): Record<string, number> {
     'bulk ceiling 2 streams docs/s': run.bulk.find((b) => b.streams === 2)?.docsPerSecond ?? Number.NaN,
     'bulk ceiling best docs/s': run.bulkBest.docsPerSecond,
     'ratio documents/s ÷ bulk ceiling': run.ratios.documents,
+    'ratio events/s ÷ bulk ceiling docs/s': d.eventsPerSecond / run.bulkBest.docsPerSecond,
     'ratio events/s ÷ consume ceiling': run.ratios.events,
     ...(run.diagnosis
       ? {
