@@ -1,7 +1,7 @@
 /**
  * Equality of derived documents, field by field. The projector compares a user's document before
  * and after every event that may touch it; comparing JSON strings of whole documents cost a tenth
- * of its CPU (docs/benchmarks.md §5.2). Arrays compare in order, as the rules derive them in a
+ * of its CPU (docs/benchmarks-journal.md, part 1 §5.2). Arrays compare in order, as the rules derive them in a
  * canonical order (entries sorted, paths sorted): equal here exactly when their JSON is equal.
  */
 import type { Entry, NamedRef, Path, UserDoc } from './model.ts';

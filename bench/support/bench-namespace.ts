@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { deleteNamespace } from '../../test/support/namespace-cleanup.ts';
+import { deleteNamespace } from '../../src/services/namespace-cleanup.ts';
 
 export interface BenchNamespace {
   prefix: string;

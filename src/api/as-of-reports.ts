@@ -15,7 +15,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { type ChannelScope, type Summary, type UserDoc, contributions, deriveUser, summaryFromCounters } from '../../projections/index.ts';
 import { parseEventTime } from '../../schemas/fields.ts';
 import { docsFromFacts, docsOfFacts, factsAt, factsValidAt } from '../audit/facts-at.ts';
-import type { FactIntervalRecord } from '../projector/history-records.ts';
+import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { listRowsOf, pageAfter } from './as-of-listing.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import { badRequest } from './problem.ts';

@@ -6,7 +6,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { type AccountFacts, type ReportFilter, countersFromDocs, inboxesFromCounters, queuesFromCounters } from '../../projections/index.ts';
 import { docsOfFacts, factsAt, factsValidAt } from '../audit/facts-at.ts';
-import type { FactIntervalRecord } from '../projector/history-records.ts';
+import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import type { InboxRow, QueueRow } from './counters-reader.ts';
 import { byNameThenId } from './counters-reader.ts';
 import { PIT_KEEP_ALIVE, closePit, openPit, translate } from './users-search.ts';

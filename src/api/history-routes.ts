@@ -12,7 +12,7 @@ import { type HistoryItem, historyQuerySchema, userParamsSchema } from '../../sc
 import { type ChangeKey, type HistoryChange, changeKey, compareChangeKeys, deriveChanges, reflects } from '../audit/history-changes.ts';
 import { factsBySubject, userFacts } from '../audit/user-facts.ts';
 import { AppError } from '../errors.ts';
-import type { FactIntervalRecord } from '../projector/history-records.ts';
+import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import type { ApiEnv } from './context.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import { type Positions, lagBehind, parsePositions } from './position.ts';

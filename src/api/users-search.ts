@@ -106,7 +106,7 @@ export function listingHash(filter: UsersFilter, sort: UsersSort): string {
  * every page of the listing, the first included, comes from one snapshot. Following pages continue
  * the snapshot via the cursor. (Opening the snapshot during the first search instead, to save a
  * round trip on long listings, made one-page searches slower: three requests of API and OpenSearch
- * CPU instead of one; docs/benchmarks-latency.md.)
+ * CPU instead of one; docs/benchmarks-journal.md.)
  */
 export async function searchUsersPage(opensearch: Client, request: PageRequest): Promise<PageResult> {
   const hash = listingHash(request.filter, request.sort);

@@ -3,7 +3,7 @@
  * search_after on a unique sort, optionally inside a point in time (a stable snapshot).
  */
 import type { Client } from '@opensearch-project/opensearch';
-import type { FactIntervalRecord } from '../projector/history-records.ts';
+import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 
 /** Where to read: a concrete index, or a point in time opened on one. */
 export type RecordSource = { index: string } | { pit: string; keepAlive: string };

@@ -7,7 +7,7 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { type AccountFacts, type UserDoc, deriveUser, loadFacts } from '../../projections/index.ts';
-import type { FactIntervalRecord } from '../projector/history-records.ts';
+import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { type RecordSource, scanRecords } from './fact-store.ts';
 
 /** The account's fact intervals valid at `asOfMs`. */

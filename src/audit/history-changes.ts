@@ -13,7 +13,7 @@
  */
 import { compareCodePoints } from './compare.ts';
 import { type DocChange, type Entry, type IntervalValue, type Profile, type UserDoc, deriveUser, diffDocs, loadFacts } from '../../projections/index.ts';
-import type { EventRef, FactIntervalRecord } from '../projector/history-records.ts';
+import type { EventRef, FactIntervalRecord } from '../records/fact-intervals.ts';
 
 export type EntryChangeKind = 'granted' | 'revoked' | 'changed';
 export type ProfileChangeKind = 'created' | 'updated' | 'deleted';

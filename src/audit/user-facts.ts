@@ -6,7 +6,7 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { reachedSubjects, userSubject } from '../../projections/index.ts';
-import type { FactIntervalRecord } from '../projector/history-records.ts';
+import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { type RecordSource, scanRecords } from './fact-store.ts';
 
 /** Reads the account's intervals of the given subjects (every time, open and closed). */

@@ -21,7 +21,7 @@ import type { Logger } from '../logger.ts';
 import { type DocOp, writeDocs } from '../opensearch/bulk-writer.ts';
 import { readAccountUsers } from '../opensearch/read-users.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
-import { OPEN_END } from '../projector/history-records.ts';
+import { OPEN_END } from '../records/fact-intervals.ts';
 import type { AccountStore } from '../redis/account-store.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
 import { readRepair, writeRepair } from './repair-state.ts';

@@ -13,7 +13,6 @@ import {
   affectedUsers,
   applyEvent,
   applyRaw,
-  type RawFacts,
   counterDeltas,
   dedupeHorizon,
   deriveUser,
@@ -23,7 +22,7 @@ import {
   remember,
   sameDoc,
 } from '../../projections/index.ts';
-import { type EventRef, type FactIntervalRecord, factRecord, factRecordId } from './history-records.ts';
+import { type EventRef, type FactIntervalRecord, type RawState, type RawValue, factRecord, factRecordId } from '../records/fact-intervals.ts';
 
 export interface PositionedEvent {
   event: FactEvent & { time?: string };
@@ -57,17 +56,6 @@ export interface BatchPlan {
   rawChanges: Map<string, RawValue | null>;
 }
 
-/** A raw fact's current value and the event that opened its interval. */
-export interface RawValue {
-  v: string;
-  f: EventRef;
-}
-
-/** An account's raw facts with the opening event of each value. */
-export interface RawState {
-  values: RawFacts;
-  opened: Map<string, EventRef>;
-}
 
 /**
  * Applies the events to `state` and `raw` (in place) and returns what to persist. `events` are

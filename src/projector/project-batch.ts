@@ -13,7 +13,7 @@ import { type DocOp, writeDocs } from '../opensearch/bulk-writer.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import type { AccountStore } from '../redis/account-store.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
-import type { FactIntervalRecord } from './history-records.ts';
+import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { type PositionedEvent, planBatch } from './plan-batch.ts';
 import type { WriteGate } from './write-gate.ts';
 
@@ -257,7 +257,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
           onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
           // The writes of a big group (a role change reaching tens of thousands of users) take tens of
           // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
-          // (the full-history drain was evicted from its group 23 times, docs/benchmarks-latency.md).
+          // (the full-history drain was evicted from its group 23 times, docs/benchmarks-journal.md).
           betweenRequests: pace,
           versionOffset: deps.versionOffset?.() ?? 0,
           ...(deps.requireAlias ? { requireAlias: true } : {}),

@@ -315,7 +315,7 @@ export function createProjector(deps: ProjectorDeps) {
    * Projects the batches of one fetch together: one Redis commit per account and partition as
    * before, but one bulk stream, one outbox clear and one offset commit for them all. Under a
    * trickle a fetch holds a few events on each of many partitions, and those per-batch round trips
-   * were most of the cost (docs/benchmarks-latency.md, freshness). Each batch's eachBatch settles
+   * were most of the cost (docs/benchmarks-journal.md, freshness). Each batch's eachBatch settles
    * with the group.
    */
   async function projectGroup(all: Gathered[]): Promise<void> {

@@ -7,8 +7,7 @@ import type { Redis } from 'ioredis';
 import { type AccountState, type FactChange, type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
 import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
-import type { FactIntervalRecord } from '../projector/history-records.ts';
-import type { RawState, RawValue } from '../projector/plan-batch.ts';
+import type { FactIntervalRecord, RawState, RawValue } from '../records/fact-intervals.ts';
 import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
 export interface LoadedAccount {

@@ -4,7 +4,7 @@
  * Files can then run side by side on the shared servers and leave nothing behind.
  */
 import { randomBytes } from 'node:crypto';
-import { deleteNamespace } from '../support/namespace-cleanup.ts';
+import { deleteNamespace } from '../../src/services/namespace-cleanup.ts';
 import { serverAddresses } from './servers.ts';
 
 /** A test's own corner of Kafka, OpenSearch and Redis. */

@@ -23,7 +23,7 @@ import {
 import { docsOfFacts, factsAt } from '../../src/audit/facts-at.ts';
 import { type HistoryChange, deriveChanges, reflects } from '../../src/audit/history-changes.ts';
 import { userFacts } from '../../src/audit/user-facts.ts';
-import type { FactIntervalRecord } from '../../src/projector/history-records.ts';
+import type { FactIntervalRecord } from '../../src/records/fact-intervals.ts';
 import { byTopic, historyArb, interleave } from '../support/arbitraries.ts';
 import { createEventBuilder } from '../support/builders.ts';
 import { simulateFacts, topicOf } from './audit-simulate.ts';

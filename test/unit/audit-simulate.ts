@@ -4,7 +4,7 @@
  * write of the same id replaces the earlier one).
  */
 import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, emptyAccount } from '../../projections/index.ts';
-import type { EventRef, FactIntervalRecord } from '../../src/projector/history-records.ts';
+import type { EventRef, FactIntervalRecord } from '../../src/records/fact-intervals.ts';
 import { planBatch } from '../../src/projector/plan-batch.ts';
 
 const TOPIC_OF: Record<string, string> = { user: 'zcc.users', role: 'zcc.roles', queue: 'zcc.queues', inbox: 'zcc.inboxes' };

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, type UserDoc, emptyAccount } from '../../projections/index.ts';
-import type { EventRef, FactIntervalRecord } from '../../src/projector/history-records.ts';
+import type { EventRef, FactIntervalRecord } from '../../src/records/fact-intervals.ts';
 import { type PositionedEvent, planBatch } from '../../src/projector/plan-batch.ts';
 import { historyArb } from '../support/arbitraries.ts';
 

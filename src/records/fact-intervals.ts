@@ -4,7 +4,7 @@
  * is written when it opens (no end) and written again, same id, when it closes. Ids are derived from
  * the interval's first event, so a replay writes the same documents.
  */
-import { rawSubject } from '../../projections/index.ts';
+import { type RawFacts, rawSubject } from '../../projections/index.ts';
 
 export interface EventRef {
   event_id: string;
@@ -41,4 +41,16 @@ export function factRecordId(accountId: string, key: string, from: EventRef): st
 
 export function factRecord(accountId: string, key: string, value: string, from: EventRef, to: EventRef | null): FactIntervalRecord {
   return { account_id: accountId, fact_key: key, subject: rawSubject(key), value, from_ms: from.time_ms, to_ms: to ? to.time_ms : OPEN_END, from, to };
+}
+
+/** A raw fact's current value and the event that opened its interval (what Redis keeps per raw key). */
+export interface RawValue {
+  v: string;
+  f: EventRef;
+}
+
+/** An account's raw facts with the opening event of each value. */
+export interface RawState {
+  values: RawFacts;
+  opened: Map<string, EventRef>;
 }
