@@ -30,6 +30,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mintToken } from '../src/api/tokens.ts';
+import { CHECKPOINT_ACCOUNT } from '../src/integrity/checkpoints.ts';
 import { buildUsersQuery } from '../src/api/users-query.ts';
 import { words } from '../src/opensearch/search-terms.ts';
 import { createRandom } from '../src/demo/random.ts';
@@ -225,7 +226,7 @@ interface Targets {
  */
 async function pickTargets(pipeline: LivePipeline, api: ApiProcess, secret: string): Promise<{ targets: Targets; token: string }> {
   const { opensearch } = pipeline.clients;
-  const agg = await opensearch.search({ index: pipeline.indices.users, body: { size: 0, aggs: { a: { terms: { field: 'account_id', size: 3 } } } } } as never);
+  const agg = await opensearch.search({ index: pipeline.indices.users, body: { size: 0, query: { bool: { must_not: { term: { account_id: CHECKPOINT_ACCOUNT } } } }, aggs: { a: { terms: { field: 'account_id', size: 3 } } } } } as never);
   const buckets = (agg.body as unknown as { aggregations: { a: { buckets: { key: string; doc_count: number }[] } } }).aggregations.a.buckets;
   if (buckets.length === 0) throw new Error('no account in the users index');
   const accountId = buckets[0]!.key;
