@@ -4,7 +4,7 @@
  * on the 2-core development machine); flags go to it (`npm run bench -- --scale 0.2 --runs 1`).
  * With `--all`, then the API latency, freshness, rebuild and repair benches too, each in its own
  * process at its own defaults (about 30 more minutes), one after the other so that they never share
- * the machine; every figure of docs/benchmarks.md and docs/benchmarks-latency.md comes from the
+ * the machine; every figure of docs/benchmarks.md (and of its journal) comes from the
  * first four, the repair time after an emptied Redis (docs/reliability.md) from bench/repair-time.ts.
  * Benches are not tests: they need the local servers (`node bin/access-index.js services up`),
  * talk only to 127.0.0.1, and delete their namespaces when done.
