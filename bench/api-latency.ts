@@ -37,8 +37,30 @@ import { createRandom } from '../src/demo/random.ts';
 import { sleep } from '../src/retry.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
-import { type ApiProcess, type DirectItem, type DirectOp, type HttpItem, type LoadResult, type LoadWorker, processMemory, startApiProcess, startLoadWorker } from './support/load.ts';
-import { type CapacityResult, describeWindow, type LivePipeline, measureChurnCapacity, openLivePipeline, type ProjectorWindow, publishDataset, sampleEvery, splitHistory, startInProcessProjector, startProducerProcess } from './support/live-pipeline.ts';
+import {
+  type ApiProcess,
+  type DirectItem,
+  type DirectOp,
+  type HttpItem,
+  type LoadResult,
+  type LoadWorker,
+  processMemory,
+  startApiProcess,
+  startLoadWorker,
+} from './support/load.ts';
+import {
+  type CapacityResult,
+  describeWindow,
+  type LivePipeline,
+  measureChurnCapacity,
+  openLivePipeline,
+  type ProjectorWindow,
+  publishDataset,
+  sampleEvery,
+  splitHistory,
+  startInProcessProjector,
+  startProducerProcess,
+} from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo, processCpuSeconds } from './support/machine.ts';
 import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
 
@@ -92,7 +114,10 @@ export interface ApiLatencyReport {
   dataset: { events: number; accounts: number; users: number; drain: { joinMs: number; drainMs: number; eventsPerSecond: number } };
   capacity: CapacityResult;
   capacityWindow: ProjectorWindow;
-  ingest: { targetRate: number; rounds: { round: number; sent: number; rate: number; maxBehind: number; lagMax: number; lagEnd: number; catchUpMs: number; projector: ProjectorWindow }[] };
+  ingest: {
+    targetRate: number;
+    rounds: { round: number; sent: number; rate: number; maxBehind: number; lagMax: number; lagEnd: number; catchUpMs: number; projector: ProjectorWindow }[];
+  };
   items: number;
   /** the largest account and the targets its cases ask about (absent when no target case ran) */
   targets?: Targets;
@@ -226,7 +251,10 @@ interface Targets {
  */
 async function pickTargets(pipeline: LivePipeline, api: ApiProcess, secret: string): Promise<{ targets: Targets; token: string }> {
   const { opensearch } = pipeline.clients;
-  const agg = await opensearch.search({ index: pipeline.indices.users, body: { size: 0, query: { bool: { must_not: { term: { account_id: CHECKPOINT_ACCOUNT } } } }, aggs: { a: { terms: { field: 'account_id', size: 3 } } } } } as never);
+  const agg = await opensearch.search({
+    index: pipeline.indices.users,
+    body: { size: 0, query: { bool: { must_not: { term: { account_id: CHECKPOINT_ACCOUNT } } } }, aggs: { a: { terms: { field: 'account_id', size: 3 } } } },
+  } as never);
   const buckets = (agg.body as unknown as { aggregations: { a: { buckets: { key: string; doc_count: number }[] } } }).aggregations.a.buckets;
   if (buckets.length === 0) throw new Error('no account in the users index');
   const accountId = buckets[0]!.key;
@@ -280,7 +308,9 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
   if (flags.accounts > 0 && flags.only !== 'targets') throw new Error('--accounts: only with --only targets (the churn of the other cases comes from every account)');
   const ns = createBenchNamespace();
   const machine = await describeMachine(ns.config);
-  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  progress(
+    `machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`,
+  );
   progress(`namespace ${ns.prefix}`);
   const secret = randomBytes(36).toString('base64');
   const logFile = join(tmpdir(), `${ns.prefix}-api.log`);
@@ -293,12 +323,18 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
     pipeline = await openLivePipeline(ns);
     // Enough churn for every round under ingest at any plausible rate (the generator is lazy).
     const history = splitHistory(flags.scale, flags.seed, CHURN_FACTOR, flags.accounts);
-    progress(`publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale})${flags.accounts > 0 ? `, its first ${flags.accounts} account(s) only` : ''} (seed ${flags.seed})`);
+    progress(
+      `publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale})${flags.accounts > 0 ? `, its first ${flags.accounts} account(s) only` : ''} (seed ${flags.seed})`,
+    );
     const published = await publishDataset(pipeline, history.dataset);
     memory['projector process before start'] = processMemory('self');
     progress('draining with a projector in this process');
     let producerPid: number | undefined;
-    projector = await startInProcessProjector(pipeline, machine, () => ({ ...(api ? { API: api.pid } : {}), ...(worker ? { 'load worker': worker.pid } : {}), ...(producerPid ? { producer: producerPid } : {}) }));
+    projector = await startInProcessProjector(pipeline, machine, () => ({
+      ...(api ? { API: api.pid } : {}),
+      ...(worker ? { 'load worker': worker.pid } : {}),
+      ...(producerPid ? { producer: producerPid } : {}),
+    }));
     const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000);
     const drainRate = (published.total * 1000) / drainMs;
     progress(`  joined in ${fmt(projector.joinMs / 1000, 1)} s, searchable ${fmt(drainMs / 1000, 1)} s later: ${fmt(drainRate)} events/s`);
@@ -314,19 +350,28 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
     let churnUsed = capacity.events;
 
     progress('starting the API: access-index serve, in its own process');
-    api = await startApiProcess(ns.config, { secret, logFile, ...(flags['api-cpu-profile-dir'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', resolve(flags['api-cpu-profile-dir'])] } : {}) });
+    api = await startApiProcess(ns.config, {
+      secret,
+      logFile,
+      ...(flags['api-cpu-profile-dir'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', resolve(flags['api-cpu-profile-dir'])] } : {}),
+    });
     memory['API process, started'] = api.memory();
     // The base cases' users (none with --only targets: a large account has no 3-letter prefix matching at most 40 users).
     const samples = flags.only === 'targets' ? [] : await sampleUsers(pipeline, flags.users, flags.seed);
     if (samples.length > 0)
-      progress(`  ${samples.length} sampled users in ${new Set(samples.map((s) => s.accountId)).size} accounts; search prefixes match ${Math.min(...samples.map((s) => s.total))} to ${Math.max(...samples.map((s) => s.total))} rows`);
+      progress(
+        `  ${samples.length} sampled users in ${new Set(samples.map((s) => s.accountId)).size} accounts; search prefixes match ${Math.min(...samples.map((s) => s.total))} to ${Math.max(...samples.map((s) => s.total))} rows`,
+      );
     const tokens = new Map<string, string>();
     for (const s of samples) if (!tokens.has(s.accountId)) tokens.set(s.accountId, await mintToken({ secret, accountId: s.accountId, sub: 'bench', ttlSeconds: 6 * 3600 }));
     const directItems: DirectItem[] = samples.map(({ accountId, userId, q }) => ({ accountId, userId, q }));
     const picked = await pickTargets(pipeline, api, secret);
     const targets = picked.targets;
     progress(
-      `  largest account ${targets.accountId}: ${fmt(targets.users)} user documents (next: ${targets.accounts.slice(1).map((a) => `${a.accountId} ${fmt(a.users)}`).join(', ')}); ` +
+      `  largest account ${targets.accountId}: ${fmt(targets.users)} user documents (next: ${targets.accounts
+        .slice(1)
+        .map((a) => `${a.accountId} ${fmt(a.users)}`)
+        .join(', ')}); ` +
         `inbox ${targets.inbox.id} (${targets.inbox.name}) reached by ${fmt(targets.inbox.users)} users, the most of its ${targets.inbox.inboxes} inboxes; ` +
         `queue ${targets.queue.id} (${targets.queue.name}) with ${fmt(targets.queue.users)} users under cc_queue_id, the most of its ${targets.queue.queues} queues`,
     );
@@ -340,7 +385,14 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       const loadAverage = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
       const cpu0 = processCpuSeconds(api!.pid);
       const result = isTarget(c.route)
-        ? await worker!.run({ kind: 'http', baseUrl: api!.url, items: targetItems(c.route, targets, picked.token), releaseCursors: { opensearchUrl: ns.config.opensearchUrl, secret }, connections: c.connections, ...spec })
+        ? await worker!.run({
+            kind: 'http',
+            baseUrl: api!.url,
+            items: targetItems(c.route, targets, picked.token),
+            releaseCursors: { opensearchUrl: ns.config.opensearchUrl, secret },
+            connections: c.connections,
+            ...spec,
+          })
         : c.via === 'api'
           ? await worker!.run({ kind: 'http', baseUrl: api!.url, items: httpItems(c.route, samples, tokens), ok404: c.route === 'drill-down', connections: c.connections, ...spec })
           : await worker!.run({
@@ -360,7 +412,9 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       const answered = Object.entries(result.statuses).reduce((a, [, n]) => a + n, 0);
       const apiCpuMsPerRequest = c.via === 'api' ? ((processCpuSeconds(api!.pid) - cpu0) * 1000) / Math.max(1, answered) : undefined;
       const s = result.stats;
-      progress(`  ${condition} round ${round} ${caseName(c).padEnd(36)} p50 ${fmt(s.p50, 2).padStart(7)} ms  p99 ${fmt(s.p99, 2).padStart(7)} ms  ${fmt(s.rps).padStart(6)}/s${apiCpuMsPerRequest === undefined ? '' : `  API CPU ${fmt(apiCpuMsPerRequest, 2)} ms/req`}${s.errors ? `  ${s.errors} errors ${JSON.stringify(result.statuses)}` : ''}${result.aborted ? `  ${result.aborted}` : ''}`);
+      progress(
+        `  ${condition} round ${round} ${caseName(c).padEnd(36)} p50 ${fmt(s.p50, 2).padStart(7)} ms  p99 ${fmt(s.p99, 2).padStart(7)} ms  ${fmt(s.rps).padStart(6)}/s${apiCpuMsPerRequest === undefined ? '' : `  API CPU ${fmt(apiCpuMsPerRequest, 2)} ms/req`}${s.errors ? `  ${s.errors} errors ${JSON.stringify(result.statuses)}` : ''}${result.aborted ? `  ${result.aborted}` : ''}`,
+      );
       return { ...c, condition, round, result, loadAverage, ...(apiCpuMsPerRequest === undefined ? {} : { apiCpuMsPerRequest }) };
     };
 
@@ -395,8 +449,19 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       const lags = await lagSampler.stop();
       const t = performance.now();
       const catchUp = await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
-      ingestRounds.push({ round, sent: produced.sent, rate: produced.rate, maxBehind: produced.maxBehind, lagMax: Math.max(0, ...lags), lagEnd: lags[lags.length - 1] ?? 0, catchUpMs: catchUp || performance.now() - t, projector: window });
-      progress(`  produced ${fmt(produced.sent)} events at ${fmt(produced.rate)}/s; projector lag max ${fmt(Math.max(0, ...lags))}, caught up ${fmt(catchUp)} ms after the producer stopped`);
+      ingestRounds.push({
+        round,
+        sent: produced.sent,
+        rate: produced.rate,
+        maxBehind: produced.maxBehind,
+        lagMax: Math.max(0, ...lags),
+        lagEnd: lags[lags.length - 1] ?? 0,
+        catchUpMs: catchUp || performance.now() - t,
+        projector: window,
+      });
+      progress(
+        `  produced ${fmt(produced.sent)} events at ${fmt(produced.rate)}/s; projector lag max ${fmt(Math.max(0, ...lags))}, caught up ${fmt(catchUp)} ms after the producer stopped`,
+      );
       progress(`  ${describeWindow(window)}`);
       memory[`API process, after ingest round ${round}`] = api.memory();
       memory[`projector process, after ingest round ${round}`] = processMemory('self');
@@ -407,7 +472,14 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
     const overhead = overheads(summary, runs);
     const goals: GoalRow[] = [];
     for (const o of overhead)
-      goals.push({ goal: `${o.route}: API overhead at p50 ≤ 2 ms`, condition: o.condition, connections: o.connections, measured: o.overheadP50, limit: 2, met: o.overheadP50 <= 2 });
+      goals.push({
+        goal: `${o.route}: API overhead at p50 ≤ 2 ms`,
+        condition: o.condition,
+        connections: o.connections,
+        measured: o.overheadP50,
+        limit: 2,
+        met: o.overheadP50 <= 2,
+      });
     for (const s of summary.filter((r) => r.route === 'summary' && r.via === 'api'))
       goals.push({ goal: 'summary: API p99 ≤ 5 ms', condition: s.condition, connections: s.connections, measured: s.p99, limit: 5, met: s.p99 <= 5 });
 
@@ -470,7 +542,8 @@ function overheads(summary: SummaryRow[], runs: CaseRun[]): OverheadRow[] {
     const route = api.route;
     if (isTarget(route)) continue;
     const direct = DIRECT[route];
-    const find = (via: string, round: number) => runs.find((r) => r.condition === api.condition && r.route === api.route && r.via === via && r.connections === api.connections && r.round === round);
+    const find = (via: string, round: number) =>
+      runs.find((r) => r.condition === api.condition && r.route === api.route && r.via === via && r.connections === api.connections && r.round === round);
     const rounds = runs
       .filter((r) => r.condition === api.condition && r.route === api.route && r.via === 'api' && r.connections === api.connections)
       .map((r) => r.result.stats.p50 - (find(direct, r.round)?.result.stats.p50 ?? Number.NaN));
@@ -512,15 +585,39 @@ export function formatApiReport(report: ApiLatencyReport): string {
   );
   const overhead = table(
     ['condition', 'route', 'conn', 'API p50', 'direct p50', 'overhead p50 (median of rounds)', 'per round', 'API server path p50'],
-    report.overhead.map((o) => [o.condition, o.route, String(o.connections), fmt(o.apiP50, 2), `${fmt(o.directP50, 2)} (${o.direct})`, fmt(o.overheadP50, 2), o.rounds.map((r) => fmt(r, 2)).join(' / '), o.pathP50 === undefined ? '' : fmt(o.pathP50, 2)]),
+    report.overhead.map((o) => [
+      o.condition,
+      o.route,
+      String(o.connections),
+      fmt(o.apiP50, 2),
+      `${fmt(o.directP50, 2)} (${o.direct})`,
+      fmt(o.overheadP50, 2),
+      o.rounds.map((r) => fmt(r, 2)).join(' / '),
+      o.pathP50 === undefined ? '' : fmt(o.pathP50, 2),
+    ]),
   );
   const goals = table(
     ['goal', 'condition', 'conn', 'measured ms', 'limit ms', 'met'],
     report.goals.map((g) => [g.goal, g.condition, String(g.connections), fmt(g.measured, 2), fmt(g.limit, 0), g.met ? 'yes' : `no (+${fmt(g.measured - g.limit, 2)} ms)`]),
   );
-  const memory = table(['process', 'rss', 'peak rss'], Object.entries(report.memory).map(([k, v]) => [k, mib(v.rss), mib(v.peakRss)]));
+  const memory = table(
+    ['process', 'rss', 'peak rss'],
+    Object.entries(report.memory).map(([k, v]) => [k, mib(v.rss), mib(v.peakRss)]),
+  );
   const ingest = table(
-    ['round', 'sent', 'events/s', 'max lag (projector)', 'catch-up ms', 'projector events/s', 'event loop busy %', 'projector cores', 'API + worker + producer cores', 'other users cores', 'machine cores busy'],
+    [
+      'round',
+      'sent',
+      'events/s',
+      'max lag (projector)',
+      'catch-up ms',
+      'projector events/s',
+      'event loop busy %',
+      'projector cores',
+      'API + worker + producer cores',
+      'other users cores',
+      'machine cores busy',
+    ],
     report.ingest.rounds.map((r) => [
       String(r.round),
       fmt(r.sent),
@@ -530,7 +627,10 @@ export function formatApiReport(report: ApiLatencyReport): string {
       fmt((r.projector.events * 1000) / r.projector.ms),
       fmt(100 * r.projector.eventLoopUtilization),
       fmt(r.projector.cores.self, 2),
-      fmt(Object.values(r.projector.cores.others).reduce((a, b) => a + b, 0), 2),
+      fmt(
+        Object.values(r.projector.cores.others).reduce((a, b) => a + b, 0),
+        2,
+      ),
       fmt(r.projector.cores.rest, 2),
       fmt(r.projector.cores.machine, 2),
     ]),

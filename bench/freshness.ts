@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { mintToken } from '../src/api/tokens.ts';
 import { accountKeys, generationKeys } from '../src/redis/keys.ts';
 import { sleep } from '../src/retry.ts';
@@ -31,9 +31,22 @@ import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type ApiProcess, type LatencyStats, latencyStats, processMemory, startApiProcess } from './support/load.ts';
 import type { Redis } from 'ioredis';
-import { type CapacityResult, describeWindow, type LivePipeline, measureChurnCapacity, type ProjectorWindow, openLivePipeline, publishDataset, type SampleAt, sampleEvery, splitHistory, startInProcessProjector, startProducerProcess } from './support/live-pipeline.ts';
+import {
+  type CapacityResult,
+  describeWindow,
+  type LivePipeline,
+  measureChurnCapacity,
+  type ProjectorWindow,
+  openLivePipeline,
+  publishDataset,
+  type SampleAt,
+  sampleEvery,
+  splitHistory,
+  startInProcessProjector,
+  startProducerProcess,
+} from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
-import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
+import { emitReport, fmt, mib, progress, runIfMain, table } from './support/report.ts';
 
 export const FRESHNESS_FLAGS = {
   scale: { default: 0.02, help: 'benchPreset scale of the dataset (1 = 2,000,000 events)', min: 0.001, max: 0.5 },
@@ -43,7 +56,7 @@ export const FRESHNESS_FLAGS = {
   runs: { default: 2, help: 'rounds of every load; p50/p99 are pooled over rounds (each round is listed too)', min: 1, max: 10 },
   'sample-ms': { default: 200, help: 'one sampled event every this many ms', min: 20, max: 5_000 },
   'capacity-events': { default: 0, help: 'churn events of the capacity burst (0: 10 s of the dataset drain rate, 5,000 to 50,000)', min: 0, max: 500_000 },
-  'wait-ms': { default: 10_000, help: 'wait_ms of the API probes (and the Redis probes\' give-up time)', min: 100, max: 30_000 },
+  'wait-ms': { default: 10_000, help: "wait_ms of the API probes (and the Redis probes' give-up time)", min: 100, max: 30_000 },
   'timeout-s': { default: 900, help: 'upper bound of the dataset drain, in seconds', min: 10, max: 3600 },
   out: { default: '', help: 'also write the JSON report to this file' },
   json: { default: false, help: 'print the JSON report on stdout instead of the table' },
@@ -163,11 +176,16 @@ function httpGet(agent: Agent, base: URL, path: string, token: string): Promise<
 }
 
 export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<typeof FRESHNESS_FLAGS>>): Promise<FreshnessReport> {
-  const loads = flags.loads.split(',').map((s) => Number(s.trim())).filter((n) => n > 0 && n <= 2);
+  const loads = flags.loads
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0 && n <= 2);
   if (loads.length === 0) throw new Error('--loads: give shares of capacity above 0, e.g. 0.5,0.8');
   const ns = createBenchNamespace();
   const machine = await describeMachine(ns.config);
-  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  progress(
+    `machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`,
+  );
   progress(`namespace ${ns.prefix}; publish interval ${ns.config.publishIntervalMs} ms`);
   const secret = randomBytes(36).toString('base64');
   const logFile = join(tmpdir(), `${ns.prefix}-api.log`);
@@ -216,7 +234,12 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       const minPosition = `${s.topic}:${s.partition}:${s.offset}`;
       const prefix = `/v1/accounts/${encodeURIComponent(s.accountId)}/access`;
       const viaApi = async (path: string): Promise<number | null> => {
-        const status = await httpGet(agent, base, `${prefix}${path}${path.includes('?') ? '&' : '?'}min_position=${encodeURIComponent(minPosition)}&wait_ms=${flags['wait-ms']}`, token).catch((e: Error) => e.message);
+        const status = await httpGet(
+          agent,
+          base,
+          `${prefix}${path}${path.includes('?') ? '&' : '?'}min_position=${encodeURIComponent(minPosition)}&wait_ms=${flags['wait-ms']}`,
+          token,
+        ).catch((e: Error) => e.message);
         if (status === 200) return performance.now() - since;
         failures.push(`${path}: ${status}`);
         return null;
@@ -269,7 +292,20 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         const stats = statsOf(samples, produced.elapsedMs);
         const mid = Math.floor(lag.length / 2);
         const lagGrowth = lag.length >= 4 ? (lag[lag.length - 1]! - lag[mid]!) / (lag.length - 1 - mid) : Number.NaN;
-        rounds.push({ load, round, targetRate, rate: produced.rate, sent: produced.sent, producerMaxBehind: produced.maxBehind, lag, lagGrowth, catchUpMs, projector: window, samples, stats });
+        rounds.push({
+          load,
+          round,
+          targetRate,
+          rate: produced.rate,
+          sent: produced.sent,
+          producerMaxBehind: produced.maxBehind,
+          lag,
+          lagGrowth,
+          catchUpMs,
+          projector: window,
+          samples,
+          stats,
+        });
         const failed = samples.filter((s) => s.failures.length > 0).length;
         progress(
           `  ${fmt(produced.rate)} events/s achieved, ${samples.length} samples${failed ? ` (${failed} with a failed probe)` : ''}; lag max ${fmt(Math.max(0, ...lag))}, last ${fmt(lag[lag.length - 1] ?? 0)}; ` +
@@ -292,9 +328,21 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
     for (const p of pooled) {
       if (p.load === 0.5 || loads.length === 1)
         for (const probeName of ['searchable (API)', 'searchable (Redis)'] as const)
-          goals.push({ goal: `${probeName} p99 ≤ publish interval + 250 ms`, load: p.load, measured: p.stats[probeName].p99, limit: limitSearchable, met: p.stats[probeName].p99 <= limitSearchable && p.lost[probeName] === 0 });
+          goals.push({
+            goal: `${probeName} p99 ≤ publish interval + 250 ms`,
+            load: p.load,
+            measured: p.stats[probeName].p99,
+            limit: limitSearchable,
+            met: p.stats[probeName].p99 <= limitSearchable && p.lost[probeName] === 0,
+          });
       for (const probeName of ['summary (API)', 'summary (Redis)'] as const)
-        goals.push({ goal: `${probeName} p99 ≤ 100 ms`, load: p.load, measured: p.stats[probeName].p99, limit: 100, met: p.stats[probeName].p99 <= 100 && p.lost[probeName] === 0 });
+        goals.push({
+          goal: `${probeName} p99 ≤ 100 ms`,
+          load: p.load,
+          measured: p.stats[probeName].p99,
+          limit: 100,
+          met: p.stats[probeName].p99 <= 100 && p.lost[probeName] === 0,
+        });
     }
     return {
       bench: 'freshness',
@@ -326,7 +374,10 @@ function statsOf(samples: SampleResult[], windowMs: number): Record<Probe | 'pro
     const values = samples.map((s) => s.probes[p]).filter((v): v is number => v !== null);
     out[p] = latencyStats(values, windowMs, samples.length - values.length);
   }
-  out['produce ack'] = latencyStats(samples.map((s) => s.ackMs), windowMs);
+  out['produce ack'] = latencyStats(
+    samples.map((s) => s.ackMs),
+    windowMs,
+  );
   return out;
 }
 
@@ -356,11 +407,41 @@ export function formatFreshnessReport(report: FreshnessReport): string {
   );
   const rounds = table(
     ['round', 'load', 'target events/s', 'achieved', 'sent', 'lag max', 'lag at end', 'lag growth /s (2nd half)', 'bounded', 'catch-up ms'],
-    report.rounds.map((r) => [String(r.round), String(r.load), fmt(r.targetRate), fmt(r.rate), fmt(r.sent), fmt(Math.max(0, ...r.lag)), fmt(r.lag[r.lag.length - 1] ?? 0), fmt(r.lagGrowth), r.lagGrowth <= 0.05 * r.rate ? 'yes' : 'no', fmt(r.catchUpMs)]),
+    report.rounds.map((r) => [
+      String(r.round),
+      String(r.load),
+      fmt(r.targetRate),
+      fmt(r.rate),
+      fmt(r.sent),
+      fmt(Math.max(0, ...r.lag)),
+      fmt(r.lag[r.lag.length - 1] ?? 0),
+      fmt(r.lagGrowth),
+      r.lagGrowth <= 0.05 * r.rate ? 'yes' : 'no',
+      fmt(r.catchUpMs),
+    ]),
   );
-  const windows: [string, ProjectorWindow][] = [['capacity burst', report.capacityWindow], ...report.rounds.map((r) => [`round ${r.round}, load ${r.load}`, r.projector] as [string, ProjectorWindow])];
+  const windows: [string, ProjectorWindow][] = [
+    ['capacity burst', report.capacityWindow],
+    ...report.rounds.map((r) => [`round ${r.round}, load ${r.load}`, r.projector] as [string, ProjectorWindow]),
+  ];
   const projector = table(
-    ['projector while', 'events/s', 'batches', 'events/batch', 'ms/batch', '_bulk', 'ms/_bulk', '_refresh', '_refresh busy %', 'event loop busy %', 'projector cores', 'OpenSearch cores', 'API + producer cores', 'other users cores', 'machine cores busy'],
+    [
+      'projector while',
+      'events/s',
+      'batches',
+      'events/batch',
+      'ms/batch',
+      '_bulk',
+      'ms/_bulk',
+      '_refresh',
+      '_refresh busy %',
+      'event loop busy %',
+      'projector cores',
+      'OpenSearch cores',
+      'API + producer cores',
+      'other users cores',
+      'machine cores busy',
+    ],
     windows.map(([name, w]) => [
       name,
       fmt((w.events * 1000) / w.ms),
@@ -374,7 +455,10 @@ export function formatFreshnessReport(report: FreshnessReport): string {
       fmt(100 * w.eventLoopUtilization),
       fmt(w.cores.self, 2),
       fmt(w.cores.opensearch, 2),
-      fmt(Object.values(w.cores.others).reduce((a, b) => a + b, 0), 2),
+      fmt(
+        Object.values(w.cores.others).reduce((a, b) => a + b, 0),
+        2,
+      ),
       fmt(w.cores.rest, 2),
       fmt(w.cores.machine, 2),
     ]),
@@ -383,7 +467,10 @@ export function formatFreshnessReport(report: FreshnessReport): string {
     ['goal', 'load', 'measured p99 ms', 'limit ms', 'met'],
     report.goals.map((g) => [g.goal, String(g.load), fmt(g.measured), fmt(g.limit), g.met ? 'yes' : `no (+${fmt(g.measured - g.limit)} ms)`]),
   );
-  const memory = table(['process', 'rss', 'peak rss'], Object.entries(report.memory).map(([k, v]) => [k, mib(v.rss), mib(v.peakRss)]));
+  const memory = table(
+    ['process', 'rss', 'peak rss'],
+    Object.entries(report.memory).map(([k, v]) => [k, mib(v.rss), mib(v.peakRss)]),
+  );
   return [
     `freshness, benchPreset(${report.options.scale}) dataset (${fmt(report.dataset.events)} events, ${report.dataset.accounts} accounts); publish interval ${report.options.publishIntervalMs} ms; ${report.options.runs} round(s) of ${report.options['duration-s']} s per load; times from just before the sampled event's send`,
     `machine: ${m.cores} cores, ${m.memoryGiB} GiB, ${m.cpuModel}; Node ${m.node}; Kafka ${m.kafka}; OpenSearch ${m.opensearch}; Redis ${m.redis}; load average at start ${m.loadAverage}`,

@@ -51,7 +51,9 @@ export async function runNamespaceCeiling(flags: ReturnType<typeof parseFlags<ty
   if (!flags.namespace) throw new Error('--namespace is required (the bench namespace to measure, bench-<8 hex digits>)');
   const ns = createBenchNamespace(process.env, flags.namespace);
   const machine = await describeMachine(ns.config);
-  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  progress(
+    `machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`,
+  );
   const pipeline = await openLivePipeline(ns);
   try {
     const { opensearch } = pipeline.clients;
@@ -64,9 +66,11 @@ export async function runNamespaceCeiling(flags: ReturnType<typeof parseFlags<ty
     const sources = [indices.users, indices.facts];
     const totals = await indexingTotals(opensearch, sources);
     const written = { index: totals.index, delete: totals.delete, total: totals.index + totals.delete };
-    progress(`${ns.prefix}, generation ${pipeline.space.generation}: ${fmt(events)} events; written by the projector: ${fmt(written.index)} index and ${fmt(written.delete)} delete operations`);
+    progress(
+      `${ns.prefix}, generation ${pipeline.space.generation}: ${fmt(events)} events; written by the projector: ${fmt(written.index)} index and ${fmt(written.delete)} delete operations`,
+    );
 
-    progress('spooling the live generation\'s documents to a file');
+    progress("spooling the live generation's documents to a file");
     const spool = await spoolDocs(
       opensearch,
       sources.map((index) => ({ index, target: `${index}-ceiling` })),
@@ -116,7 +120,10 @@ export function formatNamespaceCeiling(r: NamespaceCeilingReport): string {
     ['distinct documents, all', fmt(distinct)],
     ['written by the projector (index + delete ops)', fmt(r.written.total)],
     ['spool MiB / s', `${fmt(r.spool.bytes / 2 ** 20)} / ${fmt(r.spool.ms / 1000, 1)}`],
-    ...r.bulk.map((b): [string, string] => [`bulk ceiling ${b.streams} stream(s) docs/s (s; OpenSearch cores; bench cores)`, `${fmt(b.docsPerSecond)} (${fmt(b.ms / 1000, 1)}; ${fmt(b.opensearchCores, 2)}; ${fmt(b.benchCores, 2)})`]),
+    ...r.bulk.map((b): [string, string] => [
+      `bulk ceiling ${b.streams} stream(s) docs/s (s; OpenSearch cores; bench cores)`,
+      `${fmt(b.docsPerSecond)} (${fmt(b.ms / 1000, 1)}; ${fmt(b.opensearchCores, 2)}; ${fmt(b.benchCores, 2)})`,
+    ]),
     ['bulk ceiling best docs/s', fmt(r.bulkBest.docsPerSecond)],
     ...(r.projector
       ? ([

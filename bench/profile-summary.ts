@@ -129,7 +129,10 @@ export function summarizeProfile(profile: CpuProfile, topN = 25): ProfileSummary
   }
   return {
     totalMs: totalUs / 1000,
-    top: [...top.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((t) => ({ function: t.function, where: t.where, selfMs: t.us / 1000, percent: pct(t.us) })),
+    top: [...top.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((t) => ({ function: t.function, where: t.where, selfMs: t.us / 1000, percent: pct(t.us) })),
     areas: [...areas].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, ms: us / 1000, percent: pct(us) })),
     steps: STEPS.map(([step]) => ({ step, ms: (steps.get(step) ?? 0) / 1000, percent: pct(steps.get(step) ?? 0) })),
   };
@@ -140,13 +143,22 @@ export function formatProfileSummary(s: ProfileSummary): string {
     `profile: ${fmt(s.totalMs / 1000, 1)} s of samples`,
     '',
     'areas (self time; built-ins charged to their caller):',
-    table(['area', 'ms', '%'], s.areas.map((a) => [a.area, fmt(a.ms), fmt(a.percent, 1)])),
+    table(
+      ['area', 'ms', '%'],
+      s.areas.map((a) => [a.area, fmt(a.ms), fmt(a.percent, 1)]),
+    ),
     '',
     'projector steps (inclusive: the step is on the stack):',
-    table(['step', 'ms', '%'], s.steps.map((a) => [a.step, fmt(a.ms), fmt(a.percent, 1)])),
+    table(
+      ['step', 'ms', '%'],
+      s.steps.map((a) => [a.step, fmt(a.ms), fmt(a.percent, 1)]),
+    ),
     '',
     'top functions by self time:',
-    table(['function', 'where', 'self ms', '%'], s.top.map((t) => [t.function, t.where, fmt(t.selfMs), fmt(t.percent, 1)])),
+    table(
+      ['function', 'where', 'self ms', '%'],
+      s.top.map((t) => [t.function, t.where, fmt(t.selfMs), fmt(t.percent, 1)]),
+    ),
     '',
   ].join('\n');
 }

@@ -117,7 +117,9 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
       ...(options.stallMs ? { stallMs: options.stallMs } : {}),
     });
     if (drain.events !== published.total) progress(`  WARNING: ${drain.events} events applied of ${published.total} published`);
-    progress(`  drained: ${fmt(drain.eventsPerSecond)} events/s, ${fmt(drain.documentsPerSecond)} documents/s, searchable after ${fmt(drain.wallMs / 1000, 1)} s, rss ${mib(drain.memory.rss)}`);
+    progress(
+      `  drained: ${fmt(drain.eventsPerSecond)} events/s, ${fmt(drain.documentsPerSecond)} documents/s, searchable after ${fmt(drain.wallMs / 1000, 1)} s, rss ${mib(drain.memory.rss)}`,
+    );
 
     progress('  consume ceiling: a fresh group that only counts');
     const consume = await measureConsumeCeiling({
@@ -147,8 +149,16 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
       if (captureFile) {
         const interval = options.publishIntervalMs ?? config.publishIntervalMs;
         const bulkWithRefreshes = await measureBulkCeiling(clients.opensearch, spool, { streams: 1, refreshEveryMs: interval, pids: machine.pids });
-        progress(`  diagnosis: bulk ceiling, 1 stream, refresh every ${interval} ms: ${fmt(bulkWithRefreshes.docsPerSecond)} documents/s (${bulkWithRefreshes.refreshes} refreshes)`);
-        const replay = await replayBulkBodies(clients.opensearch, captureFile, indices, { users: `${config.namespace}-users-replay`, facts: `${config.namespace}-facts-replay` }, machine.pids);
+        progress(
+          `  diagnosis: bulk ceiling, 1 stream, refresh every ${interval} ms: ${fmt(bulkWithRefreshes.docsPerSecond)} documents/s (${bulkWithRefreshes.refreshes} refreshes)`,
+        );
+        const replay = await replayBulkBodies(
+          clients.opensearch,
+          captureFile,
+          indices,
+          { users: `${config.namespace}-users-replay`, facts: `${config.namespace}-facts-replay` },
+          machine.pids,
+        );
         progress(`  diagnosis: the projector's own ${replay.requests} bulk requests replayed: ${fmt(replay.docsPerSecond)} documents/s`);
         diagnosis = { bulkWithRefreshes, replay };
       }
@@ -180,7 +190,10 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
   }
 }
 
-const busiest = (io: DrainResult['io'], prefix: string) => Object.entries(io).filter(([k]) => k.startsWith(prefix)).reduce((a, [, s]) => Math.max(a, s.busyMs), 0);
+const busiest = (io: DrainResult['io'], prefix: string) =>
+  Object.entries(io)
+    .filter(([k]) => k.startsWith(prefix))
+    .reduce((a, [, s]) => Math.max(a, s.busyMs), 0);
 
 /** The figures that get a median, by name, from one run. */
 function figures(run: ProjectorRun): Record<string, number> {
@@ -221,7 +234,9 @@ function figures(run: ProjectorRun): Record<string, number> {
     'Redis CPU (cores)': d.cpu.redis / secs,
     'machine busy (cores)': d.cpu.machineBusy / secs,
     'Redis in flight % of drain': (100 * busiest(d.io, 'redis')) / d.wallMs,
-    'Redis calls': Object.entries(d.io).filter(([k]) => k.startsWith('redis')).reduce((a, [, s]) => a + s.calls, 0),
+    'Redis calls': Object.entries(d.io)
+      .filter(([k]) => k.startsWith('redis'))
+      .reduce((a, [, s]) => a + s.calls, 0),
     '_bulk in flight % of drain': (100 * (d.io['opensearch _bulk']?.busyMs ?? 0)) / d.wallMs,
     '_refresh in flight % of drain': (100 * (d.io['opensearch _refresh']?.busyMs ?? 0)) / d.wallMs,
     '_bulk requests': d.io['opensearch _bulk']?.calls ?? 0,
@@ -235,7 +250,9 @@ export async function runProjectorBench(options: ProjectorBenchOptions): Promise
   const probe = createBenchNamespace();
   const machine = await describeMachine(probe.config);
   await probe.cleanup();
-  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  progress(
+    `machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`,
+  );
   const runs: ProjectorRun[] = [];
   const failures: ProjectorBenchReport['failures'] = [];
   for (let i = 0; i < options.runs; i++) {
@@ -260,11 +277,16 @@ function runChild(options: ProjectorBenchOptions, index: number): Promise<Projec
     'tsx',
     fileURLToPath(import.meta.url),
     '--child',
-    '--run-index', String(index),
-    '--runs', String(options.runs),
-    '--scale', String(options.scale),
-    '--seed', String(options.seed),
-    '--timeout-s', String(options.timeoutMs / 1000),
+    '--run-index',
+    String(index),
+    '--runs',
+    String(options.runs),
+    '--scale',
+    String(options.scale),
+    '--seed',
+    String(options.seed),
+    '--timeout-s',
+    String(options.timeoutMs / 1000),
     ...(options.cpuProfile && index === 0 ? ['--cpu-profile', options.cpuProfile] : []),
     ...(options.diagnose ? ['--diagnose'] : []),
     ...(options.concurrency ? ['--concurrency', String(options.concurrency)] : []),
@@ -291,7 +313,11 @@ export function formatProjectorReport(report: ProjectorBenchReport): string {
   const rows = Object.keys(report.medians).map((name) => [name, ...perRun.map((f) => fmt(f[name]!, digits(name))), fmt(report.medians[name]!, digits(name))]);
   const m = report.machine;
   const set = report.runs[0]?.settings;
-  const knobs = set ? [`session timeout ${set.sessionTimeoutMs / 1000} s, ${set.maxBytesPerPartition / 2 ** 20} MiB per partition fetch, ${set.partitionsConsumedConcurrently} partitions concurrently, publish every ${set.publishIntervalMs} ms`] : [];
+  const knobs = set
+    ? [
+        `session timeout ${set.sessionTimeoutMs / 1000} s, ${set.maxBytesPerPartition / 2 ** 20} MiB per partition fetch, ${set.partitionsConsumedConcurrently} partitions concurrently, publish every ${set.publishIntervalMs} ms`,
+      ]
+    : [];
   const failed = report.failures.map((f) => `run ${f.run} FAILED: ${f.message}`);
   return [
     `projector throughput, benchPreset(${report.options.scale}), seed ${report.options.seed}, ${report.runs.length} run(s) completed, medians in the last column${knobs.length > 0 ? `; ${knobs.join(', ')}` : ''}`,
@@ -310,7 +336,7 @@ export const PROJECTOR_FLAGS = {
   seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
   'timeout-s': { default: 900, help: 'upper bound of one drain, in seconds', min: 10, max: 10800 },
   'cpu-profile': { default: '', help: 'write a CPU profile (.cpuprofile) of the first drain to this file' },
-  diagnose: { default: false, help: 'also: bulk ceiling with refresh ticks, and a replay of the projector\'s own bulk requests' },
+  diagnose: { default: false, help: "also: bulk ceiling with refresh ticks, and a replay of the projector's own bulk requests" },
   concurrency: { default: 0, help: 'experiment: partitionsConsumedConcurrently (0: the product default)', min: 0, max: 64 },
   'publish-interval-ms': { default: 0, help: 'experiment: position publish interval (0: the config default)', min: 0, max: 60_000 },
   'stall-s': { default: 120, help: 'a drain with no progress for this long fails its run', min: 10, max: 3600 },

@@ -201,7 +201,9 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
       parityMs: (m.swapping ?? Number.NaN) - (m.parity ?? Number.NaN),
       swapMs: command.wallMs - (m.swapping ?? Number.NaN),
     };
-    progress(`  rebuilt ${generation} in ${fmt(command.wallMs / 1000, 1)} s: startup ${fmt(phases.startupMs / 1000, 1)} s, fill ${fmt(phases.fillMs / 1000, 1)} s, verify ${fmt(phases.verifyMs / 1000, 1)} s, parity ${fmt(phases.parityMs / 1000, 1)} s, swap and exit ${fmt(phases.swapMs / 1000, 1)} s; peak rss ${mib(command.peakRss)}`);
+    progress(
+      `  rebuilt ${generation} in ${fmt(command.wallMs / 1000, 1)} s: startup ${fmt(phases.startupMs / 1000, 1)} s, fill ${fmt(phases.fillMs / 1000, 1)} s, verify ${fmt(phases.verifyMs / 1000, 1)} s, parity ${fmt(phases.parityMs / 1000, 1)} s, swap and exit ${fmt(phases.swapMs / 1000, 1)} s; peak rss ${mib(command.peakRss)}`,
+    );
 
     const { opensearch } = pipeline.clients;
     const newIndices = { users: usersIndex(ns.config.namespace, generation), facts: factsIndex(ns.config.namespace, generation) };
@@ -209,7 +211,7 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     const written = { index: totals.index, delete: totals.delete, total: totals.index + totals.delete, failed: totals.failed };
     progress(`  written by the rebuild: ${fmt(written.index)} index and ${fmt(written.delete)} delete operations (${fmt(written.failed)} refused as stale)`);
 
-    progress('  bulk ceiling: spooling the new generation\'s documents to a file');
+    progress("  bulk ceiling: spooling the new generation's documents to a file");
     const spool = await spoolDocs(
       opensearch,
       [
@@ -267,7 +269,9 @@ async function measureDatasetMemory(pipeline: LivePipeline, projector: ProcessMe
   };
   const indexBytes = Object.values(stats.indices).reduce((sum, s) => sum + s.primaries.store.size_in_bytes, 0);
   const userDocuments = stats.indices[pipeline.indices.users]?.primaries.docs.count ?? Number.NaN;
-  progress(`  projector rss ${mib(projector.rss)} (peak ${mib(projector.peakRss)}); Redis ${mib(redisUsedBytes)}; indices ${mib(indexBytes)}, ${fmt(userDocuments)} user documents`);
+  progress(
+    `  projector rss ${mib(projector.rss)} (peak ${mib(projector.peakRss)}); Redis ${mib(redisUsedBytes)}; indices ${mib(indexBytes)}, ${fmt(userDocuments)} user documents`,
+  );
 
   const secret = randomBytes(36).toString('base64');
   const api = await startApiProcess(pipeline.ns.config, { secret, logFile: join(tmpdir(), `${pipeline.ns.prefix}-api.log`), logLevel: 'warn' });
@@ -277,7 +281,9 @@ async function measureDatasetMemory(pipeline: LivePipeline, projector: ProcessMe
     const { reads, failed } = await readEveryAccount(api, await pipeline.store.accounts(), secret);
     const readsMs = performance.now() - t0;
     const afterReads = api.memory();
-    progress(`  API: rss ${mib(started.rss)} started, ${mib(afterReads.rss)} after ${fmt(reads)} reads in ${fmt(readsMs / 1000, 1)} s (${fmt(failed)} failed; peak ${mib(afterReads.peakRss)})`);
+    progress(
+      `  API: rss ${mib(started.rss)} started, ${mib(afterReads.rss)} after ${fmt(reads)} reads in ${fmt(readsMs / 1000, 1)} s (${fmt(failed)} failed; peak ${mib(afterReads.peakRss)})`,
+    );
     if (failed > 0) throw new Error(`${failed} API reads failed; see ${api.logFile}`);
     return { projector, api: { started, afterReads, reads, failed, readsMs }, redisUsedBytes, indexBytes, userDocuments };
   } finally {
@@ -308,7 +314,11 @@ async function readEveryAccount(api: ApiProcess, accounts: string[], secret: str
     let first: { user_id: string; display_name?: string } | undefined;
     let total = 0;
     for (let page = 0; page < 3; page++) {
-      const body = (await (await get(token, `${base}/users?size=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json()) as { items?: { user_id: string; display_name?: string }[]; total?: number; next_cursor?: string | null };
+      const body = (await (await get(token, `${base}/users?size=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json()) as {
+        items?: { user_id: string; display_name?: string }[];
+        total?: number;
+        next_cursor?: string | null;
+      };
       first ??= body.items?.[0];
       total = body.total ?? total;
       cursor = body.next_cursor ?? null;
@@ -390,7 +400,9 @@ export async function runRebuildBench(given: ReturnType<typeof parseFlags<typeof
   const probe = createBenchNamespace();
   const machine = await describeMachine(probe.config);
   await probe.cleanup();
-  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  progress(
+    `machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`,
+  );
   const runs: RebuildRun[] = [];
   for (let i = 0; i < flags.runs; i++) runs.push(await runOnce(flags, machine, i));
   const perRun = runs.map(figures);

@@ -100,12 +100,16 @@ const isRequestLine = (l: Record<string, unknown>) => l.component === 'api' && '
 /** `access-index start` on a free port; its JSON log lines parsed as they come (and kept in `logFile`). */
 async function startService(env: NodeJS.ProcessEnv, logFile: string, onLine: (l: LogLine) => void): Promise<Service> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'access-index.js'), 'start', '--host', '127.0.0.1'], { cwd: repoRoot, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'access-index.js'), 'start', '--host', '127.0.0.1'], {
+    cwd: repoRoot,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   const file = createWriteStream(logFile);
   const lines: LogLine[] = [];
   let buffer = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     file.write(chunk);
     buffer += chunk;
     let nl: number;
@@ -123,14 +127,18 @@ async function startService(env: NodeJS.ProcessEnv, logFile: string, onLine: (l:
       onLine(entry);
     }
   });
-  child.stderr!.on('data', (chunk: Buffer) => file.write(chunk));
+  child.stderr.on('data', (chunk: Buffer) => file.write(chunk));
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   return {
     url: `http://127.0.0.1:${port}`,
     logFile,
     lines,
     exited,
-    tail: (count) => lines.filter((l) => !isRequestLine(l.line)).slice(-count).map((l) => JSON.stringify(l.line)),
+    tail: (count) =>
+      lines
+        .filter((l) => !isRequestLine(l.line))
+        .slice(-count)
+        .map((l) => JSON.stringify(l.line)),
     async stop() {
       if (!exited()) {
         const gone = new Promise((r) => child.once('exit', r));
@@ -265,14 +273,12 @@ export async function runOnce(flags: RepairFlags, i: number): Promise<RepairRun>
       published = await publishDataset(pipeline, generateHistory({ seed: flags.seed, ...preset }));
       progress('  `access-index start` (projector and API, the private Redis) drains it');
       const started = performance.now();
-      service = await startService(
-        productEnv(config, { ACCESS_INDEX_JWT_SECRET: secret, LOG_LEVEL: 'info' }),
-        join(tmpdir(), `${ns.prefix}-start.log`),
-        onLine,
-      );
+      service = await startService(productEnv(config, { ACCESS_INDEX_JWT_SECRET: secret, LOG_LEVEL: 'info' }), join(tmpdir(), `${ns.prefix}-start.log`), onLine);
       const running = service;
       await Promise.race([
-        pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable, waitedMs) => progress(`    ${fmt(searchable)} of ${fmt(published.total)} events searchable after ${fmt(waitedMs / 1000)} s`)),
+        pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable, waitedMs) =>
+          progress(`    ${fmt(searchable)} of ${fmt(published.total)} events searchable after ${fmt(waitedMs / 1000)} s`),
+        ),
         (async () => {
           while (!running.exited()) await new Promise((r) => setTimeout(r, 200));
           throw new Error(`access-index start exited during the drain; see ${running.logFile}:\n${running.tail(15).join('\n')}`);
@@ -295,7 +301,8 @@ export async function runOnce(flags: RepairFlags, i: number): Promise<RepairRun>
       users: `${base}/users?size=1000&min_position=${minPosition}&wait_ms=${waitMs}`,
     });
     const before = { summary: await ask(urls(30_000).summary, token, 'summary', 0), users: await ask(urls(30_000).users, token, 'users', 0) };
-    if (before.summary.status !== 200 || before.users.status !== 200) throw new Error(`the reads before the fault did not answer 200: ${before.summary.kind} / ${before.users.kind}`);
+    if (before.summary.status !== 200 || before.users.status !== 200)
+      throw new Error(`the reads before the fault did not answer 200: ${before.summary.kind} / ${before.users.kind}`);
     if (before.users.body?.next_cursor) progress(`  WARNING: the listing of ${account.id} has a next page (its point in time stays open)`);
     progress(`  account ${account.id}: ${fmt(Number(before.users.body?.total))} users listed; emptying the private Redis (SIGKILL, restart with an empty data directory)`);
 
@@ -320,7 +327,9 @@ export async function runOnce(flags: RepairFlags, i: number): Promise<RepairRun>
       if (performance.now() - reported >= 2_000) {
         reported = performance.now();
         const repair = (listing.body?.repair ?? summary.body?.repair) as { phase?: string; done?: number; total?: number } | undefined;
-        progress(`    +${fmt((reported - t0) / 1000, 1)} s: ${summary.kind || '200'} / ${listing.kind || '200'}${repair ? `; repair ${repair.phase} ${fmt(repair.done ?? 0)} of ${fmt(repair.total ?? 0)}` : ''}`);
+        progress(
+          `    +${fmt((reported - t0) / 1000, 1)} s: ${summary.kind || '200'} / ${listing.kind || '200'}${repair ? `; repair ${repair.phase} ${fmt(repair.done ?? 0)} of ${fmt(repair.total ?? 0)}` : ''}`,
+        );
       }
       await new Promise((r) => setTimeout(r, Math.max(0, flags['poll-ms'] - (performance.now() - round))));
     }
@@ -354,16 +363,23 @@ export async function runOnce(flags: RepairFlags, i: number): Promise<RepairRun>
       earlyOks,
       afterRepairRefusals: answers.filter((a) => a.atMs > allOkMs && a.status !== 200).length,
       timeline: timelineOf(answers),
-      sameAnswers: afterRound !== undefined && comparable(afterRound[0]!.body) === comparable(before.summary.body) && comparable(afterRound[1]!.body) === comparable(before.users.body),
+      sameAnswers:
+        afterRound !== undefined && comparable(afterRound[0]!.body) === comparable(before.summary.body) && comparable(afterRound[1]!.body) === comparable(before.users.body),
       logFile: service.logFile,
     };
     if (!repaired) {
       run.logTail = service.tail(30);
-      progress(`  NO REPAIR within ${flags['repair-timeout-s']} s (${outcome ? "'repair done' logged" : "no 'repair done' line"}, ${Number.isNaN(allOkMs) ? 'never 200 again' : '200 again'}${service.exited() ? ', the service exited' : ''}); its last log lines (request lines left out):\n${run.logTail.join('\n')}`);
+      progress(
+        `  NO REPAIR within ${flags['repair-timeout-s']} s (${outcome ? "'repair done' logged" : "no 'repair done' line"}, ${Number.isNaN(allOkMs) ? 'never 200 again' : '200 again'}${service.exited() ? ', the service exited' : ''}); its last log lines (request lines left out):\n${run.logTail.join('\n')}`,
+      );
     } else
-      progress(`  repaired: 200 with every event after ${fmt(allOkMs / 1000, 2)} s; the service rebuilt ${outcome!.generation} (${fmt(outcome!.events)} events) in ${fmt(outcome!.seconds, 1)} s; ${fmt(answers.length)} answers, refusals ${JSON.stringify(refusals)}`);
+      progress(
+        `  repaired: 200 with every event after ${fmt(allOkMs / 1000, 2)} s; the service rebuilt ${outcome!.generation} (${fmt(outcome!.events)} events) in ${fmt(outcome!.seconds, 1)} s; ${fmt(answers.length)} answers, refusals ${JSON.stringify(refusals)}`,
+      );
     if (earlyOks.length > 0)
-      progress(`  WARNING: ${earlyOks.length} answers were 200 before the 'repair done' line's time (the first ${fmt(Math.min(...earlyOks.map((e) => e.atMs)))} ms after t0, ${fmt(Math.max(...earlyOks.map((e) => e.beforeLineMs)))} ms before the line; the swap was logged ${fmt(marks.swap)} ms after t0)`);
+      progress(
+        `  WARNING: ${earlyOks.length} answers were 200 before the 'repair done' line's time (the first ${fmt(Math.min(...earlyOks.map((e) => e.atMs)))} ms after t0, ${fmt(Math.max(...earlyOks.map((e) => e.beforeLineMs)))} ms before the line; the swap was logged ${fmt(marks.swap)} ms after t0)`,
+      );
     if (run.afterRepairRefusals > 0) progress(`  WARNING: ${run.afterRepairRefusals} answers were not 200 after the first all-200 round`);
     if (repaired && !run.sameAnswers) progress('  WARNING: the answers after the repair differ from those before the fault');
     if (outcome && outcome.events !== published.total) progress(`  WARNING: the repair replayed ${outcome.events} events, ${published.total} were published`);
@@ -406,8 +422,12 @@ function figures(r: RepairRun): Record<string, number> {
     'repair events/s (events ÷ service s)': r.service ? r.events / r.service.seconds : Number.NaN,
     'repair events/s (events ÷ API view s)': (r.events * 1000) / r.apiRepairMs,
     'polled answers': r.answers,
-    '  503s': Object.entries(r.refusals).filter(([k]) => k.startsWith('503')).reduce((a, [, n]) => a + n, 0),
-    '  other non-200s': Object.entries(r.refusals).filter(([k]) => !k.startsWith('503')).reduce((a, [, n]) => a + n, 0),
+    '  503s': Object.entries(r.refusals)
+      .filter(([k]) => k.startsWith('503'))
+      .reduce((a, [, n]) => a + n, 0),
+    '  other non-200s': Object.entries(r.refusals)
+      .filter(([k]) => !k.startsWith('503'))
+      .reduce((a, [, n]) => a + n, 0),
     "  200s before the 'repair done' line": r.earlyOks.length,
   };
 }
@@ -426,9 +446,15 @@ export function formatRepairReport(report: RepairReport): string {
     '',
     ...report.runs.map(
       (r, i) =>
-        `run ${i + 1}: ${r.repaired ? `repaired into ${r.service!.generation}` : 'NOT REPAIRED'}; polled ${r.account}; answers after the repair ${r.sameAnswers ? 'equal' : 'DIFFER FROM'} those before the fault; non-200s: ${Object.entries(r.refusals).map(([k, n]) => `${n}× ${k}`).join(', ') || 'none'}`,
+        `run ${i + 1}: ${r.repaired ? `repaired into ${r.service!.generation}` : 'NOT REPAIRED'}; polled ${r.account}; answers after the repair ${r.sameAnswers ? 'equal' : 'DIFFER FROM'} those before the fault; non-200s: ${
+          Object.entries(r.refusals)
+            .map(([k, n]) => `${n}× ${k}`)
+            .join(', ') || 'none'
+        }`,
     ),
-    ...report.runs.map((r, i) => `run ${i + 1} answers after t0: ${r.timeline.map((t) => `${t.count}× ${t.kind} (${fmt(t.fromMs / 1000, 2)}–${fmt(t.toMs / 1000, 2)} s)`).join(' → ')}`),
+    ...report.runs.map(
+      (r, i) => `run ${i + 1} answers after t0: ${r.timeline.map((t) => `${t.count}× ${t.kind} (${fmt(t.fromMs / 1000, 2)}–${fmt(t.toMs / 1000, 2)} s)`).join(' → ')}`,
+    ),
     ...report.runs.flatMap((r, i) => (r.logTail ? [`run ${i + 1}: the service's last log lines:`, ...r.logTail] : [])),
     '',
   ].join('\n');
@@ -438,7 +464,9 @@ export async function runRepairBench(flags: RepairFlags): Promise<RepairReport> 
   const probe = createBenchNamespace();
   const machine = await describeMachine(probe.config);
   await probe.cleanup();
-  progress(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`);
+  progress(
+    `machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; Node ${machine.node}, Kafka ${machine.kafka}, OpenSearch ${machine.opensearch}, Redis ${machine.redis}; load ${machine.loadAverage}`,
+  );
   const runs: RepairRun[] = [];
   for (let i = 0; i < flags.runs; i++) {
     const run = await runOnce(flags, i);

@@ -19,9 +19,7 @@ export function emptyAccount(): AccountState {
   return { facts: emptyFacts(), seen: emptySeen() };
 }
 
-export type StepResult =
-  | { duplicate: true }
-  | { duplicate: false; changes: FactChange[]; affected: Set<string> };
+export type StepResult = { duplicate: true } | { duplicate: false; changes: FactChange[]; affected: Set<string> };
 
 /** Applies an event unless its id was already applied within the dedupe window. */
 export function step(state: AccountState, event: FactEvent, windowMs: number): StepResult {

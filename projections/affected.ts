@@ -53,8 +53,7 @@ export function affectedUsers(facts: AccountFacts, event: FactEvent): Set<string
       break;
     case 'inbox.queue_granted':
     case 'inbox.queue_revoked':
-      if (!gone.inbox.has(event.data.inbox_id) && !gone.queue.has(event.data.cc_queue_id))
-        membersOf(facts, event.data.cc_queue_id, out);
+      if (!gone.inbox.has(event.data.inbox_id) && !gone.queue.has(event.data.cc_queue_id)) membersOf(facts, event.data.cc_queue_id, out);
       break;
     default: {
       const unknown: never = event;

@@ -8,7 +8,6 @@
 import type { FactEvent } from './events.ts';
 import { type AccountFacts, type FactChange, createFactWriter } from './facts.ts';
 
-
 /**
  * Applies one event to the facts (in place) and returns its effect as flat changes.
  * Upserts replace; a deleted entity is final and ends every relation to it, including relations
@@ -29,8 +28,7 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): FactChange[] 
     case 'user.deleted': {
       const { user_id } = event.data;
       w.clearRole(user_id);
-      for (const [queueId, types] of [...(facts.queuesOf.get(user_id) ?? [])])
-        for (const type of [...types]) w.removeMember(queueId, user_id, type);
+      for (const [queueId, types] of [...(facts.queuesOf.get(user_id) ?? [])]) for (const type of [...types]) w.removeMember(queueId, user_id, type);
       for (const inboxId of [...(facts.userInboxes.get(user_id) ?? [])]) w.removeUserGrant(inboxId, user_id);
       if (!gone.user.has(user_id)) w.tombstone('user', user_id);
       break;
@@ -74,10 +72,8 @@ export function applyEvent(facts: AccountFacts, event: FactEvent): FactChange[] 
     }
     case 'queue.deleted': {
       const { cc_queue_id } = event.data;
-      for (const [userId, types] of [...(facts.members.get(cc_queue_id) ?? [])])
-        for (const type of [...types]) w.removeMember(cc_queue_id, userId, type);
-      for (const inboxId of [...(facts.queueInboxes.get(cc_queue_id) ?? [])])
-        w.removeQueueGrant(inboxId, cc_queue_id);
+      for (const [userId, types] of [...(facts.members.get(cc_queue_id) ?? [])]) for (const type of [...types]) w.removeMember(cc_queue_id, userId, type);
+      for (const inboxId of [...(facts.queueInboxes.get(cc_queue_id) ?? [])]) w.removeQueueGrant(inboxId, cc_queue_id);
       if (!gone.queue.has(cc_queue_id)) w.tombstone('queue', cc_queue_id);
       break;
     }

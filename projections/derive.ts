@@ -3,16 +3,7 @@
  * to the user's document with every entry and every path that grants it.
  */
 import type { AccountFacts } from './facts.ts';
-import {
-  type AccessType,
-  type Channel,
-  type Entry,
-  type MemberType,
-  type Path,
-  RECORDED_CHANNELS,
-  RECORDING_PRIVILEGES,
-  type UserDoc,
-} from './model.ts';
+import { type AccessType, type Channel, type Entry, type MemberType, type Path, RECORDED_CHANNELS, RECORDING_PRIVILEGES, type UserDoc } from './model.ts';
 
 const MEMBER_ORDER: Record<MemberType, number> = { agent: 0, supervisor: 1 };
 
@@ -29,20 +20,11 @@ function compare(a: string | null, b: string | null): number {
 }
 
 function comparePaths(a: Path, b: Path): number {
-  return (
-    compare(a.rule, b.rule) ||
-    compare(a.queue_id, b.queue_id) ||
-    compare(a.member_type, b.member_type) ||
-    compare(a.role_id, b.role_id) ||
-    compare(a.channel, b.channel)
-  );
+  return compare(a.rule, b.rule) || compare(a.queue_id, b.queue_id) || compare(a.member_type, b.member_type) || compare(a.role_id, b.role_id) || compare(a.channel, b.channel);
 }
 
 /** Builds an entry's derived fields (queues, channels) from its paths, sorted for stable output. */
-export function finishEntry(
-  draft: EntryDraft,
-  queueName: (queueId: string) => string,
-): Entry {
+export function finishEntry(draft: EntryDraft, queueName: (queueId: string) => string): Entry {
   const granted_by = [...draft.paths].sort(comparePaths);
   const queueIds = new Set<string>();
   const channels = new Set<Channel>();

@@ -15,8 +15,7 @@ function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boo
 
 const sameScalar = <T>(x: T, y: T) => x === y;
 const sameRef = (x: NamedRef, y: NamedRef) => x.id === y.id && x.name === y.name;
-const samePath = (x: Path, y: Path) =>
-  x.rule === y.rule && x.channel === y.channel && x.queue_id === y.queue_id && x.role_id === y.role_id && x.member_type === y.member_type;
+const samePath = (x: Path, y: Path) => x.rule === y.rule && x.channel === y.channel && x.queue_id === y.queue_id && x.role_id === y.role_id && x.member_type === y.member_type;
 
 /** Two entries grant the same access, to the same named target, through the same paths. */
 export function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
@@ -34,7 +33,10 @@ export function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
 }
 
 /** Same name, e-mail and access state (the history's profile interval). */
-export function sameProfile(a: Pick<UserDoc, 'display_name' | 'user_email' | 'user_access'> | null, b: Pick<UserDoc, 'display_name' | 'user_email' | 'user_access'> | null): boolean {
+export function sameProfile(
+  a: Pick<UserDoc, 'display_name' | 'user_email' | 'user_access'> | null,
+  b: Pick<UserDoc, 'display_name' | 'user_email' | 'user_access'> | null,
+): boolean {
   if (a === b) return true;
   if (!a || !b) return false;
   return a.display_name === b.display_name && a.user_email === b.user_email && a.user_access === b.user_access;

@@ -78,12 +78,7 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (set.size === 0) map.delete(key);
 }
 
-function addMemberIndex(
-  map: Map<string, Map<string, Set<MemberType>>>,
-  a: string,
-  b: string,
-  type: MemberType,
-): void {
+function addMemberIndex(map: Map<string, Map<string, Set<MemberType>>>, a: string, b: string, type: MemberType): void {
   let inner = map.get(a);
   if (!inner) map.set(a, (inner = new Map()));
   let types = inner.get(b);
@@ -91,12 +86,7 @@ function addMemberIndex(
   types.add(type);
 }
 
-function removeMemberIndex(
-  map: Map<string, Map<string, Set<MemberType>>>,
-  a: string,
-  b: string,
-  type: MemberType,
-): void {
+function removeMemberIndex(map: Map<string, Map<string, Set<MemberType>>>, a: string, b: string, type: MemberType): void {
   const inner = map.get(a);
   const types = inner?.get(b);
   if (!inner || !types) return;
@@ -204,7 +194,7 @@ export function loadFacts(flat: Iterable<readonly [string, string]>): AccountFac
     const [tag, a = '', b = '', c = ''] = parts;
     const kind = KIND_OF_PREFIX[tag ?? ''];
     if (kind && parts.length === 2) w.setEntity(kind, a, JSON.parse(value));
-    else if (tag === 'x' && KIND_OF_PREFIX[a] && parts.length === 3) facts.deleted[KIND_OF_PREFIX[a]!].add(b);
+    else if (tag === 'x' && KIND_OF_PREFIX[a] && parts.length === 3) facts.deleted[KIND_OF_PREFIX[a]].add(b);
     else if (tag === 'ro' && parts.length === 2) w.setRole(a, value);
     else if (tag === 'm' && parts.length === 4) w.addMember(a, b, c as MemberType);
     else if (tag === 'gu' && parts.length === 3) w.addUserGrant(a, b);

@@ -44,12 +44,7 @@ export interface InboxFact {
   inbox_name: string;
 }
 
-export type Rule =
-  | 'inbox_user_grant'
-  | 'inbox_queue_grant'
-  | 'automatic_recording_inbox'
-  | 'automatic_recording'
-  | 'ad_hoc_recording';
+export type Rule = 'inbox_user_grant' | 'inbox_queue_grant' | 'automatic_recording_inbox' | 'automatic_recording' | 'ad_hoc_recording';
 
 /** One way an entry is granted: "why does this user have access". */
 export interface Path {

@@ -106,8 +106,7 @@ export function queuesFromCounters(counts: ReadonlyMap<string, number>, filter: 
     const queueId = rest.slice(bar + 1);
     if (filter.access_type !== undefined && type !== filter.access_type) continue;
     let q = byQueue.get(queueId);
-    if (!q)
-      byQueue.set(queueId, (q = { cc_queue_id: queueId, users: { automatic_call_recording: 0, ad_hoc_call_recording: 0, inbox: 0 } }));
+    if (!q) byQueue.set(queueId, (q = { cc_queue_id: queueId, users: { automatic_call_recording: 0, ad_hoc_call_recording: 0, inbox: 0 } }));
     q.users[type] = n;
   }
   return [...byQueue.values()].sort((a, b) => (a.cc_queue_id < b.cc_queue_id ? -1 : a.cc_queue_id > b.cc_queue_id ? 1 : 0));

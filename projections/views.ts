@@ -20,18 +20,14 @@ export function filterEntries(entries: readonly Entry[], filter: ReportFilter): 
     }
     // An entry targeting the queue comes through it on every path (rules 2 and 3).
     const targetsQueue = queue !== undefined && entry.target.type === 'queue' && entry.target.id === queue;
-    const paths = entry.granted_by.filter(
-      (p) => (filter.channel === undefined || p.channel === filter.channel) && (queue === undefined || targetsQueue || p.queue_id === queue),
-    );
+    const paths = entry.granted_by.filter((p) => (filter.channel === undefined || p.channel === filter.channel) && (queue === undefined || targetsQueue || p.queue_id === queue));
     if (paths.length === 0) continue;
     if (paths.length === entry.granted_by.length) {
       out.push(entry);
       continue;
     }
     const names = new Map(entry.queues.map((q) => [q.id, q.name]));
-    out.push(
-      finishEntry({ access_type: entry.access_type, target: entry.target, paths }, (id) => names.get(id) ?? id),
-    );
+    out.push(finishEntry({ access_type: entry.access_type, target: entry.target, paths }, (id) => names.get(id) ?? id));
   }
   return out;
 }

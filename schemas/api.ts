@@ -63,13 +63,7 @@ const freshness = {
     .regex(POSITION_LIST, { error: 'must be topic:partition:offset, comma-separated (e.g. "zcc.users:0:42,zcc.roles:1:7")' })
     .optional()
     .openapi({ description: 'answer only once every listed offset is reflected (read your own writes)', example: 'zcc.users:0:42' }),
-  wait_ms: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_WAIT_MS)
-    .default(DEFAULT_WAIT_MS)
-    .openapi({ description: 'how long to wait for min_position before answering 503' }),
+  wait_ms: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(DEFAULT_WAIT_MS).openapi({ description: 'how long to wait for min_position before answering 503' }),
 };
 
 export const accountParamsSchema = z.object({ account_id: idParam('account_id', 'acc_3F9k') });
@@ -95,7 +89,9 @@ const reportFilters = {
     .string()
     .max(MAX_Q_LENGTH)
     .optional()
-    .openapi({ description: `keyword search over display name and email: every word must start a word of the name or email (case and accents ignored; words of 4+ letters also match with one or two typos). At most ${MAX_Q_WORDS} words.` }),
+    .openapi({
+      description: `keyword search over display name and email: every word must start a word of the name or email (case and accents ignored; words of 4+ letters also match with one or two typos). At most ${MAX_Q_WORDS} words.`,
+    }),
   channel: channelSchema.optional(),
   access_type: accessTypeSchema.optional(),
   ...targetFilters,
@@ -120,7 +116,10 @@ export const historyQuerySchema = z.strictObject({
   ...freshness,
 });
 
-const position = z.string().openapi({ description: 'Kafka positions the answer reflects: topic:partition:offset, comma-joined', example: 'zcc.inboxes:0:118,zcc.queues:0:40,zcc.roles:0:12,zcc.users:0:77' });
+const position = z.string().openapi({
+  description: 'Kafka positions the answer reflects: topic:partition:offset, comma-joined',
+  example: 'zcc.inboxes:0:118,zcc.queues:0:40,zcc.roles:0:12,zcc.users:0:77',
+});
 const perType = z.object({ inbox: z.number().int(), automatic_call_recording: z.number().int(), ad_hoc_call_recording: z.number().int() });
 
 export const summaryResponseSchema = z
@@ -145,9 +144,7 @@ export const userRowSchema = z
   })
   .openapi('UserRow');
 
-export const usersPageSchema = z
-  .object({ items: z.array(userRowSchema), total: z.number().int(), next_cursor: z.string().nullable(), position })
-  .openapi('UsersPage');
+export const usersPageSchema = z.object({ items: z.array(userRowSchema), total: z.number().int(), next_cursor: z.string().nullable(), position }).openapi('UsersPage');
 
 export const pathSchema = z
   .object({
@@ -171,9 +168,7 @@ export const entrySchema = z
 
 export const userDetailSchema = userRowSchema.extend({ entries: z.array(entrySchema), position }).openapi('UserDetail');
 
-const profileSchema = z
-  .object({ display_name: z.string(), user_email: z.string(), user_access: z.enum(USER_ACCESS_VALUES) })
-  .openapi('Profile');
+const profileSchema = z.object({ display_name: z.string(), user_email: z.string(), user_access: z.enum(USER_ACCESS_VALUES) }).openapi('Profile');
 
 const historyEventSchema = z
   .object({
@@ -225,16 +220,16 @@ export const historyPageSchema = z
 
 export const queuesResponseSchema = z
   .object({
-    items: z.array(
-      z.object({ cc_queue_id: z.string(), queue_name: z.string(), channel: z.enum(CHANNELS).nullable(), users: perType }),
-    ),
+    items: z.array(z.object({ cc_queue_id: z.string(), queue_name: z.string(), channel: z.enum(CHANNELS).nullable(), users: perType })),
     position,
   })
   .openapi('Queues');
 
 export const inboxesResponseSchema = z
   .object({
-    items: z.array(z.object({ inbox_id: z.string(), inbox_name: z.string(), users: z.number().int().openapi({ description: 'users with an Inbox entry on it (after the channel filter)' }) })),
+    items: z.array(
+      z.object({ inbox_id: z.string(), inbox_name: z.string(), users: z.number().int().openapi({ description: 'users with an Inbox entry on it (after the channel filter)' }) }),
+    ),
     position,
   })
   .openapi('Inboxes');

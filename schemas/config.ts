@@ -63,9 +63,7 @@ export const configSchema = z
     REDIS_URL: withDefault('redis://127.0.0.1:6379').refine((url) => isUrlWithProtocol(url, ['redis:', 'rediss:']), {
       error: 'must be a redis:// or rediss:// URL',
     }),
-    PORT: withDefault('8080')
-      .refine(isPort, { error: 'must be an integer from 1 to 65535' })
-      .transform(Number),
+    PORT: withDefault('8080').refine(isPort, { error: 'must be an integer from 1 to 65535' }).transform(Number),
     // Optional here: only the API needs it (see requireJwtSecret in src/config.ts).
     ACCESS_INDEX_JWT_SECRET: z
       .preprocess((value) => (value === '' ? undefined : value), z.string().optional())

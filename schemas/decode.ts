@@ -5,28 +5,13 @@
  * The stages run from the outside in (bytes, JSON, envelope, key, type, topic, data) so that the
  * reason names the first thing that is wrong, with a code an operator can count and alert on.
  */
-import {
-  EVENT_SCHEMAS,
-  envelopeSchema,
-  isEventType,
-  TOPIC_OF_TYPE,
-  type AccessEvent,
-  type LogicalTopic,
-} from './events.ts';
+import { EVENT_SCHEMAS, envelopeSchema, isEventType, TOPIC_OF_TYPE, type AccessEvent, type LogicalTopic } from './events.ts';
 import { formatIssues, quote, readableIssue } from './issues.ts';
 
 /** Why a message could not be used. */
-export type DecodeErrorCode =
-  | 'not_json'
-  | 'bad_envelope'
-  | 'unknown_type'
-  | 'bad_data'
-  | 'account_mismatch'
-  | 'wrong_topic';
+export type DecodeErrorCode = 'not_json' | 'bad_envelope' | 'unknown_type' | 'bad_data' | 'account_mismatch' | 'wrong_topic';
 
-export type DecodeResult =
-  | { ok: true; event: AccessEvent }
-  | { ok: false; reason: string; code: DecodeErrorCode };
+export type DecodeResult = { ok: true; event: AccessEvent } | { ok: false; reason: string; code: DecodeErrorCode };
 
 export interface DecodeInput {
   /** The message key: the account id. */

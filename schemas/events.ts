@@ -8,15 +8,7 @@
  */
 import { z } from 'zod';
 import { CHANNELS, MEMBER_TYPES, USER_ACCESS_VALUES } from '../projections/model.ts';
-import {
-  emailSchema,
-  eventTimeSchema,
-  idSchema,
-  MAX_NAME_LENGTH,
-  nameSchema,
-  nullableIdSchema,
-  parseEventTime,
-} from './fields.ts';
+import { emailSchema, eventTimeSchema, idSchema, MAX_NAME_LENGTH, nameSchema, nullableIdSchema, parseEventTime } from './fields.ts';
 
 // The vocabulary of the rules has one home, the pure core: channels, access types, member types,
 // user statuses and recording privileges are its lists, re-exported here for the wire schemas.
@@ -123,9 +115,7 @@ export const envelopeSchema = z.object({
 export type Envelope = z.infer<typeof envelopeSchema>;
 
 function eventSchemaOf<T extends EventType>(type: T) {
-  return envelopeSchema
-    .extend({ type: z.literal(type), data: DATA_SCHEMAS[type] })
-    .transform((event) => ({ ...event, timeMs: parseEventTime(event.time) }));
+  return envelopeSchema.extend({ type: z.literal(type), data: DATA_SCHEMAS[type] }).transform((event) => ({ ...event, timeMs: parseEventTime(event.time) }));
 }
 
 /** The full schema (envelope + data) of each event type; the output adds `timeMs`. */
@@ -151,10 +141,7 @@ export const EVENT_SCHEMAS = {
 type EventSchema = (typeof EVENT_SCHEMAS)[EventType];
 
 /** Any event of the contract, discriminated on `type` (decodeEvent gives better reasons). */
-export const accessEventSchema = z.discriminatedUnion(
-  'type',
-  Object.values(EVENT_SCHEMAS) as [EventSchema, ...EventSchema[]],
-);
+export const accessEventSchema = z.discriminatedUnion('type', Object.values(EVENT_SCHEMAS) as [EventSchema, ...EventSchema[]]);
 
 /** The decoded event of one type: `time` as sent, plus `timeMs` (epoch ms) parsed from it. */
 export type EventOfType<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;

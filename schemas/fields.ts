@@ -22,13 +22,15 @@ function describeControlChar(input: unknown): string {
 }
 
 function idString(params?: Parameters<typeof z.string>[0]) {
-  return z
-    .string(params)
-    .min(1)
-    .max(MAX_ID_LENGTH)
-    // \x rather than \u escapes: the pattern goes into the JSON Schemas, and more regex dialects
-    // (Go, Python, Java) read \x.
-    .regex(/^[^\x00-\x1f\x7f]*$/, { error: (issue) => describeControlChar(issue.input) });
+  return (
+    z
+      .string(params)
+      .min(1)
+      .max(MAX_ID_LENGTH)
+      // \x rather than \u escapes: the pattern goes into the JSON Schemas, and more regex dialects
+      // (Go, Python, Java) read \x.
+      .regex(/^[^\x00-\x1f\x7f]*$/, { error: (issue) => describeControlChar(issue.input) })
+  );
 }
 
 /** An id of an account, user, role, queue, inbox or event: 1..256 characters, no control characters. */
@@ -36,10 +38,7 @@ export const idSchema = idString();
 
 /** An id or null (a queue without inbox); the message says null is allowed too. */
 export const nullableIdSchema = idString({
-  error: (issue) =>
-    issue.input === undefined
-      ? 'missing (expected string or null)'
-      : `expected string or null, received ${kindOf(issue.input)}`,
+  error: (issue) => (issue.input === undefined ? 'missing (expected string or null)' : `expected string or null, received ${kindOf(issue.input)}`),
 }).nullable();
 
 /** A human-readable name (display name, queue name...): any string up to 1024 characters. */

@@ -27,7 +27,7 @@ function expectedName(expected: string): string {
 }
 
 function showValue(value: unknown): string {
-  return typeof value === 'string' ? quote(value) : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string' ? quote(value) : (JSON.stringify(value) ?? String(value));
 }
 
 /**

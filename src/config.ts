@@ -49,8 +49,7 @@ export function loadConfig(env: Env = process.env): Config {
 export function requireJwtSecret(config: Pick<Config, 'jwtSecret'>): string {
   if (config.jwtSecret === undefined) {
     throw new ConfigError(
-      'ACCESS_INDEX_JWT_SECRET: required to serve the API (an HS256 secret of at least 32 characters); ' +
-        'set it, or run only the projector (`access-index project`)',
+      'ACCESS_INDEX_JWT_SECRET: required to serve the API (an HS256 secret of at least 32 characters); ' + 'set it, or run only the projector (`access-index project`)',
     );
   }
   return config.jwtSecret;

@@ -75,7 +75,8 @@ export async function readIdentity(redis: Redis, space: KeySpace): Promise<Gener
 export async function readIndexIdentity(opensearch: Client, index: string): Promise<IndexIdentity> {
   try {
     const { body } = await opensearch.indices.getMapping({ index });
-    const meta = (body as Record<string, { mappings?: { _meta?: { access_index?: { generation_id?: string; epoch?: number; layout?: number } } } }>)[index]?.mappings?._meta?.access_index;
+    const meta = (body as Record<string, { mappings?: { _meta?: { access_index?: { generation_id?: string; epoch?: number; layout?: number } } } }>)[index]?.mappings?._meta
+      ?.access_index;
     return {
       exists: true,
       ...(meta?.generation_id ? { generationId: meta.generation_id } : {}),
@@ -91,7 +92,7 @@ export async function readIndexIdentity(opensearch: Client, index: string): Prom
 /** Writes the identity (and epoch) into the `_meta` of an existing index, keeping the layout it was made with. */
 export async function writeIndexIdentity(opensearch: Client, index: string, identity: GenerationIdentity, generation: string): Promise<void> {
   const layout = (await readIndexIdentity(opensearch, index)).layout ?? 1;
-  await opensearch.indices.putMapping({ index, body: { _meta: indexMeta(identity, generation, layout) } } as never);
+  await opensearch.indices.putMapping({ index, body: { _meta: indexMeta(identity, generation, layout) } });
 }
 
 function indexMeta(identity: GenerationIdentity, generation: string, layout = INDEX_LAYOUT) {
@@ -109,7 +110,12 @@ export const legacyHistoryAlias = (namespace: string) => `${namespace}-history`;
 
 /** The generations that have indices in OpenSearch (from the index names), in number order. */
 export async function generationsWithIndices(opensearch: Client, namespace: string): Promise<string[]> {
-  const { body } = await opensearch.cat.indices({ index: `${usersAlias(namespace)}-g*,${legacyHistoryAlias(namespace)}-g*,${factsAlias(namespace)}-g*`, format: 'json', h: 'index', expand_wildcards: 'all' } as never);
+  const { body } = await opensearch.cat.indices({
+    index: `${usersAlias(namespace)}-g*,${legacyHistoryAlias(namespace)}-g*,${factsAlias(namespace)}-g*`,
+    format: 'json',
+    h: 'index',
+    expand_wildcards: 'all',
+  } as never);
   const found = new Set<string>();
   const prefixes = [usersAlias(namespace), legacyHistoryAlias(namespace), factsAlias(namespace)].map((p) => `${p}-`);
   for (const { index } of body as { index: string }[]) {
@@ -142,8 +148,18 @@ export async function generationsWithGroups(kafka: Kafka, namespace: string): Pr
  * indices with the identity in their `_meta`. An index that exists with another identity is a
  * fault: it belongs to an earlier life of this generation number.
  */
-export async function createGeneration(redis: Redis, opensearch: Client, namespace: string, generation: string, options: { shards?: number; replicas?: number } = {}): Promise<GenerationIndices> {
-  await ensureTemplates(opensearch, { namespace, ...(options.shards ? { shards: options.shards } : {}), ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) });
+export async function createGeneration(
+  redis: Redis,
+  opensearch: Client,
+  namespace: string,
+  generation: string,
+  options: { shards?: number; replicas?: number } = {},
+): Promise<GenerationIndices> {
+  await ensureTemplates(opensearch, {
+    namespace,
+    ...(options.shards ? { shards: options.shards } : {}),
+    ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
+  });
   const key = generationKeys({ namespace, generation }).identity;
   await redis.hsetnx(key, 'id', randomUUID());
   await redis.hsetnx(key, 'created_at', new Date().toISOString());
@@ -153,11 +169,12 @@ export async function createGeneration(redis: Redis, opensearch: Client, namespa
   for (const index of Object.values(indices)) {
     const found = await readIndexIdentity(opensearch, index);
     if (found.exists) {
-      if (found.generationId !== identity.id) throw new IntegrityFault('index_lost', `index ${index} exists but belongs to another life of generation ${generation} (its _meta says ${found.generationId ?? 'nothing'})`);
+      if (found.generationId !== identity.id)
+        throw new IntegrityFault('index_lost', `index ${index} exists but belongs to another life of generation ${generation} (its _meta says ${found.generationId ?? 'nothing'})`);
       continue;
     }
     try {
-      await opensearch.indices.create({ index, body: { mappings: { _meta: indexMeta(identity, generation) }, aliases: { [writeAlias(index)]: {} } } } as never);
+      await opensearch.indices.create({ index, body: { mappings: { _meta: indexMeta(identity, generation) }, aliases: { [writeAlias(index)]: {} } } });
     } catch (error) {
       if (!String((error as { message?: string }).message).includes('resource_already_exists_exception')) throw error;
     }
@@ -171,19 +188,27 @@ export async function createGeneration(redis: Redis, opensearch: Client, namespa
  */
 export async function openGeneration(redis: Redis, opensearch: Client, space: KeySpace): Promise<GenerationIndices & { identity: GenerationIdentity }> {
   const identity = (await readIdentity(redis, space)) ?? (await adoptLegacyGeneration(redis, opensearch, space));
-  if (!identity) throw new IntegrityFault('redis_lost', `Redis has no state for generation ${space.generation} of namespace ${space.namespace} (its identity key is gone): Redis was emptied or lost these keys`);
+  if (!identity)
+    throw new IntegrityFault(
+      'redis_lost',
+      `Redis has no state for generation ${space.generation} of namespace ${space.namespace} (its identity key is gone): Redis was emptied or lost these keys`,
+    );
   const indices = generationIndices(space.namespace, space.generation);
   for (const index of Object.values(indices)) {
     const found = await readIndexIdentity(opensearch, index);
     if (!found.exists) throw new IntegrityFault('index_lost', `index ${index} of the live generation ${space.generation} is missing in OpenSearch`);
-    if (found.generationId !== identity.id) throw new IntegrityFault('index_lost', `index ${index} does not carry the identity of generation ${space.generation} (it was deleted and recreated, or restored from another life of the namespace)`);
+    if (found.generationId !== identity.id)
+      throw new IntegrityFault(
+        'index_lost',
+        `index ${index} does not carry the identity of generation ${space.generation} (it was deleted and recreated, or restored from another life of the namespace)`,
+      );
     const outdated = outdatedReason(index, found, space.generation);
     if (outdated) throw new IntegrityFault('index_outdated', outdated);
     // The identity matches: the index is ours, so its write alias may be put back if it went
     // missing, and a generation made before checkpoints gets their field.
     await opensearch.indices.putAlias({ index, name: writeAlias(index) });
     await opensearch.indices.putMapping({ index, body: { properties: { checkpoint: checkpointMapping } } } as never);
-    await opensearch.indices.putSettings({ index, body: { index: { refresh_interval: '-1' } } } as never);
+    await opensearch.indices.putSettings({ index, body: { index: { refresh_interval: '-1' } } });
   }
   return { ...indices, identity };
 }
@@ -219,10 +244,16 @@ export async function openLiveGeneration(redis: Redis, opensearch: Client, names
   if (!generation) {
     const existing = await generationsWithIndices(opensearch, namespace);
     if (existing.length > 0)
-      throw new IntegrityFault('redis_lost', `Redis has no live generation for namespace ${namespace}, but OpenSearch holds its indices (generations ${existing.join(', ')}): Redis was emptied or lost the namespace`);
+      throw new IntegrityFault(
+        'redis_lost',
+        `Redis has no live generation for namespace ${namespace}, but OpenSearch holds its indices (generations ${existing.join(', ')}): Redis was emptied or lost the namespace`,
+      );
     const groups = kafka ? await generationsWithGroups(kafka, namespace) : [];
     if (groups.length > 0)
-      throw new IntegrityFault('redis_lost', `Redis has no live generation for namespace ${namespace}, but Kafka holds its consumer groups (generations ${groups.join(', ')}): Redis was emptied or lost the namespace`);
+      throw new IntegrityFault(
+        'redis_lost',
+        `Redis has no live generation for namespace ${namespace}, but Kafka holds its consumer groups (generations ${groups.join(', ')}): Redis was emptied or lost the namespace`,
+      );
     await createGeneration(redis, opensearch, namespace, FIRST_GENERATION);
     await redis.set(liveGenerationKey(namespace), FIRST_GENERATION, 'NX');
     generation = (await redis.get(liveGenerationKey(namespace))) ?? FIRST_GENERATION;

@@ -11,15 +11,46 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     eventsSkipped: new Counter({ name: 'access_index_events_skipped_total', help: 'Events skipped: already applied (offset) or duplicate id', labelNames: ['reason'], registers }),
     deadLetters: new Counter({ name: 'access_index_dead_letters_total', help: 'Messages sent to the dead-letter topic, by reason code', labelNames: ['code'], registers }),
     documentsWritten: new Counter({ name: 'access_index_documents_written_total', help: 'User documents indexed or deleted in OpenSearch', labelNames: ['op'], registers }),
-    batchSeconds: new Histogram({ name: 'access_index_batch_seconds', help: 'Time to project the Kafka batches of one fetch, together (Redis commits, bulk write, offset commit)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers }),
-    bulkSeconds: new Histogram({ name: 'access_index_bulk_seconds', help: 'OpenSearch bulk request latency', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
-    freshnessSeconds: new Histogram({ name: 'access_index_freshness_seconds', help: 'From event time to searchable in OpenSearch', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers }),
+    batchSeconds: new Histogram({
+      name: 'access_index_batch_seconds',
+      help: 'Time to project the Kafka batches of one fetch, together (Redis commits, bulk write, offset commit)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    bulkSeconds: new Histogram({
+      name: 'access_index_bulk_seconds',
+      help: 'OpenSearch bulk request latency',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    freshnessSeconds: new Histogram({
+      name: 'access_index_freshness_seconds',
+      help: 'From event time to searchable in OpenSearch',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    }),
     consumerLag: new Gauge({ name: 'access_index_consumer_lag', help: 'Messages behind the end of each partition', labelNames: ['topic', 'partition'], registers }),
     ready: new Gauge({ name: 'access_index_ready', help: '1 when the component can do its work, 0 while a dependency is down', labelNames: ['component'], registers }),
-    redisPersistence: new Gauge({ name: 'access_index_redis_persistence', help: 'What a Redis restart keeps, read at start: 1 on the mode in use (aof, rdb, none, unknown), 0 on the others', labelNames: ['mode'], registers }),
-    integrityFault: new Gauge({ name: 'access_index_integrity_fault', help: '1 on the fault the stores are in now (redis_lost, redis_behind, index_lost, index_behind, topic_reset, history_gone, unverified, not_initialized), 0 on the others; all 0 when they agree', labelNames: ['fault'], registers }),
+    redisPersistence: new Gauge({
+      name: 'access_index_redis_persistence',
+      help: 'What a Redis restart keeps, read at start: 1 on the mode in use (aof, rdb, none, unknown), 0 on the others',
+      labelNames: ['mode'],
+      registers,
+    }),
+    integrityFault: new Gauge({
+      name: 'access_index_integrity_fault',
+      help: '1 on the fault the stores are in now (redis_lost, redis_behind, index_lost, index_behind, topic_reset, history_gone, unverified, not_initialized), 0 on the others; all 0 when they agree',
+      labelNames: ['fault'],
+      registers,
+    }),
     integrityRepairs: new Counter({ name: 'access_index_integrity_repairs_total', help: 'Repairs started, by the fault they repair', labelNames: ['fault'], registers }),
-    httpSeconds: new Histogram({ name: 'access_index_http_request_seconds', help: 'API request latency by route and status', labelNames: ['route', 'status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers }),
+    httpSeconds: new Histogram({
+      name: 'access_index_http_request_seconds',
+      help: 'API request latency by route and status',
+      labelNames: ['route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers,
+    }),
   };
 }
 

@@ -70,16 +70,28 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       );
     }
     // An IntegrityFault is not retriable (isRetriable): waiting does not bring the state back.
-    const opened = await retry(() => openLiveGeneration(clients.redis, clients.opensearch, config.namespace, clients.kafka), { retries: 10, onRetry }).catch(async (error: unknown) => {
-      if (!(error instanceof IntegrityFault) || !options.allowFault) throw error;
-      logger.error({ fault: error.code, reason: error.message }, 'the stores disagree; reads are refused until the state is repaired');
-      const pointer = await clients.redis.get(liveGenerationKey(config.namespace));
-      return { generation: pointer ?? 'none', indices: generationIndices(config.namespace, pointer ?? 'none'), fault: error };
-    });
+    const opened = await retry(() => openLiveGeneration(clients.redis, clients.opensearch, config.namespace, clients.kafka), { retries: 10, onRetry }).catch(
+      async (error: unknown) => {
+        if (!(error instanceof IntegrityFault) || !options.allowFault) throw error;
+        logger.error({ fault: error.code, reason: error.message }, 'the stores disagree; reads are refused until the state is repaired');
+        const pointer = await clients.redis.get(liveGenerationKey(config.namespace));
+        return { generation: pointer ?? 'none', indices: generationIndices(config.namespace, pointer ?? 'none'), fault: error };
+      },
+    );
     // A generation made before the target filters gets their fields (its documents get values when rewritten; a rebuild fills all).
     if (!('fault' in opened)) await retry(() => ensureUsersFields(clients.opensearch, opened.indices.users), { retries: 10, onRetry });
     const space = { namespace: config.namespace, generation: opened.generation };
-    const runtime: Runtime = { config, logger, metrics, clients, space, index: opened.indices.users, indices: opened.indices, store: createAccountStore(clients.redis, space), close: () => clients.close() };
+    const runtime: Runtime = {
+      config,
+      logger,
+      metrics,
+      clients,
+      space,
+      index: opened.indices.users,
+      indices: opened.indices,
+      store: createAccountStore(clients.redis, space),
+      close: () => clients.close(),
+    };
     if ('fault' in opened) runtime.fault = opened.fault;
     return runtime;
   } catch (error) {

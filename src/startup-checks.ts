@@ -15,9 +15,5 @@ const CHECKS: readonly StartupCheck[] = [checkRedisPersistence, checkHistoryRete
 
 /** Runs every check; a check that fails to run is logged, never fatal. */
 export async function runStartupChecks(runtime: Runtime, checks: readonly StartupCheck[] = CHECKS): Promise<void> {
-  await Promise.all(
-    checks.map((check) =>
-      check(runtime).catch((error: unknown) => runtime.logger.info({ err: error, check: check.name }, 'a start-up check could not run')),
-    ),
-  );
+  await Promise.all(checks.map((check) => check(runtime).catch((error: unknown) => runtime.logger.info({ err: error, check: check.name }, 'a start-up check could not run'))));
 }

@@ -26,7 +26,12 @@ async function openFactIntervals(opensearch: Client, index: string, accountId: s
   for (;;) {
     const response = await opensearch.search({
       index,
-      body: { size: 5000, query: { bool: { filter: [{ term: { account_id: accountId } }, { term: { to_ms: OPEN_END } }] } }, sort: [{ fact_key: 'asc' }, { 'from.seq': 'asc' }], ...(after ? { search_after: after } : {}) },
+      body: {
+        size: 5000,
+        query: { bool: { filter: [{ term: { account_id: accountId } }, { term: { to_ms: OPEN_END } }] } },
+        sort: [{ fact_key: 'asc' }, { 'from.seq': 'asc' }],
+        ...(after ? { search_after: after } : {}),
+      },
     } as never);
     const hits = (response.body as { hits: { hits: { _source: { fact_key: string; value: string }; sort: unknown[] }[] } }).hits.hits;
     for (const h of hits) out.set(h._source.fact_key, h._source.value);

@@ -141,7 +141,7 @@ export async function recreateLike(client: Client, source: string, target: strin
   await client.indices.create({
     index: target,
     body: { mappings: Object.values(mapping)[0]!.mappings, settings: Object.fromEntries(keep.filter((k) => s[k] !== undefined).map((k) => [k, s[k]])) },
-  } as never);
+  });
 }
 
 export interface BulkCeilingResult {
@@ -230,7 +230,18 @@ export async function measureBulkCeiling(client: Client, spool: Spool, options: 
   // Written is not enough: every document must have landed under its own id.
   const held = ((await client.count({ index: targets })).body as { count: number }).count;
   if (held !== spool.docs) throw new Error(`bulk ceiling: the targets hold ${held} documents, the spool ${spool.docs}`);
-  return { streams, docs, requests, bodyChars, ms, bulkMs, docsPerSecond: (docs * 1000) / ms, refreshes, opensearchCores: (cpu.opensearch * 1000) / ms, benchCores: (cpu.self * 1000) / ms };
+  return {
+    streams,
+    docs,
+    requests,
+    bodyChars,
+    ms,
+    bulkMs,
+    docsPerSecond: (docs * 1000) / ms,
+    refreshes,
+    opensearchCores: (cpu.opensearch * 1000) / ms,
+    benchCores: (cpu.self * 1000) / ms,
+  };
 }
 
 /** The ceiling with 1 and with 2 concurrent streams, each reported as it ends; the best is the ceiling. The caller removes the spool. */
@@ -239,7 +250,9 @@ export async function measureStreams(client: Client, spool: Spool, pids: Machine
   for (const streams of [1, 2]) {
     const r = await measureBulkCeiling(client, spool, { streams, pids });
     bulk.push(r);
-    progress(`${indent}bulk ceiling, ${streams} stream(s): ${fmt(r.docsPerSecond)} documents/s (${fmt(r.docs)} documents in ${fmt(r.ms / 1000, 1)} s, ${fmt(r.requests)} requests, ${fmt(r.bodyChars / 2 ** 20)} MiB)`);
+    progress(
+      `${indent}bulk ceiling, ${streams} stream(s): ${fmt(r.docsPerSecond)} documents/s (${fmt(r.docs)} documents in ${fmt(r.ms / 1000, 1)} s, ${fmt(r.requests)} requests, ${fmt(r.bodyChars / 2 ** 20)} MiB)`,
+    );
   }
   return { bulk, bulkBest: bulk.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a)) };
 }
@@ -260,7 +273,13 @@ export interface ReplayResult {
  * ceiling of the projector's actual write pattern (overwrites of user documents, fact intervals
  * written when they open and again when they close), without the projector's own work in between.
  */
-export async function replayBulkBodies(client: Client, file: string, source: { users: string; facts: string }, target: { users: string; facts: string }, pids?: MachineInfo['pids']): Promise<ReplayResult> {
+export async function replayBulkBodies(
+  client: Client,
+  file: string,
+  source: { users: string; facts: string },
+  target: { users: string; facts: string },
+  pids?: MachineInfo['pids'],
+): Promise<ReplayResult> {
   await recreateLike(client, source.users, target.users);
   await recreateLike(client, source.facts, target.facts);
   const retarget = (b: string) => b.replaceAll(`"_index":"${source.users}"`, `"_index":"${target.users}"`).replaceAll(`"_index":"${source.facts}"`, `"_index":"${target.facts}"`);

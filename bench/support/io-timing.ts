@@ -34,7 +34,9 @@ function createTracker() {
       };
     },
     snapshot(): Record<string, CallStats> {
-      return Object.fromEntries([...stats].sort(([a], [b]) => a.localeCompare(b)).map(([k, s]) => [k, { calls: s.calls, sumMs: Math.round(s.sumMs), busyMs: Math.round(s.busyMs), bytes: s.bytes }]));
+      return Object.fromEntries(
+        [...stats].sort(([a], [b]) => a.localeCompare(b)).map(([k, s]) => [k, { calls: s.calls, sumMs: Math.round(s.sumMs), busyMs: Math.round(s.busyMs), bytes: s.bytes }]),
+      );
     },
     reset(): void {
       stats.clear();
@@ -47,11 +49,11 @@ export type IoTracker = ReturnType<typeof createTracker>;
 /** Times every command the Redis client sends (MULTI/pipeline members included), by command name. */
 export function traceRedis(redis: Redis, tracker: IoTracker): void {
   const original = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((command: { name: string; promise: Promise<unknown> }, ...rest: unknown[]) => {
+  redis.sendCommand = (command: { name: string; promise: Promise<unknown> }, ...rest: unknown[]) => {
     const end = tracker.begin(`redis ${command.name}`);
     command.promise.then(end, end);
     return (original as (...a: unknown[]) => unknown)(command, ...rest);
-  }) as Redis['sendCommand'];
+  };
 }
 
 /** Times every OpenSearch request by API (`_bulk`, `_refresh`, `_search`, other). */
@@ -60,15 +62,21 @@ export function traceOpenSearch(client: Client, tracker: IoTracker, onBulkBody?:
   const original = transport.request.bind(transport);
   transport.request = (params, ...rest) => {
     const path = params.path ?? '';
-    const kind = path.includes('_bulk') ? 'opensearch _bulk' : path.includes('_refresh') ? 'opensearch _refresh' : path.includes('_search') ? 'opensearch _search' : 'opensearch other';
+    const kind = path.includes('_bulk')
+      ? 'opensearch _bulk'
+      : path.includes('_refresh')
+        ? 'opensearch _refresh'
+        : path.includes('_search')
+          ? 'opensearch _search'
+          : 'opensearch other';
     const body = params.bulkBody ?? params.body;
     // The bulk writer sends one Buffer; other callers strings.
     const bytes = typeof body === 'string' ? body.length : Buffer.isBuffer(body) ? body.length : 0;
     if (onBulkBody && kind === 'opensearch _bulk' && (typeof body === 'string' || Buffer.isBuffer(body))) onBulkBody(body.toString());
     const end = tracker.begin(kind, bytes);
     const result = original(params, ...rest);
-    if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(end, end);
-    else end();
+    // A promise (or a plain value from a callback-style call): the request ends when it settles.
+    void Promise.resolve(result).then(end, end);
     return result;
   };
 }

@@ -24,7 +24,6 @@ import { sleep } from '../../src/retry.ts';
 import type { BenchNamespace } from './bench-namespace.ts';
 import { type CallStats, createIoTracker, type IoTracker, traceOpenSearch, traceRedis } from './io-timing.ts';
 import { cpuBetween, cpuSnapshot, type MachineInfo, processCpuSeconds } from './machine.ts';
-import type { ProducerJob, ProducerMessage } from './producer-worker.ts';
 import { fmt, progress } from './report.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -180,7 +179,11 @@ export interface CapacityResult {
 export async function measureChurnCapacity(pipeline: LivePipeline, churn: Iterator<GeneratedEvent>, count: number): Promise<CapacityResult> {
   const t0 = performance.now();
   const { topics } = pipeline.ns.config;
-  const published = await publishHistory({ kafka: pipeline.clients.kafka, topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes }, events: take(churn, count) });
+  const published = await publishHistory({
+    kafka: pipeline.clients.kafka,
+    topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
+    events: take(churn, count),
+  });
   const publishMs = performance.now() - t0;
   await pipeline.waitSearchable(published.lastOffsets, 600_000);
   const searchableMs = performance.now() - t0;
@@ -232,7 +235,16 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
   traceRedis(clients.redis, io);
   traceOpenSearch(clients.opensearch, io);
   const metrics = createMetrics();
-  const projector = createProjector({ kafka: clients.kafka, redis: clients.redis, opensearch: clients.opensearch, config, space: pipeline.space, indices: pipeline.indices, logger, metrics });
+  const projector = createProjector({
+    kafka: clients.kafka,
+    redis: clients.redis,
+    opensearch: clients.opensearch,
+    config,
+    space: pipeline.space,
+    indices: pipeline.indices,
+    logger,
+    metrics,
+  });
   const t0 = performance.now();
   await projector.start();
   for (;;) {
@@ -276,7 +288,11 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
         ioDiff[kind] = { calls: s.calls - before.calls, sumMs: s.sumMs - before.sumMs, busyMs, bytes: s.bytes - before.bytes, busyPct: (100 * busyMs) / ms };
       }
       const secs = ms / 1000;
-      const others = Object.fromEntries(Object.entries(now.others).filter(([name]) => a.others[name] !== undefined).map(([name, v]) => [name, (v - a.others[name]!) / secs]));
+      const others = Object.fromEntries(
+        Object.entries(now.others)
+          .filter(([name]) => a.others[name] !== undefined)
+          .map(([name, v]) => [name, (v - a.others[name]!) / secs]),
+      );
       // CPU seconds of the processes we can name; the rest of the machine's busy time is everyone else.
       const known = [cpu.self, cpu.opensearch, cpu.kafka, cpu.redis, ...Object.values(others).map((c) => c * secs)].filter(Number.isFinite).reduce((x, y) => x + y, 0);
       return {
@@ -289,7 +305,15 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
         bulkMsMean: bulk > 0 ? ((now.bulkSeconds - a.bulkSeconds) * 1000) / bulk : Number.NaN,
         documents: now.documents - a.documents,
         eventLoopUtilization: performance.eventLoopUtilization(now.elu, a.elu).utilization,
-        cores: { self: cpu.self / secs, opensearch: cpu.opensearch / secs, kafka: cpu.kafka / secs, redis: cpu.redis / secs, machine: cpu.machineBusy / secs, others, rest: (cpu.machineBusy - known) / secs },
+        cores: {
+          self: cpu.self / secs,
+          opensearch: cpu.opensearch / secs,
+          kafka: cpu.kafka / secs,
+          redis: cpu.redis / secs,
+          machine: cpu.machineBusy / secs,
+          others,
+          rest: (cpu.machineBusy - known) / secs,
+        },
         io: ioDiff,
       };
     },
@@ -303,7 +327,15 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
 /** One line about a projector window, for progress output. */
 export function describeWindow(w: ProjectorWindow): string {
   const busy = (kind: string) => fmt(w.io[kind]?.busyPct ?? 0);
-  return `projector: ${fmt((w.events * 1000) / w.ms)} events/s, ${fmt(w.batches)} batches (${fmt(w.eventsPerBatch, 1)} events, ${fmt(w.batchMsMean)} ms each), ${fmt(w.bulkRequests)} _bulk (${fmt(w.bulkMsMean)} ms), event loop ${fmt(100 * w.eventLoopUtilization)}% busy, ${fmt(w.cores.self, 2)} cores; busy %: redis ${fmt(Object.entries(w.io).filter(([k]) => k.startsWith('redis')).reduce((a, [, s]) => Math.max(a, s.busyPct), 0))}, _bulk ${busy('opensearch _bulk')}, _refresh ${busy('opensearch _refresh')}; cores: machine ${fmt(w.cores.machine, 2)} busy, OpenSearch ${fmt(w.cores.opensearch, 2)}, Kafka ${fmt(w.cores.kafka, 2)}, Redis ${fmt(w.cores.redis, 2)}${Object.entries(w.cores.others).map(([k, v]) => `, ${k} ${fmt(v, 2)}`).join('')}, everything else ${fmt(w.cores.rest, 2)}`;
+  return `projector: ${fmt((w.events * 1000) / w.ms)} events/s, ${fmt(w.batches)} batches (${fmt(w.eventsPerBatch, 1)} events, ${fmt(w.batchMsMean)} ms each), ${fmt(w.bulkRequests)} _bulk (${fmt(w.bulkMsMean)} ms), event loop ${fmt(100 * w.eventLoopUtilization)}% busy, ${fmt(w.cores.self, 2)} cores; busy %: redis ${fmt(
+    Object.entries(w.io)
+      .filter(([k]) => k.startsWith('redis'))
+      .reduce((a, [, s]) => Math.max(a, s.busyPct), 0),
+  )}, _bulk ${busy('opensearch _bulk')}, _refresh ${busy('opensearch _refresh')}; cores: machine ${fmt(w.cores.machine, 2)} busy, OpenSearch ${fmt(w.cores.opensearch, 2)}, Kafka ${fmt(w.cores.kafka, 2)}, Redis ${fmt(w.cores.redis, 2)}${Object.entries(
+    w.cores.others,
+  )
+    .map(([k, v]) => `, ${k} ${fmt(v, 2)}`)
+    .join('')}, everything else ${fmt(w.cores.rest, 2)}`;
 }
 
 /* ------------------------------------------------------------------ steady production */
@@ -405,7 +437,16 @@ export async function startSteadyProducer(options: SteadyProducerOptions): Promi
           sent += 1;
           samples += 1;
           const data = sample.value.data as { user_id?: string };
-          options.onSample!({ topic, partition: meta!.partition, offset: BigInt(meta!.baseOffset!), accountId: sample.key, type: sample.value.type, userId: data.user_id, sentAt, ackMs });
+          options.onSample!({
+            topic,
+            partition: meta!.partition,
+            offset: BigInt(meta!.baseOffset!),
+            accountId: sample.key,
+            type: sample.value.type,
+            userId: data.user_id,
+            sentAt,
+            ackMs,
+          });
         }
         if (exhausted) {
           progress(`  WARNING: the churn stream ran out after ${fmt(sent)} events`);
@@ -496,3 +537,23 @@ export function startProducerProcess(job: Omit<ProducerJob, 'durationMs'> & { du
     child.send({ durationMs: 3_600_000, ...rest } satisfies ProducerJob);
   });
 }
+
+/** What the churn producer process (producer-worker.ts) is told, and what it reports. */
+export interface ProducerJob {
+  brokers: string[];
+  topics: { users: string; roles: string; queues: string; inboxes: string };
+  scale: number;
+  seed: number;
+  factor: number;
+  /** churn events already published (skipped here) */
+  skip: number;
+  rate: number;
+  durationMs: number;
+  sampleEveryMs?: number;
+}
+
+export type ProducerMessage =
+  | { kind: 'started' }
+  | { kind: 'sample'; sample: Omit<ProducedSample, 'offset' | 'sentAt'> & { offset: string; sentAtEpochMs: number } }
+  | { kind: 'done'; result: SteadyProducerResult }
+  | { kind: 'error'; error: string };

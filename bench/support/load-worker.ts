@@ -24,15 +24,12 @@ const MAX_CURSORS = 20;
 
 function httpGet(agent: Agent, base: URL, path: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: base.hostname, port: base.port, path, method: 'GET', agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
+    const req = request({ host: base.hostname, port: base.port, path, method: 'GET', agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.end();
   });
@@ -164,7 +161,14 @@ async function runJob(job: LoadJob): Promise<LoadResult> {
   }
   const cpu = process.cpuUsage(cpuAtMeasure ?? cpu0);
   const windowMs = Math.min(performance.now(), end) - measureFrom;
-  return { stats: latencyStats(latencies, windowMs, errors), statuses, cursors, ...(job.kind === 'http' && job.releaseCursors ? { releasedCursors: released } : {}), workerCpuSeconds: (cpu.user + cpu.system) / 1e6, ...(aborted ? { aborted } : {}) };
+  return {
+    stats: latencyStats(latencies, windowMs, errors),
+    statuses,
+    cursors,
+    ...(job.kind === 'http' && job.releaseCursors ? { releasedCursors: released } : {}),
+    workerCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(aborted ? { aborted } : {}),
+  };
 }
 
 process.on('message', (job: LoadJob) => {

@@ -108,7 +108,16 @@ export type LoadJob =
        */
       releaseCursors?: { opensearchUrl: string; secret: string };
     } & CaseSpec)
-  | ({ kind: 'direct'; op: DirectOp; items: DirectItem[]; redisUrl: string; opensearchUrl: string; space: { namespace: string; generation: string }; index: string; secret: string } & CaseSpec);
+  | ({
+      kind: 'direct';
+      op: DirectOp;
+      items: DirectItem[];
+      redisUrl: string;
+      opensearchUrl: string;
+      space: { namespace: string; generation: string };
+      index: string;
+      secret: string;
+    } & CaseSpec);
 
 export interface LoadResult {
   stats: LatencyStats;
@@ -241,7 +250,10 @@ export async function startApiProcess(config: Config, options: { secret: string;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`access-index serve exited (${child.exitCode}); see ${options.logFile}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       await stopChild(child, 'SIGKILL');

@@ -30,7 +30,13 @@ function sourceState(): MachineInfo['source'] {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'projections', 'schemas'], { encoding: 'utf8' });
-    return { commit, uncommitted: status.split('\n').filter(Boolean).map((line) => line.slice(3)) };
+    return {
+      commit,
+      uncommitted: status
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(3)),
+    };
   } catch {
     return { commit: 'unknown', uncommitted: [] };
   }
@@ -38,7 +44,9 @@ function sourceState(): MachineInfo['source'] {
 
 export async function describeMachine(config: Config): Promise<MachineInfo> {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const opensearchRoot = (await fetch(config.opensearchUrl).then((r) => r.json()).catch(() => ({}))) as { version?: { number?: string; distribution?: string } };
+  const opensearchRoot = (await fetch(config.opensearchUrl)
+    .then((r) => r.json())
+    .catch(() => ({}))) as { version?: { number?: string; distribution?: string } };
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const redisInfo = await redis.info('server').finally(() => redis.disconnect());
   const ports = {
@@ -47,7 +55,11 @@ export async function describeMachine(config: Config): Promise<MachineInfo> {
     redis: Number(new URL(config.redisUrl).port || 6379),
   };
   const [kafkaProc, opensearchProc, redisProc] = await Promise.all([findPortHolder(ports.kafka), findPortHolder(ports.opensearch), findPortHolder(ports.redis)]);
-  const kafkaVersion = kafkaProc && (/kafka_2\.1[23]-(\d+\.\d+\.\d+)\.jar/.exec(kafkaProc.cmdline)?.[1] ?? /kafka-clients-(\d+\.\d+\.\d+)\.jar/.exec(kafkaProc.cmdline)?.[1] ?? /kafka-(\d+\.\d+\.\d+)/.exec(kafkaProc.cmdline)?.[1]);
+  const kafkaVersion =
+    kafkaProc &&
+    (/kafka_2\.1[23]-(\d+\.\d+\.\d+)\.jar/.exec(kafkaProc.cmdline)?.[1] ??
+      /kafka-clients-(\d+\.\d+\.\d+)\.jar/.exec(kafkaProc.cmdline)?.[1] ??
+      /kafka-(\d+\.\d+\.\d+)/.exec(kafkaProc.cmdline)?.[1]);
   return {
     cores: availableParallelism(),
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,

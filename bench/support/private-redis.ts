@@ -54,15 +54,15 @@ export async function startPrivateRedis(options: { readyTimeoutMs?: number } = {
         output += chunk.toString();
         if (output.includes('Ready to accept connections')) {
           clearTimeout(timer);
-          server.stdout!.off('data', onData);
-          server.stderr!.off('data', onData);
-          server.stdout!.resume();
-          server.stderr!.resume();
+          server.stdout.off('data', onData);
+          server.stderr.off('data', onData);
+          server.stdout.resume();
+          server.stderr.resume();
           resolve();
         }
       };
-      server.stdout!.on('data', onData);
-      server.stderr!.on('data', onData);
+      server.stdout.on('data', onData);
+      server.stderr.on('data', onData);
       server.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`redis-server on ${port} exited (${code ?? signal}) before it was ready:\n${output.slice(-2000)}`));

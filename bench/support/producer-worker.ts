@@ -7,26 +7,7 @@
  */
 import { createKafka } from '../../src/kafka/client.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { type ProducedSample, splitHistory, startSteadyProducer, type SteadyProducerResult, take } from './live-pipeline.ts';
-
-export interface ProducerJob {
-  brokers: string[];
-  topics: { users: string; roles: string; queues: string; inboxes: string };
-  scale: number;
-  seed: number;
-  factor: number;
-  /** churn events already published (skipped here) */
-  skip: number;
-  rate: number;
-  durationMs: number;
-  sampleEveryMs?: number;
-}
-
-export type ProducerMessage =
-  | { kind: 'started' }
-  | { kind: 'sample'; sample: Omit<ProducedSample, 'offset' | 'sentAt'> & { offset: string; sentAtEpochMs: number } }
-  | { kind: 'done'; result: SteadyProducerResult }
-  | { kind: 'error'; error: string };
+import { type ProducerJob, type ProducerMessage, splitHistory, startSteadyProducer, take } from './live-pipeline.ts';
 
 const send = (message: ProducerMessage) => process.send!(message);
 

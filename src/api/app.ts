@@ -76,7 +76,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     // An index of the live generation vanished under the request: the stores disagree, not a bug.
     else if (isMissingIndex(error)) mapped = missingIndexError(error);
     // A server the API needs is down or slow: that is a 503 to retry, not a bug.
-    else if (!(error instanceof AppError) && isRetriable(error)) mapped = new AppError('not_ready', 'a server the API depends on is unavailable; retry shortly', { retriable: true, cause: error });
+    else if (!(error instanceof AppError) && isRetriable(error))
+      mapped = new AppError('not_ready', 'a server the API depends on is unavailable; retry shortly', { retriable: true, cause: error });
     const { problem, headers } = problemFromError(mapped, c.req.path);
     // Expected refusals (bad input, auth, a freshness timeout, a server down) are not bugs: no stack.
     if (problem.status === 500) log.error({ err: error }, 'request failed');

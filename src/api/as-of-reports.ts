@@ -19,7 +19,7 @@ import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { listRowsOf, pageAfter } from './as-of-listing.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import { badRequest } from './problem.ts';
-import type { UserRow, UsersFilter, UsersSort } from './users-query.ts';
+import type { UsersFilter, UsersSort } from './users-query.ts';
 import { PIT_KEEP_ALIVE, type PageRequest, type PageResult, closePit, openPit, targetHashParts, translate } from './users-search.ts';
 
 /** Epoch milliseconds of a validated `as_of` (finer digits than milliseconds are dropped, as for event times). */
@@ -87,7 +87,17 @@ export type AsOfPageResult = PageResult;
 
 /** The hash binding an as_of cursor to its instant, account, filters and sort. */
 export function asOfListingHash(at: number, filter: UsersFilter, sort: UsersSort): string {
-  return filterHash({ as_of: at, account: filter.accountId, q: filter.q ?? '', channel: filter.channel, access_type: filter.access_type, ...targetHashParts(filter), empty: filter.includeEmpty ?? false, sort: sort.sort, order: sort.order });
+  return filterHash({
+    as_of: at,
+    account: filter.accountId,
+    q: filter.q ?? '',
+    channel: filter.channel,
+    access_type: filter.access_type,
+    ...targetHashParts(filter),
+    empty: filter.includeEmpty ?? false,
+    sort: sort.sort,
+    order: sort.order,
+  });
 }
 
 /**
@@ -137,7 +147,13 @@ export async function* scanDocsAsOf(opensearch: Client, factsIndex: string, at: 
   try {
     // The facts at T are read once; documents are derived from them again in the rows' order.
     const facts = await factsAt(translated<FactIntervalRecord>(factsValidAt(opensearch, { pit, keepAlive: PIT_KEEP_ALIVE }, filter.accountId, at), false));
-    const rows = await listRowsOf((async function* () { yield* docsOfFacts(facts); })(), filter, sort);
+    const rows = await listRowsOf(
+      (async function* () {
+        yield* docsOfFacts(facts);
+      })(),
+      filter,
+      sort,
+    );
     for (const { row } of rows) {
       const doc = deriveUser(facts, row.user_id);
       if (doc) yield doc;

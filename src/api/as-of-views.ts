@@ -6,7 +6,6 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { type AccountFacts, type ReportFilter, countersFromDocs, inboxesFromCounters, queuesFromCounters } from '../../projections/index.ts';
 import { docsOfFacts, factsAt, factsValidAt } from '../audit/facts-at.ts';
-import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import type { InboxRow, QueueRow } from './counters-reader.ts';
 import { byNameThenId } from './counters-reader.ts';
 import { PIT_KEEP_ALIVE, closePit, openPit, translate } from './users-search.ts';
@@ -15,7 +14,7 @@ import { PIT_KEEP_ALIVE, closePit, openPit, translate } from './users-search.ts'
 async function countersAt(opensearch: Client, factsIndex: string, accountId: string, at: number): Promise<{ facts: AccountFacts; counts: Map<string, number> }> {
   const pit = await openPit(opensearch, factsIndex);
   try {
-    const facts = await factsAt(factsValidAt(opensearch, { pit, keepAlive: PIT_KEEP_ALIVE }, accountId, at) as AsyncGenerator<FactIntervalRecord>);
+    const facts = await factsAt(factsValidAt(opensearch, { pit, keepAlive: PIT_KEEP_ALIVE }, accountId, at));
     return { facts, counts: countersFromDocs(docsOfFacts(facts)) };
   } catch (error) {
     throw translate(error, false);

@@ -74,8 +74,7 @@ export function requireScope(verify: TokenVerifier, scope: string, options: { ma
     const principal = await verify(c.req.header('authorization'));
     if (!principal.scopes.has(scope)) throw new AppError('forbidden', `the token lacks the scope ${scope}`, { details: { scope } });
     // Same message whether the token names another account or none: nothing about other accounts leaks.
-    if (options.matchAccount && principal.accountId !== c.req.param('account_id'))
-      throw new AppError('forbidden', 'the token is not for this account');
+    if (options.matchAccount && principal.accountId !== c.req.param('account_id')) throw new AppError('forbidden', 'the token is not for this account');
     c.set('principal', principal);
     await next();
   };

@@ -62,7 +62,10 @@ function values(results: MultiResult): unknown[] {
  */
 export async function readSummary(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope): Promise<SummaryCounts & { offsets: AccountOffsets }> {
   const k = accountKeys(space, accountId);
-  const multi = redis.multi().hgetall(k.meta).hmget(k.userCounters, `${scope}|total`, ...ACCESS_TYPES.map((t) => `${scope}|${t}`));
+  const multi = redis
+    .multi()
+    .hgetall(k.meta)
+    .hmget(k.userCounters, `${scope}|total`, ...ACCESS_TYPES.map((t) => `${scope}|${t}`));
   for (const type of ACCESS_TYPES) multi.hlen(k.queueCounters(scope, type));
   multi.hlen(k.inboxCounters(scope));
   const [meta, users, ...lengths] = values(await multi.exec()) as [Record<string, string>, (string | null)[], ...number[]];
@@ -103,7 +106,13 @@ return out
  * The queues view of `scope`: every queue with a positive counter for one of `types`, with its name
  * and channel from the facts, sorted by name then id.
  */
-export async function readQueues(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope, types: readonly AccessType[]): Promise<{ rows: QueueRow[]; offsets: AccountOffsets }> {
+export async function readQueues(
+  redis: Redis,
+  space: KeySpace,
+  accountId: string,
+  scope: ChannelScope,
+  types: readonly AccessType[],
+): Promise<{ rows: QueueRow[]; offsets: AccountOffsets }> {
   const k = accountKeys(space, accountId);
   const reply = (await redis.eval(READ_QUEUES, 2 + types.length, k.meta, k.facts, ...types.map((t) => k.queueCounters(scope, t)))) as (string | null)[][];
   const metaFlat = reply[types.length + 1] ?? [];

@@ -23,7 +23,11 @@ const VERSION = 1;
 
 /** A short stable hash of the parts of a query that must not change between pages. */
 export function filterHash(parts: Record<string, unknown>): string {
-  const canonical = JSON.stringify(Object.keys(parts).sort().map((key) => [key, parts[key] ?? null]));
+  const canonical = JSON.stringify(
+    Object.keys(parts)
+      .sort()
+      .map((key) => [key, parts[key] ?? null]),
+  );
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 

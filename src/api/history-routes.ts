@@ -61,7 +61,8 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
         const decoded = decodeCursor(query.cursor, services.secret);
         if (!decoded || !decoded.pit.startsWith(GENERATION_PREFIX) || !isChangeKey(decoded.after))
           throw badRequest('the cursor is not one this API gave out', [{ field: 'cursor', message: 'not a valid cursor' }]);
-        if (decoded.filter !== hash) throw badRequest('the cursor belongs to another user’s history; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
+        if (decoded.filter !== hash)
+          throw badRequest('the cursor belongs to another user’s history; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
         const live = await services.live();
         generation = live.space.generation;
         if (decoded.pit !== GENERATION_PREFIX + generation)
@@ -91,7 +92,10 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
       const page = changes.slice(0, query.size);
       const more = changes.length > page.length;
       const nextCursor = more
-        ? encodeCursor({ pit: GENERATION_PREFIX + generation, after: changeKey(page[page.length - 1]!), filter: hash, delivered: delivered + page.length, position }, services.secret)
+        ? encodeCursor(
+            { pit: GENERATION_PREFIX + generation, after: changeKey(page[page.length - 1]!), filter: hash, delivered: delivered + page.length, position },
+            services.secret,
+          )
         : null;
       return c.json({ account_id, user_id, items: page.map(historyItem), next_cursor: nextCursor, position }, 200);
     },

@@ -38,7 +38,10 @@ export function integrityGate(gate: IntegrityGate): MiddlewareHandler<ApiEnv> {
     await next();
     const after = gate.verdict();
     if (gate.connection() !== before || !after.ok) {
-      const { problem, headers } = problemFromError(refusal(after.ok ? { ...after, ok: false, fault: 'unverified', reason: 'the connection to Redis was re-established while the answer was read' } : after), c.req.path);
+      const { problem, headers } = problemFromError(
+        refusal(after.ok ? { ...after, ok: false, fault: 'unverified', reason: 'the connection to Redis was re-established while the answer was read' } : after),
+        c.req.path,
+      );
       c.res = problemResponse({ ...problem, request_id: c.get('requestId') }, headers);
     }
   };
@@ -51,5 +54,9 @@ export function isMissingIndex(error: unknown): boolean {
 }
 
 export function missingIndexError(error: unknown): AppError {
-  return new AppError('index_unavailable', 'The report cannot be trusted now: an index of the live generation is missing in OpenSearch; the service rebuilds it', { retriable: true, cause: error, details: { fault: 'index_lost' } });
+  return new AppError('index_unavailable', 'The report cannot be trusted now: an index of the live generation is missing in OpenSearch; the service rebuilds it', {
+    retriable: true,
+    cause: error,
+    details: { fault: 'index_lost' },
+  });
 }

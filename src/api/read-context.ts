@@ -56,7 +56,12 @@ export function parseMinPosition(text: string | undefined, topics: readonly stri
 export type ReadSource = 'search' | 'counters';
 
 /** Resolves the generation and waits for min_position; sets the position header on `c`. */
-export async function beginRead(services: ReportServices, c: Context, query: { min_position?: string | undefined; wait_ms: number }, source: ReadSource = 'search'): Promise<ReadScope> {
+export async function beginRead(
+  services: ReportServices,
+  c: Context,
+  query: { min_position?: string | undefined; wait_ms: number },
+  source: ReadSource = 'search',
+): Promise<ReadScope> {
   const wanted = parseMinPosition(query.min_position, services.topics);
   const live = await services.live();
   const read = source === 'counters' ? () => readAppliedPositions(services.redis, live.space) : () => readPositions(services.redis, live.space);
@@ -93,7 +98,12 @@ const EXACT_ATTEMPTS = 4;
  * few attempts (refreshes back to back), the last read is answered: its position is then a lower
  * bound, as min_position promises.
  */
-export async function readExactly<T>(services: ReportServices, c: Context, query: { min_position?: string | undefined; wait_ms: number }, read: (scope: ReadScope) => Promise<T>): Promise<{ scope: ReadScope; value: T }> {
+export async function readExactly<T>(
+  services: ReportServices,
+  c: Context,
+  query: { min_position?: string | undefined; wait_ms: number },
+  read: (scope: ReadScope) => Promise<T>,
+): Promise<{ scope: ReadScope; value: T }> {
   const live = await services.live();
   const keys = generationKeys(live.space);
   let last: { scope: ReadScope; value: T } | undefined;

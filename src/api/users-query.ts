@@ -113,7 +113,14 @@ export function rowSourceFields(filter: UsersFilter): string[] {
 }
 
 /** A report row from an indexed user's (partial) source, under the filter. */
-export function toUserRow(source: Pick<IndexedUser, 'user_id' | 'display_name' | 'user_email' | 'user_access'> & { ca?: Partial<IndexedUser['ca']>; at?: Partial<IndexedUser['at']>; entries?: UserDoc['entries'] }, filter: UsersFilter): UserRow {
+export function toUserRow(
+  source: Pick<IndexedUser, 'user_id' | 'display_name' | 'user_email' | 'user_access'> & {
+    ca?: Partial<IndexedUser['ca']>;
+    at?: Partial<IndexedUser['at']>;
+    entries?: UserDoc['entries'];
+  },
+  filter: UsersFilter,
+): UserRow {
   if (hasTargetFilter(filter)) {
     const doc = { ...source, entries: source.entries ?? [] };
     return rowFromEntries(doc, filterEntries(doc.entries, filter));

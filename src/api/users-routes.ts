@@ -124,7 +124,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
         'Content-Type': 'text/csv; charset=utf-8',
         'Content-Disposition': `attachment; filename="${csvFileName(account_id, services.now())}"`,
         'Cache-Control': 'no-store',
-      }) as never;
+      });
     },
     validationHook({ params: accountParamsSchema, query: usersCsvQuerySchema }),
   );

@@ -96,7 +96,16 @@ export function targetHashParts(filter: UsersFilter): Record<string, string> {
 
 /** The hash binding a cursor to its account, filters and sort. */
 export function listingHash(filter: UsersFilter, sort: UsersSort): string {
-  return filterHash({ account: filter.accountId, q: filter.q ?? '', channel: filter.channel, access_type: filter.access_type, ...targetHashParts(filter), empty: filter.includeEmpty ?? false, sort: sort.sort, order: sort.order });
+  return filterHash({
+    account: filter.accountId,
+    q: filter.q ?? '',
+    channel: filter.channel,
+    access_type: filter.access_type,
+    ...targetHashParts(filter),
+    empty: filter.includeEmpty ?? false,
+    sort: sort.sort,
+    order: sort.order,
+  });
 }
 
 /**

@@ -15,7 +15,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import {
-  type AccessType,
   type Channel,
   CHANNEL_SCOPES,
   type ChannelScope,
@@ -81,7 +80,10 @@ export async function readAccountsEvents(options: Omit<ReadOptions, 'accountId'>
   const { kafka } = options;
   const logicalOf = new Map<string, LogicalTopic>(LOGICAL_TOPICS.map((t) => [options.topics[t], t]));
   const results = new Map<string, AccountEvents>(
-    options.accountIds.map((accountId) => [accountId, { accountId, byTopic: new Map(LOGICAL_TOPICS.map((t) => [t, [] as ReplayEvent[]])), scanned: 0, poison: 0, ends: new Map() }]),
+    options.accountIds.map((accountId) => [
+      accountId,
+      { accountId, byTopic: new Map(LOGICAL_TOPICS.map((t) => [t, [] as ReplayEvent[]])), scanned: 0, poison: 0, ends: new Map() },
+    ]),
   );
   const keys = new Map([...results.keys()].map((id) => [Buffer.from(id, 'utf8').toString('latin1'), results.get(id)!]));
   let scanned = 0;
@@ -155,7 +157,7 @@ export async function readAccountsEvents(options: Omit<ReadOptions, 'accountId'>
               account.poison += 1;
               continue;
             }
-            account.byTopic.get(logical)!.push({ ...decoded.event, logMs: Number(m.timestamp), topic: batch.topic, partition: batch.partition, offset: m.offset } as ReplayEvent);
+            account.byTopic.get(logical)!.push({ ...decoded.event, logMs: Number(m.timestamp), topic: batch.topic, partition: batch.partition, offset: m.offset });
           }
           if (BigInt(batch.lastOffset()) >= end - 1n) {
             remaining.delete(field);
@@ -242,7 +244,7 @@ export function auditReport(docs: Iterable<UserDoc>, filter: ReportFilter = {}):
     if (!row) continue;
     rows.push(row);
     const entries = filterEntries(doc.entries, filter);
-    users.push({ ...row, can_access: canAccess(entries), access_types: accessTypes(entries) as AccessType[], entries });
+    users.push({ ...row, can_access: canAccess(entries), access_types: accessTypes(entries), entries });
   }
   return { summary, rows, users };
 }

@@ -14,9 +14,7 @@ import { registerTokenCommand } from './commands/token.ts';
 import { registerServicesCommand } from './commands/services.ts';
 import { registerVerifyCommand } from './commands/verify.ts';
 
-const program = new Command('access-index')
-  .description('Who can reach voicemail inboxes and call recordings: the access index.')
-  .showHelpAfterError();
+const program = new Command('access-index').description('Who can reach voicemail inboxes and call recordings: the access index.').showHelpAfterError();
 
 registerStartCommand(program);
 registerProjectCommand(program);

@@ -48,6 +48,6 @@ export function createAccountHistory(sizes: BootstrapSizes, domain: string, rng:
       return phase;
     },
     estimatedBootstrap,
-    next: () => drafts.next().value as Draft,
+    next: () => drafts.next().value,
   };
 }

@@ -24,7 +24,10 @@ export function* bootstrap(state: AccountState, sizes: BootstrapSizes): Generato
   for (let i = 0; i < sizes.inboxes; i++) yield inboxDraft(newInbox(state));
   // The first queues are the center's main voice lines: one records every call, one lets agents
   // record on demand. They are also the busiest (pickQueue favours old queues).
-  const mainLines = [{ channel: 'voice', automatic: true }, { channel: 'voice', adHoc: true }] as const;
+  const mainLines = [
+    { channel: 'voice', automatic: true },
+    { channel: 'voice', adHoc: true },
+  ] as const;
   for (let i = 0; i < sizes.queues; i++) yield queueDraft(newQueue(state, mainLines[i]));
   for (let i = 0; i < sizes.roles; i++) {
     const template = ROLE_TEMPLATES[i];

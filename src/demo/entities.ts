@@ -3,26 +3,8 @@
  * way real traffic does (old, big queues get more members than new ones).
  */
 import type { Channel } from '../../schemas/events.ts';
-import {
-  createGrantList,
-  createLiveList,
-  type AccountState,
-  type InboxRec,
-  type QueueRec,
-  type RoleRec,
-  type UserRec,
-} from './model.ts';
-import {
-  asciiFold,
-  DEPARTMENTS,
-  FIRST_NAMES,
-  LAST_NAMES,
-  MESSAGING_SUFFIXES,
-  QUALIFIERS,
-  REGIONS,
-  SHARED_INBOXES,
-  splitName,
-} from './names.ts';
+import { createGrantList, createLiveList, type AccountState, type InboxRec, type QueueRec, type RoleRec, type UserRec } from './model.ts';
+import { asciiFold, DEPARTMENTS, FIRST_NAMES, LAST_NAMES, MESSAGING_SUFFIXES, QUALIFIERS, REGIONS, SHARED_INBOXES, splitName } from './names.ts';
 import type { Random } from './random.ts';
 import type { RoleTemplate } from './roles.ts';
 

@@ -13,33 +13,11 @@ import { createRandom, hashSeed } from './random.ts';
 import { defaultRoleCount } from './roles.ts';
 
 export { benchPreset, demoPreset, testPreset } from './presets.ts';
+export type { AccountProfile, HistoryOptions } from './presets.ts';
+import type { AccountProfile, HistoryOptions } from './presets.ts';
 
 /** The `source` of every generated event. */
 export const DEMO_SOURCE = 'access-index-demo';
-
-export interface AccountProfile {
-  /** the account id (message key and `accountid`) */
-  id: string;
-  /** users created at the start (most of them agents) */
-  agents: number;
-  queues: number;
-  inboxes: number;
-  /** roles created at the start; default: 4 core roles, more for bigger accounts */
-  roles?: number;
-  /** total events of the account (the bootstrap is always complete, even when it is longer) */
-  events: number;
-  /** email domain; default `<id>.example` */
-  domain?: string;
-}
-
-export interface HistoryOptions {
-  seed: number;
-  accounts: readonly AccountProfile[];
-  /** ISO time of the first events */
-  startTime: string;
-  /** the history spans this many days from startTime */
-  spanDays: number;
-}
 
 /** A CloudEvents 1.0 envelope in structured JSON mode, as the topics carry it. */
 export type DemoCloudEvent = {
@@ -86,7 +64,12 @@ function checkProfile(profile: AccountProfile): void {
 function createRunner(options: HistoryOptions, profile: AccountProfile, order: number, startMs: number): Runner {
   checkProfile(profile);
   const sizes = { agents: profile.agents, queues: profile.queues, inboxes: profile.inboxes, roles: profile.roles ?? defaultRoleCount(profile.agents) };
-  const history = createAccountHistory(sizes, profile.domain ?? `${profile.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}.example`, createRandom(hashSeed(options.seed, profile.id)), profile.events);
+  const history = createAccountHistory(
+    sizes,
+    profile.domain ?? `${profile.id.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}.example`,
+    createRandom(hashSeed(options.seed, profile.id)),
+    profile.events,
+  );
   const clock = createRandom(hashSeed(options.seed, profile.id, 'clock'));
   const spanMs = options.spanDays * DAY_MS;
   // The import takes a tenth of the span, at most a day; the churn spreads over the rest.
@@ -148,7 +131,7 @@ export function* generateHistory(options: HistoryOptions): Generator<GeneratedEv
 function createRunnerHeap(items: Runner[]) {
   const before = (a: Runner, b: Runner) => a.atMs < b.atMs || (a.atMs === b.atMs && a.order < b.order);
   const siftDown = (start: number) => {
-    for (let i = start; ; ) {
+    for (let i = start; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let min = i;

@@ -50,18 +50,66 @@ Jansen Smit Meijer Mulder Nguyễn Trần Lê Phạm Hoàng Ivanova Petrov Smirn
 
 /** Departments of a contact center: the stem of queue and inbox names. */
 export const DEPARTMENTS: readonly string[] = [
-  'Billing', 'Technical Support', 'Sales', 'Customer Care', 'Returns', 'Claims', 'Onboarding',
-  'Retention', 'Collections', 'Escalations', 'Appointments', 'Reservations', 'Shipping', 'Warranty',
-  'Accounts Payable', 'Fraud', 'Help Desk', 'Loyalty', 'Renewals', 'Premium Support', 'Order Status',
-  'Payments', 'Member Services', 'Patient Services', 'Enrollment', 'Dispatch', 'Field Service',
-  'Partner Support', 'Product Questions', 'Installations', 'Cancellations', 'Refunds',
+  'Billing',
+  'Technical Support',
+  'Sales',
+  'Customer Care',
+  'Returns',
+  'Claims',
+  'Onboarding',
+  'Retention',
+  'Collections',
+  'Escalations',
+  'Appointments',
+  'Reservations',
+  'Shipping',
+  'Warranty',
+  'Accounts Payable',
+  'Fraud',
+  'Help Desk',
+  'Loyalty',
+  'Renewals',
+  'Premium Support',
+  'Order Status',
+  'Payments',
+  'Member Services',
+  'Patient Services',
+  'Enrollment',
+  'Dispatch',
+  'Field Service',
+  'Partner Support',
+  'Product Questions',
+  'Installations',
+  'Cancellations',
+  'Refunds',
 ];
 
 /** What tells two queues of one department apart. */
 export const QUALIFIERS: readonly string[] = [
-  'Tier 1', 'Tier 2', 'Tier 3', 'Inbound', 'Outbound', 'Spanish', 'French', 'German', 'Portuguese',
-  'Español', 'Français', 'VIP', 'After Hours', 'Weekend', 'Overflow', 'Callbacks', 'Priority',
-  'New Customers', 'Business', 'Consumer', 'Enterprise', 'SMB', 'Gold', 'Platinum',
+  'Tier 1',
+  'Tier 2',
+  'Tier 3',
+  'Inbound',
+  'Outbound',
+  'Spanish',
+  'French',
+  'German',
+  'Portuguese',
+  'Español',
+  'Français',
+  'VIP',
+  'After Hours',
+  'Weekend',
+  'Overflow',
+  'Callbacks',
+  'Priority',
+  'New Customers',
+  'Business',
+  'Consumer',
+  'Enterprise',
+  'SMB',
+  'Gold',
+  'Platinum',
 ];
 
 export const REGIONS: readonly string[] = ['EMEA', 'APAC', 'North America', 'LATAM', 'UK & Ireland', 'DACH', 'Nordics', 'Benelux'];
@@ -71,8 +119,13 @@ export const MESSAGING_SUFFIXES: readonly string[] = ['Chat', 'SMS', 'WhatsApp',
 
 /** Inboxes that belong to no one department. */
 export const SHARED_INBOXES: readonly string[] = [
-  'After-hours voicemail', 'General voicemail', 'VIP callbacks', 'Executive line voicemail',
-  'Main line voicemail', 'Holiday voicemail', 'Emergency line voicemail',
+  'After-hours voicemail',
+  'General voicemail',
+  'VIP callbacks',
+  'Executive line voicemail',
+  'Main line voicemail',
+  'Holiday voicemail',
+  'Emergency line voicemail',
 ];
 
 /** Splits a `display|romanized` word into both parts (a plain word romanizes as itself). */
@@ -83,7 +136,20 @@ export function splitName(word: string): { display: string; ascii: string } {
 
 // Letters that Unicode normalization does not decompose into a base letter plus accents.
 const FOLD: Readonly<Record<string, string>> = {
-  ø: 'o', Ø: 'o', ł: 'l', Ł: 'l', ß: 'ss', æ: 'ae', Æ: 'ae', œ: 'oe', Œ: 'oe', đ: 'd', Đ: 'd', ı: 'i', þ: 'th', ð: 'd',
+  ø: 'o',
+  Ø: 'o',
+  ł: 'l',
+  Ł: 'l',
+  ß: 'ss',
+  æ: 'ae',
+  Æ: 'ae',
+  œ: 'oe',
+  Œ: 'oe',
+  đ: 'd',
+  Đ: 'd',
+  ı: 'i',
+  þ: 'th',
+  ð: 'd',
 };
 
 /** Lower-case ASCII for an email: accents dropped, special letters folded, the rest removed. */

@@ -3,8 +3,31 @@
  * for load (full scale: 200,000 users, 2,000,000 events; `scale` shrinks it proportionally).
  * Measured sizes are in docs/demo-data.md.
  */
-import type { AccountProfile, HistoryOptions } from './generator.ts';
 import { createRandom } from './random.ts';
+
+export interface AccountProfile {
+  /** the account id (message key and `accountid`) */
+  id: string;
+  /** users created at the start (most of them agents) */
+  agents: number;
+  queues: number;
+  inboxes: number;
+  /** roles created at the start; default: 4 core roles, more for bigger accounts */
+  roles?: number;
+  /** total events of the account (the bootstrap is always complete, even when it is longer) */
+  events: number;
+  /** email domain; default `<id>.example` */
+  domain?: string;
+}
+
+export interface HistoryOptions {
+  seed: number;
+  accounts: readonly AccountProfile[];
+  /** ISO time of the first events */
+  startTime: string;
+  /** the history spans this many days from startTime */
+  spanDays: number;
+}
 
 export type Preset = Omit<HistoryOptions, 'seed'>;
 

@@ -68,7 +68,10 @@ export async function publishHistory(options: PublishOptions): Promise<PublishRe
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer (got ${batchSize})`);
   const now = options.now ?? Date.now;
   const started = now();
-  const partitionOf = await createPartitionLookup(kafka, LOGICAL_TOPICS.map((topic) => topics[topic]));
+  const partitionOf = await createPartitionLookup(
+    kafka,
+    LOGICAL_TOPICS.map((topic) => topics[topic]),
+  );
   const producer = createOrderedProducer(kafka);
   await producer.connect();
 

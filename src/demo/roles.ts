@@ -14,9 +14,21 @@ export const RECORDING = {
 
 /** Privileges that give no access to recordings: toggling them must not change the report. */
 export const OTHER_PRIVILEGES: readonly string[] = [
-  'InboxTab', 'QueueTab', 'Reports:Read', 'Reports:Edit', 'Softphone', 'Softphone:Outbound',
-  'Monitoring:Listen', 'Monitoring:Whisper', 'Users:Edit', 'Queues:Edit', 'Roles:Edit',
-  'QualityManagement:Edit', 'Schedules:Edit', 'Wallboard:Read', 'Contacts:Edit',
+  'InboxTab',
+  'QueueTab',
+  'Reports:Read',
+  'Reports:Edit',
+  'Softphone',
+  'Softphone:Outbound',
+  'Monitoring:Listen',
+  'Monitoring:Whisper',
+  'Users:Edit',
+  'Queues:Edit',
+  'Roles:Edit',
+  'QualityManagement:Edit',
+  'Schedules:Edit',
+  'Wallboard:Read',
+  'Contacts:Edit',
 ];
 
 export interface RoleTemplate {
@@ -128,8 +140,16 @@ export const ROLE_TEMPLATES: readonly RoleTemplate[] = [
 
 /** Names of roles admins add later on (custom roles, with a random mix of privileges). */
 export const CUSTOM_ROLE_NAMES: readonly string[] = [
-  'Seasonal Agent', 'Night Shift Supervisor', 'Escalation Specialist', 'Billing Specialist',
-  'Retention Specialist', 'Floor Manager', 'Auditor (external)', 'Vendor Agent', 'Coach', 'Språkstöd',
+  'Seasonal Agent',
+  'Night Shift Supervisor',
+  'Escalation Specialist',
+  'Billing Specialist',
+  'Retention Specialist',
+  'Floor Manager',
+  'Auditor (external)',
+  'Vendor Agent',
+  'Coach',
+  'Språkstöd',
 ];
 
 /** The default number of roles for an account of `agents` users: 4 core roles, more as it grows. */

@@ -18,7 +18,13 @@ export function checkpointOps(indices: readonly string[], positions: ReadonlyMap
   const ops: DocOp[] = [];
   for (const index of indices)
     for (const [field, offset] of positions)
-      ops.push({ op: 'index', index, id: checkpointId(field), version: Number(offset) + 1, doc: { account_id: CHECKPOINT_ACCOUNT, checkpoint: { field, offset: Number(offset) } } });
+      ops.push({
+        op: 'index',
+        index,
+        id: checkpointId(field),
+        version: Number(offset) + 1,
+        doc: { account_id: CHECKPOINT_ACCOUNT, checkpoint: { field, offset: Number(offset) } },
+      });
   return ops;
 }
 
@@ -26,7 +32,7 @@ export function checkpointOps(indices: readonly string[], positions: ReadonlyMap
 export async function readCheckpoints(opensearch: Client, index: string, fields: readonly string[]): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
   if (fields.length === 0) return out;
-  const { body } = await opensearch.mget({ index, body: { ids: fields.map(checkpointId) } } as never);
+  const { body } = await opensearch.mget({ index, body: { ids: fields.map(checkpointId) } });
   for (const doc of (body as { docs: { found?: boolean; _source?: { checkpoint?: { field: string; offset: number } } }[] }).docs)
     if (doc.found && doc._source?.checkpoint) out.set(doc._source.checkpoint.field, BigInt(doc._source.checkpoint.offset));
   return out;

@@ -98,24 +98,50 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
     const seen = connection;
     const marker = await readRepair(redis, namespace);
     const activeRepair = marker && (marker.phase === 'failed' || Date.now() - Date.parse(marker.heartbeat_at) < REPAIR_STALE_MS) ? marker : undefined;
-    if (activeRepair && activeRepair.phase !== 'replaying') return { ok: false, fault: activeRepair.code, reason: describeRepair(activeRepair), repair: activeRepair, checkedAt: at };
+    if (activeRepair && activeRepair.phase !== 'replaying')
+      return { ok: false, fault: activeRepair.code, reason: describeRepair(activeRepair), repair: activeRepair, checkedAt: at };
     const generation = await redis.get(liveGenerationKey(namespace));
     if (!generation) {
       const existing = await generationsWithIndices(opensearch, namespace);
       if (existing.length === 0) {
         const groups = await generationsWithGroups(kafka, namespace).catch(() => []);
-        if (groups.length > 0) return { ok: false, fault: 'redis_lost', reason: `Redis has no live generation for namespace ${namespace}, but Kafka holds its consumer groups (${groups.join(', ')}): Redis was emptied or replaced`, checkedAt: at };
+        if (groups.length > 0)
+          return {
+            ok: false,
+            fault: 'redis_lost',
+            reason: `Redis has no live generation for namespace ${namespace}, but Kafka holds its consumer groups (${groups.join(', ')}): Redis was emptied or replaced`,
+            checkedAt: at,
+          };
         return { ok: false, fault: 'not_initialized', reason: 'the index has no live generation yet: has the projector ever started?', checkedAt: at };
       }
-      return { ok: false, fault: 'redis_lost', reason: `Redis has no live generation for namespace ${namespace}, but OpenSearch holds its indices (${existing.join(', ')}): Redis was emptied or replaced`, checkedAt: at };
+      return {
+        ok: false,
+        fault: 'redis_lost',
+        reason: `Redis has no live generation for namespace ${namespace}, but OpenSearch holds its indices (${existing.join(', ')}): Redis was emptied or replaced`,
+        checkedAt: at,
+      };
     }
     const space = { namespace, generation };
     const identity = await readIdentity(redis, space);
-    if (!identity) return { ok: false, fault: 'redis_lost', generation, reason: `Redis has no state for the live generation ${generation} (its identity is gone): Redis was emptied or lost these keys`, checkedAt: at };
+    if (!identity)
+      return {
+        ok: false,
+        fault: 'redis_lost',
+        generation,
+        reason: `Redis has no state for the live generation ${generation} (its identity is gone): Redis was emptied or lost these keys`,
+        checkedAt: at,
+      };
     for (const index of Object.values(generationIndices(namespace, generation))) {
       const found = await readIndexIdentity(opensearch, index);
       if (!found.exists) return { ok: false, fault: 'index_lost', generation, reason: `index ${index} of the live generation is missing in OpenSearch`, checkedAt: at };
-      if (found.generationId !== identity.id) return { ok: false, fault: 'index_lost', generation, reason: `index ${index} does not carry the identity of generation ${generation}: it was deleted and recreated, or restored from another life of the namespace`, checkedAt: at };
+      if (found.generationId !== identity.id)
+        return {
+          ok: false,
+          fault: 'index_lost',
+          generation,
+          reason: `index ${index} does not carry the identity of generation ${generation}: it was deleted and recreated, or restored from another life of the namespace`,
+          checkedAt: at,
+        };
       const outdated = outdatedReason(index, found, generation);
       if (outdated) return { ok: false, fault: 'index_outdated', generation, reason: outdated, checkedAt: at };
     }
@@ -130,7 +156,13 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
       // before keeps its verdict; a new one (Redis may have come back older) is not trusted yet.
       admin = undefined;
       if (kafkaChecked === seen) return null;
-      return { ok: false, fault: 'unverified' as const, generation, reason: `Kafka does not answer (${(error as Error).message}), so Redis's offsets cannot be checked after its reconnection`, checkedAt: at };
+      return {
+        ok: false,
+        fault: 'unverified' as const,
+        generation,
+        reason: `Kafka does not answer (${(error as Error).message}), so Redis's offsets cannot be checked after its reconnection`,
+        checkedAt: at,
+      };
     });
     if (kafkaVerdict) return kafkaVerdict;
     if (seen !== connection) return { ok: false, fault: 'unverified', reason: 'the connection to Redis changed during the check', checkedAt: at };
@@ -153,7 +185,14 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
     const applied = new Map(Object.entries(await redis.hgetall(generationKeys(space).applied)).map(([f, v]) => [f, BigInt(v)]));
     for (const topic of deps.topics.filter((t) => !existing.has(t))) {
       const field = [...applied.keys()].find((f) => f.startsWith(`${topic}:`));
-      if (field) return { ok: false, fault: 'topic_reset', generation, reason: `topic ${topic} does not exist, but the state has applied its events (${field} up to offset ${applied.get(field)}): the topic was deleted`, checkedAt: at };
+      if (field)
+        return {
+          ok: false,
+          fault: 'topic_reset',
+          generation,
+          reason: `topic ${topic} does not exist, but the state has applied its events (${field} up to offset ${applied.get(field)}): the topic was deleted`,
+          checkedAt: at,
+        };
     }
     const replaying = marker?.code === 'redis_behind' && marker.phase === 'replaying' && marker.generation === generation;
     for (const topic of topics)
@@ -161,11 +200,31 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
         const field = `${topic}:${p.partition}`;
         const done = applied.get(field) ?? -1n;
         const [low, high] = [BigInt(p.low), BigInt(p.high)];
-        if (high - 1n < done) return { ok: false, fault: 'topic_reset', generation, reason: `topic ${topic} partition ${p.partition} ends at offset ${high - 1n}, but the state has applied its events up to offset ${done}: the topic was deleted and recreated`, checkedAt: at };
-        if (low > done + 1n && high > done + 1n) return { ok: false, fault: 'history_gone', generation, reason: `topic ${topic} partition ${p.partition}: the state needs offset ${done + 1n} next, but the topic begins at offset ${low}: events ${done + 1n} to ${low - 1n} were deleted (retention or deleteRecords)`, checkedAt: at };
+        if (high - 1n < done)
+          return {
+            ok: false,
+            fault: 'topic_reset',
+            generation,
+            reason: `topic ${topic} partition ${p.partition} ends at offset ${high - 1n}, but the state has applied its events up to offset ${done}: the topic was deleted and recreated`,
+            checkedAt: at,
+          };
+        if (low > done + 1n && high > done + 1n)
+          return {
+            ok: false,
+            fault: 'history_gone',
+            generation,
+            reason: `topic ${topic} partition ${p.partition}: the state needs offset ${done + 1n} next, but the topic begins at offset ${low}: events ${done + 1n} to ${low - 1n} were deleted (retention or deleteRecords)`,
+            checkedAt: at,
+          };
         const next = committed.get(field);
         if (next !== undefined && next - 1n > done && !replaying)
-          return { ok: false, fault: 'redis_behind', generation, reason: `Redis's state of ${field} ends at offset ${done}, but offset ${next - 1n} was already projected: Redis went back in time (a snapshot restored, a lagging replica promoted)`, checkedAt: at };
+          return {
+            ok: false,
+            fault: 'redis_behind',
+            generation,
+            reason: `Redis's state of ${field} ends at offset ${done}, but offset ${next - 1n} was already projected: Redis went back in time (a snapshot restored, a lagging replica promoted)`,
+            checkedAt: at,
+          };
       }
     kafkaChecked = seen;
     return null;
@@ -177,7 +236,8 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
     running ??= inspect()
       .then((v) => {
         // Redis reconnected while the check read it: its parts may come from both sides.
-        const verdictNow = seen === connection ? v : { ok: false, fault: 'unverified' as const, reason: 'the connection to Redis changed during the check', checkedAt: v.checkedAt };
+        const verdictNow =
+          seen === connection ? v : { ok: false, fault: 'unverified' as const, reason: 'the connection to Redis changed during the check', checkedAt: v.checkedAt };
         set(verdictNow);
         if (seen !== connection) setTimeout(() => void check().catch(() => undefined), 0);
         return verdictNow;
@@ -232,7 +292,15 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
 export type IntegrityMonitor = ReturnType<typeof createIntegrityMonitor>;
 
 /** The monitor of a runtime's namespace (the commands' composition). */
-export function monitorFor(runtime: { clients: { redis: Redis; opensearch: Client; kafka: Kafka }; config: { namespace: string; topics: { users: string; roles: string; queues: string; inboxes: string } }; logger: Logger; metrics: Metrics }, groupOf: (generation: string) => string): IntegrityMonitor {
+export function monitorFor(
+  runtime: {
+    clients: { redis: Redis; opensearch: Client; kafka: Kafka };
+    config: { namespace: string; topics: { users: string; roles: string; queues: string; inboxes: string } };
+    logger: Logger;
+    metrics: Metrics;
+  },
+  groupOf: (generation: string) => string,
+): IntegrityMonitor {
   const { clients, config } = runtime;
   return createIntegrityMonitor({
     redis: clients.redis,

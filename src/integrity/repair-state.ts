@@ -59,7 +59,12 @@ export async function clearRepair(redis: Redis, namespace: string): Promise<void
 export function describeRepair(marker: RepairMarker): string {
   const progress = marker.total > 0 ? ` (${marker.done} of ${marker.total}, ${Math.floor((100 * marker.done) / marker.total)} %)` : '';
   if (marker.phase === 'failed') return marker.reason;
-  const what = marker.phase === 'rebuilding' ? `rebuilding generation ${marker.generation} from Kafka` : marker.phase === 'cleaning' ? `rewriting OpenSearch from Redis's state before replaying the lost events` : 'replaying the events Redis lost';
+  const what =
+    marker.phase === 'rebuilding'
+      ? `rebuilding generation ${marker.generation} from Kafka`
+      : marker.phase === 'cleaning'
+        ? `rewriting OpenSearch from Redis's state before replaying the lost events`
+        : 'replaying the events Redis lost';
   return `${marker.reason}; repair under way since ${marker.started_at}: ${what}${progress}`;
 }
 

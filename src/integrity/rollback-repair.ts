@@ -49,7 +49,10 @@ export async function repairRollback(deps: RollbackRepairDeps, reason: string, t
   const { redis, opensearch, space, indices, logger } = deps;
   const started = Date.now();
   const plan = await planRepair(deps, reason, target);
-  logger.error({ fault: 'redis_behind', reason, epoch: plan.epoch, accounts: plan.versions.size }, 'Redis went back in time: rewriting OpenSearch from its state, then replaying the lost events');
+  logger.error(
+    { fault: 'redis_behind', reason, epoch: plan.epoch, accounts: plan.versions.size },
+    'Redis went back in time: rewriting OpenSearch from its state, then replaying the lost events',
+  );
   // The indices learn the epoch before Redis does: whoever reads the epoch from Redis writes with
   // one that the indices already know, and a later repair takes one above both.
   for (const index of indexList(indices)) await writeIndexIdentity(opensearch, index, { ...(await readIdentity(redis, space))!, epoch: plan.epoch }, space.generation);
@@ -121,7 +124,13 @@ async function rewriteAccount(deps: RollbackRepairDeps, accountId: string, v0: n
   const after = (v0 + 1) * SEQ_PER_VERSION;
   {
     const index = indices.facts;
-    await drain(opensearch, index, { bool: { filter: [{ term: { account_id: accountId } }, { range: { 'from.seq': { gte: after } } }] } }, (id) => ({ op: 'delete', index, id, version: v0 }), offset);
+    await drain(
+      opensearch,
+      index,
+      { bool: { filter: [{ term: { account_id: accountId } }, { range: { 'from.seq': { gte: after } } }] } },
+      (id) => ({ op: 'delete', index, id, version: v0 }),
+      offset,
+    );
     await drain(
       opensearch,
       index,
@@ -139,10 +148,15 @@ async function drain(opensearch: Client, index: string, query: object, toOp: (id
     const { body } = await opensearch.search({ index, body: { size: 5_000, query, version: false } } as never);
     const hits = (body as { hits: { hits: { _id: string; _source: Record<string, unknown> }[] } }).hits.hits;
     if (hits.length === 0) return;
-    const result = await writeDocs(opensearch, hits.map((h) => toOp(h._id, h._source)), { versionOffset: offset });
+    const result = await writeDocs(
+      opensearch,
+      hits.map((h) => toOp(h._id, h._source)),
+      { versionOffset: offset },
+    );
     // Refused as stale, they would be found again forever: a newer epoch wrote them, so another
     // repair is under way. Stop this one; the next check starts over.
-    if (result.stale === hits.length) throw new Error(`rollback repair: ${hits.length} records of ${index} carry a newer epoch than ${offset / 2 ** 32}; another repair wrote them`);
+    if (result.stale === hits.length)
+      throw new Error(`rollback repair: ${hits.length} records of ${index} carry a newer epoch than ${offset / 2 ** 32}; another repair wrote them`);
   }
 }
 

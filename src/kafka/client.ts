@@ -52,8 +52,7 @@ export const eventTopics = (topics: Pick<TopicNames, 'users' | 'roles' | 'queues
 /** The last offset of every non-empty partition of `topics` (`<topic>:<partition>` -> offset). */
 export async function endOffsets(admin: Admin, topics: readonly string[]): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
-  for (const topic of topics)
-    for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) out.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
+  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) out.set(`${topic}:${p.partition}`, BigInt(p.high) - 1n);
   return out;
 }
 

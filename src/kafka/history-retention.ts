@@ -13,8 +13,8 @@
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { StartupCheck } from '../startup-checks.ts';
-import { eventTopics, type TopicNames } from './client.ts';
+import type { Runtime } from '../runtime.ts';
+import { eventTopics } from './client.ts';
 
 export { eventTopics };
 
@@ -51,7 +51,8 @@ export function retentionProblems(topic: string, settings: TopicSettings): Reten
     if (value !== undefined && value !== '-1') problems.push({ topic, setting, value, fix: alter(topic, `${setting}=-1`), tiered });
   }
   const policy = settings['cleanup.policy'];
-  if (policy !== undefined && policy.split(',').some((p) => p.trim() === 'compact')) problems.push({ topic, setting: 'cleanup.policy', value: policy, fix: alter(topic, 'cleanup.policy=delete'), tiered });
+  if (policy !== undefined && policy.split(',').some((p) => p.trim() === 'compact'))
+    problems.push({ topic, setting: 'cleanup.policy', value: policy, fix: alter(topic, 'cleanup.policy=delete'), tiered });
   return problems;
 }
 
@@ -81,7 +82,8 @@ export async function readRetention(admin: Admin, topics: readonly string[]): Pr
   });
   for (const resource of resources) {
     const settings: TopicSettings = {};
-    for (const entry of resource.configEntries) if ((RETENTION_SETTINGS as readonly string[]).includes(entry.configName)) settings[entry.configName as keyof TopicSettings] = entry.configValue;
+    for (const entry of resource.configEntries)
+      if ((RETENTION_SETTINGS as readonly string[]).includes(entry.configName)) settings[entry.configName as keyof TopicSettings] = entry.configValue;
     out.set(resource.resourceName, settings);
   }
   return out;
@@ -110,7 +112,11 @@ export async function missingHistory(admin: Admin, topics: readonly string[], ne
 }
 
 /** The decision of `missingHistory` for one topic, given its partitions' log-start offsets (`low`). */
-export function historyGaps(topic: string, offsets: readonly { partition: number; low: string }[], neededFrom: (topic: string, partition: number) => bigint = () => 0n): HistoryGap[] {
+export function historyGaps(
+  topic: string,
+  offsets: readonly { partition: number; low: string }[],
+  neededFrom: (topic: string, partition: number) => bigint = () => 0n,
+): HistoryGap[] {
   const gaps: HistoryGap[] = [];
   for (const { partition, low } of [...offsets].sort((a, b) => a.partition - b.partition)) {
     const logStart = BigInt(low);
@@ -157,7 +163,12 @@ const WHAT_TO_DO = [
 
 /** The refusal: which events are gone, the likely causes, and what the operator can do. */
 export function historyGoneMessage(gaps: readonly HistoryGap[], purpose: string): string {
-  return [`${purpose} refused: part of the history it needs is gone from Kafka, and going on from the rest would give a wrong answer.`, ...gapLines(gaps), CAUSES, ...WHAT_TO_DO].join('\n');
+  return [
+    `${purpose} refused: part of the history it needs is gone from Kafka, and going on from the rest would give a wrong answer.`,
+    ...gapLines(gaps),
+    CAUSES,
+    ...WHAT_TO_DO,
+  ].join('\n');
 }
 
 /**
@@ -196,7 +207,7 @@ export async function warnAboutRetention(admin: Admin, topics: readonly string[]
 }
 
 /** The start-up check: the event topics' retention, warnings only. */
-export const checkHistoryRetention: StartupCheck = async function checkHistoryRetention(runtime) {
+export const checkHistoryRetention = async function checkHistoryRetention(runtime: Runtime): Promise<void> {
   const admin = runtime.clients.kafka.admin();
   await admin.connect();
   try {

@@ -8,8 +8,7 @@ import { AppError } from '../errors.ts';
 
 export type DocOp =
   /** `doc` is the source: an object, or its JSON when the caller already has it */
-  | { op: 'index'; index: string; id: string; version: number; doc: object | string }
-  | { op: 'delete'; index: string; id: string; version: number };
+  { op: 'index'; index: string; id: string; version: number; doc: object | string } | { op: 'delete'; index: string; id: string; version: number };
 
 export interface BulkResult {
   indexed: number;
@@ -95,7 +94,9 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
           // A closed index (being restored, say) opens again: worth waiting for, like a 5xx.
           return status < 300 || status === 409 || status === 404 || status === 429 || status >= 500 || error?.type === 'index_closed_exception';
         });
-        throw new AppError(retriable ? 'opensearch_unavailable' : 'opensearch_rejected', `bulk write failed for ${failures.length} documents: ${failures.slice(0, 3).join('; ')}`, { retriable });
+        throw new AppError(retriable ? 'opensearch_unavailable' : 'opensearch_rejected', `bulk write failed for ${failures.length} documents: ${failures.slice(0, 3).join('; ')}`, {
+          retriable,
+        });
       }
     }
     lines = [];

@@ -83,11 +83,7 @@ function usersMapping() {
       name_sort: { type: 'keyword' },
       email_sort: { type: 'keyword' },
       search_terms: { type: 'keyword' },
-      ca: scopeObject(
-        Object.fromEntries(
-          CHANNEL_SCOPES.map((c) => [c, scopeObject(Object.fromEntries(TYPE_SCOPES.map((t) => [t, { type: 'integer' }])))]),
-        ),
-      ),
+      ca: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, scopeObject(Object.fromEntries(TYPE_SCOPES.map((t) => [t, { type: 'integer' }])))]))),
       at: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, { type: 'keyword' }]))),
       ...targetFields(),
       entries: { type: 'object', enabled: false },
@@ -116,10 +112,10 @@ export async function ensureTemplates(client: Client, options: IndexLayoutOption
 
 /** Points the alias at `index` alone, atomically (readers see the old or the new index, never none). */
 export async function pointAlias(client: Client, alias: string, index: string): Promise<void> {
-  const current = await client.indices.getAlias({ name: alias }).catch(() => ({ body: {} as Record<string, unknown> }));
+  const current = await client.indices.getAlias({ name: alias }).catch(() => ({ body: {} }));
   const actions: object[] = Object.keys(current.body ?? {})
     .filter((name) => name !== index)
     .map((name) => ({ remove: { index: name, alias } }));
   actions.push({ add: { index, alias } });
-  await client.indices.updateAliases({ body: { actions } } as never);
+  await client.indices.updateAliases({ body: { actions } });
 }

@@ -7,7 +7,10 @@
 
 /** Lower case, compatibility-decomposed, combining marks removed. */
 export function fold(text: string): string {
-  return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
 }
 
 /** The words of a text: runs of letters and digits after folding. */

@@ -3,17 +3,7 @@
  * (channel, access type) filter combination, so that a filtered, sorted report page is a plain
  * range filter and sort on numbers and keywords, with no nested queries.
  */
-import {
-  ACCESS_TYPES,
-  type AccessType,
-  CHANNEL_SCOPES,
-  type ChannelScope,
-  type Entry,
-  type UserDoc,
-  accessTypes,
-  canAccess,
-  filterEntries,
-} from '../../projections/index.ts';
+import { ACCESS_TYPES, type AccessType, CHANNEL_SCOPES, type ChannelScope, type Entry, type UserDoc, accessTypes, canAccess, filterEntries } from '../../projections/index.ts';
 import { fold, searchTerms } from './search-terms.ts';
 
 export type TypeScope = AccessType | 'all';

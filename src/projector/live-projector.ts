@@ -95,7 +95,12 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
       } catch (error) {
         const message = (error as Error).message;
         logger.error({ err: error, fault: f.code }, 'the repair failed; reports stay refused');
-        await writeRepair(clients.redis, config.namespace, { code: f.code, reason: `${f.message}; the repair failed: ${message}`, phase: 'failed', heartbeat_at: new Date().toISOString() }).catch(() => undefined);
+        await writeRepair(clients.redis, config.namespace, {
+          code: f.code,
+          reason: `${f.message}; the repair failed: ${message}`,
+          phase: 'failed',
+          heartbeat_at: new Date().toISOString(),
+        }).catch(() => undefined);
         fault = new IntegrityFault(f.code, `${f.message}; the repair failed: ${message}`);
       } finally {
         repairing = undefined;
@@ -139,8 +144,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
 
   function onVerdict(v: Verdict): void {
     if (v.ok || repairing || v.repair) return;
-    if (v.fault && (REBUILT.has(v.fault) || v.fault === 'redis_behind'))
-      void enqueue('verdict', () => handle(new IntegrityFault(v.fault as 'redis_lost', v.reason ?? v.fault!)));
+    if (v.fault && (REBUILT.has(v.fault) || v.fault === 'redis_behind')) void enqueue('verdict', () => handle(new IntegrityFault(v.fault as 'redis_lost', v.reason ?? v.fault!)));
   }
 
   return {

@@ -56,7 +56,6 @@ export interface BatchPlan {
   rawChanges: Map<string, RawValue | null>;
 }
 
-
 /**
  * Applies the events to `state` and `raw` (in place) and returns what to persist. `events` are
  * those not yet applied from this partition, in partition order. `maxWork` bounds the plan: it
@@ -108,7 +107,8 @@ export function planBatch(
     applied.push(event);
     for (const change of applyRaw(raw.values, event)) {
       const from = raw.opened.get(change.key);
-      if (from && change.previous !== undefined) intervals.set(factRecordId(source.accountId, change.key, from), factRecord(source.accountId, change.key, change.previous, from, at));
+      if (from && change.previous !== undefined)
+        intervals.set(factRecordId(source.accountId, change.key, from), factRecord(source.accountId, change.key, change.previous, from, at));
       if (change.value === null) {
         raw.opened.delete(change.key);
         rawChanges.set(change.key, null);

@@ -98,7 +98,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     start(): void {
       loop = (async () => {
         while (!stopped) {
-          if (pending.size === 0) await new Promise<void>((resolve) => { waiters.push(resolve); setTimeout(resolve, intervalMs); });
+          if (pending.size === 0)
+            await new Promise<void>((resolve) => {
+              waiters.push(resolve);
+              setTimeout(resolve, intervalMs);
+            });
           const started = now();
           try {
             await publishOnce();

@@ -130,7 +130,14 @@ export interface BatchOutcome {
 }
 
 /** Applies one account's events from one partition, under the account's lock. */
-async function projectAccount(deps: BatchDeps, pace: () => Promise<void>, source: PartitionRef, accountId: string, events: readonly PositionedEvent[], outcome: BatchOutcome): Promise<AccountWrites[]> {
+async function projectAccount(
+  deps: BatchDeps,
+  pace: () => Promise<void>,
+  source: PartitionRef,
+  accountId: string,
+  events: readonly PositionedEvent[],
+  outcome: BatchOutcome,
+): Promise<AccountWrites[]> {
   const { cache, store, windowMs, metrics } = deps;
   const field = `${source.topic}:${source.partition}`;
   for (;;) {

@@ -127,8 +127,7 @@ export function createProjector(deps: ProjectorDeps) {
   let waiting = 0;
   let publishFailing = false;
   let consumerDown = false;
-  const effectiveState = (): ProjectorState =>
-    fault ? 'faulted' : state === 'running' && (waiting > 0 || publishFailing || consumerDown) ? 'degraded' : state;
+  const effectiveState = (): ProjectorState => (fault ? 'faulted' : state === 'running' && (waiting > 0 || publishFailing || consumerDown) ? 'degraded' : state);
   const refreshReady = () => metrics?.ready.set({ component: 'projector' }, effectiveState() === 'running' ? 1 : 0);
   const setState = (next: ProjectorState) => {
     state = next;
@@ -140,21 +139,21 @@ export function createProjector(deps: ProjectorDeps) {
     let failing = false;
     try {
       return await retry(fn, {
-      retries: Number.POSITIVE_INFINITY,
-      baseMs: 200,
-      maxMs: 5_000,
-      signal: abort.signal,
-      retriable: (error) => !abort.signal.aborted && (payload ? payload.isRunning() && !payload.isStale() : true) && isWorthRetrying(error),
-      onRetry: (error, attempt, delayMs) => {
-        if (!failing) {
-          failing = true;
-          waiting += 1;
-          refreshReady();
-        }
-        lastError = { at: new Date().toISOString(), message: `${what}: ${(error as Error).message}` };
-        logger.warn({ err: error, attempt, delayMs, step: what }, 'step failed; retrying');
-        payload?.heartbeat().catch(() => undefined);
-      },
+        retries: Number.POSITIVE_INFINITY,
+        baseMs: 200,
+        maxMs: 5_000,
+        signal: abort.signal,
+        retriable: (error) => !abort.signal.aborted && (payload ? payload.isRunning() && !payload.isStale() : true) && isWorthRetrying(error),
+        onRetry: (error, attempt, delayMs) => {
+          if (!failing) {
+            failing = true;
+            waiting += 1;
+            refreshReady();
+          }
+          lastError = { at: new Date().toISOString(), message: `${what}: ${(error as Error).message}` };
+          logger.warn({ err: error, attempt, delayMs, step: what }, 'step failed; retrying');
+          payload?.heartbeat().catch(() => undefined);
+        },
       });
     } finally {
       if (failing) {
@@ -255,7 +254,10 @@ export function createProjector(deps: ProjectorDeps) {
     const reset = verdict.resets[0];
     if (reset) {
       const { topic, partition } = splitField(reset.field);
-      throw new IntegrityFault('topic_reset', `topic ${topic} partition ${partition} ends at offset ${reset.highWatermark - 1n}, but the state has applied its events up to offset ${reset.applied}: the topic was deleted and recreated, so its offsets no longer name the events the state was built from`);
+      throw new IntegrityFault(
+        'topic_reset',
+        `topic ${topic} partition ${partition} ends at offset ${reset.highWatermark - 1n}, but the state has applied its events up to offset ${reset.applied}: the topic was deleted and recreated, so its offsets no longer name the events the state was built from`,
+      );
     }
     if (verdict.gaps.length === 0) return { kept: [...group], marker, applied };
     const fresh = verdict.gaps.filter((gap) => sought.get(gap.field) !== gap.from);
@@ -281,7 +283,10 @@ export function createProjector(deps: ProjectorDeps) {
     try {
       const low = BigInt((await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0');
       if (low > from)
-        throw new IntegrityFault('history_gone', `topic ${topic} partition ${partition}: the state needs offset ${from} next, but the topic now begins at offset ${low}: events ${from} to ${low - 1n} were deleted (retention or deleteRecords), so the state cannot be brought up to date exactly`);
+        throw new IntegrityFault(
+          'history_gone',
+          `topic ${topic} partition ${partition}: the state needs offset ${from} next, but the topic now begins at offset ${low}: events ${from} to ${low - 1n} were deleted (retention or deleteRecords), so the state cannot be brought up to date exactly`,
+        );
     } finally {
       await admin.disconnect();
     }
@@ -363,14 +368,23 @@ export function createProjector(deps: ProjectorDeps) {
       for (const g of kept) g.payload.resolveOffset(g.last);
       await settleRepair(marker, new Map(kept.map((g) => [g.field, BigInt(g.last)])));
       const offsets = kept.map((g) => ({ topic: g.part.source.topic, partition: g.part.source.partition, offset: (BigInt(g.last) + 1n).toString() }));
-      if (offsets.length > 0) await patiently('commit offsets', () => consumer!.commitOffsets(offsets), control).catch((error) => {
-        // A rebalance took a partition: the next owner starts at the last commit and skips what
-        // Redis says is applied.
-        logger.info({ err: error, fields: group.map((g) => g.field) }, 'offset commit skipped');
-      });
+      if (offsets.length > 0)
+        await patiently('commit offsets', () => consumer!.commitOffsets(offsets), control).catch((error) => {
+          // A rebalance took a partition: the next owner starts at the last commit and skips what
+          // Redis says is applied.
+          logger.info({ err: error, fields: group.map((g) => g.field) }, 'offset commit skipped');
+        });
       metrics?.batchSeconds.observe((performance.now() - started) / 1000);
       const { newestByField, ...counts } = outcome;
-      logger.debug({ fields: group.map((g) => g.field), messages: group.reduce((n, g) => n + g.payload.batch.messages.length, 0), ...counts, newestMs: Math.max(0, ...newestByField.values()) }, 'batches projected');
+      logger.debug(
+        {
+          fields: group.map((g) => g.field),
+          messages: group.reduce((n, g) => n + g.payload.batch.messages.length, 0),
+          ...counts,
+          newestMs: Math.max(0, ...newestByField.values()),
+        },
+        'batches projected',
+      );
       for (const g of all) g.resolve();
     } catch (error) {
       if (error instanceof IntegrityFault) {
@@ -433,14 +447,24 @@ export function createProjector(deps: ProjectorDeps) {
   async function readChecked(fields: readonly string[]): Promise<Map<string, bigint>> {
     const seen = connection;
     if (redis.status !== 'ready') throw new AppError('redis_unavailable', `Redis is not connected (${redis.status})`, { retriable: true });
-    const [id, epochNow, appliedRaw] = unwrap(await redis.multi().hget(genKeys.identity, 'id').hget(genKeys.identity, 'epoch').hmget(genKeys.applied, ...fields).exec()) as [string | null, string | null, (string | null)[]];
+    const [id, epochNow, appliedRaw] = unwrap(
+      await redis
+        .multi()
+        .hget(genKeys.identity, 'id')
+        .hget(genKeys.identity, 'epoch')
+        .hmget(genKeys.applied, ...fields)
+        .exec(),
+    ) as [string | null, string | null, (string | null)[]];
     if (seen !== connection) throw new AppError('redis_unavailable', 'the Redis connection changed during the check', { retriable: true });
     if (id !== identity?.id)
-      throw new IntegrityFault('redis_lost', `Redis no longer holds generation ${deps.space.generation} of namespace ${config.namespace} (its identity is ${id ? 'another one' : 'gone'}): Redis was emptied or replaced`);
+      throw new IntegrityFault(
+        'redis_lost',
+        `Redis no longer holds generation ${deps.space.generation} of namespace ${config.namespace} (its identity is ${id ? 'another one' : 'gone'}): Redis was emptied or replaced`,
+      );
     checkedConnection = seen;
     epoch = Math.max(epoch, Number(epochNow ?? 0));
     const applied = new Map<string, bigint>();
-    fields.forEach((f, i) => appliedRaw[i] != null && applied.set(f, BigInt(appliedRaw[i]!)));
+    fields.forEach((f, i) => appliedRaw[i] != null && applied.set(f, BigInt(appliedRaw[i])));
     return applied;
   }
 
@@ -463,7 +487,14 @@ export function createProjector(deps: ProjectorDeps) {
   return {
     store,
     groupId,
-    status: () => ({ state: effectiveState(), waitingSteps: waiting, publishFailing, lastError, cachedAccounts: cache.size(), ...(fault ? { fault: { code: fault.code, reason: fault.message } } : {}) }),
+    status: () => ({
+      state: effectiveState(),
+      waitingSteps: waiting,
+      publishFailing,
+      lastError,
+      cachedAccounts: cache.size(),
+      ...(fault ? { fault: { code: fault.code, reason: fault.message } } : {}),
+    }),
     fault: () => fault,
 
     async start(): Promise<void> {

@@ -62,7 +62,12 @@ async function chooseGeneration(runtime: Runtime, live: string | null): Promise<
   const state = await readRebuildState(redis, runtime.config.namespace);
   if (state && (state.phase === 'filling' || state.phase === 'verifying') && state.generation !== live) return { generation: state.generation, resumed: true };
   // A group of an earlier life keeps committed offsets that would mislead a new generation of its number.
-  const known = [live ?? undefined, state?.generation, ...(await generationsWithIndices(opensearch, runtime.config.namespace)), ...(await generationsWithGroups(runtime.clients.kafka, runtime.config.namespace))];
+  const known = [
+    live ?? undefined,
+    state?.generation,
+    ...(await generationsWithIndices(opensearch, runtime.config.namespace)),
+    ...(await generationsWithGroups(runtime.clients.kafka, runtime.config.namespace)),
+  ];
   return { generation: `g${Math.max(0, ...known.map(generationNumber)) + 1}`, resumed: false };
 }
 
@@ -152,13 +157,21 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     const own = wrong.flatMap((r) => r.differences.map((d) => `${r.accountId}: ${d}`)).filter((d) => !d.includes('outbox:'));
     if (own.length > 0) return await fail(redis, key, `the new generation differs from its own facts: ${own.slice(0, 5).join('; ')}`);
     let compared = verified.length;
-    if (repair || !live) log(`The live generation ${live ?? '(none)'} is broken, so there is nothing exact to compare with: swapping after the new generation's own verification (${verified.length} accounts).`);
+    if (repair || !live)
+      log(
+        `The live generation ${live ?? '(none)'} is broken, so there is nothing exact to compare with: swapping after the new generation's own verification (${verified.length} accounts).`,
+      );
     else {
       log('Checking parity with the live generation…');
       const liveView = { store: createAccountStore(redis, { namespace: config.namespace, generation: live }), usersIndex: usersIndex(config.namespace, live) };
       const parity = await checkParity(opensearch, liveView, { store, usersIndex: indices.users }, { attempts: options.parityAttempts ?? 40 });
       if (parity.differences.length > 0) return await fail(redis, key, `parity failed: ${parity.differences.slice(0, 5).join('; ')}`);
-      if (parity.notCompared.length > 0) return await fail(redis, key, `parity not established for ${parity.notCompared.length} accounts still moving (is the live projector running?): ${parity.notCompared.slice(0, 5).join(', ')}`);
+      if (parity.notCompared.length > 0)
+        return await fail(
+          redis,
+          key,
+          `parity not established for ${parity.notCompared.length} accounts still moving (is the live projector running?): ${parity.notCompared.slice(0, 5).join(', ')}`,
+        );
       log(`Parity holds for ${parity.compared} accounts. Swapping…`);
       compared = parity.compared;
     }
@@ -214,7 +227,7 @@ export async function dropGeneration(runtime: Runtime, generation: string): Prom
   const ns = runtime.config.namespace;
   if ((await redis.get(liveGenerationKey(ns))) === generation) throw new Error(`generation ${generation} is live; it cannot be dropped`);
   // The history index is layout 1's (decision 30): a generation made before it still has one.
-  await opensearch.indices.delete({ index: [usersIndex(ns, generation), `${legacyHistoryAlias(ns)}-${generation}`, factsIndex(ns, generation)], ignore_unavailable: true } as never);
+  await opensearch.indices.delete({ index: [usersIndex(ns, generation), `${legacyHistoryAlias(ns)}-${generation}`, factsIndex(ns, generation)], ignore_unavailable: true });
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns}:${generation}:*`, 'COUNT', 1000);

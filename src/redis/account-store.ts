@@ -65,8 +65,9 @@ function coalesce(changes: readonly FactChange[]): { set: [string, string][]; de
   for (const c of changes) last.set(c.key, c.value);
   const set: [string, string][] = [];
   const del: string[] = [];
-  for (const [k, v] of last) if (v === null) del.push(k);
-  else set.push([k, v]);
+  for (const [k, v] of last)
+    if (v === null) del.push(k);
+    else set.push([k, v]);
   return { set, del };
 }
 
@@ -114,8 +115,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
         for (let i = 0; i < rows.length; i += 2) seen.ids.set(rows[i]!, Number(rows[i + 1]));
       }
       const offsets = new Map<string, bigint>();
-      for (const [field, value] of Object.entries(meta))
-        if (field.startsWith('off:')) offsets.set(field.slice(4), BigInt(value));
+      for (const [field, value] of Object.entries(meta)) if (field.startsWith('off:')) offsets.set(field.slice(4), BigInt(value));
       return {
         state: { facts: loadFacts(Object.entries(flat)), seen },
         version: Number(meta.v ?? 0),
@@ -134,7 +134,11 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     /** The last applied offset of each partition that has fed the account (`<topic>:<partition>`). */
     async appliedOffsets(accountId: string): Promise<Map<string, bigint>> {
       const meta = await redis.hgetall(accountKeys(space, accountId).meta);
-      return new Map(Object.entries(meta).filter(([f]) => f.startsWith('off:')).map(([f, v]) => [f.slice(4), BigInt(v)]));
+      return new Map(
+        Object.entries(meta)
+          .filter(([f]) => f.startsWith('off:'))
+          .map(([f, v]) => [f.slice(4), BigInt(v)]),
+      );
     },
 
     /** The account's version alone (cheap staleness check). */
@@ -239,7 +243,8 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       const args: string[] = [];
       for (const [field, { from, to }] of ranges) args.push(field, from.toString(), to.toString());
       const gap = (await redis.call('EVAL', [RAISE_APPLIED, 1, gen.applied].concat(args))) as string;
-      if (gap) throw new AppError('store_conflict', `Redis's applied offset of ${gap} no longer reaches the batch: it lost applied events since they were checked`, { retriable: true });
+      if (gap)
+        throw new AppError('store_conflict', `Redis's applied offset of ${gap} no longer reaches the batch: it lost applied events since they were checked`, { retriable: true });
     },
 
     /** A refresh starts: returns its number (src/redis/keys.ts `refreshing`). */

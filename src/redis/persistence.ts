@@ -75,7 +75,10 @@ export function persistenceFinding(persistence: RedisPersistence, redisUrl: stri
     case 'aof':
       // fsync left to the OS: a process crash loses nothing, a machine crash up to ~30 s.
       if (persistence.appendfsync === 'no') {
-        return { level: 'warn', message: `${at} writes its append-only file without fsync (appendfsync no): a machine crash can roll it back by up to about 30 s; ${COST_ROLLBACK}. ${FIX}` };
+        return {
+          level: 'warn',
+          message: `${at} writes its append-only file without fsync (appendfsync no): a machine crash can roll it back by up to about 30 s; ${COST_ROLLBACK}. ${FIX}`,
+        };
       }
       return undefined;
     case 'rdb': {
@@ -86,9 +89,15 @@ export function persistenceFinding(persistence: RedisPersistence, redisUrl: stri
       return { level: 'warn', message: `${at} keeps nothing on disk (appendonly no, no RDB save points): a restart empties it; ${COST_EMPTY}. ${FIX}` };
     case 'unknown':
       if (persistence.aofEnabled === false) {
-        return { level: 'warn', message: `${at} runs without AOF (INFO persistence: aof_enabled:0), and whether it takes RDB snapshots could not be read: a restart rolls it back to its last snapshot or empties it; ${COST_EMPTY}. ${FIX}` };
+        return {
+          level: 'warn',
+          message: `${at} runs without AOF (INFO persistence: aof_enabled:0), and whether it takes RDB snapshots could not be read: a restart rolls it back to its last snapshot or empties it; ${COST_EMPTY}. ${FIX}`,
+        };
       }
-      return { level: 'info', message: `${at}: its persistence settings could not be read (${persistence.readError ?? 'no answer'}); if it runs without AOF, a restart costs a rebuild from Kafka with reports answering 503 meanwhile (docs/reliability.md)` };
+      return {
+        level: 'info',
+        message: `${at}: its persistence settings could not be read (${persistence.readError ?? 'no answer'}); if it runs without AOF, a restart costs a rebuild from Kafka with reports answering 503 meanwhile (docs/reliability.md)`,
+      };
   }
 }
 
@@ -107,7 +116,7 @@ export function describePersistence(persistence: RedisPersistence): string {
 }
 
 async function configGet(redis: Redis, name: string): Promise<string | undefined> {
-  const reply = (await redis.config('GET', name)) as string[];
+  const reply = await redis.config('GET', name);
   return reply[1];
 }
 

@@ -36,12 +36,7 @@ export function createKafkaServer(paths: ServicePaths): LocalServer {
   const configFile = join(dirs.config, 'server.properties');
   let java: JavaRuntime | undefined;
 
-  const classpathArgs = (): string[] => [
-    `-Dlog4j.configuration=file:${join(dirs.config, 'log4j.properties')}`,
-    `-Dkafka.logs.dir=${dirs.logs}`,
-    '-cp',
-    `${dirs.libs}/*`,
-  ];
+  const classpathArgs = (): string[] => [`-Dlog4j.configuration=file:${join(dirs.config, 'log4j.properties')}`, `-Dkafka.logs.dir=${dirs.logs}`, '-cp', `${dirs.libs}/*`];
 
   return {
     id: 'kafka',
@@ -81,7 +76,7 @@ export function createKafkaServer(paths: ServicePaths): LocalServer {
             timeout: 120_000,
           });
         } catch (error) {
-          const output = (error as { stdout?: string; stderr?: string });
+          const output = error as { stdout?: string; stderr?: string };
           throw new ServiceError(`Formatting Kafka storage failed:\n${output.stdout ?? ''}${output.stderr ?? ''}`);
         }
       }
@@ -91,16 +86,7 @@ export function createKafkaServer(paths: ServicePaths): LocalServer {
       java ??= await findJava();
       const pid = spawnDetached({
         command: java.bin,
-        args: [
-          '-Xms512m',
-          '-Xmx1g',
-          '-XX:+UseG1GC',
-          '-XX:MaxGCPauseMillis=20',
-          '-Djava.awt.headless=true',
-          ...classpathArgs(),
-          'kafka.Kafka',
-          configFile,
-        ],
+        args: ['-Xms512m', '-Xmx1g', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...classpathArgs(), 'kafka.Kafka', configFile],
         cwd: dirs.root,
         env: process.env,
         logFile: join(dirs.logs, 'stdout.log'),

@@ -39,10 +39,7 @@ export async function fetchWithMaven(options: MavenFetchOptions): Promise<void> 
   const started = Date.now();
   const { code, tail } = await runMaven(['-B', '-Dstyle.color=never', '-f', pom, ...options.goals], print);
   if (code !== 0) {
-    throw new ServiceError(
-      `Download of ${label} failed (mvn exited with ${code}). Is Maven Central reachable?\n` +
-        tail.map((line) => `  | ${line}`).join('\n'),
-    );
+    throw new ServiceError(`Download of ${label} failed (mvn exited with ${code}). Is Maven Central reachable?\n` + tail.map((line) => `  | ${line}`).join('\n'));
   }
   await writeFile(options.markerFile, `${new Date().toISOString()}\n`);
   print(`  ${label} fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -100,12 +100,9 @@ async function installAnalysisCommon(paths: ServicePaths, print: (line: string) 
   const jar = `analysis-common-${OPENSEARCH_VERSION}.jar`;
   await mkdir(moduleDir, { recursive: true });
   await copyFile(join(paths.opensearch.downloads, jar), join(moduleDir, jar));
-  await renderTemplate(
-    paths.templates,
-    'opensearch/analysis-common.plugin-descriptor.properties',
-    join(moduleDir, 'plugin-descriptor.properties'),
-    { opensearchVersion: OPENSEARCH_VERSION },
-  );
+  await renderTemplate(paths.templates, 'opensearch/analysis-common.plugin-descriptor.properties', join(moduleDir, 'plugin-descriptor.properties'), {
+    opensearchVersion: OPENSEARCH_VERSION,
+  });
   if (!existsSync(join(moduleDir, '.installed-by-access-index'))) {
     await writeFile(join(moduleDir, '.installed-by-access-index'), 'services up\n');
     print(`  installed the analysis-common module into ${moduleDir}`);

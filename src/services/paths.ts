@@ -41,9 +41,7 @@ export function resolveServicePaths(env: NodeJS.ProcessEnv = process.env): Servi
   const cache = env.ACCESS_INDEX_CACHE || join(homedir(), '.cache', 'access-index');
   const kafkaRoot = join(cache, `kafka-${KAFKA_VERSION}`);
   const isRoot = process.getuid?.() === 0;
-  const osRoot = isRoot && !env.ACCESS_INDEX_CACHE
-    ? join(SERVICE_USER_HOME, `opensearch-${OPENSEARCH_VERSION}`)
-    : join(cache, `opensearch-${OPENSEARCH_VERSION}`);
+  const osRoot = isRoot && !env.ACCESS_INDEX_CACHE ? join(SERVICE_USER_HOME, `opensearch-${OPENSEARCH_VERSION}`) : join(cache, `opensearch-${OPENSEARCH_VERSION}`);
   return {
     cache,
     run: join(cache, 'run'),

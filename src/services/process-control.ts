@@ -156,4 +156,3 @@ export function tailOf(file: string, lines: number): string {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-

@@ -18,14 +18,7 @@ import { requireRedisServer } from './tools.ts';
  * RDB save points are off: the AOF already holds everything, a snapshot would add a fork and a copy.
  */
 export function redisServerArgs(options: { port: number; dir: string }): string[] {
-  return [
-    '--bind', '127.0.0.1',
-    '--port', String(options.port),
-    '--appendonly', 'yes',
-    '--appendfsync', 'everysec',
-    '--save', '',
-    '--dir', options.dir,
-  ];
+  return ['--bind', '127.0.0.1', '--port', String(options.port), '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--dir', options.dir];
 }
 
 /** Creates the local Redis definition; nothing happens until prepare/start. */

@@ -5,12 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Reads scripts/services/<relativePath>, replaces every `{{key}}`, writes it to `target`. */
-export async function renderTemplate(
-  templatesDir: string,
-  relativePath: string,
-  target: string,
-  values: Record<string, string | number>,
-): Promise<void> {
+export async function renderTemplate(templatesDir: string, relativePath: string, target: string, values: Record<string, string | number>): Promise<void> {
   const text = await readFile(join(templatesDir, relativePath), 'utf8');
   const rendered = text.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => {
     const value = values[key];

@@ -41,8 +41,7 @@ async function describeJava(bin: string): Promise<JavaRuntime | undefined> {
 export async function findJava(env: NodeJS.ProcessEnv = process.env): Promise<JavaRuntime> {
   const home = env.ACCESS_INDEX_JAVA_HOME || env.JAVA_HOME;
   const first = await describeJava(home ? join(home, 'bin', 'java') : 'java');
-  const fits = (java: JavaRuntime | undefined): boolean =>
-    java !== undefined && java.major >= SUPPORTED.min && java.major <= SUPPORTED.max;
+  const fits = (java: JavaRuntime | undefined): boolean => java !== undefined && java.major >= SUPPORTED.min && java.major <= SUPPORTED.max;
   if (first && fits(first)) return first;
   if (!env.ACCESS_INDEX_JAVA_HOME) {
     for (const dir of listJvms()) {

@@ -8,12 +8,7 @@ import { isAlive, sleep } from './process-control.ts';
 import { ServiceError } from './service-error.ts';
 
 /** Runs `fn` while holding <runDir>/up.lock, waiting up to `timeoutMs` for another holder. */
-export async function withUpLock<T>(
-  runDir: string,
-  print: (line: string) => void,
-  fn: () => Promise<T>,
-  timeoutMs = 15 * 60_000,
-): Promise<T> {
+export async function withUpLock<T>(runDir: string, print: (line: string) => void, fn: () => Promise<T>, timeoutMs = 15 * 60_000): Promise<T> {
   await mkdir(runDir, { recursive: true });
   const path = join(runDir, 'up.lock');
   const deadline = Date.now() + timeoutMs;

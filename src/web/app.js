@@ -104,10 +104,7 @@ async function render() {
     await (state.target.type === 'inbox' ? loadInboxes(openTarget) : loadQueues(openTarget)).catch(() => undefined);
   }
   if (!state.user && $('drill').open) $('drill').close();
-  await Promise.all([
-    Promise.all([loadSummary(), loadView()]).catch(reportFailure),
-    state.user ? openDrill().catch(drillFailed) : undefined,
-  ]);
+  await Promise.all([Promise.all([loadSummary(), loadView()]).catch(reportFailure), state.user ? openDrill().catch(drillFailed) : undefined]);
   freshness.tick();
 }
 
@@ -282,7 +279,10 @@ function wire() {
     clearError();
   });
   $('filters').addEventListener('submit', (event) => event.preventDefault());
-  $('q').addEventListener('input', debounce(() => filtersChanged('replace'), 300));
+  $('q').addEventListener(
+    'input',
+    debounce(() => filtersChanged('replace'), 300),
+  );
   for (const id of ['channel', 'access-type', 'sort', 'include-empty']) $(id).addEventListener('change', () => filtersChanged('push'));
   $('export').addEventListener('click', () => exportCsv($('export')));
   $('target-export').addEventListener('click', () => exportCsv($('target-export')));
@@ -295,7 +295,10 @@ function wire() {
     $(`tab-${state.tab}`).focus();
   });
   for (const tab of TABS) $(`tab-${tab}`).addEventListener('click', () => selectTab(tab));
-  arrowTabs(TABS.map((t) => `tab-${t}`), (i) => selectTab(TABS[i]));
+  arrowTabs(
+    TABS.map((t) => `tab-${t}`),
+    (i) => selectTab(TABS[i]),
+  );
   const userTabs = ['access', 'history'];
   const selectUserTab = (tab) => {
     state.userTab = tab;
@@ -303,7 +306,10 @@ function wire() {
     showDrillTab(tab).catch(reportFailure);
   };
   for (const tab of userTabs) $(`dtab-${tab}`).addEventListener('click', () => selectUserTab(tab));
-  arrowTabs(userTabs.map((t) => `dtab-${t}`), (i) => selectUserTab(userTabs[i]));
+  arrowTabs(
+    userTabs.map((t) => `dtab-${t}`),
+    (i) => selectUserTab(userTabs[i]),
+  );
   $('history-more').addEventListener('click', () => historyMore().catch(reportFailure));
   $('drill-close').addEventListener('click', () => $('drill').close());
   $('drill').addEventListener('close', () => {

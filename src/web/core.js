@@ -48,7 +48,12 @@ export function el(tag, attrs = {}, ...children) {
 export function claimsOf(token) {
   const part = token.split('.')[1];
   if (!part) throw new Error('This is not a token: it should have three parts separated by dots.');
-  const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+  const json = atob(
+    part
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(part.length / 4) * 4, '='),
+  );
   return JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
 }
 
@@ -113,7 +118,11 @@ export function describeFilters() {
 }
 
 export function badges(types) {
-  return el('span', { class: 'badges' }, types.map((t) => el('span', { class: `badge ${t}` }, TYPE_LABEL[t] || t)));
+  return el(
+    'span',
+    { class: 'badges' },
+    types.map((t) => el('span', { class: `badge ${t}` }, TYPE_LABEL[t] || t)),
+  );
 }
 
 /** A date-time for people, with the exact instant beside it for auditors. */

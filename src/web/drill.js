@@ -34,8 +34,18 @@ function entryItem(entry) {
   return el(
     'li',
     { class: 'entry' },
-    el('div', { class: 'entry-head' }, el('span', { class: `badge ${entry.access_type}` }, TYPE_LABEL[entry.access_type]), el('strong', {}, `${entry.target.type === 'queue' ? 'Queue' : 'Inbox'} ${entry.target.name || entry.target.id}`), el('span', { class: 'muted' }, entry.target.id)),
-    el('ul', { class: 'paths' }, entry.granted_by.map((p) => el('li', {}, explainEntry(p, entry), ' ', el('span', { class: 'chip' }, CHANNEL_LABEL[p.channel] || p.channel)))),
+    el(
+      'div',
+      { class: 'entry-head' },
+      el('span', { class: `badge ${entry.access_type}` }, TYPE_LABEL[entry.access_type]),
+      el('strong', {}, `${entry.target.type === 'queue' ? 'Queue' : 'Inbox'} ${entry.target.name || entry.target.id}`),
+      el('span', { class: 'muted' }, entry.target.id),
+    ),
+    el(
+      'ul',
+      { class: 'paths' },
+      entry.granted_by.map((p) => el('li', {}, explainEntry(p, entry), ' ', el('span', { class: 'chip' }, CHANNEL_LABEL[p.channel] || p.channel))),
+    ),
   );
 }
 
@@ -47,7 +57,9 @@ export async function openDrill() {
   if (state.user !== userId) return;
   $('drill-title').textContent = u.display_name || u.user_id;
   $('drill-sub').textContent = `${u.user_email} · ${u.user_access === 'inactive' ? 'Inactive' : 'Active'} · Can Access ${u.can_access}`;
-  const scope = [describeFilters(), state.target ? `through ${state.target.type} ${state.target.id} only` : '', state.asOf ? `as of ${when(state.asOf)}` : ''].filter(Boolean).join(' · ');
+  const scope = [describeFilters(), state.target ? `through ${state.target.type} ${state.target.id} only` : '', state.asOf ? `as of ${when(state.asOf)}` : '']
+    .filter(Boolean)
+    .join(' · ');
   $('drill-filter').textContent = scope ? `Filtered: ${scope}` : '';
   $('drill-entries').replaceChildren(...(u.entries.length ? u.entries.map(entryItem) : [el('li', { class: 'muted' }, 'No access under the current filters.')]));
   history.reset();
@@ -73,11 +85,27 @@ function changeItem(item) {
   const details = [];
   if (item.kind === 'entry') {
     const entry = item.entry;
-    head.push(' ', el('span', { class: `badge ${item.access_type}` }, TYPE_LABEL[item.access_type] || item.access_type), ' ', `${item.target.type === 'queue' ? 'Queue' : 'Inbox'} ${item.target.name || item.target.id}`);
-    if (entry) details.push(el('ul', { class: 'paths' }, entry.granted_by.map((p) => el('li', {}, explainEntry(p, entry), ' ', el('span', { class: 'chip' }, CHANNEL_LABEL[p.channel] || p.channel)))));
+    head.push(
+      ' ',
+      el('span', { class: `badge ${item.access_type}` }, TYPE_LABEL[item.access_type] || item.access_type),
+      ' ',
+      `${item.target.type === 'queue' ? 'Queue' : 'Inbox'} ${item.target.name || item.target.id}`,
+    );
+    if (entry)
+      details.push(
+        el(
+          'ul',
+          { class: 'paths' },
+          entry.granted_by.map((p) => el('li', {}, explainEntry(p, entry), ' ', el('span', { class: 'chip' }, CHANNEL_LABEL[p.channel] || p.channel))),
+        ),
+      );
   } else if (item.profile) {
     const prev = item.previous;
-    const changed = prev ? Object.keys(item.profile).filter((k) => item.profile[k] !== prev[k]).map((k) => `${k.replace('_', ' ')}: ${prev[k]} → ${item.profile[k]}`) : [`${item.profile.display_name} <${item.profile.user_email}>, ${item.profile.user_access}`];
+    const changed = prev
+      ? Object.keys(item.profile)
+          .filter((k) => item.profile[k] !== prev[k])
+          .map((k) => `${k.replace('_', ' ')}: ${prev[k]} → ${item.profile[k]}`)
+      : [`${item.profile.display_name} <${item.profile.user_email}>, ${item.profile.user_access}`];
     head.push(' ', changed.join('; '));
   }
   const e = item.event;
@@ -114,7 +142,8 @@ const history = {
     this.count += page.items.length;
     $('history-items').append(...page.items.map(changeItem));
     $('history-more').hidden = !page.next_cursor;
-    $('history-status').textContent = this.count === 0 ? 'No change recorded.' : `${this.count} change${this.count === 1 ? '' : 's'} shown, oldest first${page.next_cursor ? '; more below' : ''}.`;
+    $('history-status').textContent =
+      this.count === 0 ? 'No change recorded.' : `${this.count} change${this.count === 1 ? '' : 's'} shown, oldest first${page.next_cursor ? '; more below' : ''}.`;
   },
 };
 

@@ -5,7 +5,14 @@ import { $, ApiError, el, state } from './core.js';
 export function showError(title, detail, fields = []) {
   const box = $('error');
   box.replaceChildren(el('strong', {}, title), detail ? el('span', {}, ` ${detail}`) : null);
-  if (fields.length) box.append(el('ul', {}, fields.map((f) => el('li', {}, `${f.field}: ${f.message}`))));
+  if (fields.length)
+    box.append(
+      el(
+        'ul',
+        {},
+        fields.map((f) => el('li', {}, `${f.field}: ${f.message}`)),
+      ),
+    );
   box.hidden = false;
 }
 
@@ -37,7 +44,8 @@ export function showUnavailable(problem) {
       ),
     );
   }
-  if (Array.isArray(problem.lag)) parts.push(el('p', { class: 'muted' }, `Behind: ${problem.lag.map((l) => `${l.topic}:${l.partition} has ${l.have ?? 'nothing'} of ${l.wanted}`).join(', ')}`));
+  if (Array.isArray(problem.lag))
+    parts.push(el('p', { class: 'muted' }, `Behind: ${problem.lag.map((l) => `${l.topic}:${l.partition} has ${l.have ?? 'nothing'} of ${l.wanted}`).join(', ')}`));
   parts.push(el('p', { class: 'muted' }, 'The page retries by itself every few seconds.'));
   $('unavailable').replaceChildren(...parts);
   $('unavailable').hidden = false;

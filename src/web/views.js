@@ -43,7 +43,11 @@ export async function loadSummary() {
 
 /** A user's name as a link-like button opening the drill-down. */
 function userButton(u, openUser) {
-  return el('button', { type: 'button', class: 'link count', 'aria-label': `${u.can_access} — show what ${u.display_name || u.user_id} can access`, onclick: () => openUser(u.user_id) }, String(u.can_access));
+  return el(
+    'button',
+    { type: 'button', class: 'link count', 'aria-label': `${u.can_access} — show what ${u.display_name || u.user_id} can access`, onclick: () => openUser(u.user_id) },
+    String(u.can_access),
+  );
 }
 
 function showPage(prefix, p, total, size, count) {
@@ -86,7 +90,12 @@ export async function loadQueues(openTarget) {
       el(
         'tr',
         {},
-        el('td', {}, el('a', { href: targetHref('queue', q.cc_queue_id), class: 'name', onclick: (e) => follow(e, () => openTarget('queue', q.cc_queue_id)) }, q.queue_name), el('span', { class: 'email' }, q.cc_queue_id)),
+        el(
+          'td',
+          {},
+          el('a', { href: targetHref('queue', q.cc_queue_id), class: 'name', onclick: (e) => follow(e, () => openTarget('queue', q.cc_queue_id)) }, q.queue_name),
+          el('span', { class: 'email' }, q.cc_queue_id),
+        ),
         el('td', {}, CHANNEL_LABEL[q.channel] || '—'),
         el('td', { class: 'num' }, String(q.users.inbox)),
         el('td', { class: 'num' }, String(q.users.automatic_call_recording)),
@@ -94,7 +103,9 @@ export async function loadQueues(openTarget) {
       ),
     ),
   );
-  $('queues-status').textContent = items.length ? `${items.length} queues give access${describeFilters() ? ` · ${describeFilters()}` : ''}. Open a queue to see who reaches it.` : 'No queue gives access under these filters.';
+  $('queues-status').textContent = items.length
+    ? `${items.length} queues give access${describeFilters() ? ` · ${describeFilters()}` : ''}. Open a queue to see who reaches it.`
+    : 'No queue gives access under these filters.';
 }
 
 export async function loadInboxes(openTarget) {
@@ -107,12 +118,19 @@ export async function loadInboxes(openTarget) {
       el(
         'tr',
         {},
-        el('td', {}, el('a', { href: targetHref('inbox', i.inbox_id), class: 'name', onclick: (e) => follow(e, () => openTarget('inbox', i.inbox_id)) }, i.inbox_name), el('span', { class: 'email' }, i.inbox_id)),
+        el(
+          'td',
+          {},
+          el('a', { href: targetHref('inbox', i.inbox_id), class: 'name', onclick: (e) => follow(e, () => openTarget('inbox', i.inbox_id)) }, i.inbox_name),
+          el('span', { class: 'email' }, i.inbox_id),
+        ),
         el('td', { class: 'num' }, String(i.users)),
       ),
     ),
   );
-  $('inboxes-status').textContent = items.length ? `${items.length} inboxes are reached${filters().channel ? ` · ${CHANNEL_LABEL[filters().channel]} channel only` : ''}. Open an inbox to see who reaches it.` : 'No inbox is reached under these filters.';
+  $('inboxes-status').textContent = items.length
+    ? `${items.length} inboxes are reached${filters().channel ? ` · ${CHANNEL_LABEL[filters().channel]} channel only` : ''}. Open an inbox to see who reaches it.`
+    : 'No inbox is reached under these filters.';
 }
 
 /** The page's own link to a target (so it can open in a new tab, or be copied). */
@@ -155,7 +173,15 @@ export function targetLabel() {
 }
 
 function pathItem(entry, path) {
-  return el('li', {}, el('span', { class: `badge ${entry.access_type}` }, TYPE_LABEL[entry.access_type]), ' ', explainEntry(path, entry), ' ', el('span', { class: 'chip' }, CHANNEL_LABEL[path.channel] || path.channel));
+  return el(
+    'li',
+    {},
+    el('span', { class: `badge ${entry.access_type}` }, TYPE_LABEL[entry.access_type]),
+    ' ',
+    explainEntry(path, entry),
+    ' ',
+    el('span', { class: 'chip' }, CHANNEL_LABEL[path.channel] || path.channel),
+  );
 }
 
 /** The users who reach the selected inbox or queue, each with the paths from the drill-down. */
@@ -172,25 +198,38 @@ export async function loadTarget(openUser) {
   p.next = page.next_cursor;
   // As of a past instant each drill-down replays the account's intervals (seconds for the largest
   // accounts): the rows then show access types, and the paths open with the user.
-  const drills = state.asOf ? page.items.map(() => null) : await mapLimit(page.items, DRILL_CONCURRENCY, async (u) => (await api(`/users/${encodeURIComponent(u.user_id)}`, base)).json());
+  const drills = state.asOf
+    ? page.items.map(() => null)
+    : await mapLimit(page.items, DRILL_CONCURRENCY, async (u) => (await api(`/users/${encodeURIComponent(u.user_id)}`, base)).json());
   if (seq !== state.seq) return;
   $('target-body').replaceChildren(
     ...page.items.map((u, i) =>
       el(
         'tr',
         {},
-        el('td', {}, el('span', { class: 'name' }, u.display_name || u.user_id), el('span', { class: 'email' }, u.user_email), u.user_access === 'inactive' ? el('span', { class: 'badge inactive' }, 'Inactive') : null),
+        el(
+          'td',
+          {},
+          el('span', { class: 'name' }, u.display_name || u.user_id),
+          el('span', { class: 'email' }, u.user_email),
+          u.user_access === 'inactive' ? el('span', { class: 'badge inactive' }, 'Inactive') : null,
+        ),
         el('td', { class: 'num' }, userButton(u, openUser)),
         el(
           'td',
           {},
           drills[i] === null
             ? [badges(u.access_types), el('span', { class: 'muted' }, ' Open the user for the paths as of then.')]
-            : el('ul', { class: 'paths' }, drills[i].entries.flatMap((entry) => entry.granted_by.map((path) => pathItem(entry, path)))),
+            : el(
+                'ul',
+                { class: 'paths' },
+                drills[i].entries.flatMap((entry) => entry.granted_by.map((path) => pathItem(entry, path))),
+              ),
         ),
       ),
     ),
   );
   const { first, last } = showPage('target-', p, page.total, TARGET_PAGE_SIZE, page.items.length);
-  $('target-status').textContent = page.total === 0 ? 'Nobody reaches it under these filters.' : `Showing ${first}–${last} of ${page.total} users${describeFilters() ? ` · ${describeFilters()}` : ''}`;
+  $('target-status').textContent =
+    page.total === 0 ? 'Nobody reaches it under these filters.' : `Showing ${first}–${last} of ${page.total} users${describeFilters() ? ` · ${describeFilters()}` : ''}`;
 }

@@ -39,7 +39,10 @@ describe('account store', () => {
 
   it('commits a batch of 150,000 users in one atomic step (no argument-size limit in the client)', async () => {
     const n = 150_000;
-    const changes = Array.from({ length: n }, (_, i) => ({ key: `u${SEP}user-${i}`, value: JSON.stringify({ display_name: `User ${i}`, user_email: `u${i}@x.test`, user_access: 'active' }) }));
+    const changes = Array.from({ length: n }, (_, i) => ({
+      key: `u${SEP}user-${i}`,
+      value: JSON.stringify({ display_name: `User ${i}`, user_email: `u${i}@x.test`, user_access: 'active' }),
+    }));
     const version = await store.commit(commit({ changes, dirtyUsers: changes.map((_, i) => `user-${i}`), counterDeltas: new Map([['u|all|total', 3]]) }));
     expect(version).toBe(1);
     const loaded = await store.load('acc', 7 * 86_400_000);
@@ -50,7 +53,9 @@ describe('account store', () => {
   });
 
   it('refuses a commit computed from an older version, and writes nothing of it', async () => {
-    const stale = await store.commit(commit({ expectedVersion: 0, lastOffset: 11n, changes: [{ key: `u${SEP}late`, value: '{}' }], counterDeltas: new Map([['u|all|total', 100]]) }));
+    const stale = await store.commit(
+      commit({ expectedVersion: 0, lastOffset: 11n, changes: [{ key: `u${SEP}late`, value: '{}' }], counterDeltas: new Map([['u|all|total', 100]]) }),
+    );
     expect(stale).toBeNull();
     const loaded = await store.load('acc', 7 * 86_400_000);
     expect(loaded.version).toBe(1);

@@ -44,14 +44,19 @@ describe('admin: rebuild', () => {
       metrics: createMetrics({ defaultMetrics: false }),
       logger: silentLogger(),
       spawnRebuild: () => {
-        const child = spawnCommand(['rebuild'], { ...ns.env, KAFKA_BROKERS: servers.kafkaBrokers.join(','), OPENSEARCH_URL: servers.opensearchUrl, REDIS_URL: servers.redisUrl, LOG_LEVEL: 'warn' });
+        const child = spawnCommand(['rebuild'], {
+          ...ns.env,
+          KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+          OPENSEARCH_URL: servers.opensearchUrl,
+          REDIS_URL: servers.redisUrl,
+          LOG_LEVEL: 'warn',
+        });
         children.push(child);
         return child.child.pid;
       },
     });
     const token = (scope: string) => mintToken({ secret: SECRET, accountId: 'acc_test_small', scope, sub: 'admin-test', ttlSeconds: 600 });
-    const call = async (method: string, scope?: string) =>
-      app.request('/v1/admin/rebuild', { method, headers: scope ? { authorization: `Bearer ${await token(scope)}` } : {} });
+    const call = async (method: string, scope?: string) => app.request('/v1/admin/rebuild', { method, headers: scope ? { authorization: `Bearer ${await token(scope)}` } : {} });
 
     expect((await call('GET')).status).toBe(401);
     expect((await call('GET', 'access-reports:read')).status).toBe(403);

@@ -124,7 +124,7 @@ describe('freshness with min_position', () => {
     // Every index of this test's namespace refuses writes (OpenSearch answers 429, so the projector
     // retries the bulk write of the batch; its Redis commit is already done).
     const indices = `${api.env.config.namespace}-*`;
-    const block = (on: boolean) => opensearch.indices.putSettings({ index: indices, body: { 'index.blocks.read_only_allow_delete': on ? true : null } } as never);
+    const block = (on: boolean) => opensearch.indices.putSettings({ index: indices, body: { 'index.blocks.read_only_allow_delete': on ? true : null } });
     await block(true);
     let position: string;
     try {

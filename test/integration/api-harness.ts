@@ -2,13 +2,7 @@
  * Harness of the API tests: a namespace with an in-process projector, the real app on top of it,
  * tokens, contract events wrapped as CloudEvents, and the pure core's answer to compare with.
  */
-import {
-  DEFAULT_DEDUPE_WINDOW_MS,
-  type FactEvent,
-  type UserDoc,
-  allDocs,
-  replay,
-} from '../../projections/index.ts';
+import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, type UserDoc, allDocs, replay } from '../../projections/index.ts';
 import { createApp } from '../../src/api/app.ts';
 import type { Readiness } from '../../src/api/service-routes.ts';
 import { mintToken } from '../../src/api/tokens.ts';
@@ -105,8 +99,7 @@ export async function startApiEnv(options: ApiEnvOptions = {}) {
      * the next is sent: the pace of a live source, which keeps the projector's batches bounded.
      */
     async load(accountId: string, events: readonly FactEvent[], batch = 2_000): Promise<void> {
-      for (let i = 0; i < events.length; i += batch)
-        await env.waitForPositions(await env.produce(events.slice(i, i + batch).map((e) => toMessage(accountId, e))), 120_000);
+      for (let i = 0; i < events.length; i += batch) await env.waitForPositions(await env.produce(events.slice(i, i + batch).map((e) => toMessage(accountId, e))), 120_000);
     },
 
     async close() {

@@ -54,7 +54,10 @@ describe('report routes against the pure core', () => {
     return (await res.json()) as any;
   };
   const expectedRows = (filter: ReportFilter, q?: string) =>
-    docs.filter((d) => q === undefined || matches(d, q)).sort(byName).flatMap((d) => reportRow(d, filter) ?? []);
+    docs
+      .filter((d) => q === undefined || matches(d, q))
+      .sort(byName)
+      .flatMap((d) => reportRow(d, filter) ?? []);
 
   beforeAll(async () => {
     api = await startApiEnv();
@@ -91,9 +94,7 @@ describe('report routes against the pure core', () => {
     const rows = expectedRows({});
     const email = await json(`${BASE}/users?sort=email&order=desc&size=1000`);
     const emailKey = (id: string) => fold(docs.find((d) => d.user_id === id)!.user_email);
-    expect(email.items.map((r: any) => r.user_id)).toEqual(
-      rows.map((r) => r.user_id).sort((a, b) => compareCodePoints(emailKey(b), emailKey(a)) || compareCodePoints(a, b)),
-    );
+    expect(email.items.map((r: any) => r.user_id)).toEqual(rows.map((r) => r.user_id).sort((a, b) => compareCodePoints(emailKey(b), emailKey(a)) || compareCodePoints(a, b)));
     const most = await json(`${BASE}/users?sort=can_access&size=1000`);
     expect(most.items).toEqual([...rows].sort((a, b) => b.can_access - a.can_access));
     const least = await json(`${BASE}/users?sort=can_access&order=asc&size=1000&channel=voice`);
@@ -147,14 +148,17 @@ describe('report routes against the pure core', () => {
     ];
     for (const [q, ids] of cases) {
       const body = await json(`${BASE}/users${params({ q, size: '1000' })}`);
-      expect(body.items.map((r: any) => r.user_id), q).toEqual(ids);
+      expect(
+        body.items.map((r: any) => r.user_id),
+        q,
+      ).toEqual(ids);
       if (q !== 'muler') expect(ids).toEqual(expectedRows({}, q).map((r) => r.user_id));
     }
     const filtered = await json(`${BASE}/users?q=filler&channel=voice&access_type=inbox&size=1000`);
     expect(filtered.items).toEqual(expectedRows({ channel: 'voice', access_type: 'inbox' }, 'filler'));
   });
 
-  it('drill-down: every user under every filter; 404 for deleted, unknown and other accounts\' users', async () => {
+  it("drill-down: every user under every filter; 404 for deleted, unknown and other accounts' users", async () => {
     for (const doc of docs)
       for (const channel of CHANNEL_FILTERS)
         for (const access_type of [undefined, 'inbox'] as const) {
@@ -198,7 +202,10 @@ describe('report routes against the pure core', () => {
       const res = await api.get(`${BASE}/users.csv${query}`, token);
       expect(res.status).toBe(200);
       const rows = parseCsv(await res.text());
-      const expected = docs.filter((d) => q === undefined || matches(d, q)).sort(byName).flatMap((d) => csvRows(d, filter));
+      const expected = docs
+        .filter((d) => q === undefined || matches(d, q))
+        .sort(byName)
+        .flatMap((d) => csvRows(d, filter));
       expect(rows.slice(1), query).toEqual(expected);
     }
     const all = parseCsv(await (await api.get(`${BASE}/users.csv`, token)).text());

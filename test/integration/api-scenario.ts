@@ -66,11 +66,5 @@ export function accountA(): FactEvent[] {
 /** Account B: names that would match account A's searches, with access of their own. */
 export function accountB(): FactEvent[] {
   const b = createEventBuilder(Date.parse('2026-04-01T08:00:00Z'), 'b');
-  return [
-    b.inbox('i1', 'South voicemail'),
-    b.user('u1', 'Ana Cruz South'),
-    b.user('s2', 'Dara Müller South'),
-    b.grantUser('i1', 'u1'),
-    b.grantUser('i1', 's2'),
-  ];
+  return [b.inbox('i1', 'South voicemail'), b.user('u1', 'Ana Cruz South'), b.user('s2', 'Dara Müller South'), b.grantUser('i1', 'u1'), b.grantUser('i1', 's2')];
 }

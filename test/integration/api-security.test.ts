@@ -51,8 +51,23 @@ describe('API security', () => {
     await expectRefused('Bearer garbage', 401, /error="invalid_token"/);
     await expectRefused(`Bearer ${await mintToken({ secret: SECRET, accountId: ACCOUNT_A, ttlSeconds: 60, now: () => Date.now() - 3_600_000 })}`, 401, /expired/);
     await expectRefused(`Bearer ${await mintToken({ secret: `${SECRET}-other`, accountId: ACCOUNT_A })}`, 401, /signature/);
-    await expectRefused(`Bearer ${new UnsecuredJWT(claims).setSubject('mallory').setExpirationTime(now + 600).encode()}`, 401, /HS256/);
-    await expectRefused(`Bearer ${await new SignJWT(claims).setProtectedHeader({ alg: 'HS384' }).setSubject('m').setExpirationTime(now + 600).sign(key)}`, 401, /HS256/);
+    await expectRefused(
+      `Bearer ${new UnsecuredJWT(claims)
+        .setSubject('mallory')
+        .setExpirationTime(now + 600)
+        .encode()}`,
+      401,
+      /HS256/,
+    );
+    await expectRefused(
+      `Bearer ${await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS384' })
+        .setSubject('m')
+        .setExpirationTime(now + 600)
+        .sign(key)}`,
+      401,
+      /HS256/,
+    );
     // A valid signature under a header claiming "none" is still not HS256.
     const [, payload, signature] = (await mintToken({ secret: SECRET, accountId: ACCOUNT_A })).split('.');
     const noneHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
@@ -70,9 +85,43 @@ describe('API security', () => {
 
   it('hostile searches give correct results or a 400, never a 500, never another account', async () => {
     const hostile = [
-      '*', '?', '"', '()', '[]', '{}', ':', '\\', '/', '~', '^', 'AND', 'OR', 'NOT', 'ana AND dara', 'ana OR dara', '*:*',
-      'account_id:acc-south', '"ana"', 'ana*', 'an?', '(ana)', '{"match_all":{}}', 'south', 'Ana Cruz South', '🙂', 'ana 🙂',
-      'אבי', '‮ana', 'ana\u200b', 'Ａｎａ', 'ǅ', '\u0000', '%', '%00', '<script>alert(1)</script>', 'a'.repeat(256),
+      '*',
+      '?',
+      '"',
+      '()',
+      '[]',
+      '{}',
+      ':',
+      '\\',
+      '/',
+      '~',
+      '^',
+      'AND',
+      'OR',
+      'NOT',
+      'ana AND dara',
+      'ana OR dara',
+      '*:*',
+      'account_id:acc-south',
+      '"ana"',
+      'ana*',
+      'an?',
+      '(ana)',
+      '{"match_all":{}}',
+      'south',
+      'Ana Cruz South',
+      '🙂',
+      'ana 🙂',
+      'אבי',
+      '‮ana',
+      'ana\u200b',
+      'Ａｎａ',
+      'ǅ',
+      '\u0000',
+      '%',
+      '%00',
+      '<script>alert(1)</script>',
+      'a'.repeat(256),
     ];
     for (const q of hostile) {
       const res = await api.get(`${BASE}/users?size=1000&q=${encodeURIComponent(q)}`, token);
@@ -94,7 +143,7 @@ describe('API security', () => {
     expect(manyWords.status).toBe(400);
     expect(((await manyWords.json()) as any).errors[0].field).toBe('q');
     // Searches that look like query syntax match as the words they contain.
-    expect((((await (await api.get(`${BASE}/users?q=${encodeURIComponent('(ana)')}`, token)).json()) as any).items).map((r: any) => r.user_id)).toEqual(['u1']);
+    expect(((await (await api.get(`${BASE}/users?q=${encodeURIComponent('(ana)')}`, token)).json()) as any).items.map((r: any) => r.user_id)).toEqual(['u1']);
   });
 
   it('ids that could forge a document key are refused', async () => {

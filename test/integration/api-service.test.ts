@@ -44,7 +44,14 @@ describe('service routes', () => {
     expect(notReady.status).toBe(503);
     expect(((await notReady.json()) as any).checks.projector).toEqual({ ok: false, details: { state: 'degraded', lastError: 'redis down' } });
 
-    const noGeneration = createApp({ redis: api.env.clients.redis, opensearch: api.env.clients.opensearch, namespace: `${api.ns.prefix}-none`, jwtSecret: SECRET, metrics: createMetrics({ defaultMetrics: false }), logger: silentLogger() });
+    const noGeneration = createApp({
+      redis: api.env.clients.redis,
+      opensearch: api.env.clients.opensearch,
+      namespace: `${api.ns.prefix}-none`,
+      jwtSecret: SECRET,
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: silentLogger(),
+    });
     expect((await noGeneration.request('/readyz')).status).toBe(503);
   });
 
@@ -67,10 +74,33 @@ describe('service routes', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.securitySchemes.Bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     const base = '/v1/accounts/{account_id}/access';
-    expect(Object.keys(doc.paths).sort()).toEqual([`${base}/inboxes`, `${base}/queues`, `${base}/summary`, `${base}/users`, `${base}/users.csv`, `${base}/users/{user_id}`, `${base}/users/{user_id}/history`]);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      `${base}/inboxes`,
+      `${base}/queues`,
+      `${base}/summary`,
+      `${base}/users`,
+      `${base}/users.csv`,
+      `${base}/users/{user_id}`,
+      `${base}/users/{user_id}/history`,
+    ]);
     const users = doc.paths[`${base}/users`].get;
     expect(users.security).toEqual([{ Bearer: [] }]);
-    expect(users.parameters.map((p: any) => p.name).sort()).toEqual(['access_type', 'account_id', 'as_of', 'cc_queue_id', 'channel', 'cursor', 'inbox_id', 'include_empty', 'min_position', 'order', 'q', 'size', 'sort', 'wait_ms']);
+    expect(users.parameters.map((p: any) => p.name).sort()).toEqual([
+      'access_type',
+      'account_id',
+      'as_of',
+      'cc_queue_id',
+      'channel',
+      'cursor',
+      'inbox_id',
+      'include_empty',
+      'min_position',
+      'order',
+      'q',
+      'size',
+      'sort',
+      'wait_ms',
+    ]);
     expect(Object.keys(users.responses).sort()).toEqual(['200', '400', '401', '403', '503']);
     expect(users.responses['400'].content['application/problem+json']).toBeDefined();
     expect(doc.paths[`${base}/users/{user_id}`].get.responses['404']).toBeDefined();

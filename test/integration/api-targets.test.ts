@@ -41,7 +41,11 @@ const byName = (a: UserDoc, b: UserDoc) => compareCodePoints(fold(a.display_name
 
 /** Every target filter of the scenario: each inbox, each queue, and each (inbox, queue) pair. */
 function targets(): ReportFilter[] {
-  return [...INBOXES.map((inbox_id) => ({ inbox_id })), ...QUEUES.map((cc_queue_id) => ({ cc_queue_id })), ...INBOXES.flatMap((inbox_id) => QUEUES.map((cc_queue_id) => ({ inbox_id, cc_queue_id })))];
+  return [
+    ...INBOXES.map((inbox_id) => ({ inbox_id })),
+    ...QUEUES.map((cc_queue_id) => ({ cc_queue_id })),
+    ...INBOXES.flatMap((inbox_id) => QUEUES.map((cc_queue_id) => ({ inbox_id, cc_queue_id }))),
+  ];
 }
 
 describe('target filters and the inboxes view against the pure core', () => {
@@ -158,7 +162,10 @@ describe('target filters and the inboxes view against the pure core', () => {
       for (const field of ['inbox_id', 'cc_queue_id'])
         for (const bad of ['', 'a\u0001b', 'x'.repeat(300)]) {
           const body = await json(`${BASE}${path}${params({ [field]: bad })}`, 400);
-          expect(body.errors.map((e: any) => e.field), `${path} ${field}=${JSON.stringify(bad)}`).toEqual([field]);
+          expect(
+            body.errors.map((e: any) => e.field),
+            `${path} ${field}=${JSON.stringify(bad)}`,
+          ).toEqual([field]);
         }
     const inboxes = await json(`${BASE}/inboxes?access_type=inbox`, 400);
     expect(inboxes.errors[0]).toMatchObject({ field: 'access_type', message: expect.stringContaining('unknown parameter') });

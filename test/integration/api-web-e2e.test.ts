@@ -34,7 +34,8 @@ import { ACCOUNT_A, accountA } from './api-scenario.ts';
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].filter((p): p is string => !!p);
 const CHROMIUM = CANDIDATES.find((path) => existsSync(path));
 // The screenshots of docs/ are rewritten only when asked (UPDATE_SCREENSHOTS=1); a test run leaves the tree clean.
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? new URL('../../docs/screenshots/', import.meta.url) : new URL(`file://${mkdtempSync(join(tmpdir(), 'access-index-screenshots-'))}/`);
+const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1' ? new URL('../../docs/screenshots/', import.meta.url) : new URL(`file://${mkdtempSync(join(tmpdir(), 'access-index-screenshots-'))}/`);
 
 if (!CHROMIUM) console.warn(`[api-web-e2e] SKIPPED: no Chromium found at ${CANDIDATES.join(', ')} (install it: apt-get install -y chromium, or set CHROMIUM_PATH)`);
 
@@ -91,7 +92,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
       integrity: gate,
     });
     server = await new Promise<Server>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s)) as Server;
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     profile = mkdtempSync(join(tmpdir(), 'access-index-chromium-'));
@@ -217,7 +218,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
   it('exports the filtered report as CSV', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     expect(download.suggestedFilename()).toMatch(/^access-acc-north-\d{4}-\d{2}-\d{2}\.csv$/);
-    const csv = readFileSync((await download.path())!, 'utf8');
+    const csv = readFileSync(await download.path(), 'utf8');
     expect(csv.startsWith('\uFEFFuser_id,display_name,')).toBe(true);
     expect(csv.trim().split('\n').length).toBe(5); // header + Ana Cruz's four entries (search "ana cruz")
   });
@@ -241,7 +242,16 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
       ok: false,
       fault: 'index_lost',
       reason: 'an index of the live generation is missing in OpenSearch',
-      repair: { code: 'index_lost', reason: 'an index of the live generation is missing in OpenSearch', phase: 'rebuilding', generation: 'g2', started_at: '2026-04-03T09:00:00.000Z', heartbeat_at: '2026-04-03T09:00:05.000Z', done: 1200, total: 4800 },
+      repair: {
+        code: 'index_lost',
+        reason: 'an index of the live generation is missing in OpenSearch',
+        phase: 'rebuilding',
+        generation: 'g2',
+        started_at: '2026-04-03T09:00:00.000Z',
+        heartbeat_at: '2026-04-03T09:00:05.000Z',
+        done: 1200,
+        total: 4800,
+      },
       checkedAt: new Date().toISOString(),
     };
     const notice = page.locator('#unavailable');
@@ -266,9 +276,14 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     // Evaluated through the DevTools protocol: the page's CSP forbids inline scripts, not this.
     if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE);
     return page.evaluate(async () => {
-      const g = globalThis as unknown as { axe: { run(ctx: unknown, opts: object): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> }; document: unknown };
+      const g = globalThis as unknown as {
+        axe: { run(ctx: unknown, opts: object): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> };
+        document: unknown;
+      };
       const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
-      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
     });
   }
   const search = () => new URL(page.url()).searchParams;
@@ -298,7 +313,9 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await expect.poll(targetNames).toEqual(all.slice(20, 40));
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV for this target' }).click()]);
-    const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    const lines = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines.length - 1).toBe(docs.reduce((n, d) => n + filterEntries(d.entries, { inbox_id: 'i2' }).length, 0));
     expect(lines.slice(1).every((l) => l.includes(',inbox,i2,Escalations,'))).toBe(true);
   });
@@ -309,7 +326,9 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await expect.poll(() => page.locator('#target-title').textContent()).toBe('Who reaches queue Sales (q1)');
     const reaching = expectedTarget({ cc_queue_id: 'q1' });
     await expect.poll(targetNames).toEqual(reaching);
-    expect(await page.locator('#target-body tr', { hasText: 'Ana Cruz' }).locator('.paths').textContent()).toContain('Member of Sales (agent) — automatic recording on the queue, role r1');
+    expect(await page.locator('#target-body tr', { hasText: 'Ana Cruz' }).locator('.paths').textContent()).toContain(
+      'Member of Sales (agent) — automatic recording on the queue, role r1',
+    );
     expect(search().get('cc_queue_id')).toBe('q1');
 
     await page.reload();
@@ -346,7 +365,10 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await expect.poll(() => banner.textContent()).toContain('Showing the report as it stood on');
     const card = (metric: string) => page.locator(`.card[data-metric="${metric}"] .value`).textContent();
     await expect.poll(() => card('users.total')).toBe(String(summarize(then).users.total));
-    const names = then.flatMap((d) => (reportRow(d, {}) ? [d] : [])).sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id)).map((d) => d.display_name);
+    const names = then
+      .flatMap((d) => (reportRow(d, {}) ? [d] : []))
+      .sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id))
+      .map((d) => d.display_name);
     await expect.poll(rowNames).toEqual(names);
     await expect.poll(() => page.locator('#freshness').textContent()).toMatch(/^Historical report: as of .+, not live\.$/);
     await page.screenshot({ path: new URL('as-of.png', SCREENSHOTS).pathname });
@@ -356,12 +378,17 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await expect.poll(() => page.locator('#inboxes-body tr', { hasText: 'Escalations' }).locator('td.num').textContent()).toBe(String(escalationsThen));
     expect(search().get('as_of')).toBe(instant);
     await page.getByRole('link', { name: 'Escalations' }).click();
-    const reachedThen = then.flatMap((d) => (reportRow(d, { inbox_id: 'i2' }) ? [d] : [])).sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id)).map((d) => d.display_name);
+    const reachedThen = then
+      .flatMap((d) => (reportRow(d, { inbox_id: 'i2' }) ? [d] : []))
+      .sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id))
+      .map((d) => d.display_name);
     await expect.poll(targetNames).toEqual(reachedThen.slice(0, 20));
     expect(await page.locator('#target-status').textContent()).toBe(`Showing 1–20 of ${reachedThen.length} users`);
     expect(search().get('as_of')).toBe(instant);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV for this target' }).click()]);
-    const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    const lines = readFileSync(await download.path(), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines.length - 1).toBe(then.reduce((n, d) => n + filterEntries(d.entries, { inbox_id: 'i2' }).length, 0));
 
     await page.getByRole('button', { name: 'Back to now' }).click();
@@ -374,8 +401,11 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
   it("shows a user's history, paged, each change with its time and event", async () => {
     const token = await api.token(ACCOUNT_A);
     const all: { event: { id: string; type: string } }[] = [];
-    for (let cursor: string | null = null; ; ) {
-      const body = (await (await api.get(`/v1/accounts/${ACCOUNT_A}/access/users/u1/history?size=1000${cursor ? `&cursor=${cursor}` : ''}`, token)).json()) as { items: typeof all; next_cursor: string | null };
+    for (let cursor: string | null = null; ;) {
+      const body = (await (await api.get(`/v1/accounts/${ACCOUNT_A}/access/users/u1/history?size=1000${cursor ? `&cursor=${cursor}` : ''}`, token)).json()) as {
+        items: typeof all;
+        next_cursor: string | null;
+      };
       all.push(...body.items);
       if (!(cursor = body.next_cursor)) break;
     }
@@ -425,7 +455,8 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     const history = testHistory(11).events.filter((e) => e.key === account);
     await api.env.waitForPositions(await api.env.produce(history.map((e) => ({ topic: e.topic, key: e.key, value: e.value }))), 120_000);
     const events = history.map((e) => e.event);
-    const ids = (type: string, field: 'inbox_id' | 'cc_queue_id') => [...new Set(events.flatMap((e) => (e.type === type ? [(e.data as Record<string, string>)[field]!] : [])))].sort();
+    const ids = (type: string, field: 'inbox_id' | 'cc_queue_id') =>
+      [...new Set(events.flatMap((e) => (e.type === type ? [(e.data as Record<string, string>)[field]!] : [])))].sort();
     const inboxes = ids('inbox.upserted', 'inbox_id');
     const queues = ids('queue.upserted', 'cc_queue_id');
     const first = events[0]!.timeMs;
@@ -435,7 +466,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       return seed % n;
     };
-    const pick = <T,>(from: readonly T[], n: number) => [...from].sort(() => rand(3) - 1).slice(0, n);
+    const pick = <T>(from: readonly T[], n: number) => [...from].sort(() => rand(3) - 1).slice(0, n);
     const targets: ReportFilter[] = [...pick(inboxes, 3).map((inbox_id) => ({ inbox_id })), ...pick(queues, 3).map((cc_queue_id) => ({ cc_queue_id }))];
 
     const other = await context.newPage();
@@ -453,7 +484,11 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
         for (const at of [undefined, first + rand(last - first), first + rand(last - first)]) {
           const docs = [...expectedDocs(at === undefined ? events : events.filter((e) => e.timeMs <= at)).values()].sort(byDisplayName);
           const expected = docs.filter((d) => reportRow(d, target));
-          const query = new URLSearchParams({ tab: target.inbox_id ? 'inboxes' : 'queues', ...(target as Record<string, string>), ...(at === undefined ? {} : { as_of: new Date(at).toISOString() }) });
+          const query = new URLSearchParams({
+            tab: target.inbox_id ? 'inboxes' : 'queues',
+            ...(target as Record<string, string>),
+            ...(at === undefined ? {} : { as_of: new Date(at).toISOString() }),
+          });
           const label = `${query}`;
           await other.goto(`${url}?${query}`);
           if (expected.length === 0) {
@@ -472,7 +507,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
             expect(names, label).toEqual(expected.map((d) => d.display_name));
           }
           const [download] = await Promise.all([other.waitForEvent('download'), other.getByRole('button', { name: 'Export CSV for this target' }).click()]);
-          const csv = parseCsv(readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, ''));
+          const csv = parseCsv(readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, ''));
           expect(csv.slice(1), label).toEqual(docs.flatMap((d) => csvRows(d, target)));
           compared += 1;
           reached += expected.length;

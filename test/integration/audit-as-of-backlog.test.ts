@@ -36,7 +36,14 @@ describe('as_of after a backlog', () => {
     await env.waitForPositions(targets, 120_000);
     await projector.stop();
 
-    const app = createApp({ redis: env.clients.redis, opensearch: env.clients.opensearch, namespace: env.config.namespace, jwtSecret: SECRET, metrics: createMetrics({ defaultMetrics: false }), logger: silentLogger() });
+    const app = createApp({
+      redis: env.clients.redis,
+      opensearch: env.clients.opensearch,
+      namespace: env.config.namespace,
+      jwtSecret: SECRET,
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: silentLogger(),
+    });
     for (const account of new Set(history.events.map((e) => e.key))) {
       const events = history.events.filter((e) => e.key === account).map((e) => e.event);
       const token = await mintToken({ secret: SECRET, accountId: account, scope: 'access-reports:read', sub: 'test', ttlSeconds: 600 });
@@ -49,18 +56,29 @@ describe('as_of after a backlog', () => {
       const times = events.map((e) => e.timeMs);
       const instants = Array.from({ length: 12 }, (_, i) => times[Math.floor((i * (times.length - 1)) / 11)]! + (i % 2) * 1234);
       // Eight users of the account, spread over its ids, with their whole history.
-      const ids = [...new Set(events.flatMap((e) => ('user_id' in e.data ? [e.data.user_id as string] : [])))].sort();
+      const ids = [...new Set(events.flatMap((e) => ('user_id' in e.data ? [e.data.user_id] : [])))].sort();
       const sampled = Array.from({ length: 8 }, (_, i) => ids[Math.floor((i * (ids.length - 1)) / 7)]!);
       const histories = new Map<string, HistoryApiItem[]>();
       for (const userId of new Set(sampled)) histories.set(userId, ((await get(`/users/${encodeURIComponent(userId)}/history?size=1000`)) as { items: HistoryApiItem[] }).items);
       let compared = 0;
       for (const t of instants) {
         const asOf = encodeURIComponent(new Date(t).toISOString());
-        const docs = [...allDocs(replay(events.filter((e) => e.timeMs <= t), DEFAULT_DEDUPE_WINDOW_MS).facts).values()];
+        const docs = [
+          ...allDocs(
+            replay(
+              events.filter((e) => e.timeMs <= t),
+              DEFAULT_DEDUPE_WINDOW_MS,
+            ).facts,
+          ).values(),
+        ];
         const summary = await get(`/summary?as_of=${asOf}`);
         expect({ users: summary.users, queues: summary.queues, inboxes: summary.inboxes }, `${account} summary at ${t}`).toEqual(summarize(docs));
         const rows = (await get(`/users?as_of=${asOf}&size=1000&sort=name`)) as { items: { user_id: string; can_access: number; access_types: string[] }[] };
-        const expectedRows = docs.map((d) => reportRow(d, {})).filter((r) => r !== null).map((r) => `${r.user_id}:${r.can_access}:${r.access_types.join('+')}`).sort();
+        const expectedRows = docs
+          .map((d) => reportRow(d, {}))
+          .filter((r) => r !== null)
+          .map((r) => `${r.user_id}:${r.can_access}:${r.access_types.join('+')}`)
+          .sort();
         expect(rows.items.map((r) => `${r.user_id}:${r.can_access}:${r.access_types.join('+')}`).sort(), `${account} rows at ${t}`).toEqual(expectedRows);
         const byId = new Map(docs.map((d) => [d.user_id, d]));
         for (const [userId, items] of histories) {

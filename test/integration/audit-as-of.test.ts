@@ -63,23 +63,41 @@ const role = fc.constantFrom('r1', 'r2', 'r3');
 const queue = fc.constantFrom(...QUEUE_IDS);
 const inbox = fc.constantFrom(...INBOX_IDS);
 const member = fc.constantFrom('agent' as const, 'supervisor' as const);
-const privileges = fc.oneof(fc.constant<string[]>(['RecordingPlay:Edit']), fc.constant<string[]>(['InboxTab']), fc.subarray(['VoiceRecordingAccess:Read', 'VoiceRecordingDelete:Edit', 'InboxTab']));
+const privileges = fc.oneof(
+  fc.constant<string[]>(['RecordingPlay:Edit']),
+  fc.constant<string[]>(['InboxTab']),
+  fc.subarray(['VoiceRecordingAccess:Read', 'VoiceRecordingDelete:Edit', 'InboxTab']),
+);
 const queueDraft = (q: fc.Arbitrary<string>) =>
   fc
-    .record({ q, c: fc.constantFrom('voice' as const, 'voice' as const, 'video' as const, 'messaging' as const, 'email' as const), o: fc.option(inbox, { nil: null, freq: 4 }), a: fc.boolean(), h: fc.boolean(), n: fc.constantFrom('Sales', 'Care') })
-    .map(({ q, c, o, a, h, n }) => d('queues', 'queue.upserted', { cc_queue_id: q, queue_name: `${n} ${q}`, channel: c, overflow_to_inbox_id: o, recording: { automatic: a, ad_hoc: h } }));
+    .record({
+      q,
+      c: fc.constantFrom('voice' as const, 'voice' as const, 'video' as const, 'messaging' as const, 'email' as const),
+      o: fc.option(inbox, { nil: null, freq: 4 }),
+      a: fc.boolean(),
+      h: fc.boolean(),
+      n: fc.constantFrom('Sales', 'Care'),
+    })
+    .map(({ q, c, o, a, h, n }) =>
+      d('queues', 'queue.upserted', { cc_queue_id: q, queue_name: `${n} ${q}`, channel: c, overflow_to_inbox_id: o, recording: { automatic: a, ad_hoc: h } }),
+    );
 
 /** Everything exists first (so relations grant at once), then relations come and go; deletions are rare. */
-const setupArb: fc.Arbitrary<Draft[]> = fc.tuple(
-  fc.tuple(...['i1', 'i2', 'i3'].map((i) => fc.constant(d('inboxes', 'inbox.upserted', { inbox_id: i, inbox_name: `Inbox ${i}` })))),
-  fc.tuple(...['q1', 'q2', 'q3', 'q4'].map((q) => queueDraft(fc.constant(q)))),
-  fc.tuple(...['r1', 'r2', 'r3'].map((r) => privileges.map((p) => d('roles', 'role.upserted', { role_id: r, role_name: r, privileges: p })))),
-  fc.tuple(...USERS.map((u) => fc.constant(d('users', 'user.upserted', { user_id: u, display_name: `Ana ${u}`, user_email: `${u}@x.test`, user_access: 'active' })))),
-).map((parts) => parts.flat());
+const setupArb: fc.Arbitrary<Draft[]> = fc
+  .tuple(
+    fc.tuple(...['i1', 'i2', 'i3'].map((i) => fc.constant(d('inboxes', 'inbox.upserted', { inbox_id: i, inbox_name: `Inbox ${i}` })))),
+    fc.tuple(...['q1', 'q2', 'q3', 'q4'].map((q) => queueDraft(fc.constant(q)))),
+    fc.tuple(...['r1', 'r2', 'r3'].map((r) => privileges.map((p) => d('roles', 'role.upserted', { role_id: r, role_name: r, privileges: p })))),
+    fc.tuple(...USERS.map((u) => fc.constant(d('users', 'user.upserted', { user_id: u, display_name: `Ana ${u}`, user_email: `${u}@x.test`, user_access: 'active' })))),
+  )
+  .map((parts) => parts.flat());
 
 const churnArb: fc.Arbitrary<Draft> = fc.oneof(
   { weight: 25, arbitrary: fc.record({ q: queue, u: user, t: member }).map(({ q, u, t }) => d('queues', 'queue.member_assigned', { cc_queue_id: q, user_id: u, member_type: t })) },
-  { weight: 15, arbitrary: fc.record({ q: queue, u: user, t: member }).map(({ q, u, t }) => d('queues', 'queue.member_unassigned', { cc_queue_id: q, user_id: u, member_type: t })) },
+  {
+    weight: 15,
+    arbitrary: fc.record({ q: queue, u: user, t: member }).map(({ q, u, t }) => d('queues', 'queue.member_unassigned', { cc_queue_id: q, user_id: u, member_type: t })),
+  },
   { weight: 12, arbitrary: fc.record({ r: role, u: user }).map(({ r, u }) => d('roles', 'role.user_assigned', { role_id: r, user_id: u })) },
   { weight: 3, arbitrary: fc.record({ r: role, u: user }).map(({ r, u }) => d('roles', 'role.user_unassigned', { role_id: r, user_id: u })) },
   { weight: 8, arbitrary: fc.record({ r: role, p: privileges }).map(({ r, p }) => d('roles', 'role.upserted', { role_id: r, role_name: r, privileges: p })) },
@@ -88,7 +106,12 @@ const churnArb: fc.Arbitrary<Draft> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ i: inbox, u: user }).map(({ i, u }) => d('inboxes', 'inbox.user_revoked', { inbox_id: i, user_id: u })) },
   { weight: 8, arbitrary: fc.record({ i: inbox, q: queue }).map(({ i, q }) => d('inboxes', 'inbox.queue_granted', { inbox_id: i, cc_queue_id: q })) },
   { weight: 6, arbitrary: fc.record({ i: inbox, q: queue }).map(({ i, q }) => d('inboxes', 'inbox.queue_revoked', { inbox_id: i, cc_queue_id: q })) },
-  { weight: 5, arbitrary: fc.record({ u: user, n: fc.constantFrom('Ana', 'Bo', 'Émile'), a: fc.constantFrom('active' as const, 'inactive' as const) }).map(({ u, n, a }) => d('users', 'user.upserted', { user_id: u, display_name: `${n} ${u}`, user_email: `${u}@x.test`, user_access: a })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .record({ u: user, n: fc.constantFrom('Ana', 'Bo', 'Émile'), a: fc.constantFrom('active' as const, 'inactive' as const) })
+      .map(({ u, n, a }) => d('users', 'user.upserted', { user_id: u, display_name: `${n} ${u}`, user_email: `${u}@x.test`, user_access: a })),
+  },
   { weight: 1, arbitrary: user.map((u) => d('users', 'user.deleted', { user_id: u })) },
   { weight: 1, arbitrary: queue.map((q) => d('queues', 'queue.deleted', { cc_queue_id: q })) },
   { weight: 1, arbitrary: inbox.map((i) => d('inboxes', 'inbox.deleted', { inbox_id: i })) },
@@ -214,7 +237,12 @@ describe('as_of: the history index, the replay of the topics and the pure core a
     }
     timings.load = Date.now() - started;
     started = Date.now();
-    const read = await readAccountsEvents({ kafka: api.env.clients.kafka, topics: api.env.config.topics, accountIds: cases.map((c) => c.account), groupPrefix: api.env.config.namespace });
+    const read = await readAccountsEvents({
+      kafka: api.env.clients.kafka,
+      topics: api.env.config.topics,
+      accountIds: cases.map((c) => c.account),
+      groupPrefix: api.env.config.namespace,
+    });
     for (const c of cases) c.read = read.get(c.account)!;
     timings.readTopics = Date.now() - started;
   });
@@ -227,7 +255,10 @@ describe('as_of: the history index, the replay of the topics and the pure core a
   it('the replay read every event of each account from the topics', () => {
     for (const c of cases) {
       expect(c.read!.poison).toBe(0);
-      const read = [...c.read!.byTopic.values()].flat().map((e) => e.id.replace(`${c.account}-`, '')).sort();
+      const read = [...c.read!.byTopic.values()]
+        .flat()
+        .map((e) => e.id.replace(`${c.account}-`, ''))
+        .sort();
       expect(read).toEqual(c.events.map((e) => e.id).sort());
     }
   });
@@ -325,7 +356,18 @@ describe('as_of: the history index, the replay of the topics and the pure core a
           const past = await json(c.account, `${path}${path.includes('?') ? '&' : '?'}as_of=${encodeURIComponent(asOf)}`);
           expect(JSON.stringify(past.items), path).toBe(JSON.stringify(live.items));
         }
-        for (const query of [{}, { channel: 'voice' }, { access_type: 'inbox' }, { q: 'ana' }, { q: 'bo u2' }, { sort: 'can_access' }, { sort: 'email', order: 'desc' }, { include_empty: 'true' }, { inbox_id: 'i1' }, { cc_queue_id: 'q1', sort: 'can_access' }] as Record<string, string>[]) {
+        for (const query of [
+          {},
+          { channel: 'voice' },
+          { access_type: 'inbox' },
+          { q: 'ana' },
+          { q: 'bo u2' },
+          { sort: 'can_access' },
+          { sort: 'email', order: 'desc' },
+          { include_empty: 'true' },
+          { inbox_id: 'i1' },
+          { cc_queue_id: 'q1', sort: 'can_access' },
+        ] as Record<string, string>[]) {
           const live = await json(c.account, `/users${params({ ...query, size: '1000' })}`);
           const past = await json(c.account, `/users${params({ ...query, size: '1000', as_of: asOf })}`);
           expect(JSON.stringify(past), JSON.stringify(query)).toBe(JSON.stringify(live));

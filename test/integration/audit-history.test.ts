@@ -49,7 +49,8 @@ const expected: [eventId: string, type: string, kind: string, change: string, ta
 ];
 
 const timeOf = (id: string) => new Date(story.find((e) => e.id === id)!.timeMs).toISOString();
-const brief = (items: any[]) => items.map((i) => [i.event.id.replace(`${ACCOUNT}-`, ''), i.event.type, i.kind, i.change, i.kind === 'entry' ? `${i.access_type}:${i.target.id}` : null]);
+const brief = (items: any[]) =>
+  items.map((i) => [i.event.id.replace(`${ACCOUNT}-`, ''), i.event.type, i.kind, i.change, i.kind === 'entry' ? `${i.access_type}:${i.target.id}` : null]);
 const rules = (entry: any) => entry.granted_by.map((p: any) => p.rule);
 
 describe('access history of a user', () => {

@@ -49,7 +49,13 @@ async function caughtUp(): Promise<void> {
   for (;;) {
     const answer = await get(oracle.accounts()[0]!, `/users?size=1&wait_ms=10000&min_position=${producer.endPosition()}`);
     if (answer.status === 200) return;
-    if (answer.status !== 503 || Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(answer.body)}\n${service.logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`);
+    if (answer.status !== 503 || Date.now() > deadline)
+      throw new Error(
+        `not caught up: ${JSON.stringify(answer.body)}\n${service.logs
+          .slice(-10)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
   }
 }
 
@@ -124,7 +130,9 @@ describe('the fault harness', () => {
     const summary = await get(account, '/summary');
     expect(summary.status).toBe(200);
     expect(oracle.checkAnswer('summary', account, summary.body)).toBeNull();
-    expect(oracle.checkAnswer('summary', account, { ...summary.body, users: { ...summary.body.users, inbox: summary.body.users.inbox + 1 } })).toMatch(/users\.inbox: got \d+, want \d+/);
+    expect(oracle.checkAnswer('summary', account, { ...summary.body, users: { ...summary.body.users, inbox: summary.body.users.inbox + 1 } })).toMatch(
+      /users\.inbox: got \d+, want \d+/,
+    );
 
     // The same answer, claimed at a position without the second half of every partition.
     expect(oracle.checkAnswer('summary', account, { ...summary.body, position: halved(summary.body.position) })).toMatch(/newer than its position/);

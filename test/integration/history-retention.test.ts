@@ -93,7 +93,10 @@ describe('history retention', () => {
       aliases: Object.fromEntries(
         await Promise.all(['users', 'facts'].map(async (a) => [a, Object.keys((await prepared.clients.opensearch.indices.getAlias({ name: ns.index(a) })).body).sort()] as const)),
       ),
-      groups: (await withAdmin(prepared, (admin) => admin.listGroups())).groups.map((g) => g.groupId).filter((g) => g.startsWith(ns.prefix)).sort(),
+      groups: (await withAdmin(prepared, (admin) => admin.listGroups())).groups
+        .map((g) => g.groupId)
+        .filter((g) => g.startsWith(ns.prefix))
+        .sort(),
     });
     const before = await snapshot();
     expect(before.live).not.toBeNull();
@@ -136,7 +139,14 @@ describe('history retention', () => {
               { name: 'retention.ms', value: '86400000' },
             ],
           },
-          { topic: config.topics.queues, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] },
+          {
+            topic: config.topics.queues,
+            numPartitions: 1,
+            configEntries: [
+              { name: 'retention.ms', value: '-1' },
+              { name: 'retention.bytes', value: '-1' },
+            ],
+          },
         ],
       }),
     );

@@ -68,8 +68,7 @@ describe.each([
       for (const channel of CHANNELS) expect(rows(channel)).toEqual(sortRows(c.expect.rows_by_channel[channel]));
 
       const byId = new Map(indexed.map((u) => [u.user_id, fromIndexedUser(u)]));
-      for (const [userId, expected] of Object.entries(c.expect.users))
-        expect(drillDownShape(byId.get(userId) ?? null), userId).toEqual(expectedDrillDown(expected));
+      for (const [userId, expected] of Object.entries(c.expect.users)) expect(drillDownShape(byId.get(userId) ?? null), userId).toEqual(expectedDrillDown(expected));
 
       expect(Object.fromEntries(queuesFromCounters(counters, {}).map((q) => [q.cc_queue_id, q.users]))).toEqual(c.expect.queues);
 

@@ -16,7 +16,16 @@ describe('poison events', () => {
   let stop: () => Promise<void>;
   const metrics = createMetrics({ defaultMetrics: false });
   const e = createEventBuilder();
-  const good = [e.inbox('i1'), e.queue('q1', { inbox: 'i1', automatic: true, ad_hoc: true }), e.role('r1', ['RecordingPlay:Edit']), e.user('u1'), e.assignRole('r1', 'u1'), e.member('q1', 'u1'), e.user('u2'), e.grantUser('i1', 'u2')];
+  const good = [
+    e.inbox('i1'),
+    e.queue('q1', { inbox: 'i1', automatic: true, ad_hoc: true }),
+    e.role('r1', ['RecordingPlay:Edit']),
+    e.user('u1'),
+    e.assignRole('r1', 'u1'),
+    e.member('q1', 'u1'),
+    e.user('u2'),
+    e.grantUser('i1', 'u2'),
+  ];
   const valid = (n: number): OutgoingMessage => ({ topic: topicOf(good[n]!.type), key: 'acc', value: JSON.stringify(envelope('acc', good[n]!)) });
   const poison: (OutgoingMessage & { code: string; reason: RegExp })[] = [
     { topic: 'users', key: 'acc', value: '{"specversion": "1.0", "id": ', code: 'not_json', reason: /JSON/i },
@@ -37,7 +46,7 @@ describe('poison events', () => {
     const messages: OutgoingMessage[] = [];
     good.forEach((_, n) => {
       messages.push(valid(n));
-      if (poison[n]) messages.push(poison[n]!);
+      if (poison[n]) messages.push(poison[n]);
     });
     await env.waitForPositions(await env.produce(messages));
   });
@@ -99,6 +108,8 @@ describe('poison events', () => {
     expect(value(/access_index_freshness_seconds_count (\d+)/)).toBeGreaterThan(0);
     expect(value(/access_index_ready\{component="projector"\} (\d+)/)).toBe(1);
     // lag is sampled every 5 s: wait for a sample that has seen the whole backlog applied
-    await expect.poll(async () => (await metrics.registry.metrics()).match(/access_index_consumer_lag\{[^}]*\} \d+/g)?.every((l: string) => l.endsWith(' 0')), { timeout: 15_000 }).toBe(true);
+    await expect
+      .poll(async () => (await metrics.registry.metrics()).match(/access_index_consumer_lag\{[^}]*\} \d+/g)?.every((l: string) => l.endsWith(' 0')), { timeout: 15_000 })
+      .toBe(true);
   });
 });

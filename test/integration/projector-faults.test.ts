@@ -87,7 +87,12 @@ async function scenario(upTo = history.messages.length): Promise<Scenario> {
 
 function dumpLogs(s: Scenario): void {
   for (const [n, p] of s.processes.entries())
-    process.stderr.write(`--- projector ${n} (exit ${p.child.exitCode ?? p.child.signalCode}) last logs:\n${p.logs.slice(-25).map((l) => JSON.stringify(l).slice(0, 600)).join('\n')}\n`);
+    process.stderr.write(
+      `--- projector ${n} (exit ${p.child.exitCode ?? p.child.signalCode}) last logs:\n${p.logs
+        .slice(-25)
+        .map((l) => JSON.stringify(l).slice(0, 600))
+        .join('\n')}\n`,
+    );
 }
 
 async function finish(s: Scenario): Promise<void> {

@@ -7,7 +7,6 @@ import { freePort } from '../support/ports.ts';
 import { createTestNamespace } from '../helpers/namespace.ts';
 import { type ManagedProcess, spawnCommand } from '../support/processes.ts';
 
-
 describe('quickstart (npm start)', () => {
   const ns = createTestNamespace();
   let proc: ManagedProcess | undefined;

@@ -37,7 +37,14 @@ describe('rebuild', () => {
     close = () => env.close();
     const servers = serverAddresses();
     const run = (args: string[]) => {
-      const p = spawnCommand(args, { ...ns.env, KAFKA_BROKERS: servers.kafkaBrokers.join(','), OPENSEARCH_URL: servers.opensearchUrl, REDIS_URL: servers.redisUrl, LOG_LEVEL: 'info', KAFKA_SESSION_TIMEOUT_MS: '6000' });
+      const p = spawnCommand(args, {
+        ...ns.env,
+        KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+        OPENSEARCH_URL: servers.opensearchUrl,
+        REDIS_URL: servers.redisUrl,
+        LOG_LEVEL: 'info',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+      });
       processes.push(p);
       return p;
     };
@@ -53,9 +60,20 @@ describe('rebuild', () => {
 
     // Readers during the whole rebuild: the static accounts' summaries must always be complete.
     const expected = expectedState(history.events);
-    const app = createApp({ redis: env.clients.redis, opensearch: env.clients.opensearch, namespace: env.config.namespace, jwtSecret: SECRET, metrics: createMetrics({ defaultMetrics: false }), logger: silentLogger() });
+    const app = createApp({
+      redis: env.clients.redis,
+      opensearch: env.clients.opensearch,
+      namespace: env.config.namespace,
+      jwtSecret: SECRET,
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: silentLogger(),
+    });
     const staticAccounts = [...expected.keys()].filter((a) => a !== LIVE_ACCOUNT);
-    const tokens = new Map(await Promise.all(staticAccounts.map(async (a) => [a, await mintToken({ secret: SECRET, accountId: a, scope: 'access-reports:read', sub: 'test', ttlSeconds: 3600 })] as const)));
+    const tokens = new Map(
+      await Promise.all(
+        staticAccounts.map(async (a) => [a, await mintToken({ secret: SECRET, accountId: a, scope: 'access-reports:read', sub: 'test', ttlSeconds: 3600 })] as const),
+      ),
+    );
     const answers: { account: string; status: number; summary?: unknown }[] = [];
     let reading = true;
     const readers = (async () => {
@@ -72,7 +90,9 @@ describe('rebuild', () => {
     const nextPositions = createAccountStore(env.clients.redis, { namespace: env.config.namespace, generation: 'g2' });
     const total = history.messages.length;
     const first = run(['rebuild']);
-    await expect.poll(async () => [...(await nextPositions.positions()).values()].reduce((a, b) => a + Number(b) + 1, 0), { timeout: 60_000, interval: 20 }).toBeGreaterThan(total / 4);
+    await expect
+      .poll(async () => [...(await nextPositions.positions()).values()].reduce((a, b) => a + Number(b) + 1, 0), { timeout: 60_000, interval: 20 })
+      .toBeGreaterThan(total / 4);
     await first.kill('SIGKILL');
     // live traffic goes on
     await env.produce(liveEvents.slice(half));
@@ -90,10 +110,20 @@ describe('rebuild', () => {
     const g2 = { ...env, index: `${env.config.namespace}-users-g2`, store: nextPositions };
     const g2Positions = async () => nextPositions.positions();
     const ends = await env.endOffsets(allTopics);
-    await expect.poll(async () => { const p = await g2Positions(); return [...ends].every(([f, o]) => (p.get(f) ?? -1n) >= o); }, { timeout: 60_000 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const p = await g2Positions();
+          return [...ends].every(([f, o]) => (p.get(f) ?? -1n) >= o);
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(true);
     reading = false;
     await readers;
-    const differences = (await verifyAll({ store: nextPositions, opensearch: env.clients.opensearch, index: g2.index, windowMs: env.config.dedupeWindowMs })).flatMap((r) => r.differences);
+    const differences = (await verifyAll({ store: nextPositions, opensearch: env.clients.opensearch, index: g2.index, windowMs: env.config.dedupeWindowMs })).flatMap(
+      (r) => r.differences,
+    );
     expect(differences).toEqual([]);
     expect(await indexedState(g2, [...expected.keys()])).toEqual(expected);
 

@@ -59,8 +59,7 @@ function checkDeps(url: string) {
   const lines: { level: number; msg: string; persistence?: string }[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
   const metrics = createMetrics({ defaultMetrics: false });
-  const gauge = async (): Promise<Record<string, number>> =>
-    Object.fromEntries((await metrics.redisPersistence.get()).values.map((v) => [String(v.labels.mode), v.value]));
+  const gauge = async (): Promise<Record<string, number>> => Object.fromEntries((await metrics.redisPersistence.get()).values.map((v) => [String(v.labels.mode), v.value]));
   return { deps: { config: { redisUrl: url }, clients: { redis: connect(url) }, logger, metrics }, lines, gauge };
 }
 

@@ -161,11 +161,7 @@ describe.skipIf(SKIP_REASON !== '')(`services down stops only what services up s
   /** The suite's own servers outside the namespace: their port holders now, and whether they answer. */
   async function outside(): Promise<{ answers: Record<string, boolean>; holders: number[] }> {
     const addresses = serverAddresses();
-    const [kafka, opensearch, redis] = await Promise.all([
-      probeKafka(addresses.kafkaBrokers),
-      probeOpenSearch(addresses.opensearchUrl),
-      probeRedis(addresses.redisUrl),
-    ]);
+    const [kafka, opensearch, redis] = await Promise.all([probeKafka(addresses.kafkaBrokers), probeOpenSearch(addresses.opensearchUrl), probeRedis(addresses.redisUrl)]);
     const ports = [addresses.kafkaBrokers[0]!, addresses.opensearchUrl, addresses.redisUrl].map((a) => Number(/:(\d+)\/?$/.exec(a)?.[1]));
     const holders = (await Promise.all(ports.map((port) => findPortHolder(port)))).flatMap((h) => (h ? [h.pid] : []));
     return { answers: { kafka: kafka.ok, opensearch: opensearch.ok, redis: redis.ok }, holders };
@@ -272,7 +268,7 @@ describe.skipIf(SKIP_REASON !== '')(`services down stops only what services up s
     for (const pid of before.holders) expect(isAlive(pid)).toBe(true);
   });
 
-  it('when `up` started all three: `down` stops all three and leaves a decoy carrying a server\'s marker running', async () => {
+  it("when `up` started all three: `down` stops all three and leaves a decoy carrying a server's marker running", async () => {
     // Stop the foreign Redis of the first case (and, had that case failed, whatever it left).
     await clearNamespace();
     expect(namespaceProcesses()).toEqual([]);

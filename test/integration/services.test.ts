@@ -13,7 +13,11 @@ import { spawnCommand } from '../support/processes.ts';
 function run(args: string[], env: Record<string, string> = {}) {
   const p = spawnCommand(args, env);
   const started = Date.now();
-  return p.exited.then((code) => ({ code, seconds: (Date.now() - started) / 1000, output: p.logs.map((l) => (typeof l.stderr === 'string' ? l.stderr : String(l.msg ?? ''))).join('\n') }));
+  return p.exited.then((code) => ({
+    code,
+    seconds: (Date.now() - started) / 1000,
+    output: p.logs.map((l) => (typeof l.stderr === 'string' ? l.stderr : String(l.msg ?? ''))).join('\n'),
+  }));
 }
 
 const pidsOf = (output: string) => [...output.matchAll(/pid (\d+)/g)].map((m) => m[1]).sort();

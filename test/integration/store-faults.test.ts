@@ -50,7 +50,13 @@ afterEach(async (context) => {
   // FAULT_LOG_FILE=path keeps the service's log lines (without the API's request lines) for a failed test.
   if (process.env.FAULT_LOG_FILE && context.task.result?.state === 'fail') {
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(process.env.FAULT_LOG_FILE, s.service.logs.filter((l) => l.component !== 'api').map((l) => JSON.stringify(l)).join('\n'));
+    writeFileSync(
+      process.env.FAULT_LOG_FILE,
+      s.service.logs
+        .filter((l) => l.component !== 'api')
+        .map((l) => JSON.stringify(l))
+        .join('\n'),
+    );
   }
   await s.poller?.stop();
   await s.service.kill('SIGTERM');
@@ -103,10 +109,18 @@ async function caughtUp(s: Stage, timeoutMs = 120_000): Promise<number> {
   const account = s.oracle.accounts()[0]!;
   const token = await mintToken({ secret: SECRET, accountId: account });
   for (;;) {
-    const response = await fetch(`${s.baseUrl}v1/accounts/${account}/access/users?size=1&wait_ms=5000&min_position=${s.producer.endPosition()}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${s.baseUrl}v1/accounts/${account}/access/users?size=1&wait_ms=5000&min_position=${s.producer.endPosition()}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     if (response.status === 200) return Date.now() - started;
     await response.body?.cancel();
-    if (Date.now() - started > timeoutMs) throw new Error(`not caught up in ${timeoutMs} ms; last log lines:\n${s.service.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(
+        `not caught up in ${timeoutMs} ms; last log lines:\n${s.service.logs
+          .slice(-15)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -123,7 +137,13 @@ function poll(s: Stage): AnswerPoller {
 async function expectExact(s: Stage): Promise<void> {
   const verify = spawnCommand(['verify'], s.env);
   const code = await verify.exited;
-  expect(code, verify.logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')).toBe(0);
+  expect(
+    code,
+    verify.logs
+      .slice(-10)
+      .map((l) => JSON.stringify(l))
+      .join('\n'),
+  ).toBe(0);
   const config = loadConfig(s.env);
   const clients = createClients(config, silentLogger());
   try {
@@ -143,7 +163,9 @@ async function expectExact(s: Stage): Promise<void> {
 /** No answer was wrong; some were refused with a reason naming the fault. */
 function expectNeverWrong(report: PollReport, refusal: RegExp): void {
   // The tallies go to the test's output: the figures of docs/reliability.md come from here.
-  console.info(`answers: ok ${report.ok}, ahead ${report.ahead}, refused ${report.refused}, wrong ${report.wrong}, error ${report.error}; refusals: ${[...report.refusals].map(([d, n]) => `${n}× ${d.slice(0, 120)}`).join(' | ')}`);
+  console.info(
+    `answers: ok ${report.ok}, ahead ${report.ahead}, refused ${report.refused}, wrong ${report.wrong}, error ${report.error}; refusals: ${[...report.refusals].map(([d, n]) => `${n}× ${d.slice(0, 120)}`).join(' | ')}`,
+  );
   expect({ wrong: report.wrongs, errors: report.errors }).toEqual({ wrong: [], errors: [] });
   expect(report.refused).toBeGreaterThan(0);
   expect([...report.refusals.keys()].some((detail) => refusal.test(detail))).toBe(true);
@@ -219,15 +241,15 @@ describe('store faults, each injected mid-stream into a running service', () => 
     const index = `${ns}-users-g1`;
     const repository = `${ns}-repo`;
     await caughtUp(s);
-    await opensearch.snapshot.createRepository({ repository, body: { type: 'fs', settings: { location: `${repoPath}/${ns}` } } } as never);
+    await opensearch.snapshot.createRepository({ repository, body: { type: 'fs', settings: { location: `${repoPath}/${ns}` } } });
     try {
-      await opensearch.snapshot.create({ repository, snapshot: 'before', wait_for_completion: true, body: { indices: index, include_global_state: false } } as never);
+      await opensearch.snapshot.create({ repository, snapshot: 'before', wait_for_completion: true, body: { indices: index, include_global_state: false } });
       await s.producer.produce(history.messages.slice(Math.floor(history.messages.length * 0.3), Math.floor(history.messages.length * 0.6)));
       await caughtUp(s);
       const poller = poll(s);
       await new Promise((r) => setTimeout(r, 1_000));
-      await opensearch.indices.close({ index } as never);
-      await opensearch.snapshot.restore({ repository, snapshot: 'before', wait_for_completion: true, body: { indices: index, include_global_state: false } } as never);
+      await opensearch.indices.close({ index });
+      await opensearch.snapshot.restore({ repository, snapshot: 'before', wait_for_completion: true, body: { indices: index, include_global_state: false } });
       await s.producer.produce(rest(0.6));
       await s.service.waitForLog((l) => l.msg === 'repair done: the rebuilt generation is live', 150_000);
       await caughtUp(s);
@@ -237,8 +259,8 @@ describe('store faults, each injected mid-stream into a running service', () => 
       expect(s.service.logs.some((l) => l.fault === 'index_behind')).toBe(true);
       await expectExact(s);
     } finally {
-      await opensearch.snapshot.delete({ repository, snapshot: 'before' } as never).catch(() => undefined);
-      await opensearch.snapshot.deleteRepository({ repository } as never).catch(() => undefined);
+      await opensearch.snapshot.delete({ repository, snapshot: 'before' }).catch(() => undefined);
+      await opensearch.snapshot.deleteRepository({ repository }).catch(() => undefined);
       await opensearch.close();
     }
   }, 300_000);
@@ -281,7 +303,7 @@ describe('store faults, each injected mid-stream into a running service', () => 
     for (const index of [`${ns}-users-g1`, `${ns}-facts-g1`]) {
       const { body } = await opensearch.indices.getMapping({ index });
       const { layout: _, ...legacy } = (body as any)[index].mappings._meta.access_index;
-      await opensearch.indices.putMapping({ index, body: { _meta: { access_index: legacy } } } as never);
+      await opensearch.indices.putMapping({ index, body: { _meta: { access_index: legacy } } });
     }
     s.service = spawnCommand(['start'], s.env);
     await s.service.waitForLog((l) => l.msg === 'API listening', 60_000);

@@ -22,7 +22,13 @@ describe('verify command', () => {
 
   const verify = async () => {
     const servers = serverAddresses();
-    const p = spawnCommand(['verify'], { ...ns.env, KAFKA_BROKERS: servers.kafkaBrokers.join(','), OPENSEARCH_URL: servers.opensearchUrl, REDIS_URL: servers.redisUrl, LOG_LEVEL: 'warn' });
+    const p = spawnCommand(['verify'], {
+      ...ns.env,
+      KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+      OPENSEARCH_URL: servers.opensearchUrl,
+      REDIS_URL: servers.redisUrl,
+      LOG_LEVEL: 'warn',
+    });
     const code = await p.exited;
     return { code, lines: p.logs.map((l) => String(l.msg ?? l.stderr ?? '')) };
   };
@@ -31,7 +37,16 @@ describe('verify command', () => {
     const env = await prepareNamespace(ns, { partitions: 1 });
     close = () => env.close();
     const e = createEventBuilder();
-    const events = [e.inbox('i1'), e.queue('q1', { inbox: 'i1', automatic: true }), e.role('r', ['RecordingPlay:Edit']), e.user('u1'), e.user('u2'), e.assignRole('r', 'u1'), e.member('q1', 'u1'), e.grantUser('i1', 'u2')];
+    const events = [
+      e.inbox('i1'),
+      e.queue('q1', { inbox: 'i1', automatic: true }),
+      e.role('r', ['RecordingPlay:Edit']),
+      e.user('u1'),
+      e.user('u2'),
+      e.assignRole('r', 'u1'),
+      e.member('q1', 'u1'),
+      e.grantUser('i1', 'u2'),
+    ];
     const projector = env.projector();
     await projector.start();
     await env.waitForPositions(await env.produce(events.map((ev) => ({ topic: topicOf(ev.type), key: 'acc', value: JSON.stringify(envelope('acc', ev)) }))));
@@ -42,7 +57,7 @@ describe('verify command', () => {
     expect(clean.lines.some((l) => l.startsWith('clean: 1 accounts, 0 differences'))).toBe(true);
 
     // Tamper: one document loses its entries, one counter drifts.
-    await env.clients.opensearch.update({ index: env.index, id: userDocId('acc', 'u2'), body: { doc: { entries: [] } }, refresh: true } as never);
+    await env.clients.opensearch.update({ index: env.index, id: userDocId('acc', 'u2'), body: { doc: { entries: [] } }, refresh: true });
     await env.clients.redis.hincrby(accountKeys(env.space, 'acc').userCounters, 'all|total', 5);
     const dirty = await verify();
     expect(dirty.code).toBe(1);

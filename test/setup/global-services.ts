@@ -83,18 +83,16 @@ function describe(state: ServerState): string {
 function addressesOf(states: ServerState[]): ServerAddresses {
   const address = (id: ServerState['id']): string => states.find((state) => state.id === id)?.address ?? '';
   return {
-    kafkaBrokers: address('kafka').split(',').map((broker) => broker.trim()),
+    kafkaBrokers: address('kafka')
+      .split(',')
+      .map((broker) => broker.trim()),
     opensearchUrl: address('opensearch').replace(/\/+$/, ''),
     redisUrl: address('redis'),
   };
 }
 
 async function describeContainers(addresses: ServerAddresses): Promise<void> {
-  const [kafka, opensearch, redis] = await Promise.all([
-    probeKafka(addresses.kafkaBrokers),
-    probeOpenSearch(addresses.opensearchUrl),
-    probeRedis(addresses.redisUrl),
-  ]);
+  const [kafka, opensearch, redis] = await Promise.all([probeKafka(addresses.kafkaBrokers), probeOpenSearch(addresses.opensearchUrl), probeRedis(addresses.redisUrl)]);
   say(`Kafka ${KAFKA_VERSION} at ${addresses.kafkaBrokers.join(',')}: container; ${kafka.ok ? kafka.detail : kafka.reason}`);
   say(`OpenSearch ${opensearch.ok ? opensearch.version : '?'} at ${addresses.opensearchUrl}: container`);
   say(`Redis ${redis.ok ? redis.version : '?'} at ${addresses.redisUrl}: container`);

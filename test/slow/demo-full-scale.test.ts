@@ -33,5 +33,4 @@ describe('the bench preset at full scale', () => {
         `${stats.recordingFanOuts.filter((n) => n > 1_000).length} recording changes reach > 1,000 users (max ${Math.max(...stats.recordingFanOuts)})`,
     );
   });
-
 });

@@ -99,7 +99,7 @@ export function createAnswerJudge(oracle: Oracle) {
     failed(route: string, status: number, contentType: string, body: unknown, position: string | null): void {
       const detail = (body as { detail?: unknown } | null)?.detail;
       const refused = status === 503 && contentType.startsWith('application/problem+json') && typeof detail === 'string' && detail !== '';
-      record(refused ? 'refused' : 'error', { route, status, position, note: refused ? (detail as string) : JSON.stringify(body).slice(0, 300) });
+      record(refused ? 'refused' : 'error', { route, status, position, note: refused ? detail : JSON.stringify(body).slice(0, 300) });
     },
     /** Judges what was kept (each against the positions published in other answers) and returns the tallies. */
     settle(elapsedMs: number): PollReport {

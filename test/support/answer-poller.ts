@@ -123,7 +123,10 @@ export function createAnswerPoller(options: AnswerPollerOptions): AnswerPoller {
     if (!at(oracle.latestPosition())) return judge.record('ok', { ...judged, note: '' });
     if (listed === null) return judge.record('error', { ...judged, note: `404 without a position for ${userId}, who exists in the latest replay; no listing to judge by` });
     const wrong = at(listed);
-    judge.record(wrong ? 'wrong' : 'ok', { ...judged, note: wrong ? `404 (no position), but user ${userId} exists from the listing's position ${listed} to the latest replay` : '' });
+    judge.record(wrong ? 'wrong' : 'ok', {
+      ...judged,
+      note: wrong ? `404 (no position), but user ${userId} exists from the listing's position ${listed} to the latest replay` : '',
+    });
   }
 
   async function round(account: string): Promise<void> {

@@ -25,7 +25,12 @@ type Draft = { topic: Topic; type: FactEvent['type']; data: FactEvent['data'] };
 const d = <T extends FactEvent['type']>(topic: Topic, type: T, data: Extract<FactEvent, { type: T }>['data']): Draft => ({ topic, type, data });
 
 const draft: fc.Arbitrary<Draft> = fc.oneof(
-  { weight: 15, arbitrary: fc.record({ u: users, n: fc.constantFrom('Ana', 'Bo'), a: fc.constantFrom('active' as const, 'inactive' as const) }).map(({ u, n, a }) => d('users', 'user.upserted', { user_id: u, display_name: `${n} ${u}`, user_email: `${u}@x.test`, user_access: a })) },
+  {
+    weight: 15,
+    arbitrary: fc
+      .record({ u: users, n: fc.constantFrom('Ana', 'Bo'), a: fc.constantFrom('active' as const, 'inactive' as const) })
+      .map(({ u, n, a }) => d('users', 'user.upserted', { user_id: u, display_name: `${n} ${u}`, user_email: `${u}@x.test`, user_access: a })),
+  },
   { weight: 1, arbitrary: users.map((u) => d('users', 'user.deleted', { user_id: u })) },
   { weight: 10, arbitrary: fc.record({ r: roles, p: privileges }).map(({ r, p }) => d('roles', 'role.upserted', { role_id: r, role_name: r, privileges: p })) },
   { weight: 1, arbitrary: roles.map((r) => d('roles', 'role.deleted', { role_id: r })) },
@@ -34,13 +39,31 @@ const draft: fc.Arbitrary<Draft> = fc.oneof(
   {
     weight: 15,
     arbitrary: fc
-      .record({ q: queues, c: fc.constantFrom('voice' as const, 'video' as const, 'messaging' as const, 'email' as const), o: fc.option(inboxes, { nil: null }), a: fc.boolean(), h: fc.boolean(), n: fc.constantFrom('Sales', 'Care') })
-      .map(({ q, c, o, a, h, n }) => d('queues', 'queue.upserted', { cc_queue_id: q, queue_name: `${n} ${q}`, channel: c, overflow_to_inbox_id: o, recording: { automatic: a, ad_hoc: h } })),
+      .record({
+        q: queues,
+        c: fc.constantFrom('voice' as const, 'video' as const, 'messaging' as const, 'email' as const),
+        o: fc.option(inboxes, { nil: null }),
+        a: fc.boolean(),
+        h: fc.boolean(),
+        n: fc.constantFrom('Sales', 'Care'),
+      })
+      .map(({ q, c, o, a, h, n }) =>
+        d('queues', 'queue.upserted', { cc_queue_id: q, queue_name: `${n} ${q}`, channel: c, overflow_to_inbox_id: o, recording: { automatic: a, ad_hoc: h } }),
+      ),
   },
   { weight: 1, arbitrary: queues.map((q) => d('queues', 'queue.deleted', { cc_queue_id: q })) },
-  { weight: 25, arbitrary: fc.record({ q: queues, u: users, t: memberType }).map(({ q, u, t }) => d('queues', 'queue.member_assigned', { cc_queue_id: q, user_id: u, member_type: t })) },
-  { weight: 10, arbitrary: fc.record({ q: queues, u: users, t: memberType }).map(({ q, u, t }) => d('queues', 'queue.member_unassigned', { cc_queue_id: q, user_id: u, member_type: t })) },
-  { weight: 10, arbitrary: fc.record({ i: inboxes, n: fc.constantFrom('Main', 'VIP') }).map(({ i, n }) => d('inboxes', 'inbox.upserted', { inbox_id: i, inbox_name: `${n} ${i}` })) },
+  {
+    weight: 25,
+    arbitrary: fc.record({ q: queues, u: users, t: memberType }).map(({ q, u, t }) => d('queues', 'queue.member_assigned', { cc_queue_id: q, user_id: u, member_type: t })),
+  },
+  {
+    weight: 10,
+    arbitrary: fc.record({ q: queues, u: users, t: memberType }).map(({ q, u, t }) => d('queues', 'queue.member_unassigned', { cc_queue_id: q, user_id: u, member_type: t })),
+  },
+  {
+    weight: 10,
+    arbitrary: fc.record({ i: inboxes, n: fc.constantFrom('Main', 'VIP') }).map(({ i, n }) => d('inboxes', 'inbox.upserted', { inbox_id: i, inbox_name: `${n} ${i}` })),
+  },
   { weight: 1, arbitrary: inboxes.map((i) => d('inboxes', 'inbox.deleted', { inbox_id: i })) },
   { weight: 10, arbitrary: fc.record({ i: inboxes, u: users }).map(({ i, u }) => d('inboxes', 'inbox.user_granted', { inbox_id: i, user_id: u })) },
   { weight: 5, arbitrary: fc.record({ i: inboxes, u: users }).map(({ i, u }) => d('inboxes', 'inbox.user_revoked', { inbox_id: i, user_id: u })) },

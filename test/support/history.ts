@@ -2,15 +2,7 @@
  * The realistic history the projector tests run (the generator's test preset), and the two views
  * compared at the end: what the pure core says, and what OpenSearch and the counters hold.
  */
-import {
-  DEFAULT_DEDUPE_WINDOW_MS,
-  type FactEvent,
-  type UserDoc,
-  allDocs,
-  countersFromDocs,
-  emptyAccount,
-  step,
-} from '../../projections/index.ts';
+import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, type UserDoc, allDocs, countersFromDocs, emptyAccount, step } from '../../projections/index.ts';
 import { decodeEvent } from '../../schemas/decode.ts';
 import { readAccountUsers } from '../../src/opensearch/read-users.ts';
 import { fromIndexedUser } from '../../src/opensearch/user-document.ts';

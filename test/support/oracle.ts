@@ -132,7 +132,10 @@ export function createOracle(history: Iterable<ProducedMessage> = [], options: {
   });
 
   const expectRows = (account: string, position: string, filter: ReportFilter = {}) =>
-    [...docsAt(account, position).values()].map((doc) => reportRow(doc, filter)).filter((row) => row !== null).sort((a, b) => (a.user_id < b.user_id ? -1 : 1));
+    [...docsAt(account, position).values()]
+      .map((doc) => reportRow(doc, filter))
+      .filter((row) => row !== null)
+      .sort((a, b) => (a.user_id < b.user_id ? -1 : 1));
 
   function expectUser(account: string, userId: string, position: string, filter: ReportFilter = {}) {
     const doc = docsAt(account, position).get(userId);
@@ -149,7 +152,7 @@ export function createOracle(history: Iterable<ProducedMessage> = [], options: {
   }
 
   function differences(kind: AnswerKind, account: string, body: Record<string, unknown>, position: string, context: AnswerContext): string[] {
-    const channel = context.channel ?? ((body.channel as Channel | null | undefined) ?? undefined);
+    const channel = context.channel ?? (body.channel as Channel | null | undefined) ?? undefined;
     if (kind === 'summary') return describeDifferences(expectSummary(account, position, channel), body);
     if (kind === 'users') {
       const rows = expectRows(account, position, { channel });

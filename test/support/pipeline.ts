@@ -99,7 +99,8 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
         const now = await store.positions();
         const behind = [...target].filter(([field, offset]) => (now.get(field) ?? -1n) < offset);
         if (behind.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`positions not reached in ${timeoutMs} ms: ${behind.map(([f, o]) => `${f} wants ${o}, has ${now.get(f) ?? 'none'}`).join('; ')}`);
+        if (Date.now() > deadline)
+          throw new Error(`positions not reached in ${timeoutMs} ms: ${behind.map(([f, o]) => `${f} wants ${o}, has ${now.get(f) ?? 'none'}`).join('; ')}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -30,8 +30,8 @@ export function spawnCommand(args: string[], env: Record<string, string>): Manag
     }
     for (const l of listeners) l();
   };
-  createInterface({ input: child.stdout! }).on('line', onLine);
-  createInterface({ input: child.stderr! }).on('line', (line) => onLine(JSON.stringify({ stderr: line })));
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', (line) => onLine(JSON.stringify({ stderr: line })));
 
   return {
     child,
@@ -49,7 +49,14 @@ export function spawnCommand(args: string[], env: Record<string, string>): Manag
         };
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`log line not seen in ${timeoutMs} ms; last lines:\n${logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`));
+          reject(
+            new Error(
+              `log line not seen in ${timeoutMs} ms; last lines:\n${logs
+                .slice(-15)
+                .map((l) => JSON.stringify(l))
+                .join('\n')}`,
+            ),
+          );
         }, timeoutMs);
         listeners.add(check);
         check();
@@ -57,7 +64,14 @@ export function spawnCommand(args: string[], env: Record<string, string>): Manag
           if (listeners.has(check)) {
             listeners.delete(check);
             clearTimeout(timer);
-            reject(new Error(`process exited before the log line; last lines:\n${logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`));
+            reject(
+              new Error(
+                `process exited before the log line; last lines:\n${logs
+                  .slice(-15)
+                  .map((l) => JSON.stringify(l))
+                  .join('\n')}`,
+              ),
+            );
           }
         });
       });

@@ -11,7 +11,6 @@
  */
 import { type Admin, type Kafka, type PartitionMetadata, Partitioners, type Producer } from 'kafkajs';
 import type { FactEvent } from '../../projections/index.ts';
-import type { LogicalTopic } from '../../schemas/events.ts';
 import { decodeEvent } from '../../schemas/decode.ts';
 import type { LogicalTopicName, OutgoingMessage } from './pipeline.ts';
 
@@ -114,7 +113,12 @@ export function createRecordingProducer(kafka: Kafka, topics: Record<LogicalTopi
         const partitionMetadata = await partitionsOf(admin, topic);
         // The timestamp is set here so that the log time is known without reading the message back.
         const timestamp = Date.now();
-        const sent = run.map((m) => ({ key: m.key, value: m.value, timestamp: String(timestamp), partition: partitioner({ topic, partitionMetadata, message: { key: m.key, value: m.value } }) }));
+        const sent = run.map((m) => ({
+          key: m.key,
+          value: m.value,
+          timestamp: String(timestamp),
+          partition: partitioner({ topic, partitionMetadata, message: { key: m.key, value: m.value } }),
+        }));
         const results = await producer.send({ topic, acks: -1, messages: sent });
         const next = new Map<number, { offset: bigint; logMs: number }>();
         for (const r of results) {
@@ -127,7 +131,7 @@ export function createRecordingProducer(kafka: Kafka, topics: Record<LogicalTopi
           const at = next.get(m.partition);
           if (!at) throw new Error(`no send result for ${topic}:${m.partition}`);
           const key = m.key === null || m.key === undefined ? null : String(m.key);
-          const decoded = logical === 'deadLetter' ? null : decodeEvent({ key: m.key ?? null, value: m.value, topic: logical as LogicalTopic });
+          const decoded = logical === 'deadLetter' ? null : decodeEvent({ key: m.key ?? null, value: m.value, topic: logical });
           const record: ProducedMessage = { topic, partition: m.partition, offset: at.offset, key, event: decoded?.ok ? decoded.event : null, logMs: at.logMs };
           at.offset += 1n;
           last.set(fieldOf(record), record.offset);

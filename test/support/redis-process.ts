@@ -80,8 +80,8 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
           resolve();
         }
       };
-      server.stdout!.on('data', onData);
-      server.stderr!.on('data', onData);
+      server.stdout.on('data', onData);
+      server.stderr.on('data', onData);
       server.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`redis-server on ${port} exited (${code ?? signal}) before it was ready:\n${output.slice(-2000)}`));

@@ -2,27 +2,12 @@
  * given/when/then for the access rules: `given(history).when(event)` replays the history, applies
  * the event, and exposes what a user of the report would see before and after.
  */
-import {
-  type AccessType,
-  type Channel,
-  DEFAULT_DEDUPE_WINDOW_MS,
-  type FactEvent,
-  type UserDoc,
-  allDocs,
-  replay,
-  step,
-  summarize,
-} from '../../projections/index.ts';
+import { type AccessType, type Channel, DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, type UserDoc, allDocs, replay, step, summarize } from '../../projections/index.ts';
 
 /** A compact view of a user's entries: `type:target <- rule@queue/member`. */
 export function entryLines(doc: UserDoc | null | undefined): string[] {
   if (!doc) return [];
-  return doc.entries.map(
-    (e) =>
-      `${e.access_type}:${e.target.id} <- ${e.granted_by
-        .map((p) => `${p.rule}${p.queue_id ? `@${p.queue_id}/${p.member_type}` : ''}`)
-        .join(', ')}`,
-  );
+  return doc.entries.map((e) => `${e.access_type}:${e.target.id} <- ${e.granted_by.map((p) => `${p.rule}${p.queue_id ? `@${p.queue_id}/${p.member_type}` : ''}`).join(', ')}`);
 }
 
 export function given(...history: FactEvent[]) {

@@ -33,10 +33,29 @@ describe('token verification', () => {
       ['Bearer not.a.jwt', 'the token is malformed'],
       [`Bearer ${await mintToken({ secret: SECRET, accountId: 'a', now: () => Date.now() - 13 * 3600_000 })}`, 'the token has expired'],
       [`Bearer ${await mintToken({ secret: `${SECRET}?`, accountId: 'a' })}`, 'the token signature does not verify'],
-      [`Bearer ${new UnsecuredJWT({ account_id: 'a', scope: 'access-reports:read' }).setSubject('x').setExpirationTime(now + 60).encode()}`, 'the token must be signed with HS256'],
-      [`Bearer ${await new SignJWT({ account_id: 'a' }).setProtectedHeader({ alg: 'HS512' }).setSubject('x').setExpirationTime(now + 60).sign(key)}`, 'the token must be signed with HS256'],
-      [`Bearer ${await new SignJWT({ account_id: 'a' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').sign(key)}`, 'the token\'s exp claim is not acceptable'],
-      [`Bearer ${await new SignJWT({ account_id: 'a' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now + 60).sign(key)}`, 'the token\'s sub claim is not acceptable'],
+      [
+        `Bearer ${new UnsecuredJWT({ account_id: 'a', scope: 'access-reports:read' })
+          .setSubject('x')
+          .setExpirationTime(now + 60)
+          .encode()}`,
+        'the token must be signed with HS256',
+      ],
+      [
+        `Bearer ${await new SignJWT({ account_id: 'a' })
+          .setProtectedHeader({ alg: 'HS512' })
+          .setSubject('x')
+          .setExpirationTime(now + 60)
+          .sign(key)}`,
+        'the token must be signed with HS256',
+      ],
+      [`Bearer ${await new SignJWT({ account_id: 'a' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').sign(key)}`, "the token's exp claim is not acceptable"],
+      [
+        `Bearer ${await new SignJWT({ account_id: 'a' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setExpirationTime(now + 60)
+          .sign(key)}`,
+        "the token's sub claim is not acceptable",
+      ],
     ];
     for (const [header, reason] of cases) {
       const error = await refusal(header);

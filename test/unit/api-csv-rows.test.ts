@@ -18,7 +18,10 @@ const doc: UserDoc = {
     {
       access_type: 'inbox',
       target: { type: 'inbox', id: 'i1', name: 'Sales voicemail' },
-      queues: [{ id: 'q1', name: 'Sales' }, { id: 'q2', name: 'Video' }],
+      queues: [
+        { id: 'q1', name: 'Sales' },
+        { id: 'q2', name: 'Video' },
+      ],
       channels: ['video', 'voice'],
       granted_by: [
         { rule: 'automatic_recording_inbox', channel: 'voice', queue_id: 'q1', role_id: 'r1', member_type: 'agent' },
@@ -34,7 +37,20 @@ describe('CSV rows', () => {
     expect(CSV_COLUMNS).toHaveLength(12);
     expect(csvRows(doc, {})).toEqual([
       ['u1', 'Ana Cruz', 'ana@example.com', 'inactive', '2', 'automatic_call_recording', 'queue', 'q1', 'Sales', 'q1', 'voice', 'automatic_recording'],
-      ['u1', 'Ana Cruz', 'ana@example.com', 'inactive', '2', 'inbox', 'inbox', 'i1', 'Sales voicemail', 'q1;q2', 'video;voice', 'automatic_recording_inbox;inbox_queue_grant;inbox_user_grant'],
+      [
+        'u1',
+        'Ana Cruz',
+        'ana@example.com',
+        'inactive',
+        '2',
+        'inbox',
+        'inbox',
+        'i1',
+        'Sales voicemail',
+        'q1;q2',
+        'video;voice',
+        'automatic_recording_inbox;inbox_queue_grant;inbox_user_grant',
+      ],
     ]);
   });
 

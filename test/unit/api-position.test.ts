@@ -15,7 +15,13 @@ describe('positions', () => {
   it('parses what it formats, offsets beyond 2^53 included', () => {
     const text = 'zcc.users:0:9007199254740993,t-1.zcc_roles-x:3:0';
     const parsed = parsePositions(text);
-    expect(parsed).toEqual({ ok: true, positions: new Map([['zcc.users:0', 9007199254740993n], ['t-1.zcc_roles-x:3', 0n]]) });
+    expect(parsed).toEqual({
+      ok: true,
+      positions: new Map([
+        ['zcc.users:0', 9007199254740993n],
+        ['t-1.zcc_roles-x:3', 0n],
+      ]),
+    });
     expect(parsePositions('')).toEqual({ ok: true, positions: new Map() });
   });
 
@@ -25,8 +31,16 @@ describe('positions', () => {
   });
 
   it('says where the index lags: missing partitions and lower offsets, not higher ones', () => {
-    const wanted = new Map([['b:1', 10n], ['a:0', 5n], ['c:0', 3n]]);
-    const have = new Map([['a:0', 5n], ['b:1', 9n], ['d:0', 100n]]);
+    const wanted = new Map([
+      ['b:1', 10n],
+      ['a:0', 5n],
+      ['c:0', 3n],
+    ]);
+    const have = new Map([
+      ['a:0', 5n],
+      ['b:1', 9n],
+      ['d:0', 100n],
+    ]);
     expect(lagBehind(wanted, have)).toEqual([
       { topic: 'b', partition: 1, wanted: '10', have: '9' },
       { topic: 'c', partition: 0, wanted: '3', have: null },
@@ -35,6 +49,14 @@ describe('positions', () => {
   });
 
   it('names topics the index does not read', () => {
-    expect(unknownTopics(new Map([['zcc.users:0', 1n], ['zcc.usres:0', 1n]]), ['zcc.users', 'zcc.roles'])).toEqual(['zcc.usres']);
+    expect(
+      unknownTopics(
+        new Map([
+          ['zcc.users:0', 1n],
+          ['zcc.usres:0', 1n],
+        ]),
+        ['zcc.users', 'zcc.roles'],
+      ),
+    ).toEqual(['zcc.usres']);
   });
 });

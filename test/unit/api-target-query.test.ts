@@ -7,11 +7,38 @@ import { fieldErrors } from '../../src/api/validation.ts';
 import { countBits, targetCounts, targetFilterKey, toIndexedUser } from '../../src/opensearch/user-document.ts';
 
 const S = '\u001f';
-const path = (rule: Entry['granted_by'][number]['rule'], queue_id: string | null, channel: Entry['channels'][number] = 'voice') => ({ rule, channel, queue_id, role_id: null, member_type: queue_id ? ('agent' as const) : null });
+const path = (rule: Entry['granted_by'][number]['rule'], queue_id: string | null, channel: Entry['channels'][number] = 'voice') => ({
+  rule,
+  channel,
+  queue_id,
+  role_id: null,
+  member_type: queue_id ? ('agent' as const) : null,
+});
 const ENTRIES: Entry[] = [
-  { access_type: 'automatic_call_recording', target: { type: 'queue', id: 'q1', name: 'Q1' }, queues: [{ id: 'q1', name: 'Q1' }], channels: ['voice'], granted_by: [path('automatic_recording', 'q1')] },
-  { access_type: 'inbox', target: { type: 'inbox', id: 'i1', name: 'I1' }, queues: [{ id: 'q1', name: 'Q1' }, { id: 'q2', name: 'Q2' }], channels: ['email', 'voice'], granted_by: [path('inbox_queue_grant', 'q1'), path('inbox_queue_grant', 'q2', 'email'), path('inbox_user_grant', null)] },
-  { access_type: 'inbox', target: { type: 'inbox', id: 'i2', name: 'I2' }, queues: [{ id: 'q2', name: 'Q2' }], channels: ['email'], granted_by: [path('inbox_queue_grant', 'q2', 'email')] },
+  {
+    access_type: 'automatic_call_recording',
+    target: { type: 'queue', id: 'q1', name: 'Q1' },
+    queues: [{ id: 'q1', name: 'Q1' }],
+    channels: ['voice'],
+    granted_by: [path('automatic_recording', 'q1')],
+  },
+  {
+    access_type: 'inbox',
+    target: { type: 'inbox', id: 'i1', name: 'I1' },
+    queues: [
+      { id: 'q1', name: 'Q1' },
+      { id: 'q2', name: 'Q2' },
+    ],
+    channels: ['email', 'voice'],
+    granted_by: [path('inbox_queue_grant', 'q1'), path('inbox_queue_grant', 'q2', 'email'), path('inbox_user_grant', null)],
+  },
+  {
+    access_type: 'inbox',
+    target: { type: 'inbox', id: 'i2', name: 'I2' },
+    queues: [{ id: 'q2', name: 'Q2' }],
+    channels: ['email'],
+    granted_by: [path('inbox_queue_grant', 'q2', 'email')],
+  },
 ];
 const DOC = { user_id: 'u1', display_name: 'Ana', user_email: 'a@x', user_access: 'active' as const, entries: ENTRIES };
 
@@ -95,6 +122,10 @@ describe('target parameters', () => {
   it('as_of on queues and inboxes; inboxes take channel but no access type', () => {
     expect(queuesQuerySchema.parse({ as_of: '2026-03-01T10:00:00Z' })).toMatchObject({ as_of: '2026-03-01T10:00:00Z' });
     expect(inboxesQuerySchema.parse({ channel: 'voice', as_of: '2026-03-01T10:00:00+02:00' })).toMatchObject({ channel: 'voice' });
-    expect(fieldErrors(inboxesQuerySchema, { access_type: 'inbox', as_of: 'now' }).map((e) => e.field).sort()).toEqual(['access_type', 'as_of']);
+    expect(
+      fieldErrors(inboxesQuerySchema, { access_type: 'inbox', as_of: 'now' })
+        .map((e) => e.field)
+        .sort(),
+    ).toEqual(['access_type', 'as_of']);
   });
 });

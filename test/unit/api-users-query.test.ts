@@ -39,7 +39,14 @@ describe('users query', () => {
   });
 
   it('reads a row from the filtered fields', () => {
-    expect(rowSourceFields({ accountId: 'a', channel: 'email', access_type: 'inbox' })).toEqual(['user_id', 'display_name', 'user_email', 'user_access', 'ca.email.inbox', 'at.email']);
+    expect(rowSourceFields({ accountId: 'a', channel: 'email', access_type: 'inbox' })).toEqual([
+      'user_id',
+      'display_name',
+      'user_email',
+      'user_access',
+      'ca.email.inbox',
+      'at.email',
+    ]);
     const source = {
       user_id: 'u1',
       display_name: 'Ana',

@@ -32,7 +32,7 @@ const W = DEFAULT_DEDUPE_WINDOW_MS;
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
 
 /** One account's events with strictly increasing times (the arbitrary's accounts folded into one). */
-const oneAccountArb = historyArb.map((h) => h.map((r, i) => ({ ...r.event, id: `e${i}` }) as FactEvent));
+const oneAccountArb = historyArb.map((h) => h.map((r, i) => ({ ...r.event, id: `e${i}` })));
 
 /** The changes the core itself makes, event by event: [event id, key, change]. */
 function expectedChanges(events: readonly FactEvent[]): Map<string, [string, string, string][]> {
@@ -140,7 +140,10 @@ describe('a user’s history from the fact intervals', () => {
     const events: FactEvent[] = [b.inbox('i1'), b.user('u1'), b.grantUser('i1', 'u1'), b.revokeUser('i1', 'u1')];
     const records = simulateFacts('acc', events);
     // zcc.inboxes offsets: i1 = 0, grant = 1, revoke = 2
-    const positions = new Map([['zcc.inboxes:0', 1n], ['zcc.users:0', 0n]]);
+    const positions = new Map([
+      ['zcc.inboxes:0', 1n],
+      ['zcc.users:0', 0n],
+    ]);
     expect(brief(deriveChanges('u1', records, (e) => reflects(positions, e)))).toEqual([
       ['e-2', 'profile', 'created'],
       ['e-3', 'inbox:inbox:i1', 'granted'],
@@ -161,29 +164,39 @@ describe('a user’s history from the fact intervals', () => {
 
   it('any interleaving of the topics: the history replayed by its `at` times up to T is what as_of and the core’s replay give at T', async () => {
     await fc.assert(
-      fc.asyncProperty(historyArb, fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 60, size: 'max' }), fc.array(fc.nat(), { minLength: 1, maxLength: 10 }), async (history, choices, picks) => {
-        for (const account of new Set(history.map((r) => r.account))) {
-          const mine = history.filter((r) => r.account === account);
-          const applied = interleave(byTopic(mine), choices).map((r) => r.event);
-          const facts = simulateFacts(account, applied);
-          const times = mine.map((r) => r.event.timeMs);
-          // Before the first event, after the last, exactly at events (a change's edge) and between two.
-          const at = [times[0]! - 1, times[times.length - 1]! + 1, ...picks.map((p) => times[p % times.length]!), ...picks.map((p) => times[p % times.length]! + 30_000)];
-          const histories = new Map<string, HistoryChange[]>();
-          for (const userId of USERS) {
-            const changes = deriveChanges(userId, await readUserFacts(userId, facts));
-            // What the route reads (the user's subject and what it leads to) tells the same story as every interval.
-            expect(brief(changes), `${account} ${userId}`).toEqual(brief(deriveChanges(userId, facts)));
-            histories.set(userId, changes);
+      fc.asyncProperty(
+        historyArb,
+        fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 60, size: 'max' }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 10 }),
+        async (history, choices, picks) => {
+          for (const account of new Set(history.map((r) => r.account))) {
+            const mine = history.filter((r) => r.account === account);
+            const applied = interleave(byTopic(mine), choices).map((r) => r.event);
+            const facts = simulateFacts(account, applied);
+            const times = mine.map((r) => r.event.timeMs);
+            // Before the first event, after the last, exactly at events (a change's edge) and between two.
+            const at = [times[0]! - 1, times[times.length - 1]! + 1, ...picks.map((p) => times[p % times.length]!), ...picks.map((p) => times[p % times.length]! + 30_000)];
+            const histories = new Map<string, HistoryChange[]>();
+            for (const userId of USERS) {
+              const changes = deriveChanges(userId, await readUserFacts(userId, facts));
+              // What the route reads (the user's subject and what it leads to) tells the same story as every interval.
+              expect(brief(changes), `${account} ${userId}`).toEqual(brief(deriveChanges(userId, facts)));
+              histories.set(userId, changes);
+            }
+            for (const t of at) {
+              const core = allDocs(
+                replay(
+                  mine.filter((r) => r.event.timeMs <= t).map((r) => r.event),
+                  W,
+                ).facts,
+              );
+              const asOf = new Map([...docsOfFacts(await factsAt(validAt(facts, t)))].map((d) => [d.user_id, d]));
+              expect(asOf, `${account} as_of ${t}`).toEqual(core);
+              for (const userId of USERS) expect(replayChanges(userId, histories.get(userId)!, t), `${account} ${userId} history up to ${t}`).toEqual(core.get(userId) ?? null);
+            }
           }
-          for (const t of at) {
-            const core = allDocs(replay(mine.filter((r) => r.event.timeMs <= t).map((r) => r.event), W).facts);
-            const asOf = new Map([...docsOfFacts(await factsAt(validAt(facts, t)))].map((d) => [d.user_id, d]));
-            expect(asOf, `${account} as_of ${t}`).toEqual(core);
-            for (const userId of USERS) expect(replayChanges(userId, histories.get(userId)!, t), `${account} ${userId} history up to ${t}`).toEqual(core.get(userId) ?? null);
-          }
-        }
-      }),
+        },
+      ),
       { numRuns: 200 },
     );
   });

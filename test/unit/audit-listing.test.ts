@@ -15,7 +15,15 @@ const entry = (access_type: 'inbox' | 'automatic_call_recording', id: string, ch
   target: { type: access_type === 'inbox' ? ('inbox' as const) : ('queue' as const), id, name: id },
   queues: access_type === 'inbox' ? [] : [{ id, name: id }],
   channels: [channel],
-  granted_by: [{ rule: access_type === 'inbox' ? ('inbox_user_grant' as const) : ('automatic_recording' as const), channel, queue_id: access_type === 'inbox' ? null : id, role_id: null, member_type: null }],
+  granted_by: [
+    {
+      rule: access_type === 'inbox' ? ('inbox_user_grant' as const) : ('automatic_recording' as const),
+      channel,
+      queue_id: access_type === 'inbox' ? null : id,
+      role_id: null,
+      member_type: null,
+    },
+  ],
 });
 
 const doc = (user_id: string, display_name: string, entries: UserDoc['entries'] = []): UserDoc => ({
@@ -51,7 +59,10 @@ describe('as_of listing in memory', () => {
   });
 
   it('sorts like the index: folded names by code point, ties on user id; can_access with name then id', () => {
-    const docs = [doc('u3', 'émile'), doc('u1', 'Zed'), doc('u2', 'Emile'), doc('u4', '\u{1F600} smile'), doc('u5', '\uE000 private')].map((d) => ({ ...d, entries: [entry('inbox', 'i1', 'voice')] }));
+    const docs = [doc('u3', 'émile'), doc('u1', 'Zed'), doc('u2', 'Emile'), doc('u4', '\u{1F600} smile'), doc('u5', '\uE000 private')].map((d) => ({
+      ...d,
+      entries: [entry('inbox', 'i1', 'voice')],
+    }));
     const byName = listRows(docs, { accountId: 'a' }, { sort: 'name', order: 'asc' }).map((r) => r.row.user_id);
     expect(byName).toEqual(['u2', 'u3', 'u1', 'u5', 'u4']); // U+E000 before U+1F600, unlike UTF-16 order
     expect(compareCodePoints('\uE000', '\u{1F600}')).toBeLessThan(0);

@@ -23,9 +23,12 @@ describe('replay', () => {
     const b = createEventBuilder(Date.parse('2026-03-01T09:00:00Z'));
     const users: FactEvent[] = [b.user('u1', 'Bo'), b.user('u2', 'Ana')];
     const inboxes: FactEvent[] = [b.inbox('i1'), b.grantUser('i1', 'u1'), b.grantUser('i1', 'u2'), b.revokeUser('i1', 'u1')];
-    const byTopic = new Map([['users', users], ['inboxes', inboxes]] as const);
+    const byTopic = new Map([
+      ['users', users],
+      ['inboxes', inboxes],
+    ] as const);
     const at = inboxes[2]!.timeMs; // before the revocation
-    const { docs, applied } = replayUntil(byTopic as never, at, DEFAULT_DEDUPE_WINDOW_MS);
+    const { docs, applied } = replayUntil(byTopic, at, DEFAULT_DEDUPE_WINDOW_MS);
     expect(applied).toBe(5);
     const report = auditReport(docs.values());
     expect(report.summary.all.users.total).toBe(2);

@@ -23,7 +23,13 @@ export function simulateFacts(accountId: string, events: readonly FactEvent[]): 
     const topic = topicOf(event);
     const offset = offsets.get(topic) ?? 0n;
     offsets.set(topic, offset + 1n);
-    const plan = planBatch(state, raw, { accountId, topic, partition: 0, version: i + 1 }, [{ event: { ...event, time: new Date(event.timeMs).toISOString() }, offset }], DEFAULT_DEDUPE_WINDOW_MS);
+    const plan = planBatch(
+      state,
+      raw,
+      { accountId, topic, partition: 0, version: i + 1 },
+      [{ event: { ...event, time: new Date(event.timeMs).toISOString() }, offset }],
+      DEFAULT_DEDUPE_WINDOW_MS,
+    );
     for (const [id, record] of plan.intervals) records.set(id, structuredClone(record));
   });
   return [...records.values()];

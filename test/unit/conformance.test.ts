@@ -13,14 +13,7 @@ import {
 } from '../../projections/index.ts';
 import { decodeEvent } from '../../schemas/decode.ts';
 import type { LogicalTopic } from '../../schemas/events.ts';
-import {
-  type CaseEvent,
-  drillDownShape,
-  expectedDrillDown,
-  filteredRows,
-  loadConformanceCases,
-  sortRows,
-} from '../support/conformance.ts';
+import { type CaseEvent, drillDownShape, expectedDrillDown, filteredRows, loadConformanceCases, sortRows } from '../support/conformance.ts';
 
 /** Each case event goes through the real decoder, as the projector reads it from Kafka. */
 function toFactEvent(e: CaseEvent): FactEvent {
@@ -49,16 +42,14 @@ describe('conformance cases through the pure core', () => {
       for (const channel of CHANNELS) expect(rows({ channel })).toEqual(sortRows(c.expect.rows_by_channel[channel]));
 
       const byId = new Map(docs.map((d) => [d.user_id, d]));
-      for (const [userId, expected] of Object.entries(c.expect.users))
-        expect(drillDownShape(byId.get(userId) ?? null), userId).toEqual(expectedDrillDown(expected));
+      for (const [userId, expected] of Object.entries(c.expect.users)) expect(drillDownShape(byId.get(userId) ?? null), userId).toEqual(expectedDrillDown(expected));
 
       const queues = Object.fromEntries(queuesFromCounters(countersFromDocs(docs), {}).map((q) => [q.cc_queue_id, q.users]));
       expect(queues).toEqual(c.expect.queues);
 
       const inboxes = Object.fromEntries(inboxesFromCounters(countersFromDocs(docs), 'all').map((i) => [i.inbox_id, i.users]));
       expect(inboxes).toEqual(c.expect.inboxes);
-      for (const [inbox_id, expected] of Object.entries(c.expect.rows_by_inbox_id))
-        expect(filteredRows(docs, { inbox_id }), `inbox_id ${inbox_id}`).toEqual(sortRows(expected));
+      for (const [inbox_id, expected] of Object.entries(c.expect.rows_by_inbox_id)) expect(filteredRows(docs, { inbox_id }), `inbox_id ${inbox_id}`).toEqual(sortRows(expected));
       for (const [cc_queue_id, expected] of Object.entries(c.expect.rows_by_cc_queue_id))
         expect(filteredRows(docs, { cc_queue_id }), `cc_queue_id ${cc_queue_id}`).toEqual(sortRows(expected));
     });

@@ -49,17 +49,31 @@ function checkConsistency(events: readonly GeneratedEvent[]): string[] {
       else a.relations.delete(relation);
     };
     switch (value.type) {
-      case 'user.upserted': upsert(value.data.user_id); break;
-      case 'role.upserted': upsert(value.data.role_id); break;
-      case 'inbox.upserted': upsert(value.data.inbox_id); break;
+      case 'user.upserted':
+        upsert(value.data.user_id);
+        break;
+      case 'role.upserted':
+        upsert(value.data.role_id);
+        break;
+      case 'inbox.upserted':
+        upsert(value.data.inbox_id);
+        break;
       case 'queue.upserted':
         upsert(value.data.cc_queue_id);
         if (value.data.overflow_to_inbox_id !== null) need(value.data.overflow_to_inbox_id);
         break;
-      case 'user.deleted': remove(value.data.user_id); break;
-      case 'role.deleted': remove(value.data.role_id); break;
-      case 'queue.deleted': remove(value.data.cc_queue_id); break;
-      case 'inbox.deleted': remove(value.data.inbox_id); break;
+      case 'user.deleted':
+        remove(value.data.user_id);
+        break;
+      case 'role.deleted':
+        remove(value.data.role_id);
+        break;
+      case 'queue.deleted':
+        remove(value.data.cc_queue_id);
+        break;
+      case 'inbox.deleted':
+        remove(value.data.inbox_id);
+        break;
       case 'role.user_assigned':
         need(value.data.role_id, value.data.user_id);
         a.roleOf.set(value.data.user_id, value.data.role_id);
@@ -110,9 +124,7 @@ describe('determinism', () => {
 
 describe('the envelope', () => {
   it('decodes with the projector decoder, on its own topic, for every event', () => {
-    const failures = history
-      .map((e) => ({ e, result: decodeEvent({ key: e.key, value: JSON.stringify(e.value), topic: e.topic }) }))
-      .filter(({ result }) => !result.ok);
+    const failures = history.map((e) => ({ e, result: decodeEvent({ key: e.key, value: JSON.stringify(e.value), topic: e.topic }) })).filter(({ result }) => !result.ok);
     expect(failures.slice(0, 3)).toEqual([]);
     for (const e of history) expect(e.topic).toBe(TOPIC_OF_TYPE[e.value.type]);
   });
@@ -215,9 +227,22 @@ describe('realism', () => {
     for (const [type, n] of counts) if (!type.startsWith('queue.member')) expect(n / CHURN, type).toBeLessThan(membership);
     // Every kind of change happens.
     expect([...counts.keys()].sort()).toEqual([
-      'inbox.deleted', 'inbox.queue_granted', 'inbox.queue_revoked', 'inbox.upserted', 'inbox.user_granted', 'inbox.user_revoked',
-      'queue.deleted', 'queue.member_assigned', 'queue.member_unassigned', 'queue.upserted',
-      'role.deleted', 'role.upserted', 'role.user_assigned', 'role.user_unassigned', 'user.deleted', 'user.upserted',
+      'inbox.deleted',
+      'inbox.queue_granted',
+      'inbox.queue_revoked',
+      'inbox.upserted',
+      'inbox.user_granted',
+      'inbox.user_revoked',
+      'queue.deleted',
+      'queue.member_assigned',
+      'queue.member_unassigned',
+      'queue.upserted',
+      'role.deleted',
+      'role.upserted',
+      'role.user_assigned',
+      'role.user_unassigned',
+      'user.deleted',
+      'user.upserted',
     ]);
   });
 });

@@ -38,7 +38,13 @@ describe('the seeded PRNG', () => {
     const counts = { a: 0, b: 0, c: 0 };
     let hits = 0;
     for (let i = 0; i < 20_000; i++) {
-      counts[rng.weighted([['a', 1], ['b', 3], ['c', 0]] as const)]++;
+      counts[
+        rng.weighted([
+          ['a', 1],
+          ['b', 3],
+          ['c', 0],
+        ] as const)
+      ]++;
       if (rng.chance(0.2)) hits++;
     }
     expect(counts.c).toBe(0);

@@ -5,18 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type Entry,
-  type FactEvent,
-  type UserDoc,
-  affectedUsers,
-  applyEvent,
-  deriveUser,
-  diffDocs,
-  emptyAccount,
-  sameDoc,
-  sameEntry,
-} from '../../projections/index.ts';
+import { type Entry, type FactEvent, type UserDoc, affectedUsers, applyEvent, deriveUser, diffDocs, emptyAccount, sameDoc, sameEntry } from '../../projections/index.ts';
 import { historyArb } from '../support/arbitraries.ts';
 
 const json = (x: unknown) => JSON.stringify(x ?? null);
@@ -37,7 +26,7 @@ function versions(events: readonly FactEvent[]): (UserDoc | null)[][] {
   return [...byUser.values()];
 }
 
-const oneAccount = historyArb.map((h) => h.map((r, i) => ({ ...r.event, id: `e${i}` }) as FactEvent));
+const oneAccount = historyArb.map((h) => h.map((r, i) => ({ ...r.event, id: `e${i}` })));
 
 describe('document equality', () => {
   it('sameDoc, sameEntry and an empty diffDocs agree with JSON equality on derived documents', () => {

@@ -15,7 +15,13 @@ const batch = (field: string, firstOffset: bigint, highWatermark: bigint) => ({ 
 
 describe('continuity: a batch continues its partition where Redis ends', () => {
   it('given applied up to 9, a batch from 10 (or an overlap from 5) is projected', () => {
-    const verdict = checkContinuity([batch('t:0', 10n, 20n), batch('t:1', 5n, 20n)], new Map([['t:0', 9n], ['t:1', 9n]]));
+    const verdict = checkContinuity(
+      [batch('t:0', 10n, 20n), batch('t:1', 5n, 20n)],
+      new Map([
+        ['t:0', 9n],
+        ['t:1', 9n],
+      ]),
+    );
     expect(verdict).toEqual({ ok: ['t:0', 't:1'], gaps: [], resets: [] });
   });
 
@@ -52,9 +58,22 @@ describe('external versions', () => {
 
 describe('the exact position of an account’s counters', () => {
   it('is, per partition, the further of the generation’s applied position and the account’s own offset', () => {
-    const generation = new Map([['t:0', 10n], ['t:1', 50n]]);
-    const account = new Map([['t:0', 14n], ['t:1', 30n], ['t:2', 3n]]);
-    expect(exactPositions(generation, account)).toEqual(new Map([['t:0', 14n], ['t:1', 50n], ['t:2', 3n]]));
+    const generation = new Map([
+      ['t:0', 10n],
+      ['t:1', 50n],
+    ]);
+    const account = new Map([
+      ['t:0', 14n],
+      ['t:1', 30n],
+      ['t:2', 3n],
+    ]);
+    expect(exactPositions(generation, account)).toEqual(
+      new Map([
+        ['t:0', 14n],
+        ['t:1', 50n],
+        ['t:2', 3n],
+      ]),
+    );
   });
 });
 
@@ -72,12 +91,16 @@ const marker = (overrides: Partial<RepairMarker>): RepairMarker => ({
 
 describe('the repair marker in words', () => {
   it('names the reason, what is done and how far', () => {
-    expect(describeRepair(marker({}))).toBe('Redis has no live generation for namespace ns; repair under way since 2026-11-30T01:00:00.000Z: rebuilding generation g3 from Kafka (250 of 1000, 25 %)');
+    expect(describeRepair(marker({}))).toBe(
+      'Redis has no live generation for namespace ns; repair under way since 2026-11-30T01:00:00.000Z: rebuilding generation g3 from Kafka (250 of 1000, 25 %)',
+    );
     expect(describeRepair(marker({ code: 'redis_behind', phase: 'cleaning', total: 0 }))).toMatch(/rewriting OpenSearch from Redis's state before replaying the lost events$/);
   });
 
   it('a failed repair is its reason alone', () => {
-    expect(describeRepair(marker({ phase: 'failed', reason: 'no history; the repair failed: topic t partition 1: first missing offset 0' }))).toBe('no history; the repair failed: topic t partition 1: first missing offset 0');
+    expect(describeRepair(marker({ phase: 'failed', reason: 'no history; the repair failed: topic t partition 1: first missing offset 0' }))).toBe(
+      'no history; the repair failed: topic t partition 1: first missing offset 0',
+    );
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, type UserDoc, emptyAccount } from '../../projections/index.ts';
+import { DEFAULT_DEDUPE_WINDOW_MS, type UserDoc, emptyAccount } from '../../projections/index.ts';
 import type { EventRef, FactIntervalRecord } from '../../src/records/fact-intervals.ts';
 import { type PositionedEvent, planBatch } from '../../src/projector/plan-batch.ts';
 import { historyArb } from '../support/arbitraries.ts';
@@ -40,7 +40,7 @@ function planInCommits(events: readonly PositionedEvent[], maxWork: number) {
 
 const batchArb = historyArb.map((h) =>
   // Repeat some ids, so that duplicates fall inside and across commits.
-  h.map((r, i): PositionedEvent => ({ event: { ...r.event, id: `e${i % 97 === 5 ? 0 : i}` } as FactEvent & { time?: string }, offset: BigInt(i) })),
+  h.map((r, i): PositionedEvent => ({ event: { ...r.event, id: `e${i % 97 === 5 ? 0 : i}` }, offset: BigInt(i) })),
 );
 
 describe('planBatch work budget', () => {
@@ -65,8 +65,8 @@ describe('planBatch work budget', () => {
 
   it('a budget smaller than one event still plans that event', () => {
     const events: PositionedEvent[] = [
-      { event: { id: 'a', type: 'user.upserted', timeMs: 1, data: { user_id: 'u1', display_name: 'Ana', user_email: 'a@x.test', user_access: 'active' } } as FactEvent, offset: 7n },
-      { event: { id: 'b', type: 'user.upserted', timeMs: 2, data: { user_id: 'u2', display_name: 'Bo', user_email: 'b@x.test', user_access: 'active' } } as FactEvent, offset: 8n },
+      { event: { id: 'a', type: 'user.upserted', timeMs: 1, data: { user_id: 'u1', display_name: 'Ana', user_email: 'a@x.test', user_access: 'active' } }, offset: 7n },
+      { event: { id: 'b', type: 'user.upserted', timeMs: 2, data: { user_id: 'u2', display_name: 'Bo', user_email: 'b@x.test', user_access: 'active' } }, offset: 8n },
     ];
     const state = emptyAccount();
     const plan = planBatch(state, { values: new Map(), opened: new Map() }, { ...SOURCE, version: 1 }, events, W, 0);

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  describePersistence,
-  persistenceFinding,
-  persistenceFromConfig,
-  persistenceFromInfo,
-  redisUrlForLogs,
-} from '../../src/redis/persistence.ts';
+import { describePersistence, persistenceFinding, persistenceFromConfig, persistenceFromInfo, redisUrlForLogs } from '../../src/redis/persistence.ts';
 
 const URL = 'redis://default:s3cret@redis.internal:6380/0';
 

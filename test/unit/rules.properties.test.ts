@@ -1,16 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type AccountState,
-  DEFAULT_DEDUPE_WINDOW_MS,
-  type UserDoc,
-  allDocs,
-  countersFromDocs,
-  counterDeltas,
-  deriveUser,
-  emptyAccount,
-  step,
-} from '../../projections/index.ts';
+import { type AccountState, DEFAULT_DEDUPE_WINDOW_MS, type UserDoc, allDocs, countersFromDocs, counterDeltas, deriveUser, emptyAccount, step } from '../../projections/index.ts';
 import { type Routed, TOPICS, byTopic, historyArb, interleave } from '../support/arbitraries.ts';
 
 const W = DEFAULT_DEDUPE_WINDOW_MS;

@@ -63,12 +63,15 @@ describe('rule 1b: an inbox granted to a queue', () => {
 
   it('keeps a path per member type when a user is both agent and supervisor', () => {
     const e = createEventBuilder();
-    const { after } = given(e.inbox('i1'), e.queue('q1'), e.user('u1'), e.grantQueue('i1', 'q1'), e.member('q1', 'u1', 'agent')).when(
-      e.member('q1', 'u1', 'supervisor'),
-    );
+    const { after } = given(e.inbox('i1'), e.queue('q1'), e.user('u1'), e.grantQueue('i1', 'q1'), e.member('q1', 'u1', 'agent')).when(e.member('q1', 'u1', 'supervisor'));
     expect(after.entries('u1')).toEqual(['inbox:i1 <- inbox_queue_grant@q1/agent, inbox_queue_grant@q1/supervisor']);
     const { after: afterLeaving } = given(
-      e.inbox('i1'), e.queue('q1'), e.user('u1'), e.grantQueue('i1', 'q1'), e.member('q1', 'u1', 'agent'), e.member('q1', 'u1', 'supervisor'),
+      e.inbox('i1'),
+      e.queue('q1'),
+      e.user('u1'),
+      e.grantQueue('i1', 'q1'),
+      e.member('q1', 'u1', 'agent'),
+      e.member('q1', 'u1', 'supervisor'),
     ).when(e.unmember('q1', 'u1', 'agent'));
     expect(afterLeaving.entries('u1')).toEqual(['inbox:i1 <- inbox_queue_grant@q1/supervisor']);
   });
@@ -88,10 +91,7 @@ describe('rule 2 and 1c: automatic call recording and the queue inbox', () => {
     (privilege) => {
       const e = createEventBuilder();
       const { after } = given(...setup(e, [privilege])).when(e.member('q1', 'u1', 'supervisor'));
-      expect(after.entries('u1')).toEqual([
-        'automatic_call_recording:q1 <- automatic_recording@q1/supervisor',
-        'inbox:i1 <- automatic_recording_inbox@q1/supervisor',
-      ]);
+      expect(after.entries('u1')).toEqual(['automatic_call_recording:q1 <- automatic_recording@q1/supervisor', 'inbox:i1 <- automatic_recording_inbox@q1/supervisor']);
       expect(after.docs.get('u1')!.entries[0]!.granted_by[0]!.role_id).toBe('r1');
     },
   );
@@ -124,10 +124,7 @@ describe('rule 2 and 1c: automatic call recording and the queue inbox', () => {
     const e = createEventBuilder();
     const history = [...setup(e, [REC]), e.user('u2'), e.assignRole('r1', 'u2'), e.member('q1', 'u1'), e.member('q1', 'u2'), e.grantUser('i1', 'u2')];
     const { before, after, affected } = given(...history).when(e.role('r1', ['InboxTab']));
-    expect(before.entries('u2')).toEqual([
-      'automatic_call_recording:q1 <- automatic_recording@q1/agent',
-      'inbox:i1 <- automatic_recording_inbox@q1/agent, inbox_user_grant',
-    ]);
+    expect(before.entries('u2')).toEqual(['automatic_call_recording:q1 <- automatic_recording@q1/agent', 'inbox:i1 <- automatic_recording_inbox@q1/agent, inbox_user_grant']);
     expect(after.entries('u1')).toEqual([]);
     expect(after.entries('u2')).toEqual(['inbox:i1 <- inbox_user_grant']);
     expect(affected).toEqual(new Set(['u1', 'u2']));
@@ -137,10 +134,7 @@ describe('rule 2 and 1c: automatic call recording and the queue inbox', () => {
     const e = createEventBuilder();
     const history = [...setup(e, [REC]), e.inbox('i2'), e.member('q1', 'u1')];
     const { after, affected } = given(...history).when(e.queue('q1', { inbox: 'i2', automatic: true }));
-    expect(after.entries('u1')).toEqual([
-      'automatic_call_recording:q1 <- automatic_recording@q1/agent',
-      'inbox:i2 <- automatic_recording_inbox@q1/agent',
-    ]);
+    expect(after.entries('u1')).toEqual(['automatic_call_recording:q1 <- automatic_recording@q1/agent', 'inbox:i2 <- automatic_recording_inbox@q1/agent']);
     expect(affected).toEqual(new Set(['u1']));
     const cleared = given(...history).when(e.queue('q1', { inbox: null, automatic: true }));
     expect(cleared.after.entries('u1')).toEqual(['automatic_call_recording:q1 <- automatic_recording@q1/agent']);
@@ -196,8 +190,15 @@ describe('roles', () => {
   it('a role change reaches only that role’s users; a deleted role ends its assignments for good', () => {
     const e = createEventBuilder();
     const history = [
-      e.queue('q1', { automatic: true }), e.role('a', []), e.role('b', []),
-      e.user('u1'), e.user('u2'), e.member('q1', 'u1'), e.member('q1', 'u2'), e.assignRole('a', 'u1'), e.assignRole('b', 'u2'),
+      e.queue('q1', { automatic: true }),
+      e.role('a', []),
+      e.role('b', []),
+      e.user('u1'),
+      e.user('u2'),
+      e.member('q1', 'u1'),
+      e.member('q1', 'u2'),
+      e.assignRole('a', 'u1'),
+      e.assignRole('b', 'u2'),
     ];
     const changed = given(...history).when(e.role('a', [REC]));
     expect(changed.affected).toEqual(new Set(['u1']));
@@ -230,9 +231,19 @@ describe('inboxes', () => {
   it('a rename or a deletion reaches every user near the inbox, by each path', () => {
     const e = createEventBuilder();
     const history = [
-      e.inbox('i1'), e.queue('qa', { inbox: 'i1', automatic: true }), e.queue('qg'), e.role('r', [REC]),
-      e.user('direct'), e.user('viaGrant'), e.user('viaRecording'), e.user('bystander'), e.assignRole('r', 'viaRecording'),
-      e.grantUser('i1', 'direct'), e.grantQueue('i1', 'qg'), e.member('qg', 'viaGrant'), e.member('qa', 'viaRecording'),
+      e.inbox('i1'),
+      e.queue('qa', { inbox: 'i1', automatic: true }),
+      e.queue('qg'),
+      e.role('r', [REC]),
+      e.user('direct'),
+      e.user('viaGrant'),
+      e.user('viaRecording'),
+      e.user('bystander'),
+      e.assignRole('r', 'viaRecording'),
+      e.grantUser('i1', 'direct'),
+      e.grantQueue('i1', 'qg'),
+      e.member('qg', 'viaGrant'),
+      e.member('qa', 'viaRecording'),
     ];
     const renamed = given(...history).when(e.inbox('i1', 'Escalations'));
     expect(renamed.affected).toEqual(new Set(['direct', 'viaGrant', 'viaRecording']));
@@ -275,14 +286,20 @@ describe('Can Access, filters and the summary', () => {
   const history = () => {
     const e = createEventBuilder();
     return [
-      e.inbox('i1'), e.inbox('i2'),
+      e.inbox('i1'),
+      e.inbox('i2'),
       e.queue('qv', { channel: 'voice', inbox: 'i1', automatic: true, ad_hoc: true }),
       e.queue('qd', { channel: 'video', inbox: 'i2', automatic: true }),
       e.queue('qm', { channel: 'messaging' }),
       e.role('r', ['RecordingPlay:Edit']),
-      e.user('u1'), e.user('u2'), e.assignRole('r', 'u1'),
-      e.member('qv', 'u1'), e.member('qd', 'u1', 'supervisor'), e.member('qm', 'u2'),
-      e.grantUser('i1', 'u1'), e.grantQueue('i2', 'qm'),
+      e.user('u1'),
+      e.user('u2'),
+      e.assignRole('r', 'u1'),
+      e.member('qv', 'u1'),
+      e.member('qd', 'u1', 'supervisor'),
+      e.member('qm', 'u2'),
+      e.grantUser('i1', 'u1'),
+      e.grantQueue('i2', 'qm'),
     ];
   };
 
@@ -297,10 +314,7 @@ describe('Can Access, filters and the summary', () => {
   it('a channel filter keeps only the paths of that channel, and the summary follows', () => {
     const { before } = given(...history());
     const u1 = before.docs.get('u1')!;
-    expect(filterEntries(u1.entries, { channel: 'video' }).map((x) => `${x.access_type}:${x.target.id}`)).toEqual([
-      'automatic_call_recording:qd',
-      'inbox:i2',
-    ]);
+    expect(filterEntries(u1.entries, { channel: 'video' }).map((x) => `${x.access_type}:${x.target.id}`)).toEqual(['automatic_call_recording:qd', 'inbox:i2']);
     expect(before.summary('video')).toEqual({
       users: { total: 1, inbox: 1, automatic_call_recording: 1, ad_hoc_call_recording: 0 },
       queues: { inbox: 1, automatic_call_recording: 1, ad_hoc_call_recording: 0 },

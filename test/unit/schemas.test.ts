@@ -109,9 +109,7 @@ describe('decodeEvent: poison', () => {
     const data = { ...EXAMPLES['queue.upserted'], channel: 'fax', recording: { automatic: 'yes', ad_hoc: false } };
     expect(rejection(decode(envelope('queue.upserted', data)))).toEqual({
       code: 'bad_data',
-      reason:
-        'data.channel: expected one of "voice", "video", "messaging", "email" (got "fax"); ' +
-        'data.recording.automatic: expected boolean, received string',
+      reason: 'data.channel: expected one of "voice", "video", "messaging", "email" (got "fax"); ' + 'data.recording.automatic: expected boolean, received string',
     });
     const user = { ...EXAMPLES['user.upserted'], user_id: 7 };
     expect(rejection(decode(envelope('user.upserted', user))).reason).toBe('data.user_id: expected string, received number');
@@ -121,9 +119,7 @@ describe('decodeEvent: poison', () => {
 
   it('says null is allowed when the queue inbox has the wrong type', () => {
     const data = { ...EXAMPLES['queue.upserted'], overflow_to_inbox_id: 5 };
-    expect(rejection(decode(envelope('queue.upserted', data))).reason).toBe(
-      'data.overflow_to_inbox_id: expected string or null, received number',
-    );
+    expect(rejection(decode(envelope('queue.upserted', data))).reason).toBe('data.overflow_to_inbox_id: expected string or null, received number');
   });
 
   it('refuses an unknown type', () => {
@@ -160,32 +156,23 @@ describe('decodeEvent: poison', () => {
     });
     expect(rejection(decode([1, 2]))).toEqual({ code: 'bad_envelope', reason: 'event: expected object, received array' });
     expect(rejection(decode(envelope('user.deleted', ['u_7']))).reason).toBe('data: expected object, received array');
-    expect(rejection(decode(envelope('user.deleted', undefined, { datacontenttype: 'text/xml' }))).reason).toBe(
-      'datacontenttype: expected "application/json" (got "text/xml")',
-    );
+    expect(rejection(decode(envelope('user.deleted', undefined, { datacontenttype: 'text/xml' }))).reason).toBe('datacontenttype: expected "application/json" (got "text/xml")');
   });
 
-  it.each(['2026-11-27T10:15:00', '2026-11-27 10:15:00Z', '2026-02-30T10:15:00Z', '2026-11-27T10:15Z', 'yesterday'])(
-    'refuses the time %j',
-    (time) => {
-      const { code, reason } = rejection(decode(envelope('user.deleted', undefined, { time })));
-      expect(code).toBe('bad_envelope');
-      expect(reason).toMatch(/^time: must be an RFC 3339 date-time with seconds and an offset/);
-    },
-  );
+  it.each(['2026-11-27T10:15:00', '2026-11-27 10:15:00Z', '2026-02-30T10:15:00Z', '2026-11-27T10:15Z', 'yesterday'])('refuses the time %j', (time) => {
+    const { code, reason } = rejection(decode(envelope('user.deleted', undefined, { time })));
+    expect(code).toBe('bad_envelope');
+    expect(reason).toMatch(/^time: must be an RFC 3339 date-time with seconds and an offset/);
+  });
 
   it('refuses ids with control characters, empty or too long, naming the field', () => {
     expect(rejection(decode(envelope('user.deleted', undefined, { id: 'e\u001f1' })))).toEqual({
       code: 'bad_envelope',
       reason: 'id: must not contain control characters (U+0000-U+001F, U+007F): found U+001F at index 1',
     });
-    expect(rejection(decode(envelope('user.deleted', { user_id: 'u\n7' }))).reason).toMatch(
-      /^data\.user_id: must not contain control characters .* U\+000A/,
-    );
+    expect(rejection(decode(envelope('user.deleted', { user_id: 'u\n7' }))).reason).toMatch(/^data\.user_id: must not contain control characters .* U\+000A/);
     expect(rejection(decode(envelope('user.deleted', { user_id: '' }))).reason).toBe('data.user_id: must not be empty');
-    expect(rejection(decode(envelope('user.deleted', { user_id: 'u'.repeat(257) }))).reason).toBe(
-      'data.user_id: must have at most 256 characters (got 257)',
-    );
+    expect(rejection(decode(envelope('user.deleted', { user_id: 'u'.repeat(257) }))).reason).toBe('data.user_id: must have at most 256 characters (got 257)');
   });
 
   it('refuses an event on another topic than its own', () => {

@@ -36,9 +36,7 @@ function scene() {
 describe('target filter inbox_id: only entries whose target is the inbox', () => {
   it('keeps the inbox entry with every path to it, and nothing else', () => {
     const { lines } = scene();
-    expect(lines('u1', { inbox_id: 'i1' })).toEqual([
-      'inbox:i1 <- automatic_recording_inbox@q1/agent, inbox_queue_grant@q1/agent, inbox_queue_grant@q2/agent, inbox_user_grant',
-    ]);
+    expect(lines('u1', { inbox_id: 'i1' })).toEqual(['inbox:i1 <- automatic_recording_inbox@q1/agent, inbox_queue_grant@q1/agent, inbox_queue_grant@q2/agent, inbox_user_grant']);
   });
 
   it('combines with the channel filter: only that channel’s paths to the inbox remain', () => {

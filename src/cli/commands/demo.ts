@@ -46,10 +46,27 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('publish a realistic, deterministic contact-center history to the topics (see docs/demo-data.md)')
-    .addOption(new Option('--preset <name>', 'demo (3 centers, 30,000 events), test (3 small centers) or bench (200,000 users, 2,000,000 events)').choices(PRESET_NAMES).default('demo'))
-    .option('--scale <factor>', 'bench only: shrink every center by this factor, above 0 (e.g. 0.1)', parseNumber('must be a number above 0', (n) => n > 0 && Number.isFinite(n)), 1)
-    .option('--seed <n>', 'seed of the generator: the same seed gives the same history', parseNumber('must be an integer from 0 to 4294967295', (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff), 42)
-    .option('--batch-size <n>', 'messages per produce request', parseNumber('must be a positive integer', (n) => Number.isInteger(n) && n > 0), 2_000)
+    .addOption(
+      new Option('--preset <name>', 'demo (3 centers, 30,000 events), test (3 small centers) or bench (200,000 users, 2,000,000 events)').choices(PRESET_NAMES).default('demo'),
+    )
+    .option(
+      '--scale <factor>',
+      'bench only: shrink every center by this factor, above 0 (e.g. 0.1)',
+      parseNumber('must be a number above 0', (n) => n > 0 && Number.isFinite(n)),
+      1,
+    )
+    .option(
+      '--seed <n>',
+      'seed of the generator: the same seed gives the same history',
+      parseNumber('must be an integer from 0 to 4294967295', (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff),
+      42,
+    )
+    .option(
+      '--batch-size <n>',
+      'messages per produce request',
+      parseNumber('must be a positive integer', (n) => Number.isInteger(n) && n > 0),
+      2_000,
+    )
     .option('--force', 'publish even when the topics already hold events (see docs/demo-data.md first)', false)
     .action(async (options: DemoOptions) => {
       try {

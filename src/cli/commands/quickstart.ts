@@ -59,7 +59,9 @@ export function registerQuickstartCommand(program: Command): void {
         await waitUntilCaughtUp(service.runtime, (done, total) => say(`    ${done.toLocaleString('en')} / ${total.toLocaleString('en')} events searchable`));
         const secret = process.env.ACCESS_INDEX_JWT_SECRET;
         const accounts = demoPreset().accounts.map((a) => a.id);
-        const tokens = await Promise.all(accounts.map(async (id) => [id, await mintToken({ secret, accountId: id, scope: READ_SCOPE, sub: 'quickstart', ttlSeconds: 12 * 3600 })] as const));
+        const tokens = await Promise.all(
+          accounts.map(async (id) => [id, await mintToken({ secret, accountId: id, scope: READ_SCOPE, sub: 'quickstart', ttlSeconds: 12 * 3600 })] as const),
+        );
         process.stdout.write(`\nThe access report is at ${service.api.url}\nSign in with one of these tokens (valid 12 h):\n`);
         for (const [id, token] of tokens) process.stdout.write(`  ${id}: ${token}\n`);
         process.stdout.write('Press Ctrl+C to stop.\n');

@@ -48,7 +48,9 @@ export function registerRebuildCommand(program: Command): void {
             },
           });
           if (started) bar?.stop();
-          process.stdout.write(`rebuilt ${result.generation} (was ${result.previous}${result.resumed ? ', resumed' : ''}): ${result.events} events, ${result.accounts} accounts, ${result.seconds.toFixed(1)} s\n`);
+          process.stdout.write(
+            `rebuilt ${result.generation} (was ${result.previous}${result.resumed ? ', resumed' : ''}): ${result.events} events, ${result.accounts} accounts, ${result.seconds.toFixed(1)} s\n`,
+          );
         } finally {
           await runtime.close();
         }

@@ -24,10 +24,18 @@ export interface ReplayCommandOptions {
 const FORMATS = ['json', 'table'] as const;
 
 /** Checks the options; throws with one line per bad option. */
-export function parseReplayOptions(options: ReplayCommandOptions): { accountId: string; untilMs: number; until: string; channel: Channel | undefined; format: (typeof FORMATS)[number] } {
+export function parseReplayOptions(options: ReplayCommandOptions): {
+  accountId: string;
+  untilMs: number;
+  until: string;
+  channel: Channel | undefined;
+  format: (typeof FORMATS)[number];
+} {
   const problems: string[] = [];
-  if (!eventTimeSchema.safeParse(options.until).success) problems.push(`--until must be an RFC 3339 date-time with seconds and an offset, e.g. 2026-11-27T10:15:00Z (got ${JSON.stringify(options.until)})`);
-  if (options.channel !== undefined && !(CHANNELS as readonly string[]).includes(options.channel)) problems.push(`--channel must be one of ${CHANNELS.join(', ')} (got ${JSON.stringify(options.channel)})`);
+  if (!eventTimeSchema.safeParse(options.until).success)
+    problems.push(`--until must be an RFC 3339 date-time with seconds and an offset, e.g. 2026-11-27T10:15:00Z (got ${JSON.stringify(options.until)})`);
+  if (options.channel !== undefined && !(CHANNELS as readonly string[]).includes(options.channel))
+    problems.push(`--channel must be one of ${CHANNELS.join(', ')} (got ${JSON.stringify(options.channel)})`);
   if (!(FORMATS as readonly string[]).includes(options.format)) problems.push(`--format must be json or table (got ${JSON.stringify(options.format)})`);
   if (options.account.length === 0) problems.push('--account must not be empty');
   if (problems.length > 0) throw new Error(problems.join('\n'));
@@ -57,7 +65,11 @@ export function replayJson(result: ReplayAccountResult, until: string, channel: 
 
 function table(header: string[], rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -78,7 +90,13 @@ export function replayTable(result: ReplayAccountResult, until: string, channel:
     ['inboxes', (s) => s.inboxes],
   ];
   const scopes = [...CHANNEL_SCOPES];
-  lines.push(table(['summary', ...scopes], metrics.map(([name, get]) => [name, ...scopes.map((s) => String(get(result.summary[s])))]), new Set(scopes.map((_, i) => i + 1))));
+  lines.push(
+    table(
+      ['summary', ...scopes],
+      metrics.map(([name, get]) => [name, ...scopes.map((s) => String(get(result.summary[s])))]),
+      new Set(scopes.map((_, i) => i + 1)),
+    ),
+  );
   lines.push('', `users${channel ? ` (channel ${channel})` : ''}: ${result.rows.length}`);
   if (result.rows.length > 0)
     lines.push(
@@ -120,7 +138,9 @@ export function registerReplayCommand(program: Command): void {
           progress,
         });
         progress(`replayed ${result.applied} of ${result.events} events of ${options.accountId} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        process.stdout.write(options.format === 'json' ? `${JSON.stringify(replayJson(result, options.until, options.channel), null, 2)}\n` : replayTable(result, options.until, options.channel));
+        process.stdout.write(
+          options.format === 'json' ? `${JSON.stringify(replayJson(result, options.until, options.channel), null, 2)}\n` : replayTable(result, options.until, options.channel),
+        );
       }),
     );
 }

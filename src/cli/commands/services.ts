@@ -10,9 +10,7 @@ import { createServices, type ServerState } from '../../services/services.ts';
 
 /** Adds the `services` command and its subcommands to the program. */
 export function registerServicesCommand(program: Command): void {
-  const services = program
-    .command('services')
-    .description('local Kafka, OpenSearch and Redis for development and tests (see docs/services.md)');
+  const services = program.command('services').description('local Kafka, OpenSearch and Redis for development and tests (see docs/services.md)');
 
   services
     .command('up')

@@ -16,7 +16,13 @@ export function registerVerifyCommand(program: Command): void {
     .action((options: { account?: string; maxDifferences: string }) =>
       runCommand(async () => {
         const runtime = await openRuntime();
-        const deps = { store: runtime.store, opensearch: runtime.clients.opensearch, index: runtime.index, factsIndex: runtime.indices.facts, windowMs: runtime.config.dedupeWindowMs };
+        const deps = {
+          store: runtime.store,
+          opensearch: runtime.clients.opensearch,
+          index: runtime.index,
+          factsIndex: runtime.indices.facts,
+          windowMs: runtime.config.dedupeWindowMs,
+        };
         const limit = Number(options.maxDifferences);
         let differences = 0;
         let accounts = 0;

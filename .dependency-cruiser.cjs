@@ -1,0 +1,71 @@
+/**
+ * The import boundaries, checked by `npm run lint:boundaries` (part of `npm test`):
+ * - projections/ (the pure access rules) imports only itself, and schemas/ only itself,
+ *   projections/ and zod: no src/, no Node built-in, no client library (the clock and randomness
+ *   are eslint's part: eslint.config.js);
+ * - the adapters (src/redis, src/opensearch, src/kafka) import nothing from the layers that use
+ *   them (src/projector, src/api, src/audit, src/rebuild, src/integrity, src/cli);
+ * - bench/ imports nothing from test/, and src/ nothing from test/ or bench/;
+ * - no import cycles.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'pure-core-no-shell',
+      comment: 'projections/ and schemas/ are pure: they import neither the shell (src/) nor tests nor benches',
+      severity: 'error',
+      from: { path: '^(projections|schemas)/' },
+      to: { path: '^(src|test|bench|scripts)/' },
+    },
+    {
+      name: 'pure-core-no-io',
+      comment: 'projections/ and schemas/ import no Node built-in with I/O and no client library',
+      severity: 'error',
+      from: { path: '^(projections|schemas)/' },
+      to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: '^zod' },
+    },
+    {
+      name: 'core-rules-only-core',
+      comment: 'projections/ imports only itself (schemas/ may use zod)',
+      severity: 'error',
+      from: { path: '^projections/' },
+      to: { pathNot: '^projections/' },
+    },
+    {
+      name: 'adapters-not-upward',
+      comment: 'the store adapters (src/redis, src/opensearch, src/kafka) import nothing from the layers that use them',
+      severity: 'error',
+      from: { path: '^src/(redis|opensearch|kafka)/' },
+      to: { path: '^src/(projector|api|audit|rebuild|integrity|cli|web|demo)/' },
+    },
+    {
+      name: 'bench-not-test',
+      comment: 'benches import nothing from the tests',
+      severity: 'error',
+      from: { path: '^bench/' },
+      to: { path: '^test/' },
+    },
+    {
+      name: 'src-not-test-or-bench',
+      comment: 'the product imports no test or bench code',
+      severity: 'error',
+      from: { path: '^(src|projections|schemas)/' },
+      to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'no-cycles',
+      comment: 'no import cycles (type-only imports included)',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|docs)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js', '.json'] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
