@@ -37,19 +37,44 @@ export class AppError extends Error {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/** kafkajs group-membership errors: this member lost its partitions; waiting will not bring them back. */
+const LOST_MEMBERSHIP = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
+
+/** Redis replies that describe a passing state of the server (anything else it refuses, it refuses again). */
+const TRANSIENT_REDIS_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)/;
+
 /**
- * Whether an error from a client library is worth retrying: our own flag when it is an AppError,
- * else network failures, timeouts, kafkajs' own `retriable`, and 429/5xx from OpenSearch.
+ * What trying again can do about an error: the one retry policy (table-tested in
+ * test/unit/retry-policy.test.ts).
+ * - `transient`: an outage or a passing state (network failures, timeouts, 429 and 5xx from
+ *   OpenSearch, kafkajs' own `retriable`, Redis loading or failing over, our AppErrors flagged
+ *   retriable): wait and retry; the API answers 503.
+ * - `permanent`: retrying gives the same answer (rejected input, a refused command, a bug, an
+ *   integrity fault, a kafkajs error that cannot heal or a lost group membership, which must end
+ *   the batch so that kafkajs rejoins).
+ * - `unknown`: anything else. The projector retries it with backoff (an unrecognised outage must
+ *   not lose events); the API answers 500.
  */
-export function isRetriable(error: unknown): boolean {
-  if (error instanceof AppError) return error.retriable;
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { code?: unknown; retriable?: unknown; name?: unknown; meta?: { statusCode?: unknown }; message?: unknown };
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
-  if (e.retriable === true) return true;
-  if (e.name === 'ConnectionError' || e.name === 'TimeoutError' || e.name === 'NoLivingConnectionsError') return true;
+export type RetryClass = 'transient' | 'permanent' | 'unknown';
+
+export function retryClass(error: unknown): RetryClass {
+  if (error instanceof AppError) return error.retriable ? 'transient' : 'permanent';
+  if (typeof error !== 'object' || error === null) return 'unknown';
+  const e = error as { code?: unknown; retriable?: unknown; name?: unknown; type?: unknown; meta?: { statusCode?: unknown }; message?: unknown };
+  if (e.name === 'IntegrityFault') return 'permanent';
+  if (e.name === 'KafkaJSNonRetriableError' || (typeof e.type === 'string' && LOST_MEMBERSHIP.has(e.type))) return 'permanent';
+  if (e.name === 'ReplyError') return typeof e.message === 'string' && TRANSIENT_REDIS_REPLY.test(e.message) ? 'transient' : 'permanent';
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return 'transient';
+  if (e.retriable === true) return 'transient';
+  if (e.name === 'ConnectionError' || e.name === 'TimeoutError' || e.name === 'NoLivingConnectionsError') return 'transient';
   const status = e.meta?.statusCode;
-  if (typeof status === 'number' && (status === 429 || status >= 500)) return true;
-  if (typeof e.message === 'string' && /Connection is closed|connect ECONNREFUSED|socket hang up|MaxRetriesPerRequest/i.test(e.message)) return true;
-  return false;
+  if (typeof status === 'number' && (status === 429 || status >= 500)) return 'transient';
+  if (typeof e.message === 'string' && /Connection is closed|connect ECONNREFUSED|socket hang up|MaxRetriesPerRequest/i.test(e.message)) return 'transient';
+  if (e.name === 'TypeError' || e.name === 'SyntaxError' || e.name === 'RangeError') return 'permanent';
+  return 'unknown';
+}
+
+/** Whether an error is an outage or a passing state (`retryClass` is `transient`): what src/retry.ts retries by default and the API answers 503 for. */
+export function isRetriable(error: unknown): boolean {
+  return retryClass(error) === 'transient';
 }

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { decodeEvent } from '../../schemas/decode.ts';
 import type { Config } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { AppError, retryClass } from '../errors.ts';
 import { type GenerationIdentity, readIdentity } from '../generation.ts';
 import { checkContinuity, splitField } from '../integrity/continuity.ts';
 import { IntegrityFault } from '../integrity/fault.ts';
@@ -143,7 +143,7 @@ export function createProjector(deps: ProjectorDeps) {
         baseMs: 200,
         maxMs: 5_000,
         signal: abort.signal,
-        retriable: (error) => !abort.signal.aborted && (payload ? payload.isRunning() && !payload.isStale() : true) && isWorthRetrying(error),
+        retriable: (error) => !abort.signal.aborted && (payload ? payload.isRunning() && !payload.isStale() : true) && retryClass(error) !== 'permanent',
         onRetry: (error, attempt, delayMs) => {
           if (!failing) {
             failing = true;
@@ -566,24 +566,6 @@ export function createProjector(deps: ProjectorDeps) {
 }
 
 export type Projector = ReturnType<typeof createProjector>;
-
-/** Outages are retried; bugs and rejected input are not (they would loop forever). */
-/** Group-membership errors: this member lost its partitions; waiting will not bring them back. */
-const LOST_MEMBERSHIP = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
-
-function isWorthRetrying(error: unknown): boolean {
-  if (error instanceof IntegrityFault) return false;
-  const e = error as { code?: string; retriable?: boolean; name?: string; type?: string };
-  if (e?.code === 'opensearch_rejected') return false;
-  // kafkajs says when its own error cannot heal (e.g. the member was evicted): then the batch must
-  // end so that kafkajs rejoins the group; the next owner skips what Redis says is applied.
-  if (e?.name === 'KafkaJSNonRetriableError' || (e?.type !== undefined && LOST_MEMBERSHIP.has(e.type))) return false;
-  if (e?.name === 'TypeError' || e?.name === 'SyntaxError' || e?.name === 'RangeError') return false;
-  // Redis refusing a command (a script error, a wrong type) will refuse it again; only its
-  // transient states are worth waiting for.
-  if (e?.name === 'ReplyError') return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)/.test((error as Error).message);
-  return true;
-}
 
 /** The consumer group of a generation's projectors. */
 export function projectorGroupId(namespace: string, generation: string): string {
