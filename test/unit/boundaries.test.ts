@@ -43,7 +43,7 @@ describe('import boundaries (dependency-cruiser)', () => {
         'no-cycles: src/a.ts -> src/b.ts',
       ]),
     );
-  });
+  }, 30_000);
 });
 
 describe('the pure core reads no clock (eslint)', () => {
