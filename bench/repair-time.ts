@@ -4,7 +4,7 @@
  * index_unavailable), rebuilds the namespace from Kafka into a new generation and swaps.
  *
  *   1. a fresh namespace, benchPreset(scale) published; a private redis-server for the service
- *      (bench/support/private-redis.ts: its own port and directory, the arguments `services up`
+ *      (src/services/redis-process.ts: its own port and directory, the arguments `services up`
  *      uses), so that emptying it touches nothing else;
  *   2. the real `access-index start` drains the history: the drain time, until every produced
  *      offset is searchable;
@@ -34,9 +34,10 @@ import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { parseFlags } from './support/args.ts';
 import { type BenchNamespace, createBenchNamespace } from './support/bench-namespace.ts';
 import { openLivePipeline, publishDataset } from './support/live-pipeline.ts';
-import { freePort, productEnv } from './support/load.ts';
+import { freePort } from '../src/services/ports.ts';
+import { productEnv } from './support/load.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
-import { type PrivateRedis, startPrivateRedis } from './support/private-redis.ts';
+import { type RedisProcess, startRedisProcess } from '../src/services/redis-process.ts';
 import { emitReport, fmt, median, progress, runIfMain, table } from './support/report.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,7 +58,7 @@ type RepairFlags = ReturnType<typeof parseFlags<typeof REPAIR_FLAGS>>;
 /* ------------------------------------------------------------------ what must die with the bench */
 
 const children = new Set<ChildProcess>();
-const redises = new Set<PrivateRedis>();
+const redises = new Set<RedisProcess>();
 
 function killEverything(): void {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -232,7 +233,7 @@ export interface RepairRun {
 }
 
 export async function runOnce(flags: RepairFlags, i: number): Promise<RepairRun> {
-  const redis = await startPrivateRedis();
+  const redis = await startRedisProcess({ asServicesUp: true });
   redises.add(redis);
   // The namespace's cleanup runs against the configured servers; the service's Redis is the private one.
   const ns: BenchNamespace = createBenchNamespace(process.env);
@@ -306,7 +307,7 @@ export async function runOnce(flags: RepairFlags, i: number): Promise<RepairRun>
     if (before.users.body?.next_cursor) progress(`  WARNING: the listing of ${account.id} has a next page (its point in time stays open)`);
     progress(`  account ${account.id}: ${fmt(Number(before.users.body?.total))} users listed; emptying the private Redis (SIGKILL, restart with an empty data directory)`);
 
-    t0 = await redis.restartEmpty();
+    t0 = await redis.start({ from: 'empty' });
     progress('  Redis answers again, empty: polling the summary and the listing');
     const answers: Answer[] = [];
     let allOkMs = Number.NaN;

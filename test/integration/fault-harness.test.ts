@@ -13,10 +13,10 @@ import { createAnswerJudge } from '../support/answer-judge.ts';
 import { createAnswerPoller } from '../support/answer-poller.ts';
 import { testHistory } from '../support/history.ts';
 import { type Oracle, createOracle } from '../support/oracle.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../src/services/ports.ts';
 import { type ManagedProcess, spawnCommand } from '../support/processes.ts';
 import { type RecordingProducer, createRecordingProducer } from '../support/recorded-producer.ts';
-import { type RedisProcess, startRedisProcess } from '../support/redis-process.ts';
+import { type RedisProcess, startRedisProcess } from '../../src/services/redis-process.ts';
 
 const SECRET = 'fault-harness-secret-of-at-least-32-characters';
 const history = testHistory();

@@ -5,7 +5,7 @@
  * clean and that every document and counter equals the pure core's replay of the history.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../src/services/ports.ts';
 import { createTestNamespace, type TestNamespace } from '../helpers/namespace.ts';
 import { serverAddresses } from '../helpers/servers.ts';
 import { expectedState, indexedState, testHistory } from '../support/history.ts';

@@ -3,7 +3,7 @@
  * it prints the page's URL and a token per demo account, and the report behind them shows the demo.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../src/services/ports.ts';
 import { createTestNamespace } from '../helpers/namespace.ts';
 import { type ManagedProcess, spawnCommand } from '../support/processes.ts';
 

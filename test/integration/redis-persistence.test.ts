@@ -18,7 +18,7 @@ import { checkRedisPersistence } from '../../src/redis/persistence-check.ts';
 import { probeRedis, waitUntilReady } from '../../src/services/readiness.ts';
 import { redisServerArgs } from '../../src/services/redis-server.ts';
 import { requireRedisServer } from '../../src/services/tools.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../src/services/ports.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'access-index-redis-persistence-'));
 const started = new Set<ChildProcess>();

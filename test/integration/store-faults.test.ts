@@ -21,10 +21,10 @@ import { createTestKafka, createTestOpenSearch, serverAddresses } from '../helpe
 import { type AnswerPoller, type PollReport, createAnswerPoller } from '../support/answer-poller.ts';
 import { expectedState, indexedState, testHistory } from '../support/history.ts';
 import { type Oracle, createOracle } from '../support/oracle.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../src/services/ports.ts';
 import { type ManagedProcess, spawnCommand } from '../support/processes.ts';
 import { type RecordingProducer, createRecordingProducer } from '../support/recorded-producer.ts';
-import { type RedisProcess, startRedisProcess } from '../support/redis-process.ts';
+import { type RedisProcess, startRedisProcess } from '../../src/services/redis-process.ts';
 
 const SECRET = 'store-faults-secret-of-at-least-32-characters';
 const history = testHistory();

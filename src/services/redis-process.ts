@@ -1,14 +1,17 @@
 /**
- * A private redis-server for fault tests. The machine's Redis (6379) is shared by every test file,
- * so it must never be emptied, killed or rolled back; a fault test runs the service against one of
- * these instead, on its own port and in its own temporary directory, and can then lose its data
- * for real: SIGKILL, restart empty, or restart from an older RDB snapshot.
+ * A private redis-server for fault tests and benches that lose Redis's data on purpose. The
+ * machine's Redis (6379) is shared by everything, so it must never be emptied, killed or rolled
+ * back; a fault test or a repair bench runs the service against one of these instead, on its own
+ * port and in its own temporary directory, and can then lose its data for real: SIGKILL, restart
+ * empty, or restart from an older RDB snapshot.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisServerArgs } from './redis-server.ts';
 import { freePort } from './ports.ts';
 
 export interface RedisProcessOptions {
@@ -17,6 +20,8 @@ export interface RedisProcessOptions {
    * what a fault test wants unless it asks otherwise (e.g. `['--appendonly', 'yes']`).
    */
   persistence?: string[];
+  /** the arguments `services up` uses (AOF fsynced every second) instead of `persistence` */
+  asServicesUp?: boolean;
   /** how long to wait for "Ready to accept connections" (default 15 s) */
   readyTimeoutMs?: number;
 }
@@ -35,6 +40,8 @@ export interface RedisProcess {
   dir: string;
   /** True while the server runs. */
   running(): boolean;
+  /** the server's pid while it runs */
+  pid(): number | undefined;
   /** SAVE, then copies dump.rdb aside: the state to roll back to later. */
   snapshot(): Promise<RedisSnapshot>;
   /** SIGKILL (no shutdown save) and waits for the exit. */
@@ -42,11 +49,14 @@ export interface RedisProcess {
   /**
    * Starts again on the same port (killing first if it runs): with an empty data directory, with
    * the snapshot's dump.rdb in it (a real rollback), or `kept`: with whatever the killed run left
-   * (its AOF or RDB, if persistence was on).
+   * (its AOF or RDB, if persistence was on). Resolves once it answers PING, with
+   * `performance.now()` of that answer.
    */
-  start(options: { from: 'empty' | 'kept' | RedisSnapshot }): Promise<void>;
+  start(options: { from: 'empty' | 'kept' | RedisSnapshot }): Promise<number>;
   /** Kills the server and removes its directory (for afterAll). */
   stop(): Promise<void>;
+  /** The same, synchronously (for a process 'exit' handler). */
+  stopSync(): void;
 }
 
 const DEFAULT_PERSISTENCE = ['--appendonly', 'no', '--save', ''];
@@ -59,7 +69,9 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
   await mkdir(snapshots);
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--dbfilename', 'dump.rdb', '--daemonize', 'no', ...(options.persistence ?? DEFAULT_PERSISTENCE)];
+  const args = options.asServicesUp
+    ? [...redisServerArgs({ port, dir: data }), '--dbfilename', 'dump.rdb', '--daemonize', 'no']
+    : ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--dbfilename', 'dump.rdb', '--daemonize', 'no', ...(options.persistence ?? DEFAULT_PERSISTENCE)];
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let count = 0;
@@ -105,6 +117,24 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
     }
   }
 
+  /** performance.now() of the first PONG. */
+  async function answers(): Promise<number> {
+    const deadline = performance.now() + (options.readyTimeoutMs ?? 15_000);
+    for (;;) {
+      const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+      try {
+        await redis.connect();
+        await redis.ping();
+        return performance.now();
+      } catch (error) {
+        if (performance.now() > deadline) throw error;
+      } finally {
+        redis.disconnect();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   async function kill(): Promise<void> {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
@@ -113,12 +143,14 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
 
   await mkdir(data);
   await launch();
+  await answers();
 
   return {
     port,
     url,
     dir,
     running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    pid: () => (child !== undefined && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     async snapshot() {
       const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
       try {
@@ -134,21 +166,33 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
     kill,
     async start({ from }) {
       await kill();
-      if (from === 'kept') return launch();
-      // A fresh data directory: no AOF or RDB of the killed run may leak into the new one.
-      await rm(data, { recursive: true, force: true });
-      await mkdir(data);
-      if (from === 'empty') return launch();
+      if (from !== 'kept') {
+        // A fresh data directory: no AOF or RDB of the killed run may leak into the new one.
+        await rm(data, { recursive: true, force: true });
+        await mkdir(data);
+      }
+      if (from === 'kept' || from === 'empty') {
+        await launch();
+        return answers();
+      }
       await copyFile(from.file, join(data, 'dump.rdb'));
-      if (!aof) return launch();
+      if (!aof) {
+        await launch();
+        return answers();
+      }
       // With AOF on, redis-server ignores dump.rdb and starts empty: load the RDB with AOF off,
       // then turn AOF on, which writes the loaded dataset as the new AOF base.
       await launch(['--appendonly', 'no']);
       await enableAof();
+      return answers();
     },
     async stop() {
       await kill();
       await rm(dir, { recursive: true, force: true });
+    },
+    stopSync() {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
