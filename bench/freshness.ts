@@ -15,9 +15,13 @@
  *        - searchable (Redis): the published searchable position reaches the offset;
  *        - searchable (API): GET /users?q=<no match>&size=1&min_position=…&wait_ms answers 200 (a
  *          search that finds no one, so no listing keeps an OpenSearch point in time open);
- *   4. p50/p99 per load (pooled over rounds, and per round), the projector's lag meanwhile, goals.
+ *   4. p50/p99 per load (pooled over rounds, and per round), the projector's lag meanwhile, goals;
+ *   5. a small account under big neighbours (issue 13): the churn of the `--neighbours` largest
+ *      accounts only, at `--neighbour-rate` events/s, while every `--sample-ms` the smallest account
+ *      gets one permission change of its own (an inbox granted to one of its users, then revoked,
+ *      and so on), timed by the same four probes.
  *
- *   npx tsx bench/freshness.ts [--scale 0.02] [--loads 0.5,0.8] [--duration-s 30] [--runs 2] [--json] [--out file]
+ *   npx tsx bench/freshness.ts [--scale 0.02] [--loads 0.5,0.8] [--duration-s 30] [--runs 2] [--neighbour-rate 400] [--neighbours 4] [--only neighbour] [--json] [--out file]
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -25,6 +29,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintToken } from '../src/api/tokens.ts';
+import { benchPreset } from '../src/demo/presets.ts';
 import { accountKeys, generationKeys } from '../src/redis/keys.ts';
 import { sleep } from '../src/retry.ts';
 import { parseFlags } from './support/args.ts';
@@ -57,6 +62,9 @@ export const FRESHNESS_FLAGS = {
   'sample-ms': { default: 200, help: 'one sampled event every this many ms', min: 20, max: 5_000 },
   'capacity-events': { default: 0, help: 'churn events of the capacity burst (0: 10 s of the dataset drain rate, 5,000 to 50,000)', min: 0, max: 500_000 },
   'wait-ms': { default: 10_000, help: "wait_ms of the API probes (and the Redis probes' give-up time)", min: 100, max: 30_000 },
+  'neighbour-rate': { default: 400, help: "events/s of the big neighbours' churn in the small-account case (0: no such case)", min: 0, max: 100_000 },
+  neighbours: { default: 4, help: 'how many of the largest accounts churn in the small-account case', min: 1, max: 20 },
+  only: { default: '', help: '"neighbour": only the small-account case (no load rounds)' },
   'timeout-s': { default: 900, help: 'upper bound of the dataset drain, in seconds', min: 10, max: 3600 },
   out: { default: '', help: 'also write the JSON report to this file' },
   json: { default: false, help: 'print the JSON report on stdout instead of the table' },
@@ -101,7 +109,20 @@ export interface FreshnessReport {
   rounds: LoadRound[];
   pooled: { load: number; targetRate: number; stats: Record<Probe | 'produce ack', LatencyStats>; lost: Record<Probe, number> }[];
   memory: Record<string, { rss: number; peakRss: number }>;
-  goals: { goal: string; load: number; measured: number; limit: number; met: boolean }[];
+  goals: { goal: string; load: number | 'neighbours'; measured: number; limit: number; met: boolean }[];
+  /** the small account's changes while its big neighbours churn */
+  neighbour?: NeighbourCase;
+}
+
+interface NeighbourCase {
+  small: { accountId: string; agents: number };
+  neighbours: { accountId: string; agents: number }[];
+  targetRate: number;
+  rate: number;
+  lag: number[];
+  projector: ProjectorWindow;
+  samples: SampleResult[];
+  stats: Record<Probe | 'produce ack', LatencyStats>;
 }
 
 /** A search word no generated name or email has (8 letters: typo-tolerant matching stays far from real words). */
@@ -181,6 +202,9 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
     .map((s) => Number(s.trim()))
     .filter((n) => n > 0 && n <= 2);
   if (loads.length === 0) throw new Error('--loads: give shares of capacity above 0, e.g. 0.5,0.8');
+  if (flags.only !== '' && flags.only !== 'neighbour') throw new Error(`--only: "neighbour" or nothing (got ${JSON.stringify(flags.only)})`);
+  if (flags.only === 'neighbour' && flags['neighbour-rate'] === 0) throw new Error('--only neighbour needs --neighbour-rate above 0');
+  const roundLoads = flags.only === 'neighbour' ? [] : loads;
   const ns = createBenchNamespace();
   const machine = await describeMachine(ns.config);
   progress(
@@ -261,7 +285,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
     const topics = ns.config.topics;
     let churnUsed = capacity.events;
     for (let round = 1; round <= flags.runs; round++)
-      for (const load of loads) {
+      for (const load of roundLoads) {
         const targetRate = Math.max(1, Math.round(load * capacity.eventsPerSecond));
         progress(`round ${round}/${flags.runs}, load ${load}: ${fmt(targetRate)} events/s for ${flags['duration-s']} s, one sample every ${flags['sample-ms']} ms`);
         const probes: Promise<SampleResult>[] = [];
@@ -313,11 +337,91 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         );
         progress(`  ${describeWindow(window)}`);
       }
+    let neighbour: NeighbourCase | undefined;
+    if (flags['neighbour-rate'] > 0) {
+      const accounts = benchPreset(flags.scale).accounts;
+      const big = accounts.slice(0, flags.neighbours);
+      const small = [...accounts].sort((a, b) => a.agents - b.agents || (a.id < b.id ? -1 : 1))[0]!;
+      const token = await tokenFor(small.id);
+      const read = async <T>(path: string): Promise<T> => {
+        const response = await fetch(`${api!.url}/v1/accounts/${encodeURIComponent(small.id)}/access${path}`, { headers: { authorization: `Bearer ${token}` } });
+        if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+        return (await response.json()) as T;
+      };
+      // The small account's own changes: an inbox it has, granted to and revoked from its users in turn.
+      const inbox = (await read<{ items: { inbox_id: string }[] }>('/inboxes')).items[0]?.inbox_id;
+      const users = (await read<{ items: { user_id: string }[] }>('/users?size=20&include_empty=true')).items.map((u) => u.user_id);
+      if (!inbox || users.length === 0) throw new Error(`account ${small.id} has no inbox or no user to change`);
+      progress(
+        `small account ${small.id} (${small.agents} agents) beside ${big.map((a) => `${a.id} (${fmt(a.agents)})`).join(', ')} churning at ${fmt(flags['neighbour-rate'])} events/s for ${flags['duration-s']} s; ` +
+          `one change of the small account every ${flags['sample-ms']} ms (inbox ${inbox} granted to or revoked from one of ${users.length} users)`,
+      );
+      const producer = await startProducerProcess({
+        brokers: ns.config.kafkaBrokers,
+        topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
+        scale: flags.scale,
+        seed: flags.seed,
+        factor: CHURN_FACTOR,
+        skip: churnUsed,
+        rate: flags['neighbour-rate'],
+        accounts: big.map((a) => a.id),
+      });
+      producerPid = producer.pid;
+      await projector.window();
+      const lagSampler = sampleEvery(1000, () => pipeline!.lag());
+      const kafkaProducer = pipeline.clients.kafka.producer();
+      await kafkaProducer.connect();
+      const probes: Promise<SampleResult>[] = [];
+      const started = performance.now();
+      for (let n = 0; performance.now() - started < flags['duration-s'] * 1000; n++) {
+        const tick = performance.now();
+        const userId = users[Math.floor(n / 2) % users.length]!;
+        const type = n % 2 === 0 ? 'inbox.user_granted' : 'inbox.user_revoked';
+        const value = {
+          specversion: '1.0',
+          id: `${ns.prefix}-nb-${n}`,
+          source: 'bench-neighbour',
+          type,
+          time: new Date().toISOString(),
+          accountid: small.id,
+          datacontenttype: 'application/json',
+          data: { inbox_id: inbox, user_id: userId },
+        };
+        const sentAtEpochMs = Date.now();
+        const t0 = performance.now();
+        const [meta] = await kafkaProducer.send({ topic: topics.inboxes, messages: [{ key: small.id, value: JSON.stringify(value) }] });
+        const ackMs = performance.now() - t0;
+        probes.push(probe({ topic: topics.inboxes, partition: meta!.partition, offset: BigInt(meta!.baseOffset!), accountId: small.id, type, userId, ackMs, sentAtEpochMs }));
+        await sleep(Math.max(0, flags['sample-ms'] - (performance.now() - tick)));
+      }
+      const produced = await producer.stop();
+      await kafkaProducer.disconnect();
+      const window = await projector.window();
+      const lag = await lagSampler.stop();
+      await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
+      const samples = await Promise.all(probes);
+      const stats = statsOf(samples, produced.elapsedMs);
+      neighbour = {
+        small: { accountId: small.id, agents: small.agents },
+        neighbours: big.map((a) => ({ accountId: a.id, agents: a.agents })),
+        targetRate: flags['neighbour-rate'],
+        rate: produced.rate,
+        lag,
+        projector: window,
+        samples,
+        stats,
+      };
+      progress(
+        `  neighbours at ${fmt(produced.rate)} events/s; ${samples.length} changes of ${small.id}; lag max ${fmt(Math.max(0, ...lag))}; ` +
+          PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; '),
+      );
+      progress(`  ${describeWindow(window)}`);
+    }
     await watcher.stop();
     memory['projector process, after the loads'] = processMemory('self');
     memory['API process, after the loads'] = api.memory();
 
-    const pooled = loads.map((load) => {
+    const pooled = roundLoads.map((load) => {
       const list = rounds.filter((r) => r.load === load);
       const samples = list.flatMap((r) => r.samples);
       const lost = Object.fromEntries(PROBES.map((p) => [p, samples.filter((s) => s.probes[p] === null).length])) as Record<Probe, number>;
@@ -344,6 +448,18 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
           met: p.stats[probeName].p99 <= 100 && p.lost[probeName] === 0,
         });
     }
+    if (neighbour)
+      for (const [probeName, limit] of [
+        ['summary (API)', 250],
+        ['searchable (API)', 1000],
+      ] as const)
+        goals.push({
+          goal: `small account beside big neighbours: ${probeName} p99 ≤ ${limit} ms (issue 13)`,
+          load: 'neighbours',
+          measured: neighbour.stats[probeName].p99,
+          limit,
+          met: neighbour.stats[probeName].p99 <= limit && neighbour.stats[probeName].errors === 0,
+        });
     return {
       bench: 'freshness',
       at: new Date().toISOString(),
@@ -356,6 +472,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       pooled,
       memory,
       goals,
+      ...(neighbour ? { neighbour } : {}),
     };
   } finally {
     agent.destroy();
@@ -423,6 +540,7 @@ export function formatFreshnessReport(report: FreshnessReport): string {
   const windows: [string, ProjectorWindow][] = [
     ['capacity burst', report.capacityWindow],
     ...report.rounds.map((r) => [`round ${r.round}, load ${r.load}`, r.projector] as [string, ProjectorWindow]),
+    ...(report.neighbour ? [['small account beside neighbours', report.neighbour.projector] as [string, ProjectorWindow]] : []),
   ];
   const projector = table(
     [
@@ -467,6 +585,25 @@ export function formatFreshnessReport(report: FreshnessReport): string {
     ['goal', 'load', 'measured p99 ms', 'limit ms', 'met'],
     report.goals.map((g) => [g.goal, String(g.load), fmt(g.measured), fmt(g.limit), g.met ? 'yes' : `no (+${fmt(g.measured - g.limit)} ms)`]),
   );
+  const nb = report.neighbour;
+  const neighbourTable = nb
+    ? [
+        `small account ${nb.small.accountId} (${nb.small.agents} agents) beside ${nb.neighbours.map((a) => `${a.accountId} (${fmt(a.agents)})`).join(', ')} churning at ${fmt(nb.rate)} events/s (target ${fmt(nb.targetRate)}); lag max ${fmt(Math.max(0, ...nb.lag))}`,
+        table(
+          ['measure', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'gave up'],
+          names.map((n) => [
+            n,
+            fmt(nb.stats[n].count),
+            fmt(nb.stats[n].p50),
+            fmt(nb.stats[n].p90),
+            fmt(nb.stats[n].p99),
+            fmt(nb.stats[n].max),
+            n === 'produce ack' ? '' : fmt(nb.stats[n].errors),
+          ]),
+        ),
+        '',
+      ]
+    : [];
   const memory = table(
     ['process', 'rss', 'peak rss'],
     Object.entries(report.memory).map(([k, v]) => [k, mib(v.rss), mib(v.peakRss)]),
@@ -477,10 +614,8 @@ export function formatFreshnessReport(report: FreshnessReport): string {
     `code: ${m.source.commit}${m.source.uncommitted.length > 0 ? ` with uncommitted changes in ${m.source.uncommitted.join(', ')}` : ''}`,
     `capacity on churn: ${fmt(report.capacity.eventsPerSecond)} events/s (${fmt(report.capacity.events)} events published in ${fmt(report.capacity.publishMs / 1000, 1)} s, searchable after ${fmt(report.capacity.searchableMs / 1000, 1)} s); dataset drain ${fmt(report.dataset.drainEventsPerSecond)} events/s`,
     '',
-    pooled,
-    '',
-    rounds,
-    '',
+    ...(report.rounds.length > 0 ? [pooled, '', rounds, ''] : []),
+    ...neighbourTable,
     projector,
     '',
     goals,

@@ -550,6 +550,8 @@ export interface ProducerJob {
   rate: number;
   durationMs: number;
   sampleEveryMs?: number;
+  /** only the churn of these accounts (the others' events are skipped); all when absent */
+  accounts?: string[];
 }
 
 export type ProducerMessage =

@@ -21,7 +21,7 @@ async function run(job: ProducerJob): Promise<void> {
   const producer = await startSteadyProducer({
     kafka,
     topics: job.topics,
-    events: history.churn,
+    events: job.accounts ? only(history.churn, new Set(job.accounts)) : history.churn,
     rate: job.rate,
     ...(job.sampleEveryMs ? { sampleEveryMs: job.sampleEveryMs } : {}),
     onSample: (s) => send({ kind: 'sample', sample: { ...s, offset: s.offset.toString(), sentAtEpochMs: s.sentAt + offset } }),
@@ -35,6 +35,11 @@ async function run(job: ProducerJob): Promise<void> {
     });
   });
   send({ kind: 'done', result: await producer.stop() });
+}
+
+/** The events of some accounts only (the generator keys every event by its account). */
+function* only<T extends { key: string }>(events: Iterator<T>, accounts: ReadonlySet<string>): Generator<T> {
+  for (let next = events.next(); !next.done; next = events.next()) if (accounts.has(next.value.key)) yield next.value;
 }
 
 process.once('message', (job: ProducerJob) => {
