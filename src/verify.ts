@@ -5,6 +5,7 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { allDocs, countersFromDocs, loadFacts } from '../projections/index.ts';
+import { FACT_SORT, scanRecords } from './audit/fact-store.ts';
 import { OPEN_END } from './records/fact-intervals.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
 import { toIndexedUser } from './opensearch/user-document.ts';
@@ -22,22 +23,9 @@ export interface VerifyDeps {
 /** The account's open fact intervals in the index: key -> value. */
 async function openFactIntervals(opensearch: Client, index: string, accountId: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  let after: unknown[] | undefined;
-  for (;;) {
-    const response = await opensearch.search({
-      index,
-      body: {
-        size: 5000,
-        query: { bool: { filter: [{ term: { account_id: accountId } }, { term: { to_ms: OPEN_END } }] } },
-        sort: [{ fact_key: 'asc' }, { 'from.seq': 'asc' }],
-        ...(after ? { search_after: after } : {}),
-      },
-    } as never);
-    const hits = (response.body as { hits: { hits: { _source: { fact_key: string; value: string }; sort: unknown[] }[] } }).hits.hits;
-    for (const h of hits) out.set(h._source.fact_key, h._source.value);
-    if (hits.length < 5000) return out;
-    after = hits[hits.length - 1]!.sort;
-  }
+  const query = { bool: { filter: [{ term: { account_id: accountId } }, { term: { to_ms: OPEN_END } }] } };
+  for await (const r of scanRecords(opensearch, { index }, { query, sort: FACT_SORT, pageSize: 5000 })) out.set(r.fact_key, r.value);
+  return out;
 }
 
 export interface AccountReport {

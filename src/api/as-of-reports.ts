@@ -17,10 +17,10 @@ import { parseEventTime } from '../../schemas/fields.ts';
 import { docsFromFacts, docsOfFacts, factsAt, factsValidAt } from '../audit/facts-at.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { listRowsOf, pageAfter } from './as-of-listing.ts';
-import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import { badRequest } from './problem.ts';
 import type { UsersFilter, UsersSort } from './users-query.ts';
-import { PIT_KEEP_ALIVE, type PageRequest, type PageResult, closePit, openPit, targetHashParts, translate } from './users-search.ts';
+import { PIT_KEEP_ALIVE, type PageRequest, type PageResult, closePit, listingHash, openPit, translate } from './users-search.ts';
 
 /** Epoch milliseconds of a validated `as_of` (finer digits than milliseconds are dropped, as for event times). */
 export function asOfMs(text: string): number {
@@ -87,17 +87,7 @@ export type AsOfPageResult = PageResult;
 
 /** The hash binding an as_of cursor to its instant, account, filters and sort. */
 export function asOfListingHash(at: number, filter: UsersFilter, sort: UsersSort): string {
-  return filterHash({
-    as_of: at,
-    account: filter.accountId,
-    q: filter.q ?? '',
-    channel: filter.channel,
-    access_type: filter.access_type,
-    ...targetHashParts(filter),
-    empty: filter.includeEmpty ?? false,
-    sort: sort.sort,
-    order: sort.order,
-  });
+  return listingHash(filter, sort, { as_of: at });
 }
 
 /**

@@ -90,13 +90,14 @@ function searchPit<T>(opensearch: Client, pit: string, body: Record<string, unkn
 }
 
 /** The target filters of a cursor's hash, only when given (so cursors of other listings hash as before). */
-export function targetHashParts(filter: UsersFilter): Record<string, string> {
+function targetHashParts(filter: UsersFilter): Record<string, string> {
   return { ...(filter.inbox_id !== undefined ? { inbox_id: filter.inbox_id } : {}), ...(filter.cc_queue_id !== undefined ? { cc_queue_id: filter.cc_queue_id } : {}) };
 }
 
-/** The hash binding a cursor to its account, filters and sort. */
-export function listingHash(filter: UsersFilter, sort: UsersSort): string {
+/** The hash binding a cursor to its account, filters and sort (and `extra`, e.g. the as_of instant). */
+export function listingHash(filter: UsersFilter, sort: UsersSort, extra: Record<string, unknown> = {}): string {
   return filterHash({
+    ...extra,
     account: filter.accountId,
     q: filter.q ?? '',
     channel: filter.channel,

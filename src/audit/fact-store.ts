@@ -18,6 +18,9 @@ interface SearchBody {
   hits: { hits: { _source: FactIntervalRecord; sort: unknown[] }[] };
 }
 
+/** A unique sort of fact intervals: by key, then by the order their opening events were applied. */
+export const FACT_SORT = [{ fact_key: 'asc' }, { 'from.seq': 'asc' }];
+
 /** Every record the query matches, in the sort's order (the sort must be unique per record). */
 export async function* scanRecords(opensearch: Client, source: RecordSource, options: ScanOptions): AsyncGenerator<FactIntervalRecord> {
   const size = options.pageSize ?? 2000;

@@ -8,12 +8,12 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { type AccountFacts, type UserDoc, deriveUser, loadFacts } from '../../projections/index.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
-import { type RecordSource, scanRecords } from './fact-store.ts';
+import { FACT_SORT, type RecordSource, scanRecords } from './fact-store.ts';
 
 /** The account's fact intervals valid at `asOfMs`. */
 export function factsValidAt(opensearch: Client, source: RecordSource, accountId: string, asOfMs: number): AsyncGenerator<FactIntervalRecord> {
   const query = { bool: { filter: [{ term: { account_id: accountId } }, { range: { from_ms: { lte: asOfMs } } }, { range: { to_ms: { gt: asOfMs } } }] } };
-  return scanRecords(opensearch, source, { query, sort: [{ fact_key: 'asc' }, { 'from.seq': 'asc' }] });
+  return scanRecords(opensearch, source, { query, sort: FACT_SORT });
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { reachedSubjects, userSubject } from '../../projections/index.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
-import { type RecordSource, scanRecords } from './fact-store.ts';
+import { FACT_SORT, type RecordSource, scanRecords } from './fact-store.ts';
 
 /** Reads the account's intervals of the given subjects (every time, open and closed). */
 export type SubjectLookup = (subjects: readonly string[]) => AsyncIterable<FactIntervalRecord> | Iterable<FactIntervalRecord>;
@@ -36,7 +36,7 @@ export function factsBySubject(opensearch: Client, source: RecordSource, account
   return async function* (subjects) {
     for (let i = 0; i < subjects.length; i += TERMS_PER_QUERY) {
       const query = { bool: { filter: [{ term: { account_id: accountId } }, { terms: { subject: subjects.slice(i, i + TERMS_PER_QUERY) } }] } };
-      yield* scanRecords(opensearch, source, { query, sort: [{ fact_key: 'asc' }, { 'from.seq': 'asc' }] });
+      yield* scanRecords(opensearch, source, { query, sort: FACT_SORT });
     }
   };
 }
