@@ -74,6 +74,7 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
     : ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--dbfilename', 'dump.rdb', '--daemonize', 'no', ...(options.persistence ?? DEFAULT_PERSISTENCE)];
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
+  const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
   let count = 0;
 
   async function launch(extra: string[] = []): Promise<void> {
@@ -136,7 +137,7 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
   }
 
   async function kill(): Promise<void> {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (alive()) child!.kill('SIGKILL');
     await exited;
     child = undefined;
   }
@@ -149,8 +150,8 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
     port,
     url,
     dir,
-    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
-    pid: () => (child !== undefined && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
+    running: alive,
+    pid: () => (alive() ? child!.pid : undefined),
     async snapshot() {
       const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
       try {
@@ -191,7 +192,7 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
       await rm(dir, { recursive: true, force: true });
     },
     stopSync() {
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (alive()) child!.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };
