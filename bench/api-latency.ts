@@ -60,6 +60,7 @@ import {
   splitHistory,
   startInProcessProjector,
   startProducerProcess,
+  churnOf,
 } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo, processCpuSeconds } from './support/machine.ts';
 import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
@@ -421,7 +422,6 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
     const targetRate = flags.only === 'targets' ? 0 : flags['ingest-rate'] > 0 ? flags['ingest-rate'] : Math.round(flags['ingest-load'] * capacity.eventsPerSecond);
     const runs: CaseRun[] = [];
     const ingestRounds: ApiLatencyReport['ingest']['rounds'] = [];
-    const topics = ns.config.topics;
     for (let round = 1; round <= flags.runs; round++) {
       progress(`round ${round}/${flags.runs}: idle`);
       for (const c of [...cases, ...targetCases]) runs.push(await runCase(c, 'idle', round));
@@ -429,11 +429,7 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       if (targetRate <= 0) continue;
       progress(`round ${round}/${flags.runs}: under ingest, churn at ${fmt(targetRate)} events/s`);
       const producer = await startProducerProcess({
-        brokers: ns.config.kafkaBrokers,
-        topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
-        scale: flags.scale,
-        seed: flags.seed,
-        factor: CHURN_FACTOR,
+        ...churnOf(pipeline, flags.scale, flags.seed, CHURN_FACTOR),
         skip: churnUsed,
         rate: targetRate,
       });

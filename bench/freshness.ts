@@ -49,6 +49,7 @@ import {
   splitHistory,
   startInProcessProjector,
   startProducerProcess,
+  churnOf,
 } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
 import { emitReport, fmt, mib, progress, runIfMain, table } from './support/report.ts';
@@ -290,11 +291,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         progress(`round ${round}/${flags.runs}, load ${load}: ${fmt(targetRate)} events/s for ${flags['duration-s']} s, one sample every ${flags['sample-ms']} ms`);
         const probes: Promise<SampleResult>[] = [];
         const producer = await startProducerProcess({
-          brokers: ns.config.kafkaBrokers,
-          topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
-          scale: flags.scale,
-          seed: flags.seed,
-          factor: CHURN_FACTOR,
+          ...churnOf(pipeline, flags.scale, flags.seed, CHURN_FACTOR),
           skip: churnUsed,
           rate: targetRate,
           sampleEveryMs: flags['sample-ms'],
@@ -357,11 +354,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
           `one change of the small account every ${flags['sample-ms']} ms (inbox ${inbox} granted to or revoked from one of ${users.length} users)`,
       );
       const producer = await startProducerProcess({
-        brokers: ns.config.kafkaBrokers,
-        topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes },
-        scale: flags.scale,
-        seed: flags.seed,
-        factor: CHURN_FACTOR,
+        ...churnOf(pipeline, flags.scale, flags.seed, CHURN_FACTOR),
         skip: churnUsed,
         rate: flags['neighbour-rate'],
         accounts: big.map((a) => a.id),

@@ -502,6 +502,12 @@ export interface ProducerProcess {
   stop(): Promise<SteadyProducerResult>;
 }
 
+/** What names the churn and where it goes: the part of a ProducerJob every bench call shares. */
+export function churnOf(pipeline: LivePipeline, scale: number, seed: number, factor: number): Pick<ProducerJob, 'brokers' | 'topics' | 'scale' | 'seed' | 'factor'> {
+  const { kafkaBrokers, topics } = pipeline.ns.config;
+  return { brokers: kafkaBrokers, topics: { users: topics.users, roles: topics.roles, queues: topics.queues, inboxes: topics.inboxes }, scale, seed, factor };
+}
+
 /**
  * Publishes churn of the history `splitHistory(scale, seed, factor)` at `rate` from a child process
  * (bench/support/producer-worker.ts), skipping the dataset and the first `skip` churn events. Resolves
