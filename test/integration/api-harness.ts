@@ -7,6 +7,7 @@ import { createApp } from '../../src/api/app.ts';
 import type { Readiness } from '../../src/api/service-routes.ts';
 import { mintToken } from '../../src/api/tokens.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { fold } from '../../src/opensearch/search-terms.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { type TestNamespace, createTestNamespace } from '../helpers/namespace.ts';
 import { type LogicalTopicName, type OutgoingMessage, type PreparedNamespace, prepareNamespace } from '../support/pipeline.ts';
@@ -46,6 +47,9 @@ export function compareCodePoints(a: string, b: string): number {
   }
   return x.length - y.length;
 }
+
+/** The report's default order: folded display name, then user id, both by code point. */
+export const byDisplayName = (a: UserDoc, b: UserDoc): number => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id);
 
 export interface ApiEnvOptions {
   partitions?: number;

@@ -2,7 +2,6 @@
  * The report routes through the real app, Kafka, projector, Redis and OpenSearch: for every channel
  * and access-type filter, each answer equals what the pure core computes from the same events.
  */
-import { fold } from '../../src/opensearch/search-terms.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACCESS_TYPES,
@@ -21,8 +20,8 @@ import {
 } from '../../projections/index.ts';
 import { csvRows } from '../../src/api/csv-rows.ts';
 import { formatPositions } from '../../src/api/position.ts';
-import { searchTerms, words } from '../../src/opensearch/search-terms.ts';
-import { type ApiEnv, compareCodePoints, expectedDocs, startApiEnv } from './api-harness.ts';
+import { fold, searchTerms, words } from '../../src/opensearch/search-terms.ts';
+import { type ApiEnv, byDisplayName, compareCodePoints, expectedDocs, startApiEnv } from './api-harness.ts';
 import { parseCsv } from './api-csv-parse.ts';
 import { ACCOUNT_A, ACCOUNT_B, accountA, accountB } from './api-scenario.ts';
 
@@ -41,8 +40,6 @@ function matches(doc: UserDoc, q: string): boolean {
   return words(q).every((w) => terms.some((t) => t.startsWith(w)));
 }
 
-const byName = (a: UserDoc, b: UserDoc) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id);
-
 describe('report routes against the pure core', () => {
   let api: ApiEnv;
   let token: string;
@@ -56,7 +53,7 @@ describe('report routes against the pure core', () => {
   const expectedRows = (filter: ReportFilter, q?: string) =>
     docs
       .filter((d) => q === undefined || matches(d, q))
-      .sort(byName)
+      .sort(byDisplayName)
       .flatMap((d) => reportRow(d, filter) ?? []);
 
   beforeAll(async () => {
@@ -124,7 +121,7 @@ describe('report routes against the pure core', () => {
 
   it('users: include_empty also lists users without access, with Can Access 0; deleted users never', async () => {
     const body = await json(`${BASE}/users?include_empty=true&size=1000`);
-    expect(body.items.map((r: any) => r.user_id)).toEqual([...docs].sort(byName).map((d) => d.user_id));
+    expect(body.items.map((r: any) => r.user_id)).toEqual([...docs].sort(byDisplayName).map((d) => d.user_id));
     expect(body.items.find((r: any) => r.user_id === 'u5')).toMatchObject({ can_access: 0, access_types: [] });
     expect(body.items.some((r: any) => r.user_id === 'u7')).toBe(false);
     const voice = await json(`${BASE}/users?include_empty=true&channel=voice&size=1000`);
@@ -204,7 +201,7 @@ describe('report routes against the pure core', () => {
       const rows = parseCsv(await res.text());
       const expected = docs
         .filter((d) => q === undefined || matches(d, q))
-        .sort(byName)
+        .sort(byDisplayName)
         .flatMap((d) => csvRows(d, filter));
       expect(rows.slice(1), query).toEqual(expected);
     }

@@ -20,9 +20,8 @@ import {
   rowFromEntries,
 } from '../../projections/index.ts';
 import { csvRows } from '../../src/api/csv-rows.ts';
-import { fold } from '../../src/opensearch/search-terms.ts';
 import { parseCsv } from './api-csv-parse.ts';
-import { type ApiEnv, compareCodePoints, expectedDocs, startApiEnv } from './api-harness.ts';
+import { type ApiEnv, byDisplayName, expectedDocs, startApiEnv } from './api-harness.ts';
 import { ACCOUNT_A, ACCOUNT_B, accountA, accountB } from './api-scenario.ts';
 
 const CHANNEL_FILTERS: (Channel | undefined)[] = [undefined, ...CHANNELS];
@@ -36,8 +35,6 @@ function params(values: Record<string, string | undefined>): string {
   const defined = Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined);
   return defined.length ? `?${new URLSearchParams(defined)}` : '';
 }
-
-const byName = (a: UserDoc, b: UserDoc) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id);
 
 /** Every target filter of the scenario: each inbox, each queue, and each (inbox, queue) pair. */
 function targets(): ReportFilter[] {
@@ -59,7 +56,7 @@ describe('target filters and the inboxes view against the pure core', () => {
     return res;
   };
   const json = async (path: string, status = 200) => (await (await request(path, status)).json()) as any;
-  const rows = (filter: ReportFilter) => [...docs].sort(byName).flatMap((d) => reportRow(d, filter) ?? []);
+  const rows = (filter: ReportFilter) => [...docs].sort(byDisplayName).flatMap((d) => reportRow(d, filter) ?? []);
 
   beforeAll(async () => {
     api = await startApiEnv();
@@ -121,7 +118,7 @@ describe('target filters and the inboxes view against the pure core', () => {
 
   it('users: include_empty with a target lists everyone found, Can Access 0 where nothing remains', async () => {
     const body = await json(`${BASE}/users${params({ inbox_id: 'i1', include_empty: 'true', sort: 'can_access', size: '1000' })}`);
-    const all = [...docs].sort(byName).map((d) => reportRow(d, { inbox_id: 'i1' }) ?? rowFromEntries(d, []));
+    const all = [...docs].sort(byDisplayName).map((d) => reportRow(d, { inbox_id: 'i1' }) ?? rowFromEntries(d, []));
     expect(body.items).toEqual([...all].sort((a, b) => b.can_access - a.can_access));
   });
 
@@ -136,7 +133,7 @@ describe('target filters and the inboxes view against the pure core', () => {
           expect(body).toEqual({ ...profile, can_access: canAccess(entries), access_types: accessTypes(entries), entries, position: body.position });
         }
         const csv = parseCsv(await (await request(`${BASE}/users.csv${params(filter)}`)).text());
-        expect(csv.slice(1), JSON.stringify(filter)).toEqual([...docs].sort(byName).flatMap((d) => csvRows(d, filter)));
+        expect(csv.slice(1), JSON.stringify(filter)).toEqual([...docs].sort(byDisplayName).flatMap((d) => csvRows(d, filter)));
       }
   });
 

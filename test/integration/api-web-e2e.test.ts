@@ -7,7 +7,6 @@
  * (reload, back and forward, a shared URL); an accessibility check (axe-core) on every view;
  * saves screenshots of each view (to docs/screenshots/ with UPDATE_SCREENSHOTS=1, else a temporary directory).
  */
-import { fold } from '../../src/opensearch/search-terms.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,7 +27,7 @@ import { createEventBuilder } from '../support/builders.ts';
 import { testHistory } from '../support/history.ts';
 import { csvRows } from '../../src/api/csv-rows.ts';
 import { parseCsv } from './api-csv-parse.ts';
-import { type ApiEnv, SECRET, compareCodePoints, expectedDocs, startApiEnv } from './api-harness.ts';
+import { type ApiEnv, SECRET, byDisplayName, expectedDocs, startApiEnv } from './api-harness.ts';
 import { ACCOUNT_A, accountA } from './api-scenario.ts';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].filter((p): p is string => !!p);
@@ -67,12 +66,11 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     for (const topic of api.topics) metrics.consumerLag.set({ topic, partition: '0' }, topic === api.topics[0] ? behind : 0);
   };
 
-  const byDisplayName = (a: UserDoc, b: UserDoc) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id);
   const rowNames = () => page.locator('#users-body tr .name').allTextContents();
   const expectedNames = (filter: Parameters<typeof reportRow>[1]) =>
     docs
       .flatMap((d) => (reportRow(d, filter) ? [d] : []))
-      .sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id))
+      .sort(byDisplayName)
       .map((d) => d.display_name);
 
   beforeAll(async () => {
@@ -367,7 +365,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await expect.poll(() => card('users.total')).toBe(String(summarize(then).users.total));
     const names = then
       .flatMap((d) => (reportRow(d, {}) ? [d] : []))
-      .sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id))
+      .sort(byDisplayName)
       .map((d) => d.display_name);
     await expect.poll(rowNames).toEqual(names);
     await expect.poll(() => page.locator('#freshness').textContent()).toMatch(/^Historical report: as of .+, not live\.$/);
@@ -380,7 +378,7 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
     await page.getByRole('link', { name: 'Escalations' }).click();
     const reachedThen = then
       .flatMap((d) => (reportRow(d, { inbox_id: 'i2' }) ? [d] : []))
-      .sort((a, b) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id))
+      .sort(byDisplayName)
       .map((d) => d.display_name);
     await expect.poll(targetNames).toEqual(reachedThen.slice(0, 20));
     expect(await page.locator('#target-status').textContent()).toBe(`Showing 1–20 of ${reachedThen.length} users`);

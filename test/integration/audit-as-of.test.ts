@@ -30,9 +30,8 @@ import {
 } from '../../projections/index.ts';
 import { csvRows } from '../../src/api/csv-rows.ts';
 import { type AccountEvents, auditReport, readAccountsEvents, replayUntil } from '../../src/audit/replay.ts';
-import { fold } from '../../src/opensearch/search-terms.ts';
 import { parseCsv } from './api-csv-parse.ts';
-import { type ApiEnv, compareCodePoints, expectedDocs, startApiEnv } from './api-harness.ts';
+import { type ApiEnv, byDisplayName, expectedDocs, startApiEnv } from './api-harness.ts';
 
 const HISTORIES = 4;
 const INSTANTS = 20;
@@ -187,7 +186,6 @@ function instants(events: readonly FactEvent[], seed: number): number[] {
   return out;
 }
 
-const byName = (a: UserDoc, b: UserDoc) => compareCodePoints(fold(a.display_name), fold(b.display_name)) || compareCodePoints(a.user_id, b.user_id);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function params(values: Record<string, string | undefined>): string {
@@ -278,7 +276,7 @@ describe('as_of: the history index, the replay of the topics and the pure core a
         const replayed = replayUntil(c.read!.byTopic, at, W);
         expect([...replayed.docs.values()], `${c.account} at ${iso(at)}: replay vs core`).toEqual([...core.values()]);
         const report = auditReport(replayed.docs.values());
-        const docs = [...core.values()].sort(byName);
+        const docs = [...core.values()].sort(byDisplayName);
         const asOf = iso(at);
 
         for (const channel of CHANNEL_FILTERS) {

@@ -6,26 +6,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_DEDUPE_WINDOW_MS,
-  type Entry,
-  type FactEvent,
-  type UserDoc,
-  affectedUsers,
-  allDocs,
-  applyEvent,
-  compareEntries,
-  deriveUser,
-  diffDocs,
-  emptyAccount,
-  replay,
-} from '../../projections/index.ts';
+import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, type UserDoc, affectedUsers, allDocs, applyEvent, deriveUser, diffDocs, emptyAccount, replay } from '../../projections/index.ts';
 import { docsOfFacts, factsAt } from '../../src/audit/facts-at.ts';
+import { historyItem } from '../../src/api/history-routes.ts';
 import { type HistoryChange, deriveChanges, reflects } from '../../src/audit/history-changes.ts';
 import { userFacts } from '../../src/audit/user-facts.ts';
 import type { FactIntervalRecord } from '../../src/records/fact-intervals.ts';
 import { byTopic, historyArb, interleave } from '../support/arbitraries.ts';
 import { createEventBuilder } from '../support/builders.ts';
+import { replayHistoryItems } from '../support/history-replay.ts';
 import { simulateFacts, topicOf } from './audit-simulate.ts';
 
 const W = DEFAULT_DEDUPE_WINDOW_MS;
@@ -62,17 +51,9 @@ function expectedChanges(events: readonly FactEvent[]): Map<string, [string, str
 
 const brief = (changes: HistoryChange[]) => changes.map((c) => [c.event.event_id, c.key, c.change]);
 
-/** The user's document at T by replaying their history's changes whose `at` is at or before T. */
+/** The user's document at T from the history as the API shows it (historyItem), replayed up to T. */
 function replayChanges(userId: string, changes: readonly HistoryChange[], at: number): UserDoc | null {
-  let profile: Omit<UserDoc, 'user_id' | 'entries'> | null = null;
-  const entries = new Map<string, Entry>();
-  for (const c of changes) {
-    if (c.event.time_ms > at) break;
-    if (c.kind === 'profile') profile = c.change === 'deleted' ? null : c.profile;
-    else if (c.change === 'revoked') entries.delete(c.key);
-    else entries.set(c.key, c.entry);
-  }
-  return profile ? { user_id: userId, ...profile, entries: [...entries.values()].sort(compareEntries) } : null;
+  return replayHistoryItems(userId, changes.map(historyItem), at);
 }
 
 /** What the history route reads: the user's subject, then what it leads to (an in-memory index). */
