@@ -5,6 +5,9 @@
  *   are eslint's part: eslint.config.js);
  * - the adapters (src/redis, src/opensearch, src/kafka) import nothing from the layers that use
  *   them (src/projector, src/api, src/audit, src/rebuild, src/integrity, src/cli);
+ * - the ports (src/ports) are interfaces: they import no adapter, no client library, no layer;
+ * - the in-memory twins (src/twins) import no client library and no adapter, and only tests
+ *   import them (the product runs on the real adapters);
  * - bench/ imports nothing from test/, and src/ nothing from test/ or bench/;
  * - no import cycles.
  */
@@ -37,6 +40,27 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/(redis|opensearch|kafka)/' },
       to: { path: '^src/(projector|api|audit|rebuild|integrity|cli|web|demo)/' },
+    },
+    {
+      name: 'ports-are-interfaces',
+      comment: 'the ports (src/ports) import only the core, the records and the error taxonomy: no adapter, no client library',
+      severity: 'error',
+      from: { path: '^src/ports/' },
+      to: { pathNot: '^(src/ports|src/records|src/errors\\.ts|projections)/?' },
+    },
+    {
+      name: 'twins-no-io',
+      comment: 'the in-memory twins (src/twins) import no client library and no adapter',
+      severity: 'error',
+      from: { path: '^src/twins/' },
+      to: { path: '^(src/(redis|opensearch|kafka)/|node_modules/(ioredis|kafkajs|@opensearch-project))' },
+    },
+    {
+      name: 'twins-only-in-tests',
+      comment: 'the product runs on the real adapters: only tests (and the twins themselves) import src/twins',
+      severity: 'error',
+      from: { path: '^(src|bench|scripts|projections|schemas)/', pathNot: '^src/twins/' },
+      to: { path: '^src/twins/' },
     },
     {
       name: 'bench-not-test',

@@ -10,7 +10,8 @@ import { IntegrityFault } from './integrity/fault.ts';
 import { ensureTopics } from './kafka/client.ts';
 import { type Logger, createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createAccountStore, type AccountStore } from './redis/account-store.ts';
+import { createAccountStore } from './redis/account-store.ts';
+import type { AccountStatePort } from './ports/account-state.ts';
 import { type KeySpace, liveGenerationKey } from './redis/keys.ts';
 import { retry } from './retry.ts';
 
@@ -24,7 +25,7 @@ export interface Runtime {
   index: string;
   /** the live generation's indices (users and history) */
   indices: GenerationIndices;
-  store: AccountStore;
+  store: AccountStatePort;
   /**
    * Set when the live generation could not be opened because the stores disagree (only with
    * `allowFault`): the long-running commands start anyway, refuse to serve and repair.

@@ -9,10 +9,10 @@ import { FACT_SORT, scanRecords } from './audit/fact-store.ts';
 import { OPEN_END } from './records/fact-intervals.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
 import { toIndexedUser } from './opensearch/user-document.ts';
-import type { AccountStore } from './redis/account-store.ts';
+import type { AccountStatePort } from './ports/account-state.ts';
 
 export interface VerifyDeps {
-  store: AccountStore;
+  store: AccountStatePort;
   opensearch: Client;
   index: string;
   windowMs: number;

@@ -17,7 +17,8 @@ import { createInterface } from 'node:readline';
 import type { Client } from '@opensearch-project/opensearch';
 import { sleep } from '../../src/retry.ts';
 import { cpuBetween, cpuSnapshot, type MachineInfo } from '../support/machine.ts';
-import { type BulkResult, type DocOp, writeDocs } from '../../src/opensearch/bulk-writer.ts';
+import { writeDocs } from '../../src/opensearch/bulk-writer.ts';
+import type { BulkResult, DocOp } from '../../src/ports/documents.ts';
 import { fmt, progress } from '../support/report.ts';
 
 /** An index to copy, and the index its copy is written to. */

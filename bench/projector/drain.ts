@@ -16,7 +16,7 @@ import type { Config } from '../../src/config.ts';
 import type { GenerationIndices } from '../../src/generation.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { createProjector } from '../../src/projector/projector.ts';
-import type { AccountStore } from '../../src/redis/account-store.ts';
+import type { AccountStatePort } from '../../src/ports/account-state.ts';
 import type { KeySpace } from '../../src/redis/keys.ts';
 import { sleep } from '../../src/retry.ts';
 import { type CallStats, createIoTracker, traceOpenSearch, traceRedis } from '../support/io-timing.ts';
@@ -72,7 +72,7 @@ export interface DrainOptions {
   space: KeySpace;
   indices: GenerationIndices;
   /** a store on the bench's own Redis client (its polling is not counted as the projector's) */
-  store: AccountStore;
+  store: AccountStatePort;
   admin: Admin;
   /** last offset of every `<topic>:<partition>` written */
   endOffsets: ReadonlyMap<string, bigint>;

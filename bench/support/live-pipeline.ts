@@ -18,7 +18,8 @@ import { endOffsets as topicEndOffsets, ensureTopics, eventTopics } from '../../
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import { createProjector, type Projector } from '../../src/projector/projector.ts';
-import { type AccountStore, createAccountStore } from '../../src/redis/account-store.ts';
+import { createAccountStore } from '../../src/redis/account-store.ts';
+import type { AccountStatePort } from '../../src/ports/account-state.ts';
 import type { KeySpace } from '../../src/redis/keys.ts';
 import { sleep } from '../../src/retry.ts';
 import type { BenchNamespace } from './bench-namespace.ts';
@@ -35,7 +36,7 @@ export interface LivePipeline {
   space: KeySpace;
   indices: GenerationIndices;
   /** a store on the bench's own Redis client */
-  store: AccountStore;
+  store: AccountStatePort;
   eventTopics: string[];
   /** last offset of every non-empty partition of the event topics */
   endOffsets(): Promise<Map<string, bigint>>;

@@ -7,7 +7,7 @@
  * (`account_id` is CHECKPOINT_ACCOUNT), so no report query ever finds them.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import type { DocOp } from '../opensearch/bulk-writer.ts';
+import type { DocOp } from '../ports/documents.ts';
 
 export const CHECKPOINT_ACCOUNT = '\u0000checkpoint';
 

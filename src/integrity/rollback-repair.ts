@@ -18,11 +18,12 @@ import type { Redis } from 'ioredis';
 import { allDocs } from '../../projections/index.ts';
 import { type GenerationIndices, readIdentity, readIndexIdentity, writeIndexIdentity } from '../generation.ts';
 import type { Logger } from '../logger.ts';
-import { type DocOp, writeDocs } from '../opensearch/bulk-writer.ts';
+import { writeDocs } from '../opensearch/bulk-writer.ts';
+import type { DocOp } from '../ports/documents.ts';
 import { readAccountUsers } from '../opensearch/read-users.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import { OPEN_END } from '../records/fact-intervals.ts';
-import type { AccountStore } from '../redis/account-store.ts';
+import type { AccountStatePort } from '../ports/account-state.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
 import { readRepair, writeRepair } from './repair-state.ts';
 import { versionOffset } from './versions.ts';
@@ -30,7 +31,7 @@ import { versionOffset } from './versions.ts';
 export interface RollbackRepairDeps {
   redis: Redis;
   opensearch: Client;
-  store: AccountStore;
+  store: AccountStatePort;
   space: KeySpace;
   /** the generation's concrete indices */
   indices: GenerationIndices;

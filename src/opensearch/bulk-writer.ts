@@ -5,37 +5,7 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { AppError } from '../errors.ts';
-
-export type DocOp =
-  /** `doc` is the source: an object, or its JSON when the caller already has it */
-  { op: 'index'; index: string; id: string; version: number; doc: object | string } | { op: 'delete'; index: string; id: string; version: number };
-
-export interface BulkResult {
-  indexed: number;
-  deleted: number;
-  /** writes refused because a newer version is already there: expected, harmless */
-  stale: number;
-}
-
-export interface BulkWriterOptions {
-  maxBytes?: number;
-  onRequest?: (seconds: number, bytes: number) => void;
-  /**
-   * Awaited before every request after the first: a long write (tens of requests) lets the caller
-   * keep its consumer-group membership alive (kafkajs' heartbeat) and the event loop turning.
-   */
-  betweenRequests?: () => Promise<void>;
-  /**
-   * Added to every op's version: the generation's epoch × 2^32 (src/integrity/versions.ts), so that
-   * after a rollback repair every write outranks what the lost state wrote.
-   */
-  versionOffset?: number;
-  /**
-   * The ops target aliases that must exist: a deleted index is then a failed write, never an
-   * index recreated empty by the write itself (the projector writes through write aliases).
-   */
-  requireAlias?: boolean;
-}
+import type { BulkResult, DocOp, WriteOptions } from '../ports/documents.ts';
 
 type BulkItem = Record<string, { status: number; error?: { type?: string; reason?: string } }>;
 
@@ -48,7 +18,7 @@ function actionLine(op: DocOp, indexJson: string, versionOffset: number): string
 }
 
 /** Writes the ops in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
-export async function writeDocs(client: Client, ops: readonly DocOp[], options: BulkWriterOptions = {}): Promise<BulkResult> {
+export async function writeDocs(client: Client, ops: readonly DocOp[], options: WriteOptions = {}): Promise<BulkResult> {
   const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
   const versionOffset = options.versionOffset ?? 0;
   const result: BulkResult = { indexed: 0, deleted: 0, stale: 0 };

@@ -3,14 +3,14 @@
  * partitions that touch the same account run one after the other in this process, and the account
  * version in Redis guards against other processes.
  */
-import type { AccountStore, LoadedAccount } from '../redis/account-store.ts';
+import type { AccountStatePort, LoadedAccount } from '../ports/account-state.ts';
 
 export interface CachedAccount extends LoadedAccount {
   /** true until the outbox found at load time has been written */
   recovered: boolean;
 }
 
-export function createAccountCache(store: AccountStore, windowMs: number) {
+export function createAccountCache(store: AccountStatePort, windowMs: number) {
   const accounts = new Map<string, CachedAccount>();
   const locks = new Map<string, Promise<unknown>>();
 

@@ -5,9 +5,9 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { AccountStore } from '../redis/account-store.ts';
+import type { AccountStatePort } from '../ports/account-state.ts';
 
-export function createLagMonitor(options: { kafka: Kafka; topics: readonly string[]; store: AccountStore; metrics: Metrics; logger: Logger; intervalMs?: number }) {
+export function createLagMonitor(options: { kafka: Kafka; topics: readonly string[]; store: AccountStatePort; metrics: Metrics; logger: Logger; intervalMs?: number }) {
   const { kafka, topics, store, metrics, logger } = options;
   let timer: NodeJS.Timeout | undefined;
   let admin: ReturnType<Kafka['admin']> | undefined;

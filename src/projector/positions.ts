@@ -10,14 +10,14 @@ import { IntegrityFault } from '../integrity/fault.ts';
 import type { Logger } from '../logger.ts';
 import { writeDocs } from '../opensearch/bulk-writer.ts';
 import type { Metrics } from '../metrics.ts';
-import type { AccountStore } from '../redis/account-store.ts';
+import type { AccountStatePort } from '../ports/account-state.ts';
 import { sleep } from '../retry.ts';
 import type { WriteGate } from './write-gate.ts';
 
 export interface PositionPublisherOptions {
   opensearch: Client;
   index: () => string;
-  store: AccountStore;
+  store: AccountStatePort;
   intervalMs: number;
   logger: Logger;
   metrics?: Metrics;

@@ -5,22 +5,21 @@
  * then the outboxes are cleared. A crash anywhere leaves either nothing or a complete commit whose
  * outbox says what still has to be written.
  */
-import type { Client } from '@opensearch-project/opensearch';
 import { type UserDoc, deriveUser } from '../../projections/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { type DocOp, writeDocs } from '../opensearch/bulk-writer.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
-import type { AccountStore } from '../redis/account-store.ts';
+import type { AccountStatePort } from '../ports/account-state.ts';
+import type { DocOp, DocumentsPort } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { type PositionedEvent, planBatch } from './plan-batch.ts';
 import type { WriteGate } from './write-gate.ts';
 
 export interface BatchDeps {
-  store: AccountStore;
+  store: AccountStatePort;
   cache: AccountCache;
-  opensearch: Client;
+  documents: DocumentsPort;
   /** the generation's users and facts indices */
   indices: () => { users: string; facts: string };
   windowMs: number;
@@ -259,7 +258,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     await deps.onCommitted?.();
     const write = async () => {
       if (ops.length > 0) {
-        const result = await writeDocs(deps.opensearch, ops, {
+        const result = await deps.documents.write(ops, {
           ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
           onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
           // The writes of a big group (a role change reaching tens of thousands of users) take tens of

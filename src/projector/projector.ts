@@ -20,6 +20,7 @@ import { CoPartitionedAssigner } from '../kafka/co-partition-assigner.ts';
 import { eventTopics, logicalTopics } from '../kafka/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { createOpenSearchDocuments } from '../opensearch/documents.ts';
 import { createAccountStore, unwrap } from '../redis/account-store.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
 import { retry } from '../retry.ts';
@@ -214,7 +215,7 @@ export function createProjector(deps: ProjectorDeps) {
   const batchDeps = {
     store,
     cache,
-    opensearch,
+    documents: createOpenSearchDocuments(opensearch),
     indices: () => targets,
     windowMs: config.dedupeWindowMs,
     logger,

@@ -4,11 +4,11 @@
  * offsets at a given moment; they are compared again until they line up or the attempts run out.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import type { AccountStore } from '../redis/account-store.ts';
+import type { AccountStatePort } from '../ports/account-state.ts';
 import { readAccountUsers } from '../opensearch/read-users.ts';
 
 export interface GenerationView {
-  store: AccountStore;
+  store: AccountStatePort;
   usersIndex: string;
 }
 

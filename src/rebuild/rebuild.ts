@@ -15,6 +15,7 @@ import { createMetrics } from '../metrics.ts';
 import { factsAlias, factsIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
 import { createProjector, projectorGroupId } from '../projector/projector.ts';
 import { createAccountStore } from '../redis/account-store.ts';
+import type { AccountStatePort } from '../ports/account-state.ts';
 import { liveGenerationKey } from '../redis/keys.ts';
 import type { Runtime } from '../runtime.ts';
 import { type AccountReport, verifyAccount, verifyAll } from '../verify.ts';
@@ -199,7 +200,7 @@ async function fail(redis: Redis, key: string, message: string): Promise<never> 
 }
 
 /** Waits until the new generation has made searchable every event in the topics now; returns their number. */
-async function catchUp(runtime: Runtime, store: ReturnType<typeof createAccountStore>, progress: (done: number, total: number) => void): Promise<number> {
+async function catchUp(runtime: Runtime, store: AccountStatePort, progress: (done: number, total: number) => void): Promise<number> {
   const admin = runtime.clients.kafka.admin();
   await admin.connect();
   let ends = new Map<string, bigint>();

@@ -1,52 +1,15 @@
 /**
- * The account store: facts, remembered event ids, counters, outbox and applied offsets of each
- * account in Redis. Reads give a consistent snapshot (MULTI); a batch commits in one Lua script,
+ * The account store in Redis (the adapter of src/ports/account-state.ts): facts, remembered event
+ * ids, counters, outbox and applied offsets of each account. Reads give a consistent snapshot (MULTI); a batch commits in one Lua script,
  * guarded by the account version so that two projectors never interleave writes to one account.
  */
 import type { Redis } from 'ioredis';
-import { type AccountState, type FactChange, type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
+import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
+import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
 import { AppError } from '../errors.ts';
 import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
-import type { FactIntervalRecord, RawState, RawValue } from '../records/fact-intervals.ts';
+import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
 import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
-
-export interface LoadedAccount {
-  state: AccountState;
-  version: number;
-  /** `<topic>:<partition>` -> last applied offset */
-  offsets: Map<string, bigint>;
-  /** users whose documents may not be in OpenSearch yet, with the version they were dirtied at */
-  dirty: Map<string, number>;
-  /** fact intervals not yet confirmed written: id -> version and record */
-  intervalOutbox: Map<string, { version: number; record: FactIntervalRecord }>;
-  /** raw facts (each topic's own assertions) with the event that opened each value */
-  raw: RawState;
-}
-
-export interface BatchCommit {
-  accountId: string;
-  expectedVersion: number;
-  /** `<topic>:<partition>` of the batch and the last offset it applies */
-  partition: string;
-  lastOffset: bigint;
-  changes: FactChange[];
-  seen: { id: string; timeMs: number }[];
-  newestMs: number;
-  pruneBeforeMs: number;
-  counterDeltas: Map<string, number>;
-  dirtyUsers: string[];
-  /** fact intervals as JSON, by id: serialized once, for this commit's outbox and for the bulk write */
-  intervalJson: Map<string, string>;
-  rawChanges: Map<string, RawValue | null>;
-}
-
-/** What one account's bulk write confirmed: its outbox entries up to `version` can go. */
-export interface OutboxClear {
-  accountId: string;
-  version: number;
-  userIds: readonly string[];
-  intervalIds: readonly string[];
-}
 
 type MultiResult = [Error | null, unknown][] | null;
 
@@ -59,28 +22,7 @@ export function unwrap(results: MultiResult): unknown[] {
   });
 }
 
-/** Coalesces flat changes so each key is written once, with its last value. */
-function coalesce(changes: readonly FactChange[]): { set: [string, string][]; del: string[] } {
-  const last = new Map<string, string | null>();
-  for (const c of changes) last.set(c.key, c.value);
-  const set: [string, string][] = [];
-  const del: string[] = [];
-  for (const [k, v] of last)
-    if (v === null) del.push(k);
-    else set.push([k, v]);
-  return { set, del };
-}
-
-export interface AccountStoreOptions {
-  /**
-   * Called (synchronously) before every read of an account and every commit: the projector throws
-   * from it when its Redis connection was re-established since it last checked Redis's state, so
-   * that nothing is read or written on a Redis that may have come back older (docs/reliability.md).
-   */
-  fence?: () => void;
-}
-
-export function createAccountStore(redis: Redis, space: KeySpace, options: AccountStoreOptions = {}) {
+export function createAccountStore(redis: Redis, space: KeySpace, options: AccountStateOptions = {}): AccountStatePort {
   const gen = generationKeys(space);
   const fence = options.fence ?? (() => undefined);
 
@@ -93,8 +35,6 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
   }
 
   return {
-    space,
-
     /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
       fence();
@@ -102,12 +42,6 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       const [meta, flat, dirty, hout, rawValues] = unwrap(
         await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.intervalOutbox).hgetall(k.rawFacts).exec(),
       ) as Record<string, string>[] as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
-      const raw: RawState = { values: new Map(), opened: new Map() };
-      for (const [key, json] of Object.entries(rawValues)) {
-        const { v, f } = JSON.parse(json) as RawValue;
-        raw.values.set(key, v);
-        raw.opened.set(key, f);
-      }
       const newestMs = meta.n === undefined ? Number.NEGATIVE_INFINITY : Number(meta.n);
       const seen: SeenIds = { ids: new Map(), newestMs };
       if (Number.isFinite(newestMs)) {
@@ -121,13 +55,8 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
         version: Number(meta.v ?? 0),
         offsets,
         dirty: new Map(Object.entries(dirty).map(([u, v]) => [u, Number(v)])),
-        intervalOutbox: new Map(
-          Object.entries(hout).map(([id, v]) => {
-            const nl = v.indexOf('\n');
-            return [id, { version: Number(v.slice(0, nl)), record: JSON.parse(v.slice(nl + 1)) as FactIntervalRecord }];
-          }),
-        ),
-        raw,
+        intervalOutbox: decodeIntervalOutbox(Object.entries(hout)),
+        raw: decodeRaw(Object.entries(rawValues)),
       };
     },
 
@@ -170,10 +99,9 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       for (const u of c.dirtyUsers) args.push(u);
       args.push(c.intervalJson.size);
       for (const [id, json] of c.intervalJson) args.push(id, json);
-      const rawSet = [...c.rawChanges].filter(([, v]) => v !== null) as [string, RawValue][];
-      const rawDel = [...c.rawChanges].filter(([, v]) => v === null).map(([key]) => key);
+      const { set: rawSet, del: rawDel } = splitRawChanges(c.rawChanges);
       args.push(rawSet.length);
-      for (const [key, value] of rawSet) args.push(key, JSON.stringify(value));
+      for (const [key, value] of rawSet) args.push(key, value);
       args.push(rawDel.length);
       for (const key of rawDel) args.push(key);
       // One round trip. The account is registered before the commit (Redis runs a pipeline in
@@ -243,8 +171,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       const args: string[] = [];
       for (const [field, { from, to }] of ranges) args.push(field, from.toString(), to.toString());
       const gap = (await redis.call('EVAL', [RAISE_APPLIED, 1, gen.applied].concat(args))) as string;
-      if (gap)
-        throw new AppError('store_conflict', `Redis's applied offset of ${gap} no longer reaches the batch: it lost applied events since they were checked`, { retriable: true });
+      if (gap) throw new AppError('store_conflict', appliedGapMessage(gap), { retriable: true });
     },
 
     /** A refresh starts: returns its number (src/redis/keys.ts `refreshing`). */
@@ -291,8 +218,6 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     },
   };
 }
-
-export type AccountStore = ReturnType<typeof createAccountStore>;
 
 function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);

@@ -22,7 +22,7 @@ describe('import boundaries (dependency-cruiser)', () => {
     writeFileSync(join(dir, path), text);
   };
 
-  it('names each broken rule: an adapter importing the projector, the core doing I/O, a bench importing a test, a cycle', async () => {
+  it('names each broken rule: an adapter importing the projector, the core doing I/O, a bench importing a test, a cycle, a port or twin importing an adapter, the product importing a twin', async () => {
     write('src/projector/batch.ts', 'export const batch = 1;\n');
     write('src/redis/store.ts', "import { batch } from '../projector/batch.ts';\nexport const store = batch;\n");
     write('projections/rules.ts', "import { readFileSync } from 'node:fs';\nexport const rules = readFileSync;\n");
@@ -31,6 +31,9 @@ describe('import boundaries (dependency-cruiser)', () => {
     write('bench/run.ts', "import { helper } from '../test/support/helper.ts';\nexport const run = helper;\n");
     write('src/a.ts', "import { b } from './b.ts';\nexport const a = (): number => b();\n");
     write('src/b.ts', "import { a } from './a.ts';\nexport const b = (): number => a();\n");
+    write('src/ports/state.ts', "import { store } from '../redis/store.ts';\nexport type State = typeof store;\n");
+    write('src/twins/state.ts', "import { store } from '../redis/store.ts';\nexport const twin = store;\n");
+    write('src/projector/run.ts', "import { twin } from '../twins/state.ts';\nexport const run = twin;\n");
     const result = await cruise(['src', 'projections', 'bench', 'test'], { baseDir: dir, validate: true, ruleSet: { forbidden } as never, tsPreCompilationDeps: true });
     const output = result.output as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } };
     const broken = output.summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`).sort();
@@ -41,6 +44,9 @@ describe('import boundaries (dependency-cruiser)', () => {
         'pure-core-no-shell: projections/derive.ts -> src/redis/store.ts',
         'bench-not-test: bench/run.ts -> test/support/helper.ts',
         'no-cycles: src/a.ts -> src/b.ts',
+        'ports-are-interfaces: src/ports/state.ts -> src/redis/store.ts',
+        'twins-no-io: src/twins/state.ts -> src/redis/store.ts',
+        'twins-only-in-tests: src/projector/run.ts -> src/twins/state.ts',
       ]),
     );
   }, 30_000);

@@ -1,0 +1,100 @@
+/**
+ * The account-state port: what the projector, the API's counters, verify and the rebuild need from
+ * the store that holds each account's facts, remembered event ids, counters, outbox and applied
+ * offsets, and the generation's positions. One adapter (src/redis/account-store.ts, Redis with Lua)
+ * and one in-memory twin (src/twins/account-state.ts) implement it; both pass the same contract
+ * suite (test/contract/account-state.ts).
+ *
+ * The rules every implementation keeps (the contract suite checks each):
+ * - `commit` is all or nothing, and refuses (null, nothing written) a commit computed from another
+ *   version than the stored one, or one whose last offset the account has already applied from
+ *   that partition (a redelivered batch);
+ * - `clearOutboxes` forgets only the entries written at the given version or before it, so a
+ *   confirmation of an older write never clears what a newer commit put back; an account leaves
+ *   `dirtyAccounts` only when both its outboxes are empty;
+ * - positions only ever go up; `raiseApplied` raises nothing and throws when a range does not
+ *   continue its partition (the store lost applied events since they were checked);
+ * - `fence` (an option of both) runs before every read of an account and every commit, so that a
+ *   caller can refuse to touch a store it has not checked since a reconnect.
+ */
+import type { AccountState, FactChange } from '../../projections/index.ts';
+import type { FactIntervalRecord, RawState, RawValue } from '../records/fact-intervals.ts';
+
+export interface LoadedAccount {
+  state: AccountState;
+  version: number;
+  /** `<topic>:<partition>` -> last applied offset */
+  offsets: Map<string, bigint>;
+  /** users whose documents may not be in OpenSearch yet, with the version they were dirtied at */
+  dirty: Map<string, number>;
+  /** fact intervals not yet confirmed written: id -> version and record */
+  intervalOutbox: Map<string, { version: number; record: FactIntervalRecord }>;
+  /** raw facts (each topic's own assertions) with the event that opened each value */
+  raw: RawState;
+}
+
+export interface BatchCommit {
+  accountId: string;
+  expectedVersion: number;
+  /** `<topic>:<partition>` of the batch and the last offset it applies */
+  partition: string;
+  lastOffset: bigint;
+  changes: FactChange[];
+  seen: { id: string; timeMs: number }[];
+  newestMs: number;
+  /** remembered ids older than this are forgotten (below -1e300: none) */
+  pruneBeforeMs: number;
+  counterDeltas: Map<string, number>;
+  dirtyUsers: string[];
+  /** fact intervals as JSON, by id: serialized once, for this commit's outbox and for the bulk write */
+  intervalJson: Map<string, string>;
+  rawChanges: Map<string, RawValue | null>;
+}
+
+/** What one account's bulk write confirmed: its outbox entries up to `version` can go. */
+export interface OutboxClear {
+  accountId: string;
+  version: number;
+  userIds: readonly string[];
+  intervalIds: readonly string[];
+}
+
+export interface AccountStateOptions {
+  /**
+   * Called (synchronously) before every read of an account and every commit: the projector throws
+   * from it when its Redis connection was re-established since it last checked Redis's state, so
+   * that nothing is read or written on a Redis that may have come back older (docs/reliability.md).
+   */
+  fence?: () => void;
+}
+
+export interface AccountStatePort {
+  /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
+  load(accountId: string, windowMs: number): Promise<LoadedAccount>;
+  /** The last applied offset of each partition that has fed the account (`<topic>:<partition>`). */
+  appliedOffsets(accountId: string): Promise<Map<string, bigint>>;
+  /** The account's version alone (cheap staleness check). */
+  version(accountId: string): Promise<number>;
+  /** Commits a batch atomically: the new version, or null when refused (nothing written; reload and retry). */
+  commit(c: BatchCommit): Promise<number | null>;
+  /** Forgets outbox entries written at each account's `version` or before, for many accounts at once. */
+  clearOutboxes(cleared: readonly OutboxClear[]): Promise<void>;
+  /** Accounts that may have documents or fact intervals not yet written to OpenSearch. */
+  dirtyAccounts(): Promise<string[]>;
+  /** Every account of the generation, sorted. */
+  accounts(): Promise<string[]>;
+  /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
+  raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void>;
+  /** Publishes applied positions; throws (raising nothing) when a range does not continue its partition. */
+  raiseApplied(ranges: ReadonlyMap<string, { from: bigint; to: bigint }>): Promise<void>;
+  /** A refresh starts: returns its number. */
+  beginRefresh(): Promise<number>;
+  /** Refresh `n`'s positions are published (`refreshed` only ever goes up). */
+  endRefresh(n: number): Promise<void>;
+  /** Searchable positions. */
+  positions(): Promise<Map<string, bigint>>;
+  /** Applied positions: every event up to each offset is committed to the store. */
+  applied(): Promise<Map<string, bigint>>;
+  /** All counters of an account as core counter keys (zeros are not kept). */
+  counters(accountId: string): Promise<Map<string, number>>;
+}
