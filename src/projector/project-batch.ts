@@ -100,9 +100,13 @@ function docOp(index: string, accountId: string, userId: string, doc: UserDoc | 
   return doc ? { op: 'index', index, id, version, doc: toIndexedUser(accountId, doc) } : { op: 'delete', index, id, version };
 }
 
-/** What a crash left in the account's outbox: documents rederived from the facts, fact intervals as stored. */
+/**
+ * What a crash left in the account's outbox: documents rederived from the facts, fact intervals as
+ * stored. Once per load, even when the outbox is empty: its confirmation takes the account off the
+ * dirty set, where a commit whose reply was lost leaves it (test/unit/project-batch.test.ts).
+ */
 function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccount): AccountWrites | undefined {
-  if (account.recovered || (account.dirty.size === 0 && account.intervalOutbox.size === 0)) return undefined;
+  if (account.recovered) return undefined;
   const indices = deps.indices();
   const users = [...account.dirty.keys()];
   return {

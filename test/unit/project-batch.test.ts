@@ -1,0 +1,298 @@
+/**
+ * projectBatch's crash, fence and outbox rules on the ports' in-memory twins (no server): whatever
+ * step a crash hits (before or after any store or document call), a retry by the same process or
+ * by a restarted one ends exactly where a run without crashes ends: the same user documents (the
+ * core's), the same fact intervals, counters and applied positions, and no outbox left. The same
+ * rules against real Redis and OpenSearch, with processes killed: test/integration/projector-faults.test.ts.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, allDocs, countersFromDocs, emptyAccount, step } from '../../projections/index.ts';
+import { AppError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { toIndexedUser, userDocId } from '../../src/opensearch/user-document.ts';
+import type { AccountStatePort } from '../../src/ports/account-state.ts';
+import type { DocumentsPort } from '../../src/ports/documents.ts';
+import { createAccountCache } from '../../src/projector/account-cache.ts';
+import type { PositionedEvent } from '../../src/projector/plan-batch.ts';
+import { type BatchDeps, type BatchPart, projectBatch } from '../../src/projector/project-batch.ts';
+import { type AccountStateTwin, createAccountStateTwin } from '../../src/twins/account-state.ts';
+import { type DocumentsTwin, createDocumentsTwin } from '../../src/twins/documents.ts';
+import { type Routed, historyArb } from '../support/arbitraries.ts';
+import { type CrashMode, type CrashPlan, crashPlan, withCrashes } from '../support/port-faults.ts';
+
+const W = DEFAULT_DEDUPE_WINDOW_MS;
+const INDICES = { users: 'users', facts: 'facts' };
+const STORE_CALLS = ['load', 'commit', 'clearOutboxes', 'raiseApplied', 'dirtyAccounts'] as const;
+
+/** One fetch: a part per topic (one partition each), with the offsets Kafka would give them. */
+type Group = BatchPart[];
+
+/** Splits a history into fetches of the given sizes; each topic's offsets run on across fetches. */
+function fetches(history: readonly Routed[], sizes: readonly number[]): Group[] {
+  const next = new Map<string, bigint>();
+  const groups: Group[] = [];
+  let at = 0;
+  for (let i = 0; at < history.length; i++) {
+    const size = Math.max(1, sizes[i % Math.max(sizes.length, 1)] ?? 1);
+    const parts = new Map<string, Map<string, PositionedEvent[]>>();
+    for (const r of history.slice(at, at + size)) {
+      const offset = next.get(r.topic) ?? 0n;
+      next.set(r.topic, offset + 1n);
+      const byAccount = parts.get(r.topic) ?? new Map<string, PositionedEvent[]>();
+      parts.set(r.topic, byAccount);
+      byAccount.set(r.account, [...(byAccount.get(r.account) ?? []), { event: r.event, offset }]);
+    }
+    groups.push([...parts].map(([topic, byAccount]) => ({ source: { topic, partition: 0 }, byAccount })));
+    at += size;
+  }
+  return groups;
+}
+
+/** The order projectBatch applies a group in, per account: part after part. */
+function appliedOrder(groups: readonly Group[]): Map<string, FactEvent[]> {
+  const out = new Map<string, FactEvent[]>();
+  for (const parts of groups)
+    for (const { byAccount } of parts) for (const [account, events] of byAccount) out.set(account, [...(out.get(account) ?? []), ...events.map((e) => e.event)]);
+  return out;
+}
+
+interface Stores {
+  state: AccountStateTwin;
+  docs: DocumentsTwin;
+}
+
+function emptyStores(fence?: () => void): Stores {
+  const docs = createDocumentsTwin();
+  docs.createIndex(INDICES.users);
+  docs.createIndex(INDICES.facts);
+  return { state: createAccountStateTwin(fence ? { fence } : {}), docs };
+}
+
+/** A projector process over the stores: its own account cache, the ports as it sees them. */
+function processOver(store: AccountStatePort, documents: DocumentsPort, over: Partial<BatchDeps> = {}) {
+  const cache = createAccountCache(store, W);
+  const deps = (parts: Group): BatchDeps => ({
+    store,
+    cache,
+    documents,
+    indices: () => INDICES,
+    windowMs: W,
+    logger: silentLogger(),
+    workPerCommit: 7,
+    onCommitted: () => store.raiseApplied(new Map(parts.map((p) => [`${p.source.topic}:0`, range(p)]))),
+    ...over,
+  });
+  return {
+    cache,
+    project: (parts: Group) => projectBatch(deps(parts), parts),
+    /** What the projector does on start and on every assignment: write what a crash left in any outbox. */
+    async recover(): Promise<void> {
+      for (const accountId of await store.dirtyAccounts()) await projectBatch(deps([]), [{ source: { topic: '', partition: -1 }, byAccount: new Map([[accountId, []]]) }]);
+    },
+  };
+}
+
+function range(part: BatchPart): { from: bigint; to: bigint } {
+  const offsets = [...part.byAccount.values()].flat().map((e) => e.offset);
+  return { from: offsets.reduce((a, b) => (a < b ? a : b)), to: offsets.reduce((a, b) => (a > b ? a : b)) };
+}
+
+/**
+ * Everything a report, a history or a restart reads, as the stores hold it. Not the versions, nor
+ * the fact intervals' `seq` (the order of application within the account): after a crash the
+ * partitions of one fetch may be applied to an account in another order, as Kafka may deliver them.
+ */
+async function held(stores: Stores, accounts: Iterable<string>) {
+  const counters: Record<string, Record<string, number>> = {};
+  for (const account of accounts) counters[account] = Object.fromEntries([...(await stores.state.counters(account))].sort());
+  const withoutSeq = (key: string, value: unknown) => (key === 'seq' ? undefined : value);
+  return {
+    users: Object.fromEntries([...stores.docs.all(INDICES.users)].map(([id, d]) => [id, d.source]).sort()),
+    facts: Object.fromEntries([...stores.docs.all(INDICES.facts)].map(([id, d]) => [id, JSON.parse(JSON.stringify(d.source, withoutSeq)) as unknown]).sort()),
+    counters,
+    applied: Object.fromEntries(await stores.state.applied()),
+    dirtyAccounts: await stores.state.dirtyAccounts(),
+  };
+}
+
+/** The pure core's documents and counters, replayed in the order the batches apply the events. */
+function coreView(groups: readonly Group[]) {
+  const users: Record<string, unknown> = {};
+  const counters: Record<string, Record<string, number>> = {};
+  for (const [account, events] of appliedOrder(groups)) {
+    const state = emptyAccount();
+    for (const e of events) step(state, e, W);
+    const docs = [...allDocs(state.facts).values()];
+    for (const d of docs) users[userDocId(account, d.user_id)] = toIndexedUser(account, d);
+    counters[account] = Object.fromEntries([...countersFromDocs(docs)].filter(([, n]) => n !== 0).sort());
+  }
+  return { users: Object.fromEntries(Object.entries(users).sort()), counters };
+}
+
+const accountsOf = (groups: readonly Group[]) => [...appliedOrder(groups).keys()];
+
+/** A clean run: every group projected once, no crash. */
+async function cleanRun(groups: readonly Group[]) {
+  const stores = emptyStores();
+  const p = processOver(stores.state, stores.docs);
+  for (const g of groups) await p.project(g);
+  return held(stores, accountsOf(groups));
+}
+
+/**
+ * A run with crashes at the plan's steps: each failed group is tried again, by the same process
+ * (a retry after an outage) or, when `restart` says so, by a new one that first recovers the
+ * outboxes, as the projector does on start.
+ */
+async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (attempt: number) => boolean) {
+  const stores = emptyStores();
+  const store = withCrashes(stores.state, plan, STORE_CALLS);
+  const documents = withCrashes(stores.docs, plan, ['write']);
+  let p = processOver(store, documents);
+  let attempts = 0;
+  for (const g of groups)
+    for (;;) {
+      try {
+        await p.project(g);
+        break;
+      } catch (error) {
+        expect(error).toBeInstanceOf(AppError);
+        attempts += 1;
+        if (attempts > 50) throw new Error('no progress after 50 attempts');
+        if (restart(attempts)) {
+          p = processOver(store, documents);
+          await p.recover().catch(() => undefined);
+        }
+      }
+    }
+  return held(stores, accountsOf(groups));
+}
+
+const runArb = fc.record({
+  history: historyArb,
+  sizes: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
+  crashes: fc.array(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.constantFrom<CrashMode>('before', 'after')), { minLength: 1, maxLength: 4 }),
+  restarts: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+});
+
+describe('projectBatch on the twins', () => {
+  it('a run without crashes holds the core’s documents and counters, every position applied, no outbox', async () => {
+    await fc.assert(
+      fc.asyncProperty(historyArb, fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }), async (history, sizes) => {
+        const groups = fetches(history, sizes);
+        const result = await cleanRun(groups);
+        const core = coreView(groups);
+        expect(result.users).toEqual(core.users);
+        expect(result.counters).toEqual(core.counters);
+        expect(result.dirtyAccounts).toEqual([]);
+        const last = new Map<string, bigint>();
+        for (const g of groups) for (const part of g) last.set(`${part.source.topic}:0`, range(part).to);
+        expect(result.applied).toEqual(Object.fromEntries(last));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a crash at any step, before or after any store or document call, then a retry by the same or a restarted process, ends where the run without crashes ends', async () => {
+    await fc.assert(
+      fc.asyncProperty(runArb, async ({ history, sizes, crashes, restarts }) => {
+        const groups = fetches(history, sizes);
+        const plan = crashPlan(crashes);
+        const clean = await cleanRun(groups);
+        const crashed = await crashingRun(groups, plan, (n) => restarts[n % restarts.length]!);
+        expect(crashed).toEqual(clean);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a write refused after the commit leaves the outbox in the store; the next process writes it before anything else', async () => {
+    const stores = emptyStores();
+    const groups = fetches(grantHistory(), [10]);
+    const plan = crashPlan([[1, 'before']]);
+    const failing = processOver(stores.state, withCrashes(stores.docs, plan, ['write']));
+    await expect(failing.project(groups[0]!)).rejects.toThrow(/crash at step 1/);
+    // Committed (the counters count the user) but not written: the outbox says what is missing.
+    const counters = coreView(groups).counters.acc!;
+    expect(Object.fromEntries([...(await stores.state.counters('acc'))].sort())).toEqual(counters);
+    expect(Object.keys(counters)).not.toEqual([]);
+    expect(stores.docs.all(INDICES.users).size).toBe(0);
+    expect(await stores.state.dirtyAccounts()).toEqual(['acc']);
+    expect([...(await stores.state.load('acc', W)).dirty.keys()]).toEqual(['u1']);
+
+    const next = processOver(stores.state, stores.docs);
+    await next.recover();
+    expect([...stores.docs.all(INDICES.users).keys()]).toEqual([userDocId('acc', 'u1')]);
+    expect(stores.docs.all(INDICES.facts).size).toBeGreaterThan(0);
+    expect(await stores.state.dirtyAccounts()).toEqual([]);
+    // The batch comes again (its offset was never committed to Kafka): nothing is applied twice.
+    const again = await next.project(groups[0]!);
+    expect([again.applied, again.alreadyApplied, again.documents]).toEqual([0, 3, 0]);
+    expect(Object.fromEntries([...(await stores.state.counters('acc'))].sort())).toEqual(counters);
+  });
+
+  it('after the write, a changed epoch (afterWrite throws) keeps the outbox, and the retry writes it again', async () => {
+    const stores = emptyStores();
+    let epochMoved = true;
+    const p = processOver(stores.state, stores.docs, {
+      afterWrite: async () => {
+        if (epochMoved) {
+          epochMoved = false;
+          throw new AppError('store_conflict', 'the epoch changed during the write', { retriable: true });
+        }
+      },
+    });
+    const [group] = fetches(grantHistory(), [10]);
+    await expect(p.project(group!)).rejects.toThrow(/epoch/);
+    expect(await stores.state.dirtyAccounts()).toEqual(['acc']);
+    const retried = await p.project(group!);
+    expect([retried.applied, retried.alreadyApplied]).toEqual([0, 3]);
+    expect(await stores.state.dirtyAccounts()).toEqual([]);
+    expect([...stores.docs.all(INDICES.users).keys()]).toEqual([userDocId('acc', 'u1')]);
+  });
+
+  it('while the fence is closed nothing is committed or written; once open, the retry projects exactly', async () => {
+    let closed = false;
+    const stores = emptyStores(() => {
+      if (closed) throw new AppError('redis_unavailable', 'the Redis connection was re-established since its state was checked', { retriable: true });
+    });
+    const groups = fetches(grantHistory(), [1]);
+    const p = processOver(stores.state, stores.docs);
+    await p.project(groups[0]!);
+    const before = { state: stores.state.snapshot(), users: stores.docs.all(INDICES.users), facts: stores.docs.all(INDICES.facts) };
+    closed = true;
+    await expect(p.project(groups[1]!)).rejects.toMatchObject({ code: 'redis_unavailable' });
+    closed = false;
+    expect({ state: stores.state.snapshot(), users: stores.docs.all(INDICES.users), facts: stores.docs.all(INDICES.facts) }).toEqual(before);
+    for (const g of groups.slice(1)) await p.project(g);
+    expect(Object.fromEntries([...stores.docs.all(INDICES.users)].map(([id, d]) => [id, d.source]))).toEqual(coreView(groups).users);
+  });
+
+  it('another process committing to the same account in between: the batch reloads the account and redoes it, nothing counted twice', async () => {
+    const stores = emptyStores();
+    const groups = fetches(grantHistory(), [1]);
+    const a = processOver(stores.state, stores.docs);
+    const b = processOver(stores.state, stores.docs);
+    await a.project(groups[0]!);
+    await b.project(groups[1]!);
+    // a's cached account is a version behind: its commit is refused, it reloads and redoes.
+    const outcome = await a.project(groups[2]!);
+    expect(outcome.applied).toBe(1);
+    expect(await stores.state.version('acc')).toBe(3);
+    const core = coreView(groups);
+    expect(Object.fromEntries([...stores.docs.all(INDICES.users)].map(([id, d]) => [id, d.source]))).toEqual(core.users);
+    expect(Object.fromEntries([...(await stores.state.counters('acc'))].sort())).toEqual(core.counters.acc);
+  });
+});
+
+/** A user, an inbox, the user granted the inbox: three events on two topics. */
+function grantHistory(): Routed[] {
+  const at = Date.parse('2026-03-01T09:00:00Z');
+  const event = (n: number, type: FactEvent['type'], data: object): FactEvent => ({ id: `g${n}`, type, timeMs: at + n * 1000, data }) as FactEvent;
+  return [
+    { account: 'acc', topic: 'users', event: event(1, 'user.upserted', { user_id: 'u1', display_name: 'Ana', user_email: 'ana@x.test', user_access: 'active' }) },
+    { account: 'acc', topic: 'inboxes', event: event(2, 'inbox.upserted', { inbox_id: 'i1', inbox_name: 'Main' }) },
+    { account: 'acc', topic: 'inboxes', event: event(3, 'inbox.user_granted', { inbox_id: 'i1', user_id: 'u1' }) },
+  ];
+}
