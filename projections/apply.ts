@@ -13,6 +13,7 @@ import { type AccountFacts, type FactChange, createFactWriter } from './facts.ts
  * Upserts replace; a deleted entity is final and ends every relation to it, including relations
  * that arrive later; a relation to an entity not yet known is kept until the entity arrives.
  */
+// eslint-disable-next-line max-lines-per-function -- one case per event type, each a few lines
 export function applyEvent(facts: AccountFacts, event: FactEvent): FactChange[] {
   const changes: FactChange[] = [];
   const w = createFactWriter(facts, changes);

@@ -50,6 +50,7 @@ export function compareEntries(a: Entry, b: Entry): number {
  * The user's document, or null when the user does not exist (never upserted, or deleted).
  * Only relations whose both ends exist count.
  */
+// eslint-disable-next-line max-lines-per-function -- the contract's access rules one after another, with the helper they share
 export function deriveUser(facts: AccountFacts, userId: string): UserDoc | null {
   const user = facts.users.get(userId);
   if (!user) return null;

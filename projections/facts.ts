@@ -99,6 +99,7 @@ function removeMemberIndex(map: Map<string, Map<string, Set<MemberType>>>, a: st
  * Every mutation of the facts goes through a writer, which keeps the indexes consistent and records
  * the flat changes (when `changes` is given) for the store to persist.
  */
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
   const record = (key: string, value: string | null): void => {
     changes?.push({ key, value });

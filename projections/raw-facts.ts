@@ -34,6 +34,7 @@ const K = {
  * event's own topic change; deletions end the relations of the same topic (a deleted queue's
  * memberships, a deleted inbox's grants, a deleted role's assignments).
  */
+// eslint-disable-next-line max-lines-per-function -- one case per event type, each a few lines
 export function applyRaw(raw: RawFacts, event: FactEvent): RawChange[] {
   const changes: RawChange[] = [];
   const set = (key: string, value: string) => {

@@ -111,11 +111,11 @@ export const legacyHistoryAlias = (namespace: string) => `${namespace}-history`;
 /** The generations that have indices in OpenSearch (from the index names), in number order. */
 export async function generationsWithIndices(opensearch: Client, namespace: string): Promise<string[]> {
   const { body } = await opensearch.cat.indices({
-    index: `${usersAlias(namespace)}-g*,${legacyHistoryAlias(namespace)}-g*,${factsAlias(namespace)}-g*`,
+    index: [`${usersAlias(namespace)}-g*`, `${legacyHistoryAlias(namespace)}-g*`, `${factsAlias(namespace)}-g*`],
     format: 'json',
-    h: 'index',
+    h: ['index'],
     expand_wildcards: 'all',
-  } as never);
+  });
   const found = new Set<string>();
   const prefixes = [usersAlias(namespace), legacyHistoryAlias(namespace), factsAlias(namespace)].map((p) => `${p}-`);
   for (const { index } of body as { index: string }[]) {
@@ -207,7 +207,7 @@ export async function openGeneration(redis: Redis, opensearch: Client, space: Ke
     // The identity matches: the index is ours, so its write alias may be put back if it went
     // missing, and a generation made before checkpoints gets their field.
     await opensearch.indices.putAlias({ index, name: writeAlias(index) });
-    await opensearch.indices.putMapping({ index, body: { properties: { checkpoint: checkpointMapping } } } as never);
+    await opensearch.indices.putMapping({ index, body: { properties: { checkpoint: checkpointMapping } } });
     await opensearch.indices.putSettings({ index, body: { index: { refresh_interval: '-1' } } });
   }
   return { ...indices, identity };

@@ -39,6 +39,7 @@ function isChangeKey(value: unknown[]): value is ChangeKey {
 }
 
 /** Adds GET /users/{user_id}/history. */
+// eslint-disable-next-line max-lines-per-function -- one block per route
 export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
   app.openapi(
     historyRoute,

@@ -22,6 +22,7 @@ function exactPosition(c: Context, generation: ReadonlyMap<string, bigint>, offs
 }
 
 /** Adds GET /summary, /users/{user_id}, /queues and /inboxes. */
+// eslint-disable-next-line max-lines-per-function -- one block per route
 export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
   app.openapi(
     summaryRoute,

@@ -71,13 +71,13 @@ export async function openPit(opensearch: Client, index: string): Promise<string
 
 /** Frees a snapshot early; a failure only means it lives until keep_alive ends. */
 export async function closePit(opensearch: Client, pit: string): Promise<void> {
-  await opensearch.deletePit({ body: { pit_id: [pit] } } as never).catch(() => undefined);
+  await opensearch.deletePit({ body: { pit_id: [pit] } }).catch(() => undefined);
 }
 
 /** A search, OpenSearch's failures translated; `withCursor` says whether a cursor's snapshot was asked for. */
 async function search<T>(opensearch: Client, params: { index?: string; body: Record<string, unknown> }, withCursor: boolean): Promise<SearchBody<T>> {
   try {
-    const response = await opensearch.search(params as never);
+    const response = await opensearch.search(params);
     return response.body as unknown as SearchBody<T>;
   } catch (error) {
     throw translate(error, withCursor);

@@ -76,6 +76,7 @@ export async function readAccountEvents(options: ReadOptions): Promise<AccountEv
 }
 
 /** readAccountEvents for several accounts in one pass over the topics. */
+// eslint-disable-next-line max-lines-per-function -- one pass over the topics with its bookkeeping (ends, poison, progress) in one place; the steps are commented
 export async function readAccountsEvents(options: Omit<ReadOptions, 'accountId'> & { accountIds: readonly string[] }): Promise<Map<string, AccountEvents>> {
   const { kafka } = options;
   const logicalOf = new Map<string, LogicalTopic>(LOGICAL_TOPICS.map((t) => [options.topics[t], t]));

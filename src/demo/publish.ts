@@ -63,6 +63,7 @@ export function createOrderedProducer(kafka: Kafka): Producer {
  * Partitions are chosen here with kafkajs' default partitioner (murmur2 of the key, as the Java
  * client does), so that the last offset of each partition is known from the broker's answers.
  */
+// eslint-disable-next-line max-lines-per-function -- one produce loop with its progress and partition bookkeeping; the steps are commented
 export async function publishHistory(options: PublishOptions): Promise<PublishResult> {
   const { kafka, topics, batchSize = 2_000, onProgress } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer (got ${batchSize})`);

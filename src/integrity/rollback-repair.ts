@@ -146,7 +146,7 @@ async function rewriteAccount(deps: RollbackRepairDeps, accountId: string, v0: n
 async function drain(opensearch: Client, index: string, query: object, toOp: (id: string, source: Record<string, unknown>) => DocOp, offset: number): Promise<void> {
   for (;;) {
     await opensearch.indices.refresh({ index });
-    const { body } = await opensearch.search({ index, body: { size: 5_000, query, version: false } } as never);
+    const { body } = await opensearch.search({ index, body: { size: 5_000, query, version: false } });
     const hits = (body as { hits: { hits: { _id: string; _source: Record<string, unknown> }[] } }).hits.hits;
     if (hits.length === 0) return;
     const result = await writeDocs(

@@ -3,7 +3,7 @@
  * was derived at, so a late or stale write (a projector that lost its partitions, a retried request)
  * can never replace a newer document. Requests are sized by bytes.
  */
-import type { Client } from '@opensearch-project/opensearch';
+import type { Client, Types } from '@opensearch-project/opensearch';
 import { AppError } from '../errors.ts';
 import type { BulkResult, DocOp, WriteOptions } from '../ports/documents.ts';
 
@@ -15,6 +15,34 @@ const FILTER_PATH = 'errors,items.*.status,items.*.error.type,items.*.error.reas
 /** The action line, without an object and a JSON.stringify of it per document. */
 function actionLine(op: DocOp, indexJson: string, versionOffset: number): string {
   return `{"${op.op}":{"_index":${indexJson},"_id":${JSON.stringify(op.id)},"version":${op.version + versionOffset},"version_type":"external_gte"}}`;
+}
+
+/** Adds a bulk answer's outcome to `result`; throws when any write failed for another reason than staleness. */
+function countAnswer(answer: { errors: boolean; items?: BulkItem[] }, sent: { indexOps: number; deleteOps: number }, result: BulkResult): void {
+  if (!answer.errors) {
+    // Every item succeeded (a delete of a missing document is not an error either).
+    result.indexed += sent.indexOps;
+    result.deleted += sent.deleteOps;
+    return;
+  }
+  const items = answer.items ?? [];
+  const failures: string[] = [];
+  for (const item of items) {
+    const [kind, r] = Object.entries(item)[0]!;
+    if (r.status === 409) result.stale += 1;
+    else if (r.status >= 300 && !(kind === 'delete' && r.status === 404)) failures.push(`${r.status} ${r.error?.type ?? ''}: ${r.error?.reason ?? ''}`);
+    else if (kind === 'delete') result.deleted += 1;
+    else result.indexed += 1;
+  }
+  if (failures.length === 0) return;
+  const retriable = items.every((item) => {
+    const { status, error } = Object.values(item)[0]!;
+    // A closed index (being restored, say) opens again: worth waiting for, like a 5xx.
+    return status < 300 || status === 409 || status === 404 || status === 429 || status >= 500 || error?.type === 'index_closed_exception';
+  });
+  throw new AppError(retriable ? 'opensearch_unavailable' : 'opensearch_rejected', `bulk write failed for ${failures.length} documents: ${failures.slice(0, 3).join('; ')}`, {
+    retriable,
+  });
 }
 
 /** Writes the ops in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
@@ -41,34 +69,15 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
     }
     const body = buffer.subarray(0, at);
     const started = performance.now();
-    const response = await client.bulk({ body, filter_path: FILTER_PATH, ...(options.requireAlias ? { require_alias: true } : {}) } as never);
+    // The body goes as the NDJSON bytes built above; the client's types know only an array of
+    // operations (which it would serialize again), hence the one cast.
+    const response = await client.bulk({
+      body: body as unknown as Types.Core_Bulk.OperationContainer[],
+      filter_path: FILTER_PATH,
+      ...(options.requireAlias ? { require_alias: true } : {}),
+    });
     options.onRequest?.((performance.now() - started) / 1000, body.length);
-    const answer = response.body as { errors: boolean; items?: BulkItem[] };
-    if (!answer.errors) {
-      // Every item succeeded (a delete of a missing document is not an error either).
-      result.indexed += indexOps;
-      result.deleted += deleteOps;
-    } else {
-      const items = answer.items ?? [];
-      const failures: string[] = [];
-      for (const item of items) {
-        const [kind, r] = Object.entries(item)[0]!;
-        if (r.status === 409) result.stale += 1;
-        else if (r.status >= 300 && !(kind === 'delete' && r.status === 404)) failures.push(`${r.status} ${r.error?.type ?? ''}: ${r.error?.reason ?? ''}`);
-        else if (kind === 'delete') result.deleted += 1;
-        else result.indexed += 1;
-      }
-      if (failures.length > 0) {
-        const retriable = items.every((item) => {
-          const { status, error } = Object.values(item)[0]!;
-          // A closed index (being restored, say) opens again: worth waiting for, like a 5xx.
-          return status < 300 || status === 409 || status === 404 || status === 429 || status >= 500 || error?.type === 'index_closed_exception';
-        });
-        throw new AppError(retriable ? 'opensearch_unavailable' : 'opensearch_rejected', `bulk write failed for ${failures.length} documents: ${failures.slice(0, 3).join('; ')}`, {
-          retriable,
-        });
-      }
-    }
+    countAnswer(response.body, { indexOps, deleteOps }, result);
     lines = [];
     bytes = 0;
     indexOps = 0;

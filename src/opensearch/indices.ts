@@ -3,7 +3,7 @@
  * (`<ns>-users-<gen>`), and the alias `<ns>-users` on the live one. The mapping serves the
  * report's queries directly: keywords and numbers for filters and sorts, entries stored unindexed.
  */
-import type { Client } from '@opensearch-project/opensearch';
+import type { Client, Types } from '@opensearch-project/opensearch';
 import { CHANNEL_SCOPES } from '../../projections/index.ts';
 import { TYPE_SCOPES } from './user-document.ts';
 
@@ -22,9 +22,12 @@ export const factsIndex = (namespace: string, generation: string) => `${namespac
  * Checkpoint documents (src/integrity/checkpoints.ts): in each index, per partition, the last offset
  * whose writes it holds; the same field in both mappings.
  */
-export const checkpointMapping = { properties: { field: { type: 'keyword' }, offset: { type: 'long' } } };
+export const checkpointMapping: Property = { properties: { field: { type: 'keyword' }, offset: { type: 'long' } } };
 
-const eventRefMapping = {
+type Property = Types.Common_Mapping.Property;
+type TypeMapping = Types.Common_Mapping.TypeMapping;
+
+const eventRefMapping: Property = {
   properties: {
     event_id: { type: 'keyword' },
     type: { type: 'keyword' },
@@ -38,7 +41,7 @@ const eventRefMapping = {
 };
 
 /** Fact intervals (raw facts over event time): found by account and time (`as_of`) or by subject (a user's history); the value is stored only. */
-function factsMapping() {
+function factsMapping(): TypeMapping {
   return {
     dynamic: 'strict',
     properties: {
@@ -56,8 +59,8 @@ function factsMapping() {
 }
 
 /** The target-filter keys (user-document.ts tg, tc): added after the first generations, see ensureUsersFields. */
-function targetFields() {
-  const perScope = { properties: Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, { type: 'keyword' }])) };
+function targetFields(): Record<string, Property> {
+  const perScope: Property = { properties: Object.fromEntries(CHANNEL_SCOPES.map((c): [string, Property] => [c, { type: 'keyword' }])) };
   return { tg: perScope, tc: perScope };
 }
 
@@ -67,11 +70,11 @@ function targetFields() {
  * rebuild fills every one (docs/api.md, target filters).
  */
 export async function ensureUsersFields(client: Client, index: string): Promise<void> {
-  await client.indices.putMapping({ index, body: { properties: targetFields() } } as never);
+  await client.indices.putMapping({ index, body: { properties: targetFields() } });
 }
 
-function usersMapping() {
-  const scopeObject = (props: Record<string, unknown>) => ({ properties: props });
+function usersMapping(): TypeMapping {
+  const scopeObject = (props: Record<string, Property>): Property => ({ properties: props });
   return {
     dynamic: 'strict',
     properties: {
@@ -83,8 +86,8 @@ function usersMapping() {
       name_sort: { type: 'keyword' },
       email_sort: { type: 'keyword' },
       search_terms: { type: 'keyword' },
-      ca: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, scopeObject(Object.fromEntries(TYPE_SCOPES.map((t) => [t, { type: 'integer' }])))]))),
-      at: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, { type: 'keyword' }]))),
+      ca: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c) => [c, scopeObject(Object.fromEntries(TYPE_SCOPES.map((t): [string, Property] => [t, { type: 'integer' }])))]))),
+      at: scopeObject(Object.fromEntries(CHANNEL_SCOPES.map((c): [string, Property] => [c, { type: 'keyword' }]))),
       ...targetFields(),
       entries: { type: 'object', enabled: false },
       checkpoint: checkpointMapping,
@@ -107,7 +110,7 @@ export async function ensureTemplates(client: Client, options: IndexLayoutOption
     [usersAlias(options.namespace), usersMapping()],
     [factsAlias(options.namespace), factsMapping()],
   ] as const)
-    await client.indices.putIndexTemplate({ name, body: { index_patterns: [`${name}-*`], template: { settings, mappings } } } as never);
+    await client.indices.putIndexTemplate({ name, body: { index_patterns: [`${name}-*`], template: { settings, mappings } } });
 }
 
 /** Points the alias at `index` alone, atomically (readers see the old or the new index, never none). */

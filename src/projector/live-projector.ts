@@ -26,6 +26,7 @@ export interface LiveProjectorOptions {
   monitor?: IntegrityMonitor;
 }
 
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createLiveProjector(runtime: Runtime, options: LiveProjectorOptions = {}) {
   const { clients, config, logger, metrics } = runtime;
   let current: { generation: string; projector: Projector } | undefined;

@@ -56,6 +56,62 @@ export interface BatchPlan {
   rawChanges: Map<string, RawValue | null>;
 }
 
+function eventRef(source: BatchSource, event: PositionedEvent['event'], offset: bigint, seq: number): EventRef {
+  return {
+    event_id: event.id,
+    type: event.type,
+    topic: source.topic,
+    partition: source.partition,
+    offset: offset.toString(),
+    time: event.time ?? new Date(event.timeMs).toISOString(),
+    time_ms: event.timeMs,
+    seq,
+  };
+}
+
+/** Applies the event to the raw facts: each value it ends closes its interval, each value it sets opens one. */
+function applyRawEvent(
+  raw: RawState,
+  accountId: string,
+  event: FactEvent,
+  at: EventRef,
+  intervals: Map<string, FactIntervalRecord>,
+  rawChanges: Map<string, RawValue | null>,
+): void {
+  for (const change of applyRaw(raw.values, event)) {
+    const from = raw.opened.get(change.key);
+    if (from && change.previous !== undefined) intervals.set(factRecordId(accountId, change.key, from), factRecord(accountId, change.key, change.previous, from, at));
+    if (change.value === null) {
+      raw.opened.delete(change.key);
+      rawChanges.set(change.key, null);
+    } else {
+      raw.opened.set(change.key, at);
+      rawChanges.set(change.key, { v: change.value, f: at });
+      intervals.set(factRecordId(accountId, change.key, at), factRecord(accountId, change.key, change.value, at, null));
+    }
+  }
+}
+
+/**
+ * Each reached user's document derived once more, at the end: what changed in between and changed
+ * back (a role granted and withdrawn in one fetch) is neither derived nor written.
+ */
+function changedDocs(state: AccountState, start: ReadonlyMap<string, UserDoc | null>): { docs: Map<string, UserDoc | null>; deltas: Map<string, number> } {
+  const docs = new Map<string, UserDoc | null>();
+  const deltas = new Map<string, number>();
+  for (const [userId, old] of start) {
+    const now = deriveUser(state.facts, userId);
+    if (sameDoc(old, now)) continue;
+    docs.set(userId, now);
+    for (const [key, d] of counterDeltas(old, now)) {
+      const v = (deltas.get(key) ?? 0) + d;
+      if (v === 0) deltas.delete(key);
+      else deltas.set(key, v);
+    }
+  }
+  return { docs, deltas };
+}
+
 /**
  * Applies the events to `state` and `raw` (in place) and returns what to persist. `events` are
  * those not yet applied from this partition, in partition order. `maxWork` bounds the plan: it
@@ -94,46 +150,11 @@ export function planBatch(
     for (const c of applyEvent(state.facts, event)) changes.push(c);
     remember(state.seen, event.id, logMs);
     seen.push({ id: event.id, timeMs: logMs });
-    const at: EventRef = {
-      event_id: event.id,
-      type: event.type,
-      topic: source.topic,
-      partition: source.partition,
-      offset: offset.toString(),
-      time: event.time ?? new Date(event.timeMs).toISOString(),
-      time_ms: event.timeMs,
-      seq: source.version * 1_000_000 + applied.length,
-    };
+    const at = eventRef(source, event, offset, source.version * 1_000_000 + applied.length);
     applied.push(event);
-    for (const change of applyRaw(raw.values, event)) {
-      const from = raw.opened.get(change.key);
-      if (from && change.previous !== undefined)
-        intervals.set(factRecordId(source.accountId, change.key, from), factRecord(source.accountId, change.key, change.previous, from, at));
-      if (change.value === null) {
-        raw.opened.delete(change.key);
-        rawChanges.set(change.key, null);
-      } else {
-        raw.opened.set(change.key, at);
-        rawChanges.set(change.key, { v: change.value, f: at });
-        intervals.set(factRecordId(source.accountId, change.key, at), factRecord(source.accountId, change.key, change.value, at, null));
-      }
-    }
+    applyRawEvent(raw, source.accountId, event, at, intervals, rawChanges);
   }
-
-  // Each reached user's document is derived once more, at the end: what changed in between and
-  // changed back (a role granted and withdrawn in one fetch) is neither derived nor written.
-  const docs = new Map<string, UserDoc | null>();
-  const deltas = new Map<string, number>();
-  for (const [userId, old] of start) {
-    const now = deriveUser(state.facts, userId);
-    if (sameDoc(old, now)) continue;
-    docs.set(userId, now);
-    for (const [key, d] of counterDeltas(old, now)) {
-      const v = (deltas.get(key) ?? 0) + d;
-      if (v === 0) deltas.delete(key);
-      else deltas.set(key, v);
-    }
-  }
+  const { docs, deltas } = changedDocs(state, start);
   pruneSeen(state.seen, windowMs);
   const finite = Number.isFinite(state.seen.newestMs);
   return {

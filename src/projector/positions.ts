@@ -35,6 +35,7 @@ export interface PositionPublisherOptions {
   onFault?: (fault: IntegrityFault) => void;
 }
 
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createPositionPublisher(options: PositionPublisherOptions) {
   const { opensearch, store, intervalMs, logger, metrics } = options;
   const now = options.now ?? Date.now;

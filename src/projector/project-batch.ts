@@ -132,6 +132,78 @@ export interface BatchOutcome {
   newestByField: Map<string, number>;
 }
 
+/** What one account's commits of one partition applied. */
+interface Counted {
+  applied: number;
+  duplicates: number;
+  newestMs: number;
+}
+
+/**
+ * Plans and commits the events in commits of bounded work (a role change that reaches thousands
+ * of users must not hold the event loop, heartbeats, the API of an embedded projector, for
+ * seconds). Returns the writes of each commit, or null when another projector wrote the account
+ * since it was read (what was committed before is in the account's outbox).
+ */
+async function commitInPieces(
+  deps: BatchDeps,
+  pace: () => Promise<void>,
+  account: CachedAccount,
+  source: PartitionRef & { accountId: string },
+  events: readonly PositionedEvent[],
+  counted: Counted,
+): Promise<AccountWrites[] | null> {
+  const field = `${source.topic}:${source.partition}`;
+  const writes: AccountWrites[] = [];
+  let fresh = events;
+  while (fresh.length > 0) {
+    const plan = planBatch(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, deps.workPerCommit ?? WORK_PER_COMMIT);
+    // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
+    const intervalJson = new Map<string, string>();
+    for (const [id, record] of plan.intervals) intervalJson.set(id, JSON.stringify(record));
+    const version = await deps.store.commit({
+      accountId: source.accountId,
+      expectedVersion: account.version,
+      partition: field,
+      lastOffset: plan.lastOffset,
+      changes: plan.changes,
+      seen: plan.seen,
+      newestMs: plan.newestMs,
+      pruneBeforeMs: plan.pruneBeforeMs,
+      counterDeltas: plan.counterDeltas,
+      dirtyUsers: [...plan.docs.keys()],
+      intervalJson,
+      rawChanges: plan.rawChanges,
+    });
+    if (version === null) return null;
+    account.version = version;
+    account.offsets.set(field, plan.lastOffset);
+    for (const userId of plan.docs.keys()) account.dirty.set(userId, version);
+    for (const [id, record] of plan.intervals) account.intervalOutbox.set(id, { version, record });
+    for (const e of plan.applied) deps.metrics?.eventsApplied.inc({ type: e.type });
+    counted.applied += plan.applied.length;
+    counted.duplicates += plan.duplicates;
+    counted.newestMs = Math.max(counted.newestMs, plan.newestMs);
+    const users = [...plan.docs.keys()];
+    const indices = deps.indices();
+    writes.push({
+      accountId: source.accountId,
+      account,
+      recovery: false,
+      version,
+      users,
+      intervalIds: [...plan.intervals.keys()],
+      ops: [
+        ...users.map((u) => docOp(indices.users, source.accountId, u, plan.docs.get(u) ?? null, version)),
+        ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
+      ],
+    });
+    fresh = fresh.slice(plan.consumed);
+    if (fresh.length > 0) await pace();
+  }
+  return writes;
+}
+
 /** Applies one account's events from one partition, under the account's lock. */
 async function projectAccount(
   deps: BatchDeps,
@@ -141,83 +213,30 @@ async function projectAccount(
   events: readonly PositionedEvent[],
   outcome: BatchOutcome,
 ): Promise<AccountWrites[]> {
-  const { cache, store, windowMs, metrics } = deps;
   const field = `${source.topic}:${source.partition}`;
   for (;;) {
-    const account = await cache.get(accountId);
+    const account = await deps.cache.get(accountId);
     try {
-      const writes: AccountWrites[] = [];
       const recovery = recoveryWrites(deps, accountId, account);
-      if (recovery) writes.push(recovery);
       const appliedUpTo = account.offsets.get(field) ?? -1n;
-      let fresh = events.filter((e) => e.offset > appliedUpTo);
-      const counted = { applied: 0, duplicates: 0, alreadyApplied: events.length - fresh.length, newestMs: 0 };
-      let conflict = false;
-      // In commits of bounded work: a role change that reaches thousands of users must not hold the
-      // event loop (heartbeats, the API of an embedded projector) for seconds.
-      while (fresh.length > 0) {
-        const plan = planBatch(account.state, account.raw, { accountId, ...source, version: account.version + 1 }, fresh, windowMs, deps.workPerCommit ?? WORK_PER_COMMIT);
-        // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
-        const intervalJson = new Map<string, string>();
-        for (const [id, record] of plan.intervals) intervalJson.set(id, JSON.stringify(record));
-        const version = await store.commit({
-          accountId,
-          expectedVersion: account.version,
-          partition: field,
-          lastOffset: plan.lastOffset,
-          changes: plan.changes,
-          seen: plan.seen,
-          newestMs: plan.newestMs,
-          pruneBeforeMs: plan.pruneBeforeMs,
-          counterDeltas: plan.counterDeltas,
-          dirtyUsers: [...plan.docs.keys()],
-          intervalJson,
-          rawChanges: plan.rawChanges,
-        });
-        if (version === null) {
-          conflict = true;
-          break;
-        }
-        account.version = version;
-        account.offsets.set(field, plan.lastOffset);
-        for (const userId of plan.docs.keys()) account.dirty.set(userId, version);
-        for (const [id, record] of plan.intervals) account.intervalOutbox.set(id, { version, record });
-        for (const e of plan.applied) metrics?.eventsApplied.inc({ type: e.type });
-        counted.applied += plan.applied.length;
-        counted.duplicates += plan.duplicates;
-        counted.newestMs = Math.max(counted.newestMs, plan.newestMs);
-        const users = [...plan.docs.keys()];
-        const indices = deps.indices();
-        writes.push({
-          accountId,
-          account,
-          recovery: false,
-          version,
-          users,
-          intervalIds: [...plan.intervals.keys()],
-          ops: [
-            ...users.map((u) => docOp(indices.users, accountId, u, plan.docs.get(u) ?? null, version)),
-            ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
-          ],
-        });
-        fresh = fresh.slice(plan.consumed);
-        if (fresh.length > 0) await pace();
-      }
-      if (conflict) {
+      const fresh = events.filter((e) => e.offset > appliedUpTo);
+      const counted: Counted = { applied: 0, duplicates: 0, newestMs: 0 };
+      const committed = await commitInPieces(deps, pace, account, { ...source, accountId }, fresh, counted);
+      if (committed === null) {
         // Another projector wrote this account since we read it: read it again and redo. What this
         // call committed before the conflict is in the reloaded account's outbox.
         deps.logger.info({ accountId, field }, 'account changed elsewhere; reloading');
-        cache.invalidate(accountId);
+        deps.cache.invalidate(accountId);
         continue;
       }
       outcome.applied += counted.applied;
       outcome.duplicates += counted.duplicates;
-      outcome.alreadyApplied += counted.alreadyApplied;
+      outcome.alreadyApplied += events.length - fresh.length;
       outcome.newestByField.set(field, Math.max(outcome.newestByField.get(field) ?? 0, counted.newestMs));
-      return writes;
+      return recovery ? [recovery, ...committed] : committed;
     } catch (error) {
       // The in-memory state may be ahead of Redis now: forget it.
-      cache.invalidate(accountId);
+      deps.cache.invalidate(accountId);
       throw error;
     }
   }

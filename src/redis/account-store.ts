@@ -22,6 +22,7 @@ export function unwrap(results: MultiResult): unknown[] {
   });
 }
 
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createAccountStore(redis: Redis, space: KeySpace, options: AccountStateOptions = {}): AccountStatePort {
   const gen = generationKeys(space);
   const fence = options.fence ?? (() => undefined);

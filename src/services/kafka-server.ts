@@ -31,6 +31,7 @@ export function newClusterId(random: (size: number) => Buffer = randomBytes): st
 }
 
 /** Creates the local Kafka definition; nothing happens until prepare/start. */
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createKafkaServer(paths: ServicePaths): LocalServer {
   const dirs = paths.kafka;
   const configFile = join(dirs.config, 'server.properties');

@@ -62,6 +62,7 @@ export interface RedisProcess {
 const DEFAULT_PERSISTENCE = ['--appendonly', 'no', '--save', ''];
 
 /** Starts redis-server (from PATH) on a free port in a new temporary directory. */
+// eslint-disable-next-line max-lines-per-function -- the steps of starting a private redis-server (directory, config, spawn, wait) with the handle it returns
 export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'access-index-redis-'));
   const data = join(dir, 'data');

@@ -48,6 +48,7 @@ export interface Services {
 const ENV_VARS: Record<ServerId, string> = { kafka: 'KAFKA_BROKERS', opensearch: 'OPENSEARCH_URL', redis: 'REDIS_URL' };
 
 /** Creates the service manager; nothing is touched until a command runs. */
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createServices(options: ServicesOptions = {}): Services {
   const env = options.env ?? process.env;
   const print = options.print ?? ((line: string) => process.stderr.write(`${line}\n`));

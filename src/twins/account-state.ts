@@ -70,6 +70,7 @@ export interface AccountStateTwin extends AccountStatePort {
   flush(): void;
 }
 
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createAccountStateTwin(options: AccountStateOptions = {}): AccountStateTwin {
   const fence = options.fence ?? (() => undefined);
   let gen = emptyGeneration();

@@ -1,0 +1,61 @@
+/**
+ * The projector's health: its lifecycle state, the steps waiting for a dependency, whether
+ * publishing positions works, whether the consumer is down, the fault that stopped it and the last
+ * error. `effective()` is what /health and the readiness metric report: `degraded` while running
+ * with anything waiting or failing, `faulted` once the stores disagreed.
+ */
+import type { IntegrityFault } from '../integrity/fault.ts';
+import type { Metrics } from '../metrics.ts';
+
+export type ProjectorState = 'idle' | 'starting' | 'running' | 'degraded' | 'faulted' | 'stopping' | 'stopped';
+
+export function createProjectorHealth(metrics?: Metrics) {
+  let state: ProjectorState = 'idle';
+  let waiting = 0;
+  let publishFailing = false;
+  let consumerDown = false;
+  let fault: IntegrityFault | undefined;
+  let lastError: { at: string; message: string } | undefined;
+  const effective = (): ProjectorState => (fault ? 'faulted' : state === 'running' && (waiting > 0 || publishFailing || consumerDown) ? 'degraded' : state);
+  const refresh = () => metrics?.ready.set({ component: 'projector' }, effective() === 'running' ? 1 : 0);
+  const error = (message: string) => {
+    lastError = { at: new Date().toISOString(), message };
+  };
+
+  return {
+    effective,
+    state: () => state,
+    set(next: ProjectorState): void {
+      state = next;
+      refresh();
+    },
+    /** A step starts (+1) or stops (-1) waiting for a dependency. */
+    waiting(delta: 1 | -1): void {
+      waiting += delta;
+      refresh();
+    },
+    publishing(ok: boolean): void {
+      publishFailing = !ok;
+      refresh();
+    },
+    consumerDown(down: boolean): void {
+      consumerDown = down;
+      refresh();
+    },
+    error,
+    fault: () => fault,
+    /** Records the fault; false when one was recorded before (the first one stands). */
+    enterFault(f: IntegrityFault): boolean {
+      if (fault) return false;
+      fault = f;
+      error(f.message);
+      refresh();
+      return true;
+    },
+    status() {
+      return { state: effective(), waitingSteps: waiting, publishFailing, lastError, ...(fault ? { fault: { code: fault.code, reason: fault.message } } : {}) };
+    },
+  };
+}
+
+export type ProjectorHealth = ReturnType<typeof createProjectorHealth>;
