@@ -5,7 +5,7 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { allDocs, countersFromDocs, loadFacts } from '../projections/index.ts';
-import { FACT_SORT, scanRecords } from './audit/fact-store.ts';
+import { FACT_SORT, scanRecords } from './opensearch/fact-store.ts';
 import { OPEN_END } from './records/fact-intervals.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
 import { toIndexedUser } from './opensearch/user-document.ts';

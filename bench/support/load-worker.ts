@@ -11,7 +11,7 @@
 import { Agent, request } from 'node:http';
 import { Client } from '@opensearch-project/opensearch';
 import { Redis } from 'ioredis';
-import { readSummary } from '../../src/api/counters-reader.ts';
+import { readSummary } from '../../src/redis/counters-reader.ts';
 import { decodeCursor } from '../../src/api/cursor.ts';
 import { readPositions } from '../../src/api/freshness.ts';
 import { readUser } from '../../src/api/user-reader.ts';

@@ -6,8 +6,8 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { type AccountFacts, type ReportFilter, countersFromDocs, inboxesFromCounters, queuesFromCounters } from '../../projections/index.ts';
 import { docsOfFacts, factsAt, factsValidAt } from '../audit/facts-at.ts';
-import type { InboxRow, QueueRow } from './counters-reader.ts';
-import { byNameThenId } from './counters-reader.ts';
+import type { InboxRow, QueueRow } from '../redis/counters-reader.ts';
+import { byNameThenId } from '../redis/counters-reader.ts';
 import { PIT_KEEP_ALIVE, closePit, openPit, translate } from './users-search.ts';
 
 /** The account's facts at T and the counters of its documents then, read from one snapshot. */

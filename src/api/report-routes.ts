@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts';
 import { asOfMs, summaryAsOf, userAsOf } from './as-of-reports.ts';
 import type { ApiEnv } from './context.ts';
 import { inboxesAsOf, queuesAsOf } from './as-of-views.ts';
-import { type AccountOffsets, exactPositions, readInboxes, readQueues, readSummary } from './counters-reader.ts';
+import { type AccountOffsets, exactPositions, readInboxes, readQueues, readSummary } from '../redis/counters-reader.ts';
 import { formatPositions } from './position.ts';
 import { POSITION_HEADER, type ReportServices, beginRead, readExactly } from './read-context.ts';
 import { inboxesRoute, queuesRoute, summaryRoute, userRoute } from './route-definitions.ts';

@@ -8,7 +8,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { type AccountFacts, type UserDoc, deriveUser, loadFacts } from '../../projections/index.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
-import { FACT_SORT, type RecordSource, scanRecords } from './fact-store.ts';
+import { FACT_SORT, type RecordSource, scanRecords } from '../opensearch/fact-store.ts';
 
 /** The account's fact intervals valid at `asOfMs`. */
 export function factsValidAt(opensearch: Client, source: RecordSource, accountId: string, asOfMs: number): AsyncGenerator<FactIntervalRecord> {

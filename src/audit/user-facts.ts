@@ -7,7 +7,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { reachedSubjects, userSubject } from '../../projections/index.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
-import { FACT_SORT, type RecordSource, scanRecords } from './fact-store.ts';
+import { FACT_SORT, type RecordSource, scanRecords } from '../opensearch/fact-store.ts';
 
 /** Reads the account's intervals of the given subjects (every time, open and closed). */
 export type SubjectLookup = (subjects: readonly string[]) => AsyncIterable<FactIntervalRecord> | Iterable<FactIntervalRecord>;

@@ -4,7 +4,7 @@
  * an account's counters, the repair marker in words, the API's refusal, and the write gate.
  */
 import { describe, expect, it } from 'vitest';
-import { exactPositions } from '../../src/api/counters-reader.ts';
+import { exactPositions } from '../../src/redis/counters-reader.ts';
 import { refusal } from '../../src/api/integrity-gate.ts';
 import { checkContinuity, splitField } from '../../src/integrity/continuity.ts';
 import { type RepairMarker, describeRepair } from '../../src/integrity/repair-state.ts';
