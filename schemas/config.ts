@@ -97,6 +97,11 @@ export const configSchema = z
     KAFKA_MAX_BYTES_PER_PARTITION: withDefault('4194304')
       .refine((b) => /^\d+$/.test(b) && Number(b) >= 1024 && Number(b) <= 104_857_600, { error: 'must be a whole number of bytes from 1024 to 104857600' })
       .transform(Number),
+    // The projector's memory budget for cached accounts (src/projector/account-cache.ts): past it,
+    // the accounts used least recently are read again from Redis when they come back.
+    ACCESS_INDEX_ACCOUNT_CACHE_MB: withDefault('512')
+      .refine((mb) => /^\d+$/.test(mb) && Number(mb) >= 16 && Number(mb) <= 65_536, { error: 'must be a whole number of MiB from 16 to 65536' })
+      .transform(Number),
     // How often searchable positions are published (an index refresh each time something is pending).
     ACCESS_INDEX_PUBLISH_INTERVAL_MS: withDefault('200')
       .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 10 && Number(ms) <= 60_000, { error: 'must be a whole number of milliseconds from 10 to 60000' })
@@ -132,6 +137,7 @@ export const configSchema = z
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION,
     publishIntervalMs: env.ACCESS_INDEX_PUBLISH_INTERVAL_MS,
+    accountCacheBytes: env.ACCESS_INDEX_ACCOUNT_CACHE_MB * 1024 * 1024,
   }));
 
 export type Config = z.infer<typeof configSchema>;

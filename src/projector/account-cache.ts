@@ -2,6 +2,13 @@
  * Loaded accounts kept in memory between batches, with one lock per account: batches of different
  * partitions that touch the same account run one after the other in this process, and the account
  * version in Redis guards against other processes.
+ *
+ * The cache holds at most `budgetBytes` (estimated) of accounts: past it, the accounts used least
+ * recently and not locked are dropped, and read again from the store when they come back. Dropping
+ * is always safe: the store holds each account whole (facts, version, offsets, outbox), and what a
+ * batch does after its write is only done to the account object it started from while that object
+ * is still the cached one (src/projector/project-batch.ts). The largest account stays, even alone
+ * over the budget: it has to be in memory to be projected.
  */
 import type { AccountStatePort, LoadedAccount } from '../ports/account-state.ts';
 
@@ -10,17 +17,62 @@ export interface CachedAccount extends LoadedAccount {
   recovered: boolean;
 }
 
-export function createAccountCache(store: AccountStatePort, windowMs: number) {
+/**
+ * Bytes of heap per raw fact of an account (its raw value and the event that opened it, its share
+ * of the derived facts and their indexes), measured on generated accounts (bench/account-memory.ts).
+ */
+export const BYTES_PER_RAW_FACT = 650;
+
+/** The default budget: a small machine's projector keeps about this much of accounts in memory. */
+export const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
+
+/** An account's estimated heap: proportional to its raw facts (every fact it holds comes from one). */
+export function estimateBytes(account: LoadedAccount): number {
+  return (account.raw.values.size + account.dirty.size + account.intervalOutbox.size) * BYTES_PER_RAW_FACT + 4_096;
+}
+
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
+export function createAccountCache(store: AccountStatePort, windowMs: number, options: { budgetBytes?: number; onEvict?: (accountId: string) => void } = {}) {
+  const budget = options.budgetBytes ?? DEFAULT_CACHE_BYTES;
+  /** in order of last use, oldest first */
   const accounts = new Map<string, CachedAccount>();
   const locks = new Map<string, Promise<unknown>>();
+  let trimScheduled = false;
+
+  /** Drops the least recently used unlocked accounts while the estimate is over the budget. */
+  function trim(): void {
+    let total = 0;
+    for (const account of accounts.values()) total += estimateBytes(account);
+    for (const [accountId, account] of accounts) {
+      if (total <= budget || accounts.size <= 1) return;
+      if (locks.has(accountId)) continue;
+      accounts.delete(accountId);
+      total -= estimateBytes(account);
+      options.onEvict?.(accountId);
+    }
+  }
+
+  /** One trim per turn of the event loop: a batch releases many locks, and a trim reads every account's size. */
+  function scheduleTrim(): void {
+    if (trimScheduled) return;
+    trimScheduled = true;
+    setImmediate(() => {
+      trimScheduled = false;
+      trim();
+    });
+  }
 
   return {
     async get(accountId: string): Promise<CachedAccount> {
       let account = accounts.get(accountId);
-      if (!account) {
-        account = { ...(await store.load(accountId, windowMs)), recovered: false };
+      if (account) {
+        accounts.delete(accountId);
         accounts.set(accountId, account);
+        return account;
       }
+      account = { ...(await store.load(accountId, windowMs)), recovered: false };
+      accounts.set(accountId, account);
+      scheduleTrim();
       return account;
     },
     /** The cached account, without loading it. */
@@ -37,7 +89,15 @@ export function createAccountCache(store: AccountStatePort, windowMs: number) {
     size(): number {
       return accounts.size;
     },
-    /** Runs `fn` with the account's lock held. */
+    /** Enforces the budget now (it is enforced on the next turn after every load and every lock released). */
+    trim,
+    /** The estimated bytes of the cached accounts. */
+    bytes(): number {
+      let total = 0;
+      for (const account of accounts.values()) total += estimateBytes(account);
+      return total;
+    },
+    /** Runs `fn` with the account's lock held; the budget is enforced when it ends (the account grew). */
     async withLock<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
       const previous = locks.get(accountId) ?? Promise.resolve();
       const run = previous.then(fn, fn);
@@ -47,6 +107,7 @@ export function createAccountCache(store: AccountStatePort, windowMs: number) {
         return await run;
       } finally {
         if (locks.get(accountId) === tail) locks.delete(accountId);
+        scheduleTrim();
       }
     },
   };

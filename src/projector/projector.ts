@@ -35,7 +35,7 @@ export interface ProjectorDeps {
   kafka: Kafka;
   redis: Redis;
   opensearch: Client;
-  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition'>>;
+  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition' | 'accountCacheBytes'>>;
   space: KeySpace;
   /** the OpenSearch indices of the generation this projector writes */
   indices: { users: string; facts: string };
@@ -100,7 +100,10 @@ export function createProjector(deps: ProjectorDeps) {
     repair: repairFromRedis,
   });
   const store = createAccountStore(redis, deps.space, { fence: guard.fence });
-  const cache = createAccountCache(store, config.dedupeWindowMs);
+  const cache = createAccountCache(store, config.dedupeWindowMs, {
+    ...(config.accountCacheBytes ? { budgetBytes: config.accountCacheBytes } : {}),
+    onEvict: () => metrics?.accountsEvicted.inc(),
+  });
   const topics = logicalTopics(config.topics);
   const targets = deps.writeTargets ?? deps.indices;
   const gate = createWriteGate();

@@ -70,8 +70,8 @@ function emptyStores(fence?: () => void): Stores {
 }
 
 /** A projector process over the stores: its own account cache, the ports as it sees them. */
-function processOver(store: AccountStatePort, documents: DocumentsPort, over: Partial<BatchDeps> = {}) {
-  const cache = createAccountCache(store, W);
+function processOver(store: AccountStatePort, documents: DocumentsPort, over: Partial<BatchDeps> = {}, budgetBytes?: number) {
+  const cache = createAccountCache(store, W, budgetBytes === undefined ? {} : { budgetBytes });
   const deps = (parts: Group): BatchDeps => ({
     store,
     cache,
@@ -145,11 +145,11 @@ async function cleanRun(groups: readonly Group[]) {
  * (a retry after an outage) or, when `restart` says so, by a new one that first recovers the
  * outboxes, as the projector does on start.
  */
-async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (attempt: number) => boolean) {
+async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (attempt: number) => boolean, budgetBytes?: number) {
   const stores = emptyStores();
   const store = withCrashes(stores.state, plan, STORE_CALLS);
   const documents = withCrashes(stores.docs, plan, ['write']);
-  let p = processOver(store, documents);
+  let p = processOver(store, documents, {}, budgetBytes);
   let attempts = 0;
   for (const g of groups)
     for (;;) {
@@ -161,7 +161,7 @@ async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (
         attempts += 1;
         if (attempts > 50) throw new Error('no progress after 50 attempts');
         if (restart(attempts)) {
-          p = processOver(store, documents);
+          p = processOver(store, documents, {}, budgetBytes);
           await p.recover().catch(() => undefined);
         }
       }
@@ -174,6 +174,8 @@ const runArb = fc.record({
   sizes: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
   crashes: fc.array(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.constantFrom<CrashMode>('before', 'after')), { minLength: 1, maxLength: 4 }),
   restarts: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+  // A cache budget of one byte drops every account as soon as its lock is released: each batch reads it again.
+  budget: fc.constantFrom(undefined, 1),
 });
 
 describe('projectBatch on the twins', () => {
@@ -194,13 +196,13 @@ describe('projectBatch on the twins', () => {
     );
   });
 
-  it('a crash at any step, before or after any store or document call, then a retry by the same or a restarted process, ends where the run without crashes ends', async () => {
+  it('a crash at any step, before or after any store or document call, then a retry by the same or a restarted process, with or without a cache that keeps nothing, ends where the run without crashes ends', async () => {
     await fc.assert(
-      fc.asyncProperty(runArb, async ({ history, sizes, crashes, restarts }) => {
+      fc.asyncProperty(runArb, async ({ history, sizes, crashes, restarts, budget }) => {
         const groups = fetches(history, sizes);
         const plan = crashPlan(crashes);
         const clean = await cleanRun(groups);
-        const crashed = await crashingRun(groups, plan, (n) => restarts[n % restarts.length]!);
+        const crashed = await crashingRun(groups, plan, (n) => restarts[n % restarts.length]!, budget);
         expect(crashed).toEqual(clean);
       }),
       { numRuns: 60 },

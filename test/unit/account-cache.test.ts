@@ -1,0 +1,64 @@
+/** The projector's account cache keeps within its memory budget: least recently used first, never a locked account, never the last one. */
+import { describe, expect, it } from 'vitest';
+import { SEP } from '../../projections/index.ts';
+import { createAccountCache, estimateBytes } from '../../src/projector/account-cache.ts';
+import { createAccountStateTwin } from '../../src/twins/account-state.ts';
+import { commitOf } from '../contract/account-state.ts';
+
+const W = 86_400_000;
+
+/** A store with accounts of `facts` raw facts each. */
+async function storeWith(accounts: Record<string, number>) {
+  const store = createAccountStateTwin();
+  for (const [accountId, facts] of Object.entries(accounts)) {
+    const from = { event_id: 'e', type: 'user.upserted', topic: 't', partition: 0, offset: '0', time: '2026-03-01T00:00:00.000Z', time_ms: 0, seq: 0 };
+    const rawChanges = new Map(Array.from({ length: facts }, (_, i) => [`u${SEP}user-${i}`, { v: '{}', f: from }] as const));
+    await store.commit(commitOf({ accountId, rawChanges }));
+  }
+  return store;
+}
+
+describe('account cache budget', () => {
+  it('estimates an account by its raw facts', async () => {
+    const store = await storeWith({ small: 10, big: 1000 });
+    const [small, big] = [await store.load('small', W), await store.load('big', W)];
+    expect(estimateBytes(big)).toBeGreaterThan(50 * estimateBytes(small));
+  });
+
+  it('drops the least recently used accounts past the budget, and reads them again when they come back', async () => {
+    const store = await storeWith({ a: 100, b: 100, c: 100 });
+    const one = estimateBytes(await store.load('a', W));
+    const evicted: string[] = [];
+    const cache = createAccountCache(store, W, { budgetBytes: 2 * one, onEvict: (id) => evicted.push(id) });
+    const a = await cache.get('a');
+    await cache.get('b');
+    expect(await cache.get('a')).toBe(a); // a is now the most recently used
+    await cache.get('c');
+    cache.trim();
+    expect(evicted).toEqual(['b']);
+    expect([cache.peek('a'), cache.peek('b')]).toEqual([a, undefined]);
+    expect(cache.bytes()).toBeLessThanOrEqual(2 * one);
+    const b = await cache.get('b');
+    expect(b.raw.values.size).toBe(100);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(evicted).toEqual(['b', 'a']);
+  });
+
+  it('never drops a locked account, nor the only one, even over the budget', async () => {
+    const store = await storeWith({ a: 100, b: 100 });
+    const cache = createAccountCache(store, W, { budgetBytes: 1 });
+    let a: unknown;
+    await cache.withLock('a', async () => {
+      a = await cache.get('a');
+      // b is loaded while a is locked: b is the one the budget can drop.
+      await cache.get('b');
+      cache.trim();
+      expect(cache.peek('a')).toBe(a);
+      expect(cache.peek('b')).toBeUndefined();
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    // a's lock released: a is the last one, and stays.
+    expect(cache.peek('a')).toBe(a);
+    expect(cache.size()).toBe(1);
+  });
+});
