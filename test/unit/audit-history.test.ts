@@ -180,7 +180,7 @@ describe('a user’s history from the fact intervals', () => {
       ),
       { numRuns: 200 },
     );
-  });
+  }, 60_000);
 
   it('of several events at one millisecond, the change names the one applied last; the story is the core’s at that instant', () => {
     const b = createEventBuilder(Date.parse('2026-05-01T09:00:00Z'), 'm');
