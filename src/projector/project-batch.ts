@@ -35,6 +35,8 @@ export interface BatchDeps {
   onCommitted?: () => Promise<void>;
   /** planBatch's work budget per commit (default WORK_PER_COMMIT) */
   workPerCommit?: number;
+  /** writes held before an early write (default MAX_HELD_OPS) */
+  maxHeldOps?: number;
   /** added to every account version written to OpenSearch: the generation's epoch (src/integrity/versions.ts) */
   versionOffset?: () => number;
   /**
@@ -56,6 +58,9 @@ export const ACCOUNTS_IN_FLIGHT = 8;
 
 /** User documents derived per commit at most (planBatch's maxWork): about a second of CPU here. */
 export const WORK_PER_COMMIT = 10_000;
+
+/** Document and interval writes a batch holds in memory at most before it writes them (createOpSink). */
+export const MAX_HELD_OPS = 20_000;
 
 /**
  * What a long batch calls between accounts and commits: lets the event loop turn (timers,
@@ -90,7 +95,6 @@ interface AccountWrites {
   account: CachedAccount;
   recovery: boolean;
   version: number;
-  ops: DocOp[];
   users: string[];
   intervalIds: string[];
 }
@@ -105,23 +109,98 @@ function docOp(index: string, accountId: string, userId: string, doc: UserDoc | 
  * stored. Once per load, even when the outbox is empty: its confirmation takes the account off the
  * dirty set, where a commit whose reply was lost leaves it (test/unit/project-batch.test.ts).
  */
-function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccount): AccountWrites | undefined {
+function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccount): { writes: AccountWrites; ops: DocOp[] } | undefined {
   if (account.recovered) return undefined;
   const indices = deps.indices();
   const users = [...account.dirty.keys()];
   return {
-    accountId,
-    account,
-    recovery: true,
-    version: account.version,
-    users,
-    intervalIds: [...account.intervalOutbox.keys()],
+    writes: { accountId, account, recovery: true, version: account.version, users, intervalIds: [...account.intervalOutbox.keys()] },
     ops: [
       ...users.map((u) => docOp(indices.users, accountId, u, deriveUser(account.state.facts, u), account.version)),
       ...[...account.intervalOutbox].map(([id, { version, record }]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: record satisfies FactIntervalRecord })),
     ],
   };
 }
+
+/**
+ * Where a batch's document and interval writes go as they are made. They are written in one bulk
+ * stream at the end of the batch, under the write gate, unless more than `maxHeld` ops are waiting:
+ * then what waits is written at once, and the gate is taken then and held to the end of the batch,
+ * so that no refresh shows part of the batch (decision 28) while memory holds `maxHeld` ops at most
+ * (a role change reaching 50,000 agents is written in pieces). Every op comes from a commit: a crash
+ * between an early write and the end leaves the outbox, which the retry writes again.
+ */
+function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: number) {
+  let pending: DocOp[] = [];
+  let written = 0;
+  let release: (() => void) | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+
+  async function writeOps(ops: readonly DocOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const result = await deps.documents.write(ops, {
+      ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
+      onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
+      // The writes of a big group (a role change reaching tens of thousands of users) take tens of
+      // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
+      // (the full-history drain was evicted from its group 23 times, docs/benchmarks-journal.md).
+      betweenRequests: pace,
+      versionOffset: deps.versionOffset?.() ?? 0,
+      ...(deps.requireAlias ? { requireAlias: true } : {}),
+    });
+    deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
+    deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
+    written += ops.length;
+  }
+
+  /** Takes the gate and keeps it until `close` (no gate: nothing to take). */
+  async function hold(): Promise<void> {
+    if (release || !deps.gate) return;
+    await new Promise<void>((acquired) => {
+      void deps.gate!.run(
+        () =>
+          new Promise<void>((done) => {
+            release = done;
+            acquired();
+          }),
+      );
+    });
+  }
+
+  return {
+    async add(ops: readonly DocOp[]): Promise<void> {
+      for (const op of ops) pending.push(op);
+      if (pending.length < maxHeld) return;
+      flushing = flushing.then(async () => {
+        if (pending.length < maxHeld) return;
+        const now = pending;
+        pending = [];
+        await hold();
+        await writeOps(now);
+      });
+      await flushing;
+    },
+    /** Writes what is left, then `onWritten`, inside the gate; returns the ops written in all. */
+    async finish(onWritten: () => void): Promise<number> {
+      await flushing;
+      const last = async () => {
+        await writeOps(pending);
+        pending = [];
+        onWritten();
+      };
+      if (release || !deps.gate) await last();
+      else await deps.gate.run(last);
+      return written;
+    },
+    /** Gives the gate back (after `finish`, or on a failure). */
+    close(): void {
+      release?.();
+      release = undefined;
+    },
+  };
+}
+
+type OpSink = ReturnType<typeof createOpSink>;
 
 export interface BatchOutcome {
   applied: number;
@@ -152,6 +231,7 @@ async function commitInPieces(
   source: PartitionRef & { accountId: string },
   events: readonly PositionedEvent[],
   counted: Counted,
+  sink: OpSink,
 ): Promise<AccountWrites[] | null> {
   const field = `${source.topic}:${source.partition}`;
   const writes: AccountWrites[] = [];
@@ -186,18 +266,11 @@ async function commitInPieces(
     counted.newestMs = Math.max(counted.newestMs, plan.newestMs);
     const users = [...plan.docs.keys()];
     const indices = deps.indices();
-    writes.push({
-      accountId: source.accountId,
-      account,
-      recovery: false,
-      version,
-      users,
-      intervalIds: [...plan.intervals.keys()],
-      ops: [
-        ...users.map((u) => docOp(indices.users, source.accountId, u, plan.docs.get(u) ?? null, version)),
-        ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
-      ],
-    });
+    writes.push({ accountId: source.accountId, account, recovery: false, version, users, intervalIds: [...plan.intervals.keys()] });
+    await sink.add([
+      ...users.map((u) => docOp(indices.users, source.accountId, u, plan.docs.get(u) ?? null, version)),
+      ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
+    ]);
     fresh = fresh.slice(plan.consumed);
     if (fresh.length > 0) await pace();
   }
@@ -212,16 +285,18 @@ async function projectAccount(
   accountId: string,
   events: readonly PositionedEvent[],
   outcome: BatchOutcome,
+  sink: OpSink,
 ): Promise<AccountWrites[]> {
   const field = `${source.topic}:${source.partition}`;
   for (;;) {
     const account = await deps.cache.get(accountId);
     try {
       const recovery = recoveryWrites(deps, accountId, account);
+      if (recovery) await sink.add(recovery.ops);
       const appliedUpTo = account.offsets.get(field) ?? -1n;
       const fresh = events.filter((e) => e.offset > appliedUpTo);
       const counted: Counted = { applied: 0, duplicates: 0, newestMs: 0 };
-      const committed = await commitInPieces(deps, pace, account, { ...source, accountId }, fresh, counted);
+      const committed = await commitInPieces(deps, pace, account, { ...source, accountId }, fresh, counted, sink);
       if (committed === null) {
         // Another projector wrote this account since we read it: read it again and redo. What this
         // call committed before the conflict is in the reloaded account's outbox.
@@ -233,7 +308,7 @@ async function projectAccount(
       outcome.duplicates += counted.duplicates;
       outcome.alreadyApplied += events.length - fresh.length;
       outcome.newestByField.set(field, Math.max(outcome.newestByField.get(field) ?? 0, counted.newestMs));
-      return recovery ? [recovery, ...committed] : committed;
+      return recovery ? [recovery.writes, ...committed] : committed;
     } catch (error) {
       // The in-memory state may be ahead of Redis now: forget it.
       deps.cache.invalidate(accountId);
@@ -255,6 +330,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
   // work, and one batch of many accounts must not hold the event loop (heartbeats, I/O).
   const writes: AccountWrites[] = [];
   const pace = createPacer(deps.heartbeat);
+  const sink = createOpSink(deps, pace, deps.maxHeldOps ?? MAX_HELD_OPS);
   const queue = parts.flatMap(({ source, byAccount }) => [...byAccount].map(([accountId, events]) => ({ source, accountId, events })));
   let failed = false;
   let failure: unknown;
@@ -263,7 +339,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
       const { source, accountId, events } = next;
       await pace();
       try {
-        writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, pace, source, accountId, events, outcome))));
+        writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, pace, source, accountId, events, outcome, sink))));
       } catch (error) {
         if (!failed) failure = error;
         failed = true;
@@ -271,7 +347,6 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     }
   };
   await Promise.all(Array.from({ length: Math.min(ACCOUNTS_IN_FLIGHT, queue.length) }, worker));
-  const ops = writes.flatMap((w) => w.ops);
   try {
     // The accounts committed before another one failed have writes that were never made: they are
     // dropped below like on a failed write, so that the retry reloads them and writes their outbox.
@@ -279,25 +354,8 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     // Inside the try: when it fails, the accounts are dropped like on a failed write, so that the
     // retry writes their outbox (their events count as applied from now on).
     await deps.onCommitted?.();
-    const write = async () => {
-      if (ops.length > 0) {
-        const result = await deps.documents.write(ops, {
-          ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
-          onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
-          // The writes of a big group (a role change reaching tens of thousands of users) take tens of
-          // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
-          // (the full-history drain was evicted from its group 23 times, docs/benchmarks-journal.md).
-          betweenRequests: pace,
-          versionOffset: deps.versionOffset?.() ?? 0,
-          ...(deps.requireAlias ? { requireAlias: true } : {}),
-        });
-        deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
-        deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
-        outcome.documents = ops.length;
-      }
-      deps.onWritten?.(outcome);
-    };
-    await (deps.gate ? deps.gate.run(write) : write());
+    outcome.documents = await sink.finish(() => deps.onWritten?.(outcome));
+    sink.close();
     await deps.afterWrite?.();
     await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, intervalIds: w.intervalIds })));
     for (const w of writes) {
@@ -309,6 +367,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
       if (w.recovery) w.account.recovered = true;
     }
   } catch (error) {
+    sink.close();
     // The commits stand but their documents may not be written: the retry must not skip them as
     // already applied. Dropping the accounts makes the retry reload them, outbox included, and
     // write the outbox first.

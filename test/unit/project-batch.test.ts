@@ -16,6 +16,7 @@ import type { DocumentsPort } from '../../src/ports/documents.ts';
 import { createAccountCache } from '../../src/projector/account-cache.ts';
 import type { PositionedEvent } from '../../src/projector/plan-batch.ts';
 import { type BatchDeps, type BatchPart, projectBatch } from '../../src/projector/project-batch.ts';
+import { createWriteGate } from '../../src/projector/write-gate.ts';
 import { type AccountStateTwin, createAccountStateTwin } from '../../src/twins/account-state.ts';
 import { type DocumentsTwin, createDocumentsTwin } from '../../src/twins/documents.ts';
 import { type Routed, historyArb } from '../support/arbitraries.ts';
@@ -71,6 +72,7 @@ function emptyStores(fence?: () => void): Stores {
 
 /** A projector process over the stores: its own account cache, the ports as it sees them. */
 function processOver(store: AccountStatePort, documents: DocumentsPort, over: Partial<BatchDeps> = {}, budgetBytes?: number) {
+  const gate = createWriteGate();
   const cache = createAccountCache(store, W, budgetBytes === undefined ? {} : { budgetBytes });
   const deps = (parts: Group): BatchDeps => ({
     store,
@@ -80,11 +82,13 @@ function processOver(store: AccountStatePort, documents: DocumentsPort, over: Pa
     windowMs: W,
     logger: silentLogger(),
     workPerCommit: 7,
+    gate,
     onCommitted: () => store.raiseApplied(new Map(parts.map((p) => [`${p.source.topic}:0`, range(p)]))),
     ...over,
   });
   return {
     cache,
+    gate,
     project: (parts: Group) => projectBatch(deps(parts), parts),
     /** What the projector does on start and on every assignment: write what a crash left in any outbox. */
     async recover(): Promise<void> {
@@ -145,11 +149,12 @@ async function cleanRun(groups: readonly Group[]) {
  * (a retry after an outage) or, when `restart` says so, by a new one that first recovers the
  * outboxes, as the projector does on start.
  */
-async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (attempt: number) => boolean, budgetBytes?: number) {
+async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (attempt: number) => boolean, budgetBytes?: number, maxHeldOps?: number) {
   const stores = emptyStores();
   const store = withCrashes(stores.state, plan, STORE_CALLS);
   const documents = withCrashes(stores.docs, plan, ['write']);
-  let p = processOver(store, documents, {}, budgetBytes);
+  const over = maxHeldOps === undefined ? {} : { maxHeldOps };
+  let p = processOver(store, documents, over, budgetBytes);
   let attempts = 0;
   for (const g of groups)
     for (;;) {
@@ -161,7 +166,7 @@ async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (
         attempts += 1;
         if (attempts > 50) throw new Error('no progress after 50 attempts');
         if (restart(attempts)) {
-          p = processOver(store, documents, {}, budgetBytes);
+          p = processOver(store, documents, over, budgetBytes);
           await p.recover().catch(() => undefined);
         }
       }
@@ -176,6 +181,8 @@ const runArb = fc.record({
   restarts: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
   // A cache budget of one byte drops every account as soon as its lock is released: each batch reads it again.
   budget: fc.constantFrom(undefined, 1),
+  // Writes held before an early write: from one (every commit written at once) to the default.
+  maxHeld: fc.constantFrom(undefined, 1, 5, 30),
 });
 
 describe('projectBatch on the twins', () => {
@@ -196,17 +203,47 @@ describe('projectBatch on the twins', () => {
     );
   });
 
-  it('a crash at any step, before or after any store or document call, then a retry by the same or a restarted process, with or without a cache that keeps nothing, ends where the run without crashes ends', async () => {
+  it('a crash at any step, before or after any store or document call, then a retry by the same or a restarted process, with or without a cache that keeps nothing, writes held or written early, ends where the run without crashes ends', async () => {
     await fc.assert(
-      fc.asyncProperty(runArb, async ({ history, sizes, crashes, restarts, budget }) => {
+      fc.asyncProperty(runArb, async ({ history, sizes, crashes, restarts, budget, maxHeld }) => {
         const groups = fetches(history, sizes);
         const plan = crashPlan(crashes);
         const clean = await cleanRun(groups);
-        const crashed = await crashingRun(groups, plan, (n) => restarts[n % restarts.length]!, budget);
+        const crashed = await crashingRun(groups, plan, (n) => restarts[n % restarts.length]!, budget, maxHeld);
         expect(crashed).toEqual(clean);
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('writes held past the limit are written early, but a refresh waiting on the gate sees the whole batch or nothing of it', async () => {
+    const stores = emptyStores();
+    const history = fc.sample(
+      historyArb.filter((h) => h.length > 60),
+      { numRuns: 1, seed: 11 },
+    )[0]!;
+    const [group] = fetches(history, [history.length]);
+    const seen: number[] = [];
+    let writes = 0;
+    const documents: DocumentsPort = {
+      ...stores.docs,
+      write: async (ops, options) => {
+        writes += 1;
+        return stores.docs.write(ops, options);
+      },
+    };
+    const p = processOver(stores.state, documents, { maxHeldOps: 3, workPerCommit: 2 });
+    const projecting = p.project(group!);
+    // "Refreshes" asked for while the batch runs: each counts what a search would see.
+    const refreshes = Array.from({ length: 20 }, (_, i) =>
+      new Promise((resolve) => setTimeout(resolve, i)).then(() => p.gate.run(async () => seen.push(stores.docs.all(INDICES.users).size + stores.docs.all(INDICES.facts).size))),
+    );
+    await Promise.all([projecting, ...refreshes]);
+    const all = stores.docs.all(INDICES.users).size + stores.docs.all(INDICES.facts).size;
+    expect(writes).toBeGreaterThan(2);
+    expect(all).toBeGreaterThan(0);
+    expect(seen).toHaveLength(20);
+    expect(seen.filter((n) => n !== 0 && n !== all).map((n) => `${n} of ${all}`)).toEqual([]);
   });
 
   it('a write refused after the commit leaves the outbox in the store; the next process writes it before anything else', async () => {
