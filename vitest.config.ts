@@ -23,6 +23,8 @@ export default defineConfig({
           // Pure but long (the 2,000,000-event generator): part of `npm test`, not of test:unit.
           name: 'slow',
           include: ['test/slow/**/*.test.ts'],
+          // As the unit project (Vitest groups projects by maxWorkers, and these two run together).
+          maxWorkers: 2,
           testTimeout: 180_000,
         },
       },
