@@ -336,7 +336,10 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
       ...(worker ? { 'load worker': worker.pid } : {}),
       ...(producerPid ? { producer: producerPid } : {}),
     }));
-    const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000);
+    const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable, ms) => {
+      const { rss, peakRss } = processMemory('self');
+      progress(`  searchable ${fmt(searchable)} / ${fmt(published.total)} events after ${fmt(ms / 1000, 0)} s; this process rss ${mib(rss)} MiB, peak ${mib(peakRss)} MiB`);
+    });
     const drainRate = (published.total * 1000) / drainMs;
     progress(`  joined in ${fmt(projector.joinMs / 1000, 1)} s, searchable ${fmt(drainMs / 1000, 1)} s later: ${fmt(drainRate)} events/s`);
     const users = (await pipeline.clients.opensearch.count({ index: pipeline.indices.users } as never)).body as { count: number };
