@@ -338,7 +338,7 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
     }));
     const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000, (searchable, ms) => {
       const { rss, peakRss } = processMemory('self');
-      progress(`  searchable ${fmt(searchable)} / ${fmt(published.total)} events after ${fmt(ms / 1000, 0)} s; this process rss ${mib(rss)} MiB, peak ${mib(peakRss)} MiB`);
+      progress(`  searchable ${fmt(searchable)} / ${fmt(published.total)} events after ${fmt(ms / 1000, 0)} s; this process rss ${mib(rss)}, peak ${mib(peakRss)}`);
     });
     const drainRate = (published.total * 1000) / drainMs;
     progress(`  joined in ${fmt(projector.joinMs / 1000, 1)} s, searchable ${fmt(drainMs / 1000, 1)} s later: ${fmt(drainRate)} events/s`);

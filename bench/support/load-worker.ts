@@ -13,7 +13,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { Redis } from 'ioredis';
 import { readSummary } from '../../src/redis/counters-reader.ts';
 import { decodeCursor } from '../../src/api/cursor.ts';
-import { readPositions } from '../../src/api/freshness.ts';
+import { readPositions } from '../../src/redis/positions-reader.ts';
 import { readUser } from '../../src/api/user-reader.ts';
 import { buildSort, buildUsersQuery, rowSourceFields, type UsersFilter, type UsersSort } from '../../src/api/users-query.ts';
 import { closePit, searchUsersPage } from '../../src/api/users-search.ts';
