@@ -7,8 +7,8 @@
  * recently and not locked are dropped, and read again from the store when they come back. Dropping
  * is always safe: the store holds each account whole (facts, version, offsets, outbox), and what a
  * batch does after its write is only done to the account object it started from while that object
- * is still the cached one (src/projector/project-batch.ts). The largest account stays, even alone
- * over the budget: it has to be in memory to be projected.
+ * is still the cached one (src/projector/project-batch.ts). The last account stays, even alone over
+ * the budget: an account has to be in memory to be projected.
  */
 import type { AccountStatePort, LoadedAccount } from '../ports/account-state.ts';
 
@@ -39,10 +39,16 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
   const locks = new Map<string, Promise<unknown>>();
   let trimScheduled = false;
 
-  /** Drops the least recently used unlocked accounts while the estimate is over the budget. */
-  function trim(): void {
+  /** The estimated bytes of the cached accounts. */
+  function bytes(): number {
     let total = 0;
     for (const account of accounts.values()) total += estimateBytes(account);
+    return total;
+  }
+
+  /** Drops the least recently used unlocked accounts while the estimate is over the budget. */
+  function trim(): void {
+    let total = bytes();
     for (const [accountId, account] of accounts) {
       if (total <= budget || accounts.size <= 1) return;
       if (locks.has(accountId)) continue;
@@ -91,12 +97,7 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
     },
     /** Enforces the budget now (it is enforced on the next turn after every load and every lock released). */
     trim,
-    /** The estimated bytes of the cached accounts. */
-    bytes(): number {
-      let total = 0;
-      for (const account of accounts.values()) total += estimateBytes(account);
-      return total;
-    },
+    bytes,
     /** Runs `fn` with the account's lock held; the budget is enforced when it ends (the account grew). */
     async withLock<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
       const previous = locks.get(accountId) ?? Promise.resolve();

@@ -180,17 +180,16 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
       });
       await flushing;
     },
-    /** Writes what is left, then `onWritten`, inside the gate; returns the ops written in all. */
-    async finish(onWritten: () => void): Promise<number> {
+    /** Writes what is left, then calls `onWritten` with the ops written in all, inside the gate. */
+    async finish(onWritten: (written: number) => void): Promise<void> {
       await flushing;
       const last = async () => {
         await writeOps(pending);
         pending = [];
-        onWritten();
+        onWritten(written);
       };
       if (release || !deps.gate) await last();
       else await deps.gate.run(last);
-      return written;
     },
     /** Gives the gate back (after `finish`, or on a failure). */
     close(): void {
@@ -241,6 +240,7 @@ async function commitInPieces(
     // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
     const intervalJson = new Map<string, string>();
     for (const [id, record] of plan.intervals) intervalJson.set(id, JSON.stringify(record));
+    const users = [...plan.docs.keys()];
     const version = await deps.store.commit({
       accountId: source.accountId,
       expectedVersion: account.version,
@@ -251,20 +251,19 @@ async function commitInPieces(
       newestMs: plan.newestMs,
       pruneBeforeMs: plan.pruneBeforeMs,
       counterDeltas: plan.counterDeltas,
-      dirtyUsers: [...plan.docs.keys()],
+      dirtyUsers: users,
       intervalJson,
       rawChanges: plan.rawChanges,
     });
     if (version === null) return null;
     account.version = version;
     account.offsets.set(field, plan.lastOffset);
-    for (const userId of plan.docs.keys()) account.dirty.set(userId, version);
+    for (const userId of users) account.dirty.set(userId, version);
     for (const [id, record] of plan.intervals) account.intervalOutbox.set(id, { version, record });
     for (const e of plan.applied) deps.metrics?.eventsApplied.inc({ type: e.type });
     counted.applied += plan.applied.length;
     counted.duplicates += plan.duplicates;
     counted.newestMs = Math.max(counted.newestMs, plan.newestMs);
-    const users = [...plan.docs.keys()];
     const indices = deps.indices();
     writes.push({ accountId: source.accountId, account, recovery: false, version, users, intervalIds: [...plan.intervals.keys()] });
     await sink.add([
@@ -354,7 +353,11 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     // Inside the try: when it fails, the accounts are dropped like on a failed write, so that the
     // retry writes their outbox (their events count as applied from now on).
     await deps.onCommitted?.();
-    outcome.documents = await sink.finish(() => deps.onWritten?.(outcome));
+    // The count is set before onWritten, which is handed the whole outcome.
+    await sink.finish((written) => {
+      outcome.documents = written;
+      deps.onWritten?.(outcome);
+    });
     sink.close();
     await deps.afterWrite?.();
     await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, intervalIds: w.intervalIds })));
