@@ -102,6 +102,16 @@ export const configSchema = z
     ACCESS_INDEX_ACCOUNT_CACHE_MB: withDefault('512')
       .refine((mb) => /^\d+$/.test(mb) && Number(mb) >= 16 && Number(mb) <= 65_536, { error: 'must be a whole number of MiB from 16 to 65536' })
       .transform(Number),
+    // Events read from Kafka and waiting in the projector's account lanes at most: past it the
+    // next fetch waits (src/projector/lanes.ts).
+    ACCESS_INDEX_LANE_EVENTS: withDefault('50000')
+      .refine((n) => /^\d+$/.test(n) && Number(n) >= 100 && Number(n) <= 10_000_000, { error: 'must be a whole number from 100 to 10000000' })
+      .transform(Number),
+    // Events one projection round takes from the lanes at most (every account with events gets a
+    // turn, in turn): the longest a small account's change waits behind others.
+    ACCESS_INDEX_ROUND_EVENTS: withDefault('5000')
+      .refine((n) => /^\d+$/.test(n) && Number(n) >= 1 && Number(n) <= 1_000_000, { error: 'must be a whole number from 1 to 1000000' })
+      .transform(Number),
     // How often searchable positions are published (an index refresh each time something is pending).
     ACCESS_INDEX_PUBLISH_INTERVAL_MS: withDefault('200')
       .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 10 && Number(ms) <= 60_000, { error: 'must be a whole number of milliseconds from 10 to 60000' })
@@ -138,6 +148,8 @@ export const configSchema = z
     maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION,
     publishIntervalMs: env.ACCESS_INDEX_PUBLISH_INTERVAL_MS,
     accountCacheBytes: env.ACCESS_INDEX_ACCOUNT_CACHE_MB * 1024 * 1024,
+    laneEvents: env.ACCESS_INDEX_LANE_EVENTS,
+    roundEvents: env.ACCESS_INDEX_ROUND_EVENTS,
   }));
 
 export type Config = z.infer<typeof configSchema>;

@@ -32,9 +32,15 @@ export interface BatchDeps {
    * Called once every account of the batch is committed to Redis, before the bulk write: the
    * projector publishes the batch's applied position there (the summary reflects it from then on).
    */
-  onCommitted?: () => Promise<void>;
+  onCommitted?: (outcome: BatchOutcome) => Promise<void>;
   /** planBatch's work budget per commit (default WORK_PER_COMMIT) */
   workPerCommit?: number;
+  /**
+   * Commits per account and partition at most (default: as many as its events need). What is left
+   * is not consumed (`BatchOutcome.consumed` says how much was): the projector's lanes hand it to
+   * the next round, so that one account's fan-out never holds the others for long.
+   */
+  maxPieces?: number;
   /** writes held before an early write (default MAX_HELD_OPS) */
   maxHeldOps?: number;
   /** added to every account version written to OpenSearch: the generation's epoch (src/integrity/versions.ts) */
@@ -208,6 +214,8 @@ export interface BatchOutcome {
   documents: number;
   /** the newest event time applied, per `topic:partition` */
   newestByField: Map<string, number>;
+  /** per `topic:partition` and account: how many of the events handed in were consumed (applied or skipped), from the first */
+  consumed: Map<string, Map<string, number>>;
 }
 
 /** What one account's commits of one partition applied. */
@@ -215,6 +223,8 @@ interface Counted {
   applied: number;
   duplicates: number;
   newestMs: number;
+  /** fresh events consumed */
+  consumed: number;
 }
 
 /**
@@ -235,7 +245,7 @@ async function commitInPieces(
   const field = `${source.topic}:${source.partition}`;
   const writes: AccountWrites[] = [];
   let fresh = events;
-  while (fresh.length > 0) {
+  for (let pieces = 0; fresh.length > 0 && pieces < (deps.maxPieces ?? Infinity); pieces++) {
     const plan = planBatch(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, deps.workPerCommit ?? WORK_PER_COMMIT);
     // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
     const intervalJson = new Map<string, string>();
@@ -271,6 +281,7 @@ async function commitInPieces(
       ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
     ]);
     fresh = fresh.slice(plan.consumed);
+    counted.consumed += plan.consumed;
     if (fresh.length > 0) await pace();
   }
   return writes;
@@ -294,7 +305,7 @@ async function projectAccount(
       if (recovery) await sink.add(recovery.ops);
       const appliedUpTo = account.offsets.get(field) ?? -1n;
       const fresh = events.filter((e) => e.offset > appliedUpTo);
-      const counted: Counted = { applied: 0, duplicates: 0, newestMs: 0 };
+      const counted: Counted = { applied: 0, duplicates: 0, newestMs: 0, consumed: 0 };
       const committed = await commitInPieces(deps, pace, account, { ...source, accountId }, fresh, counted, sink);
       if (committed === null) {
         // Another projector wrote this account since we read it: read it again and redo. What this
@@ -307,6 +318,8 @@ async function projectAccount(
       outcome.duplicates += counted.duplicates;
       outcome.alreadyApplied += events.length - fresh.length;
       outcome.newestByField.set(field, Math.max(outcome.newestByField.get(field) ?? 0, counted.newestMs));
+      const consumed = outcome.consumed.get(field) ?? new Map<string, number>();
+      outcome.consumed.set(field, consumed.set(accountId, events.length - fresh.length + counted.consumed));
       return recovery ? [recovery.writes, ...committed] : committed;
     } catch (error) {
       // The in-memory state may be ahead of Redis now: forget it.
@@ -322,7 +335,7 @@ async function projectAccount(
  * is safe. An account in several parts is projected part after part, under its lock.
  */
 export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[]): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestByField: new Map() };
+  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestByField: new Map(), consumed: new Map() };
   // A few accounts in flight at once: one account's Redis commit overlaps the next one's planning
   // (a batch of a trickle touches many accounts with a few events each, and their round trips one
   // after the other were most of its time). Each worker yields between accounts: planning is CPU
@@ -352,7 +365,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     if (failed) throw failure;
     // Inside the try: when it fails, the accounts are dropped like on a failed write, so that the
     // retry writes their outbox (their events count as applied from now on).
-    await deps.onCommitted?.();
+    await deps.onCommitted?.(outcome);
     // The count is set before onWritten, which is handed the whole outcome.
     await sink.finish((written) => {
       outcome.documents = written;
