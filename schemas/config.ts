@@ -112,6 +112,11 @@ export const configSchema = z
     ACCESS_INDEX_ROUND_EVENTS: withDefault('5000')
       .refine((n) => /^\d+$/.test(n) && Number(n) >= 1 && Number(n) <= 1_000_000, { error: 'must be a whole number from 1 to 1000000' })
       .transform(Number),
+    // The work one round plans in all (users reached plus events, shared by its accounts): how
+    // long a change waits behind a neighbour's fan-out (src/projector/projector.ts ROUND_WORK).
+    ACCESS_INDEX_ROUND_WORK: withDefault('2000')
+      .refine((n) => /^\d+$/.test(n) && Number(n) >= 1 && Number(n) <= 10_000_000, { error: 'must be a whole number from 1 to 10000000' })
+      .transform(Number),
     // How often searchable positions are published (an index refresh each time something is pending).
     ACCESS_INDEX_PUBLISH_INTERVAL_MS: withDefault('200')
       .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 10 && Number(ms) <= 60_000, { error: 'must be a whole number of milliseconds from 10 to 60000' })
@@ -150,6 +155,7 @@ export const configSchema = z
     accountCacheBytes: env.ACCESS_INDEX_ACCOUNT_CACHE_MB * 1024 * 1024,
     laneEvents: env.ACCESS_INDEX_LANE_EVENTS,
     roundEvents: env.ACCESS_INDEX_ROUND_EVENTS,
+    roundWork: env.ACCESS_INDEX_ROUND_WORK,
   }));
 
 export type Config = z.infer<typeof configSchema>;

@@ -40,6 +40,8 @@ export interface BatchSource {
 export interface BatchPlan {
   /** how many of the given events this plan covers (all, unless the work budget cut it short) */
   consumed: number;
+  /** the work it took: users reached plus events applied */
+  work: number;
   lastOffset: bigint;
   applied: FactEvent[];
   duplicates: number;
@@ -159,6 +161,7 @@ export function planBatch(
   const finite = Number.isFinite(state.seen.newestMs);
   return {
     consumed,
+    work,
     lastOffset: consumed > 0 ? events[consumed - 1]!.offset : -1n,
     applied,
     duplicates,

@@ -41,6 +41,12 @@ export interface BatchDeps {
    * the next round, so that one account's fan-out never holds the others for long.
    */
   maxPieces?: number;
+  /**
+   * The work (users reached plus events) the whole call may take, shared by its accounts: each
+   * commit is planned within what is left (at least one event each), so that a round stays short
+   * while other accounts wait (default: no limit beyond `workPerCommit`).
+   */
+  budget?: { left: number };
   /** writes held before an early write (default MAX_HELD_OPS) */
   maxHeldOps?: number;
   /** added to every account version written to OpenSearch: the generation's epoch (src/integrity/versions.ts) */
@@ -216,6 +222,11 @@ export interface BatchOutcome {
   newestByField: Map<string, number>;
   /** per `topic:partition` and account: how many of the events handed in were consumed (applied or skipped), from the first */
   consumed: Map<string, Map<string, number>>;
+  /**
+   * per account that committed: its applied offset of each partition it committed on. Once the
+   * call's writes are done, every event of the account up to these offsets is written.
+   */
+  accountOffsets: Map<string, Map<string, bigint>>;
 }
 
 /** What one account's commits of one partition applied. */
@@ -246,7 +257,9 @@ async function commitInPieces(
   const writes: AccountWrites[] = [];
   let fresh = events;
   for (let pieces = 0; fresh.length > 0 && pieces < (deps.maxPieces ?? Infinity); pieces++) {
-    const plan = planBatch(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, deps.workPerCommit ?? WORK_PER_COMMIT);
+    const maxWork = Math.min(deps.workPerCommit ?? WORK_PER_COMMIT, Math.max(1, deps.budget?.left ?? Infinity));
+    const plan = planBatch(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, maxWork);
+    if (deps.budget) deps.budget.left -= plan.work;
     // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
     const intervalJson = new Map<string, string>();
     for (const [id, record] of plan.intervals) intervalJson.set(id, JSON.stringify(record));
@@ -320,6 +333,10 @@ async function projectAccount(
       outcome.newestByField.set(field, Math.max(outcome.newestByField.get(field) ?? 0, counted.newestMs));
       const consumed = outcome.consumed.get(field) ?? new Map<string, number>();
       outcome.consumed.set(field, consumed.set(accountId, events.length - fresh.length + counted.consumed));
+      if (counted.consumed > 0) {
+        const offsets = outcome.accountOffsets.get(accountId) ?? new Map<string, bigint>();
+        outcome.accountOffsets.set(accountId, offsets.set(field, account.offsets.get(field)!));
+      }
       return recovery ? [recovery.writes, ...committed] : committed;
     } catch (error) {
       // The in-memory state may be ahead of Redis now: forget it.
@@ -335,7 +352,7 @@ async function projectAccount(
  * is safe. An account in several parts is projected part after part, under its lock.
  */
 export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[]): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestByField: new Map(), consumed: new Map() };
+  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestByField: new Map(), consumed: new Map(), accountOffsets: new Map() };
   // A few accounts in flight at once: one account's Redis commit overlaps the next one's planning
   // (a batch of a trickle touches many accounts with a few events each, and their round trips one
   // after the other were most of its time). Each worker yields between accounts: planning is CPU
@@ -343,7 +360,12 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
   const writes: AccountWrites[] = [];
   const pace = createPacer(deps.heartbeat);
   const sink = createOpSink(deps, pace, deps.maxHeldOps ?? MAX_HELD_OPS);
-  const queue = parts.flatMap(({ source, byAccount }) => [...byAccount].map(([accountId, events]) => ({ source, accountId, events })));
+  // Accounts with fewer events first: a small account's change is committed (its summary current)
+  // before a neighbour's fan-out is planned. (An account's parts may then go in any order: the
+  // rules hold under any order across topics.)
+  const queue = parts
+    .flatMap(({ source, byAccount }) => [...byAccount].map(([accountId, events]) => ({ source, accountId, events })))
+    .sort((a, b) => a.events.length - b.events.length);
   let failed = false;
   let failure: unknown;
   const worker = async (): Promise<void> => {

@@ -40,7 +40,7 @@ export interface ProjectorDeps {
   redis: Redis;
   opensearch: Client;
   config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> &
-    Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition' | 'accountCacheBytes' | 'laneEvents' | 'roundEvents'>>;
+    Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition' | 'accountCacheBytes' | 'laneEvents' | 'roundEvents' | 'roundWork'>>;
   space: KeySpace;
   /** the OpenSearch indices of the generation this projector writes */
   indices: { users: string; facts: string };
@@ -72,6 +72,14 @@ export const LANE_EVENTS = 50_000;
 
 /** Events one round takes at most (ACCESS_INDEX_ROUND_EVENTS). */
 export const ROUND_EVENTS = 5_000;
+
+/**
+ * The work one round plans in all (users reached plus events, shared by its accounts; each
+ * account gets at least one event): about 200 ms of CPU here, so that a change waits for a short
+ * round, not for a neighbour's whole fan-out. A single event that reaches more users is planned
+ * whole. (ACCESS_INDEX_ROUND_WORK)
+ */
+export const ROUND_WORK = 2_000;
 
 /** Commits per account and partition in one round: one, so a round is bounded by the work budget per commit. */
 export const PIECES_PER_ROUND = 1;
@@ -207,6 +215,7 @@ export function createProjector(deps: ProjectorDeps) {
       {
         ...batchDeps,
         maxPieces: PIECES_PER_ROUND,
+        budget: { left: config.roundWork ?? ROUND_WORK },
         heartbeat: control.heartbeat,
         onCommitted: async (committed) => {
           raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));
@@ -215,6 +224,7 @@ export function createProjector(deps: ProjectorDeps) {
         // Marked inside the gate, with the write: the next refresh shows exactly these.
         onWritten: (written) => {
           for (const [field, raise] of raises) publisher.mark(field, raise.to, written.newestByField.get(field) ?? 0);
+          publisher.markAccounts(written.accountOffsets);
         },
       },
       round.parts.filter((p) => checked.kept.has(`${p.source.topic}:${p.source.partition}`)),

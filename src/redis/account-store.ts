@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
 import { AppError } from '../errors.ts';
-import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
+import { type KeySpace, SEARCHABLE_PREFIX, accountKeys, accountSearchable, counterLocation, generationKeys } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
 import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
@@ -158,6 +158,22 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
     raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
       return raise(gen.positions, positions);
+    },
+
+    /** In each account's meta hash, as `s:<topic>:<partition>` (beside its applied `off:` offsets). */
+    async raiseAccountPositions(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): Promise<void> {
+      if (byAccount.size === 0) return;
+      const pipeline = redis.pipeline();
+      for (const [accountId, positions] of byAccount) {
+        const args: string[] = [];
+        for (const [field, offset] of positions) args.push(`${SEARCHABLE_PREFIX}${field}`, offset.toString());
+        if (args.length > 0) pipeline.eval(RAISE_POSITIONS, 1, accountKeys(space, accountId).meta, ...args);
+      }
+      unwrap(await pipeline.exec());
+    },
+
+    async accountPositions(accountId: string): Promise<Map<string, bigint>> {
+      return accountSearchable(await redis.hgetall(accountKeys(space, accountId).meta));
     },
 
     /**

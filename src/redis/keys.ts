@@ -26,7 +26,10 @@ export function accountKeys(space: KeySpace, accountId: string) {
     facts: `${p}:facts`,
     /** sorted set: event id -> event time ms */
     seen: `${p}:seen`,
-    /** hash: v (version), n (newest event ms), off:<topic>:<partition> (last applied offset) */
+    /**
+     * hash: v (version), n (newest event ms), off:<topic>:<partition> (last applied offset),
+     * s:<topic>:<partition> (the account's own searchable position: written and refreshed)
+     */
     meta: `${p}:meta`,
     /** hash: `<scope>|total` / `<scope>|<type>` -> users */
     userCounters: `${p}:cu`,
@@ -44,6 +47,16 @@ export function accountKeys(space: KeySpace, accountId: string) {
 }
 
 export type AccountKeys = ReturnType<typeof accountKeys>;
+
+/** The meta field prefix of an account's own searchable positions. */
+export const SEARCHABLE_PREFIX = 's:';
+
+/** An account's own searchable positions, from its meta hash. */
+export function accountSearchable(meta: Record<string, string>): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const [field, value] of Object.entries(meta)) if (field.startsWith(SEARCHABLE_PREFIX)) out.set(field.slice(SEARCHABLE_PREFIX.length), BigInt(value));
+  return out;
+}
 
 export function generationKeys(space: KeySpace) {
   const p = `${space.namespace}:${space.generation}`;

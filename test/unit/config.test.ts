@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       accountCacheBytes: 512 * 1024 * 1024,
       laneEvents: 50_000,
       roundEvents: 5_000,
+      roundWork: 2_000,
     });
   });
 
@@ -69,6 +70,7 @@ describe('loadConfig', () => {
       ACCESS_INDEX_ACCOUNT_CACHE_MB: '64',
       ACCESS_INDEX_LANE_EVENTS: '2000',
       ACCESS_INDEX_ROUND_EVENTS: '50',
+      ACCESS_INDEX_ROUND_WORK: '300',
     });
     expect(config).toEqual({
       kafkaBrokers: ['kafka-1:9092', 'kafka_2:9093', '[::1]:9094'],
@@ -86,6 +88,7 @@ describe('loadConfig', () => {
       accountCacheBytes: 64 * 1024 * 1024,
       laneEvents: 2000,
       roundEvents: 50,
+      roundWork: 300,
     });
   });
 
