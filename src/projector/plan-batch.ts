@@ -40,7 +40,7 @@ export interface BatchSource {
 export interface BatchPlan {
   /** how many of the given events this plan covers (all, unless the work budget cut it short) */
   consumed: number;
-  /** the work it took: users reached plus events applied */
+  /** the work it took: distinct users reached (each derived twice: before and after) plus events applied */
   work: number;
   lastOffset: bigint;
   applied: FactEvent[];
@@ -116,9 +116,13 @@ function changedDocs(state: AccountState, start: ReadonlyMap<string, UserDoc | n
 
 /**
  * Applies the events to `state` and `raw` (in place) and returns what to persist. `events` are
- * those not yet applied from this partition, in partition order. `maxWork` bounds the plan: it
- * stops after the event that brings the number of user documents derived to it (at least one
- * event is always planned), so that one commit never holds the event loop for long.
+ * those not yet applied from this partition, in partition order. `maxWork` bounds the plan: the
+ * work is the distinct users reached (each user's document is derived once before the plan's first
+ * event reaches it and once at the end, however many events reach it) plus one per event. An event
+ * that would take the work past `maxWork` by reaching users not reached yet ends the plan before
+ * it (at least one event is always planned); an event that reaches only users already reached
+ * costs one. So a role changed again and again is planned in one commit, derived once, and one
+ * commit never holds the event loop for long.
  */
 export function planBatch(
   state: AccountState,
@@ -139,15 +143,18 @@ export function planBatch(
   let work = 0;
   let consumed = 0;
   for (const { event, offset } of events) {
-    if (consumed > 0 && work >= maxWork) break;
-    consumed += 1;
     const logMs = logTime(event);
     if (isDuplicate(state.seen, event.id, logMs, windowMs)) {
+      consumed += 1;
       duplicates += 1;
       continue;
     }
     const affected = affectedUsers(state.facts, event);
-    work += affected.size + 1;
+    let reached = 0;
+    for (const userId of affected) if (!start.has(userId)) reached += 1;
+    if (consumed > 0 && reached > 0 && work + reached + 1 > maxWork) break;
+    consumed += 1;
+    work += reached + 1;
     for (const userId of affected) if (!start.has(userId)) start.set(userId, deriveUser(state.facts, userId));
     for (const c of applyEvent(state.facts, event)) changes.push(c);
     remember(state.seen, event.id, logMs);
