@@ -67,6 +67,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number }
   let generationSeq = 0;
   let waiters: (() => void)[] = [];
   let wake: (() => void) | undefined;
+  let woken: Promise<void> | undefined;
 
   function fieldState(field: string, firstOffset: bigint): FieldState {
     let state = fields.get(field);
@@ -146,16 +147,17 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number }
 
     /**
      * The next round: the lanes' events, `roundEvents` at most, the accounts served in turn (those
-     * served go to the back), and every partition with something to raise; undefined when there is
-     * nothing to do.
+     * served go to the back; `busy` ones, in a round still in flight, are left for a later round),
+     * and every partition with something to raise; undefined when there is nothing to do.
      */
-    take(): Round | undefined {
+    take(busy: ReadonlySet<string> = new Set()): Round | undefined {
       const parts = new Map<string, Map<string, PositionedEvent[]>>();
       const taken = new Map<string, Map<string, Entry[]>>();
       let budget = options.roundEvents ?? Infinity;
       const served: string[] = [];
       for (const [accountId, byField] of lanes) {
         if (budget <= 0) break;
+        if (busy.has(accountId)) continue;
         served.push(accountId);
         for (const [field, lane] of byField) {
           const entries = lane.slice(0, Math.max(1, Math.min(lane.length, budget)));
@@ -179,7 +181,9 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number }
       const bounds: BatchBounds[] = [];
       const generations = new Map<string, number>();
       for (const [field, state] of fields)
-        if (parts.has(field) || state.received > state.prefix) {
+        // A partition without events here joins when it has something to raise now (a round that
+        // could raise nothing would only spin while its events are in another round).
+        if (parts.has(field) || prefixOf(state, new Set()) > state.prefix) {
           bounds.push({ field, firstOffset: state.from ?? state.prefix + 1n, highWatermark: state.highWatermark });
           generations.set(field, state.generation);
         }
@@ -273,12 +277,14 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number }
 
     /** Settles when events are added next. */
     next(): Promise<void> {
-      return new Promise((resolve) => {
+      woken ??= new Promise((resolve) => {
         wake = () => {
           wake = undefined;
+          woken = undefined;
           resolve();
         };
       });
+      return woken;
     },
 
     /** Lets whoever waits for room or events go (stopping). */

@@ -98,11 +98,27 @@ function applyRawEvent(
  * Each reached user's document derived once more, at the end: what changed in between and changed
  * back (a role granted and withdrawn in one fetch) is neither derived nor written.
  */
-function changedDocs(state: AccountState, start: ReadonlyMap<string, UserDoc | null>): { docs: Map<string, UserDoc | null>; deltas: Map<string, number> } {
+/** Users derived between two pauses of a paced plan (a few ms here). */
+export const DERIVED_PER_PAUSE = 250;
+
+/** A plan's steps: it yields every DERIVED_PER_PAUSE derivations, where a paced plan lets the event loop turn. */
+type PlanSteps<T> = Generator<void, T, void>;
+
+function* derive(state: AccountState, userId: string, count: { n: number }): PlanSteps<UserDoc | null> {
+  count.n += 1;
+  if (count.n % DERIVED_PER_PAUSE === 0) yield;
+  return deriveUser(state.facts, userId);
+}
+
+function* changedDocs(
+  state: AccountState,
+  start: ReadonlyMap<string, UserDoc | null>,
+  count: { n: number },
+): PlanSteps<{ docs: Map<string, UserDoc | null>; deltas: Map<string, number> }> {
   const docs = new Map<string, UserDoc | null>();
   const deltas = new Map<string, number>();
   for (const [userId, old] of start) {
-    const now = deriveUser(state.facts, userId);
+    const now = yield* derive(state, userId, count);
     if (sameDoc(old, now)) continue;
     docs.set(userId, now);
     for (const [key, d] of counterDeltas(old, now)) {
@@ -132,6 +148,37 @@ export function planBatch(
   windowMs: number,
   maxWork = Number.POSITIVE_INFINITY,
 ): BatchPlan {
+  const steps = planSteps(state, raw, source, events, windowMs, maxWork);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * planBatch that lets `pace` run every DERIVED_PER_PAUSE derivations: a role change reaching
+ * thousands of users lets other accounts' rounds run meanwhile (the account's state is only
+ * touched by this plan, under the account's lock).
+ */
+export async function planBatchPaced(
+  state: AccountState,
+  raw: RawState,
+  source: BatchSource,
+  events: readonly PositionedEvent[],
+  windowMs: number,
+  maxWork: number,
+  pace: () => Promise<void>,
+): Promise<BatchPlan> {
+  const steps = planSteps(state, raw, source, events, windowMs, maxWork);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pace();
+  }
+}
+
+function* planSteps(state: AccountState, raw: RawState, source: BatchSource, events: readonly PositionedEvent[], windowMs: number, maxWork: number): PlanSteps<BatchPlan> {
+  const count = { n: 0 };
   /** every user an event reached, with their document before the plan's first event reached them */
   const start = new Map<string, UserDoc | null>();
   const changes: FactChange[] = [];
@@ -155,7 +202,7 @@ export function planBatch(
     if (consumed > 0 && reached > 0 && work + reached + 1 > maxWork) break;
     consumed += 1;
     work += reached + 1;
-    for (const userId of affected) if (!start.has(userId)) start.set(userId, deriveUser(state.facts, userId));
+    for (const userId of affected) if (!start.has(userId)) start.set(userId, yield* derive(state, userId, count));
     for (const c of applyEvent(state.facts, event)) changes.push(c);
     remember(state.seen, event.id, logMs);
     seen.push({ id: event.id, timeMs: logMs });
@@ -163,7 +210,7 @@ export function planBatch(
     applied.push(event);
     applyRawEvent(raw, source.accountId, event, at, intervals, rawChanges);
   }
-  const { docs, deltas } = changedDocs(state, start);
+  const { docs, deltas } = yield* changedDocs(state, start, count);
   pruneSeen(state.seen, windowMs);
   const finite = Number.isFinite(state.seen.newestMs);
   return {

@@ -13,7 +13,7 @@ import type { AccountStatePort } from '../ports/account-state.ts';
 import type { DocOp, DocumentsPort } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
-import { type PositionedEvent, planBatch } from './plan-batch.ts';
+import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
 import type { WriteGate } from './write-gate.ts';
 
 export interface BatchDeps {
@@ -258,7 +258,7 @@ async function commitInPieces(
   let fresh = events;
   for (let pieces = 0; fresh.length > 0 && pieces < (deps.maxPieces ?? Infinity); pieces++) {
     const maxWork = Math.min(deps.workPerCommit ?? WORK_PER_COMMIT, Math.max(1, deps.budget?.left ?? Infinity));
-    const plan = planBatch(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, maxWork);
+    const plan = await planBatchPaced(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, maxWork, pace);
     if (deps.budget) deps.budget.left -= plan.work;
     // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
     const intervalJson = new Map<string, string>();

@@ -32,7 +32,7 @@ import { type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
 import { type BatchControl, createPatience } from './patience.ts';
 import { createPositionPublisher } from './positions.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
-import { createStateGuard } from './state-guard.ts';
+import { RepairNeeded, createStateGuard } from './state-guard.ts';
 import { createWriteGate } from './write-gate.ts';
 
 export interface ProjectorDeps {
@@ -83,6 +83,9 @@ export const ROUND_WORK = 2_000;
 
 /** Commits per account and partition in one round: one, so a round is bounded by the work budget per commit. */
 export const PIECES_PER_ROUND = 1;
+
+/** Rounds projected at once (over disjoint accounts): one plans or commits while another writes or derives. */
+export const ROUNDS_IN_FLIGHT = 3;
 
 /** How long the loop waits after a step failed for good (as kafkajs restarting a crashed consumer would). */
 const PERMANENT_FAILURE_PAUSE_MS = 5_000;
@@ -209,7 +212,9 @@ export function createProjector(deps: ProjectorDeps) {
 
   /** One attempt at a round: the guard's checks, then projectBatch over the partitions kept. */
   async function attempt(round: Round, control: BatchControl): Promise<Attempt> {
-    const checked = await guard.checkRound(round.bounds);
+    // One check at a time; a round may repair only when it is the only one in flight (the others
+    // either finished or wait here, before touching anything).
+    const checked = await checks.run(() => guard.checkRound(round.bounds, running.size === 1));
     let raises = new Map<string, Raise>();
     const outcome = await projectBatch(
       {
@@ -232,13 +237,19 @@ export function createProjector(deps: ProjectorDeps) {
     return { outcome, raises, marker: checked.marker };
   }
 
+  /** the last offset committed to Kafka per partition (this assignment) */
+  const committedTo = new Map<string, bigint>();
+
   /** After a round is projected: the lanes move on, the prefixes go to Kafka, a repair settles. */
   async function finish(round: Round, result: Attempt, control: BatchControl, started: number): Promise<void> {
     const { outcome, raises, marker } = result;
     lanes.settle(round, outcome.consumed, raises);
     metrics?.laneEvents.set(lanes.queued());
     await guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to])));
-    const offsets = [...raises].map(([field, r]) => ({ ...splitField(field), offset: (r.to + 1n).toString() }));
+    // Rounds finish in any order: a partition's committed offset only moves forward.
+    const forward = [...raises].filter(([field, r]) => r.to > (committedTo.get(field) ?? -1n));
+    for (const [field, r] of forward) committedTo.set(field, r.to);
+    const offsets = forward.map(([field, r]) => ({ ...splitField(field), offset: (r.to + 1n).toString() }));
     if (offsets.length > 0)
       await patiently('commit offsets', () => consumer!.commitOffsets(offsets), control).catch((error) => {
         // A rebalance took a partition: the next owner starts at the last commit and skips what
@@ -272,6 +283,11 @@ export function createProjector(deps: ProjectorDeps) {
     } catch (error) {
       if (error instanceof IntegrityFault) return enterFault(error);
       if (abort.signal.aborted) return;
+      // A gap while other rounds ran: the loop lets them finish, then runs the next round alone.
+      if (error instanceof RepairNeeded) {
+        repairWanted = true;
+        return;
+      }
       // Not retriable (src/errors.ts): the round stays in the lanes and is tried again after a pause.
       health.error(`project: ${(error as Error).message}`);
       logger.error({ err: error }, 'a round failed; trying again after a pause');
@@ -279,22 +295,50 @@ export function createProjector(deps: ProjectorDeps) {
     }
   }
 
-  /** The in-flight round (settled when none is); an assignment waits for it. */
-  let inFlight: Promise<void> = Promise.resolve();
+  /** Rounds in flight, each with the accounts it holds (no account is in two rounds). */
+  const running = new Map<Round, { accounts: ReadonlySet<string>; done: Promise<void> }>();
+  /** a round found a gap while others ran: the next round runs alone, after them */
+  let repairWanted = false;
+  /** serializes the rounds' checks (src/projector/write-gate.ts is a plain serializer) */
+  const checks = createWriteGate();
 
-  /** Takes rounds from the lanes until the projector stops. */
+  /** Settles once no round is in flight; an assignment waits for it. */
+  const idle = async (): Promise<void> => {
+    while (running.size > 0) await Promise.allSettled([...running.values()].map((r) => r.done));
+  };
+
+  /**
+   * Takes rounds from the lanes until the projector stops: up to ROUNDS_IN_FLIGHT at once, over
+   * disjoint accounts, so that a small account's change is committed while a neighbour's fan-out is
+   * still being planned (plans yield as they derive) or written.
+   */
   async function roundLoop(): Promise<void> {
     const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const settled = () => [...running.values()].map((r) => r.done);
     while (!abort.signal.aborted) {
       await joined;
-      const round = health.fault() ? undefined : lanes.take();
-      if (!round) {
-        await Promise.race([lanes.next(), stopped]);
+      if (repairWanted) await idle();
+      if (running.size >= ROUNDS_IN_FLIGHT) {
+        await Promise.race([...settled(), stopped]);
         continue;
       }
-      inFlight = projectRound(round);
-      await inFlight;
+      const busy = new Set([...running.values()].flatMap((r) => [...r.accounts]));
+      const round = health.fault() ? undefined : lanes.take(busy);
+      if (!round) {
+        await Promise.race([lanes.next(), stopped, ...settled()]);
+        continue;
+      }
+      // In `running` before it starts: its check counts itself.
+      const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), done: Promise.resolve() };
+      running.set(round, entry);
+      entry.done = projectRound(round).finally(() => running.delete(round));
+      // A round that may repair runs alone, to its end.
+      if (repairWanted) {
+        await entry.done;
+        repairWanted = false;
+      }
     }
+    await idle();
   }
   let looping: Promise<void> = Promise.resolve();
 
@@ -354,7 +398,8 @@ export function createProjector(deps: ProjectorDeps) {
       logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
       // Whatever the lanes held is read again from where Redis says each partition continues.
       lanes.clear();
-      joined = inFlight
+      committedTo.clear();
+      joined = idle()
         .then(() => onAssignment(e.payload.memberAssignment))
         .catch((error: unknown) => {
           if (error instanceof IntegrityFault) enterFault(error);

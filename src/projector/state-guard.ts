@@ -18,6 +18,18 @@ import type { AccountStatePort } from '../ports/account-state.ts';
 import { unwrap } from '../redis/account-store.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
 
+/**
+ * A round found a gap while other rounds were in flight: the repair must run alone (it rewrites
+ * OpenSearch and drops the cache), so the round stops and the projector repairs once the others
+ * are done (src/projector/projector.ts).
+ */
+export class RepairNeeded extends AppError {
+  constructor(reason: string) {
+    super('store_conflict', reason, { retriable: false });
+    this.name = 'RepairNeeded';
+  }
+}
+
 export interface StateGuardOptions {
   /** the projector's own connection (no offline queue) */
   redis: Redis;
@@ -149,14 +161,16 @@ export function createStateGuard(options: StateGuardOptions) {
      * Before every attempt at a round: the partitions that continue where Redis's applied offsets
      * end (each round's `bounds` say where its next raise starts), the repair marker seen and the
      * applied offsets read. Partitions with a gap are sought back (after a repair when the gap is
-     * new) and left out.
+     * new) and left out; unless the round is not `alone` (others are in flight): then it throws
+     * RepairNeeded and nothing is sought or repaired.
      */
-    async checkRound(bounds: readonly BatchBounds[]): Promise<{ kept: Set<string>; marker: RepairMarker | null; applied: Map<string, bigint> }> {
+    async checkRound(bounds: readonly BatchBounds[], alone = true): Promise<{ kept: Set<string>; marker: RepairMarker | null; applied: Map<string, bigint> }> {
       const applied = await readChecked(bounds.map((b) => b.field));
       const marker = await readRepair(redis, namespace);
       const verdict = checkContinuity(bounds, applied);
       if (verdict.resets[0]) throw resetFault(verdict.resets[0]);
       if (verdict.gaps.length === 0) return { kept: new Set(verdict.ok), marker, applied };
+      if (!alone) throw new RepairNeeded(`a gap in ${verdict.gaps.map((g) => g.field).join(', ')} while other rounds are in flight`);
       const fresh = verdict.gaps.filter((gap) => sought.get(gap.field) !== gap.from);
       for (const gap of verdict.gaps.filter((g) => sought.get(g.field) === g.from)) await checkHistoryHeld(gap.field, gap.from);
       if (fresh.length > 0) {

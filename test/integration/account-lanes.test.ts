@@ -15,8 +15,9 @@ import { type ApiEnv, startApiEnv, toMessage } from './api-harness.ts';
 
 const BIG = 'acc-big';
 const SMALL = 'acc-small';
-const HOLDERS = 300;
-const RENAMES = 40;
+/** The neighbour's inboxes, each held by its own users: a rename of one reaches users no other rename reaches. */
+const INBOXES = 40;
+const HOLDERS = 50;
 
 describe('a small account beside a big fan-out on the same partition', () => {
   let api: ApiEnv;
@@ -27,8 +28,11 @@ describe('a small account beside a big fan-out on the same partition', () => {
   beforeAll(async () => {
     // One partition per topic: both accounts' inbox events share it.
     api = await startApiEnv({ partitions: 1 });
-    const setup: FactEvent[] = [b.inbox('ib', 'Shared voicemail')];
-    for (let n = 0; n < HOLDERS; n++) setup.push(b.user(`u${n}`, `Agent ${n}`), b.grantUser('ib', `u${n}`));
+    const setup: FactEvent[] = [];
+    for (let i = 0; i < INBOXES; i++) {
+      setup.push(b.inbox(`ib${i}`, `Voicemail ${i}`));
+      for (let n = 0; n < HOLDERS; n++) setup.push(b.user(`u${i}-${n}`, `Agent ${i} ${n}`), b.grantUser(`ib${i}`, `u${i}-${n}`));
+    }
     await api.load(BIG, setup);
     await api.load(SMALL, [b.inbox('i1', 'Front desk'), b.user('ana', 'Ana Small')]);
     producer = api.env.clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -43,8 +47,8 @@ describe('a small account beside a big fan-out on the same partition', () => {
 
   it("is answered at its own offset while the neighbour's earlier events are still being projected", async () => {
     const topic = api.env.config.topics.inboxes;
-    // Every rename reaches every holder: with rounds of 50 units of work, one rename per round.
-    const renames = Array.from({ length: RENAMES }, (_, n) => toMessage(BIG, b.inbox('ib', `Shared voicemail ${n}`)));
+    // Each rename reaches its inbox's 50 holders: with rounds of 20 units of work, one rename per round.
+    const renames = Array.from({ length: INBOXES }, (_, i) => toMessage(BIG, b.inbox(`ib${i}`, `Voicemail ${i} renamed`)));
     const grant = toMessage(SMALL, b.grantUser('i1', 'ana'));
     // The harness's projector is replaced by one with small rounds, in the same group.
     // (Stopping it first: a stopped projector leaves its partitions to the new one.)
@@ -53,7 +57,7 @@ describe('a small account beside a big fan-out on the same partition', () => {
       kafka: api.env.clients.kafka,
       redis: api.env.clients.redis,
       opensearch: api.env.clients.opensearch,
-      config: { ...api.env.config, roundWork: 50 },
+      config: { ...api.env.config, roundWork: 20 },
       space: api.env.space,
       indices: api.env.indices,
       logger: silentLogger(),
@@ -62,8 +66,8 @@ describe('a small account beside a big fan-out on the same partition', () => {
     await projector.start();
     const sent = await producer.send({ topic, acks: -1, messages: [...renames, grant].map((m) => ({ key: m.key, value: m.value })) });
     const base = BigInt(sent[0]!.baseOffset!);
-    const lastRename = base + BigInt(RENAMES) - 1n;
-    const grantAt = `${topic}:0:${base + BigInt(RENAMES)}`;
+    const lastRename = base + BigInt(INBOXES) - 1n;
+    const grantAt = `${topic}:0:${base + BigInt(INBOXES)}`;
 
     const token = await api.token(SMALL);
     const summary = await api.get(`/v1/accounts/${SMALL}/access/summary?min_position=${grantAt}&wait_ms=30000`, token);
@@ -84,7 +88,7 @@ describe('a small account beside a big fan-out on the same partition', () => {
     expect(counted.position.split(',')).toContain(grantAt);
 
     // The neighbour catches up; then both accounts equal a clean recomputation.
-    await api.env.waitForPositions(new Map([[`${topic}:0`, base + BigInt(RENAMES)]]), 120_000);
+    await api.env.waitForPositions(new Map([[`${topic}:0`, base + BigInt(INBOXES)]]), 120_000);
     expect(await api.env.verify()).toEqual([]);
   });
 });

@@ -182,20 +182,19 @@ async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (
  * arriving (`roundsBetween` rounds after each fetch); each round raises the partitions' finished
  * prefixes. Ends once the lanes are empty.
  */
-async function laneRun(groups: readonly Group[], roundEvents: number, roundsBetween: readonly number[]) {
+async function laneRun(groups: readonly Group[], roundEvents: number, roundsBetween: readonly number[], inFlight = 1) {
   const stores = emptyStores();
   const p = processOver(stores.state, stores.docs);
   const lanes = createLanes({ maxQueued: 1_000_000, roundEvents });
   for (const topic of new Set(groups.flatMap((g) => g.map((part) => part.source.topic)))) lanes.reset(`${topic}:0`, 0n);
   let rounds = 0;
-  const round = async (): Promise<boolean> => {
-    const next = lanes.take();
-    if (!next) return false;
+  const project = async (next: NonNullable<ReturnType<typeof lanes.take>>): Promise<void> => {
     let raises = new Map<string, Raise>();
     const outcome = await projectBatch(
       {
         ...p.deps(next.parts),
         maxPieces: 1,
+        budget: { left: 6 },
         onCommitted: async (committed) => {
           raises = lanes.raises(next, committed.consumed);
           await stores.state.raiseApplied(raises);
@@ -205,6 +204,19 @@ async function laneRun(groups: readonly Group[], roundEvents: number, roundsBetw
     );
     lanes.settle(next, outcome.consumed, raises);
     await expectPrefixesApplied(stores, groups);
+  };
+  /** Up to `inFlight` rounds over disjoint accounts at once (as the projector runs them); false when there was nothing to take. */
+  const round = async (): Promise<boolean> => {
+    const taken: NonNullable<ReturnType<typeof lanes.take>>[] = [];
+    const busy = new Set<string>();
+    for (let n = 0; n < inFlight; n++) {
+      const next = lanes.take(busy);
+      if (!next) break;
+      taken.push(next);
+      for (const part of next.parts) for (const account of part.byAccount.keys()) busy.add(account);
+    }
+    if (taken.length === 0) return false;
+    await Promise.all(taken.map(project));
     rounds += 1;
     if (rounds > 10_000) throw new Error('the lanes do not drain');
     return true;
@@ -280,16 +292,17 @@ describe('projectBatch on the twins', () => {
     );
   });
 
-  it('through the lanes, in rounds of any size with one commit per account and partition each, while fetches keep arriving, ends where the one-shot run ends', async () => {
+  it('through the lanes, in rounds of any size with one commit per account and partition each, one to three rounds over disjoint accounts at once, while fetches keep arriving, ends where the one-shot run ends', async () => {
     await fc.assert(
       fc.asyncProperty(
         historyArb,
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }),
         fc.integer({ min: 1, max: 30 }),
         fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 4 }),
-        async (history, sizes, roundEvents, roundsBetween) => {
+        fc.integer({ min: 1, max: 3 }),
+        async (history, sizes, roundEvents, roundsBetween, inFlight) => {
           const groups = fetches(history, sizes);
-          expect(await laneRun(groups, roundEvents, roundsBetween)).toEqual(await cleanRun(groups));
+          expect(await laneRun(groups, roundEvents, roundsBetween, inFlight)).toEqual(await cleanRun(groups));
         },
       ),
       { numRuns: 40 },
