@@ -112,9 +112,9 @@ export const configSchema = z
     ACCESS_INDEX_ROUND_EVENTS: withDefault('5000')
       .refine((n) => /^\d+$/.test(n) && Number(n) >= 1 && Number(n) <= 1_000_000, { error: 'must be a whole number from 1 to 1000000' })
       .transform(Number),
-    // The work one round plans in all (users reached plus events, shared by its accounts): how
-    // long a change waits behind a neighbour's fan-out (src/projector/projector.ts ROUND_WORK).
-    ACCESS_INDEX_ROUND_WORK: withDefault('2000')
+    // The work one round plans in all (distinct users reached plus events, shared by its accounts):
+    // the more, the more repeated changes are derived once (src/projector/projector.ts ROUND_WORK).
+    ACCESS_INDEX_ROUND_WORK: withDefault('10000')
       .refine((n) => /^\d+$/.test(n) && Number(n) >= 1 && Number(n) <= 10_000_000, { error: 'must be a whole number from 1 to 10000000' })
       .transform(Number),
     // How often searchable positions are published (an index refresh each time something is pending).

@@ -1,5 +1,5 @@
 /**
- * Projecting Kafka batches (one or more topic-partitions, typically all the batches of one fetch):
+ * Projecting a round (one or more topic-partitions, each account's share from its lane, src/projector/lanes.ts):
  * each account's events of each partition are applied and committed to Redis atomically, then the
  * changed documents and fact intervals of them all are written to OpenSearch in one bulk stream,
  * then the outboxes are cleared. A crash anywhere leaves either nothing or a complete commit whose

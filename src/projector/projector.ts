@@ -74,24 +74,25 @@ export const LANE_EVENTS = 50_000;
 export const ROUND_EVENTS = 5_000;
 
 /**
- * The work one round plans in all (users reached plus events, shared by its accounts; each
- * account gets at least one event): about 200 ms of CPU here, so that a change waits for a short
- * round, not for a neighbour's whole fan-out. A single event that reaches more users is planned
- * whole. (ACCESS_INDEX_ROUND_WORK)
+ * The work one round plans in all (distinct users reached plus events, shared by its accounts;
+ * each account gets at least one event), as one commit's (WORK_PER_COMMIT): the more a plan holds,
+ * the more of a neighbour's repeated role changes it derives once. A change of another account does
+ * not wait for it: it goes into a round of its own beside it (ROUNDS_IN_FLIGHT), and plans yield
+ * as they derive. (ACCESS_INDEX_ROUND_WORK)
  */
-export const ROUND_WORK = 2_000;
+export const ROUND_WORK = 10_000;
 
 /** Commits per account and partition in one round: one, so a round is bounded by the work budget per commit. */
 export const PIECES_PER_ROUND = 1;
 
-/** Rounds projected at once (over disjoint accounts): one plans or commits while another writes or derives. */
-export const ROUNDS_IN_FLIGHT = 3;
+/** Rounds projected at once over disjoint accounts: a small account's round runs beside big ones. */
+export const ROUNDS_IN_FLIGHT = 8;
 
 /** How long the loop waits after a step failed for good (as kafkajs restarting a crashed consumer would). */
 const PERMANENT_FAILURE_PAUSE_MS = 5_000;
 
 // A composition root: each step it wires is its own small unit (health, patience, state guard,
-// fetch gatherer, projectBatch, position publisher); what is left here is their wiring and the
+// batch decoding, lanes, projectBatch, position publisher); what is left here is their wiring and the
 // consumer's lifecycle, which share the consumer, the cache and the publisher.
 // eslint-disable-next-line max-lines-per-function -- the factory's inner functions are each short
 export function createProjector(deps: ProjectorDeps) {

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
       accountCacheBytes: 512 * 1024 * 1024,
       laneEvents: 50_000,
       roundEvents: 5_000,
-      roundWork: 2_000,
+      roundWork: 10_000,
     });
   });
 
