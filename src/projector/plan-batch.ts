@@ -99,7 +99,7 @@ function applyRawEvent(
  * back (a role granted and withdrawn in one fetch) is neither derived nor written.
  */
 /** Users derived between two pauses of a paced plan (a few ms here). */
-export const DERIVED_PER_PAUSE = 250;
+export const DERIVED_PER_PAUSE = 50;
 
 /** A plan's steps: it yields every DERIVED_PER_PAUSE derivations, where a paced plan lets the event loop turn. */
 type PlanSteps<T> = Generator<void, T, void>;

@@ -175,6 +175,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
             release = done;
             acquired();
           }),
+        pending.length,
       );
     });
   }
@@ -201,7 +202,8 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
         onWritten(written);
       };
       if (release || !deps.gate) await last();
-      else await deps.gate.run(last);
+      // Weighed by its writes: a small round's few go before a big one's queued thousands.
+      else await deps.gate.run(last, pending.length + 1);
     },
     /** Gives the gate back (after `finish`, or on a failure). */
     close(): void {
