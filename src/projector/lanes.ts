@@ -147,17 +147,24 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number }
 
     /**
      * The next round: the lanes' events, `roundEvents` at most, the accounts served in turn (those
-     * served go to the back; `busy` ones, in a round still in flight, are left for a later round),
-     * and every partition with something to raise; undefined when there is nothing to do.
+     * served go to the back; `busy` ones, in a round still in flight, are left for a later round;
+     * a `heavy` one alone), and every partition with something to raise; undefined when there is
+     * nothing to do.
      */
-    take(busy: ReadonlySet<string> = new Set()): Round | undefined {
+    take(busy: ReadonlySet<string> = new Set(), heavy: (accountId: string) => boolean = () => false): Round | undefined {
       const parts = new Map<string, Map<string, PositionedEvent[]>>();
       const taken = new Map<string, Map<string, Entry[]>>();
       let budget = options.roundEvents ?? Infinity;
       const served: string[] = [];
+      // A heavy account (its last plans reached many users) goes in a round of its own; light ones
+      // go together, so that a light account's write never waits for a heavy one's planning.
+      let kind: boolean | undefined;
       for (const [accountId, byField] of lanes) {
-        if (budget <= 0) break;
+        if (budget <= 0 || kind === true) break;
         if (busy.has(accountId)) continue;
+        const isHeavy = heavy(accountId);
+        if (kind !== undefined && isHeavy) continue;
+        kind = isHeavy;
         served.push(accountId);
         for (const [field, lane] of byField) {
           const entries = lane.slice(0, Math.max(1, Math.min(lane.length, budget)));

@@ -229,6 +229,8 @@ export interface BatchOutcome {
    * call's writes are done, every event of the account up to these offsets is written.
    */
   accountOffsets: Map<string, Map<string, bigint>>;
+  /** per account: the work its plans took (distinct users reached plus events) */
+  work: Map<string, number>;
 }
 
 /** What one account's commits of one partition applied. */
@@ -238,6 +240,7 @@ interface Counted {
   newestMs: number;
   /** fresh events consumed */
   consumed: number;
+  work: number;
 }
 
 /**
@@ -262,6 +265,7 @@ async function commitInPieces(
     const maxWork = Math.min(deps.workPerCommit ?? WORK_PER_COMMIT, Math.max(1, deps.budget?.left ?? Infinity));
     const plan = await planBatchPaced(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, maxWork, pace);
     if (deps.budget) deps.budget.left -= plan.work;
+    counted.work += plan.work;
     // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
     const intervalJson = new Map<string, string>();
     for (const [id, record] of plan.intervals) intervalJson.set(id, JSON.stringify(record));
@@ -320,7 +324,7 @@ async function projectAccount(
       if (recovery) await sink.add(recovery.ops);
       const appliedUpTo = account.offsets.get(field) ?? -1n;
       const fresh = events.filter((e) => e.offset > appliedUpTo);
-      const counted: Counted = { applied: 0, duplicates: 0, newestMs: 0, consumed: 0 };
+      const counted: Counted = { applied: 0, duplicates: 0, newestMs: 0, consumed: 0, work: 0 };
       const committed = await commitInPieces(deps, pace, account, { ...source, accountId }, fresh, counted, sink);
       if (committed === null) {
         // Another projector wrote this account since we read it: read it again and redo. What this
@@ -333,6 +337,7 @@ async function projectAccount(
       outcome.duplicates += counted.duplicates;
       outcome.alreadyApplied += events.length - fresh.length;
       outcome.newestByField.set(field, Math.max(outcome.newestByField.get(field) ?? 0, counted.newestMs));
+      outcome.work.set(accountId, (outcome.work.get(accountId) ?? 0) + counted.work);
       const consumed = outcome.consumed.get(field) ?? new Map<string, number>();
       outcome.consumed.set(field, consumed.set(accountId, events.length - fresh.length + counted.consumed));
       if (counted.consumed > 0) {
@@ -354,7 +359,16 @@ async function projectAccount(
  * is safe. An account in several parts is projected part after part, under its lock.
  */
 export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[]): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestByField: new Map(), consumed: new Map(), accountOffsets: new Map() };
+  const outcome: BatchOutcome = {
+    applied: 0,
+    duplicates: 0,
+    alreadyApplied: 0,
+    documents: 0,
+    newestByField: new Map(),
+    consumed: new Map(),
+    accountOffsets: new Map(),
+    work: new Map(),
+  };
   // A few accounts in flight at once: one account's Redis commit overlaps the next one's planning
   // (a batch of a trickle touches many accounts with a few events each, and their round trips one
   // after the other were most of its time). Each worker yields between accounts: planning is CPU

@@ -88,6 +88,9 @@ export const PIECES_PER_ROUND = 1;
 /** Rounds projected at once over disjoint accounts: a small account's round runs beside big ones. */
 export const ROUNDS_IN_FLIGHT = 8;
 
+/** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
+export const HEAVY_WORK = 1_000;
+
 /** How long the loop waits after a step failed for good (as kafkajs restarting a crashed consumer would). */
 const PERMANENT_FAILURE_PAUSE_MS = 5_000;
 
@@ -245,6 +248,9 @@ export function createProjector(deps: ProjectorDeps) {
   async function finish(round: Round, result: Attempt, control: BatchControl, started: number): Promise<void> {
     const { outcome, raises, marker } = result;
     lanes.settle(round, outcome.consumed, raises);
+    for (const [accountId, work] of outcome.work)
+      if (work > HEAVY_WORK) lastWork.set(accountId, work);
+      else lastWork.delete(accountId);
     metrics?.laneEvents.set(lanes.queued());
     await guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to])));
     // Rounds finish in any order: a partition's committed offset only moves forward.
@@ -296,6 +302,9 @@ export function createProjector(deps: ProjectorDeps) {
     }
   }
 
+  /** each account's work in its last round (a heavy account's next round is its own) */
+  const lastWork = new Map<string, number>();
+
   /** Rounds in flight, each with the accounts it holds (no account is in two rounds). */
   const running = new Map<Round, { accounts: ReadonlySet<string>; done: Promise<void> }>();
   /** a round found a gap while others ran: the next round runs alone, after them */
@@ -324,7 +333,7 @@ export function createProjector(deps: ProjectorDeps) {
         continue;
       }
       const busy = new Set([...running.values()].flatMap((r) => [...r.accounts]));
-      const round = health.fault() ? undefined : lanes.take(busy);
+      const round = health.fault() ? undefined : lanes.take(busy, (accountId) => (lastWork.get(accountId) ?? 0) > HEAVY_WORK);
       if (!round) {
         await Promise.race([lanes.next(), stopped, ...settled()]);
         continue;

@@ -60,6 +60,19 @@ describe('the lanes', () => {
     expect(lanes.prefixes().get('t:0')).toBe(15n);
   });
 
+  it('give a heavy account a round of its own, and leave busy accounts for a later round', () => {
+    const lanes = createLanes({ maxQueued: 100 });
+    lanes.reset('t:0', 0n);
+    lanes.add('t:0', batch(0, 5, { 0: 'small', 1: 'big', 2: 'other', 3: 'big', 4: 'busy', 5: 'small' }));
+    const accounts = (round: ReturnType<typeof lanes.take>) => round!.parts.flatMap((p) => [...p.byAccount.keys()]);
+    const heavy = (a: string) => a === 'big';
+    // light accounts together, the heavy one and the busy one left out
+    expect(accounts(lanes.take(new Set(['busy']), heavy))).toEqual(['small', 'other']);
+    // served accounts went to the back: the heavy one comes first now, alone
+    expect(accounts(lanes.take(new Set(['busy']), heavy))).toEqual(['big']);
+    expect(accounts(lanes.take(new Set(), heavy))).toEqual(['busy', 'small', 'other']);
+  });
+
   it('raise a partition whose batch held only poison', () => {
     const lanes = createLanes({ maxQueued: 100 });
     lanes.reset('t:1', 0n);
