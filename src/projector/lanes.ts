@@ -14,7 +14,7 @@
  *
  * Pure bookkeeping, no I/O: the projector (src/projector/projector.ts) does the rest.
  */
-import type { BatchBounds } from '../integrity/continuity.ts';
+import { type BatchBounds, splitField } from '../integrity/continuity.ts';
 import type { PositionedEvent } from './plan-batch.ts';
 import type { BatchPart } from './project-batch.ts';
 
@@ -196,10 +196,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number }
         }
       if (bounds.length === 0) return undefined;
       return {
-        parts: [...parts].map(([field, byAccount]) => {
-          const at = field.lastIndexOf(':');
-          return { source: { topic: field.slice(0, at), partition: Number(field.slice(at + 1)) }, byAccount };
-        }),
+        parts: [...parts].map(([field, byAccount]) => ({ source: splitField(field), byAccount })),
         bounds,
         taken,
         generations,

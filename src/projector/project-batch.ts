@@ -42,7 +42,7 @@ export interface BatchDeps {
    */
   maxPieces?: number;
   /**
-   * The work (users reached plus events) the whole call may take, shared by its accounts: each
+   * The work (distinct users reached plus events) the whole call may take, shared by its accounts: each
    * commit is planned within what is left (at least one event each), so that a round stays short
    * while other accounts wait (default: no limit beyond `workPerCommit`).
    */

@@ -48,13 +48,16 @@ export function accountKeys(space: KeySpace, accountId: string) {
 
 export type AccountKeys = ReturnType<typeof accountKeys>;
 
-/** The meta field prefix of an account's own searchable positions. */
+/** The meta field prefix of an account's applied offsets (`off:<topic>:<partition>`). */
+export const APPLIED_PREFIX = 'off:';
+
+/** The meta field prefix of an account's own searchable positions (`s:<topic>:<partition>`). */
 export const SEARCHABLE_PREFIX = 's:';
 
-/** An account's own searchable positions, from its meta hash. */
-export function accountSearchable(meta: Record<string, string>): Map<string, bigint> {
+/** The offsets of a hash's fields that start with `prefix` (all of them when none), by `<topic>:<partition>`. */
+export function offsetsIn(hash: Record<string, string>, prefix = ''): Map<string, bigint> {
   const out = new Map<string, bigint>();
-  for (const [field, value] of Object.entries(meta)) if (field.startsWith(SEARCHABLE_PREFIX)) out.set(field.slice(SEARCHABLE_PREFIX.length), BigInt(value));
+  for (const [field, value] of Object.entries(hash)) if (field.startsWith(prefix)) out.set(field.slice(prefix.length), BigInt(value));
   return out;
 }
 

@@ -1,21 +1,11 @@
 /** The positions an answer reflects, as the projector published them in Redis (src/redis/keys.ts). */
 import type { Redis } from 'ioredis';
-import { type KeySpace, accountKeys, accountSearchable, generationKeys } from './keys.ts';
+import { exactPositions } from './counters-reader.ts';
+import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, generationKeys, offsetsIn } from './keys.ts';
 
 /** The generation's published searchable positions (`topic:partition -> offset`). */
 export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<string, bigint>> {
-  const raw = await redis.hgetall(generationKeys(space).positions);
-  return new Map(Object.entries(raw).map(([field, offset]) => [field, BigInt(offset)]));
-}
-
-function raiseInto(out: Map<string, bigint>, hash: Record<string, string>, prefix = ''): void {
-  for (const [key, offset] of Object.entries(hash)) {
-    if (!key.startsWith(prefix)) continue;
-    const field = key.slice(prefix.length);
-    const value = BigInt(offset);
-    const cur = out.get(field);
-    if (cur === undefined || cur < value) out.set(field, value);
-  }
+  return offsetsIn(await redis.hgetall(generationKeys(space).positions));
 }
 
 /**
@@ -39,10 +29,10 @@ export async function readAccountPositions(
     return hash as Record<string, string>;
   });
   const meta = hashes.pop() ?? {};
-  const generation = new Map<string, bigint>();
-  for (const hash of hashes) raiseInto(generation, hash);
-  const account = new Map(generation);
-  if (source === 'counters') raiseInto(account, meta, 'off:');
-  else for (const [field, offset] of accountSearchable(meta)) if ((account.get(field) ?? -1n) < offset) account.set(field, offset);
+  // `applied` only for counters; searchable implies applied (a generation written before applied
+  // positions existed has only searchable ones)
+  const [positions = {}, applied = {}] = hashes;
+  const generation = exactPositions(offsetsIn(positions), offsetsIn(applied));
+  const account = exactPositions(generation, offsetsIn(meta, source === 'counters' ? APPLIED_PREFIX : SEARCHABLE_PREFIX));
   return { generation, account };
 }
