@@ -309,7 +309,7 @@ export function createProjector(deps: ProjectorDeps) {
   const running = new Map<Round, { accounts: ReadonlySet<string>; done: Promise<void> }>();
   /** a round found a gap while others ran: the next round runs alone, after them */
   let repairWanted = false;
-  /** serializes the rounds' checks (src/projector/write-gate.ts is a plain serializer) */
+  /** serializes the rounds' checks (the write gate's serializer; every check weighs the same, so they go in arrival order) */
   const checks = createWriteGate();
 
   /** Settles once no round is in flight; an assignment waits for it. */
