@@ -83,7 +83,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         refresh = await store.beginRefresh();
         if (options.checkpoints) {
           await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
-          const ops = checkpointOps(options.checkpoints.indices(), new Map([...snapshot].map(([k, v]) => [k, v.offset])));
+          // Each partition's checkpoint covers the accounts' own positions too: an answer naming an
+          // account's position is refused by an index restored to before it (decision 34).
+          const covered = new Map([...snapshot].map(([k, v]) => [k, v.offset]));
+          for (const offsets of accounts.values()) for (const [field, offset] of offsets) if ((covered.get(field) ?? -1n) < offset) covered.set(field, offset);
+          const ops = checkpointOps(options.checkpoints.indices(), covered);
           await writeDocs(opensearch, ops, options.checkpoints.requireAlias ? { requireAlias: true } : {});
         }
         await opensearch.indices.refresh({ index: options.index() });

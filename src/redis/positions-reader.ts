@@ -9,17 +9,12 @@ export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<
 }
 
 /**
- * What one account's answers reflect, in one round trip: the generation's positions (searchable,
- * or for `counters` the further of searchable and applied) and, per partition, the further of those
- * and the account's own (searchable `s:`, or applied `off:`), which run ahead of the generation's
+ * What one account's answers reflect, in one round trip: per partition, the further of the
+ * generation's positions (searchable, or for `counters` the further of searchable and applied) and
+ * the account's own (searchable `s:`, or applied `off:`), which run ahead of the generation's
  * while other accounts of the partition are unfinished (decision 34).
  */
-export async function readAccountPositions(
-  redis: Redis,
-  space: KeySpace,
-  accountId: string,
-  source: 'search' | 'counters',
-): Promise<{ generation: Map<string, bigint>; account: Map<string, bigint> }> {
+export async function readAccountPositions(redis: Redis, space: KeySpace, accountId: string, source: 'search' | 'counters'): Promise<Map<string, bigint>> {
   const keys = generationKeys(space);
   const pipeline = redis.pipeline().hgetall(keys.positions);
   if (source === 'counters') pipeline.hgetall(keys.applied);
@@ -33,6 +28,5 @@ export async function readAccountPositions(
   // positions existed has only searchable ones)
   const [positions = {}, applied = {}] = hashes;
   const generation = exactPositions(offsetsIn(positions), offsetsIn(applied));
-  const account = exactPositions(generation, offsetsIn(meta, source === 'counters' ? APPLIED_PREFIX : SEARCHABLE_PREFIX));
-  return { generation, account };
+  return exactPositions(generation, offsetsIn(meta, source === 'counters' ? APPLIED_PREFIX : SEARCHABLE_PREFIX));
 }
