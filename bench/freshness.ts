@@ -12,7 +12,8 @@
  *          counters the summary reads include it from then on);
  *        - summary (API): GET /summary?min_position=<the offset Kafka returned>&wait_ms answers 200
  *          (what a client that reads its own write sees);
- *        - searchable (Redis): the published searchable position reaches the offset;
+ *        - searchable (Redis): the published searchable position reaches the offset (the
+ *          partition's, or the account's own: decision 34);
  *        - searchable (API): GET /users?q=<no match>&size=1&min_position=…&wait_ms answers 200 (a
  *          search that finds no one, so no listing keeps an OpenSearch point in time open);
  *   4. p50/p99 per load (pooled over rounds, and per round), the projector's lag meanwhile, goals;
@@ -139,8 +140,8 @@ const CHURN_FACTOR = 60;
  */
 function createRedisWatcher(redis: Redis, positionsKey: string, metaKey: (accountId: string) => string, everyMs = 5) {
   interface Waiter {
-    key: string;
-    field: string;
+    /** the hash fields, any of which reaching `offset` resolves */
+    at: [key: string, field: string][];
     offset: bigint;
     since: number;
     deadline: number;
@@ -151,15 +152,18 @@ function createRedisWatcher(redis: Redis, positionsKey: string, metaKey: (accoun
   const loop = (async () => {
     while (!stopped) {
       if (waiters.size > 0) {
-        const reads = [...new Set([...waiters].map((w) => `${w.key}\u0000${w.field}`))].map((k) => k.split('\u0000') as [string, string]);
+        const reads = [...new Set([...waiters].flatMap((w) => w.at.map(([key, field]) => `${key}\u0000${field}`)))].map((k) => k.split('\u0000') as [string, string]);
         const pipeline = redis.pipeline();
         for (const [key, field] of reads) pipeline.hget(key, field);
         const results = (await pipeline.exec()) ?? [];
         const now = performance.now();
         const values = new Map(reads.map(([key, field], i) => [`${key}\u0000${field}`, results[i]?.[1] as string | null]));
         for (const w of waiters) {
-          const value = values.get(`${w.key}\u0000${w.field}`);
-          if (value !== null && value !== undefined && BigInt(value) >= w.offset) {
+          const reached = w.at.some(([key, field]) => {
+            const value = values.get(`${key}\u0000${field}`);
+            return value !== null && value !== undefined && BigInt(value) >= w.offset;
+          });
+          if (reached) {
             waiters.delete(w);
             w.resolve(now - w.since);
           } else if (now > w.deadline) {
@@ -171,13 +175,25 @@ function createRedisWatcher(redis: Redis, positionsKey: string, metaKey: (accoun
       await sleep(everyMs);
     }
   })();
-  const wait = (key: string, field: string, offset: bigint, since: number, waitMs: number) =>
-    new Promise<number | null>((resolve) => waiters.add({ key, field, offset, since, deadline: since + waitMs, resolve }));
+  const wait = (at: [string, string][], offset: bigint, since: number, waitMs: number) =>
+    new Promise<number | null>((resolve) => waiters.add({ at, offset, since, deadline: since + waitMs, resolve }));
   return {
     /** ms from `since` until the account's applied offset of `field` reaches `offset` */
-    applied: (accountId: string, field: string, offset: bigint, since: number, waitMs: number) => wait(metaKey(accountId), `off:${field}`, offset, since, waitMs),
-    /** ms from `since` until the published searchable position of `field` reaches `offset` */
-    searchable: (field: string, offset: bigint, since: number, waitMs: number) => wait(positionsKey, field, offset, since, waitMs),
+    applied: (accountId: string, field: string, offset: bigint, since: number, waitMs: number) => wait([[metaKey(accountId), `off:${field}`]], offset, since, waitMs),
+    /**
+     * ms from `since` until the published searchable position of `field` reaches `offset`: the
+     * generation's, or the account's own (decision 34)
+     */
+    searchable: (accountId: string, field: string, offset: bigint, since: number, waitMs: number) =>
+      wait(
+        [
+          [positionsKey, field],
+          [metaKey(accountId), `s:${field}`],
+        ],
+        offset,
+        since,
+        waitMs,
+      ),
     async stop() {
       stopped = true;
       await loop;
@@ -273,7 +289,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       const [a, b, c, d] = await Promise.all([
         watcher.applied(s.accountId, field, s.offset, since, flags['wait-ms']),
         viaApi('/summary'),
-        watcher.searchable(field, s.offset, since, flags['wait-ms']),
+        watcher.searchable(s.accountId, field, s.offset, since, flags['wait-ms']),
         // A search that matches no one: the API waits for min_position, then searches; with no row
         // there is no cursor, so the listing's point in time is closed at once (a listing with more
         // rows than `size` keeps one open 5 minutes, and the cluster allows 300 at a time).

@@ -20,6 +20,13 @@ function withDefault(fallback: string) {
   return z.preprocess((value) => (value === '' ? undefined : value), z.string().default(fallback));
 }
 
+/** A whole number from `min` to `max` (of `unit`, when the number counts one), as a number. */
+function wholeNumber(fallback: string, min: number, max: number, unit?: string) {
+  return withDefault(fallback)
+    .refine((n) => /^\d+$/.test(n) && Number(n) >= min && Number(n) <= max, { error: `must be a whole number ${unit ? `of ${unit} ` : ''}from ${min} to ${max}` })
+    .transform(Number);
+}
+
 function isPort(text: string): boolean {
   return /^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535;
 }
@@ -90,22 +97,23 @@ export const configSchema = z
       .transform(Number),
     // How long the group waits for a silent projector before moving its partitions (Kafka's own
     // bounds apply: 6 s to 300 s by default).
-    KAFKA_SESSION_TIMEOUT_MS: withDefault('30000')
-      .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 1000 && Number(ms) <= 3_600_000, { error: 'must be a whole number of milliseconds from 1000 to 3600000' })
-      .transform(Number),
+    KAFKA_SESSION_TIMEOUT_MS: wholeNumber('30000', 1000, 3_600_000, 'milliseconds'),
     // How much one fetch takes from one partition: the upper bound of a projector batch.
-    KAFKA_MAX_BYTES_PER_PARTITION: withDefault('4194304')
-      .refine((b) => /^\d+$/.test(b) && Number(b) >= 1024 && Number(b) <= 104_857_600, { error: 'must be a whole number of bytes from 1024 to 104857600' })
-      .transform(Number),
+    KAFKA_MAX_BYTES_PER_PARTITION: wholeNumber('4194304', 1024, 104_857_600, 'bytes'),
     // The projector's memory budget for cached accounts (src/projector/account-cache.ts): past it,
     // the accounts used least recently are read again from Redis when they come back.
-    ACCESS_INDEX_ACCOUNT_CACHE_MB: withDefault('512')
-      .refine((mb) => /^\d+$/.test(mb) && Number(mb) >= 16 && Number(mb) <= 65_536, { error: 'must be a whole number of MiB from 16 to 65536' })
-      .transform(Number),
+    ACCESS_INDEX_ACCOUNT_CACHE_MB: wholeNumber('512', 16, 65_536, 'MiB'),
+    // Events read from Kafka and waiting in the projector's account lanes at most: past it the
+    // next fetch waits (src/projector/lanes.ts).
+    ACCESS_INDEX_LANE_EVENTS: wholeNumber('50000', 100, 10_000_000),
+    // Events one projection round takes from the lanes at most (every account with events gets a
+    // turn, in turn): the longest a small account's change waits behind others.
+    ACCESS_INDEX_ROUND_EVENTS: wholeNumber('5000', 1, 1_000_000),
+    // The work one round plans in all (distinct users reached plus events, shared by its accounts):
+    // the more, the more repeated changes are derived once (src/projector/projector.ts ROUND_WORK).
+    ACCESS_INDEX_ROUND_WORK: wholeNumber('10000', 1, 10_000_000),
     // How often searchable positions are published (an index refresh each time something is pending).
-    ACCESS_INDEX_PUBLISH_INTERVAL_MS: withDefault('200')
-      .refine((ms) => /^\d+$/.test(ms) && Number(ms) >= 10 && Number(ms) <= 60_000, { error: 'must be a whole number of milliseconds from 10 to 60000' })
-      .transform(Number),
+    ACCESS_INDEX_PUBLISH_INTERVAL_MS: wholeNumber('200', 10, 60_000, 'milliseconds'),
   })
   .superRefine((env, ctx) => {
     // Each topic maps back to one logical topic (events on a foreign topic are refused), and the
@@ -138,6 +146,9 @@ export const configSchema = z
     maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION,
     publishIntervalMs: env.ACCESS_INDEX_PUBLISH_INTERVAL_MS,
     accountCacheBytes: env.ACCESS_INDEX_ACCOUNT_CACHE_MB * 1024 * 1024,
+    laneEvents: env.ACCESS_INDEX_LANE_EVENTS,
+    roundEvents: env.ACCESS_INDEX_ROUND_EVENTS,
+    roundWork: env.ACCESS_INDEX_ROUND_WORK,
   }));
 
 export type Config = z.infer<typeof configSchema>;

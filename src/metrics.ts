@@ -13,7 +13,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     documentsWritten: new Counter({ name: 'access_index_documents_written_total', help: 'User documents indexed or deleted in OpenSearch', labelNames: ['op'], registers }),
     batchSeconds: new Histogram({
       name: 'access_index_batch_seconds',
-      help: 'Time to project the Kafka batches of one fetch, together (Redis commits, bulk write, offset commit)',
+      help: 'Time to project one round from the lanes: one bounded turn per account with events (Redis commits, bulk write, offset commit)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
@@ -29,6 +29,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,
     }),
+    laneEvents: new Gauge({ name: 'access_index_lane_events', help: "Events read from Kafka and waiting in the projector's account lanes", registers }),
     accountsEvicted: new Counter({ name: 'access_index_accounts_evicted_total', help: 'Accounts dropped from the projector cache to keep it within its memory budget', registers }),
     consumerLag: new Gauge({ name: 'access_index_consumer_lag', help: 'Messages behind the end of each partition', labelNames: ['topic', 'partition'], registers }),
     ready: new Gauge({ name: 'access_index_ready', help: '1 when the component can do its work, 0 while a dependency is down', labelNames: ['component'], registers }),

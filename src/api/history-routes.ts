@@ -54,7 +54,7 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
       let after: ChangeKey | undefined;
       let delivered = 0;
       if (query.cursor === undefined) {
-        const read = await beginRead(services, c, query);
+        const read = await beginRead(services, c, { ...query, accountId: account_id });
         ({ positions, position } = read);
         factsIndex = read.live.facts;
         generation = read.live.space.generation;

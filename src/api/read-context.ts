@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
 import { indexBehind } from '../integrity/checkpoints.ts';
 import { generationKeys } from '../redis/keys.ts';
-import { readAppliedPositions, readPositions } from '../redis/positions-reader.ts';
+import { readAccountPositions } from '../redis/positions-reader.ts';
 import { awaitPositions } from './freshness.ts';
 import type { LiveGeneration } from './live-generation.ts';
 import { type Positions, formatPositions, parsePositions, unknownTopics } from './position.ts';
@@ -56,17 +56,25 @@ export function parseMinPosition(text: string | undefined, topics: readonly stri
  */
 export type ReadSource = 'search' | 'counters';
 
-/** Resolves the generation and waits for min_position; sets the position header on `c`. */
-export async function beginRead(
-  services: ReportServices,
-  c: Context,
-  query: { min_position?: string | undefined; wait_ms: number },
-  source: ReadSource = 'search',
-): Promise<ReadScope> {
+/** What a read of one account asks: the account, and min_position with how long to wait for it. */
+export interface ReadQuery {
+  accountId: string;
+  min_position?: string | undefined;
+  wait_ms: number;
+}
+
+/**
+ * Resolves the generation and waits for min_position; sets the position header on `c`. The
+ * positions are the account's: per partition the further of the generation's and the account's
+ * own (decision 34).
+ */
+export async function beginRead(services: ReportServices, c: Context, query: ReadQuery, source: ReadSource = 'search'): Promise<ReadScope> {
   const wanted = parseMinPosition(query.min_position, services.topics);
   const live = await services.live();
-  const read = source === 'counters' ? () => readAppliedPositions(services.redis, live.space) : () => readPositions(services.redis, live.space);
+  const read = () => readAccountPositions(services.redis, live.space, query.accountId, source);
   const positions = await awaitPositions({ read, wanted, waitMs: query.wait_ms, now: services.now });
+  // The index's checkpoints cover the accounts' own positions too (the publisher writes them so):
+  // an index restored to before the position this answer names is refused, not read.
   if (source === 'search') await requireCheckpoints(services.opensearch, live.index, positions);
   const position = formatPositions(positions);
   c.header(POSITION_HEADER, position);
@@ -99,12 +107,7 @@ const EXACT_ATTEMPTS = 4;
  * few attempts (refreshes back to back), the last read is answered: its position is then a lower
  * bound, as min_position promises.
  */
-export async function readExactly<T>(
-  services: ReportServices,
-  c: Context,
-  query: { min_position?: string | undefined; wait_ms: number },
-  read: (scope: ReadScope) => Promise<T>,
-): Promise<{ scope: ReadScope; value: T }> {
+export async function readExactly<T>(services: ReportServices, c: Context, query: ReadQuery, read: (scope: ReadScope) => Promise<T>): Promise<{ scope: ReadScope; value: T }> {
   const live = await services.live();
   const keys = generationKeys(live.space);
   let last: { scope: ReadScope; value: T } | undefined;

@@ -30,7 +30,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
       // The live summary is read from Redis counters: it waits only for the Redis commit of min_position.
-      const read = await beginRead(services, c, query, query.as_of === undefined ? 'counters' : 'search');
+      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search');
       if (query.as_of === undefined) {
         const { offsets, ...summary } = await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all');
         const position = exactPosition(c, read.positions, offsets);
@@ -47,7 +47,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id, user_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const { scope: read, value: doc } = await readExactly(services, c, query, (scope) =>
+      const { scope: read, value: doc } = await readExactly(services, c, { ...query, accountId: account_id }, (scope) =>
         query.as_of === undefined
           ? readUser(services.opensearch, scope.live.index, account_id, user_id)
           : userAsOf(services.opensearch, scope.live.facts, account_id, user_id, asOfMs(query.as_of)),
@@ -71,7 +71,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const read = await beginRead(services, c, query, query.as_of === undefined ? 'counters' : 'search');
+      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search');
       if (query.as_of !== undefined) {
         const items = await queuesAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query);
         return c.json({ items, position: read.position }, 200);
@@ -88,7 +88,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const read = await beginRead(services, c, query, query.as_of === undefined ? 'counters' : 'search');
+      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search');
       if (query.as_of !== undefined) {
         const items = await inboxesAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query);
         return c.json({ items, position: read.position }, 200);

@@ -60,7 +60,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const at = query.as_of === undefined ? undefined : asOfMs(query.as_of);
       let page;
       if (query.cursor === undefined) {
-        ({ value: page } = await readExactly(services, c, query, (read) =>
+        ({ value: page } = await readExactly(services, c, { ...query, accountId: account_id }, (read) =>
           at === undefined
             ? searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position })
             : usersPageAsOf(services.opensearch, { ...common, factsIndex: read.live.facts, at, position: read.position }),
@@ -88,7 +88,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
       const { filter, sort } = listing(account_id, query, false);
-      const read = await beginRead(services, c, query);
+      const read = await beginRead(services, c, { ...query, accountId: account_id });
       const users =
         query.as_of === undefined
           ? mapAsync(scanUsers(services.opensearch, read.live.index, filter, sort), fromIndexedUser)

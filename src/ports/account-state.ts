@@ -85,6 +85,14 @@ export interface AccountStatePort {
   accounts(): Promise<string[]>;
   /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
   raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void>;
+  /**
+   * Publishes accounts' own searchable positions (account -> `<topic>:<partition>` -> offset: every
+   * event of the account up to the offset is written and refreshed), only ever raising them. An
+   * account's answers reflect the further of these and the generation's positions (decision 34).
+   */
+  raiseAccountPositions(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): Promise<void>;
+  /** An account's own searchable positions. */
+  accountPositions(accountId: string): Promise<Map<string, bigint>>;
   /** Publishes applied positions; throws (raising nothing) when a range does not continue its partition. */
   raiseApplied(ranges: ReadonlyMap<string, { from: bigint; to: bigint }>): Promise<void>;
   /** A refresh starts: returns its number. */

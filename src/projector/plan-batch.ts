@@ -40,6 +40,8 @@ export interface BatchSource {
 export interface BatchPlan {
   /** how many of the given events this plan covers (all, unless the work budget cut it short) */
   consumed: number;
+  /** the work it took: distinct users reached (each derived twice: before and after) plus events applied */
+  work: number;
   lastOffset: bigint;
   applied: FactEvent[];
   duplicates: number;
@@ -96,11 +98,27 @@ function applyRawEvent(
  * Each reached user's document derived once more, at the end: what changed in between and changed
  * back (a role granted and withdrawn in one fetch) is neither derived nor written.
  */
-function changedDocs(state: AccountState, start: ReadonlyMap<string, UserDoc | null>): { docs: Map<string, UserDoc | null>; deltas: Map<string, number> } {
+/** Users derived between two pauses of a paced plan (a few ms here). */
+export const DERIVED_PER_PAUSE = 50;
+
+/** A plan's steps: it yields every DERIVED_PER_PAUSE derivations, where a paced plan lets the event loop turn. */
+type PlanSteps<T> = Generator<void, T, void>;
+
+function* derive(state: AccountState, userId: string, count: { n: number }): PlanSteps<UserDoc | null> {
+  count.n += 1;
+  if (count.n % DERIVED_PER_PAUSE === 0) yield;
+  return deriveUser(state.facts, userId);
+}
+
+function* changedDocs(
+  state: AccountState,
+  start: ReadonlyMap<string, UserDoc | null>,
+  count: { n: number },
+): PlanSteps<{ docs: Map<string, UserDoc | null>; deltas: Map<string, number> }> {
   const docs = new Map<string, UserDoc | null>();
   const deltas = new Map<string, number>();
   for (const [userId, old] of start) {
-    const now = deriveUser(state.facts, userId);
+    const now = yield* derive(state, userId, count);
     if (sameDoc(old, now)) continue;
     docs.set(userId, now);
     for (const [key, d] of counterDeltas(old, now)) {
@@ -114,9 +132,13 @@ function changedDocs(state: AccountState, start: ReadonlyMap<string, UserDoc | n
 
 /**
  * Applies the events to `state` and `raw` (in place) and returns what to persist. `events` are
- * those not yet applied from this partition, in partition order. `maxWork` bounds the plan: it
- * stops after the event that brings the number of user documents derived to it (at least one
- * event is always planned), so that one commit never holds the event loop for long.
+ * those not yet applied from this partition, in partition order. `maxWork` bounds the plan: the
+ * work is the distinct users reached (each user's document is derived once before the plan's first
+ * event reaches it and once at the end, however many events reach it) plus one per event. An event
+ * that would take the work past `maxWork` by reaching users not reached yet ends the plan before
+ * it (at least one event is always planned); an event that reaches only users already reached
+ * costs one. So a role changed again and again is planned in one commit, derived once, and one
+ * commit never holds the event loop for long.
  */
 export function planBatch(
   state: AccountState,
@@ -126,6 +148,37 @@ export function planBatch(
   windowMs: number,
   maxWork = Number.POSITIVE_INFINITY,
 ): BatchPlan {
+  const steps = planSteps(state, raw, source, events, windowMs, maxWork);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * planBatch that lets `pace` run every DERIVED_PER_PAUSE derivations: a role change reaching
+ * thousands of users lets other accounts' rounds run meanwhile (the account's state is only
+ * touched by this plan, under the account's lock).
+ */
+export async function planBatchPaced(
+  state: AccountState,
+  raw: RawState,
+  source: BatchSource,
+  events: readonly PositionedEvent[],
+  windowMs: number,
+  maxWork: number,
+  pace: () => Promise<void>,
+): Promise<BatchPlan> {
+  const steps = planSteps(state, raw, source, events, windowMs, maxWork);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pace();
+  }
+}
+
+function* planSteps(state: AccountState, raw: RawState, source: BatchSource, events: readonly PositionedEvent[], windowMs: number, maxWork: number): PlanSteps<BatchPlan> {
+  const count = { n: 0 };
   /** every user an event reached, with their document before the plan's first event reached them */
   const start = new Map<string, UserDoc | null>();
   const changes: FactChange[] = [];
@@ -137,16 +190,19 @@ export function planBatch(
   let work = 0;
   let consumed = 0;
   for (const { event, offset } of events) {
-    if (consumed > 0 && work >= maxWork) break;
-    consumed += 1;
     const logMs = logTime(event);
     if (isDuplicate(state.seen, event.id, logMs, windowMs)) {
+      consumed += 1;
       duplicates += 1;
       continue;
     }
     const affected = affectedUsers(state.facts, event);
-    work += affected.size + 1;
-    for (const userId of affected) if (!start.has(userId)) start.set(userId, deriveUser(state.facts, userId));
+    let reached = 0;
+    for (const userId of affected) if (!start.has(userId)) reached += 1;
+    if (consumed > 0 && reached > 0 && work + reached + 1 > maxWork) break;
+    consumed += 1;
+    work += reached + 1;
+    for (const userId of affected) if (!start.has(userId)) start.set(userId, yield* derive(state, userId, count));
     for (const c of applyEvent(state.facts, event)) changes.push(c);
     remember(state.seen, event.id, logMs);
     seen.push({ id: event.id, timeMs: logMs });
@@ -154,11 +210,12 @@ export function planBatch(
     applied.push(event);
     applyRawEvent(raw, source.accountId, event, at, intervals, rawChanges);
   }
-  const { docs, deltas } = changedDocs(state, start);
+  const { docs, deltas } = yield* changedDocs(state, start, count);
   pruneSeen(state.seen, windowMs);
   const finite = Number.isFinite(state.seen.newestMs);
   return {
     consumed,
+    work,
     lastOffset: consumed > 0 ? events[consumed - 1]!.offset : -1n,
     applied,
     duplicates,

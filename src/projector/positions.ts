@@ -40,6 +40,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   const { opensearch, store, intervalMs, logger, metrics } = options;
   const now = options.now ?? Date.now;
   let pending = new Map<string, { offset: bigint; newestMs: number }>();
+  /** accounts' own positions written since the last refresh (decision 34) */
+  let pendingAccounts = new Map<string, Map<string, bigint>>();
   let stopped = false;
   let loop: Promise<void> | undefined;
   let waiters: (() => void)[] = [];
@@ -58,24 +60,40 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     }
   }
 
+  function markAccounts(accounts: ReadonlyMap<string, ReadonlyMap<string, bigint>>): void {
+    for (const [accountId, offsets] of accounts) {
+      const cur = pendingAccounts.get(accountId) ?? new Map<string, bigint>();
+      pendingAccounts.set(accountId, cur);
+      for (const [field, offset] of offsets) if ((cur.get(field) ?? -1n) < offset) cur.set(field, offset);
+    }
+  }
+
   async function publishOnce(): Promise<void> {
-    if (pending.size === 0) return;
+    if (pending.size === 0 && pendingAccounts.size === 0) return;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
+    let accounts = new Map<string, Map<string, bigint>>();
     let refresh = 0;
     try {
       // Under the gate, no bulk stream is in flight: the refresh shows exactly the marked writes.
       await (options.gate ?? { run: (fn: () => Promise<void>) => fn() }).run(async () => {
         snapshot = pending;
         pending = new Map();
+        accounts = pendingAccounts;
+        pendingAccounts = new Map();
         refresh = await store.beginRefresh();
         if (options.checkpoints) {
           await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
-          const ops = checkpointOps(options.checkpoints.indices(), new Map([...snapshot].map(([k, v]) => [k, v.offset])));
+          // Each partition's checkpoint covers the accounts' own positions too: an answer naming an
+          // account's position is refused by an index restored to before it (decision 34).
+          const covered = new Map([...snapshot].map(([k, v]) => [k, v.offset]));
+          for (const offsets of accounts.values()) for (const [field, offset] of offsets) if ((covered.get(field) ?? -1n) < offset) covered.set(field, offset);
+          const ops = checkpointOps(options.checkpoints.indices(), covered);
           await writeDocs(opensearch, ops, options.checkpoints.requireAlias ? { requireAlias: true } : {});
         }
         await opensearch.indices.refresh({ index: options.index() });
       });
       await store.raisePositions(new Map([...snapshot].map(([k, v]) => [k, v.offset])));
+      await store.raiseAccountPositions(accounts);
       await store.endRefresh(refresh);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
@@ -84,6 +102,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         const cur = pending.get(field);
         if (!cur || cur.offset < v.offset) pending.set(field, v);
       }
+      markAccounts(accounts);
       throw error;
     }
   }
@@ -96,10 +115,19 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       for (const wake of waiters) wake();
       waiters = [];
     },
+    /**
+     * Records that each account's events up to its offsets are written (its own position, ahead of
+     * its partitions' while other accounts of them are unfinished).
+     */
+    markAccounts(accounts: ReadonlyMap<string, ReadonlyMap<string, bigint>>): void {
+      markAccounts(accounts);
+      for (const wake of waiters) wake();
+      waiters = [];
+    },
     start(): void {
       loop = (async () => {
         while (!stopped) {
-          if (pending.size === 0)
+          if (pending.size === 0 && pendingAccounts.size === 0)
             await new Promise<void>((resolve) => {
               waiters.push(resolve);
               setTimeout(resolve, intervalMs);
@@ -130,6 +158,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
      */
     discard(): void {
       pending = new Map();
+      pendingAccounts = new Map();
     },
     /** Publishes what is pending now (used at shutdown). */
     async flush(): Promise<void> {

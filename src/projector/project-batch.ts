@@ -1,5 +1,5 @@
 /**
- * Projecting Kafka batches (one or more topic-partitions, typically all the batches of one fetch):
+ * Projecting a round (one or more topic-partitions, each account's share from its lane, src/projector/lanes.ts):
  * each account's events of each partition are applied and committed to Redis atomically, then the
  * changed documents and fact intervals of them all are written to OpenSearch in one bulk stream,
  * then the outboxes are cleared. A crash anywhere leaves either nothing or a complete commit whose
@@ -13,7 +13,7 @@ import type { AccountStatePort } from '../ports/account-state.ts';
 import type { DocOp, DocumentsPort } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
-import { type PositionedEvent, planBatch } from './plan-batch.ts';
+import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
 import type { WriteGate } from './write-gate.ts';
 
 export interface BatchDeps {
@@ -32,9 +32,21 @@ export interface BatchDeps {
    * Called once every account of the batch is committed to Redis, before the bulk write: the
    * projector publishes the batch's applied position there (the summary reflects it from then on).
    */
-  onCommitted?: () => Promise<void>;
+  onCommitted?: (outcome: BatchOutcome) => Promise<void>;
   /** planBatch's work budget per commit (default WORK_PER_COMMIT) */
   workPerCommit?: number;
+  /**
+   * Commits per account and partition at most (default: as many as its events need). What is left
+   * is not consumed (`BatchOutcome.consumed` says how much was): the projector's lanes hand it to
+   * the next round, so that one account's fan-out never holds the others for long.
+   */
+  maxPieces?: number;
+  /**
+   * The work (distinct users reached plus events) the whole call may take, shared by its accounts: each
+   * commit is planned within what is left (at least one event each), so that a round stays short
+   * while other accounts wait (default: no limit beyond `workPerCommit`).
+   */
+  budget?: { left: number };
   /** writes held before an early write (default MAX_HELD_OPS) */
   maxHeldOps?: number;
   /** added to every account version written to OpenSearch: the generation's epoch (src/integrity/versions.ts) */
@@ -163,6 +175,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
             release = done;
             acquired();
           }),
+        pending.length,
       );
     });
   }
@@ -189,7 +202,8 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
         onWritten(written);
       };
       if (release || !deps.gate) await last();
-      else await deps.gate.run(last);
+      // Weighed by its writes: a small round's few go before a big one's queued thousands.
+      else await deps.gate.run(last, pending.length + 1);
     },
     /** Gives the gate back (after `finish`, or on a failure). */
     close(): void {
@@ -208,6 +222,15 @@ export interface BatchOutcome {
   documents: number;
   /** the newest event time applied, per `topic:partition` */
   newestByField: Map<string, number>;
+  /** per `topic:partition` and account: how many of the events handed in were consumed (applied or skipped), from the first */
+  consumed: Map<string, Map<string, number>>;
+  /**
+   * per account that committed: its applied offset of each partition it committed on. Once the
+   * call's writes are done, every event of the account up to these offsets is written.
+   */
+  accountOffsets: Map<string, Map<string, bigint>>;
+  /** per account: the work its plans took (distinct users reached plus events) */
+  work: Map<string, number>;
 }
 
 /** What one account's commits of one partition applied. */
@@ -215,6 +238,9 @@ interface Counted {
   applied: number;
   duplicates: number;
   newestMs: number;
+  /** fresh events consumed */
+  consumed: number;
+  work: number;
 }
 
 /**
@@ -235,8 +261,11 @@ async function commitInPieces(
   const field = `${source.topic}:${source.partition}`;
   const writes: AccountWrites[] = [];
   let fresh = events;
-  while (fresh.length > 0) {
-    const plan = planBatch(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, deps.workPerCommit ?? WORK_PER_COMMIT);
+  for (let pieces = 0; fresh.length > 0 && pieces < (deps.maxPieces ?? Infinity); pieces++) {
+    const maxWork = Math.min(deps.workPerCommit ?? WORK_PER_COMMIT, Math.max(1, deps.budget?.left ?? Infinity));
+    const plan = await planBatchPaced(account.state, account.raw, { ...source, version: account.version + 1 }, fresh, deps.windowMs, maxWork, pace);
+    if (deps.budget) deps.budget.left -= plan.work;
+    counted.work += plan.work;
     // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
     const intervalJson = new Map<string, string>();
     for (const [id, record] of plan.intervals) intervalJson.set(id, JSON.stringify(record));
@@ -271,6 +300,7 @@ async function commitInPieces(
       ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
     ]);
     fresh = fresh.slice(plan.consumed);
+    counted.consumed += plan.consumed;
     if (fresh.length > 0) await pace();
   }
   return writes;
@@ -294,7 +324,7 @@ async function projectAccount(
       if (recovery) await sink.add(recovery.ops);
       const appliedUpTo = account.offsets.get(field) ?? -1n;
       const fresh = events.filter((e) => e.offset > appliedUpTo);
-      const counted: Counted = { applied: 0, duplicates: 0, newestMs: 0 };
+      const counted: Counted = { applied: 0, duplicates: 0, newestMs: 0, consumed: 0, work: 0 };
       const committed = await commitInPieces(deps, pace, account, { ...source, accountId }, fresh, counted, sink);
       if (committed === null) {
         // Another projector wrote this account since we read it: read it again and redo. What this
@@ -307,6 +337,13 @@ async function projectAccount(
       outcome.duplicates += counted.duplicates;
       outcome.alreadyApplied += events.length - fresh.length;
       outcome.newestByField.set(field, Math.max(outcome.newestByField.get(field) ?? 0, counted.newestMs));
+      outcome.work.set(accountId, (outcome.work.get(accountId) ?? 0) + counted.work);
+      const consumed = outcome.consumed.get(field) ?? new Map<string, number>();
+      outcome.consumed.set(field, consumed.set(accountId, events.length - fresh.length + counted.consumed));
+      if (counted.consumed > 0) {
+        const offsets = outcome.accountOffsets.get(accountId) ?? new Map<string, bigint>();
+        outcome.accountOffsets.set(accountId, offsets.set(field, account.offsets.get(field)!));
+      }
       return recovery ? [recovery.writes, ...committed] : committed;
     } catch (error) {
       // The in-memory state may be ahead of Redis now: forget it.
@@ -322,7 +359,16 @@ async function projectAccount(
  * is safe. An account in several parts is projected part after part, under its lock.
  */
 export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[]): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestByField: new Map() };
+  const outcome: BatchOutcome = {
+    applied: 0,
+    duplicates: 0,
+    alreadyApplied: 0,
+    documents: 0,
+    newestByField: new Map(),
+    consumed: new Map(),
+    accountOffsets: new Map(),
+    work: new Map(),
+  };
   // A few accounts in flight at once: one account's Redis commit overlaps the next one's planning
   // (a batch of a trickle touches many accounts with a few events each, and their round trips one
   // after the other were most of its time). Each worker yields between accounts: planning is CPU
@@ -330,7 +376,12 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
   const writes: AccountWrites[] = [];
   const pace = createPacer(deps.heartbeat);
   const sink = createOpSink(deps, pace, deps.maxHeldOps ?? MAX_HELD_OPS);
-  const queue = parts.flatMap(({ source, byAccount }) => [...byAccount].map(([accountId, events]) => ({ source, accountId, events })));
+  // Accounts with fewer events first: a small account's change is committed (its summary current)
+  // before a neighbour's fan-out is planned. (An account's parts may then go in any order: the
+  // rules hold under any order across topics.)
+  const queue = parts
+    .flatMap(({ source, byAccount }) => [...byAccount].map(([accountId, events]) => ({ source, accountId, events })))
+    .sort((a, b) => a.events.length - b.events.length);
   let failed = false;
   let failure: unknown;
   const worker = async (): Promise<void> => {
@@ -352,7 +403,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     if (failed) throw failure;
     // Inside the try: when it fails, the accounts are dropped like on a failed write, so that the
     // retry writes their outbox (their events count as applied from now on).
-    await deps.onCommitted?.();
+    await deps.onCommitted?.(outcome);
     // The count is set before onWritten, which is handed the whole outcome.
     await sink.finish((written) => {
       outcome.documents = written;

@@ -1,12 +1,15 @@
 /**
- * The projector: a kafkajs consumer group over the four topics. Per batch: decode (poison to the
- * dead-letter topic), project (Redis commit, OpenSearch write), mark the position for publishing,
- * then commit the Kafka offset. Outages pause the batch and retry with backoff; nothing is lost or
- * doubled because every step is idempotent and fenced.
+ * The projector: a kafkajs consumer group over the four topics. Each batch is decoded (poison to
+ * the dead-letter topic) and its events go to their accounts' lanes (src/projector/lanes.ts); a
+ * loop projects rounds from the lanes, one bounded turn per account (Redis commit, OpenSearch
+ * write), raises each partition's applied prefix, marks it for publishing and commits it to Kafka.
+ * Outages pause the round and retry with backoff; nothing is lost or doubled because every step is
+ * idempotent and fenced.
  */
 import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { splitField } from '../integrity/continuity.ts';
@@ -22,20 +25,22 @@ import { createAccountStore } from '../redis/account-store.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import { createAccountCache } from './account-cache.ts';
 import { sendToDeadLetter } from './dead-letter.ts';
-import { type Gathered, createGatherer, decodeBatch } from './fetch-gatherer.ts';
+import { decodeBatch } from './decode-batch.ts';
 import { createProjectorHealth } from './health.ts';
 import { createLagMonitor } from './lag-monitor.ts';
+import { type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
 import { type BatchControl, createPatience } from './patience.ts';
 import { createPositionPublisher } from './positions.ts';
-import { type BatchDeps, projectBatch } from './project-batch.ts';
-import { createStateGuard } from './state-guard.ts';
+import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
+import { RepairNeeded, createStateGuard } from './state-guard.ts';
 import { createWriteGate } from './write-gate.ts';
 
 export interface ProjectorDeps {
   kafka: Kafka;
   redis: Redis;
   opensearch: Client;
-  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> & Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition' | 'accountCacheBytes'>>;
+  config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> &
+    Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition' | 'accountCacheBytes' | 'laneEvents' | 'roundEvents' | 'roundWork'>>;
   space: KeySpace;
   /** the OpenSearch indices of the generation this projector writes */
   indices: { users: string; facts: string };
@@ -62,8 +67,35 @@ export interface ProjectorDeps {
 /** kafkajs workers: at least the partitions one projector owns (4 topics × their partitions). */
 export const PARTITIONS_IN_FLIGHT = 64;
 
+/** Events waiting in the lanes at most (about 1 KiB each) before eachBatch holds the fetch back (ACCESS_INDEX_LANE_EVENTS). */
+export const LANE_EVENTS = 50_000;
+
+/** Events one round takes at most (ACCESS_INDEX_ROUND_EVENTS). */
+export const ROUND_EVENTS = 5_000;
+
+/**
+ * The work one round plans in all (distinct users reached plus events, shared by its accounts;
+ * each account gets at least one event), as one commit's (WORK_PER_COMMIT): the more a plan holds,
+ * the more of a neighbour's repeated role changes it derives once. A change of another account does
+ * not wait for it: it goes into a round of its own beside it (ROUNDS_IN_FLIGHT), and plans yield
+ * as they derive. (ACCESS_INDEX_ROUND_WORK)
+ */
+export const ROUND_WORK = 10_000;
+
+/** Commits per account and partition in one round: one, so a round is bounded by the work budget per commit. */
+export const PIECES_PER_ROUND = 1;
+
+/** Rounds projected at once over disjoint accounts: a small account's round runs beside big ones. */
+export const ROUNDS_IN_FLIGHT = 8;
+
+/** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
+export const HEAVY_WORK = 1_000;
+
+/** How long the loop waits after a step failed for good (as kafkajs restarting a crashed consumer would). */
+const PERMANENT_FAILURE_PAUSE_MS = 5_000;
+
 // A composition root: each step it wires is its own small unit (health, patience, state guard,
-// fetch gatherer, projectBatch, position publisher); what is left here is their wiring and the
+// batch decoding, lanes, projectBatch, position publisher); what is left here is their wiring and the
 // consumer's lifecycle, which share the consumer, the cache and the publisher.
 // eslint-disable-next-line max-lines-per-function -- the factory's inner functions are each short
 export function createProjector(deps: ProjectorDeps) {
@@ -74,6 +106,7 @@ export function createProjector(deps: ProjectorDeps) {
   // carries the account version it was computed from, and a resent applied raise must continue its
   // partition, both checked in Redis itself.)
   const redis = deps.redis.duplicate({ enableOfflineQueue: false, lazyConnect: true });
+  const lanes: Lanes = createLanes({ maxQueued: config.laneEvents ?? LANE_EVENTS, roundEvents: config.roundEvents ?? ROUND_EVENTS });
   redis.on('error', (error) => logger.debug({ err: error }, 'projector redis connection error'));
   const health = createProjectorHealth(metrics);
   const abort = new AbortController();
@@ -96,7 +129,10 @@ export function createProjector(deps: ProjectorDeps) {
     // What is cached was read from the old connection. (Pending positions stay: they record writes
     // that were made; a rollback repair discards them and lowers the published ones.)
     onReconnect: () => cache.clear(),
-    seek: (field, offset) => consumer!.seek({ ...splitField(field), offset: offset.toString() }),
+    seek: (field, offset) => {
+      lanes.reset(field, offset);
+      consumer!.seek({ ...splitField(field), offset: offset.toString() });
+    },
     repair: repairFromRedis,
   });
   const store = createAccountStore(redis, deps.space, { fence: guard.fence });
@@ -120,23 +156,35 @@ export function createProjector(deps: ProjectorDeps) {
     onHealth: (ok) => health.publishing(ok),
   });
   const lagMonitor = metrics ? createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger }) : undefined;
-  const gather = createGatherer(projectGroup);
+  /** the latest batch's heartbeat: a long round keeps the group membership alive with it */
+  let heartbeat: () => Promise<void> = async () => undefined;
 
+  /** Decodes a batch, sends its poison to the dead-letter topic and its events to the lanes; waits only while the lanes are full. */
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    if (batch.messages.length === 0) return;
+    // The assignment's seek first; a batch fetched before a seek is stale: kafkajs reads the
+    // partition again from the sought offset (and its poison is dead-lettered then, once).
+    await joined;
+    if (batch.messages.length === 0 || payload.isStale()) return;
     const field = `${batch.topic}:${batch.partition}`;
-    const { byAccount, poison } = decodeBatch(batch, topics.get(batch.topic));
+    const { events, poison } = decodeBatch(batch, topics.get(batch.topic));
     if (poison.length > 0) {
       await patiently('dead-letter', () => sendToDeadLetter(producer!, config.topics.deadLetter, poison), payload);
       for (const p of poison) metrics?.deadLetters.inc({ code: p.code });
       logger.warn({ count: poison.length, field, reasons: poison.slice(0, 5).map((p) => `${p.offset}: ${p.reason}`) }, 'poison messages sent to the dead-letter topic');
     }
+    if (payload.isStale() || !payload.isRunning()) return;
     const last = batch.messages[batch.messages.length - 1]!.offset;
-    await gather({ part: { source: { topic: batch.topic, partition: batch.partition }, byAccount }, payload, field, last });
+    heartbeat = payload.heartbeat;
+    lanes.add(field, { firstOffset: BigInt(batch.firstOffset() ?? last), last: BigInt(last), highWatermark: BigInt(batch.highWatermark), events });
+    // kafkajs fetches on from here; what counts as consumed (Redis's applied offsets, the group's
+    // committed offsets) is each partition's finished prefix, raised by the rounds.
+    payload.resolveOffset(last);
+    metrics?.laneEvents.set(lanes.queued());
+    await lanes.room();
   }
 
-  /** What every projection needs; a group adds metrics, limits, heartbeat and applied positions. */
+  /** What every projection needs; a round adds metrics, limits, heartbeat and applied positions. */
   const batchDeps: BatchDeps = {
     store,
     cache,
@@ -160,71 +208,149 @@ export function createProjector(deps: ProjectorDeps) {
     deps.onFault?.(error);
   }
 
-  /** One attempt at a group: the guard's checks, then projectBatch over the batches kept. */
-  async function attempt(group: readonly Gathered[], control: BatchControl) {
-    const checked = await guard.checkGroup(group);
-    const applied = new Map(checked.kept.map((g) => [g.field, { from: BigInt(g.payload.batch.firstOffset() ?? g.last), to: BigInt(g.last) }]));
+  interface Attempt {
+    outcome: BatchOutcome;
+    raises: Map<string, Raise>;
+    marker: Awaited<ReturnType<typeof guard.checkRound>>['marker'];
+  }
+
+  /** One attempt at a round: the guard's checks, then projectBatch over the partitions kept. */
+  async function attempt(round: Round, control: BatchControl): Promise<Attempt> {
+    // One check at a time; a round may repair only when it is the only one in flight (the others
+    // either finished or wait here, before touching anything).
+    const checked = await checks.run(() => guard.checkRound(round.bounds, running.size === 1));
+    let raises = new Map<string, Raise>();
     const outcome = await projectBatch(
       {
         ...batchDeps,
+        maxPieces: PIECES_PER_ROUND,
+        budget: { left: config.roundWork ?? ROUND_WORK },
         heartbeat: control.heartbeat,
-        onCommitted: () => store.raiseApplied(applied),
+        onCommitted: async (committed) => {
+          raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));
+          await store.raiseApplied(raises);
+        },
         // Marked inside the gate, with the write: the next refresh shows exactly these.
         onWritten: (written) => {
-          for (const g of checked.kept) publisher.mark(g.field, BigInt(g.last), written.newestByField.get(g.field) ?? 0);
+          for (const [field, raise] of raises) publisher.mark(field, raise.to, written.newestByField.get(field) ?? 0);
+          publisher.markAccounts(written.accountOffsets);
         },
       },
-      checked.kept.map((g) => g.part),
+      round.parts.filter((p) => checked.kept.has(`${p.source.topic}:${p.source.partition}`)),
     );
-    return { kept: checked.kept, outcome, marker: checked.marker };
+    return { outcome, raises, marker: checked.marker };
   }
 
-  /** After a group is projected: resolve and commit its offsets, settle a repair, log. */
-  async function finish(group: readonly Gathered[], result: Awaited<ReturnType<typeof attempt>>, control: BatchControl, started: number): Promise<void> {
-    const { kept, outcome, marker } = result;
-    for (const g of kept) g.payload.resolveOffset(g.last);
-    await guard.settleRepair(marker, new Map(kept.map((g) => [g.field, BigInt(g.last)])));
-    const offsets = kept.map((g) => ({ topic: g.part.source.topic, partition: g.part.source.partition, offset: (BigInt(g.last) + 1n).toString() }));
+  /** the last offset committed to Kafka per partition (this assignment) */
+  const committedTo = new Map<string, bigint>();
+
+  /** After a round is projected: the lanes move on, the prefixes go to Kafka, a repair settles. */
+  async function finish(round: Round, result: Attempt, control: BatchControl, started: number): Promise<void> {
+    const { outcome, raises, marker } = result;
+    lanes.settle(round, outcome.consumed, raises);
+    for (const [accountId, work] of outcome.work)
+      if (work > HEAVY_WORK) lastWork.set(accountId, work);
+      else lastWork.delete(accountId);
+    metrics?.laneEvents.set(lanes.queued());
+    await guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to])));
+    // Rounds finish in any order: a partition's committed offset only moves forward.
+    const forward = [...raises].filter(([field, r]) => r.to > (committedTo.get(field) ?? -1n));
+    for (const [field, r] of forward) committedTo.set(field, r.to);
+    const offsets = forward.map(([field, r]) => ({ ...splitField(field), offset: (r.to + 1n).toString() }));
     if (offsets.length > 0)
       await patiently('commit offsets', () => consumer!.commitOffsets(offsets), control).catch((error) => {
         // A rebalance took a partition: the next owner starts at the last commit and skips what
         // Redis says is applied.
-        logger.info({ err: error, fields: group.map((g) => g.field) }, 'offset commit skipped');
+        logger.info({ err: error, fields: [...raises.keys()] }, 'offset commit skipped');
       });
     metrics?.batchSeconds.observe((performance.now() - started) / 1000);
-    const { newestByField, ...counts } = outcome;
-    const messages = group.reduce((n, g) => n + g.payload.batch.messages.length, 0);
-    logger.debug({ fields: group.map((g) => g.field), messages, ...counts, newestMs: Math.max(0, ...newestByField.values()) }, 'batches projected');
+    const { newestByField, consumed, ...counts } = outcome;
+    logger.debug(
+      {
+        fields: [...raises.keys()],
+        accounts: round.parts.reduce((n, p) => n + p.byAccount.size, 0),
+        queued: lanes.queued(),
+        ...counts,
+        newestMs: Math.max(0, ...newestByField.values()),
+      },
+      'round projected',
+    );
   }
 
-  /**
-   * Projects the batches of one fetch together (src/projector/fetch-gatherer.ts); each batch's
-   * eachBatch settles with the group. Retried while the stores are out; a fault stops consuming.
-   */
-  async function projectGroup(all: Gathered[]): Promise<void> {
+  /** One round, retried while the stores are out; a fault stops consuming. */
+  async function projectRound(round: Round): Promise<void> {
     const started = performance.now();
-    // Batches fetched before the assignment's seek (or any later one) are stale: kafkajs fetches
-    // their partitions again from the sought offset. They settle without being projected.
-    await joined;
-    const group = all.filter((g) => !g.payload.isStale());
-    // The retries stop when the consumer stops or any partition of the group was taken away.
     const control: BatchControl = {
-      heartbeat: () => (group[0] ?? all[0]!).payload.heartbeat(),
-      isRunning: () => group.every((g) => g.payload.isRunning()),
-      isStale: () => group.some((g) => g.payload.isStale()),
+      heartbeat: () => heartbeat(),
+      isRunning: () => !abort.signal.aborted,
+      isStale: () => false,
     };
     try {
-      if (!health.fault() && group.length > 0) await finish(group, await patiently('project', () => attempt(group, control), control), control, started);
-      for (const g of all) g.resolve();
+      await finish(round, await patiently('project', () => attempt(round, control), control), control, started);
     } catch (error) {
-      if (!(error instanceof IntegrityFault)) {
-        for (const g of all) g.reject(error);
+      if (error instanceof IntegrityFault) return enterFault(error);
+      if (abort.signal.aborted) return;
+      // A gap while other rounds ran: the loop lets them finish, then runs the next round alone.
+      if (error instanceof RepairNeeded) {
+        repairWanted = true;
         return;
       }
-      enterFault(error);
-      for (const g of all) g.resolve();
+      // Not retriable (src/errors.ts): the round stays in the lanes and is tried again after a pause.
+      health.error(`project: ${(error as Error).message}`);
+      logger.error({ err: error }, 'a round failed; trying again after a pause');
+      await sleep(PERMANENT_FAILURE_PAUSE_MS, undefined, { signal: abort.signal }).catch(() => undefined);
     }
   }
+
+  /** each account's work in its last round (a heavy account's next round is its own) */
+  const lastWork = new Map<string, number>();
+
+  /** Rounds in flight, each with the accounts it holds (no account is in two rounds). */
+  const running = new Map<Round, { accounts: ReadonlySet<string>; done: Promise<void> }>();
+  /** a round found a gap while others ran: the next round runs alone, after them */
+  let repairWanted = false;
+  /** serializes the rounds' checks (the write gate's serializer; every check weighs the same, so they go in arrival order) */
+  const checks = createWriteGate();
+
+  /** Settles once no round is in flight; an assignment waits for it. */
+  const idle = async (): Promise<void> => {
+    while (running.size > 0) await Promise.allSettled([...running.values()].map((r) => r.done));
+  };
+
+  /**
+   * Takes rounds from the lanes until the projector stops: up to ROUNDS_IN_FLIGHT at once, over
+   * disjoint accounts, so that a small account's change is committed while a neighbour's fan-out is
+   * still being planned (plans yield as they derive) or written.
+   */
+  async function roundLoop(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const settled = () => [...running.values()].map((r) => r.done);
+    while (!abort.signal.aborted) {
+      await joined;
+      if (repairWanted) await idle();
+      if (running.size >= ROUNDS_IN_FLIGHT) {
+        await Promise.race([...settled(), stopped]);
+        continue;
+      }
+      const busy = new Set([...running.values()].flatMap((r) => [...r.accounts]));
+      const round = health.fault() ? undefined : lanes.take(busy, (accountId) => (lastWork.get(accountId) ?? 0) > HEAVY_WORK);
+      if (!round) {
+        await Promise.race([lanes.next(), stopped, ...settled()]);
+        continue;
+      }
+      // In `running` before it starts: its check counts itself.
+      const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), done: Promise.resolve() };
+      running.set(round, entry);
+      entry.done = projectRound(round).finally(() => running.delete(round));
+      // A round that may repair runs alone, to its end.
+      if (repairWanted) {
+        await entry.done;
+        repairWanted = false;
+      }
+    }
+    await idle();
+  }
+  let looping: Promise<void> = Promise.resolve();
 
   /** Settles once the latest assignment is checked and sought; projection waits for it. */
   let joined: Promise<void> = Promise.resolve();
@@ -280,10 +406,15 @@ export function createProjector(deps: ProjectorDeps) {
     });
     c.on(c.events.GROUP_JOIN, (e) => {
       logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
-      joined = onAssignment(e.payload.memberAssignment).catch((error: unknown) => {
-        if (error instanceof IntegrityFault) enterFault(error);
-        else logger.warn({ err: error }, 'could not check the assignment');
-      });
+      // Whatever the lanes held is read again from where Redis says each partition continues.
+      lanes.clear();
+      committedTo.clear();
+      joined = idle()
+        .then(() => onAssignment(e.payload.memberAssignment))
+        .catch((error: unknown) => {
+          if (error instanceof IntegrityFault) enterFault(error);
+          else logger.warn({ err: error }, 'could not check the assignment');
+        });
     });
     return c;
   }
@@ -291,7 +422,7 @@ export function createProjector(deps: ProjectorDeps) {
   return {
     store,
     groupId,
-    status: () => ({ ...health.status(), cachedAccounts: cache.size() }),
+    status: () => ({ ...health.status(), cachedAccounts: cache.size(), queuedEvents: lanes.queued() }),
     fault: () => health.fault(),
 
     async start(): Promise<void> {
@@ -311,10 +442,11 @@ export function createProjector(deps: ProjectorDeps) {
       await consumer.subscribe({ topics: eventTopicNames, fromBeginning: deps.fromBeginning ?? true });
       publisher.start();
       lagMonitor?.start();
+      looping = roundLoop();
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        // Every batch of a fetch at once, so that the gatherer gathers them all (workers only wait).
+        // Every batch of a fetch at once (each only decodes and queues).
         partitionsConsumedConcurrently: deps.partitionsConsumedConcurrently ?? PARTITIONS_IN_FLIGHT,
         eachBatch,
       });
@@ -327,6 +459,8 @@ export function createProjector(deps: ProjectorDeps) {
       if (health.state() === 'stopped' || health.state() === 'stopping') return;
       health.set('stopping');
       abort.abort();
+      lanes.release();
+      await looping;
       await consumer?.disconnect().catch((error) => logger.warn({ err: error }, 'consumer disconnect failed'));
       await publisher.stop();
       await lagMonitor?.stop();

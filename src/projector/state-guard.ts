@@ -10,14 +10,25 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { AppError } from '../errors.ts';
 import { type GenerationIdentity, readIdentity } from '../generation.ts';
-import { checkContinuity, splitField } from '../integrity/continuity.ts';
+import { type BatchBounds, checkContinuity, splitField } from '../integrity/continuity.ts';
 import { IntegrityFault } from '../integrity/fault.ts';
 import { clearRepair, readRepair, type RepairMarker } from '../integrity/repair-state.ts';
 import type { Logger } from '../logger.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
 import { unwrap } from '../redis/account-store.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
-import type { Gathered } from './fetch-gatherer.ts';
+
+/**
+ * A round found a gap while other rounds were in flight: the repair must run alone (it rewrites
+ * OpenSearch and drops the cache), so the round stops and the projector repairs once the others
+ * are done (src/projector/projector.ts).
+ */
+export class RepairNeeded extends AppError {
+  constructor(reason: string) {
+    super('store_conflict', reason, { retriable: false });
+    this.name = 'RepairNeeded';
+  }
+}
 
 export interface StateGuardOptions {
   /** the projector's own connection (no offline queue) */
@@ -147,19 +158,19 @@ export function createStateGuard(options: StateGuardOptions) {
     },
 
     /**
-     * Before every attempt at a group: the batches that continue their partition, the repair
-     * marker seen and the applied offsets read. Partitions with a gap are sought back (after a
-     * repair when the gap is new) and left out.
+     * Before every attempt at a round: the partitions that continue where Redis's applied offsets
+     * end (each round's `bounds` say where its next raise starts), the repair marker seen and the
+     * applied offsets read. Partitions with a gap are sought back (after a repair when the gap is
+     * new) and left out; unless the round is not `alone` (others are in flight): then it throws
+     * RepairNeeded and nothing is sought or repaired.
      */
-    async checkGroup(group: readonly Gathered[]): Promise<{ kept: Gathered[]; marker: RepairMarker | null; applied: Map<string, bigint> }> {
-      const applied = await readChecked(group.map((g) => g.field));
+    async checkRound(bounds: readonly BatchBounds[], alone = true): Promise<{ kept: Set<string>; marker: RepairMarker | null; applied: Map<string, bigint> }> {
+      const applied = await readChecked(bounds.map((b) => b.field));
       const marker = await readRepair(redis, namespace);
-      const verdict = checkContinuity(
-        group.map((g) => ({ field: g.field, firstOffset: BigInt(g.payload.batch.firstOffset() ?? g.last), highWatermark: BigInt(g.payload.batch.highWatermark) })),
-        applied,
-      );
+      const verdict = checkContinuity(bounds, applied);
       if (verdict.resets[0]) throw resetFault(verdict.resets[0]);
-      if (verdict.gaps.length === 0) return { kept: [...group], marker, applied };
+      if (verdict.gaps.length === 0) return { kept: new Set(verdict.ok), marker, applied };
+      if (!alone) throw new RepairNeeded(`a gap in ${verdict.gaps.map((g) => g.field).join(', ')} while other rounds are in flight`);
       const fresh = verdict.gaps.filter((gap) => sought.get(gap.field) !== gap.from);
       for (const gap of verdict.gaps.filter((g) => sought.get(g.field) === g.from)) await checkHistoryHeld(gap.field, gap.from);
       if (fresh.length > 0) {
@@ -167,8 +178,7 @@ export function createStateGuard(options: StateGuardOptions) {
         await repair(reason, new Map(fresh.map((g) => [g.field, g.firstOffset - 1n])));
       }
       for (const gap of verdict.gaps) seek(gap.field, gap.from);
-      const gapFields = new Set(verdict.gaps.map((g) => g.field));
-      return { kept: group.filter((g) => !gapFields.has(g.field)), marker, applied };
+      return { kept: new Set(verdict.ok), marker, applied };
     },
 
     /**

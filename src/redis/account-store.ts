@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
 import { AppError } from '../errors.ts';
-import { type KeySpace, accountKeys, counterLocation, generationKeys } from './keys.ts';
+import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
 import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
@@ -49,8 +49,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
         const rows = await redis.zrangebyscore(k.seen, dedupeHorizon({ ids: new Map(), newestMs }, windowMs), '+inf', 'WITHSCORES');
         for (let i = 0; i < rows.length; i += 2) seen.ids.set(rows[i]!, Number(rows[i + 1]));
       }
-      const offsets = new Map<string, bigint>();
-      for (const [field, value] of Object.entries(meta)) if (field.startsWith('off:')) offsets.set(field.slice(4), BigInt(value));
+      const offsets = offsetsIn(meta, APPLIED_PREFIX);
       return {
         state: { facts: loadFacts(Object.entries(flat)), seen },
         version: Number(meta.v ?? 0),
@@ -63,12 +62,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
 
     /** The last applied offset of each partition that has fed the account (`<topic>:<partition>`). */
     async appliedOffsets(accountId: string): Promise<Map<string, bigint>> {
-      const meta = await redis.hgetall(accountKeys(space, accountId).meta);
-      return new Map(
-        Object.entries(meta)
-          .filter(([f]) => f.startsWith('off:'))
-          .map(([f, v]) => [f.slice(4), BigInt(v)]),
-      );
+      return offsetsIn(await redis.hgetall(accountKeys(space, accountId).meta), APPLIED_PREFIX);
     },
 
     /** The account's version alone (cheap staleness check). */
@@ -84,7 +78,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       fence();
       const k = accountKeys(space, c.accountId);
       const { set, del } = coalesce(c.changes);
-      const args: (string | number)[] = [c.expectedVersion, `off:${c.partition}`, c.lastOffset.toString(), c.newestMs, c.pruneBeforeMs];
+      const args: (string | number)[] = [c.expectedVersion, `${APPLIED_PREFIX}${c.partition}`, c.lastOffset.toString(), c.newestMs, c.pruneBeforeMs];
       args.push(set.length);
       for (const [key, value] of set) args.push(key, value);
       args.push(del.length);
@@ -158,6 +152,22 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
     raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
       return raise(gen.positions, positions);
+    },
+
+    /** In each account's meta hash, as `s:<topic>:<partition>` (beside its applied `off:` offsets). */
+    async raiseAccountPositions(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): Promise<void> {
+      if (byAccount.size === 0) return;
+      const pipeline = redis.pipeline();
+      for (const [accountId, positions] of byAccount) {
+        const args: string[] = [];
+        for (const [field, offset] of positions) args.push(`${SEARCHABLE_PREFIX}${field}`, offset.toString());
+        if (args.length > 0) pipeline.eval(RAISE_POSITIONS, 1, accountKeys(space, accountId).meta, ...args);
+      }
+      unwrap(await pipeline.exec());
+    },
+
+    async accountPositions(accountId: string): Promise<Map<string, bigint>> {
+      return offsetsIn(await redis.hgetall(accountKeys(space, accountId).meta), SEARCHABLE_PREFIX);
     },
 
     /**

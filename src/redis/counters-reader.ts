@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { ACCESS_TYPES, type AccessType, type Channel, type ChannelScope } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
-import { type KeySpace, accountKeys } from '../redis/keys.ts';
+import { APPLIED_PREFIX, type KeySpace, accountKeys, offsetsIn } from '../redis/keys.ts';
 
 export interface SummaryCounts {
   users: { total: number } & Record<AccessType, number>;
@@ -21,11 +21,7 @@ export interface SummaryCounts {
  */
 export type AccountOffsets = Map<string, bigint>;
 
-function accountOffsets(meta: Record<string, string>): AccountOffsets {
-  const out: AccountOffsets = new Map();
-  for (const [field, value] of Object.entries(meta)) if (field.startsWith('off:')) out.set(field.slice(4), BigInt(value));
-  return out;
-}
+const accountOffsets = (meta: Record<string, string>): AccountOffsets => offsetsIn(meta, APPLIED_PREFIX);
 
 /**
  * The positions an account's counters reflect exactly: per partition, the generation's position

@@ -26,7 +26,10 @@ export function accountKeys(space: KeySpace, accountId: string) {
     facts: `${p}:facts`,
     /** sorted set: event id -> event time ms */
     seen: `${p}:seen`,
-    /** hash: v (version), n (newest event ms), off:<topic>:<partition> (last applied offset) */
+    /**
+     * hash: v (version), n (newest event ms), off:<topic>:<partition> (last applied offset),
+     * s:<topic>:<partition> (the account's own searchable position: written and refreshed)
+     */
     meta: `${p}:meta`,
     /** hash: `<scope>|total` / `<scope>|<type>` -> users */
     userCounters: `${p}:cu`,
@@ -44,6 +47,19 @@ export function accountKeys(space: KeySpace, accountId: string) {
 }
 
 export type AccountKeys = ReturnType<typeof accountKeys>;
+
+/** The meta field prefix of an account's applied offsets (`off:<topic>:<partition>`). */
+export const APPLIED_PREFIX = 'off:';
+
+/** The meta field prefix of an account's own searchable positions (`s:<topic>:<partition>`). */
+export const SEARCHABLE_PREFIX = 's:';
+
+/** The offsets of a hash's fields that start with `prefix` (all of them when none), by `<topic>:<partition>`. */
+export function offsetsIn(hash: Record<string, string>, prefix = ''): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const [field, value] of Object.entries(hash)) if (field.startsWith(prefix)) out.set(field.slice(prefix.length), BigInt(value));
+  return out;
+}
 
 export function generationKeys(space: KeySpace) {
   const p = `${space.namespace}:${space.generation}`;

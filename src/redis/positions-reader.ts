@@ -1,29 +1,32 @@
 /** The positions an answer reflects, as the projector published them in Redis (src/redis/keys.ts). */
 import type { Redis } from 'ioredis';
-import { type KeySpace, generationKeys } from './keys.ts';
+import { exactPositions } from './counters-reader.ts';
+import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, generationKeys, offsetsIn } from './keys.ts';
 
 /** The generation's published searchable positions (`topic:partition -> offset`). */
 export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<string, bigint>> {
-  const raw = await redis.hgetall(generationKeys(space).positions);
-  return new Map(Object.entries(raw).map(([field, offset]) => [field, BigInt(offset)]));
+  return offsetsIn(await redis.hgetall(generationKeys(space).positions));
 }
 
 /**
- * What the Redis-backed views (summary, queues) reflect: per partition, the applied position
- * (committed to facts and counters) or the searchable one, whichever is further (searchable implies
- * applied; a generation written before applied positions existed has only searchable ones).
+ * What one account's answers reflect, in one round trip: per partition, the further of the
+ * generation's positions (searchable, or for `counters` the further of searchable and applied) and
+ * the account's own (searchable `s:`, or applied `off:`), which run ahead of the generation's
+ * while other accounts of the partition are unfinished (decision 34).
  */
-export async function readAppliedPositions(redis: Redis, space: KeySpace): Promise<Map<string, bigint>> {
+export async function readAccountPositions(redis: Redis, space: KeySpace, accountId: string, source: 'search' | 'counters'): Promise<Map<string, bigint>> {
   const keys = generationKeys(space);
-  const results = (await redis.pipeline().hgetall(keys.positions).hgetall(keys.applied).exec()) ?? [];
-  const out = new Map<string, bigint>();
-  for (const [error, hash] of results) {
+  const pipeline = redis.pipeline().hgetall(keys.positions);
+  if (source === 'counters') pipeline.hgetall(keys.applied);
+  pipeline.hgetall(accountKeys(space, accountId).meta);
+  const hashes = ((await pipeline.exec()) ?? []).map(([error, hash]) => {
     if (error) throw error;
-    for (const [field, offset] of Object.entries(hash as Record<string, string>)) {
-      const value = BigInt(offset);
-      const cur = out.get(field);
-      if (cur === undefined || cur < value) out.set(field, value);
-    }
-  }
-  return out;
+    return hash as Record<string, string>;
+  });
+  const meta = hashes.pop() ?? {};
+  // `applied` only for counters; searchable implies applied (a generation written before applied
+  // positions existed has only searchable ones)
+  const [positions = {}, applied = {}] = hashes;
+  const generation = exactPositions(offsetsIn(positions), offsetsIn(applied));
+  return exactPositions(generation, offsetsIn(meta, source === 'counters' ? APPLIED_PREFIX : SEARCHABLE_PREFIX));
 }

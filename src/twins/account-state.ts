@@ -17,6 +17,8 @@ interface StoredAccount {
   version: number;
   newestMs: number;
   offsets: Map<string, bigint>;
+  /** the account's own searchable positions */
+  searchable: Map<string, bigint>;
   counters: Map<string, number>;
   /** user id -> version */
   dirty: Map<string, number>;
@@ -52,6 +54,7 @@ const emptyStoredAccount = (): StoredAccount => ({
   version: 0,
   newestMs: Number.NEGATIVE_INFINITY,
   offsets: new Map(),
+  searchable: new Map(),
   counters: new Map(),
   dirty: new Map(),
   intervalOutbox: new Map(),
@@ -161,6 +164,19 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
 
     async raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
       raiseAll(gen.positions, positions);
+    },
+
+    async raiseAccountPositions(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): Promise<void> {
+      for (const [accountId, positions] of byAccount) {
+        // As HSET does: the account's meta comes into being if it was not there.
+        const a = gen.accounts.get(accountId) ?? emptyStoredAccount();
+        gen.accounts.set(accountId, a);
+        raiseAll(a.searchable, positions);
+      }
+    },
+
+    async accountPositions(accountId: string): Promise<Map<string, bigint>> {
+      return new Map(gen.accounts.get(accountId)?.searchable ?? []);
     },
 
     async raiseApplied(ranges: ReadonlyMap<string, { from: bigint; to: bigint }>): Promise<void> {

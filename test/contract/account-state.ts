@@ -216,6 +216,48 @@ export function accountStateContract(make: MakeAccountState): void {
       );
     });
 
+    it("raises accounts' own searchable positions, never lowers them, and keeps them apart from the generation's and the applied offsets", async () => {
+      const store = make();
+      await store.raiseAccountPositions(
+        new Map([
+          ['acc-a', new Map([['t:0', 5n]])],
+          [
+            'acc-b',
+            new Map([
+              ['t:0', 2n],
+              ['t:1', 9n],
+            ]),
+          ],
+        ]),
+      );
+      await store.raiseAccountPositions(
+        new Map([
+          [
+            'acc-a',
+            new Map([
+              ['t:0', 4n],
+              ['t:1', 1n],
+            ]),
+          ],
+        ]),
+      );
+      expect(await store.accountPositions('acc-a')).toEqual(
+        new Map([
+          ['t:0', 5n],
+          ['t:1', 1n],
+        ]),
+      );
+      expect(await store.accountPositions('acc-b')).toEqual(
+        new Map([
+          ['t:0', 2n],
+          ['t:1', 9n],
+        ]),
+      );
+      expect(await store.accountPositions('acc-c')).toEqual(new Map());
+      expect(await store.positions()).toEqual(new Map());
+      expect(await store.appliedOffsets('acc-a')).toEqual(new Map());
+    });
+
     it('raises applied positions only where the range continues its partition; a gap raises nothing and throws', async () => {
       const store = make();
       await store.raiseApplied(new Map([['t:0', { from: 0n, to: 9n }]]));

@@ -106,6 +106,9 @@ export async function startApiEnv(options: ApiEnvOptions = {}) {
       for (let i = 0; i < events.length; i += batch) await env.waitForPositions(await env.produce(events.slice(i, i + batch).map((e) => toMessage(accountId, e))), 120_000);
     },
 
+    /** Stops the harness's projector (a test that runs its own in the same group). */
+    stopProjector: () => projector.stop(),
+
     async close() {
       await projector.stop();
       await env.close();

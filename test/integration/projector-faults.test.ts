@@ -55,8 +55,9 @@ async function scenario(upTo = history.messages.length): Promise<Scenario> {
         LOG_LEVEL: process.env.FAULT_LOG ?? 'info',
         // a SIGKILLed member is noticed after this long (Kafka's minimum is 6 s)
         KAFKA_SESSION_TIMEOUT_MS: '6000',
-        // small batches, so that faults land mid-stream and not after the last batch
+        // small batches and small rounds, so that faults land mid-stream and not after the last round
         KAFKA_MAX_BYTES_PER_PARTITION: '16384',
+        ACCESS_INDEX_ROUND_EVENTS: '50',
         ...extraEnv,
       });
       s.processes.push(p);
@@ -188,7 +189,7 @@ describe('the projector under faults', () => {
     expect(Object.values(joined.assignment as Record<string, number[]>).flat().length).toBe(8);
     // the second half arrives while both run, then the second leaves and the first takes over
     for (const [field, offset] of await s.env.produce(history.messages.slice(half))) s.targets.set(field, offset);
-    await second.waitForLog((l) => l.msg === 'batches projected' && Number(l.applied) > 0, 30_000);
+    await second.waitForLog((l) => l.msg === 'round projected' && Number(l.applied) > 0, 30_000);
     expect(await second.kill('SIGTERM')).toBe(0);
     expect(await s.done()).toBeLessThan(1);
     await finish(s);

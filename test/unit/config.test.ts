@@ -35,6 +35,9 @@ describe('loadConfig', () => {
       maxBytesPerPartition: 4_194_304,
       publishIntervalMs: 200,
       accountCacheBytes: 512 * 1024 * 1024,
+      laneEvents: 50_000,
+      roundEvents: 5_000,
+      roundWork: 10_000,
     });
   });
 
@@ -65,6 +68,9 @@ describe('loadConfig', () => {
       KAFKA_MAX_BYTES_PER_PARTITION: '65536',
       ACCESS_INDEX_PUBLISH_INTERVAL_MS: '50',
       ACCESS_INDEX_ACCOUNT_CACHE_MB: '64',
+      ACCESS_INDEX_LANE_EVENTS: '2000',
+      ACCESS_INDEX_ROUND_EVENTS: '50',
+      ACCESS_INDEX_ROUND_WORK: '300',
     });
     expect(config).toEqual({
       kafkaBrokers: ['kafka-1:9092', 'kafka_2:9093', '[::1]:9094'],
@@ -80,6 +86,9 @@ describe('loadConfig', () => {
       maxBytesPerPartition: 65_536,
       publishIntervalMs: 50,
       accountCacheBytes: 64 * 1024 * 1024,
+      laneEvents: 2000,
+      roundEvents: 50,
+      roundWork: 300,
     });
   });
 
@@ -88,6 +97,8 @@ describe('loadConfig', () => {
     ['KAFKA_SESSION_TIMEOUT_MS', '500', 'KAFKA_SESSION_TIMEOUT_MS: must be a whole number of milliseconds from 1000 to 3600000 (got "500")'],
     ['ACCESS_INDEX_PUBLISH_INTERVAL_MS', '1.5', 'ACCESS_INDEX_PUBLISH_INTERVAL_MS: must be a whole number of milliseconds from 10 to 60000 (got "1.5")'],
     ['ACCESS_INDEX_ACCOUNT_CACHE_MB', '8', 'ACCESS_INDEX_ACCOUNT_CACHE_MB: must be a whole number of MiB from 16 to 65536 (got "8")'],
+    ['ACCESS_INDEX_LANE_EVENTS', '10', 'ACCESS_INDEX_LANE_EVENTS: must be a whole number from 100 to 10000000 (got "10")'],
+    ['ACCESS_INDEX_ROUND_EVENTS', '0', 'ACCESS_INDEX_ROUND_EVENTS: must be a whole number from 1 to 1000000 (got "0")'],
     ['PORT', '70000', 'PORT: must be an integer from 1 to 65535 (got "70000")'],
     ['PORT', '0x50', 'PORT: must be an integer from 1 to 65535 (got "0x50")'],
     ['KAFKA_BROKERS', 'kafka:9092,kafka', 'KAFKA_BROKERS: must be a comma-separated list of host:port'],

@@ -14,6 +14,7 @@ import { toIndexedUser, userDocId } from '../../src/opensearch/user-document.ts'
 import type { AccountStatePort } from '../../src/ports/account-state.ts';
 import type { DocumentsPort } from '../../src/ports/documents.ts';
 import { createAccountCache } from '../../src/projector/account-cache.ts';
+import { type Raise, createLanes } from '../../src/projector/lanes.ts';
 import type { PositionedEvent } from '../../src/projector/plan-batch.ts';
 import { type BatchDeps, type BatchPart, projectBatch } from '../../src/projector/project-batch.ts';
 import { createWriteGate } from '../../src/projector/write-gate.ts';
@@ -89,6 +90,7 @@ function processOver(store: AccountStatePort, documents: DocumentsPort, over: Pa
   return {
     cache,
     gate,
+    deps,
     project: (parts: Group) => projectBatch(deps(parts), parts),
     /** What the projector does on start and on every assignment: write what a crash left in any outbox. */
     async recover(): Promise<void> {
@@ -174,6 +176,80 @@ async function crashingRun(groups: readonly Group[], plan: CrashPlan, restart: (
   return held(stores, accountsOf(groups));
 }
 
+/**
+ * The projector's way since decision 34: each fetch's events go to the lanes, and rounds of at most
+ * `roundEvents` events, one commit per account and partition each, are projected while fetches keep
+ * arriving (`roundsBetween` rounds after each fetch); each round raises the partitions' finished
+ * prefixes. Ends once the lanes are empty.
+ */
+async function laneRun(groups: readonly Group[], roundEvents: number, roundsBetween: readonly number[], inFlight = 1) {
+  const stores = emptyStores();
+  const p = processOver(stores.state, stores.docs);
+  const lanes = createLanes({ maxQueued: 1_000_000, roundEvents });
+  for (const topic of new Set(groups.flatMap((g) => g.map((part) => part.source.topic)))) lanes.reset(`${topic}:0`, 0n);
+  let rounds = 0;
+  const project = async (next: NonNullable<ReturnType<typeof lanes.take>>): Promise<void> => {
+    let raises = new Map<string, Raise>();
+    const outcome = await projectBatch(
+      {
+        ...p.deps(next.parts),
+        maxPieces: 1,
+        budget: { left: 6 },
+        onCommitted: async (committed) => {
+          raises = lanes.raises(next, committed.consumed);
+          await stores.state.raiseApplied(raises);
+        },
+      },
+      next.parts,
+    );
+    lanes.settle(next, outcome.consumed, raises);
+    await expectPrefixesApplied(stores, groups);
+  };
+  /** Up to `inFlight` rounds over disjoint accounts at once (as the projector runs them); false when there was nothing to take. */
+  const round = async (): Promise<boolean> => {
+    const taken: NonNullable<ReturnType<typeof lanes.take>>[] = [];
+    const busy = new Set<string>();
+    for (let n = 0; n < inFlight; n++) {
+      const next = lanes.take(busy);
+      if (!next) break;
+      taken.push(next);
+      for (const part of next.parts) for (const account of part.byAccount.keys()) busy.add(account);
+    }
+    if (taken.length === 0) return false;
+    await Promise.all(taken.map(project));
+    rounds += 1;
+    if (rounds > 10_000) throw new Error('the lanes do not drain');
+    return true;
+  };
+  for (const [i, g] of groups.entries()) {
+    for (const part of g) {
+      const events = [...part.byAccount].flatMap(([accountId, list]) => list.map((event) => ({ accountId, event }))).sort((a, b) => Number(a.event.offset - b.event.offset));
+      const { from, to } = range(part);
+      lanes.add(`${part.source.topic}:0`, { firstOffset: from, last: to, highWatermark: to + 1n, events });
+    }
+    for (let n = 0; n < roundsBetween[i % roundsBetween.length]!; n++) if (!(await round())) break;
+  }
+  while (await round());
+  expect(lanes.queued()).toBe(0);
+  return held(stores, accountsOf(groups));
+}
+
+/** Every event at or before its partition's applied offset is applied by its account (no raise passes an unfinished event). */
+async function expectPrefixesApplied(stores: Stores, groups: readonly Group[]): Promise<void> {
+  const applied = await stores.state.applied();
+  const offsets = new Map<string, Map<string, bigint>>();
+  for (const account of accountsOf(groups)) offsets.set(account, (await stores.state.load(account, W)).offsets);
+  const passed: string[] = [];
+  for (const g of groups)
+    for (const part of g) {
+      const field = `${part.source.topic}:0`;
+      for (const [account, events] of part.byAccount)
+        for (const e of events)
+          if (e.offset <= (applied.get(field) ?? -1n) && (offsets.get(account)?.get(field) ?? -1n) < e.offset) passed.push(`${field}@${e.offset} (${account})`);
+    }
+  expect(passed).toEqual([]);
+}
+
 const runArb = fc.record({
   history: historyArb,
   sizes: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
@@ -213,6 +289,23 @@ describe('projectBatch on the twins', () => {
         expect(crashed).toEqual(clean);
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('through the lanes, in rounds of any size with one commit per account and partition each, one to three rounds over disjoint accounts at once, while fetches keep arriving, ends where the one-shot run ends', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        historyArb,
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (history, sizes, roundEvents, roundsBetween, inFlight) => {
+          const groups = fetches(history, sizes);
+          expect(await laneRun(groups, roundEvents, roundsBetween, inFlight)).toEqual(await cleanRun(groups));
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 

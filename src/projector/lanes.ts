@@ -1,0 +1,303 @@
+/**
+ * Per-account lanes between Kafka and the projection (docs/decisions.md 34). kafkajs hands a
+ * fetch's batches to eachBatch and fetches again only once every one of them has returned; a
+ * batch that waited for its projection therefore held every partition while one account's role
+ * change re-derived thousands of users. Now eachBatch only adds its events here, each to its
+ * account's lane, and returns; the projector takes rounds from the lanes, in which every account
+ * with events gets one bounded turn, so a small account's change waits for one round at most,
+ * whatever its neighbours do.
+ *
+ * A partition's events finish out of order (one account's events behind another's), so what the
+ * projector may call applied, publish and commit to Kafka for a partition is its finished prefix:
+ * every offset before its first unfinished event. Accounts record their own applied offsets, so
+ * events past the prefix that are read again (after a restart) are skipped, not applied twice.
+ *
+ * Pure bookkeeping, no I/O: the projector (src/projector/projector.ts) does the rest.
+ */
+import { type BatchBounds, splitField } from '../integrity/continuity.ts';
+import type { PositionedEvent } from './plan-batch.ts';
+import type { BatchPart } from './project-batch.ts';
+
+interface Entry {
+  event: PositionedEvent;
+  done: boolean;
+}
+
+interface FieldState {
+  /** the last offset that counts as applied (raised in Redis, or where consumption was sought to) */
+  prefix: bigint;
+  /** the last offset received (poison messages included) */
+  received: bigint;
+  /** the first offset received but not raised yet (the next raise starts there) */
+  from: bigint | undefined;
+  highWatermark: bigint;
+  /** the field's unfinished events in offset order, from `head` */
+  pending: Entry[];
+  head: number;
+  /** bumped when the field is reset: rounds taken before settle nothing of it */
+  generation: number;
+}
+
+/** What one round projects: one part per partition, each account's events of it in offset order. */
+export interface Round {
+  parts: BatchPart[];
+  /** per partition in the round, where its next raise starts (for the continuity check) */
+  bounds: BatchBounds[];
+  /** the entries handed out, per partition and account (the head of the account's lane) */
+  taken: Map<string, Map<string, Entry[]>>;
+  generations: Map<string, number>;
+}
+
+/** A raise of a partition's applied offset: every offset from `from` to `to` is finished. */
+export interface Raise {
+  from: bigint;
+  to: bigint;
+}
+
+/** Events of a round's parts consumed, per partition and account: a count from the head of what was handed out. */
+export type Consumed = ReadonlyMap<string, ReadonlyMap<string, number>>;
+
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the lanes and the fields' state, and are each short
+export function createLanes(options: { maxQueued: number; roundEvents?: number }) {
+  const fields = new Map<string, FieldState>();
+  /** account -> partition -> its unfinished events, in offset order */
+  const lanes = new Map<string, Map<string, Entry[]>>();
+  let queued = 0;
+  /** generations are unique across fields and resets, so a round never mistakes a new state for its own */
+  let generationSeq = 0;
+  let waiters: (() => void)[] = [];
+  let wake: (() => void) | undefined;
+  let woken: Promise<void> | undefined;
+
+  function fieldState(field: string, firstOffset: bigint): FieldState {
+    let state = fields.get(field);
+    if (!state) {
+      state = { prefix: firstOffset - 1n, received: firstOffset - 1n, from: undefined, highWatermark: 0n, pending: [], head: 0, generation: ++generationSeq };
+      fields.set(field, state);
+    }
+    return state;
+  }
+
+  function released(count: number): void {
+    queued -= count;
+    if (queued > options.maxQueued) return;
+    const ready = waiters;
+    waiters = [];
+    for (const resolve of ready) resolve();
+  }
+
+  function dropField(field: string): void {
+    let dropped = 0;
+    for (const [accountId, byField] of lanes) {
+      dropped += byField.get(field)?.length ?? 0;
+      byField.delete(field);
+      if (byField.size === 0) lanes.delete(accountId);
+    }
+    released(dropped);
+  }
+
+  /** The offset before the field's first unfinished event, counting `finishing` as finished. */
+  function prefixOf(state: FieldState, finishing: ReadonlySet<Entry>): bigint {
+    for (let i = state.head; i < state.pending.length; i++) {
+      const entry = state.pending[i]!;
+      if (!entry.done && !finishing.has(entry)) return entry.event.offset - 1n;
+    }
+    return state.received;
+  }
+
+  function finishingOf(round: Round, consumed: Consumed): Map<string, Set<Entry>> {
+    const out = new Map<string, Set<Entry>>();
+    for (const [field, byAccount] of round.taken) {
+      if (fields.get(field)?.generation !== round.generations.get(field)) continue;
+      const set = new Set<Entry>();
+      for (const [accountId, entries] of byAccount) for (const entry of entries.slice(0, consumed.get(field)?.get(accountId) ?? 0)) set.add(entry);
+      out.set(field, set);
+    }
+    return out;
+  }
+
+  return {
+    /**
+     * A batch's decoded events (any accounts, in offset order) and its last offset; `firstOffset`
+     * is the batch's first (poison messages count: they are settled already).
+     */
+    add(field: string, batch: { firstOffset: bigint; last: bigint; highWatermark: bigint; events: readonly { accountId: string; event: PositionedEvent }[] }): void {
+      const state = fieldState(field, batch.firstOffset);
+      const before = state.received;
+      if (batch.last <= before) return;
+      // A batch that starts past what was received skipped offsets: the raise then starts there, and
+      // the continuity check finds the gap (as it would find one after a seek it did not ask for).
+      if (batch.firstOffset > before + 1n) state.from = batch.firstOffset;
+      else state.from ??= before + 1n;
+      state.received = batch.last;
+      state.highWatermark = batch.highWatermark;
+      for (const { accountId, event } of batch.events) {
+        if (event.offset <= before) continue;
+        const entry: Entry = { event, done: false };
+        state.pending.push(entry);
+        const byField = lanes.get(accountId) ?? new Map<string, Entry[]>();
+        lanes.set(accountId, byField);
+        const lane = byField.get(field) ?? [];
+        byField.set(field, lane);
+        lane.push(entry);
+        queued += 1;
+      }
+      wake?.();
+    },
+
+    /**
+     * The next round: the lanes' events, `roundEvents` at most, the accounts served in turn (those
+     * served go to the back; `busy` ones, in a round still in flight, are left for a later round;
+     * a `heavy` one alone), and every partition with something to raise; undefined when there is
+     * nothing to do.
+     */
+    take(busy: ReadonlySet<string> = new Set(), heavy: (accountId: string) => boolean = () => false): Round | undefined {
+      const parts = new Map<string, Map<string, PositionedEvent[]>>();
+      const taken = new Map<string, Map<string, Entry[]>>();
+      let budget = options.roundEvents ?? Infinity;
+      const served: string[] = [];
+      // A heavy account (its last plans reached many users) goes in a round of its own; light ones
+      // go together, so that a light account's write never waits for a heavy one's planning.
+      let kind: boolean | undefined;
+      for (const [accountId, byField] of lanes) {
+        if (budget <= 0 || kind === true) break;
+        if (busy.has(accountId)) continue;
+        const isHeavy = heavy(accountId);
+        if (kind !== undefined && isHeavy) continue;
+        kind = isHeavy;
+        served.push(accountId);
+        for (const [field, lane] of byField) {
+          const entries = lane.slice(0, Math.max(1, Math.min(lane.length, budget)));
+          budget -= entries.length;
+          const events = parts.get(field) ?? new Map<string, PositionedEvent[]>();
+          parts.set(field, events);
+          events.set(
+            accountId,
+            entries.map((e) => e.event),
+          );
+          const byAccount = taken.get(field) ?? new Map<string, Entry[]>();
+          taken.set(field, byAccount);
+          byAccount.set(accountId, entries);
+        }
+      }
+      for (const accountId of served) {
+        const byField = lanes.get(accountId)!;
+        lanes.delete(accountId);
+        lanes.set(accountId, byField);
+      }
+      const bounds: BatchBounds[] = [];
+      const generations = new Map<string, number>();
+      for (const [field, state] of fields)
+        // A partition without events here joins when it has something to raise now (a round that
+        // could raise nothing would only spin while its events are in another round).
+        if (parts.has(field) || prefixOf(state, new Set()) > state.prefix) {
+          bounds.push({ field, firstOffset: state.from ?? state.prefix + 1n, highWatermark: state.highWatermark });
+          generations.set(field, state.generation);
+        }
+      if (bounds.length === 0) return undefined;
+      return {
+        parts: [...parts].map(([field, byAccount]) => ({ source: splitField(field), byAccount })),
+        bounds,
+        taken,
+        generations,
+      };
+    },
+
+    /** The raises the round would make once `consumed` is finished (nothing changes). */
+    raises(round: Round, consumed: Consumed): Map<string, Raise> {
+      const finishing = finishingOf(round, consumed);
+      const out = new Map<string, Raise>();
+      for (const [field, generation] of round.generations) {
+        const state = fields.get(field);
+        if (!state || state.generation !== generation) continue;
+        const to = prefixOf(state, finishing.get(field) ?? new Set());
+        if (to > state.prefix) out.set(field, { from: state.from ?? state.prefix + 1n, to });
+      }
+      return out;
+    },
+
+    /**
+     * The round is done (written): its consumed events leave their lanes, and the prefixes move by
+     * `raises`, those `raises` gave when the round was committed (what arrived since waits for the next).
+     */
+    settle(round: Round, consumed: Consumed, raises: ReadonlyMap<string, Raise>): void {
+      let finished = 0;
+      for (const [field, set] of finishingOf(round, consumed)) {
+        for (const entry of set) entry.done = true;
+        finished += set.size;
+        for (const [accountId, entries] of round.taken.get(field)!) {
+          const n = consumed.get(field)?.get(accountId) ?? 0;
+          const byField = lanes.get(accountId);
+          const lane = byField?.get(field);
+          if (!lane || n === 0) continue;
+          // The handed-out entries are the lane's head: nothing else removes from it meanwhile.
+          if (lane[0] !== entries[0]) throw new Error(`lane ${accountId} ${field} changed under its round`);
+          lane.splice(0, n);
+          if (lane.length === 0) byField!.delete(field);
+          if (byField!.size === 0) lanes.delete(accountId);
+        }
+        const state = fields.get(field)!;
+        while (state.head < state.pending.length && state.pending[state.head]!.done) state.head += 1;
+        if (state.head > 1024 && state.head * 2 > state.pending.length) {
+          state.pending = state.pending.slice(state.head);
+          state.head = 0;
+        }
+      }
+      for (const [field, raise] of raises) {
+        const state = fields.get(field);
+        if (!state || state.generation !== round.generations.get(field) || raise.to <= state.prefix) continue;
+        state.prefix = raise.to;
+        state.from = raise.to < state.received ? raise.to + 1n : undefined;
+      }
+      released(finished);
+    },
+
+    /** Consumption of `field` continues at `next` (a seek): what was queued of it goes. */
+    reset(field: string, next: bigint): void {
+      dropField(field);
+      const state = fieldState(field, next);
+      Object.assign(state, { prefix: next - 1n, received: next - 1n, from: undefined, pending: [], head: 0, generation: ++generationSeq });
+    },
+
+    /** Forgets everything (a new assignment seeks every partition again). */
+    clear(): void {
+      for (const field of [...fields.keys()]) dropField(field);
+      fields.clear();
+    },
+
+    /** The partitions known, with their applied prefix. */
+    prefixes(): Map<string, bigint> {
+      return new Map([...fields].map(([field, s]) => [field, s.prefix]));
+    },
+
+    /** Events waiting or in a round. */
+    queued: () => queued,
+
+    /** Settles once fewer than `maxQueued` events wait (eachBatch's backpressure: the fetch waits). */
+    room(): Promise<void> {
+      if (queued <= options.maxQueued) return Promise.resolve();
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+
+    /** Settles when events are added next. */
+    next(): Promise<void> {
+      woken ??= new Promise((resolve) => {
+        wake = () => {
+          wake = undefined;
+          woken = undefined;
+          resolve();
+        };
+      });
+      return woken;
+    },
+
+    /** Lets whoever waits for room or events go (stopping). */
+    release(): void {
+      for (const resolve of waiters) resolve();
+      waiters = [];
+      wake?.();
+    },
+  };
+}
+
+export type Lanes = ReturnType<typeof createLanes>;
