@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
 import { indexBehind } from '../integrity/checkpoints.ts';
 import { generationKeys } from '../redis/keys.ts';
-import { readAccountPositions } from '../redis/positions-reader.ts';
+import { readAccountPositions, readPublishedGuard } from '../redis/positions-reader.ts';
 import { awaitPositions } from './freshness.ts';
 import type { LiveGeneration } from './live-generation.ts';
 import { type Positions, formatPositions, parsePositions, unknownTopics } from './position.ts';
@@ -73,17 +73,17 @@ export async function beginRead(services: ReportServices, c: Context, query: Rea
   const live = await services.live();
   const read = () => readAccountPositions(services.redis, live.space, query.accountId, source);
   const positions = await awaitPositions({ read, wanted, waitMs: query.wait_ms, now: services.now });
-  // The index's checkpoints cover the accounts' own positions too (the publisher writes them so):
-  // an index restored to before the position this answer names is refused, not read.
-  if (source === 'search') await requireCheckpoints(services.opensearch, live.index, positions);
+  // Read after the positions: the sealed refresh is at or past the one that published them, and an
+  // index restored to before it is refused, not read (decision 35).
+  if (source === 'search') await requireCheckpoints(services.opensearch, live.index, await readPublishedGuard(services.redis, live.space));
   const position = formatPositions(positions);
   c.header(POSITION_HEADER, position);
   return { live, positions, position, wanted };
 }
 
 /**
- * The users index still holds every write the positions name (its checkpoints are at or past
- * them): an index restored from an older snapshot is refused at once, not after the integrity
+ * The users index still holds every write that was published (its checkpoints are at or past the
+ * partitions' positions and the sealed refresh): an index restored from an older snapshot is refused at once, not after the integrity
  * monitor's next round (docs/reliability.md). One small realtime read beside the answer's own.
  */
 async function requireCheckpoints(opensearch: Client, index: string, positions: Positions): Promise<void> {

@@ -18,8 +18,8 @@ import { generationIndices, generationsWithGroups, generationsWithIndices, outda
 import { eventTopics } from '../kafka/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { generationKeys, liveGenerationKey } from '../redis/keys.ts';
-import { indexBehind } from './checkpoints.ts';
+import { generationKeys, liveGenerationKey, offsetsIn } from '../redis/keys.ts';
+import { indexBehind, publishedGuard } from './checkpoints.ts';
 import type { FaultCode } from './fault.ts';
 import { REPAIR_STALE_MS, type RepairMarker, describeRepair, readRepair } from './repair-state.ts';
 
@@ -147,9 +147,12 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
       const outdated = outdatedReason(index, found, generation);
       if (outdated) return { ok: false, fault: 'index_outdated', generation, reason: outdated, checkedAt: at };
     }
-    const positions = new Map(Object.entries(await redis.hgetall(generationKeys(space).positions)).map(([f, v]) => [f, BigInt(v)]));
+    const keys = generationKeys(space);
+    const [positionsHash, sealed] = await Promise.all([redis.hgetall(keys.positions), redis.get(keys.sealed)]);
+    const positions = publishedGuard(offsetsIn(positionsHash), Number(sealed ?? 0));
     for (const index of Object.values(generationIndices(namespace, generation))) {
-      // Positions first, checkpoints after: both only grow, and an index gets its checkpoint before its position is published.
+      // Redis first, checkpoints after: both only grow, and an index gets its checkpoints before
+      // their positions are published and their refresh sealed.
       const reason = await indexBehind(opensearch, index, positions);
       if (reason) return { ok: false, fault: 'index_behind', generation, reason, checkedAt: at };
     }

@@ -25,6 +25,8 @@ import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import { OPEN_END } from '../records/fact-intervals.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
+import { RAISE_COUNTER } from '../redis/scripts.ts';
+import { REFRESH_FIELD, readCheckpoints } from './checkpoints.ts';
 import { readRepair, writeRepair } from './repair-state.ts';
 import { versionOffset } from './versions.ts';
 
@@ -59,6 +61,7 @@ export async function repairRollback(deps: RollbackRepairDeps, reason: string, t
   for (const index of indexList(indices)) await writeIndexIdentity(opensearch, index, { ...(await readIdentity(redis, space))!, epoch: plan.epoch }, space.generation);
   await redis.hset(generationKeys(space).identity, 'epoch', String(plan.epoch));
   await lowerPositions(redis, space);
+  await raiseRefreshNumber(redis, space, opensearch, indexList(indices));
   const offset = versionOffset(plan.epoch);
   let done = 0;
   for (const [accountId, v0] of plan.versions) {
@@ -84,6 +87,19 @@ async function lowerPositions(redis: Redis, space: KeySpace): Promise<void> {
     if (limit === undefined) await redis.hdel(keys.positions, field);
     else if (BigInt(offset) > BigInt(limit)) await redis.hset(keys.positions, field, limit);
   }
+}
+
+/**
+ * Refresh numbers above the indices' refresh checkpoints: Redis came back with an older count, and
+ * until it passed the indices' again the sealed-refresh check (decision 35) would vouch for nothing.
+ */
+async function raiseRefreshNumber(redis: Redis, space: KeySpace, opensearch: Client, indices: readonly string[]): Promise<void> {
+  let highest = 0n;
+  for (const index of indices) {
+    const held = (await readCheckpoints(opensearch, index, [REFRESH_FIELD])).get(REFRESH_FIELD) ?? 0n;
+    if (held > highest) highest = held;
+  }
+  await redis.eval(RAISE_COUNTER, 1, generationKeys(space).refreshing, highest.toString());
 }
 
 /** The plan of a repair: resumed from the marker when one is under way for this generation. */

@@ -97,6 +97,14 @@ export interface AccountStatePort {
   raiseApplied(ranges: ReadonlyMap<string, { from: bigint; to: bigint }>): Promise<void>;
   /** A refresh starts: returns its number. */
   beginRefresh(): Promise<number>;
+  /**
+   * Refresh `n`'s checkpoints are in every index of the generation (`sealed` only ever goes up);
+   * called before its positions are published, so a reader that reads positions and then `sealed`
+   * holds a refresh number the index must have reached (decision 35).
+   */
+  sealRefresh(n: number): Promise<void>;
+  /** The number of the last sealed refresh (0 when none). */
+  sealedRefresh(): Promise<number>;
   /** Refresh `n`'s positions are published (`refreshed` only ever goes up). */
   endRefresh(n: number): Promise<void>;
   /** Searchable positions. */

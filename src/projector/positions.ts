@@ -5,7 +5,7 @@
  * tick stretches while refreshes are slow, so that refreshing never takes more than half the time.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import { checkpointOps, indexBehind } from '../integrity/checkpoints.ts';
+import { checkpointOps, indexBehind, publishedGuard } from '../integrity/checkpoints.ts';
 import { IntegrityFault } from '../integrity/fault.ts';
 import type { Logger } from '../logger.ts';
 import { writeDocs } from '../opensearch/bulk-writer.ts';
@@ -47,13 +47,15 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   let waiters: (() => void)[] = [];
 
   /**
-   * Before new checkpoints are written: every index still holds the ones already published (an
-   * index restored from an older snapshot would otherwise get fresh checkpoints over its missing
-   * writes, and no check could see it any more). Throws an IntegrityFault (index_behind).
+   * Before new checkpoints are written: every index still holds the ones already published, the
+   * partitions' and the sealed refresh number (an index restored from an older snapshot would
+   * otherwise get fresh checkpoints over its missing writes, and no check could see it any more).
+   * Throws an IntegrityFault (index_behind).
    */
   async function requireIndicesCurrent(indices: readonly string[], fields: readonly string[]): Promise<void> {
     const all = await store.positions();
-    const published = new Map(fields.filter((f) => all.has(f)).map((f) => [f, all.get(f)!]));
+    const sealed = await store.sealedRefresh();
+    const published = publishedGuard(new Map(fields.filter((f) => all.has(f)).map((f) => [f, all.get(f)!])), sealed);
     for (const index of indices) {
       const reason = await indexBehind(opensearch, index, published);
       if (reason) throw new IntegrityFault('index_behind', reason);
@@ -83,15 +85,16 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         refresh = await store.beginRefresh();
         if (options.checkpoints) {
           await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
-          // Each partition's checkpoint covers the accounts' own positions too: an answer naming an
-          // account's position is refused by an index restored to before it (decision 34).
-          const covered = new Map([...snapshot].map(([k, v]) => [k, v.offset]));
-          for (const offsets of accounts.values()) for (const [field, offset] of offsets) if ((covered.get(field) ?? -1n) < offset) covered.set(field, offset);
-          const ops = checkpointOps(options.checkpoints.indices(), covered);
+          // The partitions' checkpoints at their positions, and this refresh's number, which vouches
+          // for the accounts' own positions too (decision 35).
+          const ops = checkpointOps(options.checkpoints.indices(), publishedGuard(new Map([...snapshot].map(([k, v]) => [k, v.offset])), refresh));
           await writeDocs(opensearch, ops, options.checkpoints.requireAlias ? { requireAlias: true } : {});
         }
         await opensearch.indices.refresh({ index: options.index() });
       });
+      // Sealed before any position of this refresh is published: a reader that reads a position and
+      // then the sealed number compares the index with a refresh at or past the one that published it.
+      if (options.checkpoints) await store.sealRefresh(refresh);
       await store.raisePositions(new Map([...snapshot].map(([k, v]) => [k, v.offset])));
       await store.raiseAccountPositions(accounts);
       await store.endRefresh(refresh);

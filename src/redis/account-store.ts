@@ -190,6 +190,14 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       return redis.incr(gen.refreshing);
     },
 
+    async sealRefresh(n: number): Promise<void> {
+      await redis.call('EVAL', [RAISE_COUNTER, 1, gen.sealed, String(n)]);
+    },
+
+    async sealedRefresh(): Promise<number> {
+      return Number((await redis.get(gen.sealed)) ?? 0);
+    },
+
     /** Refresh `n`'s positions are published (`refreshed` only ever goes up). */
     async endRefresh(n: number): Promise<void> {
       await redis.call('EVAL', [RAISE_COUNTER, 1, gen.refreshed, String(n)]);

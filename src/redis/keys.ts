@@ -76,6 +76,12 @@ export function generationKeys(space: KeySpace) {
      */
     refreshing: `${p}:refreshing`,
     refreshed: `${p}:refreshed`,
+    /**
+     * the number of the last refresh whose checkpoints (with its own number, src/integrity/
+     * checkpoints.ts REFRESH_FIELD) are in every index; raised before that refresh's positions are
+     * published, so an index holding an older refresh number went back in time (decision 35)
+     */
+    sealed: `${p}:sealed`,
     /** set of account ids seen in this generation */
     accounts: `${p}:accounts`,
     /** set of accounts that may have documents not yet written to OpenSearch */

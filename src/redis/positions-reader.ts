@@ -1,11 +1,25 @@
 /** The positions an answer reflects, as the projector published them in Redis (src/redis/keys.ts). */
 import type { Redis } from 'ioredis';
+import { publishedGuard } from '../integrity/checkpoints.ts';
 import { exactPositions } from './counters-reader.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, generationKeys, offsetsIn } from './keys.ts';
 
 /** The generation's published searchable positions (`topic:partition -> offset`). */
 export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<string, bigint>> {
   return offsetsIn(await redis.hgetall(generationKeys(space).positions));
+}
+
+/**
+ * What the users index must hold for an answer whose positions were read before this call: the
+ * partitions' published positions and the sealed refresh number (src/integrity/checkpoints.ts).
+ */
+export async function readPublishedGuard(redis: Redis, space: KeySpace): Promise<Map<string, bigint>> {
+  const keys = generationKeys(space);
+  const [positions, sealed] = ((await redis.pipeline().hgetall(keys.positions).get(keys.sealed).exec()) ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+  return publishedGuard(offsetsIn((positions ?? {}) as Record<string, string>), Number((sealed as string | null | undefined) ?? 0));
 }
 
 /**

@@ -36,6 +36,7 @@ interface StoredGeneration {
   applied: Map<string, bigint>;
   refreshing: number;
   refreshed: number;
+  sealed: number;
 }
 
 const emptyGeneration = (): StoredGeneration => ({
@@ -46,6 +47,7 @@ const emptyGeneration = (): StoredGeneration => ({
   applied: new Map(),
   refreshing: 0,
   refreshed: 0,
+  sealed: 0,
 });
 
 const emptyStoredAccount = (): StoredAccount => ({
@@ -188,6 +190,14 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
 
     async beginRefresh(): Promise<number> {
       return (gen.refreshing += 1);
+    },
+
+    async sealRefresh(n: number): Promise<void> {
+      gen.sealed = Math.max(gen.sealed, n);
+    },
+
+    async sealedRefresh(): Promise<number> {
+      return gen.sealed;
     },
 
     async endRefresh(n: number): Promise<void> {

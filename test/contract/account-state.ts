@@ -278,6 +278,16 @@ export function accountStateContract(make: MakeAccountState): void {
       expect([await store.beginRefresh(), await store.beginRefresh(), await store.beginRefresh()]).toEqual([1, 2, 3]);
     });
 
+    it('a sealed refresh number only goes up, and none is sealed at first', async () => {
+      const store = make();
+      expect(await store.sealedRefresh()).toBe(0);
+      await store.sealRefresh(3);
+      await store.sealRefresh(2);
+      expect(await store.sealedRefresh()).toBe(3);
+      await store.sealRefresh(5);
+      expect(await store.sealedRefresh()).toBe(5);
+    });
+
     it('the fence runs before every load, commit and applied raise: when it throws, nothing is read or written', async () => {
       let closed = false;
       const store = make({
