@@ -75,10 +75,18 @@ export async function beginRead(services: ReportServices, c: Context, query: Rea
   const positions = await awaitPositions({ read, wanted, waitMs: query.wait_ms, now: services.now });
   // Read after the positions: the sealed refresh is at or past the one that published them, and an
   // index restored to before it is refused, not read (decision 35).
-  if (source === 'search') await requireCheckpoints(services.opensearch, live.index, await readPublishedGuard(services.redis, live.space));
+  if (source === 'search') await confirmIndex(services, live);
   const position = formatPositions(positions);
   c.header(POSITION_HEADER, position);
   return { live, positions, position, wanted };
+}
+
+/**
+ * Checks the users index again once an answer has been read from it: an index closed and restored
+ * between beginRead's check and the read (a stalled request) would otherwise be answered from.
+ */
+export async function confirmIndex(services: ReportServices, live: LiveGeneration): Promise<void> {
+  await requireCheckpoints(services.opensearch, live.index, await readPublishedGuard(services.redis, live.space));
 }
 
 /**
@@ -115,6 +123,7 @@ export async function readExactly<T>(services: ReportServices, c: Context, query
     const before = await settledRefresh(services.redis, keys, services.now);
     const scope = await beginRead(services, c, query);
     const value = await read(scope);
+    await confirmIndex(services, scope.live);
     last = { scope, value };
     if (before !== undefined && Number((await services.redis.get(keys.refreshing)) ?? 0) === before) return last;
   }

@@ -9,7 +9,7 @@ import type { ApiEnv } from './context.ts';
 import { inboxesAsOf, queuesAsOf } from './as-of-views.ts';
 import { type AccountOffsets, exactPositions, readInboxes, readQueues, readSummary } from '../redis/counters-reader.ts';
 import { formatPositions } from './position.ts';
-import { POSITION_HEADER, type ReportServices, beginRead, readExactly } from './read-context.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex, readExactly } from './read-context.ts';
 import { inboxesRoute, queuesRoute, summaryRoute, userRoute } from './route-definitions.ts';
 import { readUser } from './user-reader.ts';
 import { validationHook } from './validation.ts';
@@ -37,6 +37,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
         return c.json({ account_id, channel: query.channel ?? null, ...summary, position }, 200);
       }
       const summary = await summaryAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query.channel ?? 'all');
+      await confirmIndex(services, read.live);
       return c.json({ account_id, channel: query.channel ?? null, ...summary, position: read.position }, 200);
     },
     validationHook({ params: accountParamsSchema, query: summaryQuerySchema }),
@@ -74,6 +75,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search');
       if (query.as_of !== undefined) {
         const items = await queuesAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query);
+        await confirmIndex(services, read.live);
         return c.json({ items, position: read.position }, 200);
       }
       const types = query.access_type ? [query.access_type] : ACCESS_TYPES;
@@ -91,6 +93,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search');
       if (query.as_of !== undefined) {
         const items = await inboxesAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query);
+        await confirmIndex(services, read.live);
         return c.json({ items, position: read.position }, 200);
       }
       const { rows: items, offsets } = await readInboxes(services.redis, read.live.space, account_id, query.channel ?? 'all');

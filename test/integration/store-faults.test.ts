@@ -161,7 +161,16 @@ async function expectExact(s: Stage): Promise<void> {
 }
 
 /** No answer was wrong; some were refused with a reason naming the fault. */
-function expectNeverWrong(report: PollReport, refusal: RegExp): void {
+function expectNeverWrong(report: PollReport, refusal: RegExp, logs: readonly Record<string, unknown>[] = []): void {
+  if (report.wrongs.length > 0)
+    // What the service did around a wrong answer, for whoever has to find out why.
+    console.info(
+      `service log lines (info and above) before the first wrong answer (${report.wrongs[0]!.at}):\n${logs
+        .filter((l) => String(l.time ?? l.timestamp ?? '') <= (report.wrongs[0]!.at ?? ''))
+        .slice(-25)
+        .map((l) => JSON.stringify(l).slice(0, 400))
+        .join('\n')}`,
+    );
   // The tallies go to the test's output: the figures of docs/reliability.md come from here.
   console.info(
     `answers: ok ${report.ok}, ahead ${report.ahead}, refused ${report.refused}, wrong ${report.wrong}, error ${report.error}; refusals: ${[...report.refusals].map(([d, n]) => `${n}× ${d.slice(0, 120)}`).join(' | ')}`,
@@ -255,7 +264,7 @@ describe('store faults, each injected mid-stream into a running service', () => 
       await caughtUp(s);
       await new Promise((r) => setTimeout(r, 2_000));
       const report = await poller.stop();
-      expectNeverWrong(report, /went back in time|restored|closed|missing/);
+      expectNeverWrong(report, /went back in time|restored|closed|missing/, s.service.logs);
       expect(s.service.logs.some((l) => l.fault === 'index_behind')).toBe(true);
       await expectExact(s);
     } finally {

@@ -19,6 +19,8 @@ export interface JudgedAnswer {
   position: string | null;
   /** the difference (wrong, ahead), the detail (refused) or what went wrong (error) */
   note: string;
+  /** when the answer came (ISO), to set it beside the service's log */
+  at?: string;
 }
 
 export interface PollReport {
@@ -63,7 +65,7 @@ export function createAnswerJudge(oracle: Oracle) {
     tally[outcome] += 1;
     if (outcome === 'refused') tally.refusals.set(answer.note, (tally.refusals.get(answer.note) ?? 0) + 1);
     const kept = outcome === 'wrong' ? tally.wrongs : outcome === 'ahead' ? tally.aheads : outcome === 'error' ? tally.errors : undefined;
-    if (kept && kept.length < KEEP) kept.push({ route: answer.route, status: answer.status, position: answer.position, note: answer.note });
+    if (kept && kept.length < KEEP) kept.push({ route: answer.route, status: answer.status, position: answer.position, note: answer.note, ...(answer.at ? { at: answer.at } : {}) });
   }
 
   /** The nearest other published position (at most MAX_CANDIDATES tried) whose replay equals the answer. */
@@ -90,7 +92,7 @@ export function createAnswerJudge(oracle: Oracle) {
       const position = (body as { position?: unknown } | null)?.position;
       if (typeof position === 'string') published.add(position);
       const note = oracle.checkAnswer(kind, account, body, context);
-      const judged = { route, status: 200, position: typeof position === 'string' ? position : null, note: note ?? '' };
+      const judged = { route, status: 200, position: typeof position === 'string' ? position : null, note: note ?? '', at: new Date().toISOString() };
       if (note === null) record('ok', judged);
       else if (pending.length < MAX_PENDING && typeof position === 'string') pending.push({ ...judged, kind, account, body: body as Record<string, unknown>, context });
       else record('wrong', judged);
