@@ -65,7 +65,8 @@ export function createAnswerJudge(oracle: Oracle) {
     tally[outcome] += 1;
     if (outcome === 'refused') tally.refusals.set(answer.note, (tally.refusals.get(answer.note) ?? 0) + 1);
     const kept = outcome === 'wrong' ? tally.wrongs : outcome === 'ahead' ? tally.aheads : outcome === 'error' ? tally.errors : undefined;
-    if (kept && kept.length < KEEP) kept.push({ route: answer.route, status: answer.status, position: answer.position, note: answer.note, ...(answer.at ? { at: answer.at } : {}) });
+    if (kept && kept.length < KEEP)
+      kept.push({ route: answer.route, status: answer.status, position: answer.position, note: answer.note, ...(answer.at ? { at: answer.at } : {}) });
   }
 
   /** The nearest other published position (at most MAX_CANDIDATES tried) whose replay equals the answer. */
