@@ -6,9 +6,9 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
-import { indexBehind } from '../integrity/checkpoints.ts';
+import { indexBehind, publishedGuard } from '../integrity/checkpoints.ts';
 import { generationKeys } from '../redis/keys.ts';
-import { readAccountPositions, readPublishedGuard } from '../redis/positions-reader.ts';
+import { readAccountPositions, readPublished } from '../redis/positions-reader.ts';
 import { awaitPositions } from './freshness.ts';
 import type { LiveGeneration } from './live-generation.ts';
 import { type Positions, formatPositions, parsePositions, unknownTopics } from './position.ts';
@@ -86,7 +86,8 @@ export async function beginRead(services: ReportServices, c: Context, query: Rea
  * between beginRead's check and the read (a stalled request) would otherwise be answered from.
  */
 export async function confirmIndex(services: ReportServices, live: LiveGeneration): Promise<void> {
-  await requireCheckpoints(services.opensearch, live.index, await readPublishedGuard(services.redis, live.space));
+  const { positions, sealed } = await readPublished(services.redis, live.space);
+  await requireCheckpoints(services.opensearch, live.index, publishedGuard(positions, sealed));
 }
 
 /**

@@ -1,6 +1,5 @@
 /** The positions an answer reflects, as the projector published them in Redis (src/redis/keys.ts). */
 import type { Redis } from 'ioredis';
-import { publishedGuard } from '../integrity/checkpoints.ts';
 import { exactPositions } from './counters-reader.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, generationKeys, offsetsIn } from './keys.ts';
 
@@ -10,16 +9,16 @@ export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<
 }
 
 /**
- * What the users index must hold for an answer whose positions were read before this call: the
- * partitions' published positions and the sealed refresh number (src/integrity/checkpoints.ts).
+ * What was published, read together for a check of the users index against it (src/integrity/
+ * checkpoints.ts publishedGuard): the partitions' searchable positions and the sealed refresh.
  */
-export async function readPublishedGuard(redis: Redis, space: KeySpace): Promise<Map<string, bigint>> {
+export async function readPublished(redis: Redis, space: KeySpace): Promise<{ positions: Map<string, bigint>; sealed: number }> {
   const keys = generationKeys(space);
   const [positions, sealed] = ((await redis.pipeline().hgetall(keys.positions).get(keys.sealed).exec()) ?? []).map(([error, value]) => {
     if (error) throw error;
     return value;
   });
-  return publishedGuard(offsetsIn((positions ?? {}) as Record<string, string>), Number((sealed as string | null | undefined) ?? 0));
+  return { positions: offsetsIn((positions ?? {}) as Record<string, string>), sealed: Number((sealed as string | null | undefined) ?? 0) };
 }
 
 /**
