@@ -169,7 +169,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
   async function hold(): Promise<void> {
     if (release || !deps.gate) return;
     await new Promise<void>((acquired) => {
-      void deps.gate!.share(
+      void deps.gate!.run(
         () =>
           new Promise<void>((done) => {
             release = done;
@@ -202,9 +202,8 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
         onWritten(written);
       };
       if (release || !deps.gate) await last();
-      // Beside the other rounds' writes; weighed by its own: a small round's few pass a waiting
-      // refresh while a big one's thousands are under way (src/projector/write-gate.ts).
-      else await deps.gate.share(last, pending.length + 1);
+      // Weighed by its writes: a small round's few go before a big one's queued thousands.
+      else await deps.gate.run(last, pending.length + 1);
     },
     /** Gives the gate back (after `finish`, or on a failure). */
     close(): void {
