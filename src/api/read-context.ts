@@ -68,14 +68,14 @@ export interface ReadQuery {
  * positions are the account's: per partition the further of the generation's and the account's
  * own (decision 34).
  */
-export async function beginRead(services: ReportServices, c: Context, query: ReadQuery, source: ReadSource = 'search'): Promise<ReadScope> {
+export async function beginRead(services: ReportServices, c: Context, query: ReadQuery, source: ReadSource = 'search', check = true): Promise<ReadScope> {
   const wanted = parseMinPosition(query.min_position, services.topics);
   const live = await services.live();
   const read = () => readAccountPositions(services.redis, live.space, query.accountId, source);
   const positions = await awaitPositions({ read, wanted, waitMs: query.wait_ms, now: services.now });
   // Read after the positions: the sealed refresh is at or past the one that published them, and an
   // index restored to before it is refused, not read (decision 35).
-  if (source === 'search') await confirmIndex(services, live);
+  if (source === 'search' && check) await confirmIndex(services, live);
   const position = formatPositions(positions);
   c.header(POSITION_HEADER, position);
   return { live, positions, position, wanted };
@@ -85,9 +85,10 @@ export async function beginRead(services: ReportServices, c: Context, query: Rea
  * Checks the users index again once an answer has been read from it: an index closed and restored
  * between beginRead's check and the read (a stalled request) would otherwise be answered from.
  */
-export async function confirmIndex(services: ReportServices, live: LiveGeneration): Promise<void> {
-  const { positions, sealed } = await readPublished(services.redis, live.space);
+export async function confirmIndex(services: ReportServices, live: LiveGeneration): Promise<number> {
+  const { positions, sealed, refreshing } = await readPublished(services.redis, live.space);
   await requireCheckpoints(services.opensearch, live.index, publishedGuard(positions, sealed));
+  return refreshing;
 }
 
 /**
@@ -122,11 +123,13 @@ export async function readExactly<T>(services: ReportServices, c: Context, query
   let last: { scope: ReadScope; value: T } | undefined;
   for (let attempt = 0; attempt < EXACT_ATTEMPTS; attempt++) {
     const before = await settledRefresh(services.redis, keys, services.now);
-    const scope = await beginRead(services, c, query);
+    // The index is checked once, after the read (which is what makes an answer safe): a restore
+    // before the check is seen by it, one after it came too late to change what was read.
+    const scope = await beginRead(services, c, query, 'search', false);
     const value = await read(scope);
-    await confirmIndex(services, scope.live);
+    const refreshing = await confirmIndex(services, scope.live);
     last = { scope, value };
-    if (before !== undefined && Number((await services.redis.get(keys.refreshing)) ?? 0) === before) return last;
+    if (before !== undefined && scope.live.space.generation === live.space.generation && refreshing === before) return last;
   }
   return last!;
 }

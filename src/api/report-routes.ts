@@ -30,7 +30,8 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
       // The live summary is read from Redis counters: it waits only for the Redis commit of min_position.
-      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search');
+      // An as_of view checks the users index once, after its read (confirmIndex).
+      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search', false);
       if (query.as_of === undefined) {
         const { offsets, ...summary } = await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all');
         const position = exactPosition(c, read.positions, offsets);
@@ -72,7 +73,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search');
+      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search', false);
       if (query.as_of !== undefined) {
         const items = await queuesAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query);
         await confirmIndex(services, read.live);
@@ -90,7 +91,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
     async (c) => {
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search');
+      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'counters' : 'search', false);
       if (query.as_of !== undefined) {
         const items = await inboxesAsOf(services.opensearch, read.live.facts, account_id, asOfMs(query.as_of), query);
         await confirmIndex(services, read.live);

@@ -10,15 +10,20 @@ export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<
 
 /**
  * What was published, read together for a check of the users index against it (src/integrity/
- * checkpoints.ts publishedGuard): the partitions' searchable positions and the sealed refresh.
+ * checkpoints.ts publishedGuard): the partitions' searchable positions, the sealed refresh, and
+ * the number of the last refresh begun (for an exact read, src/api/read-context.ts).
  */
-export async function readPublished(redis: Redis, space: KeySpace): Promise<{ positions: Map<string, bigint>; sealed: number }> {
+export async function readPublished(redis: Redis, space: KeySpace): Promise<{ positions: Map<string, bigint>; sealed: number; refreshing: number }> {
   const keys = generationKeys(space);
-  const [positions, sealed] = ((await redis.pipeline().hgetall(keys.positions).get(keys.sealed).exec()) ?? []).map(([error, value]) => {
+  const [positions, sealed, refreshing] = ((await redis.pipeline().hgetall(keys.positions).get(keys.sealed).get(keys.refreshing).exec()) ?? []).map(([error, value]) => {
     if (error) throw error;
     return value;
   });
-  return { positions: offsetsIn((positions ?? {}) as Record<string, string>), sealed: Number((sealed as string | null | undefined) ?? 0) };
+  return {
+    positions: offsetsIn((positions ?? {}) as Record<string, string>),
+    sealed: Number((sealed as string | null | undefined) ?? 0),
+    refreshing: Number((refreshing as string | null | undefined) ?? 0),
+  };
 }
 
 /**
