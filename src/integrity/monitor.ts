@@ -19,6 +19,7 @@ import { eventTopics } from '../kafka/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { generationKeys, liveGenerationKey, offsetsIn } from '../redis/keys.ts';
+import { readPublished } from '../redis/positions-reader.ts';
 import { indexBehind, publishedGuard } from './checkpoints.ts';
 import type { FaultCode } from './fault.ts';
 import { REPAIR_STALE_MS, type RepairMarker, describeRepair, readRepair } from './repair-state.ts';
@@ -147,9 +148,8 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
       const outdated = outdatedReason(index, found, generation);
       if (outdated) return { ok: false, fault: 'index_outdated', generation, reason: outdated, checkedAt: at };
     }
-    const keys = generationKeys(space);
-    const [positionsHash, sealed] = await Promise.all([redis.hgetall(keys.positions), redis.get(keys.sealed)]);
-    const positions = publishedGuard(offsetsIn(positionsHash), Number(sealed ?? 0));
+    const published = await readPublished(redis, space);
+    const positions = publishedGuard(published.positions, published.sealed);
     for (const index of Object.values(generationIndices(namespace, generation))) {
       // Redis first, checkpoints after: both only grow, and an index gets its checkpoints before
       // their positions are published and their refresh sealed.
@@ -187,7 +187,7 @@ export function createIntegrityMonitor(deps: IntegrityMonitorDeps) {
     if (topics.length > 0)
       for (const { topic, partitions } of await client.fetchOffsets({ groupId: deps.groupOf(generation), topics }))
         for (const { partition, offset } of partitions) if (BigInt(offset) >= 0n) committed.set(`${topic}:${partition}`, BigInt(offset));
-    const applied = new Map(Object.entries(await redis.hgetall(generationKeys(space).applied)).map(([f, v]) => [f, BigInt(v)]));
+    const applied = offsetsIn(await redis.hgetall(generationKeys(space).applied));
     for (const topic of deps.topics.filter((t) => !existing.has(t))) {
       const field = [...applied.keys()].find((f) => f.startsWith(`${topic}:`));
       if (field)

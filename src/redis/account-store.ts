@@ -204,14 +204,12 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     },
 
     async positions(): Promise<Map<string, bigint>> {
-      const raw = await redis.hgetall(gen.positions);
-      return new Map(Object.entries(raw).map(([k, v]) => [k, BigInt(v)]));
+      return offsetsIn(await redis.hgetall(gen.positions));
     },
 
     /** Applied positions: every event up to each offset is committed to Redis (`<topic>:<partition>` -> offset). */
     async applied(): Promise<Map<string, bigint>> {
-      const raw = await redis.hgetall(gen.applied);
-      return new Map(Object.entries(raw).map(([k, v]) => [k, BigInt(v)]));
+      return offsetsIn(await redis.hgetall(gen.applied));
     },
 
     /** All counters of an account as core counter keys (for verify and tests). */
