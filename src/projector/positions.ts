@@ -73,6 +73,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   async function publishOnce(): Promise<void> {
     if (pending.size === 0 && pendingAccounts.size === 0) return;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
+    /** the snapshot's offsets: checkpointed, then published */
+    let offsets = new Map<string, bigint>();
     let accounts = new Map<string, Map<string, bigint>>();
     let refresh = 0;
     try {
@@ -80,6 +82,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       await (options.gate ?? { run: (fn: () => Promise<void>) => fn() }).run(async () => {
         snapshot = pending;
         pending = new Map();
+        offsets = new Map([...snapshot].map(([k, v]) => [k, v.offset]));
         accounts = pendingAccounts;
         pendingAccounts = new Map();
         refresh = await store.beginRefresh();
@@ -87,7 +90,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
           await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
           // The partitions' checkpoints at their positions, and this refresh's number, which vouches
           // for the accounts' own positions too (decision 35).
-          const ops = checkpointOps(options.checkpoints.indices(), publishedGuard(new Map([...snapshot].map(([k, v]) => [k, v.offset])), refresh));
+          const ops = checkpointOps(options.checkpoints.indices(), publishedGuard(offsets, refresh));
           await writeDocs(opensearch, ops, options.checkpoints.requireAlias ? { requireAlias: true } : {});
         }
         await opensearch.indices.refresh({ index: options.index() });
@@ -95,7 +98,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       // Sealed before any position of this refresh is published: a reader that reads a position and
       // then the sealed number compares the index with a refresh at or past the one that published it.
       if (options.checkpoints) await store.sealRefresh(refresh);
-      await store.raisePositions(new Map([...snapshot].map(([k, v]) => [k, v.offset])));
+      await store.raisePositions(offsets);
       await store.raiseAccountPositions(accounts);
       await store.endRefresh(refresh);
       const at = now();

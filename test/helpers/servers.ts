@@ -55,6 +55,14 @@ export function createTestOpenSearch(): Client {
   return new Client({ node: serverAddresses().opensearchUrl });
 }
 
+/** The OpenSearch server's path.repo (where fs snapshot repositories may live), if it has one. */
+export async function snapshotRepositoryPath(opensearch: Client): Promise<string | undefined> {
+  const { body } = await opensearch.nodes.info({ node_id: '_local', metric: 'settings' } as never);
+  const node = Object.values((body as { nodes: Record<string, { settings?: { path?: { repo?: string[] | string } } }> }).nodes)[0];
+  const repo = node?.settings?.path?.repo;
+  return Array.isArray(repo) ? repo[0] : repo;
+}
+
 /** An ioredis client on the test server. Close it with `redis.quit()`. */
 export function createTestRedis(): Redis {
   return new Redis(serverAddresses().redisUrl, { maxRetriesPerRequest: 3 });

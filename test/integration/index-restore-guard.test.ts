@@ -15,7 +15,7 @@ import { createPositionPublisher } from '../../src/projector/positions.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
 import { readAccountPositions, readPublished } from '../../src/redis/positions-reader.ts';
 import { type TestNamespace, createTestNamespace } from '../helpers/namespace.ts';
-import { createTestOpenSearch, createTestRedis } from '../helpers/servers.ts';
+import { createTestOpenSearch, createTestRedis, snapshotRepositoryPath } from '../helpers/servers.ts';
 
 let ns: TestNamespace;
 let redis: Redis;
@@ -26,10 +26,7 @@ beforeAll(async () => {
   ns = createTestNamespace();
   redis = createTestRedis();
   opensearch = createTestOpenSearch();
-  const { body } = await opensearch.nodes.info({ node_id: '_local', metric: 'settings' } as never);
-  const node = Object.values((body as { nodes: Record<string, { settings?: { path?: { repo?: string[] | string } } }> }).nodes)[0];
-  const repo = node?.settings?.path?.repo;
-  repoPath = Array.isArray(repo) ? repo[0] : repo;
+  repoPath = await snapshotRepositoryPath(opensearch);
 });
 afterAll(async () => {
   await redis.quit();

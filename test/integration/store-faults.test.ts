@@ -17,7 +17,7 @@ import { createAccountStore } from '../../src/redis/account-store.ts';
 import { liveGenerationKey } from '../../src/redis/keys.ts';
 import { verifyAll } from '../../src/verify.ts';
 import { createTestNamespace, type TestNamespace } from '../helpers/namespace.ts';
-import { createTestKafka, createTestOpenSearch, serverAddresses } from '../helpers/servers.ts';
+import { createTestKafka, createTestOpenSearch, serverAddresses, snapshotRepositoryPath } from '../helpers/servers.ts';
 import { type AnswerPoller, type PollReport, createAnswerPoller } from '../support/answer-poller.ts';
 import { expectedState, indexedState, testHistory } from '../support/history.ts';
 import { type Oracle, createOracle } from '../support/oracle.ts';
@@ -396,14 +396,6 @@ describe('store faults, each injected mid-stream into a running service', () => 
     expect([...report.refusals.keys()].some((d) => d.includes(`topic ${topic}`) && /deleted/.test(d))).toBe(true);
   }, 300_000);
 });
-
-/** The server's path.repo (where fs snapshot repositories may live), if it has one. */
-async function snapshotRepositoryPath(opensearch: ReturnType<typeof createTestOpenSearch>): Promise<string | undefined> {
-  const { body } = await opensearch.nodes.info({ node_id: '_local', metric: 'settings' } as never);
-  const node = Object.values((body as { nodes: Record<string, { settings?: { path?: { repo?: string[] | string } } }> }).nodes)[0];
-  const repo = node?.settings?.path?.repo;
-  return Array.isArray(repo) ? repo[0] : repo;
-}
 
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
