@@ -1,10 +1,21 @@
 /**
  * affectedUsers: the users whose document an event may change, read from the facts before the event
  * is applied (so the projector can derive their old documents first). A superset of the users whose
- * document changes, and not much more: a role change reaches only that role's users.
+ * document changes, and not much more: a role change reaches only that role's users, and only
+ * when it changes what the role means to a document (whether it gives recordings); an upsert that
+ * changes nothing a document shows (a privilege that is not a recording one, a queue's recording
+ * flags on a channel without recording) reaches no one.
  */
 import type { FactEvent } from './events.ts';
 import type { AccountFacts } from './facts.ts';
+import { type QueueFact, RECORDED_CHANNELS, roleRecords } from './model.ts';
+
+/** What of a queue its members' documents show (deriveUser): two queues alike here derive alike. */
+function queueShown(queue: QueueFact): string {
+  const recorded = RECORDED_CHANNELS.has(queue.channel);
+  const automatic = recorded && queue.recording.automatic;
+  return JSON.stringify([queue.queue_name, queue.channel, automatic, recorded && queue.recording.ad_hoc, automatic ? queue.overflow_to_inbox_id : null]);
+}
 
 function membersOf(facts: AccountFacts, queueId: string, into: Set<string>): void {
   for (const userId of facts.members.get(queueId)?.keys() ?? []) into.add(userId);
@@ -39,15 +50,28 @@ export function affectedUsers(facts: AccountFacts, event: FactEvent): Set<string
     case 'inbox.user_granted':
       if (!gone.user.has(event.data.user_id) && !gone.inbox.has(event.data.inbox_id)) out.add(event.data.user_id);
       break;
+    // A role means one thing to its holders' documents: whether it gives recordings (an upsert of a
+    // deleted role is dropped; a role deleted or never known gives none).
     case 'role.upserted':
-    case 'role.deleted':
-      for (const userId of facts.usersOfRole.get(event.data.role_id) ?? []) out.add(userId);
+      if (!gone.role.has(event.data.role_id) && roleRecords(facts.roles.get(event.data.role_id)) !== roleRecords(event.data))
+        for (const userId of facts.usersOfRole.get(event.data.role_id) ?? []) out.add(userId);
       break;
-    case 'queue.upserted':
+    case 'role.deleted':
+      if (roleRecords(facts.roles.get(event.data.role_id))) for (const userId of facts.usersOfRole.get(event.data.role_id) ?? []) out.add(userId);
+      break;
+    case 'queue.upserted': {
+      const before = facts.queues.get(event.data.cc_queue_id);
+      if (gone.queue.has(event.data.cc_queue_id) || (before && queueShown(before) === queueShown(event.data))) break;
+      membersOf(facts, event.data.cc_queue_id, out);
+      break;
+    }
     case 'queue.deleted':
       membersOf(facts, event.data.cc_queue_id, out);
       break;
     case 'inbox.upserted':
+      if (gone.inbox.has(event.data.inbox_id) || facts.inboxes.get(event.data.inbox_id)?.inbox_name === event.data.inbox_name) break;
+      usersNearInbox(facts, event.data.inbox_id, out);
+      break;
     case 'inbox.deleted':
       usersNearInbox(facts, event.data.inbox_id, out);
       break;

@@ -3,7 +3,7 @@
  * to the user's document with every entry and every path that grants it.
  */
 import type { AccountFacts } from './facts.ts';
-import { type AccessType, type Channel, type Entry, type MemberType, type Path, RECORDED_CHANNELS, RECORDING_PRIVILEGES, type UserDoc } from './model.ts';
+import { type AccessType, type Channel, type Entry, type MemberType, type Path, RECORDED_CHANNELS, type UserDoc, roleRecords } from './model.ts';
 
 const MEMBER_ORDER: Record<MemberType, number> = { agent: 0, supervisor: 1 };
 
@@ -78,7 +78,7 @@ export function deriveUser(facts: AccountFacts, userId: string): UserDoc | null 
 
   const roleId = facts.roleOf.get(userId);
   const role = roleId === undefined ? undefined : facts.roles.get(roleId);
-  const mayRecord = role !== undefined && role.privileges.some((p) => RECORDING_PRIVILEGES.has(p));
+  const mayRecord = roleRecords(role);
 
   for (const [queueId, types] of facts.queuesOf.get(userId) ?? []) {
     const queue = facts.queues.get(queueId);

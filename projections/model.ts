@@ -25,6 +25,11 @@ export const RECORDING_PRIVILEGES: ReadonlySet<string> = new Set(RECORDING_PRIVI
 /** Channels on which call recording exists at all (rules 2 and 3). */
 export const RECORDED_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['voice', 'video']);
 
+/** Whether a role's holders may be given Automatic Call Recording (rule 2): all a role means to a document. */
+export function roleRecords(role: Pick<RoleFact, 'privileges'> | undefined): boolean {
+  return role !== undefined && role.privileges.some((p) => RECORDING_PRIVILEGES.has(p));
+}
+
 export interface UserFact {
   display_name: string;
   user_email: string;
