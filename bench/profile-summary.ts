@@ -6,7 +6,10 @@
  *     caller with a source file), grouped by module (core rules, bulk serialization, kafkajs…);
  *   - inclusive time of the projector's main steps (any sample with the step on its stack).
  *
- *   npx tsx bench/profile-summary.ts file.cpuprofile [--top 25] [--json]
+ * `--from-s`/`--to-s` keep the samples of one stretch, in seconds from the profile's start (a bench
+ * that prints its own clock, such as the freshness bench, tells which stretch was its load).
+ *
+ *   npx tsx bench/profile-summary.ts file.cpuprofile [--top 25] [--from-s 110] [--to-s 150] [--json]
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -92,12 +95,18 @@ const STEPS: [string, (f: CallFrame) => boolean][] = [
   ['opensearch client', (f) => f.url.includes('/node_modules/@opensearch-project/')],
 ];
 
-export function summarizeProfile(profile: CpuProfile, topN = 25): ProfileSummary {
+export function summarizeProfile(profile: CpuProfile, topN = 25, window: { fromS?: number; toS?: number } = {}): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const fromUs = (window.fromS ?? 0) * 1e6;
+  const toUs = (window.toS ?? Infinity) * 1e6;
+  let atUs = 0;
+  profile.samples.forEach((id, i) => {
+    atUs += profile.timeDeltas[i] ?? 0;
+    if (atUs >= fromUs && atUs < toUs) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const pct = (us: number) => (100 * us) / totalUs;
 
@@ -167,12 +176,19 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const file = args.find((a) => !a.startsWith('--'));
   if (!file) {
-    process.stderr.write('usage: tsx bench/profile-summary.ts <file.cpuprofile> [--top N] [--json]\n');
+    process.stderr.write('usage: tsx bench/profile-summary.ts <file.cpuprofile> [--top N] [--from-s S] [--to-s S] [--json]\n');
     process.exit(2);
   }
   const topIndex = args.indexOf('--top');
   const topN = topIndex >= 0 ? Math.max(1, Math.min(200, Number(args[topIndex + 1]) || 25)) : 25;
-  const summary = summarizeProfile(JSON.parse(await readFile(file, 'utf8')) as CpuProfile, topN);
+  const seconds = (flag: string): number | undefined => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : undefined);
+  const window = { fromS: seconds('--from-s'), toS: seconds('--to-s') };
+  for (const [flag, value] of Object.entries(window))
+    if (value !== undefined && !(value >= 0)) throw new Error(`--${flag === 'fromS' ? 'from-s' : 'to-s'}: a number of seconds (got ${String(value)})`);
+  const summary = summarizeProfile(JSON.parse(await readFile(file, 'utf8')) as CpuProfile, topN, {
+    ...(window.fromS !== undefined ? { fromS: window.fromS } : {}),
+    ...(window.toS !== undefined ? { toS: window.toS } : {}),
+  });
   process.stdout.write(args.includes('--json') ? `${JSON.stringify(summary, null, 2)}\n` : formatProfileSummary(summary));
 }
 
