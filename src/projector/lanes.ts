@@ -58,7 +58,7 @@ export interface Raise {
 export type Consumed = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 // eslint-disable-next-line max-lines-per-function -- a factory: its methods share the lanes and the fields' state, and are each short
-export function createLanes(options: { maxQueued: number; roundEvents?: number }) {
+export function createLanes(options: { maxQueued: number; roundEvents?: number; backlogEvents?: number }) {
   const fields = new Map<string, FieldState>();
   /** account -> partition -> its unfinished events, in offset order */
   const lanes = new Map<string, Map<string, Entry[]>>();
@@ -147,24 +147,27 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number }
 
     /**
      * The next round: the lanes' events, `roundEvents` at most, the accounts served in turn (those
-     * served go to the back; `busy` ones, in a round still in flight, are left for a later round;
-     * a `heavy` one alone), and every partition with something to raise; undefined when there is
-     * nothing to do.
+     * served go to the back; `busy` ones, in a round still in flight, are left for a later round).
+     * Accounts go in rounds of their kind: a `heavy` one alone; those with more than `backlogEvents`
+     * waiting (catching up) together; those with a few events together, so that a small account's
+     * change is planned and written in a small round, never behind a neighbour's backlog.
+     * Undefined when there is nothing to do.
      */
     take(busy: ReadonlySet<string> = new Set(), heavy: (accountId: string) => boolean = () => false): Round | undefined {
       const parts = new Map<string, Map<string, PositionedEvent[]>>();
       const taken = new Map<string, Map<string, Entry[]>>();
       let budget = options.roundEvents ?? Infinity;
       const served: string[] = [];
-      // A heavy account (its last plans reached many users) goes in a round of its own; light ones
-      // go together, so that a light account's write never waits for a heavy one's planning.
-      let kind: boolean | undefined;
+      const backlog = options.backlogEvents ?? Infinity;
+      let kind: 'heavy' | 'backlog' | 'short' | undefined;
       for (const [accountId, byField] of lanes) {
-        if (budget <= 0 || kind === true) break;
+        if (budget <= 0 || kind === 'heavy') break;
         if (busy.has(accountId)) continue;
-        const isHeavy = heavy(accountId);
-        if (kind !== undefined && isHeavy) continue;
-        kind = isHeavy;
+        let waiting = 0;
+        for (const lane of byField.values()) waiting += lane.length;
+        const accountKind = heavy(accountId) ? 'heavy' : waiting > backlog ? 'backlog' : 'short';
+        if (kind !== undefined && accountKind !== kind) continue;
+        kind = accountKind;
         served.push(accountId);
         for (const [field, lane] of byField) {
           const entries = lane.slice(0, Math.max(1, Math.min(lane.length, budget)));

@@ -73,6 +73,19 @@ describe('the lanes', () => {
     expect(accounts(lanes.take(new Set(), heavy))).toEqual(['busy', 'small', 'other']);
   });
 
+  it('keep accounts catching up apart from accounts with a few events waiting', () => {
+    const lanes = createLanes({ maxQueued: 100, backlogEvents: 3 });
+    lanes.reset('t:0', 0n);
+    lanes.reset('t:1', 0n);
+    // 'big' has 5 events waiting over two partitions, 'busy' 4; 'small' and 'other' one each
+    lanes.add('t:0', batch(0, 5, { 0: 'big', 1: 'small', 2: 'big', 3: 'busy', 4: 'busy', 5: 'big' }));
+    lanes.add('t:1', batch(0, 3, { 0: 'big', 1: 'big', 2: 'busy', 3: 'other' }));
+    lanes.add('t:0', batch(6, 6, { 6: 'busy' }));
+    const accounts = (round: ReturnType<typeof lanes.take>) => [...new Set(round!.parts.flatMap((p) => [...p.byAccount.keys()]))];
+    expect(accounts(lanes.take())).toEqual(['big', 'busy']);
+    expect(accounts(lanes.take(new Set(['big', 'busy'])))).toEqual(['small', 'other']);
+  });
+
   it('raise a partition whose batch held only poison', () => {
     const lanes = createLanes({ maxQueued: 100 });
     lanes.reset('t:1', 0n);
