@@ -74,6 +74,13 @@ export const LANE_EVENTS = 50_000;
 export const ROUND_EVENTS = 5_000;
 
 /**
+ * An account with more events than this waiting is catching up: its rounds hold only accounts
+ * catching up, so that an account with a few events waiting (a small account's change) goes in a
+ * small round of its own kind, planned and written at once (decision 36).
+ */
+export const BACKLOG_EVENTS = 100;
+
+/**
  * The work one round plans in all (distinct users reached plus events, shared by its accounts;
  * each account gets at least one event), as one commit's (WORK_PER_COMMIT): the more a plan holds,
  * the more of a neighbour's repeated role changes it derives once. A change of another account does
@@ -106,7 +113,7 @@ export function createProjector(deps: ProjectorDeps) {
   // carries the account version it was computed from, and a resent applied raise must continue its
   // partition, both checked in Redis itself.)
   const redis = deps.redis.duplicate({ enableOfflineQueue: false, lazyConnect: true });
-  const lanes: Lanes = createLanes({ maxQueued: config.laneEvents ?? LANE_EVENTS, roundEvents: config.roundEvents ?? ROUND_EVENTS });
+  const lanes: Lanes = createLanes({ maxQueued: config.laneEvents ?? LANE_EVENTS, roundEvents: config.roundEvents ?? ROUND_EVENTS, backlogEvents: BACKLOG_EVENTS });
   redis.on('error', (error) => logger.debug({ err: error }, 'projector redis connection error'));
   const health = createProjectorHealth(metrics);
   const abort = new AbortController();
@@ -251,6 +258,9 @@ export function createProjector(deps: ProjectorDeps) {
     for (const [accountId, work] of outcome.work)
       if (work > HEAVY_WORK) lastWork.set(accountId, work);
       else lastWork.delete(accountId);
+    // Its accounts may go in the next round now: what is left here (the repair's settling, the
+    // commit to Kafka) touches no account.
+    freeAccounts(round);
     metrics?.laneEvents.set(lanes.queued());
     await guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to])));
     // Rounds finish in any order: a partition's committed offset only moves forward.
@@ -305,8 +315,17 @@ export function createProjector(deps: ProjectorDeps) {
   /** each account's work in its last round (a heavy account's next round is its own) */
   const lastWork = new Map<string, number>();
 
-  /** Rounds in flight, each with the accounts it holds (no account is in two rounds). */
+  /** Rounds in flight, each with the accounts it holds until it settles (no account is in two rounds). */
   const running = new Map<Round, { accounts: ReadonlySet<string>; done: Promise<void> }>();
+  /** wakes the round loop when a round lets its accounts go before it ends */
+  let accountsFreed: (() => void) | undefined;
+
+  function freeAccounts(round: Round): void {
+    const entry = running.get(round);
+    if (!entry) return;
+    entry.accounts = new Set();
+    accountsFreed?.();
+  }
   /** a round found a gap while others ran: the next round runs alone, after them */
   let repairWanted = false;
   /** serializes the rounds' checks (the write gate's serializer; every check weighs the same, so they go in arrival order) */
@@ -335,7 +354,8 @@ export function createProjector(deps: ProjectorDeps) {
       const busy = new Set([...running.values()].flatMap((r) => [...r.accounts]));
       const round = health.fault() ? undefined : lanes.take(busy, (accountId) => (lastWork.get(accountId) ?? 0) > HEAVY_WORK);
       if (!round) {
-        await Promise.race([lanes.next(), stopped, ...settled()]);
+        await Promise.race([lanes.next(), stopped, new Promise<void>((resolve) => (accountsFreed = resolve)), ...settled()]);
+        accountsFreed = undefined;
         continue;
       }
       // In `running` before it starts: its check counts itself.
