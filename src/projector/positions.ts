@@ -139,11 +139,14 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
               waiters.push(resolve);
               setTimeout(resolve, intervalMs);
             });
+          const started = now();
           let took = 0;
           try {
             took = await publishOnce();
             options.onHealth?.(true);
           } catch (error) {
+            // A failed publish (OpenSearch or Redis out) is paced by all it took, as before.
+            took = now() - started;
             if (error instanceof IntegrityFault) {
               options.onFault?.(error);
               return;
