@@ -98,8 +98,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       // Sealed before any position of this refresh is published: a reader that reads a position and
       // then the sealed number compares the index with a refresh at or past the one that published it.
       if (options.checkpoints) await store.sealRefresh(refresh);
-      await store.raisePositions(offsets);
-      await store.raiseAccountPositions(accounts);
+      await Promise.all([store.raisePositions(offsets), store.raiseAccountPositions(accounts)]);
       await store.endRefresh(refresh);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
