@@ -1,6 +1,17 @@
 /** Prometheus metrics of the projector and the API, on one registry served at /metrics. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Where a round's time goes, stage by stage (decision 36). */
+function roundStageSeconds(registers: Registry[]) {
+  return new Histogram({
+    name: 'access_index_round_stage_seconds',
+    help: "A round's stages: lane wait of its oldest event, check, commit (plan + Redis), write (bulk + gate), publish (write to refresh)",
+    labelNames: ['stage'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'access_index_' });
@@ -29,6 +40,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,
     }),
+    roundStageSeconds: roundStageSeconds(registers),
     laneEvents: new Gauge({ name: 'access_index_lane_events', help: "Events read from Kafka and waiting in the projector's account lanes", registers }),
     accountsEvicted: new Counter({ name: 'access_index_accounts_evicted_total', help: 'Accounts dropped from the projector cache to keep it within its memory budget', registers }),
     consumerLag: new Gauge({ name: 'access_index_consumer_lag', help: 'Messages behind the end of each partition', labelNames: ['topic', 'partition'], registers }),

@@ -221,6 +221,17 @@ export interface ProjectorWindow {
   /** CPU cores used: this process, OpenSearch, Kafka, Redis, the whole machine */
   cores: { self: number; opensearch: number; kafka: number; redis: number; machine: number; others: Record<string, number>; rest: number };
   io: Record<string, CallStats & { busyPct: number }>;
+  /** mean ms per round of each stage (access_index_round_stage_seconds: lane, check, commit, write, publish) */
+  stagesMs: Record<string, number>;
+}
+
+const STAGES = ['lane', 'check', 'commit', 'write', 'publish'] as const;
+
+/** Sum and count of each round stage so far. */
+async function stageTotals(metrics: Metrics): Promise<Record<string, { sum: number; count: number }>> {
+  const values = (await metrics.roundStageSeconds.get()).values;
+  const of = (stage: string, suffix: string) => values.filter((v) => v.labels.stage === stage && v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
+  return Object.fromEntries(STAGES.map((stage) => [stage, { sum: of(stage, '_sum'), count: of(stage, '_count') }]));
 }
 
 async function totals(metric: { get(): Promise<{ values: { value: number; metricName?: string }[] }> }, suffix?: string): Promise<number> {
@@ -266,6 +277,7 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
     bulk: await totals(metrics.bulkSeconds, '_count'),
     bulkSeconds: await totals(metrics.bulkSeconds, '_sum'),
     documents: await totals(metrics.documentsWritten),
+    stages: await stageTotals(metrics),
     io: io.snapshot(),
   });
   let last = await mark();
@@ -316,6 +328,12 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
           rest: (cpu.machineBusy - known) / secs,
         },
         io: ioDiff,
+        stagesMs: Object.fromEntries(
+          STAGES.map((stage) => {
+            const count = now.stages[stage]!.count - a.stages[stage]!.count;
+            return [stage, count > 0 ? ((now.stages[stage]!.sum - a.stages[stage]!.sum) * 1000) / count : Number.NaN];
+          }),
+        ),
       };
     },
     async stop() {
@@ -336,7 +354,9 @@ export function describeWindow(w: ProjectorWindow): string {
     w.cores.others,
   )
     .map(([k, v]) => `, ${k} ${fmt(v, 2)}`)
-    .join('')}, everything else ${fmt(w.cores.rest, 2)}`;
+    .join('')}, everything else ${fmt(w.cores.rest, 2)}; round stages, mean ms: ${Object.entries(w.stagesMs)
+    .map(([stage, ms]) => `${stage} ${fmt(ms)}`)
+    .join(', ')}`;
 }
 
 /* ------------------------------------------------------------------ steady production */

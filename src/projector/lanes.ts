@@ -21,6 +21,8 @@ import type { BatchPart } from './project-batch.ts';
 interface Entry {
   event: PositionedEvent;
   done: boolean;
+  /** when it was added (the `now` of the lanes' options) */
+  addedMs: number;
 }
 
 interface FieldState {
@@ -43,6 +45,8 @@ export interface Round {
   parts: BatchPart[];
   /** per partition in the round, where its next raise starts (for the continuity check) */
   bounds: BatchBounds[];
+  /** when its oldest event was added to its lane (undefined for a round without events) */
+  oldestAddedMs: number | undefined;
   /** the entries handed out, per partition and account (the head of the account's lane) */
   taken: Map<string, Map<string, Entry[]>>;
   generations: Map<string, number>;
@@ -58,7 +62,8 @@ export interface Raise {
 export type Consumed = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 // eslint-disable-next-line max-lines-per-function -- a factory: its methods share the lanes and the fields' state, and are each short
-export function createLanes(options: { maxQueued: number; roundEvents?: number; backlogEvents?: number }) {
+export function createLanes(options: { maxQueued: number; roundEvents?: number; backlogEvents?: number; now?: () => number }) {
+  const now = options.now ?? (() => performance.now());
   const fields = new Map<string, FieldState>();
   /** account -> partition -> its unfinished events, in offset order */
   const lanes = new Map<string, Map<string, Entry[]>>();
@@ -131,9 +136,10 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
       else state.from ??= before + 1n;
       state.received = batch.last;
       state.highWatermark = batch.highWatermark;
+      const addedMs = now();
       for (const { accountId, event } of batch.events) {
         if (event.offset <= before) continue;
-        const entry: Entry = { event, done: false };
+        const entry: Entry = { event, done: false, addedMs };
         state.pending.push(entry);
         const byField = lanes.get(accountId) ?? new Map<string, Entry[]>();
         lanes.set(accountId, byField);
@@ -160,6 +166,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
       const served: string[] = [];
       const backlog = options.backlogEvents ?? Infinity;
       let kind: 'heavy' | 'backlog' | 'short' | undefined;
+      let oldestAddedMs: number | undefined;
       for (const [accountId, byField] of lanes) {
         if (budget <= 0 || kind === 'heavy') break;
         if (busy.has(accountId)) continue;
@@ -181,6 +188,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
           const byAccount = taken.get(field) ?? new Map<string, Entry[]>();
           taken.set(field, byAccount);
           byAccount.set(accountId, entries);
+          oldestAddedMs = Math.min(oldestAddedMs ?? Infinity, entries[0]?.addedMs ?? Infinity);
         }
       }
       for (const accountId of served) {
@@ -201,6 +209,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
       return {
         parts: [...parts].map(([field, byAccount]) => ({ source: splitField(field), byAccount })),
         bounds,
+        oldestAddedMs,
         taken,
         generations,
       };

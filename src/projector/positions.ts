@@ -42,6 +42,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   let pending = new Map<string, { offset: bigint; newestMs: number }>();
   /** accounts' own positions written since the last refresh (decision 34) */
   let pendingAccounts = new Map<string, Map<string, bigint>>();
+  /** when the oldest write not yet published was marked (for the publish stage's metric) */
+  let oldestMarkMs: number | undefined;
   let stopped = false;
   let loop: Promise<void> | undefined;
   let waiters: (() => void)[] = [];
@@ -60,6 +62,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   }
 
   function markAccounts(accounts: ReadonlyMap<string, ReadonlyMap<string, bigint>>): void {
+    oldestMarkMs ??= performance.now();
     for (const [accountId, offsets] of accounts) {
       const cur = pendingAccounts.get(accountId) ?? new Map<string, bigint>();
       pendingAccounts.set(accountId, cur);
@@ -72,6 +75,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     if (pending.size === 0 && pendingAccounts.size === 0) return 0;
     let gotGate = 0;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
+    let markedMs: number | undefined;
     /** the snapshot's offsets: checkpointed, then published */
     let offsets = new Map<string, bigint>();
     let accounts = new Map<string, Map<string, bigint>>();
@@ -82,6 +86,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         gotGate = now();
         snapshot = pending;
         pending = new Map();
+        markedMs = oldestMarkMs;
+        oldestMarkMs = undefined;
         offsets = new Map([...snapshot].map(([k, v]) => [k, v.offset]));
         accounts = pendingAccounts;
         pendingAccounts = new Map();
@@ -102,6 +108,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       await store.endRefresh(refresh);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
+      if (markedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'publish' }, (performance.now() - markedMs) / 1000);
       return at - gotGate;
     } catch (error) {
       for (const [field, v] of snapshot) {
@@ -109,6 +116,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         if (!cur || cur.offset < v.offset) pending.set(field, v);
       }
       markAccounts(accounts);
+      if (markedMs !== undefined) oldestMarkMs = Math.min(oldestMarkMs ?? Infinity, markedMs);
       throw error;
     }
   }
@@ -116,6 +124,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   return {
     /** Records that everything up to `offset` of `<topic>:<partition>` is written (not yet searchable). */
     mark(field: string, offset: bigint, newestMs: number): void {
+      oldestMarkMs ??= performance.now();
       const cur = pending.get(field);
       if (!cur || cur.offset < offset) pending.set(field, { offset, newestMs: Math.max(newestMs, cur?.newestMs ?? 0) });
       for (const wake of waiters) wake();
@@ -167,6 +176,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
      * come back older; a rollback repair rewrites OpenSearch). The next batches mark again.
      */
     discard(): void {
+      oldestMarkMs = undefined;
       pending = new Map();
       pendingAccounts = new Map();
     },

@@ -225,7 +225,15 @@ export function createProjector(deps: ProjectorDeps) {
   async function attempt(round: Round, control: BatchControl): Promise<Attempt> {
     // One check at a time; a round may repair only when it is the only one in flight (the others
     // either finished or wait here, before touching anything).
+    const stage = metrics?.roundStageSeconds;
+    let since = performance.now();
+    const lap = (name: string) => {
+      const at = performance.now();
+      stage?.observe({ stage: name }, (at - since) / 1000);
+      since = at;
+    };
     const checked = await checks.run(() => guard.checkRound(round.bounds, running.size === 1));
+    lap('check');
     let raises = new Map<string, Raise>();
     const outcome = await projectBatch(
       {
@@ -236,11 +244,13 @@ export function createProjector(deps: ProjectorDeps) {
         onCommitted: async (committed) => {
           raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));
           await store.raiseApplied(raises);
+          lap('commit');
         },
         // Marked inside the gate, with the write: the next refresh shows exactly these.
         onWritten: (written) => {
           for (const [field, raise] of raises) publisher.mark(field, raise.to, written.newestByField.get(field) ?? 0);
           publisher.markAccounts(written.accountOffsets);
+          lap('write');
         },
       },
       round.parts.filter((p) => checked.kept.has(`${p.source.topic}:${p.source.partition}`)),
@@ -358,6 +368,8 @@ export function createProjector(deps: ProjectorDeps) {
         accountsFreed = undefined;
         continue;
       }
+      if (round.oldestAddedMs !== undefined && Number.isFinite(round.oldestAddedMs))
+        metrics?.roundStageSeconds.observe({ stage: 'lane' }, (performance.now() - round.oldestAddedMs) / 1000);
       // In `running` before it starts: its check counts itself.
       const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), done: Promise.resolve() };
       running.set(round, entry);

@@ -106,6 +106,12 @@ describe('poison events', () => {
     expect(value(/access_index_batch_seconds_count (\d+)/)).toBeGreaterThan(0);
     expect(value(/access_index_bulk_seconds_count (\d+)/)).toBeGreaterThan(0);
     expect(value(/access_index_freshness_seconds_count (\d+)/)).toBeGreaterThan(0);
+    // where the rounds' time went, stage by stage (the publish stage once a refresh published them)
+    for (const stage of ['lane', 'check', 'commit', 'write'])
+      expect(value(new RegExp(`access_index_round_stage_seconds_count\\{stage="${stage}"\\} (\\d+)`)), stage).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number((await metrics.registry.metrics()).match(/access_index_round_stage_seconds_count\{stage="publish"\} (\d+)/)?.[1] ?? 0), { timeout: 5_000 })
+      .toBeGreaterThan(0);
     expect(value(/access_index_ready\{component="projector"\} (\d+)/)).toBe(1);
     // lag is sampled every 5 s: wait for a sample that has seen the whole backlog applied
     await expect
