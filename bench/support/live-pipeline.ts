@@ -227,15 +227,23 @@ export interface ProjectorWindow {
 
 const STAGES = ['lane', 'check', 'commit', 'write', 'publish'] as const;
 
-/** Sum and count of each round stage so far. */
-async function stageTotals(metrics: Metrics): Promise<Record<string, { sum: number; count: number }>> {
-  const values = (await metrics.roundStageSeconds.get()).values;
-  const of = (stage: string, suffix: string) => values.filter((v) => v.labels.stage === stage && v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
-  return Object.fromEntries(STAGES.map((stage) => [stage, { sum: of(stage, '_sum'), count: of(stage, '_count') }]));
+async function totals(
+  metric: { get(): Promise<{ values: { value: number; metricName?: string; labels: Record<string, string | number | undefined> }[] }> },
+  suffix?: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  return (await metric.get()).values
+    .filter((v) => (suffix === undefined || v.metricName?.endsWith(suffix)) && Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+    .reduce((a, v) => a + v.value, 0);
 }
 
-async function totals(metric: { get(): Promise<{ values: { value: number; metricName?: string }[] }> }, suffix?: string): Promise<number> {
-  return (await metric.get()).values.filter((v) => suffix === undefined || v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
+/** Sum and count of each round stage so far. */
+async function stageTotals(metrics: Metrics): Promise<Record<string, { sum: number; count: number }>> {
+  const entries = STAGES.map(async (stage) => [
+    stage,
+    { sum: await totals(metrics.roundStageSeconds, '_sum', { stage }), count: await totals(metrics.roundStageSeconds, '_count', { stage }) },
+  ]);
+  return Object.fromEntries(await Promise.all(entries));
 }
 
 /** Starts a projector in this process on the pipeline's live generation and waits for its group join. */

@@ -21,7 +21,7 @@ import type { BatchPart } from './project-batch.ts';
 interface Entry {
   event: PositionedEvent;
   done: boolean;
-  /** when it was added (the `now` of the lanes' options) */
+  /** when it was added (performance.now()) */
   addedMs: number;
 }
 
@@ -62,8 +62,7 @@ export interface Raise {
 export type Consumed = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 // eslint-disable-next-line max-lines-per-function -- a factory: its methods share the lanes and the fields' state, and are each short
-export function createLanes(options: { maxQueued: number; roundEvents?: number; backlogEvents?: number; now?: () => number }) {
-  const now = options.now ?? (() => performance.now());
+export function createLanes(options: { maxQueued: number; roundEvents?: number; backlogEvents?: number }) {
   const fields = new Map<string, FieldState>();
   /** account -> partition -> its unfinished events, in offset order */
   const lanes = new Map<string, Map<string, Entry[]>>();
@@ -136,7 +135,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
       else state.from ??= before + 1n;
       state.received = batch.last;
       state.highWatermark = batch.highWatermark;
-      const addedMs = now();
+      const addedMs = performance.now();
       for (const { accountId, event } of batch.events) {
         if (event.offset <= before) continue;
         const entry: Entry = { event, done: false, addedMs };
@@ -188,7 +187,8 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
           const byAccount = taken.get(field) ?? new Map<string, Entry[]>();
           taken.set(field, byAccount);
           byAccount.set(accountId, entries);
-          oldestAddedMs = Math.min(oldestAddedMs ?? Infinity, entries[0]?.addedMs ?? Infinity);
+          // A lane is never empty, and a round takes at least its first event.
+          oldestAddedMs = Math.min(oldestAddedMs ?? Infinity, entries[0]!.addedMs);
         }
       }
       for (const accountId of served) {

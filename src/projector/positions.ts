@@ -62,7 +62,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   }
 
   function markAccounts(accounts: ReadonlyMap<string, ReadonlyMap<string, bigint>>): void {
-    oldestMarkMs ??= performance.now();
+    oldestMarkMs ??= now();
     for (const [accountId, offsets] of accounts) {
       const cur = pendingAccounts.get(accountId) ?? new Map<string, bigint>();
       pendingAccounts.set(accountId, cur);
@@ -108,7 +108,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       await store.endRefresh(refresh);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
-      if (markedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'publish' }, (performance.now() - markedMs) / 1000);
+      if (markedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'publish' }, (now() - markedMs) / 1000);
       return at - gotGate;
     } catch (error) {
       for (const [field, v] of snapshot) {
@@ -124,7 +124,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   return {
     /** Records that everything up to `offset` of `<topic>:<partition>` is written (not yet searchable). */
     mark(field: string, offset: bigint, newestMs: number): void {
-      oldestMarkMs ??= performance.now();
+      oldestMarkMs ??= now();
       const cur = pending.get(field);
       if (!cur || cur.offset < offset) pending.set(field, { offset, newestMs: Math.max(newestMs, cur?.newestMs ?? 0) });
       for (const wake of waiters) wake();

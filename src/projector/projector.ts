@@ -368,8 +368,7 @@ export function createProjector(deps: ProjectorDeps) {
         accountsFreed = undefined;
         continue;
       }
-      if (round.oldestAddedMs !== undefined && Number.isFinite(round.oldestAddedMs))
-        metrics?.roundStageSeconds.observe({ stage: 'lane' }, (performance.now() - round.oldestAddedMs) / 1000);
+      if (round.oldestAddedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'lane' }, (performance.now() - round.oldestAddedMs) / 1000);
       // In `running` before it starts: its check counts itself.
       const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), done: Promise.resolve() };
       running.set(round, entry);
