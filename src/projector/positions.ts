@@ -57,8 +57,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   async function requireIndicesCurrent(indices: readonly string[], fields: readonly string[]): Promise<void> {
     const [all, sealed] = await Promise.all([store.positions(), store.sealedRefresh()]);
     const published = publishedGuard(new Map(fields.filter((f) => all.has(f)).map((f) => [f, all.get(f)!])), sealed);
-    const reason = (await Promise.all(indices.map((index) => indexBehind(opensearch, index, published)))).find((r) => r !== undefined);
+    // Every index answers before a failure counts: an unreachable index must not hide another's hole.
+    const checked = await Promise.allSettled(indices.map((index) => indexBehind(opensearch, index, published)));
+    const [reason] = checked.flatMap((r) => (r.status === 'fulfilled' && r.value !== undefined ? [r.value] : []));
     if (reason) throw new IntegrityFault('index_behind', reason);
+    for (const r of checked) if (r.status === 'rejected') throw r.reason;
   }
 
   function markAccounts(accounts: ReadonlyMap<string, ReadonlyMap<string, bigint>>): void {

@@ -272,7 +272,8 @@ export function createProjector(deps: ProjectorDeps) {
     // commit to Kafka) touches no account.
     freeAccounts(round);
     metrics?.laneEvents.set(lanes.queued());
-    await guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to])));
+    // Retried like any step: a failure here must not count as the round's (nothing of it is redone).
+    await patiently('settle the repair', () => guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to]))), control);
     // Rounds finish in any order: a partition's committed offset only moves forward.
     const forward = [...raises].filter(([field, r]) => r.to > (committedTo.get(field) ?? -1n));
     for (const [field, r] of forward) committedTo.set(field, r.to);
