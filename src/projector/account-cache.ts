@@ -38,6 +38,9 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
   const accounts = new Map<string, CachedAccount>();
   const locks = new Map<string, Promise<unknown>>();
   let trimScheduled = false;
+  /** per account, how often it was dropped for a reason other than the budget; `cleared` counts clear() */
+  const dropped = new Map<string, number>();
+  let cleared = 0;
 
   /** The estimated bytes of the cached accounts. */
   function bytes(): number {
@@ -88,9 +91,21 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
     /** Drops the account; the next `get` reads it again from Redis. */
     invalidate(accountId: string): void {
       accounts.delete(accountId);
+      dropped.set(accountId, (dropped.get(accountId) ?? 0) + 1);
     },
     clear(): void {
       accounts.clear();
+      dropped.clear();
+      cleared += 1;
+    },
+    /**
+     * Changes whenever the account is invalidated (a write of its commits failed, another process
+     * wrote it) or the cache is cleared, not when the budget drops it: taken before a round gets
+     * the account and compared after its write, it says whether every commit the round's object
+     * carried is written (src/projector/project-batch.ts).
+     */
+    stamp(accountId: string): string {
+      return `${cleared}:${dropped.get(accountId) ?? 0}`;
     },
     size(): number {
       return accounts.size;

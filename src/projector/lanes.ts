@@ -12,6 +12,11 @@
  * every offset before its first unfinished event. Accounts record their own applied offsets, so
  * events past the prefix that are read again (after a restart) are skipped, not applied twice.
  *
+ * A round lets its accounts go once it has committed them to Redis (decision 37): `commit` marks
+ * the events it consumed as taken (a later round of the same account skips them while this one
+ * still writes) and gives back what it took but did not consume; `settle` then removes the finished
+ * events, and `giveBack` returns the taken ones of a round that ends without settling.
+ *
  * Pure bookkeeping, no I/O: the projector (src/projector/projector.ts) does the rest.
  */
 import { type BatchBounds, splitField } from '../integrity/continuity.ts';
@@ -21,6 +26,8 @@ import type { BatchPart } from './project-batch.ts';
 interface Entry {
   event: PositionedEvent;
   done: boolean;
+  /** consumed by a committed round that has not settled yet: later rounds leave it */
+  taken: boolean;
   /** when it was added (performance.now()) */
   addedMs: number;
 }
@@ -50,6 +57,8 @@ export interface Round {
   /** the entries handed out, per partition and account (the head of the account's lane) */
   taken: Map<string, Map<string, Entry[]>>;
   generations: Map<string, number>;
+  /** `commit` narrowed it to what it consumed */
+  committed: boolean;
 }
 
 /** A raise of a partition's applied offset: every offset from `from` to `to` is finished. */
@@ -67,6 +76,8 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
   /** account -> partition -> its unfinished events, in offset order */
   const lanes = new Map<string, Map<string, Entry[]>>();
   let queued = 0;
+  /** account -> partition -> how many of its lane's events are taken (by committed rounds still writing) */
+  const takenCounts = new Map<string, Map<string, number>>();
   /** generations are unique across fields and resets, so a round never mistakes a new state for its own */
   let generationSeq = 0;
   let waiters: (() => void)[] = [];
@@ -82,6 +93,28 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
     return state;
   }
 
+  function takenIn(accountId: string, field: string): number {
+    return takenCounts.get(accountId)?.get(field) ?? 0;
+  }
+
+  function countTaken(accountId: string, field: string, delta: number): void {
+    const byField = takenCounts.get(accountId) ?? new Map<string, number>();
+    const n = (byField.get(field) ?? 0) + delta;
+    if (n > 0) takenCounts.set(accountId, byField.set(field, n));
+    else {
+      byField.delete(field);
+      if (byField.size === 0) takenCounts.delete(accountId);
+    }
+  }
+
+  /** The lane's first `limit` events not taken, in offset order. */
+  function freeEntries(lane: readonly Entry[], taken: number, limit: number): Entry[] {
+    if (taken === 0) return lane.slice(0, limit);
+    const out: Entry[] = [];
+    for (let i = 0; i < lane.length && out.length < limit; i++) if (!lane[i]!.taken) out.push(lane[i]!);
+    return out;
+  }
+
   function released(count: number): void {
     queued -= count;
     if (queued > options.maxQueued) return;
@@ -95,6 +128,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
     for (const [accountId, byField] of lanes) {
       dropped += byField.get(field)?.length ?? 0;
       byField.delete(field);
+      countTaken(accountId, field, -takenIn(accountId, field));
       if (byField.size === 0) lanes.delete(accountId);
     }
     released(dropped);
@@ -138,7 +172,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
       const addedMs = performance.now();
       for (const { accountId, event } of batch.events) {
         if (event.offset <= before) continue;
-        const entry: Entry = { event, done: false, addedMs };
+        const entry: Entry = { event, done: false, taken: false, addedMs };
         state.pending.push(entry);
         const byField = lanes.get(accountId) ?? new Map<string, Entry[]>();
         lanes.set(accountId, byField);
@@ -152,7 +186,8 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
 
     /**
      * The next round: the lanes' events, `roundEvents` at most, the accounts served in turn (those
-     * served go to the back; `busy` ones, in a round still in flight, are left for a later round).
+     * served go to the back; `busy` ones, in a round still in flight, are left for a later round;
+     * events taken by a committed round still writing are skipped).
      * Accounts go in rounds of their kind: a `heavy` one alone; those with more than `backlogEvents`
      * waiting (catching up) together; those with a few events together, so that a small account's
      * change is planned and written in a small round, never behind a neighbour's backlog.
@@ -169,14 +204,17 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
       for (const [accountId, byField] of lanes) {
         if (budget <= 0 || kind === 'heavy') break;
         if (busy.has(accountId)) continue;
+        // What an earlier round of the account consumed and still writes is not this round's.
         let waiting = 0;
-        for (const lane of byField.values()) waiting += lane.length;
+        for (const [field, lane] of byField) waiting += lane.length - takenIn(accountId, field);
+        if (waiting === 0) continue;
         const accountKind = heavy(accountId) ? 'heavy' : waiting > backlog ? 'backlog' : 'short';
         if (kind !== undefined && accountKind !== kind) continue;
         kind = accountKind;
         served.push(accountId);
         for (const [field, lane] of byField) {
-          const entries = lane.slice(0, Math.max(1, Math.min(lane.length, budget)));
+          const entries = freeEntries(lane, takenIn(accountId, field), Math.max(1, budget));
+          if (entries.length === 0) continue;
           budget -= entries.length;
           const events = parts.get(field) ?? new Map<string, PositionedEvent[]>();
           parts.set(field, events);
@@ -187,7 +225,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
           const byAccount = taken.get(field) ?? new Map<string, Entry[]>();
           taken.set(field, byAccount);
           byAccount.set(accountId, entries);
-          // A lane is never empty, and a round takes at least its first event.
+          // A round takes at least the first free event of each lane it serves.
           oldestAddedMs = Math.min(oldestAddedMs ?? Infinity, entries[0]!.addedMs);
         }
       }
@@ -212,6 +250,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
         oldestAddedMs,
         taken,
         generations,
+        committed: false,
       };
     },
 
@@ -242,10 +281,12 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
           const byField = lanes.get(accountId);
           const lane = byField?.get(field);
           if (!lane || n === 0) continue;
-          // The handed-out entries are the lane's head: nothing else removes from it meanwhile.
-          if (lane[0] !== entries[0]) throw new Error(`lane ${accountId} ${field} changed under its round`);
-          lane.splice(0, n);
-          if (lane.length === 0) byField!.delete(field);
+          // Not necessarily the lane's head: an earlier round given back may be before them.
+          const gone = new Set(entries.slice(0, n));
+          const left = lane.filter((e) => !gone.has(e));
+          countTaken(accountId, field, -entries.slice(0, n).filter((e) => e.taken).length);
+          if (left.length > 0) byField!.set(field, left);
+          else byField!.delete(field);
           if (byField!.size === 0) lanes.delete(accountId);
         }
         const state = fields.get(field)!;
@@ -262,6 +303,51 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
         state.from = raise.to < state.received ? raise.to + 1n : undefined;
       }
       released(finished);
+    },
+
+    /**
+     * The round committed `consumed` to Redis: those events are taken (later rounds of their accounts
+     * skip them) and the round is narrowed to them, so that a retry only writes what was committed;
+     * what it took but did not consume goes back to its lanes. Once per round (a retry commits again).
+     */
+    commit(round: Round, consumed: Consumed): void {
+      if (round.committed) return;
+      round.committed = true;
+      for (const [field, byAccount] of round.taken) {
+        const current = fields.get(field)?.generation === round.generations.get(field);
+        for (const [accountId, entries] of byAccount) {
+          const n = current ? (consumed.get(field)?.get(accountId) ?? 0) : 0;
+          for (const entry of entries.slice(0, n)) entry.taken = true;
+          countTaken(accountId, field, n);
+          if (n > 0) byAccount.set(accountId, entries.slice(0, n));
+          else byAccount.delete(accountId);
+        }
+      }
+      round.parts = round.parts.map(({ source, byAccount }) => {
+        const field = `${source.topic}:${source.partition}`;
+        const kept = round.taken.get(field);
+        return {
+          source,
+          byAccount: new Map([...byAccount].flatMap(([accountId, events]) => (kept?.has(accountId) ? [[accountId, events.slice(0, kept.get(accountId)!.length)]] : []))),
+        };
+      });
+      wake?.();
+    },
+
+    /** The round ends without settling (it failed for good): what it took goes back to its lanes. */
+    giveBack(round: Round): void {
+      let given = 0;
+      for (const [field, byAccount] of round.taken) {
+        if (fields.get(field)?.generation !== round.generations.get(field)) continue;
+        for (const [accountId, entries] of byAccount)
+          for (const entry of entries)
+            if (entry.taken && !entry.done) {
+              entry.taken = false;
+              countTaken(accountId, field, -1);
+              given += 1;
+            }
+      }
+      if (given > 0) wake?.();
     },
 
     /** Consumption of `field` continues at `next` (a seek): what was queued of it goes. */

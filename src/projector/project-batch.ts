@@ -10,7 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
-import type { DocOp, DocumentsPort } from '../ports/documents.ts';
+import type { DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
@@ -63,6 +63,12 @@ export interface BatchDeps {
   gate?: WriteGate;
   /** called once the documents are written, inside the gate: the projector marks its positions */
   onWritten?: (outcome: BatchOutcome) => void;
+  /**
+   * Settles once the earlier rounds of the call's accounts have ended (src/projector/write-order.ts):
+   * nothing is written before. Asked for once, when the call starts; never awaited while the call
+   * holds the gate or an account's lock (an early write waits for the next chance instead).
+   */
+  beforeWrite?: () => Promise<void>;
 }
 
 /** Accounts of one batch planned and committed at the same time. */
@@ -134,6 +140,30 @@ function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccou
   };
 }
 
+function bulkOptions(deps: BatchDeps, pace: () => Promise<void>): WriteOptions {
+  return {
+    ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
+    onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
+    // The writes of a big group (a role change reaching tens of thousands of users) take tens of
+    // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
+    // (the full-history drain was evicted from its group 23 times, docs/benchmarks-journal.md).
+    betweenRequests: pace,
+    versionOffset: deps.versionOffset?.() ?? 0,
+    ...(deps.requireAlias ? { requireAlias: true } : {}),
+  };
+}
+
+/**
+ * The earlier rounds of the call's accounts write first (`beforeWrite`). Until they have, ops are
+ * held whatever their number (a round's ops are bounded by its work budget): an early write must
+ * not wait for them where the caller may hold an account's lock that one of them needs to retry.
+ */
+function priorWrites(deps: BatchDeps): { settled: Promise<void>; ended: () => boolean } {
+  let ended = deps.beforeWrite === undefined;
+  const end = () => void (ended = true);
+  return { settled: (deps.beforeWrite?.() ?? Promise.resolve()).then(end, end), ended: () => ended };
+}
+
 /**
  * Where a batch's document and interval writes go as they are made. They are written in one bulk
  * stream at the end of the batch, under the write gate, unless more than `maxHeld` ops are waiting:
@@ -147,19 +177,11 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
   let written = 0;
   let release: (() => void) | undefined;
   let flushing: Promise<void> = Promise.resolve();
+  const prior = priorWrites(deps);
 
   async function writeOps(ops: readonly DocOp[]): Promise<void> {
     if (ops.length === 0) return;
-    const result = await deps.documents.write(ops, {
-      ...(deps.maxBulkBytes === undefined ? {} : { maxBytes: deps.maxBulkBytes }),
-      onRequest: (seconds) => deps.metrics?.bulkSeconds.observe(seconds),
-      // The writes of a big group (a role change reaching tens of thousands of users) take tens of
-      // requests, and no heartbeat went out meanwhile: one gap through which a session can time out
-      // (the full-history drain was evicted from its group 23 times, docs/benchmarks-journal.md).
-      betweenRequests: pace,
-      versionOffset: deps.versionOffset?.() ?? 0,
-      ...(deps.requireAlias ? { requireAlias: true } : {}),
-    });
+    const result = await deps.documents.write(ops, bulkOptions(deps, pace));
     deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
     deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
     written += ops.length;
@@ -183,7 +205,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
   return {
     async add(ops: readonly DocOp[]): Promise<void> {
       for (const op of ops) pending.push(op);
-      if (pending.length < maxHeld) return;
+      if (pending.length < maxHeld || !prior.ended()) return;
       flushing = flushing.then(async () => {
         if (pending.length < maxHeld) return;
         const now = pending;
@@ -196,6 +218,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
     /** Writes what is left, then calls `onWritten` with the ops written in all, inside the gate. */
     async finish(onWritten: (written: number) => void): Promise<void> {
       await flushing;
+      await prior.settled;
       const last = async () => {
         await writeOps(pending);
         pending = [];
@@ -315,9 +338,12 @@ async function projectAccount(
   events: readonly PositionedEvent[],
   outcome: BatchOutcome,
   sink: OpSink,
+  stamps: Map<string, string>,
 ): Promise<AccountWrites[]> {
   const field = `${source.topic}:${source.partition}`;
   for (;;) {
+    // Before the object is got: a failure that drops it after this shows (see projectBatch).
+    if (!stamps.has(accountId)) stamps.set(accountId, deps.cache.stamp(accountId));
     const account = await deps.cache.get(accountId);
     try {
       const recovery = recoveryWrites(deps, accountId, account);
@@ -374,6 +400,8 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
   // after the other were most of its time). Each worker yields between accounts: planning is CPU
   // work, and one batch of many accounts must not hold the event loop (heartbeats, I/O).
   const writes: AccountWrites[] = [];
+  /** per account, the cache's stamp before the call first got it */
+  const stamps = new Map<string, string>();
   const pace = createPacer(deps.heartbeat);
   const sink = createOpSink(deps, pace, deps.maxHeldOps ?? MAX_HELD_OPS);
   // Accounts with fewer events first: a small account's change is committed (its summary current)
@@ -389,7 +417,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
       const { source, accountId, events } = next;
       await pace();
       try {
-        writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, pace, source, accountId, events, outcome, sink))));
+        writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, pace, source, accountId, events, outcome, sink, stamps))));
       } catch (error) {
         if (!failed) failure = error;
         failed = true;
@@ -407,6 +435,12 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     // The count is set before onWritten, which is handed the whole outcome.
     await sink.finish((written) => {
       outcome.documents = written;
+      // An account's own offsets say every commit of it up to them is written. Its earlier rounds
+      // have ended (beforeWrite); one whose write failed after committing dropped the account from
+      // the cache, which changed its stamp: then the commits that object carried may be in the
+      // outbox only, and the account waits for its partitions' positions (or a later round's
+      // recovery write) instead.
+      for (const accountId of [...outcome.accountOffsets.keys()]) if (deps.cache.stamp(accountId) !== stamps.get(accountId)) outcome.accountOffsets.delete(accountId);
       deps.onWritten?.(outcome);
     });
     sink.close();

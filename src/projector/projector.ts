@@ -34,6 +34,7 @@ import { createPositionPublisher } from './positions.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
 import { RepairNeeded, createStateGuard } from './state-guard.ts';
 import { createWriteGate } from './write-gate.ts';
+import { type WriteTurn, createWriteOrder } from './write-order.ts';
 
 export interface ProjectorDeps {
   kafka: Kafka;
@@ -222,7 +223,7 @@ export function createProjector(deps: ProjectorDeps) {
   }
 
   /** One attempt at a round: the guard's checks, then projectBatch over the partitions kept. */
-  async function attempt(round: Round, control: BatchControl): Promise<Attempt> {
+  async function attempt(round: Round, control: BatchControl, turn: WriteTurn): Promise<Attempt> {
     // One check at a time; a round may repair only when it is the only one in flight (the others
     // either finished or wait here, before touching anything).
     const stage = metrics?.roundStageSeconds;
@@ -241,10 +242,19 @@ export function createProjector(deps: ProjectorDeps) {
         maxPieces: PIECES_PER_ROUND,
         budget: { left: config.roundWork ?? ROUND_WORK },
         heartbeat: control.heartbeat,
+        beforeWrite: () => turn.prior,
         onCommitted: async (committed) => {
           raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));
           await store.raiseApplied(raises);
           lap('commit');
+          // The accounts' changes are in Redis (their summaries current): their next round may
+          // commit while this one writes (decision 37). A retry commits again: the first counts.
+          if (round.committed) return;
+          lanes.commit(round, committed.consumed);
+          for (const [accountId, work] of committed.work)
+            if (work > HEAVY_WORK) lastWork.set(accountId, work);
+            else lastWork.delete(accountId);
+          freeAccounts(round);
         },
         // Marked inside the gate, with the write: the next refresh shows exactly these.
         onWritten: (written) => {
@@ -265,12 +275,6 @@ export function createProjector(deps: ProjectorDeps) {
   async function finish(round: Round, result: Attempt, control: BatchControl, started: number): Promise<void> {
     const { outcome, raises, marker } = result;
     lanes.settle(round, outcome.consumed, raises);
-    for (const [accountId, work] of outcome.work)
-      if (work > HEAVY_WORK) lastWork.set(accountId, work);
-      else lastWork.delete(accountId);
-    // Its accounts may go in the next round now: what is left here (the repair's settling, the
-    // commit to Kafka) touches no account.
-    freeAccounts(round);
     metrics?.laneEvents.set(lanes.queued());
     // Retried like any step: a failure here must not count as the round's (nothing of it is redone).
     await patiently('settle the repair', () => guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to]))), control);
@@ -299,34 +303,51 @@ export function createProjector(deps: ProjectorDeps) {
   }
 
   /** One round, retried while the stores are out; a fault stops consuming. */
-  async function projectRound(round: Round): Promise<void> {
+  async function projectRound(round: Round, turn: WriteTurn): Promise<void> {
     const started = performance.now();
     const control: BatchControl = {
       heartbeat: () => heartbeat(),
       isRunning: () => !abort.signal.aborted,
       isStale: () => false,
     };
+    let attempted: Attempt | undefined;
     try {
-      await finish(round, await patiently('project', () => attempt(round, control), control), control, started);
+      attempted = await patiently('project', () => attempt(round, control, turn), control);
     } catch (error) {
-      if (error instanceof IntegrityFault) return enterFault(error);
-      if (abort.signal.aborted) return;
-      // A gap while other rounds ran: the loop lets them finish, then runs the next round alone.
-      if (error instanceof RepairNeeded) {
-        repairWanted = true;
-        return;
-      }
-      // Not retriable (src/errors.ts): the round stays in the lanes and is tried again after a pause.
-      health.error(`project: ${(error as Error).message}`);
-      logger.error({ err: error }, 'a round failed; trying again after a pause');
-      await sleep(PERMANENT_FAILURE_PAUSE_MS, undefined, { signal: abort.signal }).catch(() => undefined);
+      await failed(error);
+      // What it committed goes back to the lanes (after the pause): a later round finds it applied
+      // and writes the outbox (the failure dropped its accounts from the cache).
+      lanes.giveBack(round);
+      turn.done();
+      return;
     }
+    // Its writes are made: the accounts' next rounds may write (the settle below touches no account).
+    turn.done();
+    await finish(round, attempted, control, started).catch(failed);
+  }
+
+  /** A round that ended without finishing: a fault stops consuming, a gap asks for a repair, anything else pauses. */
+  async function failed(error: unknown): Promise<void> {
+    if (error instanceof IntegrityFault) return enterFault(error);
+    if (abort.signal.aborted) return;
+    // A gap while other rounds ran: the loop lets them finish, then runs the next round alone.
+    if (error instanceof RepairNeeded) {
+      repairWanted = true;
+      return;
+    }
+    // Not retriable (src/errors.ts): the round stays in the lanes and is tried again after a pause.
+    health.error(`project: ${(error as Error).message}`);
+    logger.error({ err: error }, 'a round failed; trying again after a pause');
+    await sleep(PERMANENT_FAILURE_PAUSE_MS, undefined, { signal: abort.signal }).catch(() => undefined);
   }
 
   /** each account's work in its last round (a heavy account's next round is its own) */
   const lastWork = new Map<string, number>();
 
-  /** Rounds in flight, each with the accounts it holds until it settles (no account is in two rounds). */
+  /** each account's rounds in the order they were taken: a round writes after the earlier ones of its accounts */
+  const writeOrder = createWriteOrder();
+
+  /** Rounds in flight, each with the accounts it holds until it commits them (no account is in two rounds' plans at once). */
   const running = new Map<Round, { accounts: ReadonlySet<string>; done: Promise<void> }>();
   /** wakes the round loop when a round lets its accounts go before it ends */
   let accountsFreed: (() => void) | undefined;
@@ -373,7 +394,8 @@ export function createProjector(deps: ProjectorDeps) {
       // In `running` before it starts: its check counts itself.
       const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), done: Promise.resolve() };
       running.set(round, entry);
-      entry.done = projectRound(round).finally(() => running.delete(round));
+      const turn = writeOrder.enter(entry.accounts);
+      entry.done = projectRound(round, turn).finally(() => running.delete(round));
       // A round that may repair runs alone, to its end.
       if (repairWanted) {
         await entry.done;

@@ -13,6 +13,8 @@ import type { BulkResult, DocOp, DocumentsPort, StoredDoc, WriteOptions } from '
 
 interface TwinIndex {
   docs: Map<string, { version: number; json: string }>;
+  /** the highest version a missing document was deleted at (for `versionOf`; writes do not consult it) */
+  deleted: Map<string, number>;
   /** a strict mapping's fields: any other top-level field is refused */
   fields?: ReadonlySet<string>;
 }
@@ -23,6 +25,11 @@ export interface DocumentsTwin extends DocumentsPort {
   putAlias(alias: string, index: string): void;
   /** Every document of an index (or alias), by id. */
   all(index: string): Map<string, StoredDoc>;
+  /**
+   * The version a document holds, or for a missing one the highest version it was deleted at:
+   * what the last write that took effect said. (Like an expired tombstone, it refuses nothing.)
+   */
+  versionOf(index: string, id: string): number | undefined;
 }
 
 interface Failure {
@@ -41,7 +48,7 @@ export function createDocumentsTwin(): DocumentsTwin {
     if (aliased !== undefined) return indices.get(aliased) ?? { status: 404, type: 'index_not_found_exception', reason: `no such index [${aliased}]` };
     if (requireAlias) return { status: 404, type: 'index_not_found_exception', reason: `[require_alias] request flag is [true] and [${name}] is not an alias` };
     let index = indices.get(name);
-    if (!index) indices.set(name, (index = { docs: new Map() }));
+    if (!index) indices.set(name, (index = { docs: new Map(), deleted: new Map() }));
     return index;
   }
 
@@ -54,6 +61,7 @@ export function createDocumentsTwin(): DocumentsTwin {
     }
     if (op.op === 'delete') {
       index.docs.delete(op.id);
+      index.deleted.set(op.id, Math.max(version, index.deleted.get(op.id) ?? -Infinity));
       result.deleted += 1;
       return undefined;
     }
@@ -61,6 +69,7 @@ export function createDocumentsTwin(): DocumentsTwin {
     const unknown = index.fields && Object.keys(JSON.parse(json) as object).find((f) => !index.fields!.has(f));
     if (unknown) return { status: 400, type: 'strict_dynamic_mapping_exception', reason: `mapping set to strict, dynamic introduction of [${unknown}] is not allowed` };
     index.docs.set(op.id, { version, json });
+    index.deleted.delete(op.id);
     result.indexed += 1;
     return undefined;
   }
@@ -92,13 +101,17 @@ export function createDocumentsTwin(): DocumentsTwin {
     },
 
     createIndex(name: string, options: { fields?: readonly string[] } = {}): void {
-      indices.set(name, { docs: new Map(), ...(options.fields ? { fields: new Set(options.fields) } : {}) });
+      indices.set(name, { docs: new Map(), deleted: new Map(), ...(options.fields ? { fields: new Set(options.fields) } : {}) });
     },
     deleteIndex(name: string): void {
       indices.delete(name);
     },
     putAlias(alias: string, index: string): void {
       aliases.set(alias, index);
+    },
+    versionOf(name: string, id: string): number | undefined {
+      const index = indices.get(aliases.get(name) ?? name);
+      return index?.docs.get(id)?.version ?? index?.deleted.get(id);
     },
     all(name: string): Map<string, StoredDoc> {
       const docs = indices.get(aliases.get(name) ?? name)?.docs ?? new Map<string, { version: number; json: string }>();

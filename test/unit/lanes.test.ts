@@ -154,4 +154,60 @@ describe('the lanes', () => {
     await room;
     expect(free).toBe(true);
   });
+
+  it('once a round commits, hand its account’s later events to the next round, never the ones it still writes; give back what it did not consume', () => {
+    const lanes = createLanes({ maxQueued: 100 });
+    lanes.reset('t:0', 0n);
+    lanes.add('t:0', batch(0, 3, { 0: 'a', 1: 'a', 2: 'a' }));
+    const first = lanes.take()!;
+    // it consumed two of its three events (its work budget ran out), committed them, and still writes
+    const consumed: Consumed = new Map([['t:0', new Map([['a', 2]])]]);
+    const raises = lanes.raises(first, consumed);
+    lanes.commit(first, consumed);
+    expect(first.parts[0]!.byAccount.get('a')!.map((e) => Number(e.offset))).toEqual([0, 1]);
+    lanes.add('t:0', batch(4, 4, { 4: 'a' }));
+    const second = lanes.take()!;
+    expect(second.parts[0]!.byAccount.get('a')!.map((e) => Number(e.offset))).toEqual([2, 4]);
+    // nothing else of the account is free while both are in flight
+    expect(lanes.take(new Set(['a']))).toBeUndefined();
+    // the second ends first: the prefix waits for the first's events
+    const rest = lanes.raises(second, all(second));
+    expect(rest.get('t:0')).toBeUndefined();
+    lanes.settle(second, all(second), rest);
+    expect(lanes.queued()).toBe(2);
+    lanes.settle(first, consumed, raises);
+    expect(lanes.queued()).toBe(0);
+    expect(lanes.prefixes().get('t:0')).toBe(1n);
+    // a round of no events raises the rest
+    const raiseOnly = lanes.take()!;
+    lanes.settle(raiseOnly, all(raiseOnly), lanes.raises(raiseOnly, all(raiseOnly)));
+    expect(lanes.prefixes().get('t:0')).toBe(4n);
+  });
+
+  it('give back the events of a committed round that fails for good, before the later ones of its account, and commit a round once', () => {
+    const lanes = createLanes({ maxQueued: 100 });
+    lanes.reset('t:0', 0n);
+    lanes.add('t:0', batch(0, 1, { 0: 'a', 1: 'b' }));
+    const first = lanes.take()!;
+    lanes.commit(first, all(first));
+    // a retry commits again with what it found applied: nothing changes
+    lanes.commit(first, new Map());
+    expect(first.parts[0]!.byAccount.size).toBe(2);
+    lanes.add('t:0', batch(2, 2, { 2: 'a' }));
+    const second = lanes.take()!;
+    expect(second.parts[0]!.byAccount.get('a')!.map((e) => Number(e.offset))).toEqual([2]);
+    lanes.commit(second, all(second));
+    lanes.giveBack(first);
+    const again = lanes.take()!;
+    expect(new Map([...again.parts[0]!.byAccount].map(([a, list]) => [a, list.map((e) => Number(e.offset))]))).toEqual(
+      new Map([
+        ['a', [0]],
+        ['b', [1]],
+      ]),
+    );
+    lanes.settle(second, all(second), lanes.raises(second, all(second)));
+    lanes.settle(again, all(again), lanes.raises(again, all(again)));
+    expect(lanes.queued()).toBe(0);
+    expect(lanes.prefixes().get('t:0')).toBe(2n);
+  });
 });

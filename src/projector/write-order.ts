@@ -1,0 +1,45 @@
+/**
+ * One account's writes in the order of its commits (docs/decisions.md 37). A round lets its
+ * accounts go once it has committed them to Redis, so the next round of an account can commit while
+ * the previous one still writes; its writes wait for the previous one's to end (written, or given
+ * up), so that OpenSearch receives each account's documents in version order and never an older
+ * version after a newer delete, and an account's own searchable offsets are claimed in order.
+ * A round never waits here while it holds the write gate or an account's lock (no cycle: it only
+ * ever waits for rounds taken before it).
+ */
+export interface WriteTurn {
+  /** settles once every earlier round of the turn's accounts has ended */
+  prior: Promise<void>;
+  /** the round has ended (its writes made or given up): later rounds of its accounts may write */
+  done(): void;
+}
+
+export function createWriteOrder() {
+  /** per account, the last round taken that holds it */
+  const last = new Map<string, Promise<void>>();
+  return {
+    /** A round takes `accounts`: what its writes wait for, and how it says it ended. */
+    enter(accounts: Iterable<string>): WriteTurn {
+      const ids = [...accounts];
+      let end!: () => void;
+      const mine = new Promise<void>((resolve) => (end = resolve));
+      const before: Promise<void>[] = [];
+      for (const id of ids) {
+        const previous = last.get(id);
+        if (previous) before.push(previous);
+        last.set(id, mine);
+      }
+      return {
+        prior: before.length === 0 ? Promise.resolve() : Promise.all(before).then(() => undefined),
+        done() {
+          end();
+          for (const id of ids) if (last.get(id) === mine) last.delete(id);
+        },
+      };
+    },
+    /** accounts whose last round has not ended */
+    size: () => last.size,
+  };
+}
+
+export type WriteOrder = ReturnType<typeof createWriteOrder>;
