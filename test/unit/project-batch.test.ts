@@ -469,7 +469,7 @@ describe('projectBatch on the twins', () => {
       ),
       { numRuns: 40 },
     );
-  });
+  }, 60_000);
 
   it('the same with crashes at any step: a failed round is tried again or given back to the lanes; claims stay on written commits and the end is the one-shot run’s', async () => {
     await fc.assert(
@@ -490,7 +490,7 @@ describe('projectBatch on the twins', () => {
       ),
       { numRuns: 100 },
     );
-  });
+  }, 60_000);
 
   it('writes held past the limit are written early, but a refresh waiting on the gate sees the whole batch or nothing of it', async () => {
     const stores = emptyStores();
