@@ -93,7 +93,10 @@ export const ROUND_WORK = 10_000;
 /** Commits per account and partition in one round: one, so a round is bounded by the work budget per commit. */
 export const PIECES_PER_ROUND = 1;
 
-/** Rounds projected at once over disjoint accounts: a small account's round runs beside big ones. */
+/**
+ * Rounds planned at once over disjoint accounts: a small account's round runs beside big ones. As
+ * many again may be writing after their commit (decision 37).
+ */
 export const ROUNDS_IN_FLIGHT = 8;
 
 /** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
@@ -348,16 +351,42 @@ export function createProjector(deps: ProjectorDeps) {
   const writeOrder = createWriteOrder();
 
   /** Rounds in flight, each with the accounts it holds until it commits them (no account is in two rounds' plans at once). */
-  const running = new Map<Round, { accounts: ReadonlySet<string>; done: Promise<void> }>();
+  const running = new Map<Round, { accounts: ReadonlySet<string>; writing: readonly string[]; done: Promise<void> }>();
+  /** per account, its rounds that have committed and still write: two, and it waits for the first to end */
+  const writing = new Map<string, number>();
   /** wakes the round loop when a round lets its accounts go before it ends */
   let accountsFreed: (() => void) | undefined;
 
   function freeAccounts(round: Round): void {
     const entry = running.get(round);
-    if (!entry) return;
+    if (!entry || entry.writing.length > 0) return;
+    entry.writing = [...entry.accounts];
+    for (const accountId of entry.writing) writing.set(accountId, (writing.get(accountId) ?? 0) + 1);
     entry.accounts = new Set();
     accountsFreed?.();
   }
+
+  function roundEnded(round: Round): void {
+    for (const accountId of running.get(round)?.writing ?? []) {
+      const n = (writing.get(accountId) ?? 0) - 1;
+      if (n > 0) writing.set(accountId, n);
+      else writing.delete(accountId);
+    }
+    running.delete(round);
+  }
+
+  /**
+   * Accounts a new round must leave: those in a round that has not committed them, and those with
+   * two rounds still writing (an account catching up does not pile up rounds that wait to write).
+   */
+  function busyAccounts(): Set<string> {
+    const busy = new Set([...running.values()].flatMap((r) => [...r.accounts]));
+    for (const [accountId, n] of writing) if (n >= 2) busy.add(accountId);
+    return busy;
+  }
+
+  /** Rounds still planning or committing (those that only write count apart, up to twice as many). */
+  const planning = () => [...running.values()].filter((r) => r.writing.length === 0).length;
   /** a round found a gap while others ran: the next round runs alone, after them */
   let repairWanted = false;
   /** serializes the rounds' checks (the write gate's serializer; every check weighs the same, so they go in arrival order) */
@@ -369,9 +398,10 @@ export function createProjector(deps: ProjectorDeps) {
   };
 
   /**
-   * Takes rounds from the lanes until the projector stops: up to ROUNDS_IN_FLIGHT at once, over
-   * disjoint accounts, so that a small account's change is committed while a neighbour's fan-out is
-   * still being planned (plans yield as they derive) or written.
+   * Takes rounds from the lanes until the projector stops: up to ROUNDS_IN_FLIGHT planning at once,
+   * over disjoint accounts, so that a small account's change is committed while a neighbour's
+   * fan-out is still being planned (plans yield as they derive) or written; rounds that have
+   * committed and only write count apart (decision 37).
    */
   async function roundLoop(): Promise<void> {
     const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -379,12 +409,12 @@ export function createProjector(deps: ProjectorDeps) {
     while (!abort.signal.aborted) {
       await joined;
       if (repairWanted) await idle();
-      if (running.size >= ROUNDS_IN_FLIGHT) {
-        await Promise.race([...settled(), stopped]);
+      if (planning() >= ROUNDS_IN_FLIGHT || running.size >= 2 * ROUNDS_IN_FLIGHT) {
+        await Promise.race([...settled(), stopped, new Promise<void>((resolve) => (accountsFreed = resolve))]);
+        accountsFreed = undefined;
         continue;
       }
-      const busy = new Set([...running.values()].flatMap((r) => [...r.accounts]));
-      const round = health.fault() ? undefined : lanes.take(busy, (accountId) => (lastWork.get(accountId) ?? 0) > HEAVY_WORK);
+      const round = health.fault() ? undefined : lanes.take(busyAccounts(), (accountId) => (lastWork.get(accountId) ?? 0) > HEAVY_WORK);
       if (!round) {
         await Promise.race([lanes.next(), stopped, new Promise<void>((resolve) => (accountsFreed = resolve)), ...settled()]);
         accountsFreed = undefined;
@@ -392,10 +422,10 @@ export function createProjector(deps: ProjectorDeps) {
       }
       if (round.oldestAddedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'lane' }, (performance.now() - round.oldestAddedMs) / 1000);
       // In `running` before it starts: its check counts itself.
-      const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), done: Promise.resolve() };
+      const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), writing: [] as readonly string[], done: Promise.resolve() };
       running.set(round, entry);
       const turn = writeOrder.enter(entry.accounts);
-      entry.done = projectRound(round, turn).finally(() => running.delete(round));
+      entry.done = projectRound(round, turn).finally(() => roundEnded(round));
       // A round that may repair runs alone, to its end.
       if (repairWanted) {
         await entry.done;
