@@ -59,6 +59,8 @@ export interface Round {
   generations: Map<string, number>;
   /** `commit` narrowed it to what it consumed */
   committed: boolean;
+  /** the kind of accounts it serves (see `take`); undefined for a round that only raises */
+  kind: 'heavy' | 'backlog' | 'short' | undefined;
 }
 
 /** A raise of a partition's applied offset: every offset from `from` to `to` is finished. */
@@ -251,6 +253,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
         taken,
         generations,
         committed: false,
+        kind,
       };
     },
 

@@ -99,6 +99,9 @@ export const PIECES_PER_ROUND = 1;
  */
 export const ROUNDS_IN_FLIGHT = 8;
 
+/** A round of accounts with a few events waiting whose plans took at most this much work lets its accounts go at commit (decision 37). */
+export const LIGHT_WORK = 200;
+
 /** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
 export const HEAVY_WORK = 1_000;
 
@@ -250,14 +253,13 @@ export function createProjector(deps: ProjectorDeps) {
           raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));
           await store.raiseApplied(raises);
           lap('commit');
-          // The accounts' changes are in Redis (their summaries current): their next round may
-          // commit while this one writes (decision 37). A retry commits again: the first counts.
-          if (round.committed) return;
+          // The accounts' changes are in Redis (their summaries current): a light round's
+          // accounts may go into their next round while it writes (decision 37). A retry commits
+          // again: the first counts.
+          if (round.committed || !isLight(round, committed.work)) return;
           lanes.commit(round, committed.consumed);
-          for (const [accountId, work] of committed.work)
-            if (work > HEAVY_WORK) lastWork.set(accountId, work);
-            else lastWork.delete(accountId);
-          freeAccounts(round);
+          recordWork(committed.work);
+          freeAccounts(round, true);
         },
         // Marked inside the gate, with the write: the next refresh shows exactly these.
         onWritten: (written) => {
@@ -278,6 +280,12 @@ export function createProjector(deps: ProjectorDeps) {
   async function finish(round: Round, result: Attempt, control: BatchControl, started: number): Promise<void> {
     const { outcome, raises, marker } = result;
     lanes.settle(round, outcome.consumed, raises);
+    // Any other round lets its accounts go now: what is left here (the repair's settling, the
+    // commit to Kafka) touches no account.
+    if (!round.committed) {
+      recordWork(outcome.work);
+      freeAccounts(round, false);
+    }
     metrics?.laneEvents.set(lanes.queued());
     // Retried like any step: a failure here must not count as the round's (nothing of it is redone).
     await patiently('settle the repair', () => guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to]))), control);
@@ -357,13 +365,33 @@ export function createProjector(deps: ProjectorDeps) {
   /** wakes the round loop when a round lets its accounts go before it ends */
   let accountsFreed: (() => void) | undefined;
 
-  function freeAccounts(round: Round): void {
+  /** The round's accounts may go in the next round; `writing`: it has committed them and still writes. */
+  function freeAccounts(round: Round, stillWriting: boolean): void {
     const entry = running.get(round);
     if (!entry || entry.writing.length > 0) return;
-    entry.writing = [...entry.accounts];
-    for (const accountId of entry.writing) writing.set(accountId, (writing.get(accountId) ?? 0) + 1);
+    if (stillWriting) {
+      entry.writing = [...entry.accounts];
+      for (const accountId of entry.writing) writing.set(accountId, (writing.get(accountId) ?? 0) + 1);
+    }
     entry.accounts = new Set();
     accountsFreed?.();
+  }
+
+  function recordWork(work: ReadonlyMap<string, number>): void {
+    for (const [accountId, n] of work)
+      if (n > HEAVY_WORK) lastWork.set(accountId, n);
+      else lastWork.delete(accountId);
+  }
+
+  /**
+   * A round of accounts with a few events waiting whose plans took little work: its writes are a
+   * few documents, so letting its accounts go at commit adds little to the gate's queue, while
+   * rounds that write much keep their accounts until written (larger next rounds, fewer bulks).
+   */
+  function isLight(round: Round, work: ReadonlyMap<string, number>): boolean {
+    let total = 0;
+    for (const n of work.values()) total += n;
+    return round.kind === 'short' && total <= LIGHT_WORK;
   }
 
   function roundEnded(round: Round): void {
