@@ -69,6 +69,8 @@ export interface DatasetMemory {
   redisUsedBytes: number;
   /** primary store size of the live generation's indices */
   indexBytes: number;
+  /** index and delete operations OpenSearch counted on the live generation's indices (the live drain's writes, publisher checkpoints included) */
+  liveWrites: number;
   userDocuments: number;
 }
 
@@ -268,9 +270,11 @@ async function measureDatasetMemory(pipeline: LivePipeline, projector: ProcessMe
     indices: Record<string, { primaries: { store: { size_in_bytes: number }; docs: { count: number } } }>;
   };
   const indexBytes = Object.values(stats.indices).reduce((sum, s) => sum + s.primaries.store.size_in_bytes, 0);
+  const live = await indexingTotals(opensearch, [pipeline.indices.users, pipeline.indices.facts]);
+  const liveWrites = live.index + live.delete;
   const userDocuments = stats.indices[pipeline.indices.users]?.primaries.docs.count ?? Number.NaN;
   progress(
-    `  projector rss ${mib(projector.rss)} (peak ${mib(projector.peakRss)}); Redis ${mib(redisUsedBytes)}; indices ${mib(indexBytes)}, ${fmt(userDocuments)} user documents`,
+    `  projector rss ${mib(projector.rss)} (peak ${mib(projector.peakRss)}); Redis ${mib(redisUsedBytes)}; indices ${mib(indexBytes)}, ${fmt(userDocuments)} user documents, ${fmt(liveWrites)} index and delete operations`,
   );
 
   const secret = randomBytes(36).toString('base64');
@@ -285,7 +289,7 @@ async function measureDatasetMemory(pipeline: LivePipeline, projector: ProcessMe
       `  API: rss ${mib(started.rss)} started, ${mib(afterReads.rss)} after ${fmt(reads)} reads in ${fmt(readsMs / 1000, 1)} s (${fmt(failed)} failed; peak ${mib(afterReads.peakRss)})`,
     );
     if (failed > 0) throw new Error(`${failed} API reads failed; see ${api.logFile}`);
-    return { projector, api: { started, afterReads, reads, failed, readsMs }, redisUsedBytes, indexBytes, userDocuments };
+    return { projector, api: { started, afterReads, reads, failed, readsMs }, redisUsedBytes, indexBytes, userDocuments, liveWrites };
   } finally {
     await api.stop();
   }
@@ -355,6 +359,8 @@ function figures(r: RebuildRun): Record<string, number> {
           'API reads (all 200)': r.memory.api.reads,
           'Redis used_memory MiB': r.memory.redisUsedBytes / 2 ** 20,
           'live indices store MiB (primaries)': r.memory.indexBytes / 2 ** 20,
+          'live drain writes (index + delete ops)': r.memory.liveWrites,
+          'live drain ops ÷ events (issue 13: ≤ 3.0)': r.memory.liveWrites / r.events,
         }
       : {}),
     'rebuild command wall s': r.command.wallMs / 1000,
@@ -364,6 +370,7 @@ function figures(r: RebuildRun): Record<string, number> {
     '  parity s': r.phases.parityMs / 1000,
     '  swap and exit s': r.phases.swapMs / 1000,
     'documents written (index + delete ops)': r.written.total,
+    'rebuild ops ÷ events': r.written.total / r.events,
     'distinct documents (users + facts)': r.distinct.users + r.distinct.facts,
     '  user documents': r.distinct.users,
     '  fact intervals': r.distinct.facts,
