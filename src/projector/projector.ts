@@ -102,6 +102,9 @@ export const ROUNDS_IN_FLIGHT = 8;
 /** A round of accounts with a few events waiting whose plans took at most this much work lets its accounts go at commit (decision 37). */
 export const LIGHT_WORK = 200;
 
+/** Light rounds let go at commit only while at most this many events wait in the lanes (the projector keeps up). */
+export const CAUGHT_UP_EVENTS = 5_000;
+
 /** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
 export const HEAVY_WORK = 1_000;
 
@@ -384,14 +387,16 @@ export function createProjector(deps: ProjectorDeps) {
   }
 
   /**
-   * A round of accounts with a few events waiting whose plans took little work: its writes are a
-   * few documents, so letting its accounts go at commit adds little to the gate's queue, while
-   * rounds that write much keep their accounts until written (larger next rounds, fewer bulks).
+   * A round of accounts with a few events waiting whose plans took little work, while the
+   * projector keeps up: its writes are a few documents, so letting its accounts go at commit adds
+   * little to the gate's queue. Rounds that write much keep their accounts until written, and so
+   * does every round while the lanes hold a backlog (more, smaller rounds would cost throughput
+   * when it matters most).
    */
   function isLight(round: Round, work: ReadonlyMap<string, number>): boolean {
     let total = 0;
     for (const n of work.values()) total += n;
-    return round.kind === 'short' && total <= LIGHT_WORK;
+    return round.kind === 'short' && total <= LIGHT_WORK && lanes.queued() <= CAUGHT_UP_EVENTS;
   }
 
   function roundEnded(round: Round): void {
