@@ -12,7 +12,8 @@
  * every offset before its first unfinished event. Accounts record their own applied offsets, so
  * events past the prefix that are read again (after a restart) are skipped, not applied twice.
  *
- * A round lets its accounts go once it has committed them to Redis (decision 37): `commit` marks
+ * A round may let its accounts go once it has committed them to Redis (decision 37; the projector
+ * lets light rounds do so while it keeps up): `commit` marks
  * the events it consumed as taken (a later round of the same account skips them while this one
  * still writes) and gives back what it took but did not consume; `settle` then removes the finished
  * events, and `giveBack` returns the taken ones of a round that ends without settling.
@@ -54,7 +55,7 @@ export interface Round {
   bounds: BatchBounds[];
   /** when its oldest event was added to its lane (undefined for a round without events) */
   oldestAddedMs: number | undefined;
-  /** the entries handed out, per partition and account (the head of the account's lane) */
+  /** the entries handed out, per partition and account (the first events of the account's lane not taken by another round) */
   taken: Map<string, Map<string, Entry[]>>;
   generations: Map<string, number>;
   /** `commit` narrowed it to what it consumed */
