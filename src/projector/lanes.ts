@@ -118,6 +118,14 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
     return out;
   }
 
+  /** A round's parts: its entries' events, one part per partition. */
+  function partsOf(taken: ReadonlyMap<string, ReadonlyMap<string, Entry[]>>): BatchPart[] {
+    return [...taken].map(([field, byAccount]) => ({
+      source: splitField(field),
+      byAccount: new Map([...byAccount].map(([accountId, entries]) => [accountId, entries.map((e) => e.event)])),
+    }));
+  }
+
   function released(count: number): void {
     queued -= count;
     if (queued > options.maxQueued) return;
@@ -197,7 +205,6 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
      * Undefined when there is nothing to do.
      */
     take(busy: ReadonlySet<string> = new Set(), heavy: (accountId: string) => boolean = () => false): Round | undefined {
-      const parts = new Map<string, Map<string, PositionedEvent[]>>();
       const taken = new Map<string, Map<string, Entry[]>>();
       let budget = options.roundEvents ?? Infinity;
       const served: string[] = [];
@@ -219,12 +226,6 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
           const entries = freeEntries(lane, takenIn(accountId, field), Math.max(1, budget));
           if (entries.length === 0) continue;
           budget -= entries.length;
-          const events = parts.get(field) ?? new Map<string, PositionedEvent[]>();
-          parts.set(field, events);
-          events.set(
-            accountId,
-            entries.map((e) => e.event),
-          );
           const byAccount = taken.get(field) ?? new Map<string, Entry[]>();
           taken.set(field, byAccount);
           byAccount.set(accountId, entries);
@@ -242,13 +243,13 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
       for (const [field, state] of fields)
         // A partition without events here joins when it has something to raise now (a round that
         // could raise nothing would only spin while its events are in another round).
-        if (parts.has(field) || prefixOf(state, new Set()) > state.prefix) {
+        if (taken.has(field) || prefixOf(state, new Set()) > state.prefix) {
           bounds.push({ field, firstOffset: state.from ?? state.prefix + 1n, highWatermark: state.highWatermark });
           generations.set(field, state.generation);
         }
       if (bounds.length === 0) return undefined;
       return {
-        parts: [...parts].map(([field, byAccount]) => ({ source: splitField(field), byAccount })),
+        parts: partsOf(taken),
         bounds,
         oldestAddedMs,
         taken,
@@ -286,9 +287,10 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
           const lane = byField?.get(field);
           if (!lane || n === 0) continue;
           // Not necessarily the lane's head: an earlier round given back may be before them.
-          const gone = new Set(entries.slice(0, n));
+          const ended = entries.slice(0, n);
+          const gone = new Set(ended);
           const left = lane.filter((e) => !gone.has(e));
-          countTaken(accountId, field, -entries.slice(0, n).filter((e) => e.taken).length);
+          countTaken(accountId, field, -ended.filter((e) => e.taken).length);
           if (left.length > 0) byField!.set(field, left);
           else byField!.delete(field);
           if (byField!.size === 0) lanes.delete(accountId);
@@ -327,14 +329,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
           else byAccount.delete(accountId);
         }
       }
-      round.parts = round.parts.map(({ source, byAccount }) => {
-        const field = `${source.topic}:${source.partition}`;
-        const kept = round.taken.get(field);
-        return {
-          source,
-          byAccount: new Map([...byAccount].flatMap(([accountId, events]) => (kept?.has(accountId) ? [[accountId, events.slice(0, kept.get(accountId)!.length)]] : []))),
-        };
-      });
+      round.parts = partsOf(round.taken);
       wake?.();
     },
 

@@ -363,8 +363,6 @@ export function createProjector(deps: ProjectorDeps) {
 
   /** Rounds in flight, each with the accounts it holds until it commits them (no account is in two rounds' plans at once). */
   const running = new Map<Round, { accounts: ReadonlySet<string>; writing: readonly string[]; done: Promise<void> }>();
-  /** per account, its rounds that have committed and still write: two, and it waits for the first to end */
-  const writing = new Map<string, number>();
   /** wakes the round loop when a round lets its accounts go before it ends */
   let accountsFreed: (() => void) | undefined;
 
@@ -372,10 +370,7 @@ export function createProjector(deps: ProjectorDeps) {
   function freeAccounts(round: Round, stillWriting: boolean): void {
     const entry = running.get(round);
     if (!entry || entry.writing.length > 0) return;
-    if (stillWriting) {
-      entry.writing = [...entry.accounts];
-      for (const accountId of entry.writing) writing.set(accountId, (writing.get(accountId) ?? 0) + 1);
-    }
+    if (stillWriting) entry.writing = [...entry.accounts];
     entry.accounts = new Set();
     accountsFreed?.();
   }
@@ -399,21 +394,17 @@ export function createProjector(deps: ProjectorDeps) {
     return round.kind === 'short' && total <= LIGHT_WORK && lanes.queued() <= CAUGHT_UP_EVENTS;
   }
 
-  function roundEnded(round: Round): void {
-    for (const accountId of running.get(round)?.writing ?? []) {
-      const n = (writing.get(accountId) ?? 0) - 1;
-      if (n > 0) writing.set(accountId, n);
-      else writing.delete(accountId);
-    }
-    running.delete(round);
-  }
-
   /**
    * Accounts a new round must leave: those in a round that has not committed them, and those with
    * two rounds still writing (an account catching up does not pile up rounds that wait to write).
    */
   function busyAccounts(): Set<string> {
-    const busy = new Set([...running.values()].flatMap((r) => [...r.accounts]));
+    const busy = new Set<string>();
+    const writing = new Map<string, number>();
+    for (const r of running.values()) {
+      for (const accountId of r.accounts) busy.add(accountId);
+      for (const accountId of r.writing) writing.set(accountId, (writing.get(accountId) ?? 0) + 1);
+    }
     for (const [accountId, n] of writing) if (n >= 2) busy.add(accountId);
     return busy;
   }
@@ -458,7 +449,7 @@ export function createProjector(deps: ProjectorDeps) {
       const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), writing: [] as readonly string[], done: Promise.resolve() };
       running.set(round, entry);
       const turn = writeOrder.enter(entry.accounts);
-      entry.done = projectRound(round, turn).finally(() => roundEnded(round));
+      entry.done = projectRound(round, turn).finally(() => running.delete(round));
       // A round that may repair runs alone, to its end.
       if (repairWanted) {
         await entry.done;

@@ -1,5 +1,5 @@
 /**
- * One account's writes in the order of its commits (docs/decisions.md 37). A round lets its
+ * One account's writes in the order of its commits (docs/decisions.md 37). A light round lets its
  * accounts go once it has committed them to Redis, so the next round of an account can commit while
  * the previous one still writes; its writes wait for the previous one's to end (written, or given
  * up), so that OpenSearch receives each account's documents in version order and never an older
@@ -41,5 +41,3 @@ export function createWriteOrder() {
     size: () => last.size,
   };
 }
-
-export type WriteOrder = ReturnType<typeof createWriteOrder>;
