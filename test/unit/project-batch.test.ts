@@ -394,6 +394,20 @@ async function expectPrefixesApplied(stores: Stores, groups: readonly Group[]): 
   expect(passed).toEqual([]);
 }
 
+/** A lane run: a history in fetches of these sizes, rounds of at most `roundEvents`, `roundsBetween` rounds after each fetch. */
+const laneRunArb = fc.record({
+  history: historyArb,
+  sizes: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }),
+  roundEvents: fc.integer({ min: 1, max: 30 }),
+  roundsBetween: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 4 }),
+});
+
+/** Overlapping rounds: how many at once, and the writes' delays (ms, in turn). */
+const overlapArb = fc.record({
+  inFlight: fc.integer({ min: 2, max: 4 }),
+  delays: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 6 }),
+});
+
 const runArb = fc.record({
   history: historyArb,
   sizes: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
@@ -438,35 +452,20 @@ describe('projectBatch on the twins', () => {
 
   it('through the lanes, in rounds of any size with one commit per account and partition each, one to three rounds over disjoint accounts at once, while fetches keep arriving, ends where the one-shot run ends', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        historyArb,
-        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }),
-        fc.integer({ min: 1, max: 30 }),
-        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 4 }),
-        fc.integer({ min: 1, max: 3 }),
-        async (history, sizes, roundEvents, roundsBetween, inFlight) => {
-          const groups = fetches(history, sizes);
-          expect(await laneRun(groups, roundEvents, roundsBetween, inFlight)).toEqual(await cleanRun(groups));
-        },
-      ),
+      fc.asyncProperty(laneRunArb, fc.integer({ min: 1, max: 3 }), async ({ history, sizes, roundEvents, roundsBetween }, inFlight) => {
+        const groups = fetches(history, sizes);
+        expect(await laneRun(groups, roundEvents, roundsBetween, inFlight)).toEqual(await cleanRun(groups));
+      }),
       { numRuns: 40 },
     );
   });
 
   it('an account’s next round commits while its previous round still writes (writes in any order of time, waiting for the account’s earlier rounds); every offset an account claims covers written commits only, and the end is the one-shot run’s', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        historyArb,
-        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }),
-        fc.integer({ min: 1, max: 30 }),
-        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 4 }),
-        fc.integer({ min: 2, max: 4 }),
-        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 6 }),
-        async (history, sizes, roundEvents, roundsBetween, inFlight, delays) => {
-          const groups = fetches(history, sizes);
-          expect(await overlappingLaneRun(groups, { roundEvents, roundsBetween, inFlight, delays })).toEqual(await cleanRun(groups));
-        },
-      ),
+      fc.asyncProperty(laneRunArb, overlapArb, async ({ history, sizes, roundEvents, roundsBetween }, { inFlight, delays }) => {
+        const groups = fetches(history, sizes);
+        expect(await overlappingLaneRun(groups, { roundEvents, roundsBetween, inFlight, delays })).toEqual(await cleanRun(groups));
+      }),
       { numRuns: 40 },
     );
   }, 60_000);
@@ -479,10 +478,9 @@ describe('projectBatch on the twins', () => {
         // More crashes than above: a write that fails for good while the account's next round has committed is what this is about.
         fc.array(fc.tuple(fc.integer({ min: 1, max: 80 }), fc.constantFrom<CrashMode>('before', 'after')), { minLength: 2, maxLength: 10 }),
         fc.integer({ min: 1, max: 30 }),
-        fc.integer({ min: 2, max: 4 }),
-        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 6 }),
+        overlapArb,
         fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
-        async (history, sizes, crashes, roundEvents, inFlight, delays, giveUp) => {
+        async (history, sizes, crashes, roundEvents, { inFlight, delays }, giveUp) => {
           const groups = fetches(history, sizes);
           const run = await overlappingLaneRun(groups, { roundEvents, roundsBetween: [1], inFlight, delays, crashes: crashPlan(crashes), giveUp });
           expect(run).toEqual(await cleanRun(groups));
