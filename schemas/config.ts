@@ -103,6 +103,10 @@ export const configSchema = z
     // The projector's memory budget for cached accounts (src/projector/account-cache.ts): past it,
     // the accounts used least recently are read again from Redis when they come back.
     ACCESS_INDEX_ACCOUNT_CACHE_MB: wholeNumber('512', 16, 65_536, 'MiB'),
+    // The whole process's memory budget (src/memory-budget.ts): V8 collects its garbage before the
+    // process outgrows it. The account cache takes at most half of it; the rest is for the rounds in
+    // flight, the Kafka and OpenSearch clients, and garbage between collections.
+    ACCESS_INDEX_MEMORY_MB: wholeNumber('1280', 128, 131_072, 'MiB'),
     // Events read from Kafka and waiting in the projector's account lanes at most: past it the
     // next fetch waits (src/projector/lanes.ts).
     ACCESS_INDEX_LANE_EVENTS: wholeNumber('50000', 100, 10_000_000),
@@ -124,6 +128,12 @@ export const configSchema = z
       if (earlier !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `must differ from ${earlier}` });
       else seen.set(env[name], name);
     }
+    if (env.ACCESS_INDEX_ACCOUNT_CACHE_MB * 2 > env.ACCESS_INDEX_MEMORY_MB)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ACCESS_INDEX_ACCOUNT_CACHE_MB'],
+        message: `must be at most half of ACCESS_INDEX_MEMORY_MB (${env.ACCESS_INDEX_MEMORY_MB} MiB): raise that one too`,
+      });
   })
   .transform((env) => ({
     kafkaBrokers: env.KAFKA_BROKERS,
@@ -146,6 +156,7 @@ export const configSchema = z
     maxBytesPerPartition: env.KAFKA_MAX_BYTES_PER_PARTITION,
     publishIntervalMs: env.ACCESS_INDEX_PUBLISH_INTERVAL_MS,
     accountCacheBytes: env.ACCESS_INDEX_ACCOUNT_CACHE_MB * 1024 * 1024,
+    memoryBudgetBytes: env.ACCESS_INDEX_MEMORY_MB * 1024 * 1024,
     laneEvents: env.ACCESS_INDEX_LANE_EVENTS,
     roundEvents: env.ACCESS_INDEX_ROUND_EVENTS,
     roundWork: env.ACCESS_INDEX_ROUND_WORK,

@@ -12,6 +12,18 @@ function roundStageSeconds(registers: Registry[]) {
   });
 }
 
+/** What the process keeps alive, and how its memory budget holds it (src/memory-budget.ts). */
+function heapGauges(registers: Registry[]) {
+  return {
+    heapLive: new Gauge({ name: 'access_index_heap_live_bytes', help: 'V8 heap in use right after the last full collection: what the process keeps alive', registers }),
+    heapGrowingPercent: new Gauge({
+      name: 'access_index_heap_growing_percent',
+      help: "V8's heap growing percent set to keep the process within ACCESS_INDEX_MEMORY_MB (0: V8's own choice, far below the budget)",
+      registers,
+    }),
+  };
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'access_index_' });
@@ -42,6 +54,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     roundStageSeconds: roundStageSeconds(registers),
     laneEvents: new Gauge({ name: 'access_index_lane_events', help: "Events read from Kafka and waiting in the projector's account lanes", registers }),
+    ...heapGauges(registers),
     accountsEvicted: new Counter({ name: 'access_index_accounts_evicted_total', help: 'Accounts dropped from the projector cache to keep it within its memory budget', registers }),
     consumerLag: new Gauge({ name: 'access_index_consumer_lag', help: 'Messages behind the end of each partition', labelNames: ['topic', 'partition'], registers }),
     ready: new Gauge({ name: 'access_index_ready', help: '1 when the component can do its work, 0 while a dependency is down', labelNames: ['component'], registers }),

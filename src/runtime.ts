@@ -9,6 +9,7 @@ import { ensureUsersFields } from './opensearch/indices.ts';
 import { IntegrityFault } from './integrity/fault.ts';
 import { ensureTopics } from './kafka/client.ts';
 import { type Logger, createLogger } from './logger.ts';
+import { holdMemoryBudget } from './memory-budget.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createAccountStore } from './redis/account-store.ts';
 import type { AccountStatePort } from './ports/account-state.ts';
@@ -46,6 +47,22 @@ export interface RuntimeOptions {
    * Without it such a fault stops the command with its message.
    */
   allowFault?: boolean;
+  /**
+   * Hold the process within ACCESS_INDEX_MEMORY_MB (src/memory-budget.ts): the long-running
+   * commands do; a process that shares its heap with others (tests, benches) does not.
+   */
+  memoryBudget?: boolean;
+}
+
+/** The process's memory budget, its warnings in the log and its readings in the metrics. */
+function holdMemory(config: Config, logger: Logger, metrics: Metrics): () => void {
+  return holdMemoryBudget(config.memoryBudgetBytes, {
+    warn: (message, fields) => logger.warn(fields, message),
+    observe: (reading, decision) => {
+      metrics.heapLive.set(reading.live);
+      metrics.heapGrowingPercent.set(decision.percent);
+    },
+  });
 }
 
 /** Reads the config (throws ConfigError on bad values), connects, and makes sure the layout exists. */
@@ -53,6 +70,7 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
   const config = loadConfig(options.env ?? process.env);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = createMetrics();
+  const releaseMemory = options.memoryBudget ? holdMemory(config, logger, metrics) : () => undefined;
   const clients = createClients(config, logger);
   try {
     const onRetry = (error: unknown, attempt: number) => logger.warn({ err: error, attempt }, 'servers not reachable yet; retrying');
@@ -91,11 +109,15 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       index: opened.indices.users,
       indices: opened.indices,
       store: createAccountStore(clients.redis, space),
-      close: () => clients.close(),
+      close: () => {
+        releaseMemory();
+        return clients.close();
+      },
     };
     if ('fault' in opened) runtime.fault = opened.fault;
     return runtime;
   } catch (error) {
+    releaseMemory();
     await clients.close();
     throw error;
   }

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       maxBytesPerPartition: 4_194_304,
       publishIntervalMs: 200,
       accountCacheBytes: 512 * 1024 * 1024,
+      memoryBudgetBytes: 1280 * 1024 * 1024,
       laneEvents: 50_000,
       roundEvents: 5_000,
       roundWork: 10_000,
@@ -68,6 +69,7 @@ describe('loadConfig', () => {
       KAFKA_MAX_BYTES_PER_PARTITION: '65536',
       ACCESS_INDEX_PUBLISH_INTERVAL_MS: '50',
       ACCESS_INDEX_ACCOUNT_CACHE_MB: '64',
+      ACCESS_INDEX_MEMORY_MB: '256',
       ACCESS_INDEX_LANE_EVENTS: '2000',
       ACCESS_INDEX_ROUND_EVENTS: '50',
       ACCESS_INDEX_ROUND_WORK: '300',
@@ -86,6 +88,7 @@ describe('loadConfig', () => {
       maxBytesPerPartition: 65_536,
       publishIntervalMs: 50,
       accountCacheBytes: 64 * 1024 * 1024,
+      memoryBudgetBytes: 256 * 1024 * 1024,
       laneEvents: 2000,
       roundEvents: 50,
       roundWork: 300,
@@ -112,6 +115,8 @@ describe('loadConfig', () => {
     ['TOPIC_QUEUES', 'zcc queues', 'TOPIC_QUEUES: must be a Kafka topic name'],
     ['TOPIC_DEAD_LETTER', '..', 'TOPIC_DEAD_LETTER: must be a Kafka topic name'],
     ['TOPIC_DEAD_LETTER', 'zcc.users', 'TOPIC_DEAD_LETTER: must differ from TOPIC_USERS'],
+    ['ACCESS_INDEX_MEMORY_MB', '100', 'ACCESS_INDEX_MEMORY_MB: must be a whole number of MiB from 128 to 131072 (got "100")'],
+    ['ACCESS_INDEX_ACCOUNT_CACHE_MB', '1024', 'ACCESS_INDEX_ACCOUNT_CACHE_MB: must be at most half of ACCESS_INDEX_MEMORY_MB (1280 MiB): raise that one too (got "1024")'],
     ['LOG_LEVEL', 'verbose', 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'],
     ['ACCESS_INDEX_DEDUPE_WINDOW_DAYS', '0', 'ACCESS_INDEX_DEDUPE_WINDOW_DAYS: must be a number of days above 0'],
     ['ACCESS_INDEX_DEDUPE_WINDOW_DAYS', '-1', 'ACCESS_INDEX_DEDUPE_WINDOW_DAYS: must be a number of days'],
@@ -120,6 +125,11 @@ describe('loadConfig', () => {
     const error = errorOf({ [name]: value });
     expect(error.message).toContain(expected);
     expect(error.message.split('\n').filter((line) => line.startsWith(`${name}:`))).toHaveLength(1);
+  });
+
+  it('keeps the account cache within half of the memory budget, whichever of the two was set', () => {
+    expect(errorOf({ ACCESS_INDEX_MEMORY_MB: '1000' }).message).toContain('ACCESS_INDEX_ACCOUNT_CACHE_MB: must be at most half of ACCESS_INDEX_MEMORY_MB (1000 MiB)');
+    expect(loadConfig({ ACCESS_INDEX_MEMORY_MB: '1024' }).accountCacheBytes).toBe(512 * 2 ** 20);
   });
 
   it('lists every bad variable at once, one per line', () => {

@@ -26,7 +26,7 @@ export function registerProjectCommand(program: Command): void {
     .action((options: { metricsPort: string }) =>
       runCommand(async () => {
         // Started even when the stores disagree: the projector then repairs what it can.
-        const runtime = await openRuntime({ ensureTopics: true, allowFault: true });
+        const runtime = await openRuntime({ ensureTopics: true, allowFault: true, memoryBudget: true });
         await runStartupChecks(runtime);
         const integrity = monitorFor(runtime, (g) => projectorGroupId(runtime.config.namespace, g));
         const projector = await startProjector(runtime, integrity);

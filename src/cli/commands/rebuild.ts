@@ -16,7 +16,7 @@ export function registerRebuildCommand(program: Command): void {
     .action((options: { drop?: string }) =>
       runCommand(async () => {
         // A broken live generation (Redis lost it, an index is gone) is what a rebuild repairs.
-        const runtime = await openRuntime({ ensureTopics: true, allowFault: true });
+        const runtime = await openRuntime({ ensureTopics: true, allowFault: true, memoryBudget: true });
         try {
           if (options.drop) {
             await dropGeneration(runtime, options.drop);

@@ -93,7 +93,7 @@ export function registerServeCommand(program: Command): void {
         requireJwtSecret(loadConfig());
         const port = parsePort(options.port);
         // Started even when the stores disagree: reports then answer 503 with the reason.
-        const runtime = await openRuntime({ allowFault: true });
+        const runtime = await openRuntime({ allowFault: true, memoryBudget: true });
         await runStartupChecks(runtime);
         const api = await startApi(runtime, { host: options.host, ...(port === undefined ? {} : { port }) });
         process.stdout.write(`Access report: ${api.url}\nAPI docs:      ${api.url}docs\n`);

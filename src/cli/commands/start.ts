@@ -24,7 +24,7 @@ export interface RunningService {
 /** Starts projector and API on one runtime; the API's /readyz includes the projector's state. */
 export async function startService(options: { host?: string; port?: number } = {}): Promise<RunningService> {
   // Started even when the stores disagree: reports then answer 503 while the projector repairs.
-  const runtime = await openRuntime({ ensureTopics: true, allowFault: true });
+  const runtime = await openRuntime({ ensureTopics: true, allowFault: true, memoryBudget: true });
   await runStartupChecks(runtime);
   const integrity = monitorFor(runtime, (g) => projectorGroupId(runtime.config.namespace, g));
   const projector = await startProjector(runtime, integrity);

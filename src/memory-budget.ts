@@ -1,0 +1,91 @@
+/**
+ * The process's memory budget (ACCESS_INDEX_MEMORY_MB, decision 38). V8 lets its heap grow to up to
+ * four times what survived the last full collection before it collects again (on a machine with
+ * much memory its limit is 4 GiB): a projector whose live heap was a few hundred MiB sat at 1.6 GiB
+ * resident, and a rebuild reached 3.3 GiB, mostly garbage not yet collected. After each full
+ * collection this sets V8's heap growing factor (its `--heap-growing-percent` flag, which V8 reads at
+ * every collection) so that the next collection comes before the process outgrows its budget; far
+ * below it V8 keeps its own factor. What the process really keeps alive (the account cache, rounds
+ * in flight) is bounded by the other budgets; this one bounds the garbage.
+ */
+import { constants, type PerformanceEntry, performance, PerformanceObserver } from 'node:perf_hooks';
+import * as v8 from 'node:v8';
+
+/** V8's largest growing factor (4×), as a percent over the live heap. */
+export const V8_MAX_GROWING_PERCENT = 300;
+/** The least room left between collections: below it the process collects almost continuously. */
+export const MIN_GROWING_PERCENT = 10;
+/**
+ * Node's own memory outside the heap and its buffers (the runtime, libuv, the allocator): about what
+ * an idle `access-index project` holds beyond its heap. Resident memory minus the heap would say it
+ * too, but right after a collection the pages freed are not all given back yet, so it reads high.
+ */
+export const NATIVE_BYTES = 96 * 2 ** 20;
+/** A warning that the budget is too small is repeated at most this often. */
+const WARN_EVERY_MS = 10 * 60_000;
+
+export interface HeapReading {
+  /** heap bytes in use right after a full collection: what is alive */
+  live: number;
+  /** bytes outside V8's heap (buffers, Node's own): they count in the budget too */
+  outsideHeap: number;
+}
+
+export interface GrowthDecision {
+  /** V8's heap growing percent to set; 0 lets V8 choose (its default) */
+  percent: number;
+  /** what is alive already fills the budget: more collections cannot keep the process within it */
+  over: boolean;
+}
+
+/**
+ * The growing percent that keeps live × (1 + percent / 100) + outsideHeap within the budget: 0 (V8's
+ * own choice) while even its largest factor fits, never less than MIN_GROWING_PERCENT.
+ */
+export function heapGrowth(reading: HeapReading, budgetBytes: number): GrowthDecision {
+  const room = budgetBytes - reading.outsideHeap;
+  const live = Math.max(reading.live, 1);
+  if (live * (1 + V8_MAX_GROWING_PERCENT / 100) <= room) return { percent: 0, over: false };
+  const percent = Math.floor((room / live - 1) * 100);
+  return { percent: Math.max(MIN_GROWING_PERCENT, Math.min(V8_MAX_GROWING_PERCENT, percent)), over: percent < MIN_GROWING_PERCENT };
+}
+
+export interface MemoryBudgetDeps {
+  /** what is alive does not fit the budget (at most every ten minutes) */
+  warn?: (message: string, fields: Record<string, number>) => void;
+  /** after each full collection */
+  observe?: (reading: HeapReading, decision: GrowthDecision) => void;
+}
+
+/** Holds the process within `budgetBytes` from now on; returns the function that stops it. */
+export function holdMemoryBudget(budgetBytes: number, deps: MemoryBudgetDeps = {}): () => void {
+  let percent = 0;
+  let warnedAt = -Infinity;
+  const observer = new PerformanceObserver((list) => {
+    const major = list.getEntries().some((entry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+    if (!major) return;
+    const usage = process.memoryUsage();
+    // V8 lets the old generation reach its limit plus the young generation's capacity, beside the young generation itself.
+    const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+    const reading = { live: usage.heapUsed, outsideHeap: usage.external + NATIVE_BYTES + 2 * young };
+    const decision = heapGrowth(reading, budgetBytes);
+    if (decision.percent !== percent) {
+      v8.setFlagsFromString(`--heap-growing-percent=${decision.percent}`);
+      percent = decision.percent;
+    }
+    if (decision.over && performance.now() - warnedAt >= WARN_EVERY_MS) {
+      warnedAt = performance.now();
+      deps.warn?.('what the process keeps alive fills its memory budget: raise ACCESS_INDEX_MEMORY_MB or lower ACCESS_INDEX_ACCOUNT_CACHE_MB', {
+        liveMiB: Math.round(reading.live / 2 ** 20),
+        outsideHeapMiB: Math.round(reading.outsideHeap / 2 ** 20),
+        budgetMiB: Math.round(budgetBytes / 2 ** 20),
+      });
+    }
+    deps.observe?.(reading, decision);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    observer.disconnect();
+    if (percent !== 0) v8.setFlagsFromString('--heap-growing-percent=0');
+  };
+}
