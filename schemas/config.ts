@@ -102,7 +102,7 @@ export const configSchema = z
     KAFKA_MAX_BYTES_PER_PARTITION: wholeNumber('4194304', 1024, 104_857_600, 'bytes'),
     // The projector's memory budget for cached accounts (src/projector/account-cache.ts): past it,
     // the accounts used least recently are read again from Redis when they come back.
-    ACCESS_INDEX_ACCOUNT_CACHE_MB: wholeNumber('512', 16, 65_536, 'MiB'),
+    ACCESS_INDEX_ACCOUNT_CACHE_MB: wholeNumber('384', 16, 65_536, 'MiB'),
     // The whole process's memory budget (src/memory-budget.ts): V8 collects its garbage before the
     // process outgrows it. The account cache takes at most half of it; the rest is for the rounds in
     // flight, the Kafka and OpenSearch clients, and garbage between collections.

@@ -24,7 +24,7 @@ export interface CachedAccount extends LoadedAccount {
 export const BYTES_PER_RAW_FACT = 650;
 
 /** The default budget: a small machine's projector keeps about this much of accounts in memory. */
-export const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_CACHE_BYTES = 384 * 1024 * 1024;
 
 /** An account's estimated heap: proportional to its raw facts (every fact it holds comes from one). */
 export function estimateBytes(account: LoadedAccount): number {

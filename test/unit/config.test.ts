@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       sessionTimeoutMs: 30_000,
       maxBytesPerPartition: 4_194_304,
       publishIntervalMs: 200,
-      accountCacheBytes: 512 * 1024 * 1024,
+      accountCacheBytes: 384 * 1024 * 1024,
       memoryBudgetBytes: 1280 * 1024 * 1024,
       laneEvents: 50_000,
       roundEvents: 5_000,
@@ -128,8 +128,8 @@ describe('loadConfig', () => {
   });
 
   it('keeps the account cache within half of the memory budget, whichever of the two was set', () => {
-    expect(errorOf({ ACCESS_INDEX_MEMORY_MB: '1000' }).message).toContain('ACCESS_INDEX_ACCOUNT_CACHE_MB: must be at most half of ACCESS_INDEX_MEMORY_MB (1000 MiB)');
-    expect(loadConfig({ ACCESS_INDEX_MEMORY_MB: '1024' }).accountCacheBytes).toBe(512 * 2 ** 20);
+    expect(errorOf({ ACCESS_INDEX_MEMORY_MB: '700' }).message).toContain('ACCESS_INDEX_ACCOUNT_CACHE_MB: must be at most half of ACCESS_INDEX_MEMORY_MB (700 MiB)');
+    expect(loadConfig({ ACCESS_INDEX_MEMORY_MB: '768' }).accountCacheBytes).toBe(384 * 2 ** 20);
   });
 
   it('lists every bad variable at once, one per line', () => {
