@@ -4,7 +4,7 @@
  * unfinished write; the list says which user or counter, and how.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import { allDocs, countersFromDocs, loadFacts } from '../projections/index.ts';
+import { type AccountFacts, countersFromDocs, deriveUser, loadFacts, type UserDoc } from '../projections/index.ts';
 import { FACT_SORT, scanRecords } from './opensearch/fact-store.ts';
 import { OPEN_END } from './records/fact-intervals.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
@@ -46,17 +46,21 @@ function firstDifference(a: unknown, b: unknown, path = ''): string | undefined 
   return `${path || '.'}: expected ${JSON.stringify(a)?.slice(0, 200)}, found ${JSON.stringify(b)?.slice(0, 200)}`;
 }
 
-/** Compares one account; `differences` is empty when the index and counters equal a clean replay. */
+/**
+ * Compares one account; `differences` is empty when the index and counters equal a clean replay.
+ * Each user's document is derived when compared, never all of an account's at once: the largest
+ * account has tens of thousands of users, and the rebuild verifies beside a running projector.
+ */
 export async function verifyAccount(deps: VerifyDeps, accountId: string): Promise<AccountReport> {
   const loaded = await deps.store.load(accountId, deps.windowMs);
-  const docs = allDocs(loaded.state.facts);
+  const facts = loaded.state.facts;
   const differences: string[] = [];
   if (loaded.dirty.size > 0) differences.push(`outbox: ${loaded.dirty.size} documents not confirmed written (projector busy or interrupted)`);
 
   const seen = new Set<string>();
   for await (const indexed of readAccountUsers(deps.opensearch, deps.index, accountId)) {
     seen.add(indexed.user_id);
-    const doc = docs.get(indexed.user_id);
+    const doc = deriveUser(facts, indexed.user_id);
     if (!doc) {
       differences.push(`user ${indexed.user_id}: in the index but not in the facts (deleted or unknown user)`);
       continue;
@@ -64,13 +68,16 @@ export async function verifyAccount(deps: VerifyDeps, accountId: string): Promis
     const d = firstDifference(toIndexedUser(accountId, doc), indexed);
     if (d) differences.push(`user ${indexed.user_id}: ${d}`);
   }
-  for (const userId of docs.keys()) if (!seen.has(userId)) differences.push(`user ${userId}: missing from the index`);
+  const users = [...facts.users.keys()].sort();
+  for (const userId of users) if (!seen.has(userId)) differences.push(`user ${userId}: missing from the index`);
+  seen.clear();
 
   // The raw facts (each topic's own assertions) must describe the same report as the facts, and
   // the open fact intervals in the index must be exactly the raw facts: that is what as_of reads.
-  const fromRaw = allDocs(loadFacts(loaded.raw.values));
-  for (const userId of new Set([...docs.keys(), ...fromRaw.keys()]))
-    if (JSON.stringify(docs.get(userId)) !== JSON.stringify(fromRaw.get(userId))) differences.push(`user ${userId}: the raw facts give another document than the facts`);
+  const fromRaw = loadFacts(loaded.raw.values);
+  for (const userId of new Set([...users, ...fromRaw.users.keys()]))
+    if (JSON.stringify(deriveUser(facts, userId)) !== JSON.stringify(deriveUser(fromRaw, userId)))
+      differences.push(`user ${userId}: the raw facts give another document than the facts`);
   if (deps.factsIndex) {
     const open = await openFactIntervals(deps.opensearch, deps.factsIndex, accountId);
     for (const key of new Set([...open.keys(), ...loaded.raw.values.keys()]))
@@ -78,14 +85,21 @@ export async function verifyAccount(deps: VerifyDeps, accountId: string): Promis
         differences.push(`fact ${JSON.stringify(key)}: open interval ${JSON.stringify(open.get(key) ?? null)}, raw fact ${JSON.stringify(loaded.raw.values.get(key) ?? null)}`);
   }
 
-  const expected = countersFromDocs(docs.values());
+  const expected = countersFromDocs(derivedDocs(facts, users));
   const actual = await deps.store.counters(accountId);
   for (const key of new Set([...expected.keys(), ...actual.keys()])) {
     const e = expected.get(key) ?? 0;
     const a = actual.get(key) ?? 0;
     if (e !== a) differences.push(`counter ${key}: expected ${e}, found ${a}`);
   }
-  return { accountId, users: docs.size, counters: expected.size, differences };
+  return { accountId, users: users.length, counters: expected.size, differences };
+}
+
+function* derivedDocs(facts: AccountFacts, userIds: readonly string[]): Generator<UserDoc> {
+  for (const userId of userIds) {
+    const doc = deriveUser(facts, userId);
+    if (doc) yield doc;
+  }
 }
 
 /** Verifies every account of the generation. */

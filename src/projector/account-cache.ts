@@ -49,11 +49,14 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
     return total;
   }
 
-  /** Drops the least recently used unlocked accounts while the estimate is over the budget. */
-  function trim(): void {
+  /**
+   * Drops the least recently used unlocked accounts while the estimate is over `target` (the
+   * budget, keeping at least the last account used; 0 drops every account no batch holds).
+   */
+  function trim(target = budget): void {
     let total = bytes();
     for (const [accountId, account] of accounts) {
-      if (total <= budget || accounts.size <= 1) return;
+      if (total <= target || (target > 0 && accounts.size <= 1)) return;
       if (locks.has(accountId)) continue;
       accounts.delete(accountId);
       total -= estimateBytes(account);
@@ -67,7 +70,7 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
     trimScheduled = true;
     setImmediate(() => {
       trimScheduled = false;
-      trim();
+      trim(budget);
     });
   }
 
@@ -110,7 +113,10 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
     size(): number {
       return accounts.size;
     },
-    /** Enforces the budget now (it is enforced on the next turn after every load and every lock released). */
+    /**
+     * Enforces the budget now (it is enforced on the next turn after every load and every lock
+     * released), or a smaller target: `trim(0)` lets go of every account no batch holds.
+     */
     trim,
     bytes,
     /** Runs `fn` with the account's lock held; the budget is enforced when it ends (the account grew). */

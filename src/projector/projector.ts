@@ -532,6 +532,11 @@ export function createProjector(deps: ProjectorDeps) {
     groupId,
     status: () => ({ ...health.status(), cachedAccounts: cache.size(), queuedEvents: lanes.queued() }),
     fault: () => health.fault(),
+    /**
+     * Lets go of every cached account no round holds (they are read again from Redis when their
+     * events come): the rebuild does once caught up, before it verifies beside this projector.
+     */
+    dropIdleAccounts: () => cache.trim(0),
 
     async start(): Promise<void> {
       health.set('starting');

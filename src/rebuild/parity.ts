@@ -21,21 +21,34 @@ export interface ParityReport {
 
 const sameOffsets = (a: Map<string, bigint>, b: Map<string, bigint>) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 
-async function accountDocs(opensearch: Client, index: string, accountId: string): Promise<string> {
-  const docs: unknown[] = [];
-  for await (const doc of readAccountUsers(opensearch, index, accountId)) docs.push(doc);
-  return JSON.stringify(docs);
+/**
+ * Whether both indices hold the same user documents for the account: read side by side in user-id
+ * order and compared one by one, so neither generation's documents are held whole (the largest
+ * account has tens of thousands).
+ */
+async function sameUsers(opensearch: Client, liveIndex: string, nextIndex: string, accountId: string): Promise<boolean> {
+  const a = readAccountUsers(opensearch, liveIndex, accountId);
+  const b = readAccountUsers(opensearch, nextIndex, accountId);
+  try {
+    for (;;) {
+      const [x, y] = await Promise.all([a.next(), b.next()]);
+      if (x.done || y.done) return !!x.done && !!y.done;
+      if (JSON.stringify(x.value) !== JSON.stringify(y.value)) return false;
+    }
+  } finally {
+    await Promise.all([a.return(undefined), b.return(undefined)]);
+  }
 }
 
 async function compareAccount(opensearch: Client, live: GenerationView, next: GenerationView, accountId: string): Promise<string[] | 'moving'> {
   const offsets = await live.store.appliedOffsets(accountId);
   if (!sameOffsets(offsets, await next.store.appliedOffsets(accountId))) return 'moving';
-  const [a, b] = await Promise.all([accountDocs(opensearch, live.usersIndex, accountId), accountDocs(opensearch, next.usersIndex, accountId)]);
+  const same = await sameUsers(opensearch, live.usersIndex, next.usersIndex, accountId);
   const [ca, cb] = await Promise.all([live.store.counters(accountId), next.store.counters(accountId)]);
   // The account may have moved on while we read: only a stable read counts.
   if (!sameOffsets(offsets, await live.store.appliedOffsets(accountId))) return 'moving';
   const differences: string[] = [];
-  if (a !== b) differences.push(`${accountId}: user documents differ`);
+  if (!same) differences.push(`${accountId}: user documents differ`);
   for (const key of new Set([...ca.keys(), ...cb.keys()]))
     if ((ca.get(key) ?? 0) !== (cb.get(key) ?? 0)) differences.push(`${accountId}: counter ${key}: live ${ca.get(key) ?? 0}, rebuilt ${cb.get(key) ?? 0}`);
   return differences;

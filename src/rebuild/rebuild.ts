@@ -141,6 +141,8 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
       options.onProgress?.({ phase: 'catching-up', done, total: all });
     });
     await redis.hset(key, 'phase', 'verifying');
+    // The verification loads each account again (and the largest are big): the projector's cached copies would sit beside them.
+    projector.dropIdleAccounts();
     log('Caught up. Verifying the new generation against its facts…');
     const verifyDeps = { store, opensearch, index: indices.users, factsIndex: indices.facts, windowMs: config.dedupeWindowMs };
     const verified = await verifyAll(verifyDeps);

@@ -61,4 +61,20 @@ describe('account cache budget', () => {
     expect(cache.peek('a')).toBe(a);
     expect(cache.size()).toBe(1);
   });
+
+  it('lets go of every account no batch holds on trim(0), the last one too, without changing their stamps', async () => {
+    const store = await storeWith({ a: 100, b: 100 });
+    const cache = createAccountCache(store, W);
+    await cache.get('a');
+    const stamps = [cache.stamp('a'), cache.stamp('b')];
+    await cache.withLock('b', async () => {
+      await cache.get('b');
+      cache.trim(0);
+      expect(cache.peek('a')).toBeUndefined();
+      expect(cache.peek('b')).toBeDefined();
+    });
+    cache.trim(0);
+    expect(cache.size()).toBe(0);
+    expect([cache.stamp('a'), cache.stamp('b')]).toEqual(stamps);
+  });
 });
