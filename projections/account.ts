@@ -30,13 +30,18 @@ export function step(state: AccountState, event: FactEvent, windowMs: number): S
   return { duplicate: false, changes, affected };
 }
 
+/** Every existing user's document (users with no entries included), in user-id order, one at a time. */
+export function* eachDoc(facts: AccountFacts): Generator<UserDoc> {
+  for (const userId of [...facts.users.keys()].sort()) {
+    const doc = deriveUser(facts, userId);
+    if (doc) yield doc;
+  }
+}
+
 /** Every existing user's document (users with no entries included). */
 export function allDocs(facts: AccountFacts): Map<string, UserDoc> {
   const docs = new Map<string, UserDoc>();
-  for (const userId of [...facts.users.keys()].sort()) {
-    const doc = deriveUser(facts, userId);
-    if (doc) docs.set(userId, doc);
-  }
+  for (const doc of eachDoc(facts)) docs.set(doc.user_id, doc);
   return docs;
 }
 

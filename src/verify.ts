@@ -4,7 +4,7 @@
  * unfinished write; the list says which user or counter, and how.
  */
 import type { Client } from '@opensearch-project/opensearch';
-import { type AccountFacts, countersFromDocs, deriveUser, loadFacts, type UserDoc } from '../projections/index.ts';
+import { countersFromDocs, deriveUser, eachDoc, loadFacts } from '../projections/index.ts';
 import { FACT_SORT, scanRecords } from './opensearch/fact-store.ts';
 import { OPEN_END } from './records/fact-intervals.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
@@ -85,7 +85,7 @@ export async function verifyAccount(deps: VerifyDeps, accountId: string): Promis
         differences.push(`fact ${JSON.stringify(key)}: open interval ${JSON.stringify(open.get(key) ?? null)}, raw fact ${JSON.stringify(loaded.raw.values.get(key) ?? null)}`);
   }
 
-  const expected = countersFromDocs(derivedDocs(facts, users));
+  const expected = countersFromDocs(eachDoc(facts));
   const actual = await deps.store.counters(accountId);
   for (const key of new Set([...expected.keys(), ...actual.keys()])) {
     const e = expected.get(key) ?? 0;
@@ -93,13 +93,6 @@ export async function verifyAccount(deps: VerifyDeps, accountId: string): Promis
     if (e !== a) differences.push(`counter ${key}: expected ${e}, found ${a}`);
   }
   return { accountId, users: users.length, counters: expected.size, differences };
-}
-
-function* derivedDocs(facts: AccountFacts, userIds: readonly string[]): Generator<UserDoc> {
-  for (const userId of userIds) {
-    const doc = deriveUser(facts, userId);
-    if (doc) yield doc;
-  }
 }
 
 /** Verifies every account of the generation. */
