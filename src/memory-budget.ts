@@ -48,7 +48,8 @@ export function heapGrowth(reading: HeapReading, budgetBytes: number): GrowthDec
   const live = Math.max(reading.live, 1);
   if (live * (1 + V8_MAX_GROWING_PERCENT / 100) <= room) return { percent: 0, over: false };
   const percent = Math.floor((room / live - 1) * 100);
-  return { percent: Math.max(MIN_GROWING_PERCENT, Math.min(V8_MAX_GROWING_PERCENT, percent)), over: percent < MIN_GROWING_PERCENT };
+  // Below 4×, so below V8_MAX_GROWING_PERCENT: only the floor needs a bound.
+  return { percent: Math.max(MIN_GROWING_PERCENT, percent), over: percent < MIN_GROWING_PERCENT };
 }
 
 export interface MemoryBudgetDeps {
