@@ -192,7 +192,6 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
   try {
     const { events, liveDrainMs, memory } = reuse ? await keptHistory(pipeline) : await publishAndDrain(pipeline, flags);
     const command = await runRebuildCommand(productEnv(ns.config, { LOG_LEVEL: 'warn' }), flags['timeout-s'] * 1000);
-    progress(`  \`access-index rebuild\` exited ${command.exitCode} after ${fmt(command.wallMs / 1000, 1)} s; its peak rss ${mib(command.peakRss)}`);
     if (command.exitCode !== 0) throw new Error(`access-index rebuild exited ${command.exitCode}: ${command.stdout}`);
     const generation = /rebuilt (\S+)/.exec(command.stdout)?.[1];
     if (!generation) throw new Error(`cannot read the generation from: ${command.stdout}`);
