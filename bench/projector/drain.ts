@@ -8,7 +8,7 @@
 import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, type PerformanceEntry, performance, PerformanceObserver } from 'node:perf_hooks';
 import type { Admin } from 'kafkajs';
 import { pino } from 'pino';
 import { createClients } from '../../src/clients.ts';
@@ -48,7 +48,36 @@ export interface DrainResult {
   memory: { rssBefore: number; rss: number; heapUsed: number; heapLive: number; external: number; arrayBuffers: number };
   /** how long the event loop was blocked: the longest stall, p99, and stalls over 1 s */
   eventLoop: { maxDelayMs: number; p99DelayMs: number; blocksOver1s: number };
+  /** garbage collection pauses of this process during the drain, by kind: total ms and count */
+  gc: Record<'minor' | 'major' | 'incremental' | 'weak', { ms: number; count: number }>;
   cachedAccounts: number;
+}
+
+const GC_KINDS: Record<number, keyof DrainResult['gc']> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
+};
+
+/** Sums the process's garbage collection pauses by kind until `stop`. */
+function watchGc(): { stop: () => DrainResult['gc'] } {
+  const totals: DrainResult['gc'] = { minor: { ms: 0, count: 0 }, major: { ms: 0, count: 0 }, incremental: { ms: 0, count: 0 }, weak: { ms: 0, count: 0 } };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = GC_KINDS[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1];
+      if (kind === undefined) continue;
+      totals[kind].ms += entry.duration;
+      totals[kind].count += 1;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop: () => {
+      observer.disconnect();
+      return totals;
+    },
+  };
 }
 
 async function counterTotals(metric: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, label: string): Promise<Record<string, number>> {
@@ -124,6 +153,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
   }
   const cpu0 = cpuSnapshot(options.machine.pids);
   const elu0 = performance.eventLoopUtilization();
+  const gcWatch = watchGc();
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
   const t0 = performance.now();
@@ -186,6 +216,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     }
   } catch (error) {
     loopDelay.disable();
+    gcWatch.stop();
     await stopProfile().catch(() => undefined);
     // A stalled projector may never finish its batch: do not wait for it.
     await Promise.race([projector.stop().catch(() => undefined), sleep(10_000)]);
@@ -193,6 +224,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     throw error;
   }
   loopDelay.disable();
+  const gcTotals = gcWatch.stop();
   const cpu1 = cpuSnapshot(options.machine.pids);
   const elu = performance.eventLoopUtilization(elu0);
   const memory = process.memoryUsage();
@@ -232,5 +264,6 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     memory: { rssBefore, rss: memory.rss, heapUsed: memory.heapUsed, heapLive, external: memory.external, arrayBuffers: memory.arrayBuffers },
     cachedAccounts,
     eventLoop: { maxDelayMs: loopDelay.max / 1e6, p99DelayMs: loopDelay.percentile(99) / 1e6, blocksOver1s },
+    gc: gcTotals,
   };
 }
