@@ -18,7 +18,7 @@
  *   caller can refuse to touch a store it has not checked since a reconnect.
  */
 import type { AccountState, FactChange } from '../../projections/index.ts';
-import type { FactIntervalRecord, RawState, RawValue } from '../records/fact-intervals.ts';
+import type { RawState, RawValue } from '../records/fact-intervals.ts';
 
 export interface LoadedAccount {
   state: AccountState;
@@ -27,8 +27,8 @@ export interface LoadedAccount {
   offsets: Map<string, bigint>;
   /** users whose documents may not be in OpenSearch yet, with the version they were dirtied at */
   dirty: Map<string, number>;
-  /** fact intervals not yet confirmed written: id -> version and record */
-  intervalOutbox: Map<string, { version: number; record: FactIntervalRecord }>;
+  /** fact intervals not yet confirmed written: id -> version and the record's JSON (as written to Redis and to `_bulk`) */
+  intervalOutbox: Map<string, { version: number; json: string }>;
   /** raw facts (each topic's own assertions) with the event that opened each value */
   raw: RawState;
 }

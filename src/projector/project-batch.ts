@@ -12,7 +12,6 @@ import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
 import type { DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
-import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
 import type { WriteGate } from './write-gate.ts';
 
@@ -117,9 +116,14 @@ interface AccountWrites {
   intervalIds: string[];
 }
 
+/**
+ * A user document's op, its document serialized at once: a round holds its ops until it writes
+ * them (up to MAX_HELD_OPS), and one string per document is one object for the collector to
+ * copy or mark, where the indexed document is a few hundred.
+ */
 function docOp(index: string, accountId: string, userId: string, doc: UserDoc | null, version: number): DocOp {
   const id = userDocId(accountId, userId);
-  return doc ? { op: 'index', index, id, version, doc: toIndexedUser(accountId, doc) } : { op: 'delete', index, id, version };
+  return doc ? { op: 'index', index, id, version, doc: JSON.stringify(toIndexedUser(accountId, doc)) } : { op: 'delete', index, id, version };
 }
 
 /**
@@ -135,7 +139,7 @@ function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccou
     writes: { accountId, account, recovery: true, version: account.version, users, intervalIds: [...account.intervalOutbox.keys()] },
     ops: [
       ...users.map((u) => docOp(indices.users, accountId, u, deriveUser(account.state.facts, u), account.version)),
-      ...[...account.intervalOutbox].map(([id, { version, record }]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: record satisfies FactIntervalRecord })),
+      ...[...account.intervalOutbox].map(([id, { version, json }]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
     ],
   };
 }
@@ -311,7 +315,7 @@ async function commitInPieces(
     account.version = version;
     account.offsets.set(field, plan.lastOffset);
     for (const userId of users) account.dirty.set(userId, version);
-    for (const [id, record] of plan.intervals) account.intervalOutbox.set(id, { version, record });
+    for (const [id, json] of intervalJson) account.intervalOutbox.set(id, { version, json });
     for (const e of plan.applied) deps.metrics?.eventsApplied.inc({ type: e.type });
     counted.applied += plan.applied.length;
     counted.duplicates += plan.duplicates;

@@ -5,7 +5,7 @@
  * changes coalesced so that each key is written once, with its last value.
  */
 import type { FactChange } from '../../projections/index.ts';
-import type { FactIntervalRecord, RawState, RawValue } from './fact-intervals.ts';
+import type { RawState, RawValue } from './fact-intervals.ts';
 
 export function decodeRaw(entries: Iterable<readonly [string, string]>): RawState {
   const raw: RawState = { values: new Map(), opened: new Map() };
@@ -26,11 +26,11 @@ export function outboxVersion(value: string): number {
   return Number(value.slice(0, value.indexOf('\n')));
 }
 
-export function decodeIntervalOutbox(entries: Iterable<readonly [string, string]>): Map<string, { version: number; record: FactIntervalRecord }> {
-  const out = new Map<string, { version: number; record: FactIntervalRecord }>();
+export function decodeIntervalOutbox(entries: Iterable<readonly [string, string]>): Map<string, { version: number; json: string }> {
+  const out = new Map<string, { version: number; json: string }>();
   for (const [id, value] of entries) {
     const nl = value.indexOf('\n');
-    out.set(id, { version: Number(value.slice(0, nl)), record: JSON.parse(value.slice(nl + 1)) as FactIntervalRecord });
+    out.set(id, { version: Number(value.slice(0, nl)), json: value.slice(nl + 1) });
   }
   return out;
 }

@@ -64,7 +64,7 @@ export function accountStateContract(make: MakeAccountState): void {
           ['u2', 1],
         ]),
       );
-      expect(loaded.intervalOutbox).toEqual(new Map([['h1', { version: 1, record: { account_id: 'x', fact_key: 'h1' } }]]));
+      expect(loaded.intervalOutbox).toEqual(new Map([['h1', { version: 1, json: JSON.stringify({ account_id: 'x', fact_key: 'h1' }) }]]));
       expect(loaded.raw.values.get(`u${SEP}u1`)).toBe('{"display_name":"Ana"}');
       expect(loaded.raw.opened.get(`u${SEP}u1`)).toEqual(from);
       expect(await store.counters('acc')).toEqual(
