@@ -27,15 +27,20 @@ export const checkpointMapping: Property = { properties: { field: { type: 'keywo
 type Property = Types.Common_Mapping.Property;
 type TypeMapping = Types.Common_Mapping.TypeMapping;
 
+/** Kept in `_source` only: no query or sort reads it (decision 39). */
+const STORED_KEYWORD: Property = { type: 'keyword', index: false, doc_values: false };
+const STORED_LONG: Property = { type: 'long', index: false, doc_values: false };
+
+/** The event that opened or closed an interval: only its `seq` is searched and sorted on (rollback repair, the history's order). */
 const eventRefMapping: Property = {
   properties: {
-    event_id: { type: 'keyword' },
-    type: { type: 'keyword' },
-    topic: { type: 'keyword' },
-    partition: { type: 'integer' },
-    offset: { type: 'keyword' },
-    time: { type: 'keyword' },
-    time_ms: { type: 'long' },
+    event_id: STORED_KEYWORD,
+    type: STORED_KEYWORD,
+    topic: STORED_KEYWORD,
+    partition: { type: 'integer', index: false, doc_values: false },
+    offset: STORED_KEYWORD,
+    time: STORED_KEYWORD,
+    time_ms: STORED_LONG,
     seq: { type: 'long' },
   },
 };
@@ -48,7 +53,7 @@ function factsMapping(): TypeMapping {
       account_id: { type: 'keyword' },
       fact_key: { type: 'keyword' },
       subject: { type: 'keyword' },
-      value: { type: 'keyword', index: false, doc_values: false },
+      value: STORED_KEYWORD,
       from_ms: { type: 'long' },
       to_ms: { type: 'long' },
       from: eventRefMapping,
@@ -80,8 +85,9 @@ function usersMapping(): TypeMapping {
     properties: {
       account_id: { type: 'keyword' },
       user_id: { type: 'keyword' },
-      display_name: { type: 'text' },
-      user_email: { type: 'text' },
+      // Searched through search_terms and sorted through name_sort / email_sort: stored only.
+      display_name: STORED_KEYWORD,
+      user_email: STORED_KEYWORD,
       user_access: { type: 'keyword' },
       name_sort: { type: 'keyword' },
       email_sort: { type: 'keyword' },
