@@ -53,24 +53,29 @@ export function targetFilterKey(filter: { access_type?: AccessType | undefined; 
  * paths; an entry on a queue comes through it), computed in one pass.
  */
 export function targetCounts(entries: readonly Entry[]): Map<string, number> {
+  // The keys are targetFilterKey's, spelled out: this runs for every document written.
   const targets = new Map<string, Set<string>>();
-  const add = (key: string | undefined, target: string) => {
-    if (key === undefined) return;
-    let set = targets.get(key);
-    if (!set) targets.set(key, (set = new Set()));
-    set.add(target);
+  const add = (key: string, target: string) => {
+    const set = targets.get(key);
+    if (set) set.add(target);
+    else targets.set(key, new Set([target]));
   };
+  const all = TYPE_CODE.all;
   for (const e of entries) {
-    const target = `${e.target.type}${SEP}${e.target.id}`;
-    const queues = new Set(e.queues.map((q) => q.id));
-    if (e.target.type === 'queue') queues.add(e.target.id);
-    if (e.target.type === 'inbox') {
-      add(targetFilterKey({ inbox_id: e.target.id }), target);
-      for (const q of queues) add(targetFilterKey({ inbox_id: e.target.id, cc_queue_id: q }), target);
+    const { type: targetType, id } = e.target;
+    const target = `${targetType}${SEP}${id}`;
+    const type = TYPE_CODE[e.access_type];
+    if (targetType === 'inbox') add(`${all}${SEP}i${SEP}${id}`, target);
+    // An entry on a queue comes through it: every path of a recording entry names its queue, so it is among `queues`.
+    for (const { id: q } of e.queues) {
+      if (targetType === 'inbox') add(`${all}${SEP}p${SEP}${id}${SEP}${q}`, target);
+      add(`${all}${SEP}q${SEP}${q}`, target);
+      add(`${type}${SEP}q${SEP}${q}`, target);
     }
-    for (const access_type of [undefined, e.access_type]) for (const q of queues) add(targetFilterKey({ access_type, cc_queue_id: q }), target);
   }
-  return new Map([...targets].map(([key, set]) => [key, set.size]));
+  const counts = new Map<string, number>();
+  for (const [key, set] of targets) counts.set(key, set.size);
+  return counts;
 }
 
 /** Can Access - 1 under a target key is stored as its set bits, up to this many (distinct targets through one queue stay far below 2^16). */
@@ -84,20 +89,42 @@ export function countBits(n: number): number[] {
   return bits;
 }
 
+/**
+ * Can Access under each access type, and over all: an entry is one access type to one target, so
+ * under a type it is the entries of that type; over all, an automatic and an ad hoc recording
+ * entry on the same queue are one target (canAccess).
+ */
+function canAccessByType(entries: readonly Entry[]): Record<TypeScope, number> {
+  const byType: Record<TypeScope, number> = { all: 0, inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 };
+  for (const e of entries) byType[e.access_type] += 1;
+  byType.all =
+    byType.inbox +
+    (byType.automatic_call_recording > 0 && byType.ad_hoc_call_recording > 0
+      ? canAccess(entries.filter((e) => e.target.type === 'queue'))
+      : byType.automatic_call_recording + byType.ad_hoc_call_recording);
+  return byType;
+}
+
+const byKey = ([a]: [string, number], [b]: [string, number]) => (a < b ? -1 : a > b ? 1 : 0);
+
 export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
   const ca = {} as IndexedUser['ca'];
   const at = {} as IndexedUser['at'];
   const tg = {} as IndexedUser['tg'];
   const tc = {} as IndexedUser['tc'];
   for (const scope of CHANNEL_SCOPES) {
-    const entries = filterEntries(doc.entries, scope === 'all' ? {} : { channel: scope });
+    const entries = scope === 'all' ? doc.entries : filterEntries(doc.entries, { channel: scope });
     at[scope] = accessTypes(entries);
-    const counts = [...targetCounts(entries)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    tg[scope] = counts.map(([key]) => key);
-    tc[scope] = counts.flatMap(([key, n]) => countBits(n - 1).map((bit) => `${key}${SEP}${bit}`));
-    const byType = { all: canAccess(entries) } as Record<TypeScope, number>;
-    for (const type of ACCESS_TYPES) byType[type] = canAccess(entries.filter((e) => e.access_type === type));
-    ca[scope] = byType;
+    const counts = [...targetCounts(entries)].sort(byKey);
+    const keys: string[] = [];
+    const bits: string[] = [];
+    for (const [key, n] of counts) {
+      keys.push(key);
+      for (const bit of countBits(n - 1)) bits.push(`${key}${SEP}${bit}`);
+    }
+    tg[scope] = keys;
+    tc[scope] = bits;
+    ca[scope] = canAccessByType(entries);
   }
   return {
     account_id: accountId,

@@ -1,10 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Entry, canAccess, filterEntries } from '../../projections/index.ts';
+import { ACCESS_TYPES, CHANNEL_SCOPES, DEFAULT_DEDUPE_WINDOW_MS, type Entry, accessTypes, allDocs, canAccess, filterEntries, replay } from '../../projections/index.ts';
 import { inboxesQuerySchema, queuesQuerySchema, userQuerySchema, usersCsvQuerySchema, usersQuerySchema } from '../../schemas/api.ts';
 import { buildSort, buildUsersQuery, rowSourceFields, toUserRow } from '../../src/api/users-query.ts';
 import { listingHash } from '../../src/api/users-search.ts';
 import { fieldErrors } from '../../src/api/validation.ts';
 import { countBits, targetCounts, targetFilterKey, toIndexedUser } from '../../src/opensearch/user-document.ts';
+import { historyArb } from '../support/arbitraries.ts';
 
 const S = '\u001f';
 const path = (rule: Entry['granted_by'][number]['rule'], queue_id: string | null, channel: Entry['channels'][number] = 'voice') => ({
@@ -66,6 +68,42 @@ describe('target filters in the index', () => {
     expect(counts.get(`*${S}q${S}q2`)).toBe(2);
     expect(counts.get(`*${S}p${S}i2${S}q2`)).toBe(1);
     expect(counts.size).toBe(10);
+  });
+
+  it('stores, for any derived document, the Can Access, access types and target keys that the core filters give', () => {
+    fc.assert(
+      fc.property(historyArb, (history) => {
+        for (const account of new Set(history.map((r) => r.account))) {
+          const state = replay(
+            history.filter((r) => r.account === account).map((r) => r.event),
+            DEFAULT_DEDUPE_WINDOW_MS,
+          );
+          for (const doc of allDocs(state.facts).values()) {
+            const indexed = toIndexedUser(account, doc);
+            for (const scope of CHANNEL_SCOPES) {
+              const channel = scope === 'all' ? {} : { channel: scope };
+              const entries = filterEntries(doc.entries, channel);
+              expect(indexed.at[scope]).toEqual(accessTypes(entries));
+              expect(indexed.ca[scope].all).toBe(canAccess(entries));
+              for (const access_type of ACCESS_TYPES) expect(indexed.ca[scope][access_type]).toBe(canAccess(filterEntries(doc.entries, { ...channel, access_type })));
+              // every key names a filter with rows, and Can Access under it is what its bits add up to
+              const targets = [...new Set(entries.flatMap((e) => [e.target.id, ...e.queues.map((q) => q.id)]))];
+              for (const access_type of [undefined, ...ACCESS_TYPES])
+                for (const inbox_id of [undefined, ...targets])
+                  for (const cc_queue_id of [undefined, ...targets]) {
+                    const key = targetFilterKey({ access_type, inbox_id, cc_queue_id });
+                    if (key === undefined) continue;
+                    const n = canAccess(filterEntries(doc.entries, { ...channel, access_type, inbox_id, cc_queue_id }));
+                    expect(indexed.tg[scope].includes(key), key).toBe(n > 0);
+                    const bits = indexed.tc[scope].filter((k) => k.startsWith(`${key}${S}`)).map((k) => Number(k.slice(key.length + 1)));
+                    expect(n > 0 ? 1 + bits.reduce((sum, bit) => sum + 2 ** bit, 0) : 0, key).toBe(n);
+                  }
+            }
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('indexes keys per channel scope, Can Access above 1 as bits', () => {
