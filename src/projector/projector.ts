@@ -400,14 +400,10 @@ export function createProjector(deps: ProjectorDeps) {
    * derives while OpenSearch indexes (decision 39). With fewer waiting the next round would be
    * smaller than this one (what it consumed is not handed back to Kafka until it has written, so
    * its lane fills only then), and smaller rounds merge less of a role changed again and again; at
-   * most two of an account's rounds write at once (busyAccounts). One heavy round at a time does
-   * this: each holds up to a work budget of documents while it writes, and several big accounts
-   * catching up overlap one another anyway (the rebuild of the full history peaked at 1,601 MiB
-   * resident when every heavy round could).
+   * most two of an account's rounds write at once (busyAccounts).
    */
   function isCatchingUp(round: Round, consumed: Consumed): boolean {
     if (round.kind !== 'heavy') return false;
-    for (const [other, entry] of running) if (other !== round && other.kind === 'heavy' && entry.writing.length > 0) return false;
     for (const byAccount of round.taken.values())
       for (const accountId of byAccount.keys()) {
         let mine = 0;
