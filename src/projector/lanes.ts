@@ -370,13 +370,6 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
     /** Events waiting or in a round. */
     queued: () => queued,
 
-    /** The account's events in its lanes that no committed round has taken (those of a round still planning count). */
-    waiting(accountId: string): number {
-      let n = 0;
-      for (const [field, lane] of lanes.get(accountId) ?? []) n += lane.length - takenIn(accountId, field);
-      return n;
-    },
-
     /** Settles once fewer than `maxQueued` events wait (eachBatch's backpressure: the fetch waits). */
     room(): Promise<void> {
       if (queued <= options.maxQueued) return Promise.resolve();

@@ -28,7 +28,7 @@ import { sendToDeadLetter } from './dead-letter.ts';
 import { decodeBatch } from './decode-batch.ts';
 import { createProjectorHealth } from './health.ts';
 import { createLagMonitor } from './lag-monitor.ts';
-import { type Consumed, type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
+import { type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
 import { type BatchControl, createPatience } from './patience.ts';
 import { createPositionPublisher } from './positions.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
@@ -259,7 +259,7 @@ export function createProjector(deps: ProjectorDeps) {
           // The accounts' changes are in Redis (their summaries current): a light round's
           // accounts may go into their next round while it writes (decision 37). A retry commits
           // again: the first counts.
-          if (round.committed || !(isLight(round, committed.work) || isCatchingUp(round, committed.consumed))) return;
+          if (round.committed || !isLight(round, committed.work)) return;
           lanes.commit(round, committed.consumed);
           recordWork(committed.work);
           freeAccounts(round, true);
@@ -392,25 +392,6 @@ export function createProjector(deps: ProjectorDeps) {
     let total = 0;
     for (const n of work.values()) total += n;
     return round.kind === 'short' && total <= LIGHT_WORK && lanes.queued() <= CAUGHT_UP_EVENTS;
-  }
-
-  /**
-   * A heavy round (one account's fan-out) whose account has at least as many events waiting again
-   * as it consumed: its next round is planned while this one writes, so the projector's thread
-   * derives while OpenSearch indexes (decision 39). With fewer waiting the next round would be
-   * smaller than this one (what it consumed is not handed back to Kafka until it has written, so
-   * its lane fills only then), and smaller rounds merge less of a role changed again and again; at
-   * most two of an account's rounds write at once (busyAccounts).
-   */
-  function isCatchingUp(round: Round, consumed: Consumed): boolean {
-    if (round.kind !== 'heavy') return false;
-    for (const byAccount of round.taken.values())
-      for (const accountId of byAccount.keys()) {
-        let mine = 0;
-        for (const byField of consumed.values()) mine += byField.get(accountId) ?? 0;
-        if (lanes.waiting(accountId) >= 2 * mine) return true;
-      }
-    return false;
   }
 
   /**
