@@ -33,6 +33,11 @@ const SEP = '\u001f';
 // Short codes keep the keys small: they are a good part of each document.
 const TYPE_CODE: Record<AccessType | 'all', string> = { all: '*', inbox: 'i', automatic_call_recording: 'a', ad_hoc_call_recording: 'h' };
 
+/** The three kinds of target key (`type` is a TYPE_CODE): targetFilterKey and targetCounts both spell them here. */
+const inboxKey = (type: string, inbox: string) => `${type}${SEP}i${SEP}${inbox}`;
+const queueKey = (type: string, queue: string) => `${type}${SEP}q${SEP}${queue}`;
+const pairKey = (type: string, inbox: string, queue: string) => `${type}${SEP}p${SEP}${inbox}${SEP}${queue}`;
+
 /**
  * The key of a target filter (inbox_id and/or cc_queue_id, with the access type), as stored in
  * `tg.<channel scope>`; undefined when the filter names no target. Only Inbox entries target an
@@ -41,9 +46,9 @@ const TYPE_CODE: Record<AccessType | 'all', string> = { all: '*', inbox: 'i', au
  */
 export function targetFilterKey(filter: { access_type?: AccessType | undefined; inbox_id?: string | undefined; cc_queue_id?: string | undefined }): string | undefined {
   const type = TYPE_CODE[filter.inbox_id !== undefined && filter.access_type === 'inbox' ? 'all' : (filter.access_type ?? 'all')];
-  if (filter.inbox_id !== undefined && filter.cc_queue_id !== undefined) return [type, 'p', filter.inbox_id, filter.cc_queue_id].join(SEP);
-  if (filter.inbox_id !== undefined) return [type, 'i', filter.inbox_id].join(SEP);
-  if (filter.cc_queue_id !== undefined) return [type, 'q', filter.cc_queue_id].join(SEP);
+  if (filter.inbox_id !== undefined && filter.cc_queue_id !== undefined) return pairKey(type, filter.inbox_id, filter.cc_queue_id);
+  if (filter.inbox_id !== undefined) return inboxKey(type, filter.inbox_id);
+  if (filter.cc_queue_id !== undefined) return queueKey(type, filter.cc_queue_id);
   return undefined;
 }
 
@@ -53,7 +58,6 @@ export function targetFilterKey(filter: { access_type?: AccessType | undefined; 
  * paths; an entry on a queue comes through it), computed in one pass.
  */
 export function targetCounts(entries: readonly Entry[]): Map<string, number> {
-  // The keys are targetFilterKey's, spelled out: this runs for every document written.
   const targets = new Map<string, Set<string>>();
   const add = (key: string, target: string) => {
     const set = targets.get(key);
@@ -65,12 +69,12 @@ export function targetCounts(entries: readonly Entry[]): Map<string, number> {
     const { type: targetType, id } = e.target;
     const target = `${targetType}${SEP}${id}`;
     const type = TYPE_CODE[e.access_type];
-    if (targetType === 'inbox') add(`${all}${SEP}i${SEP}${id}`, target);
+    if (targetType === 'inbox') add(inboxKey(all, id), target);
     // An entry on a queue comes through it: every path of a recording entry names its queue, so it is among `queues`.
     for (const { id: q } of e.queues) {
-      if (targetType === 'inbox') add(`${all}${SEP}p${SEP}${id}${SEP}${q}`, target);
-      add(`${all}${SEP}q${SEP}${q}`, target);
-      add(`${type}${SEP}q${SEP}${q}`, target);
+      if (targetType === 'inbox') add(pairKey(all, id, q), target);
+      add(queueKey(all, q), target);
+      add(queueKey(type, q), target);
     }
   }
   const counts = new Map<string, number>();
@@ -90,18 +94,12 @@ export function countBits(n: number): number[] {
 }
 
 /**
- * Can Access under each access type, and over all: an entry is one access type to one target, so
- * under a type it is the entries of that type; over all, an automatic and an ad hoc recording
- * entry on the same queue are one target (canAccess).
+ * Can Access over all (canAccess) and under each access type: an entry is one access type to one
+ * target, so under a type it is the number of entries of that type.
  */
 function canAccessByType(entries: readonly Entry[]): Record<TypeScope, number> {
-  const byType: Record<TypeScope, number> = { all: 0, inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 };
+  const byType: Record<TypeScope, number> = { all: canAccess(entries), inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 };
   for (const e of entries) byType[e.access_type] += 1;
-  byType.all =
-    byType.inbox +
-    (byType.automatic_call_recording > 0 && byType.ad_hoc_call_recording > 0
-      ? canAccess(entries.filter((e) => e.target.type === 'queue'))
-      : byType.automatic_call_recording + byType.ad_hoc_call_recording);
   return byType;
 }
 
