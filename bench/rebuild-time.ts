@@ -36,7 +36,7 @@ import { type BulkCeilingResult, indexingTotals, measureStreams, spoolDocs } fro
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type LivePipeline, openLivePipeline, publishDataset } from './support/live-pipeline.ts';
-import { type ApiProcess, type ProcessMemory, processMemory, productEnv, startApiProcess, startProjectorProcess } from './support/load.ts';
+import { type ApiProcess, logLines, type ProcessMemory, processMemory, productEnv, startApiProcess, startProjectorProcess } from './support/load.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
 import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
 
@@ -156,7 +156,8 @@ async function publishAndDrain(pipeline: LivePipeline, flags: ReturnType<typeof 
   const published = await publishDataset(pipeline, generateHistory({ seed: flags.seed, ...benchPreset(flags.scale) }));
   progress('  the live generation: `access-index project` in its own process drains it');
   const projectorLog = join(tmpdir(), `${ns.prefix}-projector.log`);
-  const projector = startProjectorProcess(ns.config, { logFile: projectorLog, logLevel: 'warn' });
+  // info: the projector's slow account loads (a big account read again after the budget dropped it) are summed below
+  const projector = startProjectorProcess(ns.config, { logFile: projectorLog, logLevel: 'info' });
   let memory: DatasetMemory;
   let liveDrainMs: number;
   try {
@@ -170,6 +171,14 @@ async function publishAndDrain(pipeline: LivePipeline, flags: ReturnType<typeof 
   }
   const problems = projector.logProblems();
   if (Object.keys(problems).length > 0) progress(`  projector warnings and errors: ${JSON.stringify(problems)}`);
+  const slow = logLines(projectorLog, 'slow account load');
+  const again = slow.filter((l) => l.afterEviction === true);
+  const seconds = (lines: Record<string, unknown>[]) =>
+    fmt(
+      lines.reduce((a, l) => a + Number(l.seconds), 0),
+      1,
+    );
+  progress(`  account loads over 0.5 s: ${slow.length} (${seconds(slow)} s), of which after the budget dropped the account: ${again.length} (${seconds(again)} s)`);
   return { events: published.total, liveDrainMs, memory };
 }
 

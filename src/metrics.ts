@@ -24,6 +24,20 @@ function heapGauges(registers: Registry[]) {
   };
 }
 
+/** The projector's account cache: what its memory budget drops, and what reading accounts back costs. */
+function accountCacheMetrics(registers: Registry[]) {
+  return {
+    accountsEvicted: new Counter({ name: 'access_index_accounts_evicted_total', help: 'Accounts dropped from the projector cache to keep it within its memory budget', registers }),
+    accountLoadSeconds: new Histogram({
+      name: 'access_index_account_load_seconds',
+      help: 'Reading an account from Redis into the projector cache, by whether the memory budget had dropped it (after="eviction") or it was not cached yet (after="none")',
+      labelNames: ['after'],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+  };
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'access_index_' });
@@ -55,7 +69,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     roundStageSeconds: roundStageSeconds(registers),
     laneEvents: new Gauge({ name: 'access_index_lane_events', help: "Events read from Kafka and waiting in the projector's account lanes", registers }),
     ...heapGauges(registers),
-    accountsEvicted: new Counter({ name: 'access_index_accounts_evicted_total', help: 'Accounts dropped from the projector cache to keep it within its memory budget', registers }),
+    ...accountCacheMetrics(registers),
     consumerLag: new Gauge({ name: 'access_index_consumer_lag', help: 'Messages behind the end of each partition', labelNames: ['topic', 'partition'], registers }),
     ready: new Gauge({ name: 'access_index_ready', help: '1 when the component can do its work, 0 while a dependency is down', labelNames: ['component'], registers }),
     redisPersistence: new Gauge({

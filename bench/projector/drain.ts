@@ -51,6 +51,8 @@ export interface DrainResult {
   /** garbage collection pauses of this process during the drain, by kind: total ms and count */
   gc: Record<'minor' | 'major' | 'incremental' | 'weak', { ms: number; count: number }>;
   cachedAccounts: number;
+  /** accounts read from Redis into the cache: all of them, and those the memory budget had dropped (read again) */
+  accountLoads: { count: number; seconds: number; afterEviction: number; afterEvictionSeconds: number; evictions: number };
 }
 
 const GC_KINDS: Record<number, keyof DrainResult['gc']> = {
@@ -88,12 +90,20 @@ async function counterTotals(metric: { get(): Promise<{ values: { value: number;
 
 const sum = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0);
 
-async function histogramTotals(metric: Metrics['bulkSeconds']): Promise<{ count: number; sumSeconds: number }> {
-  const values = (await metric.get()).values;
-  return {
-    count: values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0,
-    sumSeconds: values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0,
-  };
+async function histogramTotals(
+  metric: Metrics['bulkSeconds'] | Metrics['accountLoadSeconds'],
+  labels: Record<string, string> = {},
+): Promise<{ count: number; sumSeconds: number }> {
+  const values = (await metric.get()).values.filter((v) => Object.entries(labels).every(([k, value]) => (v.labels as Record<string, unknown>)[k] === value));
+  const total = (suffix: string) => values.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
+  return { count: total('_count'), sumSeconds: total('_sum') };
+}
+
+async function accountLoads(metrics: Metrics): Promise<DrainResult['accountLoads']> {
+  const first = await histogramTotals(metrics.accountLoadSeconds, { after: 'none' });
+  const again = await histogramTotals(metrics.accountLoadSeconds, { after: 'eviction' });
+  const evictions = (await metrics.accountsEvicted.get()).values.reduce((a, v) => a + v.value, 0);
+  return { count: first.count + again.count, seconds: first.sumSeconds + again.sumSeconds, afterEviction: again.count, afterEvictionSeconds: again.sumSeconds, evictions };
 }
 
 export interface DrainOptions {
@@ -240,6 +250,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
   const batches = await histogramTotals(metrics.batchSeconds);
   const bulk = await histogramTotals(metrics.bulkSeconds);
   const cachedAccounts = projector.status().cachedAccounts;
+  const loads = await accountLoads(metrics);
   await projector.stop();
   await clients.close();
   if (joined === 0) joined = t0;
@@ -263,6 +274,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     io: ioStats,
     memory: { rssBefore, rss: memory.rss, heapUsed: memory.heapUsed, heapLive, external: memory.external, arrayBuffers: memory.arrayBuffers },
     cachedAccounts,
+    accountLoads: loads,
     eventLoop: { maxDelayMs: loopDelay.max / 1e6, p99DelayMs: loopDelay.percentile(99) / 1e6, blocksOver1s },
     gc: gcTotals,
   };

@@ -288,6 +288,20 @@ export function startProjectorProcess(config: Config, options: { logFile: string
   };
 }
 
+/** The log's lines with message `msg`, parsed (pino JSON). */
+export function logLines(file: string, msg: string): Record<string, unknown>[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.includes(`"msg":"${msg}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 function logProblems(file: string): Record<string, number> {
   const out: Record<string, number> = {};
   let text = '';

@@ -31,8 +31,25 @@ export function estimateBytes(account: LoadedAccount): number {
   return (account.raw.values.size + account.dirty.size + account.intervalOutbox.size) * BYTES_PER_RAW_FACT + 4_096;
 }
 
+/** One account read from the store into the cache. */
+export interface AccountLoad {
+  seconds: number;
+  /** its estimated heap (`estimateBytes`) */
+  bytes: number;
+  /** the budget had dropped it: a read the budget cost */
+  afterEviction: boolean;
+}
+
 // eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
-export function createAccountCache(store: AccountStatePort, windowMs: number, options: { budgetBytes?: number; onEvict?: (accountId: string) => void } = {}) {
+export function createAccountCache(
+  store: AccountStatePort,
+  windowMs: number,
+  options: {
+    budgetBytes?: number;
+    onEvict?: (accountId: string) => void;
+    onLoad?: (accountId: string, load: AccountLoad) => void;
+  } = {},
+) {
   const budget = options.budgetBytes ?? DEFAULT_CACHE_BYTES;
   /** in order of last use, oldest first */
   const accounts = new Map<string, CachedAccount>();
@@ -41,6 +58,8 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
   /** per account, how often it was dropped for a reason other than the budget; `cleared` counts clear() */
   const dropped = new Map<string, number>();
   let cleared = 0;
+  /** accounts the budget dropped and not read again since */
+  const evicted = new Set<string>();
 
   /** The estimated bytes of the cached accounts. */
   function bytes(): number {
@@ -60,6 +79,7 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
       if (locks.has(accountId)) continue;
       accounts.delete(accountId);
       total -= estimateBytes(account);
+      evicted.add(accountId);
       options.onEvict?.(accountId);
     }
   }
@@ -82,8 +102,10 @@ export function createAccountCache(store: AccountStatePort, windowMs: number, op
         accounts.set(accountId, account);
         return account;
       }
+      const started = performance.now();
       account = { ...(await store.load(accountId, windowMs)), recovered: false };
       accounts.set(accountId, account);
+      options.onLoad?.(accountId, { seconds: (performance.now() - started) / 1000, bytes: estimateBytes(account), afterEviction: evicted.delete(accountId) });
       scheduleTrim();
       return account;
     },

@@ -105,6 +105,9 @@ export const LIGHT_WORK = 200;
 /** Light rounds let go at commit only while at most this many events wait in the lanes (the projector keeps up). */
 export const CAUGHT_UP_EVENTS = 5_000;
 
+/** An account load taking this long is logged (info): a big account read again after the budget dropped it stalls its rounds. */
+const SLOW_LOAD_SECONDS = 0.5;
+
 /** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
 export const HEAVY_WORK = 1_000;
 
@@ -156,6 +159,14 @@ export function createProjector(deps: ProjectorDeps) {
   const cache = createAccountCache(store, config.dedupeWindowMs, {
     ...(config.accountCacheBytes ? { budgetBytes: config.accountCacheBytes } : {}),
     onEvict: () => metrics?.accountsEvicted.inc(),
+    onLoad: (accountId, load) => {
+      metrics?.accountLoadSeconds.observe({ after: load.afterEviction ? 'eviction' : 'none' }, load.seconds);
+      if (load.seconds >= SLOW_LOAD_SECONDS)
+        logger.info(
+          { accountId, seconds: Number(load.seconds.toFixed(3)), estimatedMiB: Math.round(load.bytes / 2 ** 20), afterEviction: load.afterEviction },
+          'slow account load',
+        );
+    },
   });
   const topics = logicalTopics(config.topics);
   const targets = deps.writeTargets ?? deps.indices;

@@ -29,7 +29,12 @@ describe('account cache budget', () => {
     const store = await storeWith({ a: 100, b: 100, c: 100 });
     const one = estimateBytes(await store.load('a', W));
     const evicted: string[] = [];
-    const cache = createAccountCache(store, W, { budgetBytes: 2 * one, onEvict: (id) => evicted.push(id) });
+    const loads: string[] = [];
+    const cache = createAccountCache(store, W, {
+      budgetBytes: 2 * one,
+      onEvict: (id) => evicted.push(id),
+      onLoad: (id, load) => loads.push(`${id}${load.afterEviction ? ' again' : ''}`),
+    });
     const a = await cache.get('a');
     await cache.get('b');
     expect(await cache.get('a')).toBe(a); // a is now the most recently used
@@ -42,6 +47,8 @@ describe('account cache budget', () => {
     expect(b.raw.values.size).toBe(100);
     await new Promise((resolve) => setImmediate(resolve));
     expect(evicted).toEqual(['b', 'a']);
+    // Reading b again is counted as the budget's cost; the first reads are not.
+    expect(loads).toEqual(['a', 'b', 'c', 'b again']);
   });
 
   it('never drops a locked account, nor the only one, even over the budget', async () => {
