@@ -1,6 +1,8 @@
 /**
  * Summarizes a V8 CPU profile (.cpuprofile, from `--cpu-profile` or `node --cpu-prof`): where the
- * main thread's time went. Three views:
+ * main thread's time went; or a sampled allocation profile (.heapprofile, from the projector bench's
+ * `--heap-profile`): where the bytes the garbage collector has to collect were allocated, in MB
+ * instead of ms. Three views:
  *   - top functions by self time (native built-ins like JSON.stringify shown as themselves);
  *   - areas: self time charged to the code that called it (built-ins charged to their nearest
  *     caller with a source file), grouped by module (core rules, bulk serialization, kafkajs…);
@@ -9,7 +11,7 @@
  * `--from-s`/`--to-s` keep the samples of one stretch, in seconds from the profile's start (a bench
  * that prints its own clock, such as the freshness bench, tells which stretch was its load).
  *
- *   npx tsx bench/profile-summary.ts file.cpuprofile [--top 25] [--from-s 110] [--to-s 150] [--json]
+ *   npx tsx bench/profile-summary.ts file.cpuprofile|file.heapprofile [--top 25] [--from-s 110] [--to-s 150] [--json]
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -66,6 +68,32 @@ const AREAS: [string, RegExp][] = [
   ['node internals (no JS caller: I/O callbacks)', /^node:/],
   ['other', /./],
 ];
+
+/** A sampled allocation profile (HeapProfiler.stopSampling). */
+export interface HeapProfile {
+  head: HeapNode;
+  samples: { size: number; nodeId: number; ordinal: number }[];
+}
+interface HeapNode {
+  id: number;
+  callFrame: CallFrame;
+  children: HeapNode[];
+}
+
+/**
+ * An allocation profile in the CPU profile's shape, each sample weighing its bytes (in place of
+ * microseconds): the summary then reads "ms" as kB allocated.
+ */
+export function allocationsAsProfile(heap: HeapProfile): CpuProfile {
+  const nodes: ProfileNode[] = [];
+  const visit = (n: HeapNode) => {
+    nodes.push({ id: n.id, callFrame: n.callFrame, children: n.children.map((c) => c.id) });
+    for (const c of n.children) visit(c);
+  };
+  visit(heap.head);
+  const samples = [...heap.samples].sort((a, b) => a.ordinal - b.ordinal);
+  return { nodes, startTime: 0, endTime: 0, samples: samples.map((x) => x.nodeId), timeDeltas: samples.map((x) => x.size) };
+}
 
 export interface ProfileSummary {
   totalMs: number;
@@ -147,26 +175,29 @@ export function summarizeProfile(profile: CpuProfile, topN = 25, window: { fromS
   };
 }
 
-export function formatProfileSummary(s: ProfileSummary): string {
+export function formatProfileSummary(s: ProfileSummary, kind: 'cpu' | 'allocations' = 'cpu'): string {
+  // An allocation profile's weights are bytes: its "ms" are kB, shown as MB.
+  const unit = kind === 'cpu' ? 'ms' : 'MB';
+  const value = (ms: number) => (kind === 'cpu' ? fmt(ms) : fmt(ms / 1000, 1));
   return [
-    `profile: ${fmt(s.totalMs / 1000, 1)} s of samples`,
+    kind === 'cpu' ? `profile: ${fmt(s.totalMs / 1000, 1)} s of samples` : `allocations: ${fmt(s.totalMs / 1000, 1)} MB sampled (garbage included)`,
     '',
-    'areas (self time; built-ins charged to their caller):',
+    `areas (self ${kind === 'cpu' ? 'time' : 'allocations'}; built-ins charged to their caller):`,
     table(
-      ['area', 'ms', '%'],
-      s.areas.map((a) => [a.area, fmt(a.ms), fmt(a.percent, 1)]),
+      ['area', unit, '%'],
+      s.areas.map((a) => [a.area, value(a.ms), fmt(a.percent, 1)]),
     ),
     '',
     'projector steps (inclusive: the step is on the stack):',
     table(
-      ['step', 'ms', '%'],
-      s.steps.map((a) => [a.step, fmt(a.ms), fmt(a.percent, 1)]),
+      ['step', unit, '%'],
+      s.steps.map((a) => [a.step, value(a.ms), fmt(a.percent, 1)]),
     ),
     '',
-    'top functions by self time:',
+    `top functions by self ${kind === 'cpu' ? 'time' : 'allocations'}:`,
     table(
-      ['function', 'where', 'self ms', '%'],
-      s.top.map((t) => [t.function, t.where, fmt(t.selfMs), fmt(t.percent, 1)]),
+      ['function', 'where', `self ${unit}`, '%'],
+      s.top.map((t) => [t.function, t.where, value(t.selfMs), fmt(t.percent, 1)]),
     ),
     '',
   ].join('\n');
@@ -176,7 +207,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const file = args.find((a) => !a.startsWith('--'));
   if (!file) {
-    process.stderr.write('usage: tsx bench/profile-summary.ts <file.cpuprofile> [--top N] [--from-s S] [--to-s S] [--json]\n');
+    process.stderr.write('usage: tsx bench/profile-summary.ts <file.cpuprofile|file.heapprofile> [--top N] [--from-s S] [--to-s S] [--json]\n');
     process.exit(2);
   }
   const topIndex = args.indexOf('--top');
@@ -185,11 +216,14 @@ async function main(): Promise<void> {
   const window = { fromS: seconds('--from-s'), toS: seconds('--to-s') };
   for (const [flag, value] of Object.entries(window))
     if (value !== undefined && !(value >= 0)) throw new Error(`--${flag === 'fromS' ? 'from-s' : 'to-s'}: a number of seconds (got ${String(value)})`);
-  const summary = summarizeProfile(JSON.parse(await readFile(file, 'utf8')) as CpuProfile, topN, {
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as CpuProfile | HeapProfile;
+  const heap = 'head' in parsed;
+  if (heap && (window.fromS !== undefined || window.toS !== undefined)) throw new Error('--from-s/--to-s: an allocation profile has no clock');
+  const summary = summarizeProfile(heap ? allocationsAsProfile(parsed) : parsed, topN, {
     ...(window.fromS !== undefined ? { fromS: window.fromS } : {}),
     ...(window.toS !== undefined ? { toS: window.toS } : {}),
   });
-  process.stdout.write(args.includes('--json') ? `${JSON.stringify(summary, null, 2)}\n` : formatProfileSummary(summary));
+  process.stdout.write(args.includes('--json') ? `${JSON.stringify(summary, null, 2)}\n` : formatProfileSummary(summary, heap ? 'allocations' : 'cpu'));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) void main();

@@ -13,7 +13,7 @@
  * repeats it and the summary gives medians. Progress on stderr; the table (or `--json`) on stdout.
  *
  *   npx tsx bench/projector-throughput.ts [--scale 0.05] [--runs 3] [--seed 42] [--json] [--out file]
- *       [--cpu-profile file] [--diagnose] [--concurrency N] [--publish-interval-ms N]
+ *       [--cpu-profile file] [--heap-profile file] [--diagnose] [--concurrency N] [--publish-interval-ms N]
  */
 import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
@@ -40,6 +40,7 @@ export interface ProjectorBenchOptions {
   timeoutMs: number;
   /** CPU profile of the first run's drain */
   cpuProfile?: string;
+  heapProfile?: string;
   /** also measure the diagnostic variants (bulk ceiling with the projector's refreshes, replay of the projector's own requests) */
   diagnose?: boolean;
   /** projector knobs, for experiments (the product's defaults when unset) */
@@ -111,6 +112,7 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
       machine,
       timeoutMs: options.timeoutMs,
       ...(options.cpuProfile && index === 0 ? { cpuProfile: options.cpuProfile } : {}),
+      ...(options.heapProfile && index === 0 ? { heapProfile: options.heapProfile } : {}),
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.publishIntervalMs ? { publishIntervalMs: options.publishIntervalMs } : {}),
       ...(captureFile ? { captureBulk: captureFile } : {}),
@@ -297,6 +299,7 @@ function runChild(options: ProjectorBenchOptions, index: number): Promise<Projec
     '--timeout-s',
     String(options.timeoutMs / 1000),
     ...(options.cpuProfile && index === 0 ? ['--cpu-profile', options.cpuProfile] : []),
+    ...(options.heapProfile && index === 0 ? ['--heap-profile', options.heapProfile] : []),
     ...(options.diagnose ? ['--diagnose'] : []),
     ...(options.concurrency ? ['--concurrency', String(options.concurrency)] : []),
     ...(options.publishIntervalMs ? ['--publish-interval-ms', String(options.publishIntervalMs)] : []),
@@ -345,6 +348,7 @@ export const PROJECTOR_FLAGS = {
   seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
   'timeout-s': { default: 900, help: 'upper bound of one drain, in seconds', min: 10, max: 10800 },
   'cpu-profile': { default: '', help: 'write a CPU profile (.cpuprofile) of the first drain to this file' },
+  'heap-profile': { default: '', help: 'write an allocation profile (.heapprofile, garbage included) of the first drain to this file' },
   diagnose: { default: false, help: "also: bulk ceiling with refresh ticks, and a replay of the projector's own bulk requests" },
   concurrency: { default: 0, help: 'experiment: partitionsConsumedConcurrently (0: the product default)', min: 0, max: 64 },
   'publish-interval-ms': { default: 0, help: 'experiment: position publish interval (0: the config default)', min: 0, max: 60_000 },
@@ -364,6 +368,7 @@ export function optionsFromFlags(flags: ProjectorFlags): ProjectorBenchOptions {
     seed: flags.seed,
     timeoutMs: flags['timeout-s'] * 1000,
     ...(flags['cpu-profile'] ? { cpuProfile: resolve(flags['cpu-profile']) } : {}),
+    ...(flags['heap-profile'] ? { heapProfile: resolve(flags['heap-profile']) } : {}),
     ...(flags.diagnose ? { diagnose: true } : {}),
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
     ...(flags['publish-interval-ms'] ? { publishIntervalMs: flags['publish-interval-ms'] } : {}),

@@ -120,6 +120,8 @@ export interface DrainOptions {
   timeoutMs: number;
   /** write a CPU profile of the drain (the projector's work only) to this file */
   cpuProfile?: string;
+  /** write an allocation profile of the drain (every allocation sampled, garbage included) to this file */
+  heapProfile?: string;
   /** the projector's partitionsConsumedConcurrently (its default when unset) */
   concurrency?: number;
   /** the projector's position publish interval (the config's when unset) */
@@ -161,6 +163,14 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     await session.post('Profiler.setSamplingInterval', { interval: 500 });
     await session.post('Profiler.start');
   }
+  let heapSession: Session | undefined;
+  if (options.heapProfile) {
+    // What the garbage collector has to collect: allocations sampled whether or not they live on.
+    heapSession = new Session();
+    heapSession.connect();
+    await heapSession.post('HeapProfiler.enable');
+    await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 65_536, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   const cpu0 = cpuSnapshot(options.machine.pids);
   const elu0 = performance.eventLoopUtilization();
   const gcWatch = watchGc();
@@ -172,6 +182,13 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
   let done = 0;
   let blocksOver1s = 0;
   const stopProfile = async () => {
+    if (heapSession) {
+      const { profile } = await heapSession.post('HeapProfiler.stopSampling');
+      heapSession.disconnect();
+      heapSession = undefined;
+      await writeFile(options.heapProfile!, JSON.stringify(profile));
+      progress(`  allocation profile of the drain written to ${options.heapProfile}`);
+    }
     if (!session) return;
     const { profile } = await session.post('Profiler.stop');
     session.disconnect();
