@@ -3,8 +3,8 @@
  * partitions that touch the same account run one after the other in this process, and the account
  * version in Redis guards against other processes.
  *
- * The cache holds at most `budgetBytes` (estimated) of accounts: past it, the accounts used least
- * recently and not locked are dropped, and read again from the store when they come back. Dropping
+ * The cache holds at most `budgetBytes` (estimated) of accounts: past it, unlocked accounts are
+ * dropped, those needed last first (`dropOrder`), and read again from the store when they come back. Dropping
  * is always safe: the store holds each account whole (facts, version, offsets, outbox), and what a
  * batch does after its write is only done to the account object it started from while that object
  * is still the cached one (src/projector/project-batch.ts). The last account stays, even alone over
@@ -46,6 +46,8 @@ export function createAccountCache(
   windowMs: number,
   options: {
     budgetBytes?: number;
+    /** the accounts events wait for, in the order they will be served (src/projector/lanes.ts) */
+    serveOrder?: () => Iterable<string>;
     onEvict?: (accountId: string) => void;
     onLoad?: (accountId: string, load: AccountLoad) => void;
   } = {},
@@ -69,14 +71,30 @@ export function createAccountCache(
   }
 
   /**
-   * Drops the least recently used unlocked accounts while the estimate is over `target` (the
-   * budget, keeping at least the last account used; 0 drops every account no batch holds).
+   * The cached accounts in the order they go when the budget is short: first those no lane waits
+   * for (least recently used first), then those the lanes serve last first. The lanes serve their
+   * accounts in turn, the one just served going to the back; dropping the least recently used would
+   * drop the account served next, every turn, whenever the accounts waiting outgrow the budget.
+   */
+  function dropOrder(): string[] {
+    if (!options.serveOrder) return [...accounts.keys()];
+    const served = [...options.serveOrder()];
+    const waiting = new Set(served);
+    const idle = [...accounts.keys()].filter((accountId) => !waiting.has(accountId));
+    return [...idle, ...served.reverse().filter((accountId) => accounts.has(accountId))];
+  }
+
+  /**
+   * Drops unlocked accounts (in `dropOrder`) while the estimate is over `target` (the budget,
+   * keeping at least one account; 0 drops every account no batch holds).
    */
   function trim(target = budget): void {
     let total = bytes();
-    for (const [accountId, account] of accounts) {
+    if (total <= target) return;
+    for (const accountId of dropOrder()) {
       if (total <= target || (target > 0 && accounts.size <= 1)) return;
       if (locks.has(accountId)) continue;
+      const account = accounts.get(accountId)!;
       accounts.delete(accountId);
       total -= estimateBytes(account);
       evicted.add(accountId);

@@ -370,6 +370,9 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
     /** Events waiting or in a round. */
     queued: () => queued,
 
+    /** The accounts with events waiting or in a round, in the order `take` serves them (the one just served last). */
+    serveOrder: () => lanes.keys(),
+
     /** Settles once fewer than `maxQueued` events wait (eachBatch's backpressure: the fetch waits). */
     room(): Promise<void> {
       if (queued <= options.maxQueued) return Promise.resolve();

@@ -158,6 +158,7 @@ export function createProjector(deps: ProjectorDeps) {
   const store = createAccountStore(redis, deps.space, { fence: guard.fence });
   const cache = createAccountCache(store, config.dedupeWindowMs, {
     ...(config.accountCacheBytes ? { budgetBytes: config.accountCacheBytes } : {}),
+    serveOrder: () => lanes.serveOrder(),
     onEvict: () => metrics?.accountsEvicted.inc(),
     onLoad: (accountId, load) => {
       metrics?.accountLoadSeconds.observe({ after: load.afterEviction ? 'eviction' : 'none' }, load.seconds);

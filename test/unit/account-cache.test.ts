@@ -1,4 +1,4 @@
-/** The projector's account cache keeps within its memory budget: least recently used first, never a locked account, never the last one. */
+/** The projector's account cache keeps within its memory budget: those needed last first, never a locked account, never the last one. */
 import { describe, expect, it } from 'vitest';
 import { SEP } from '../../projections/index.ts';
 import { createAccountCache, estimateBytes } from '../../src/projector/account-cache.ts';
@@ -83,5 +83,41 @@ describe('account cache budget', () => {
     cache.trim(0);
     expect(cache.size()).toBe(0);
     expect([cache.stamp('a'), cache.stamp('b')]).toEqual(stamps);
+  });
+  /** Serves `accounts` in turns as the lanes do (the one served goes to the back) for `turns` turns; the accounts read from the store. */
+  async function serveInTurns(accounts: string[], turns: number, withServeOrder: boolean): Promise<number> {
+    const store = await storeWith(Object.fromEntries(accounts.map((id) => [id, 100])));
+    const one = estimateBytes(await store.load(accounts[0]!, W));
+    const order = [...accounts];
+    let loads = 0;
+    const cache = createAccountCache(store, W, { budgetBytes: 2 * one, onLoad: () => (loads += 1), ...(withServeOrder ? { serveOrder: () => order } : {}) });
+    for (let turn = 0; turn < turns; turn++) {
+      const accountId = order.shift()!;
+      order.push(accountId);
+      await cache.withLock(accountId, () => cache.get(accountId));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(cache.bytes()).toBeLessThanOrEqual(2 * one);
+    }
+    return loads;
+  }
+
+  it('keeps the accounts the lanes serve next when the accounts waiting outgrow the budget, where least recently used would read every one again each turn', async () => {
+    const accounts = ['a', 'b', 'c', 'd'];
+    // Four accounts in turns, room for two: five rounds of turns read every account each turn by
+    // least recent use (20), but only the two beyond the budget once the first round has read all four.
+    expect(await serveInTurns(accounts, 20, false)).toBe(20);
+    expect(await serveInTurns(accounts, 20, true)).toBe(4 + 4 * 2);
+  });
+
+  it('drops an account no lane waits for before one the lanes serve, however recently it was used', async () => {
+    const store = await storeWith({ a: 100, b: 100, idle: 100 });
+    const one = estimateBytes(await store.load('a', W));
+    const evicted: string[] = [];
+    const cache = createAccountCache(store, W, { budgetBytes: 2 * one, serveOrder: () => ['a', 'b'], onEvict: (id) => evicted.push(id) });
+    await cache.get('a');
+    await cache.get('b');
+    await cache.get('idle');
+    cache.trim();
+    expect(evicted).toEqual(['idle']);
   });
 });
