@@ -5,7 +5,7 @@
  * The stages run from the outside in (bytes, JSON, envelope, key, type, topic, data) so that the
  * reason names the first thing that is wrong, with a code an operator can count and alert on.
  */
-import { EVENT_SCHEMAS, envelopeSchema, isEventType, TOPIC_OF_TYPE, type AccessEvent, type LogicalTopic } from './events.ts';
+import { EVENT_SCHEMAS, envelopeSchema, type EventType, isEventType, TOPIC_OF_TYPE, type AccessEvent, type LogicalTopic } from './events.ts';
 import { formatIssues, quote, readableIssue } from './issues.ts';
 
 /** Why a message could not be used. */
@@ -51,17 +51,27 @@ function toText(bytes: Buffer | string): string | undefined {
  *   topic). Order holds only within a topic, and the projector relies on each entity's events all
  *   arriving in one topic's order; an event on a foreign topic could overtake or trail its siblings,
  *   so it is poison rather than applied out of order.
+ *
+ * A valid event is decided by one parse of its type's full schema; `oneParse: false` runs every
+ * stage for it too (the tests hold the default to it).
  */
-export function decodeEvent(input: DecodeInput): DecodeResult {
+export function decodeEvent(input: DecodeInput, options: { oneParse?: boolean } = {}): DecodeResult {
   try {
-    return decodeStages(input);
+    return decodeStages(input, options.oneParse ?? true);
   } catch (error) {
     // Not expected (every stage uses safe parsing), but a decode bug must not stop the projector.
     return fail('bad_envelope', `could not decode: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
-function decodeStages({ key, value, topic }: DecodeInput): DecodeResult {
+/** The message's `type` when it is one of the contract's (nothing else is checked). */
+function knownType(raw: unknown): EventType | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const type = (raw as { type?: unknown }).type;
+  return typeof type === 'string' && isEventType(type) ? type : undefined;
+}
+
+function decodeStages({ key, value, topic }: DecodeInput, oneParse: boolean): DecodeResult {
   if (value === null) return fail('not_json', 'message has no value (null or tombstone)');
   const text = toText(value);
   if (text === undefined) return fail('not_json', 'message value is not valid UTF-8');
@@ -70,6 +80,15 @@ function decodeStages({ key, value, topic }: DecodeInput): DecodeResult {
     raw = JSON.parse(text);
   } catch (error) {
     return fail('not_json', `message value is not JSON: ${(error as Error).message}`);
+  }
+
+  // Nearly every message is a valid event: one parse by its type's full schema (envelope and data)
+  // decides it. What that parse refuses, or a key or topic that does not fit, is decoded stage by
+  // stage below, for the first thing that is wrong: what passes here passes every stage.
+  const known = knownType(raw);
+  if (oneParse && known !== undefined && (topic === undefined || TOPIC_OF_TYPE[known] === topic)) {
+    const event = EVENT_SCHEMAS[known].safeParse(raw);
+    if (event.success && key !== null && toText(key) === event.data.accountid) return { ok: true, event: event.data };
   }
 
   const envelope = envelopeSchema.safeParse(raw, { error: readableIssue });

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, type DecodeResult } from '../../schemas/decode.ts';
-import { EVENT_TYPES, TOPIC_OF_TYPE, type EventType, type LogicalTopic } from '../../schemas/events.ts';
+import { EVENT_TYPES, LOGICAL_TOPICS, TOPIC_OF_TYPE, type EventType, type LogicalTopic } from '../../schemas/events.ts';
 import conformance from '../fixtures/conformance-cases.json' with { type: 'json' };
 
 const ACCOUNT = 'acc_3F9k';
@@ -186,5 +187,44 @@ describe('decodeEvent: poison', () => {
     const odd = ['', 'null', '"x"', '[]', '{}', '{"__proto__": {"specversion": "1.0"}}', '['.repeat(100_000)];
     for (const value of odd) expect(() => decodeEvent({ key: null, value })).not.toThrow();
     expect(decodeEvent({ key: ACCOUNT, value: '{"__proto__": {}}' }).ok).toBe(false);
+  });
+});
+
+describe('decodeEvent: one parse for a valid event', () => {
+  /** A valid event of some type, then up to three changes: a field of the envelope or its data dropped or replaced by any JSON. */
+  const message = fc
+    .record({
+      type: fc.constantFrom(...EVENT_TYPES),
+      changes: fc.array(
+        fc.record({
+          inData: fc.boolean(),
+          field: fc.constantFrom('specversion', 'id', 'type', 'time', 'accountid', 'user_id', 'role_id', 'cc_queue_id', 'inbox_id', 'channel', 'privileges', 'recording', 'extra'),
+          value: fc.option(fc.jsonValue(), { nil: undefined }),
+        }),
+        { maxLength: 3 },
+      ),
+      otherType: fc.constantFrom(...EVENT_TYPES),
+      key: fc.constantFrom<string | null>(ACCOUNT, 'acc_other', null),
+      topic: fc.option(fc.constantFrom(...LOGICAL_TOPICS), { nil: undefined }),
+    })
+    .map(({ type, changes, otherType, key, topic }) => {
+      const value = envelope(type) as Record<string, unknown>;
+      const data = { ...(value.data as Record<string, unknown>) };
+      value.data = data;
+      for (const { inData, field, value: v } of changes) {
+        const target = inData ? data : value;
+        if (v === undefined) delete target[field];
+        else target[field] = field === 'type' && typeof v === 'boolean' ? otherType : v;
+      }
+      return { key, value: JSON.stringify(value), ...(topic ? { topic } : {}) };
+    });
+
+  it('decides every message as the stages one by one do: the same event, or the same first reason', () => {
+    fc.assert(
+      fc.property(message, (input) => {
+        expect(decodeEvent(input)).toEqual(decodeEvent(input, { oneParse: false }));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
