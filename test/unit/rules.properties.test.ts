@@ -1,6 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AccountState, DEFAULT_DEDUPE_WINDOW_MS, type UserDoc, allDocs, countersFromDocs, counterDeltas, deriveUser, emptyAccount, step } from '../../projections/index.ts';
+import {
+  type AccountState,
+  CHANNEL_SCOPES,
+  DEFAULT_DEDUPE_WINDOW_MS,
+  type UserDoc,
+  allDocs,
+  contributions,
+  countersFromDocs,
+  counterDeltas,
+  deriveUser,
+  emptyAccount,
+  filterEntries,
+  step,
+} from '../../projections/index.ts';
 import { type Routed, TOPICS, byTopic, historyArb, interleave } from '../support/arbitraries.ts';
 
 const W = DEFAULT_DEDUPE_WINDOW_MS;
@@ -102,6 +115,31 @@ describe('the rules under any delivery', () => {
           });
       }),
       { numRuns: 400 },
+    );
+  });
+  it('(e) a document counts, in each channel scope, exactly the entries the report filters give for it', () => {
+    /** The counter keys as the report reads them: the entries filterEntries gives per scope. */
+    const keysOfReport = (doc: UserDoc): Set<string> => {
+      const keys = new Set<string>();
+      for (const scope of CHANNEL_SCOPES) {
+        const entries = filterEntries(doc.entries, scope === 'all' ? {} : { channel: scope });
+        if (entries.length > 0) keys.add(`u|${scope}|total`);
+        for (const e of entries) {
+          keys.add(`u|${scope}|${e.access_type}`);
+          for (const q of e.queues) keys.add(`q|${scope}|${e.access_type}|${q.id}`);
+          if (e.target.type === 'queue') keys.add(`q|${scope}|${e.access_type}|${e.target.id}`);
+          if (e.access_type === 'inbox') keys.add(`i|${scope}|${e.target.id}`);
+        }
+      }
+      return keys;
+    };
+    fc.assert(
+      fc.property(historyArb, (history) => {
+        const model = createModel();
+        for (const r of history) model.apply(r);
+        for (const a of model.accounts.values()) for (const doc of allDocs(a.state.facts).values()) expect([...contributions(doc)].sort()).toEqual([...keysOfReport(doc)].sort());
+      }),
+      { numRuns: 300 },
     );
   });
 });
