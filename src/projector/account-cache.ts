@@ -4,11 +4,11 @@
  * version in Redis guards against other processes.
  *
  * The cache holds at most `budgetBytes` (estimated) of accounts: past it, unlocked accounts are
- * dropped, those needed last first (`dropOrder`), and read again from the store when they come back. Dropping
- * is always safe: the store holds each account whole (facts, version, offsets, outbox), and what a
- * batch does after its write is only done to the account object it started from while that object
- * is still the cached one (src/projector/project-batch.ts). The last account stays, even alone over
- * the budget: an account has to be in memory to be projected.
+ * dropped, those needed last first (`dropOrder`), and read again from the store when they come
+ * back. Dropping is always safe: the store holds each account whole (facts, version, offsets,
+ * outbox), and what a batch does after its write is only done to the account object it started
+ * from while that object is still the cached one (src/projector/project-batch.ts). One account
+ * stays, even alone over the budget: an account has to be in memory to be projected.
  */
 import type { AccountStatePort, LoadedAccount } from '../ports/account-state.ts';
 
