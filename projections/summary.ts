@@ -4,6 +4,7 @@
  * document change moves the counters by the difference of its old and new sets.
  */
 import { ACCESS_TYPES, type AccessType, CHANNELS, type Channel, type ReportFilter, type UserDoc } from './model.ts';
+import { channelView } from './views.ts';
 
 /** `all` stands for "no channel filter". */
 export type ChannelScope = Channel | 'all';
@@ -25,36 +26,17 @@ export interface Summary {
 export function contributions(doc: UserDoc | null): Set<string> {
   const keys = new Set<string>();
   if (!doc) return keys;
-  // An entry counts in a channel's scope when one of its paths is of that channel, with the queues
-  // of those paths: the entries filterEntries gives for the channel, read off the paths without
-  // building them (a document's keys are counted on every change of it).
-  for (const e of doc.entries) {
-    add(
-      keys,
-      'all',
-      e,
-      e.queues.map((q) => q.id),
-    );
-    for (const channel of CHANNELS) {
-      let queues: string[] | undefined;
-      for (const p of e.granted_by)
-        if (p.channel === channel) {
-          queues ??= [];
-          if (p.queue_id !== null) queues.push(p.queue_id);
-        }
-      if (queues) add(keys, channel, e, queues);
+  // The entries filterEntries gives per channel, read as the counts need them (channelView): a
+  // document's keys are computed on every change of it.
+  for (const scope of CHANNEL_SCOPES)
+    for (const e of scope === 'all' ? doc.entries : channelView(doc.entries, scope)) {
+      keys.add(`u|${scope}|total`);
+      keys.add(`u|${scope}|${e.access_type}`);
+      for (const q of e.queues) keys.add(`q|${scope}|${e.access_type}|${q.id}`);
+      if (e.target.type === 'queue') keys.add(`q|${scope}|${e.access_type}|${e.target.id}`);
+      if (e.access_type === 'inbox') keys.add(`i|${scope}|${e.target.id}`);
     }
-  }
   return keys;
-}
-
-/** The keys of one entry that counts in `scope`, through `queues`. */
-function add(keys: Set<string>, scope: ChannelScope, e: UserDoc['entries'][number], queues: readonly string[]): void {
-  keys.add(`u|${scope}|total`);
-  keys.add(`u|${scope}|${e.access_type}`);
-  for (const q of queues) keys.add(`q|${scope}|${e.access_type}|${q}`);
-  if (e.target.type === 'queue') keys.add(`q|${scope}|${e.access_type}|${e.target.id}`);
-  if (e.access_type === 'inbox') keys.add(`i|${scope}|${e.target.id}`);
 }
 
 /** Counter deltas (+1 / -1 per key) for a document going from `before` to `after`. */

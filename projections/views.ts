@@ -5,7 +5,7 @@
  * rows and Can Access follow.
  */
 import { finishEntry } from './derive.ts';
-import type { AccessType, Entry, ReportFilter, UserAccess, UserDoc } from './model.ts';
+import type { AccessType, Channel, Entry, ReportFilter, UserAccess, UserDoc } from './model.ts';
 
 /** The entries that count under the filter, with their paths, queues and channels narrowed. */
 export function filterEntries(entries: readonly Entry[], filter: ReportFilter): Entry[] {
@@ -32,18 +32,44 @@ export function filterEntries(entries: readonly Entry[], filter: ReportFilter): 
   return out;
 }
 
+/** What the counts of an entry read: its access type, its target, the queues it comes through. */
+export type EntryView = Pick<Entry, 'access_type' | 'target'> & { queues: readonly { id: string }[] };
+
+/**
+ * The entries `filterEntries` gives for `{ channel }`, as the counts read them: those with a path
+ * of the channel, each through the queues of those paths; an entry whose paths are all of the
+ * channel as it is. Nothing is sorted or named (a document is counted on every change of it).
+ */
+export function channelView(entries: readonly Entry[], channel: Channel): EntryView[] {
+  const out: EntryView[] = [];
+  for (const e of entries) {
+    let queues: { id: string }[] | undefined;
+    let whole = true;
+    for (const p of e.granted_by) {
+      if (p.channel !== channel) {
+        whole = false;
+        continue;
+      }
+      queues ??= [];
+      if (p.queue_id !== null && !queues.some((q) => q.id === p.queue_id)) queues.push({ id: p.queue_id });
+    }
+    if (queues) out.push(whole ? e : { access_type: e.access_type, target: e.target, queues });
+  }
+  return out;
+}
+
 /** Whether the filter names a target (inbox_id or cc_queue_id). */
 export function hasTargetFilter(filter: ReportFilter): boolean {
   return filter.inbox_id !== undefined || filter.cc_queue_id !== undefined;
 }
 
 /** Number of distinct targets (inboxes plus queues) over the entries. */
-export function canAccess(entries: readonly Entry[]): number {
+export function canAccess(entries: readonly Pick<Entry, 'target'>[]): number {
   return new Set(entries.map((e) => `${e.target.type}\u001f${e.target.id}`)).size;
 }
 
 /** The distinct access types of the entries, sorted. */
-export function accessTypes(entries: readonly Entry[]): AccessType[] {
+export function accessTypes(entries: readonly Pick<Entry, 'access_type'>[]): AccessType[] {
   return [...new Set(entries.map((e) => e.access_type))].sort();
 }
 

@@ -3,7 +3,18 @@
  * (channel, access type) filter combination, so that a filtered, sorted report page is a plain
  * range filter and sort on numbers and keywords, with no nested queries.
  */
-import { ACCESS_TYPES, type AccessType, CHANNEL_SCOPES, type ChannelScope, type Entry, type UserDoc, accessTypes, canAccess, filterEntries } from '../../projections/index.ts';
+import {
+  ACCESS_TYPES,
+  type AccessType,
+  CHANNEL_SCOPES,
+  type ChannelScope,
+  type Entry,
+  type EntryView,
+  type UserDoc,
+  accessTypes,
+  canAccess,
+  channelView,
+} from '../../projections/index.ts';
 import { fold, searchTerms } from './search-terms.ts';
 
 export type TypeScope = AccessType | 'all';
@@ -57,7 +68,7 @@ export function targetFilterKey(filter: { access_type?: AccessType | undefined; 
  * filterEntries with that inbox_id / cc_queue_id gives (an entry comes through the queues of its
  * paths; an entry on a queue comes through it), computed in one pass.
  */
-export function targetCounts(entries: readonly Entry[]): Map<string, number> {
+export function targetCounts(entries: readonly EntryView[]): Map<string, number> {
   const targets = new Map<string, Set<string>>();
   const add = (key: string, target: string) => {
     const set = targets.get(key);
@@ -97,7 +108,7 @@ export function countBits(n: number): number[] {
  * Can Access over all (canAccess) and under each access type: an entry is one access type to one
  * target, so under a type it is the number of entries of that type.
  */
-function canAccessByType(entries: readonly Entry[]): Record<TypeScope, number> {
+function canAccessByType(entries: readonly EntryView[]): Record<TypeScope, number> {
   const byType: Record<TypeScope, number> = { all: canAccess(entries), inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 };
   for (const e of entries) byType[e.access_type] += 1;
   return byType;
@@ -111,7 +122,7 @@ export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
   const tg = {} as IndexedUser['tg'];
   const tc = {} as IndexedUser['tc'];
   for (const scope of CHANNEL_SCOPES) {
-    const entries = scope === 'all' ? doc.entries : filterEntries(doc.entries, { channel: scope });
+    const entries = scope === 'all' ? doc.entries : channelView(doc.entries, scope);
     at[scope] = accessTypes(entries);
     const counts = [...targetCounts(entries)].sort(byKey);
     const keys: string[] = [];

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   type AccountState,
   CHANNEL_SCOPES,
+  CHANNELS,
+  channelView,
   DEFAULT_DEDUPE_WINDOW_MS,
   type UserDoc,
   allDocs,
@@ -138,6 +140,23 @@ describe('the rules under any delivery', () => {
         const model = createModel();
         for (const r of history) model.apply(r);
         for (const a of model.accounts.values()) for (const doc of allDocs(a.state.facts).values()) expect([...contributions(doc)].sort()).toEqual([...keysOfReport(doc)].sort());
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('(f) a channel view holds the entries the channel filter gives, with their targets and queues', () => {
+    const shape = (e: { access_type: string; target: { type: string; id: string }; queues: readonly { id: string }[] }) => ({
+      access_type: e.access_type,
+      target: `${e.target.type}:${e.target.id}`,
+      queues: e.queues.map((q) => q.id).sort(),
+    });
+    fc.assert(
+      fc.property(historyArb, (history) => {
+        const model = createModel();
+        for (const r of history) model.apply(r);
+        for (const a of model.accounts.values())
+          for (const doc of allDocs(a.state.facts).values())
+            for (const channel of CHANNELS) expect(channelView(doc.entries, channel).map(shape)).toEqual(filterEntries(doc.entries, { channel }).map(shape));
       }),
       { numRuns: 300 },
     );
