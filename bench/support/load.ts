@@ -288,15 +288,18 @@ export function startProjectorProcess(config: Config, options: { logFile: string
   };
 }
 
+/** A log file's text; empty when it is not there (yet). */
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** The log's lines with message `msg`, parsed (pino JSON). */
 export function logLines(file: string, msg: string): Record<string, unknown>[] {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
+  return readLog(file)
     .split('\n')
     .filter((line) => line.includes(`"msg":"${msg}"`))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -304,13 +307,7 @@ export function logLines(file: string, msg: string): Record<string, unknown>[] {
 
 function logProblems(file: string): Record<string, number> {
   const out: Record<string, number> = {};
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
+  for (const line of readLog(file).split('\n')) {
     if (!line.includes('"level":40') && !line.includes('"level":50') && !line.includes('"level":60')) continue;
     const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? 'unparsed';
     out[msg] = (out[msg] ?? 0) + 1;

@@ -105,7 +105,7 @@ export const LIGHT_WORK = 200;
 /** Light rounds let go at commit only while at most this many events wait in the lanes (the projector keeps up). */
 export const CAUGHT_UP_EVENTS = 5_000;
 
-/** An account load taking this long is logged (info): a big account read again after the budget dropped it stalls its rounds. */
+/** An account load taking this long is logged (info), with its estimated size and whether the memory budget had dropped it. */
 const SLOW_LOAD_SECONDS = 0.5;
 
 /** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
