@@ -15,7 +15,7 @@ export interface WriteTurn {
 }
 
 export function createWriteOrder() {
-  /** per account, the last round taken that holds it */
+  /** per account, the end of its last round taken and of every round of it before that one */
   const last = new Map<string, Promise<void>>();
   return {
     /** A round takes `accounts`: what its writes wait for, and how it says it ended. */
@@ -27,17 +27,18 @@ export function createWriteOrder() {
       for (const id of ids) {
         const previous = last.get(id);
         if (previous) before.push(previous);
-        last.set(id, mine);
       }
-      return {
-        prior: before.length === 0 ? Promise.resolve() : Promise.all(before).then(() => undefined),
-        done() {
-          end();
-          for (const id of ids) if (last.get(id) === mine) last.delete(id);
-        },
-      };
+      const prior = before.length === 0 ? Promise.resolve() : Promise.all(before).then(() => undefined);
+      // A later round waits for this one and for everything this one waits for: a round that ends
+      // early (given back) must not let the next one write before an earlier round still writing.
+      const ended = Promise.all([prior, mine]).then(() => undefined);
+      for (const id of ids) last.set(id, ended);
+      void ended.then(() => {
+        for (const id of ids) if (last.get(id) === ended) last.delete(id);
+      });
+      return { prior, done: end };
     },
-    /** accounts whose last round has not ended */
+    /** accounts whose last round, or a round before it, has not ended */
     size: () => last.size,
   };
 }
