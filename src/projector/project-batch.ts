@@ -14,6 +14,7 @@ import type { DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
 import type { WriteGate } from './write-gate.ts';
+import type { WriteTurn } from './write-order.ts';
 
 export interface BatchDeps {
   store: AccountStatePort;
@@ -68,6 +69,11 @@ export interface BatchDeps {
    * holds the gate or an account's lock (an early write waits for the next chance instead).
    */
   beforeWrite?: () => Promise<void>;
+  /**
+   * The round's turn in the write order: what it writes passes `keep` first (an index op of a
+   * document a round deleted at a later version is dropped), and `wrote` learns what was written.
+   */
+  turn?: Pick<WriteTurn, 'keep' | 'wrote'>;
 }
 
 /** Accounts of one batch planned and committed at the same time. */
@@ -183,9 +189,11 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
   let flushing: Promise<void> = Promise.resolve();
   const prior = priorWrites(deps);
 
-  async function writeOps(ops: readonly DocOp[]): Promise<void> {
+  async function writeOps(held: readonly DocOp[]): Promise<void> {
+    const ops = deps.turn ? deps.turn.keep(held) : held;
     if (ops.length === 0) return;
     const result = await deps.documents.write(ops, bulkOptions(deps, pace));
+    deps.turn?.wrote(ops);
     deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
     deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
     written += ops.length;

@@ -264,6 +264,7 @@ export function createProjector(deps: ProjectorDeps) {
         budget: { left: config.roundWork ?? ROUND_WORK },
         heartbeat: control.heartbeat,
         beforeWrite: () => turn.prior,
+        turn,
         onCommitted: async (committed) => {
           raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));
           await store.raiseApplied(raises);

@@ -6,21 +6,54 @@
  * version after a newer delete, and an account's own searchable offsets are claimed in order.
  * A round never waits here while it holds the write gate or an account's lock (no cycle: it only
  * ever waits for rounds taken before it).
+ *
+ * One case the order alone does not cover: a round that fails after committing reloads its
+ * accounts when it tries again and writes their outbox at the version it finds, which may be that
+ * of a later round's commits; that later round still holds what it derived at its own, older,
+ * version and writes it after. OpenSearch refuses an older index or delete after a newer index
+ * (external versions), but after a newer delete only while its tombstone lives (`index.gc_deletes`,
+ * 60 s): so the order remembers the deletes written while a round taken before them may still
+ * hold older ops, and drops those ops (decision 42).
  */
+import type { DocOp } from '../ports/documents.ts';
+
 export interface WriteTurn {
   /** settles once every earlier round of the turn's accounts has ended */
   prior: Promise<void>;
   /** the round has ended (its writes made or given up): later rounds of its accounts may write */
   done(): void;
+  /** `ops` without the index ops of documents deleted at a later version by a round's write since a round still running was taken */
+  keep(ops: readonly DocOp[]): readonly DocOp[];
+  /** `ops` were written: their deletes are remembered until every round taken before has ended */
+  wrote(ops: readonly DocOp[]): void;
 }
 
 export function createWriteOrder() {
   /** per account, the end of its last round taken and of every round of it before that one */
   const last = new Map<string, Promise<void>>();
+  /** the rounds not ended yet, by the number they were taken with (in that order) */
+  const open = new Set<number>();
+  let taken = 0;
+  /** per index and document, the newest delete written, and the last round taken when it was */
+  const deleted = new Map<string, { version: number; taken: number }>();
+
+  const key = (op: DocOp) => `${op.index}\u001f${op.id}`;
+
+  /** Forgets the deletes that no round still running was taken before. */
+  function prune(): void {
+    const oldest = open.values().next().value ?? Infinity;
+    for (const [id, d] of deleted) {
+      if (d.taken >= oldest) break;
+      deleted.delete(id);
+    }
+  }
+
   return {
     /** A round takes `accounts`: what its writes wait for, and how it says it ended. */
     enter(accounts: Iterable<string>): WriteTurn {
       const ids = [...accounts];
+      const number = ++taken;
+      open.add(number);
       let end!: () => void;
       const mine = new Promise<void>((resolve) => (end = resolve));
       const before: Promise<void>[] = [];
@@ -36,9 +69,32 @@ export function createWriteOrder() {
       void ended.then(() => {
         for (const id of ids) if (last.get(id) === ended) last.delete(id);
       });
-      return { prior, done: end };
+      return {
+        prior,
+        done() {
+          end();
+          open.delete(number);
+          prune();
+        },
+        keep(ops) {
+          if (deleted.size === 0) return ops;
+          return ops.filter((op) => op.op !== 'index' || (deleted.get(key(op))?.version ?? -Infinity) <= op.version);
+        },
+        wrote(ops) {
+          for (const op of ops) {
+            if (op.op !== 'delete') continue;
+            const k = key(op);
+            const version = Math.max(op.version, deleted.get(k)?.version ?? -Infinity);
+            // Set again at the end: the map stays in the order of `taken`, which `prune` relies on.
+            deleted.delete(k);
+            deleted.set(k, { version, taken });
+          }
+        },
+      };
     },
     /** accounts whose last round, or a round before it, has not ended */
     size: () => last.size,
+    /** deletes remembered (for tests) */
+    remembered: () => deleted.size,
   };
 }

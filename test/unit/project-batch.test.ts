@@ -314,6 +314,7 @@ async function overlappingLaneRun(
             maxPieces: 1,
             budget: { left: 6 },
             beforeWrite: () => turn.prior,
+            turn,
             onCommitted: async (committed) => {
               raises = lanes.raises(round, committed.consumed);
               await store.raiseApplied(raises);
@@ -472,7 +473,9 @@ describe('projectBatch on the twins', () => {
         const groups = fetches(history, sizes);
         expect(await overlappingLaneRun(groups, { roundEvents, roundsBetween, inFlight, delays })).toEqual(await cleanRun(groups));
       }),
-      { numRuns: 40 },
+      // Shrinking replays a failing case many times: stopped before the test's timeout, so that a
+      // failure reports its counterexample instead of a timeout.
+      { numRuns: 40, interruptAfterTimeLimit: 40_000 },
     );
   }, 60_000);
 
@@ -492,7 +495,7 @@ describe('projectBatch on the twins', () => {
           expect(run).toEqual(await cleanRun(groups));
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 100, interruptAfterTimeLimit: 40_000 },
     );
   }, 60_000);
 

@@ -45,4 +45,27 @@ describe('the write order', () => {
     await settled(Promise.resolve());
     expect(order.size()).toBe(0);
   });
+
+  it('a round taken before a delete was written drops its older index of that document; the delete is forgotten once every such round has ended', async () => {
+    const order = createWriteOrder();
+    const earlier = order.enter(['acc_a']);
+    const later = order.enter(['acc_a']);
+    // The earlier round tried again: it reloaded the account at version 12 (the later round's
+    // commits included) and wrote its outbox, a user's delete among it.
+    earlier.wrote([{ op: 'delete', index: 'users', id: 'acc_a/u4', version: 12 }]);
+    earlier.done();
+    const held = [
+      { op: 'index', index: 'users', id: 'acc_a/u4', version: 7, doc: '{}' },
+      { op: 'index', index: 'users', id: 'acc_a/u1', version: 7, doc: '{}' },
+      { op: 'delete', index: 'users', id: 'acc_a/u4', version: 7 },
+      { op: 'index', index: 'facts', id: 'acc_a/u4', version: 7, doc: '{}' },
+    ] as const;
+    expect(later.keep(held)).toEqual(held.slice(1));
+    const after = order.enter(['acc_a']);
+    expect(after.keep([{ op: 'index', index: 'users', id: 'acc_a/u4', version: 13, doc: '{}' }])).toHaveLength(1);
+    expect(order.remembered()).toBe(1);
+    later.done();
+    expect(order.remembered()).toBe(0);
+    after.done();
+  });
 });
