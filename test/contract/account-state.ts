@@ -78,6 +78,23 @@ export function accountStateContract(make: MakeAccountState): void {
       expect(await store.dirtyAccounts()).toEqual(['acc']);
     });
 
+    it('keeps names in any script exactly, in short values and long ones (facts, fact intervals, raw facts)', async () => {
+      const store = make();
+      const names = ['Łukasz', 'Δημήτρης Παπαδόπουλος-Οικονόμου του Γεωργίου', 'Дмитрий', 'José 😀 Müller', 'a'.repeat(70) + '€'];
+      const from = { event_id: 'e1', type: 'user.upserted', topic: 't', partition: 0, offset: '9', time: '2026-03-01T00:00:00.000Z', time_ms: 1000, seq: 1 };
+      await store.commit(
+        commitOf({
+          changes: names.map((name, i) => userFact(`u${i}`, name)),
+          intervalJson: new Map(names.map((name, i) => [`h${i}`, JSON.stringify({ account_id: 'x', value: name })])),
+          rawChanges: new Map(names.map((name, i) => [`u${SEP}u${i}`, { v: JSON.stringify({ display_name: name }), f: from }])),
+        }),
+      );
+      const loaded = await store.load('acc', DAY);
+      expect(names.map((_, i) => loaded.state.facts.users.get(`u${i}`)?.display_name)).toEqual(names);
+      expect(names.map((_, i) => loaded.intervalOutbox.get(`h${i}`)?.json)).toEqual(names.map((name) => JSON.stringify({ account_id: 'x', value: name })));
+      expect(names.map((_, i) => loaded.raw.values.get(`u${SEP}u${i}`))).toEqual(names.map((name) => JSON.stringify({ display_name: name })));
+    });
+
     it('an account never written loads empty at version 0', async () => {
       const loaded = await make().load('nobody', DAY);
       expect([loaded.version, loaded.offsets.size, loaded.dirty.size, loaded.intervalOutbox.size, loaded.state.facts.users.size]).toEqual([0, 0, 0, 0, 0]);
