@@ -82,9 +82,6 @@ export const ACCOUNTS_IN_FLIGHT = 8;
 /** User documents derived per commit at most (planBatch's maxWork): about a second of CPU here. */
 export const WORK_PER_COMMIT = 10_000;
 
-/** User documents (or interval records) serialized between two turns of the event loop. */
-export const SERIALIZED_PER_PAUSE = 200;
-
 /** Document and interval writes a batch holds in memory at most before it writes them (createOpSink). */
 export const MAX_HELD_OPS = 20_000;
 
@@ -306,10 +303,7 @@ async function commitInPieces(
     counted.work += plan.work;
     // Each record is serialized once: the same JSON goes into the Redis outbox and to _bulk.
     const intervalJson = new Map<string, string>();
-    for (const [id, record] of plan.intervals) {
-      intervalJson.set(id, JSON.stringify(record));
-      if (intervalJson.size % SERIALIZED_PER_PAUSE === 0) await pace();
-    }
+    for (const [id, record] of plan.intervals) intervalJson.set(id, JSON.stringify(record));
     const users = [...plan.docs.keys()];
     const version = await deps.store.commit({
       accountId: source.accountId,
@@ -336,13 +330,10 @@ async function commitInPieces(
     counted.newestMs = Math.max(counted.newestMs, plan.newestMs);
     const indices = deps.indices();
     writes.push({ accountId: source.accountId, account, recovery: false, version, users, intervalIds: [...plan.intervals.keys()] });
-    // In slices: a commit may change thousands of documents, and their serialization in one go
-    // held the event loop for as long (a small account's round waited behind it).
-    for (let i = 0; i < users.length; i += SERIALIZED_PER_PAUSE) {
-      if (i > 0) await pace();
-      await sink.add(users.slice(i, i + SERIALIZED_PER_PAUSE).map((u) => docOp(indices.users, source.accountId, u, plan.docs.get(u) ?? null, version)));
-    }
-    await sink.add([...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })));
+    await sink.add([
+      ...users.map((u) => docOp(indices.users, source.accountId, u, plan.docs.get(u) ?? null, version)),
+      ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
+    ]);
     fresh = fresh.slice(plan.consumed);
     counted.consumed += plan.consumed;
     if (fresh.length > 0) await pace();
