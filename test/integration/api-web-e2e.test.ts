@@ -30,6 +30,9 @@ import { parseCsv } from './api-csv-parse.ts';
 import { type ApiEnv, SECRET, byDisplayName, expectedDocs, startApiEnv } from './api-harness.ts';
 import { ACCOUNT_A, accountA } from './api-scenario.ts';
 
+/** How long a target view may take to answer under the whole suite's load (expect.poll's 1 s was once too short in CI: "Loading…"); one that never answers still fails. */
+const PAGE_MS = 10_000;
+
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'].filter((p): p is string => !!p);
 const CHROMIUM = CANDIDATES.find((path) => existsSync(path));
 // The screenshots of docs/ are rewritten only when asked (UPDATE_SCREENSHOTS=1); a test run leaves the tree clean.
@@ -490,17 +493,17 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
           const label = `${query}`;
           await other.goto(`${url}?${query}`);
           if (expected.length === 0) {
-            await expect.poll(() => other.locator('#target-status').textContent(), { message: label }).toBe('Nobody reaches it under these filters.');
+            await expect.poll(() => other.locator('#target-status').textContent(), { message: label, timeout: PAGE_MS }).toBe('Nobody reaches it under these filters.');
           } else {
             // Every page, forward, with the count the page states.
-            await expect.poll(() => other.locator('#target-status').textContent(), { message: label }).toMatch(new RegExp(`^Showing 1–\\d+ of ${expected.length} users`));
+            await expect.poll(() => other.locator('#target-status').textContent(), { message: label, timeout: PAGE_MS }).toMatch(new RegExp(`^Showing 1–\\d+ of ${expected.length} users`));
             const names: string[] = [];
             for (;;) {
               const rows = await shown();
               names.push(...rows);
               if (names.length >= expected.length || (await other.locator('#target-next').isDisabled())) break;
               await other.locator('#target-next').click();
-              await expect.poll(() => other.locator('#target-status').textContent(), { message: label }).toMatch(new RegExp(`^Showing ${names.length + 1}–`));
+              await expect.poll(() => other.locator('#target-status').textContent(), { message: label, timeout: PAGE_MS }).toMatch(new RegExp(`^Showing ${names.length + 1}–`));
             }
             expect(names, label).toEqual(expected.map((d) => d.display_name));
           }
