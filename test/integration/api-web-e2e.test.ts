@@ -496,7 +496,9 @@ describe.skipIf(!CHROMIUM)('web report page in Chromium', () => {
             await expect.poll(() => other.locator('#target-status').textContent(), { message: label, timeout: PAGE_MS }).toBe('Nobody reaches it under these filters.');
           } else {
             // Every page, forward, with the count the page states.
-            await expect.poll(() => other.locator('#target-status').textContent(), { message: label, timeout: PAGE_MS }).toMatch(new RegExp(`^Showing 1–\\d+ of ${expected.length} users`));
+            await expect
+              .poll(() => other.locator('#target-status').textContent(), { message: label, timeout: PAGE_MS })
+              .toMatch(new RegExp(`^Showing 1–\\d+ of ${expected.length} users`));
             const names: string[] = [];
             for (;;) {
               const rows = await shown();
