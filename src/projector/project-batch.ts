@@ -64,16 +64,13 @@ export interface BatchDeps {
   /** called once the documents are written, inside the gate: the projector marks its positions */
   onWritten?: (outcome: BatchOutcome) => void;
   /**
-   * Settles once the earlier rounds of the call's accounts have ended (src/projector/write-order.ts):
-   * nothing is written before. Asked for once, when the call starts; never awaited while the call
-   * holds the gate or an account's lock (an early write waits for the next chance instead).
+   * The round's turn in the write order (src/projector/write-order.ts): nothing is written before
+   * `prior` settles (the earlier rounds of the call's accounts have ended; never awaited while the
+   * call holds the gate or an account's lock: an early write waits for the next chance instead);
+   * what it writes passes `keep` first (an index op of a document a round deleted at a later version
+   * is dropped), and `wrote` learns what was written.
    */
-  beforeWrite?: () => Promise<void>;
-  /**
-   * The round's turn in the write order: what it writes passes `keep` first (an index op of a
-   * document a round deleted at a later version is dropped), and `wrote` learns what was written.
-   */
-  turn?: Pick<WriteTurn, 'keep' | 'wrote'>;
+  turn?: Pick<WriteTurn, 'prior' | 'keep' | 'wrote'>;
 }
 
 /** Accounts of one batch planned and committed at the same time. */
@@ -164,14 +161,14 @@ function bulkOptions(deps: BatchDeps, pace: () => Promise<void>): WriteOptions {
 }
 
 /**
- * The earlier rounds of the call's accounts write first (`beforeWrite`). Until they have, ops are
+ * The earlier rounds of the call's accounts write first (`turn.prior`). Until they have, ops are
  * held whatever their number (a round's ops are bounded by its work budget): an early write must
  * not wait for them where the caller may hold an account's lock that one of them needs to retry.
  */
 function priorWrites(deps: BatchDeps): { settled: Promise<void>; ended: () => boolean } {
-  let ended = deps.beforeWrite === undefined;
+  let ended = deps.turn === undefined;
   const end = () => void (ended = true);
-  return { settled: (deps.beforeWrite?.() ?? Promise.resolve()).then(end, end), ended: () => ended };
+  return { settled: (deps.turn?.prior ?? Promise.resolve()).then(end, end), ended: () => ended };
 }
 
 /**
@@ -448,7 +445,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     await sink.finish((written) => {
       outcome.documents = written;
       // An account's own offsets say every commit of it up to them is written. Its earlier rounds
-      // have ended (beforeWrite); one whose write failed after committing dropped the account from
+      // have ended (turn.prior); one whose write failed after committing dropped the account from
       // the cache, which changed its stamp: then the commits that object carried may be in the
       // outbox only, and the account waits for its partitions' positions (or a later round's
       // recovery write) instead.

@@ -263,7 +263,6 @@ export function createProjector(deps: ProjectorDeps) {
         maxPieces: PIECES_PER_ROUND,
         budget: { left: config.roundWork ?? ROUND_WORK },
         heartbeat: control.heartbeat,
-        beforeWrite: () => turn.prior,
         turn,
         onCommitted: async (committed) => {
           raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));

@@ -313,7 +313,6 @@ async function overlappingLaneRun(
             ...p.deps(round.parts),
             maxPieces: 1,
             budget: { left: 6 },
-            beforeWrite: () => turn.prior,
             turn,
             onCommitted: async (committed) => {
               raises = lanes.raises(round, committed.consumed);
