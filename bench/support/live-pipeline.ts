@@ -246,10 +246,17 @@ async function stageTotals(metrics: Metrics): Promise<Record<string, { sum: numb
   return Object.fromEntries(await Promise.all(entries));
 }
 
-/** Starts a projector in this process on the pipeline's live generation and waits for its group join. */
+/**
+ * Starts a projector in this process on the pipeline's live generation and waits for its group join.
+ * Its log (JSON on stderr) is at `warn` unless BENCH_PROJECTOR_LOG says otherwise: `debug` logs each
+ * round (its kind, accounts, events applied, documents written, events waiting).
+ */
 export async function startInProcessProjector(pipeline: LivePipeline, machine?: MachineInfo, otherPids: () => Record<string, number> = () => ({})): Promise<RunningProjector> {
   const { config } = pipeline.ns;
-  const logger = pino({ level: 'warn', base: { service: 'access-index', component: 'projector' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const logger = pino(
+    { level: process.env.BENCH_PROJECTOR_LOG ?? 'warn', base: { service: 'access-index', component: 'projector' }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination(2),
+  );
   const clients = createClients(config, logger);
   const io = createIoTracker();
   traceRedis(clients.redis, io);
