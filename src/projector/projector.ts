@@ -412,8 +412,11 @@ export function createProjector(deps: ProjectorDeps) {
   function isLight(round: Round, work: ReadonlyMap<string, number>): boolean {
     let total = 0;
     for (const n of work.values()) total += n;
-    return round.kind === 'short' && total <= LIGHT_WORK && lanes.queued() <= CAUGHT_UP_EVENTS;
+    return round.kind === 'short' && total <= LIGHT_WORK && !behind();
   }
+
+  /** The lanes hold a backlog: light rounds keep their accounts (decision 37), fewer rounds run at once (decision 44). */
+  const behind = () => lanes.queued() > CAUGHT_UP_EVENTS;
 
   /**
    * Accounts a new round must leave: those in a round that has not committed them, and those with
@@ -454,8 +457,7 @@ export function createProjector(deps: ProjectorDeps) {
     while (!abort.signal.aborted) {
       await joined;
       if (repairWanted) await idle();
-      // Behind, fewer rounds at once: bigger rounds per account catch up faster (decision 44).
-      const inFlight = lanes.queued() > CAUGHT_UP_EVENTS ? ROUNDS_IN_FLIGHT_BEHIND : ROUNDS_IN_FLIGHT;
+      const inFlight = behind() ? ROUNDS_IN_FLIGHT_BEHIND : ROUNDS_IN_FLIGHT;
       if (planning() >= inFlight || running.size >= 2 * inFlight) {
         await Promise.race([...settled(), stopped, new Promise<void>((resolve) => (accountsFreed = resolve))]);
         accountsFreed = undefined;
