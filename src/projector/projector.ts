@@ -29,6 +29,7 @@ import { decodeBatch } from './decode-batch.ts';
 import { createProjectorHealth } from './health.ts';
 import { createLagMonitor } from './lag-monitor.ts';
 import { type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
+import { lightAccounts } from './light-accounts.ts';
 import { type BatchControl, createPatience } from './patience.ts';
 import { createPositionPublisher } from './positions.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
@@ -107,7 +108,10 @@ export const ROUNDS_IN_FLIGHT = 8;
  */
 export const ROUNDS_IN_FLIGHT_BEHIND = 3;
 
-/** A round of accounts with a few events waiting whose plans took at most this much work lets its accounts go at commit (decision 37). */
+/**
+ * In a round of accounts with a few events waiting, the accounts whose plans took the least work,
+ * up to this much in all, go at commit, before the round has written (decisions 37 and 45).
+ */
 export const LIGHT_WORK = 200;
 
 /** Light rounds let go at commit only while at most this many events wait in the lanes (the projector keeps up). */
@@ -249,6 +253,8 @@ export function createProjector(deps: ProjectorDeps) {
     outcome: BatchOutcome;
     raises: Map<string, Raise>;
     marker: Awaited<ReturnType<typeof guard.checkRound>>['marker'];
+    /** ms of each stage of this attempt (check, commit, write), for the round's debug line */
+    stagesMs: Record<string, number>;
   }
 
   /** One attempt at a round: the guard's checks, then projectBatch over the partitions kept. */
@@ -257,9 +263,11 @@ export function createProjector(deps: ProjectorDeps) {
     // either finished or wait here, before touching anything).
     const stage = metrics?.roundStageSeconds;
     let since = performance.now();
+    const stagesMs: Record<string, number> = {};
     const lap = (name: string) => {
       const at = performance.now();
       stage?.observe({ stage: name }, (at - since) / 1000);
+      stagesMs[name] = Math.round(at - since);
       since = at;
     };
     const checked = await checks.run(() => guard.checkRound(round.bounds, running.size === 1));
@@ -276,13 +284,16 @@ export function createProjector(deps: ProjectorDeps) {
           raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));
           await store.raiseApplied(raises);
           lap('commit');
-          // The accounts' changes are in Redis (their summaries current): a light round's
-          // accounts may go into their next round while it writes (decision 37). A retry commits
-          // again: the first counts.
-          if (round.committed || !isLight(round, committed.work)) return;
+          // The accounts' changes are in Redis (their summaries current): while the projector
+          // keeps up, a short round's light accounts may go into their next round while it writes
+          // (decisions 37 and 45); the others wait for the write. A retry commits again: the
+          // first counts.
+          if (round.committed) return;
+          const light = round.kind === 'short' && !behind() ? lightAccounts(committed.work, LIGHT_WORK) : new Set<string>();
+          if (light.size === 0) return;
           lanes.commit(round, committed.consumed);
           recordWork(committed.work);
-          freeAccounts(round, true);
+          freeAccounts(round, light);
         },
         // Marked inside the gate, with the write: the next refresh shows exactly these.
         onWritten: (written) => {
@@ -293,22 +304,20 @@ export function createProjector(deps: ProjectorDeps) {
       },
       round.parts.filter((p) => checked.kept.has(`${p.source.topic}:${p.source.partition}`)),
     );
-    return { outcome, raises, marker: checked.marker };
+    return { outcome, raises, marker: checked.marker, stagesMs };
   }
 
   /** the last offset committed to Kafka per partition (this assignment) */
   const committedTo = new Map<string, bigint>();
 
   /** After a round is projected: the lanes move on, the prefixes go to Kafka, a repair settles. */
-  async function finish(round: Round, result: Attempt, control: BatchControl, started: number): Promise<void> {
-    const { outcome, raises, marker } = result;
+  async function finish(round: Round, result: Attempt, control: BatchControl, started: number, startedAt: number): Promise<void> {
+    const { outcome, raises, marker, stagesMs } = result;
     lanes.settle(round, outcome.consumed, raises);
     // Any other round lets its accounts go now: what is left here (the repair's settling, the
     // commit to Kafka) touches no account.
-    if (!round.committed) {
-      recordWork(outcome.work);
-      freeAccounts(round, false);
-    }
+    if (!round.committed) recordWork(outcome.work);
+    freeAccounts(round);
     metrics?.laneEvents.set(lanes.queued());
     // Retried like any step: a failure here must not count as the round's (nothing of it is redone).
     await patiently('settle the repair', () => guard.settleRepair(marker, new Map([...raises].map(([field, r]) => [field, r.to]))), control);
@@ -324,14 +333,21 @@ export function createProjector(deps: ProjectorDeps) {
       });
     metrics?.batchSeconds.observe((performance.now() - started) / 1000);
     const { newestByField, consumed, ...counts } = outcome;
+    const accountIds = new Set(round.parts.flatMap((p) => [...p.byAccount.keys()]));
     logger.debug(
       {
         fields: [...raises.keys()],
         kind: round.kind,
-        accounts: round.parts.reduce((n, p) => n + p.byAccount.size, 0),
+        accounts: accountIds.size,
+        // a small round names its accounts (a small account's rounds can be followed)
+        ...(accountIds.size <= 10 ? { accountIds: [...accountIds] } : {}),
         queued: lanes.queued(),
         ...counts,
         newestMs: Math.max(0, ...newestByField.values()),
+        laneMs: round.oldestAddedMs === undefined ? undefined : Math.round(started - round.oldestAddedMs),
+        sinceLogMs: sinceLog(round, startedAt),
+        ...stagesMs,
+        ms: Math.round(performance.now() - started),
       },
       'round projected',
     );
@@ -340,6 +356,7 @@ export function createProjector(deps: ProjectorDeps) {
   /** One round, retried while the stores are out; a fault stops consuming. */
   async function projectRound(round: Round, turn: WriteTurn): Promise<void> {
     const started = performance.now();
+    const startedAt = Date.now();
     const control: BatchControl = {
       heartbeat: () => heartbeat(),
       isRunning: () => !abort.signal.aborted,
@@ -358,7 +375,7 @@ export function createProjector(deps: ProjectorDeps) {
     }
     // Its writes are made: the accounts' next rounds may write (the settle below touches no account).
     turn.done();
-    await finish(round, attempted, control, started).catch(failed);
+    await finish(round, attempted, control, started, startedAt).catch(failed);
   }
 
   /** A round that ended without finishing: a fault stops consuming, a gap asks for a repair, anything else pauses. */
@@ -387,12 +404,17 @@ export function createProjector(deps: ProjectorDeps) {
   /** wakes the round loop when a round lets its accounts go before it ends */
   let accountsFreed: (() => void) | undefined;
 
-  /** The round's accounts may go in the next round; `writing`: it has committed them and still writes. */
-  function freeAccounts(round: Round, stillWriting: boolean): void {
+  /**
+   * Lets a round's accounts go: the `light` ones once it has committed (they count as writing
+   * until it has written), or all that are left once it has written.
+   */
+  function freeAccounts(round: Round, light?: ReadonlySet<string>): void {
     const entry = running.get(round);
-    if (!entry || entry.writing.length > 0) return;
-    if (stillWriting) entry.writing = [...entry.accounts];
-    entry.accounts = new Set();
+    if (!entry || entry.accounts.size === 0) return;
+    if (light) {
+      entry.writing = [...light];
+      entry.accounts = new Set([...entry.accounts].filter((accountId) => !light.has(accountId)));
+    } else entry.accounts = new Set();
     accountsFreed?.();
   }
 
@@ -402,20 +424,7 @@ export function createProjector(deps: ProjectorDeps) {
       else lastWork.delete(accountId);
   }
 
-  /**
-   * A round of accounts with a few events waiting whose plans took little work, while the
-   * projector keeps up: its writes are a few documents, so letting its accounts go at commit adds
-   * little to the gate's queue. Rounds that write much keep their accounts until written, and so
-   * does every round while the lanes hold a backlog (more, smaller rounds would cost throughput
-   * when it matters most).
-   */
-  function isLight(round: Round, work: ReadonlyMap<string, number>): boolean {
-    let total = 0;
-    for (const n of work.values()) total += n;
-    return round.kind === 'short' && total <= LIGHT_WORK && !behind();
-  }
-
-  /** The lanes hold a backlog: light rounds keep their accounts (decision 37), fewer rounds run at once (decision 44). */
+  /** The lanes hold a backlog: light accounts are held to their write (decisions 37, 45), fewer rounds run at once (decision 44). */
   const behind = () => lanes.queued() > CAUGHT_UP_EVENTS;
 
   /**
@@ -615,4 +624,11 @@ export type Projector = ReturnType<typeof createProjector>;
 /** The consumer group of a generation's projectors. */
 export function projectorGroupId(namespace: string, generation: string): string {
   return `${namespace}-projector-${generation}`;
+}
+
+/** ms from the Kafka timestamp of the round's oldest event to the round's start (for the debug line) */
+function sinceLog(round: Round, startedAt: number): number | undefined {
+  let oldest = Infinity;
+  for (const byAccount of round.taken.values()) for (const entries of byAccount.values()) oldest = Math.min(oldest, entries[0]?.event.event.logMs ?? Infinity);
+  return oldest === Infinity ? undefined : startedAt - oldest;
 }
