@@ -114,6 +114,14 @@ export const ROUNDS_IN_FLIGHT_BEHIND = 3;
  */
 export const LIGHT_WORK = 200;
 
+/**
+ * An account let go at commit (a light one) is taken again only while fewer of its rounds than this
+ * still write: a small account's changes every 200 ms beside a neighbour's bulks of a second commit
+ * without waiting for the writes before them (decision 45; 2 before), and an account cannot pile up
+ * rounds that wait to write.
+ */
+export const ROUNDS_WRITING_PER_ACCOUNT = 4;
+
 /** Light rounds let go at commit only while at most this many events wait in the lanes (the projector keeps up). */
 export const CAUGHT_UP_EVENTS = 5_000;
 
@@ -429,7 +437,7 @@ export function createProjector(deps: ProjectorDeps) {
 
   /**
    * Accounts a new round must leave: those in a round that has not committed them, and those with
-   * two rounds still writing (an account catching up does not pile up rounds that wait to write).
+   * ROUNDS_WRITING_PER_ACCOUNT rounds still writing (an account does not pile up rounds that wait to write).
    */
   function busyAccounts(): Set<string> {
     const busy = new Set<string>();
@@ -438,7 +446,7 @@ export function createProjector(deps: ProjectorDeps) {
       for (const accountId of r.accounts) busy.add(accountId);
       for (const accountId of r.writing) writing.set(accountId, (writing.get(accountId) ?? 0) + 1);
     }
-    for (const [accountId, n] of writing) if (n >= 2) busy.add(accountId);
+    for (const [accountId, n] of writing) if (n >= ROUNDS_WRITING_PER_ACCOUNT) busy.add(accountId);
     return busy;
   }
 
