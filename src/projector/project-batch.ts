@@ -65,12 +65,12 @@ export interface BatchDeps {
   onWritten?: (outcome: BatchOutcome) => void;
   /**
    * The round's turn in the write order (src/projector/write-order.ts): nothing is written before
-   * `prior` settles (the earlier rounds of the call's accounts have ended; never awaited while the
+   * `prior` settles (the earlier rounds of the call's accounts have written or ended; never awaited while the
    * call holds the gate or an account's lock: an early write waits for the next chance instead);
    * what it writes passes `keep` first (an index op of a document a round deleted at a later version
-   * is dropped), and `wrote` learns what was written.
+   * is dropped), `wrote` learns what was written, and `written` that the last write is made.
    */
-  turn?: Pick<WriteTurn, 'prior' | 'keep' | 'wrote'>;
+  turn?: Pick<WriteTurn, 'prior' | 'keep' | 'wrote' | 'written'>;
 }
 
 /** Accounts of one batch planned and committed at the same time. */
@@ -161,6 +161,16 @@ function bulkOptions(deps: BatchDeps, pace: () => Promise<void>): WriteOptions {
 }
 
 /**
+ * Lets the promise callbacks queued now run before the caller goes on: a later round of the
+ * accounts whose `prior` has just settled reaches the write gate's queue in that time (a few
+ * promise steps, see src/projector/write-order.ts), so the gate is handed to it when given up. Only
+ * microtasks: the gate is never held while the event loop does other work.
+ */
+async function handOver(): Promise<void> {
+  for (let i = 0; i < 16; i++) await Promise.resolve();
+}
+
+/**
  * The earlier rounds of the call's accounts write first (`turn.prior`). Until they have, ops are
  * held whatever their number (a round's ops are bounded by its work budget): an early write must
  * not wait for them where the caller may hold an account's lock that one of them needs to retry.
@@ -232,6 +242,10 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
         await writeOps(pending);
         pending = [];
         onWritten(written);
+        // A later round of these accounts waits for this write (a small account's next change):
+        // it may write now, and it goes into the gate's queue before the gate is given up, so it
+        // does not wait for a neighbour's bulk queued meanwhile (decision 45).
+        if (deps.turn?.written()) await handOver();
       };
       if (release || !deps.gate) await last();
       // Weighed by its writes: a small round's few go before a big one's queued thousands.

@@ -1,8 +1,8 @@
 /**
  * One account's writes in the order of its commits (docs/decisions.md 37). A light round lets its
  * accounts go once it has committed them to Redis, so the next round of an account can commit while
- * the previous one still writes; its writes wait for the previous one's to end (written, or given
- * up), so that OpenSearch receives each account's documents in version order and never an older
+ * the previous one still writes; its writes wait for the previous one's last write to be made or
+ * for it to end (given up; decision 45: no longer for its steps after the write), so that OpenSearch receives each account's documents in version order and never an older
  * version after a newer delete, and an account's own searchable offsets are claimed in order.
  * A round never waits here while it holds the write gate or an account's lock (no cycle: it only
  * ever waits for rounds taken before it).
@@ -22,6 +22,14 @@ export interface WriteTurn {
   prior: Promise<void>;
   /** the round has ended (its writes made or given up): later rounds of its accounts may write */
   done(): void;
+  /**
+   * The round's last write is made (decision 45): later rounds of its accounts may write now, before
+   * it ends. True when such a round waits for it (it is handed the gate first: see project-batch).
+   * A round that fails after its write tries again with its accounts reloaded and writes their
+   * outbox at the version it finds, newer than the later rounds' own: OpenSearch refuses their
+   * older ops after it, or `keep` drops them after its deletes, as when a round fails before.
+   */
+  written(): boolean;
   /** `ops` without the index ops of documents deleted at a later version by a round's write since a round still running was taken */
   keep(ops: readonly DocOp[]): readonly DocOp[];
   /** `ops` were written: their deletes are remembered until every round taken before has ended */
@@ -29,8 +37,8 @@ export interface WriteTurn {
 }
 
 export function createWriteOrder() {
-  /** per account, the end of its last round taken and of every round of it before that one */
-  const last = new Map<string, Promise<void>>();
+  /** per account, the end of its last round taken and of every round of it before that one, and whether a later round waits for it */
+  const last = new Map<string, { ended: Promise<void>; followed: { yes: boolean } }>();
   /** the rounds not ended yet, by the number they were taken with (in that order) */
   const open = new Set<number>();
   let taken = 0;
@@ -56,18 +64,17 @@ export function createWriteOrder() {
       open.add(number);
       let end!: () => void;
       const mine = new Promise<void>((resolve) => (end = resolve));
-      const before: Promise<void>[] = [];
-      for (const id of ids) {
-        const previous = last.get(id);
-        if (previous) before.push(previous);
-      }
+      const previous = ids.flatMap((id) => last.get(id) ?? []);
+      for (const p of previous) p.followed.yes = true;
+      const before = previous.map((p) => p.ended);
       const prior = before.length === 0 ? Promise.resolve() : Promise.all(before).then(() => undefined);
       // A later round waits for this one and for everything this one waits for: a round that ends
       // early (given back) must not let the next one write before an earlier round still writing.
       const ended = Promise.all([prior, mine]).then(() => undefined);
-      for (const id of ids) last.set(id, ended);
+      const entry = { ended, followed: { yes: false } };
+      for (const id of ids) last.set(id, entry);
       void ended.then(() => {
-        for (const id of ids) if (last.get(id) === ended) last.delete(id);
+        for (const id of ids) if (last.get(id) === entry) last.delete(id);
       });
       return {
         prior,
@@ -75,6 +82,10 @@ export function createWriteOrder() {
           end();
           open.delete(number);
           prune();
+        },
+        written() {
+          end();
+          return entry.followed.yes;
         },
         keep(ops) {
           if (deleted.size === 0) return ops;

@@ -1,6 +1,6 @@
 /**
  * The write order (src/projector/write-order.ts): a round writes only after every earlier round of
- * its accounts has ended, whatever order they end in.
+ * its accounts has written or ended, whatever order they end in.
  */
 import { describe, expect, it } from 'vitest';
 import { createWriteOrder } from '../../src/projector/write-order.ts';
@@ -27,6 +27,29 @@ describe('the write order', () => {
     b.done();
     expect(await settled(c.prior)).toBe(true);
     c.done();
+    await settled(Promise.resolve());
+    expect(order.size()).toBe(0);
+  });
+
+  it('a round whose last write is made lets the next round of its accounts write before it ends, and says whether one waits', async () => {
+    const order = createWriteOrder();
+    const alone = order.enter(['acc_b']);
+    expect(alone.written()).toBe(false);
+    const first = order.enter(['acc_a']);
+    const second = order.enter(['acc_a']);
+    const third = order.enter(['acc_a']);
+    expect(await settled(second.prior)).toBe(false);
+    expect(first.written()).toBe(true);
+    expect(await settled(second.prior)).toBe(true);
+    // The third waits for the second, written or ended, whatever the first does after its write.
+    expect(await settled(third.prior)).toBe(false);
+    first.done();
+    expect(await settled(third.prior)).toBe(false);
+    expect(second.written()).toBe(true);
+    expect(await settled(third.prior)).toBe(true);
+    second.done();
+    third.done();
+    alone.done();
     await settled(Promise.resolve());
     expect(order.size()).toBe(0);
   });
