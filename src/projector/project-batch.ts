@@ -65,8 +65,8 @@ export interface BatchDeps {
   onWritten?: (outcome: BatchOutcome) => void;
   /**
    * The round's turn in the write order (src/projector/write-order.ts): nothing is written before
-   * `prior` settles (the earlier rounds of the call's accounts have written or ended; never awaited while the
-   * call holds the gate or an account's lock: an early write waits for the next chance instead);
+   * `prior` settles (the earlier rounds of the call's accounts have written or ended; never awaited
+   * while the call holds the gate or an account's lock: an early write waits for the next chance instead);
    * what it writes passes `keep` first (an index op of a document a round deleted at a later version
    * is dropped), `wrote` learns what was written, and `written` that the last write is made.
    */

@@ -319,7 +319,7 @@ export function createProjector(deps: ProjectorDeps) {
   const committedTo = new Map<string, bigint>();
 
   /** After a round is projected: the lanes move on, the prefixes go to Kafka, a repair settles. */
-  async function finish(round: Round, result: Attempt, control: BatchControl, started: number, startedAt: number): Promise<void> {
+  async function finish(round: Round, result: Attempt, control: BatchControl, started: number): Promise<void> {
     const { outcome, raises, marker, stagesMs } = result;
     lanes.settle(round, outcome.consumed, raises);
     // Any other round lets its accounts go now: what is left here (the repair's settling, the
@@ -340,6 +340,7 @@ export function createProjector(deps: ProjectorDeps) {
         logger.info({ err: error, fields: [...raises.keys()] }, 'offset commit skipped');
       });
     metrics?.batchSeconds.observe((performance.now() - started) / 1000);
+    if (!logger.isLevelEnabled('debug')) return;
     const { newestByField, consumed, ...counts } = outcome;
     const accountIds = new Set(round.parts.flatMap((p) => [...p.byAccount.keys()]));
     logger.debug(
@@ -353,7 +354,7 @@ export function createProjector(deps: ProjectorDeps) {
         ...counts,
         newestMs: Math.max(0, ...newestByField.values()),
         laneMs: round.oldestAddedMs === undefined ? undefined : Math.round(started - round.oldestAddedMs),
-        sinceLogMs: sinceLog(round, startedAt),
+        sinceLogMs: sinceLog(round, performance.timeOrigin + started),
         ...stagesMs,
         ms: Math.round(performance.now() - started),
       },
@@ -364,7 +365,6 @@ export function createProjector(deps: ProjectorDeps) {
   /** One round, retried while the stores are out; a fault stops consuming. */
   async function projectRound(round: Round, turn: WriteTurn): Promise<void> {
     const started = performance.now();
-    const startedAt = Date.now();
     const control: BatchControl = {
       heartbeat: () => heartbeat(),
       isRunning: () => !abort.signal.aborted,
@@ -383,7 +383,7 @@ export function createProjector(deps: ProjectorDeps) {
     }
     // Its writes are made: the accounts' next rounds may write (the settle below touches no account).
     turn.done();
-    await finish(round, attempted, control, started, startedAt).catch(failed);
+    await finish(round, attempted, control, started).catch(failed);
   }
 
   /** A round that ended without finishing: a fault stops consuming, a gap asks for a repair, anything else pauses. */
@@ -635,8 +635,8 @@ export function projectorGroupId(namespace: string, generation: string): string 
 }
 
 /** ms from the Kafka timestamp of the round's oldest event to the round's start (for the debug line) */
-function sinceLog(round: Round, startedAt: number): number | undefined {
+function sinceLog(round: Round, startedAtMs: number): number | undefined {
   let oldest = Infinity;
   for (const byAccount of round.taken.values()) for (const entries of byAccount.values()) oldest = Math.min(oldest, entries[0]?.event.event.logMs ?? Infinity);
-  return oldest === Infinity ? undefined : startedAt - oldest;
+  return oldest === Infinity ? undefined : Math.round(startedAtMs - oldest);
 }

@@ -2,8 +2,9 @@
  * One account's writes in the order of its commits (docs/decisions.md 37). A light round lets its
  * accounts go once it has committed them to Redis, so the next round of an account can commit while
  * the previous one still writes; its writes wait for the previous one's last write to be made or
- * for it to end (given up; decision 45: no longer for its steps after the write), so that OpenSearch receives each account's documents in version order and never an older
- * version after a newer delete, and an account's own searchable offsets are claimed in order.
+ * for it to end (given up; decision 45: no longer for its steps after the write), so that
+ * OpenSearch receives each account's documents in version order and never an older version after
+ * a newer delete, and an account's own searchable offsets are claimed in order.
  * A round never waits here while it holds the write gate or an account's lock (no cycle: it only
  * ever waits for rounds taken before it).
  *
@@ -38,7 +39,7 @@ export interface WriteTurn {
 
 export function createWriteOrder() {
   /** per account, the end of its last round taken and of every round of it before that one, and whether a later round waits for it */
-  const last = new Map<string, { ended: Promise<void>; followed: { yes: boolean } }>();
+  const last = new Map<string, { ended: Promise<void>; followed: boolean }>();
   /** the rounds not ended yet, by the number they were taken with (in that order) */
   const open = new Set<number>();
   let taken = 0;
@@ -65,13 +66,13 @@ export function createWriteOrder() {
       let end!: () => void;
       const mine = new Promise<void>((resolve) => (end = resolve));
       const previous = ids.flatMap((id) => last.get(id) ?? []);
-      for (const p of previous) p.followed.yes = true;
+      for (const p of previous) p.followed = true;
       const before = previous.map((p) => p.ended);
       const prior = before.length === 0 ? Promise.resolve() : Promise.all(before).then(() => undefined);
       // A later round waits for this one and for everything this one waits for: a round that ends
       // early (given back) must not let the next one write before an earlier round still writing.
       const ended = Promise.all([prior, mine]).then(() => undefined);
-      const entry = { ended, followed: { yes: false } };
+      const entry = { ended, followed: false };
       for (const id of ids) last.set(id, entry);
       void ended.then(() => {
         for (const id of ids) if (last.get(id) === entry) last.delete(id);
@@ -85,7 +86,7 @@ export function createWriteOrder() {
         },
         written() {
           end();
-          return entry.followed.yes;
+          return entry.followed;
         },
         keep(ops) {
           if (deleted.size === 0) return ops;
