@@ -165,8 +165,9 @@ export function createStateGuard(options: StateGuardOptions) {
      * RepairNeeded and nothing is sought or repaired.
      */
     async checkRound(bounds: readonly BatchBounds[], alone = true): Promise<{ kept: Set<string>; marker: RepairMarker | null; applied: Map<string, bigint> }> {
-      const applied = await readChecked(bounds.map((b) => b.field));
-      const marker = await readRepair(redis, namespace);
+      // Sent together (one round trip; Redis runs them in this order): the checks are serialized,
+      // and each round trip waits its turn behind the rounds' commits in Redis.
+      const [applied, marker] = await Promise.all([readChecked(bounds.map((b) => b.field)), readRepair(redis, namespace)]);
       const verdict = checkContinuity(bounds, applied);
       if (verdict.resets[0]) throw resetFault(verdict.resets[0]);
       if (verdict.gaps.length === 0) return { kept: new Set(verdict.ok), marker, applied };
