@@ -8,11 +8,23 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
 import { indexBehind, publishedGuard } from '../integrity/checkpoints.ts';
 import { generationKeys } from '../redis/keys.ts';
-import { readAccountPositions, readPublished } from '../redis/positions-reader.ts';
-import { awaitPositions } from './freshness.ts';
+import { readAccountPositions, readAccountsPositions, readPublished } from '../redis/positions-reader.ts';
+import { type PositionWaits, createPositionWaits, timeoutError } from './position-waits.ts';
 import type { LiveGeneration } from './live-generation.ts';
-import { type Positions, formatPositions, parsePositions, unknownTopics } from './position.ts';
+import { type Positions, formatPositions, lagBehind, parsePositions, unknownTopics } from './position.ts';
 import { badRequest } from './problem.ts';
+
+/** One shared poll per API (its services) for every request waiting for min_position. */
+const positionWaits = new WeakMap<ReportServices, PositionWaits>();
+
+function positionWaitsOf(services: ReportServices): PositionWaits {
+  let waits = positionWaits.get(services);
+  if (!waits) {
+    waits = createPositionWaits((space, asked) => readAccountsPositions(services.redis, space, asked), { now: services.now });
+    positionWaits.set(services, waits);
+  }
+  return waits;
+}
 
 /** The header carrying the position of every answer. */
 export const POSITION_HEADER = 'X-Access-Index-Position';
@@ -71,8 +83,11 @@ export interface ReadQuery {
 export async function beginRead(services: ReportServices, c: Context, query: ReadQuery, source: ReadSource = 'search', check = true): Promise<ReadScope> {
   const wanted = parseMinPosition(query.min_position, services.topics);
   const live = await services.live();
-  const read = () => readAccountPositions(services.redis, live.space, query.accountId, source);
-  const positions = await awaitPositions({ read, wanted, waitMs: query.wait_ms, now: services.now });
+  let positions: Positions = await readAccountPositions(services.redis, live.space, query.accountId, source);
+  if (wanted && lagBehind(wanted, positions).length > 0) {
+    if (query.wait_ms <= 0) throw timeoutError(wanted, positions, query.wait_ms);
+    positions = await positionWaitsOf(services).wait(live.space, query.accountId, source, wanted, query.wait_ms);
+  }
   // Read after the positions: the sealed refresh is at or past the one that published them, and an
   // index restored to before it is refused, not read (decision 35).
   if (source === 'search' && check) await confirmIndex(services, live);

@@ -33,18 +33,30 @@ export async function readPublished(redis: Redis, space: KeySpace): Promise<{ po
  * while other accounts of the partition are unfinished (decision 34).
  */
 export async function readAccountPositions(redis: Redis, space: KeySpace, accountId: string, source: 'search' | 'counters'): Promise<Map<string, bigint>> {
+  const [positions] = await readAccountsPositions(redis, space, [{ accountId, source }]);
+  return positions!;
+}
+
+/**
+ * readAccountPositions for several accounts of one generation, in one round trip: the
+ * generation's hashes once, each account's own once (the API's waits for min_position poll this
+ * way, src/api/position-waits.ts). In the order asked.
+ */
+export async function readAccountsPositions(redis: Redis, space: KeySpace, asked: readonly { accountId: string; source: 'search' | 'counters' }[]): Promise<Map<string, bigint>[]> {
   const keys = generationKeys(space);
-  const pipeline = redis.pipeline().hgetall(keys.positions);
-  if (source === 'counters') pipeline.hgetall(keys.applied);
-  pipeline.hgetall(accountKeys(space, accountId).meta);
-  const hashes = ((await pipeline.exec()) ?? []).map(([error, hash]) => {
+  const accounts = [...new Set(asked.map((a) => a.accountId))];
+  const pipeline = redis.pipeline().hgetall(keys.positions).hgetall(keys.applied);
+  for (const accountId of accounts) pipeline.hgetall(accountKeys(space, accountId).meta);
+  const [positions = {}, applied = {}, ...metas] = ((await pipeline.exec()) ?? []).map(([error, hash]) => {
     if (error) throw error;
     return hash as Record<string, string>;
   });
-  const meta = hashes.pop() ?? {};
+  const meta = new Map(accounts.map((accountId, i) => [accountId, metas[i] ?? {}]));
+  const searchable = offsetsIn(positions);
   // `applied` only for counters; searchable implies applied (a generation written before applied
   // positions existed has only searchable ones)
-  const [positions = {}, applied = {}] = hashes;
-  const generation = exactPositions(offsetsIn(positions), offsetsIn(applied));
-  return exactPositions(generation, offsetsIn(meta, source === 'counters' ? APPLIED_PREFIX : SEARCHABLE_PREFIX));
+  const counted = exactPositions(searchable, offsetsIn(applied));
+  return asked.map(({ accountId, source }) =>
+    exactPositions(source === 'counters' ? counted : searchable, offsetsIn(meta.get(accountId)!, source === 'counters' ? APPLIED_PREFIX : SEARCHABLE_PREFIX)),
+  );
 }
