@@ -77,12 +77,15 @@ export function createPositionWaits(read: ReadAccountsPositions, options: { poll
     polling = true;
     try {
       while (waiters.size > 0) {
-        const soonest = Math.min(...[...waiters].map((w) => w.deadline));
+        let soonest = Infinity;
+        for (const w of waiters) soonest = Math.min(soonest, w.deadline);
         await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(1, soonest - now()))));
         const bySpace = new Map<string, Waiter[]>();
         for (const w of waiters) {
           const key = `${w.space.namespace}\u0000${w.space.generation}`;
-          bySpace.set(key, [...(bySpace.get(key) ?? []), w]);
+          const group = bySpace.get(key);
+          if (group) group.push(w);
+          else bySpace.set(key, [w]);
         }
         await Promise.all([...bySpace.values()].map(pollSpace));
       }
