@@ -8,9 +8,8 @@
  */
 import { AppError } from '../errors.ts';
 import type { KeySpace } from '../redis/keys.ts';
+import type { PositionSource } from '../redis/positions-reader.ts';
 import { type Positions, formatPositions, lagBehind } from './position.ts';
-
-export type PositionSource = 'search' | 'counters';
 
 /** The positions of several accounts of one generation, in the order asked (src/redis/positions-reader.ts readAccountsPositions). */
 export type ReadAccountsPositions = (space: KeySpace, asked: readonly { accountId: string; source: PositionSource }[]) => Promise<Positions[]>;

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
 import { indexBehind, publishedGuard } from '../integrity/checkpoints.ts';
 import { generationKeys } from '../redis/keys.ts';
-import { readAccountPositions, readAccountsPositions, readPublished } from '../redis/positions-reader.ts';
+import { type PositionSource, readAccountPositions, readAccountsPositions, readPublished } from '../redis/positions-reader.ts';
 import { type PositionWaits, createPositionWaits, timeoutError } from './position-waits.ts';
 import type { LiveGeneration } from './live-generation.ts';
 import { type Positions, formatPositions, lagBehind, parsePositions, unknownTopics } from './position.ts';
@@ -66,7 +66,7 @@ export function parseMinPosition(text: string | undefined, topics: readonly stri
  * What an answer is read from: OpenSearch documents (searchable positions), or the counters in
  * Redis (applied positions: committed, possibly not yet searchable).
  */
-export type ReadSource = 'search' | 'counters';
+export type ReadSource = PositionSource;
 
 /** What a read of one account asks: the account, and min_position with how long to wait for it. */
 export interface ReadQuery {

@@ -3,6 +3,9 @@ import type { Redis } from 'ioredis';
 import { exactPositions } from './counters-reader.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, generationKeys, offsetsIn } from './keys.ts';
 
+/** What an answer reads: the index (searchable positions) or the counters (applied ones too). */
+export type PositionSource = 'search' | 'counters';
+
 /** The generation's published searchable positions (`topic:partition -> offset`). */
 export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<string, bigint>> {
   return offsetsIn(await redis.hgetall(generationKeys(space).positions));
@@ -32,7 +35,7 @@ export async function readPublished(redis: Redis, space: KeySpace): Promise<{ po
  * the account's own (searchable `s:`, or applied `off:`), which run ahead of the generation's
  * while other accounts of the partition are unfinished (decision 34).
  */
-export async function readAccountPositions(redis: Redis, space: KeySpace, accountId: string, source: 'search' | 'counters'): Promise<Map<string, bigint>> {
+export async function readAccountPositions(redis: Redis, space: KeySpace, accountId: string, source: PositionSource): Promise<Map<string, bigint>> {
   const [positions] = await readAccountsPositions(redis, space, [{ accountId, source }]);
   return positions!;
 }
@@ -42,19 +45,24 @@ export async function readAccountPositions(redis: Redis, space: KeySpace, accoun
  * generation's hashes once, each account's own once (the API's waits for min_position poll this
  * way, src/api/position-waits.ts). In the order asked.
  */
-export async function readAccountsPositions(redis: Redis, space: KeySpace, asked: readonly { accountId: string; source: 'search' | 'counters' }[]): Promise<Map<string, bigint>[]> {
+export async function readAccountsPositions(redis: Redis, space: KeySpace, asked: readonly { accountId: string; source: PositionSource }[]): Promise<Map<string, bigint>[]> {
   const keys = generationKeys(space);
   const accounts = [...new Set(asked.map((a) => a.accountId))];
-  const pipeline = redis.pipeline().hgetall(keys.positions).hgetall(keys.applied);
+  // `applied` only for counters (a search reads one hash less); searchable implies applied (a
+  // generation written before applied positions existed has only searchable ones)
+  const counters = asked.some((a) => a.source === 'counters');
+  const pipeline = redis.pipeline().hgetall(keys.positions);
+  if (counters) pipeline.hgetall(keys.applied);
   for (const accountId of accounts) pipeline.hgetall(accountKeys(space, accountId).meta);
-  const [positions = {}, applied = {}, ...metas] = ((await pipeline.exec()) ?? []).map(([error, hash]) => {
+  const hashes = ((await pipeline.exec()) ?? []).map(([error, hash]) => {
     if (error) throw error;
     return hash as Record<string, string>;
   });
+  const [positions = {}] = hashes;
+  const applied = counters ? (hashes[1] ?? {}) : {};
+  const metas = hashes.slice(counters ? 2 : 1);
   const meta = new Map(accounts.map((accountId, i) => [accountId, metas[i] ?? {}]));
   const searchable = offsetsIn(positions);
-  // `applied` only for counters; searchable implies applied (a generation written before applied
-  // positions existed has only searchable ones)
   const counted = exactPositions(searchable, offsetsIn(applied));
   return asked.map(({ accountId, source }) =>
     exactPositions(source === 'counters' ? counted : searchable, offsetsIn(meta.get(accountId)!, source === 'counters' ? APPLIED_PREFIX : SEARCHABLE_PREFIX)),

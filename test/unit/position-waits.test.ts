@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type PositionSource, createPositionWaits } from '../../src/api/position-waits.ts';
+import { createPositionWaits } from '../../src/api/position-waits.ts';
 import type { Positions } from '../../src/api/position.ts';
 import { AppError } from '../../src/errors.ts';
 import type { KeySpace } from '../../src/redis/keys.ts';
+import type { PositionSource } from '../../src/redis/positions-reader.ts';
 
 /** Stores whose positions the test moves; every read is recorded. */
 function positionsStore() {
