@@ -6,7 +6,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { countersFromDocs, deriveUser, eachDoc, loadFacts } from '../projections/index.ts';
 import { FACT_SORT, scanRecords } from './opensearch/fact-store.ts';
-import { OPEN_END } from './records/fact-intervals.ts';
+import { OPEN_END, factRecordId } from './records/fact-intervals.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
 import { toIndexedUser } from './opensearch/user-document.ts';
 import type { AccountStatePort } from './ports/account-state.ts';
@@ -20,11 +20,26 @@ export interface VerifyDeps {
   factsIndex?: string;
 }
 
-/** The account's open fact intervals in the index: key -> value. */
+/** The account's open fact intervals in the index (an earlier release wrote them): key -> value. */
 async function openFactIntervals(opensearch: Client, index: string, accountId: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const query = { bool: { filter: [{ term: { account_id: accountId } }, { term: { to_ms: OPEN_END } }] } };
   for await (const r of scanRecords(opensearch, { index }, { query, sort: FACT_SORT, pageSize: 5000 })) out.set(r.fact_key, r.value);
+  return out;
+}
+
+/** Record ids per request when looking for closed records of open intervals. */
+const IDS_PER_QUERY = 5_000;
+
+/** Of the given interval ids, those the index holds as closed. */
+async function closedInIndex(opensearch: Client, index: string, ids: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+    const batch = ids.slice(i, i + IDS_PER_QUERY);
+    const query = { bool: { filter: [{ ids: { values: batch } }, { range: { to_ms: { lt: OPEN_END } } }] } };
+    const { body } = await opensearch.search({ index, body: { size: batch.length, query, _source: false, track_total_hits: false } });
+    for (const hit of (body as { hits: { hits: { _id: string }[] } }).hits.hits) out.push(hit._id);
+  }
   return out;
 }
 
@@ -72,17 +87,22 @@ export async function verifyAccount(deps: VerifyDeps, accountId: string): Promis
   for (const userId of users) if (!seen.has(userId)) differences.push(`user ${userId}: missing from the index`);
   seen.clear();
 
-  // The raw facts (each topic's own assertions) must describe the same report as the facts, and
-  // the open fact intervals in the index must be exactly the raw facts: that is what as_of reads.
+  // The raw facts (each topic's own assertions) must describe the same report as the facts: they
+  // are the open intervals as_of and the history read.
   const fromRaw = loadFacts(loaded.raw.values);
   for (const userId of new Set([...users, ...fromRaw.users.keys()]))
     if (JSON.stringify(deriveUser(facts, userId)) !== JSON.stringify(deriveUser(fromRaw, userId)))
       differences.push(`user ${userId}: the raw facts give another document than the facts`);
   if (deps.factsIndex) {
+    // The open intervals are the raw facts (decision 47): an open record the index still holds must
+    // say the same, and no closed record may end an interval Redis holds open.
     const open = await openFactIntervals(deps.opensearch, deps.factsIndex, accountId);
-    for (const key of new Set([...open.keys(), ...loaded.raw.values.keys()]))
-      if (open.get(key) !== loaded.raw.values.get(key))
-        differences.push(`fact ${JSON.stringify(key)}: open interval ${JSON.stringify(open.get(key) ?? null)}, raw fact ${JSON.stringify(loaded.raw.values.get(key) ?? null)}`);
+    for (const [key, value] of open)
+      if (loaded.raw.values.get(key) !== value)
+        differences.push(`fact ${JSON.stringify(key)}: open interval ${JSON.stringify(value)} in the index, raw fact ${JSON.stringify(loaded.raw.values.get(key) ?? null)}`);
+    const ids = new Map([...loaded.raw.opened].map(([key, from]) => [factRecordId(accountId, key, from), key]));
+    for (const id of await closedInIndex(deps.opensearch, deps.factsIndex, [...ids.keys()]))
+      differences.push(`fact ${JSON.stringify(ids.get(id))}: open in Redis, closed in the index`);
   }
 
   const expected = countersFromDocs(eachDoc(facts));

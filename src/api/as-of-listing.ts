@@ -123,7 +123,7 @@ export function listRows(docs: Iterable<UserDoc>, filter: UsersFilter, sort: Use
 }
 
 /** listRows over documents that arrive one at a time (only the small rows are kept). */
-export async function listRowsOf(docs: AsyncIterable<UserDoc>, filter: UsersFilter, sort: UsersSort): Promise<SortedRow[]> {
+export async function listRowsOf(docs: AsyncIterable<UserDoc> | Iterable<UserDoc>, filter: UsersFilter, sort: UsersSort): Promise<SortedRow[]> {
   const words = queryWords(filter.q);
   const out: SortedRow[] = [];
   for await (const doc of docs) {

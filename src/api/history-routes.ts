@@ -1,7 +1,8 @@
 /**
  * GET /users/{user_id}/history: the user's access changes over time by event time, each with the
  * event that caused it, derived on read from the fact intervals of the live generation, the same
- * intervals `as_of` reads (src/audit/history-changes.ts, decision 30).
+ * intervals `as_of` reads (src/audit/history-changes.ts, decision 30): the closed ones from the
+ * index and Redis's outbox, the open ones from Redis's raw facts (decision 47).
  *
  * The answer reflects exactly its `position`: an interval opened by an event beyond the published
  * position is left out and one closed by such an event is still open, so every page of one listing
@@ -14,6 +15,8 @@ import { factsBySubject, userFacts } from '../audit/user-facts.ts';
 import { AppError } from '../errors.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import type { ApiEnv } from './context.ts';
+import { intervalSources } from './interval-sources.ts';
+import type { LiveGeneration } from './live-generation.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import { type Positions, lagBehind, parsePositions } from './position.ts';
 import { badRequest } from './problem.ts';
@@ -39,7 +42,6 @@ function isChangeKey(value: unknown[]): value is ChangeKey {
 }
 
 /** Adds GET /users/{user_id}/history. */
-// eslint-disable-next-line max-lines-per-function -- one block per route
 export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
   app.openapi(
     historyRoute,
@@ -49,22 +51,21 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
       const hash = filterHash({ history: CURSOR_ORDER, account: account_id, user: user_id });
       let positions: Positions;
       let position: string;
-      let factsIndex: string;
+      let live: LiveGeneration;
       let generation: string;
       let after: ChangeKey | undefined;
       let delivered = 0;
       if (query.cursor === undefined) {
         const read = await beginRead(services, c, { ...query, accountId: account_id });
-        ({ positions, position } = read);
-        factsIndex = read.live.facts;
-        generation = read.live.space.generation;
+        ({ positions, position, live } = read);
+        generation = live.space.generation;
       } else {
         const decoded = decodeCursor(query.cursor, services.secret);
         if (!decoded || !decoded.pit.startsWith(GENERATION_PREFIX) || !isChangeKey(decoded.after))
           throw badRequest('the cursor is not one this API gave out', [{ field: 'cursor', message: 'not a valid cursor' }]);
         if (decoded.filter !== hash)
           throw badRequest('the cursor belongs to another user’s history; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
-        const live = await services.live();
+        live = await services.live();
         generation = live.space.generation;
         if (decoded.pit !== GENERATION_PREFIX + generation)
           throw badRequest('the index was rebuilt since this listing began; start again without the cursor', [{ field: 'cursor', message: 'expired' }]);
@@ -75,7 +76,6 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
           throw badRequest('the listing of this cursor predates min_position; start again without the cursor', [{ field: 'cursor', message: 'older than min_position' }]);
         positions = parsed.positions;
         position = decoded.position;
-        factsIndex = live.facts;
         after = decoded.after;
         delivered = decoded.delivered;
         c.header(POSITION_HEADER, position);
@@ -83,7 +83,7 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
 
       let records: FactIntervalRecord[];
       try {
-        records = await userFacts(user_id, factsBySubject(services.opensearch, { index: factsIndex }, account_id));
+        records = await userFacts(user_id, factsBySubject(intervalSources(services, live), account_id));
       } catch (error) {
         throw translate(error, false);
       }

@@ -6,9 +6,11 @@ import { fromIndexedUser } from '../opensearch/user-document.ts';
 import { asOfMs, scanDocsAsOf, usersPageAsOf } from './as-of-reports.ts';
 import type { ApiEnv } from './context.ts';
 import { CSV_COLUMNS, csvRows } from './csv-rows.ts';
-import { lagBehind, parsePositions } from './position.ts';
 import { badRequest } from './problem.ts';
-import { POSITION_HEADER, type ReportServices, beginRead, parseMinPosition, readExactly } from './read-context.ts';
+import { exactPositions } from '../redis/counters-reader.ts';
+import { intervalSources } from './interval-sources.ts';
+import { formatPositions, lagBehind, parsePositions } from './position.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex, parseMinPosition, readExactly } from './read-context.ts';
 import { usersCsvRoute, usersRoute } from './route-definitions.ts';
 import { type UsersFilter, type UsersSort, defaultOrder, queryWords } from './users-query.ts';
 import { scanUsers, searchUsersPage } from './users-search.ts';
@@ -59,19 +61,25 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const common = { filter, sort, size: query.size, secret: services.secret };
       const at = query.as_of === undefined ? undefined : asOfMs(query.as_of);
       let page;
-      if (query.cursor === undefined) {
+      if (query.cursor === undefined && at === undefined) {
         ({ value: page } = await readExactly(services, c, { ...query, accountId: account_id }, (read) =>
-          at === undefined
-            ? searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position })
-            : usersPageAsOf(services.opensearch, { ...common, factsIndex: read.live.facts, at, position: read.position }),
+          searchUsersPage(services.opensearch, { ...common, index: read.live.index, position: read.position }),
         ));
+      } else if (query.cursor === undefined) {
+        // At T, from the account's state in Redis and the closed intervals: exact at its applied offsets (decision 47).
+        const read = await beginRead(services, c, { ...query, accountId: account_id }, 'counters', false);
+        const positionOf = (offsets: Map<string, bigint>) => formatPositions(exactPositions(read.positions, offsets));
+        page = await usersPageAsOf({ ...common, sources: intervalSources(services, read.live), generation: read.live.space.generation, at: at!, positionOf });
+        await confirmIndex(services, read.live);
+        c.header(POSITION_HEADER, page.position);
       } else {
         // A later page reads the listing's snapshot: its position is the answer's, whatever happened since.
         const wanted = parseMinPosition(query.min_position, services.topics);
+        const live = at === undefined ? undefined : await services.live();
         page =
           at === undefined
             ? await searchUsersPage(services.opensearch, { ...common, index: '', cursor: query.cursor, position: '' })
-            : await usersPageAsOf(services.opensearch, { ...common, factsIndex: '', at, cursor: query.cursor, position: '' });
+            : await usersPageAsOf({ ...common, sources: intervalSources(services, live!), generation: live!.space.generation, at, cursor: query.cursor, positionOf: () => '' });
         const snapshot = parsePositions(page.position);
         if (wanted && snapshot.ok && lagBehind(wanted, snapshot.positions).length > 0)
           throw badRequest('the listing of this cursor predates min_position; start again without the cursor', [{ field: 'cursor', message: 'older than min_position' }]);
@@ -88,13 +96,16 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
       const { filter, sort } = listing(account_id, query, false);
-      const read = await beginRead(services, c, { ...query, accountId: account_id });
+      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'search' : 'counters');
       const users =
         query.as_of === undefined
           ? mapAsync(scanUsers(services.opensearch, read.live.index, filter, sort), fromIndexedUser)
-          : scanDocsAsOf(services.opensearch, read.live.facts, asOfMs(query.as_of), filter, sort);
+          : scanDocsAsOf(intervalSources(services, read.live), asOfMs(query.as_of), filter, sort, (offsets) =>
+              c.header(POSITION_HEADER, formatPositions(exactPositions(read.positions, offsets))),
+            );
       // The first page is read before answering, so that a failure to start is still a proper problem.
       let next = await users.next();
+      if (query.as_of !== undefined) await confirmIndex(services, read.live);
       let headerSent = false;
       const log = c.var.log;
       const body = new ReadableStream<string>({

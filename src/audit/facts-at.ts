@@ -1,5 +1,5 @@
 /**
- * The report's documents at an instant T from the fact intervals (`<namespace>-facts-<generation>`):
+ * The report's documents at an instant T from the fact intervals (Redis and `<namespace>-facts-<generation>`):
  * every raw fact of the account valid at T (`from_ms <= T < to_ms`), read as facts, through the
  * core's derivation. Raw facts change only with their own topic's events, so this is exactly the
  * report of the events up to T, however the topics were interleaved when they were applied
@@ -7,30 +7,71 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { type AccountFacts, type UserDoc, deriveUser, loadFacts } from '../../projections/index.ts';
-import type { FactIntervalRecord } from '../records/fact-intervals.ts';
-import { FACT_SORT, type RecordSource, scanRecords } from '../opensearch/fact-store.ts';
+import { type FactIntervalRecord, type IntervalSnapshot, mergeIntervals, seqLimit } from '../records/fact-intervals.ts';
+import { FACT_SORT, scanRecords } from '../opensearch/fact-store.ts';
 
-/** The account's fact intervals valid at `asOfMs`. */
-export function factsValidAt(opensearch: Client, source: RecordSource, accountId: string, asOfMs: number): AsyncGenerator<FactIntervalRecord> {
-  const query = { bool: { filter: [{ term: { account_id: accountId } }, { range: { from_ms: { lte: asOfMs } } }, { range: { to_ms: { gt: asOfMs } } }] } };
-  return scanRecords(opensearch, source, { query, sort: FACT_SORT });
+/**
+ * Where an account's fact intervals are read (decision 47): Redis first (the open intervals, which
+ * are the raw facts, and the closed ones no refresh has shown yet), then the generation's facts
+ * index (the closed ones). Redis is read before the index: whatever leaves the outbox meanwhile
+ * was shown by a refresh before it left.
+ */
+export interface IntervalSources {
+  opensearch: Client;
+  /** the generation's facts index */
+  index: string;
+  /** every interval of the account Redis holds, with its version */
+  account: (accountId: string) => Promise<IntervalSnapshot>;
+  /** the intervals Redis holds of some of the account's subjects, with its version */
+  subjects: (accountId: string, subjects: readonly string[]) => Promise<IntervalSnapshot>;
+}
+
+/** Intervals read as of one state of the account. */
+export interface StateAt {
+  records: FactIntervalRecord[];
+  /** the account's applied offsets in that state: exactly its events up to them are reflected */
+  offsets: Map<string, bigint>;
+}
+
+/** The account's intervals valid at `asOfMs`, as of its current state in Redis. */
+export async function factsValidAt(sources: IntervalSources, accountId: string, asOfMs: number): Promise<StateAt> {
+  const snapshot = await sources.account(accountId);
+  return { records: await validAtVersion(sources, accountId, asOfMs, snapshot, snapshot.version), offsets: snapshot.offsets };
+}
+
+/**
+ * The account's intervals valid at `asOfMs` as of `version` (at most the snapshot's, read before
+ * this): records opened by a later commit are left out, those closed by one count as open.
+ */
+export async function validAtVersion(sources: IntervalSources, accountId: string, asOfMs: number, snapshot: IntervalSnapshot, version: number): Promise<FactIntervalRecord[]> {
+  const limit = seqLimit(version);
+  const query = {
+    bool: {
+      filter: [{ term: { account_id: accountId } }, { range: { from_ms: { lte: asOfMs } } }, { range: { 'from.seq': { lt: limit } } }],
+      should: [{ range: { to_ms: { gt: asOfMs } } }, { range: { 'to.seq': { gte: limit } } }],
+      minimum_should_match: 1,
+    },
+  };
+  const indexed: FactIntervalRecord[] = [];
+  for await (const r of scanRecords(sources.opensearch, { index: sources.index }, { query, sort: FACT_SORT })) indexed.push(r);
+  return mergeIntervals(version, indexed, [snapshot]).filter((r) => r.from_ms <= asOfMs && asOfMs < r.to_ms);
 }
 
 /**
  * The documents at T of the given users (all users when `userIds` is absent), in user-id order.
  * Memory: the account's facts at T (about what the projector holds for it).
  */
-export async function* docsFromFacts(records: AsyncIterable<FactIntervalRecord>, userIds?: readonly string[]): AsyncGenerator<UserDoc> {
-  yield* docsOfFacts(await factsAt(records), userIds);
+export function docsFromFacts(records: Iterable<FactIntervalRecord>, userIds?: readonly string[]): Generator<UserDoc> {
+  return docsOfFacts(factsAt(records), userIds);
 }
 
 /** The facts the intervals describe. */
-export async function factsAt(records: AsyncIterable<FactIntervalRecord>): Promise<AccountFacts> {
+export function factsAt(records: Iterable<FactIntervalRecord>): AccountFacts {
   const flat: [string, string][] = [];
   // Two intervals of one key can both hold only if event times ran backwards within a topic; the
   // later one read (by opening order) wins, as the later event did.
   const seen = new Map<string, number>();
-  for await (const r of records) {
+  for (const r of records) {
     const at = seen.get(r.fact_key);
     if (at !== undefined) flat[at] = [r.fact_key, r.value];
     else {

@@ -4,10 +4,10 @@
  * reached (projections/raw-facts.ts `rawSubject`, `reachedSubjects`). Three rounds at most: the
  * user's keys, then their roles and queues (with the queues' grants), then the inboxes.
  */
-import type { Client } from '@opensearch-project/opensearch';
 import { reachedSubjects, userSubject } from '../../projections/index.ts';
-import type { FactIntervalRecord } from '../records/fact-intervals.ts';
-import { FACT_SORT, type RecordSource, scanRecords } from '../opensearch/fact-store.ts';
+import { type FactIntervalRecord, mergeIntervals, seqLimit } from '../records/fact-intervals.ts';
+import { FACT_SORT, scanRecords } from '../opensearch/fact-store.ts';
+import type { IntervalSources } from './facts-at.ts';
 
 /** Reads the account's intervals of the given subjects (every time, open and closed). */
 export type SubjectLookup = (subjects: readonly string[]) => AsyncIterable<FactIntervalRecord> | Iterable<FactIntervalRecord>;
@@ -31,12 +31,23 @@ export async function userFacts(userId: string, lookup: SubjectLookup): Promise<
 /** Subjects per terms query: well under OpenSearch's limit, and a reasonable request size. */
 const TERMS_PER_QUERY = 1_000;
 
-/** The lookup on the facts index: the account's intervals with those subjects, in batches of terms. */
-export function factsBySubject(opensearch: Client, source: RecordSource, accountId: string): SubjectLookup {
+/**
+ * The lookup on Redis and the facts index (decision 47): the account's intervals with those
+ * subjects, Redis first, then the index in batches of terms, merged as of the account's version
+ * at the first lookup (every round of one history reads the same state).
+ */
+export function factsBySubject(sources: IntervalSources, accountId: string): SubjectLookup {
+  let version: number | undefined;
   return async function* (subjects) {
+    const snapshot = await sources.subjects(accountId, subjects);
+    version ??= snapshot.version;
+    const limit = seqLimit(version);
+    const indexed: FactIntervalRecord[] = [];
     for (let i = 0; i < subjects.length; i += TERMS_PER_QUERY) {
-      const query = { bool: { filter: [{ term: { account_id: accountId } }, { terms: { subject: subjects.slice(i, i + TERMS_PER_QUERY) } }] } };
-      yield* scanRecords(opensearch, source, { query, sort: FACT_SORT });
+      const terms = subjects.slice(i, i + TERMS_PER_QUERY);
+      const query = { bool: { filter: [{ term: { account_id: accountId } }, { terms: { subject: terms } }, { range: { 'from.seq': { lt: limit } } }] } };
+      for await (const r of scanRecords(sources.opensearch, { index: sources.index }, { query, sort: FACT_SORT })) indexed.push(r);
     }
+    yield* mergeIntervals(version, indexed, [snapshot]);
   };
 }

@@ -8,8 +8,8 @@
  *   outranks the lost stretch's versions (src/integrity/versions.ts);
  * - every user document of every account is written again from S0's facts (users that S0 does
  *   not know are deleted);
- * - fact intervals opened after S0 (their `from.seq` is past the account's S0 version)
- *   are deleted, and those closed after S0 are open again.
+ * - fact intervals opened or closed after S0 (their `from.seq` or `to.seq` is past the account's
+ *   S0 version) are deleted: an interval open at S0 is S0's raw fact in Redis (decision 47).
  * The plan (the S0 version of each account, the new epoch) is kept in the repair marker first, so
  * a repair interrupted by a crash resumes with the same plan.
  */
@@ -22,7 +22,7 @@ import { writeDocs } from '../opensearch/bulk-writer.ts';
 import type { DocOp } from '../ports/documents.ts';
 import { readAccountUsers } from '../opensearch/read-users.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
-import { OPEN_END } from '../records/fact-intervals.ts';
+import { seqLimit } from '../records/fact-intervals.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
 import { RAISE_COUNTER } from '../redis/scripts.ts';
@@ -40,9 +40,6 @@ export interface RollbackRepairDeps {
   windowMs: number;
   logger: Logger;
 }
-
-/** Sequence numbers of one commit: `version × 1e6 + position` (src/projector/plan-batch.ts). */
-const SEQ_PER_VERSION = 1_000_000;
 
 /**
  * Brings OpenSearch back to what Redis holds and raises the epoch; returns the new epoch. `reason`
@@ -128,7 +125,7 @@ async function planRepair(deps: RollbackRepairDeps, reason: string, target: Read
   return { epoch, versions };
 }
 
-/** One account: documents from S0's facts, intervals of the lost stretch removed or reopened. */
+/** One account: documents from S0's facts, intervals of the lost stretch removed. */
 async function rewriteAccount(deps: RollbackRepairDeps, accountId: string, v0: number, offset: number): Promise<void> {
   const { opensearch, store, indices, windowMs } = deps;
   const account = await store.load(accountId, windowMs);
@@ -138,36 +135,34 @@ async function rewriteAccount(deps: RollbackRepairDeps, accountId: string, v0: n
   for await (const u of readAccountUsers(opensearch, indices.users, accountId))
     if (!docs.has(u.user_id)) ops.push({ op: 'delete', index: indices.users, id: userDocId(accountId, u.user_id), version: v0 });
   await writeDocs(opensearch, ops, { versionOffset: offset });
-  const after = (v0 + 1) * SEQ_PER_VERSION;
-  {
-    const index = indices.facts;
-    await drain(
-      opensearch,
-      index,
-      { bool: { filter: [{ term: { account_id: accountId } }, { range: { 'from.seq': { gte: after } } }] } },
-      (id) => ({ op: 'delete', index, id, version: v0 }),
-      offset,
-    );
-    await drain(
-      opensearch,
-      index,
-      { bool: { filter: [{ term: { account_id: accountId } }, { range: { 'from.seq': { lt: after } } }, { range: { 'to.seq': { gte: after } } }] } },
-      (id, source) => ({ op: 'index', index, id, version: v0, doc: { ...source, to: null, to_ms: OPEN_END } }),
-      offset,
-    );
-  }
+  // Opened or closed after S0: Redis's S0 holds the open ones as its raw facts (decision 47).
+  const after = seqLimit(v0);
+  const index = indices.facts;
+  await drain(
+    opensearch,
+    index,
+    {
+      bool: {
+        filter: [{ term: { account_id: accountId } }],
+        should: [{ range: { 'from.seq': { gte: after } } }, { range: { 'to.seq': { gte: after } } }],
+        minimum_should_match: 1,
+      },
+    },
+    (id) => ({ op: 'delete', index, id, version: v0 }),
+    offset,
+  );
 }
 
 /** Applies `toOp` to every record the query finds, page after page, until it finds none. */
-async function drain(opensearch: Client, index: string, query: object, toOp: (id: string, source: Record<string, unknown>) => DocOp, offset: number): Promise<void> {
+async function drain(opensearch: Client, index: string, query: object, toOp: (id: string) => DocOp, offset: number): Promise<void> {
   for (;;) {
     await opensearch.indices.refresh({ index });
-    const { body } = await opensearch.search({ index, body: { size: 5_000, query, version: false } });
-    const hits = (body as { hits: { hits: { _id: string; _source: Record<string, unknown> }[] } }).hits.hits;
+    const { body } = await opensearch.search({ index, body: { size: 5_000, query, version: false, _source: false } });
+    const hits = (body as { hits: { hits: { _id: string }[] } }).hits.hits;
     if (hits.length === 0) return;
     const result = await writeDocs(
       opensearch,
-      hits.map((h) => toOp(h._id, h._source)),
+      hits.map((h) => toOp(h._id)),
       { versionOffset: offset },
     );
     // Refused as stale, they would be found again forever: a newer epoch wrote them, so another

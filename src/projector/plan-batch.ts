@@ -2,7 +2,8 @@
  * Planning one account's share of a Kafka batch: run the core over its events (skipping duplicate
  * ids) and collect what to persist: fact changes, remembered ids, counter deltas, the documents that
  * changed between the start and the end of the plan (interim states are never derived or written),
- * and the raw fact intervals that opened or closed (the history and `as_of` read them, decision 30).
+ * and the raw fact intervals that closed (the history and `as_of` read them, decisions 30 and 47; an
+ * open interval is its raw fact, kept in Redis).
  * Pure apart from mutating the loaded account's state and raw facts.
  */
 import {
@@ -22,7 +23,7 @@ import {
   remember,
   sameDoc,
 } from '../../projections/index.ts';
-import { type EventRef, type FactIntervalRecord, type RawState, type RawValue, factRecord, factRecordId } from '../records/fact-intervals.ts';
+import { type EventRef, type FactIntervalRecord, type RawState, type RawValue, SEQ_PER_VERSION, factRecord, factRecordId } from '../records/fact-intervals.ts';
 
 export interface PositionedEvent {
   event: FactEvent & { time?: string };
@@ -52,7 +53,7 @@ export interface BatchPlan {
   counterDeltas: Map<string, number>;
   /** users whose document changed: the new document, or null when the user is gone */
   docs: Map<string, UserDoc | null>;
-  /** fact intervals opened or closed, by id */
+  /** fact intervals closed, by id (an interval is written once, when it closes: decision 47) */
   intervals: Map<string, FactIntervalRecord>;
   /** raw fact changes: key -> its value and the event that set it, or null when gone */
   rawChanges: Map<string, RawValue | null>;
@@ -71,7 +72,10 @@ function eventRef(source: BatchSource, event: PositionedEvent['event'], offset: 
   };
 }
 
-/** Applies the event to the raw facts: each value it ends closes its interval, each value it sets opens one. */
+/**
+ * Applies the event to the raw facts: each value it ends closes its interval (a record, written
+ * once), each value it sets opens one, which lives in the raw facts (Redis) until it closes.
+ */
 function applyRawEvent(
   raw: RawState,
   accountId: string,
@@ -89,7 +93,6 @@ function applyRawEvent(
     } else {
       raw.opened.set(change.key, at);
       rawChanges.set(change.key, { v: change.value, f: at });
-      intervals.set(factRecordId(accountId, change.key, at), factRecord(accountId, change.key, change.value, at, null));
     }
   }
 }
@@ -206,7 +209,7 @@ function* planSteps(state: AccountState, raw: RawState, source: BatchSource, eve
     for (const c of applyEvent(state.facts, event)) changes.push(c);
     remember(state.seen, event.id, logMs);
     seen.push({ id: event.id, timeMs: logMs });
-    const at = eventRef(source, event, offset, source.version * 1_000_000 + applied.length);
+    const at = eventRef(source, event, offset, source.version * SEQ_PER_VERSION + applied.length);
     applied.push(event);
     applyRawEvent(raw, source.accountId, event, at, intervals, rawChanges);
   }

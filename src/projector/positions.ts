@@ -10,7 +10,7 @@ import { IntegrityFault } from '../integrity/fault.ts';
 import type { Logger } from '../logger.ts';
 import { writeDocs } from '../opensearch/bulk-writer.ts';
 import type { Metrics } from '../metrics.ts';
-import type { AccountStatePort } from '../ports/account-state.ts';
+import type { AccountStatePort, OutboxClear } from '../ports/account-state.ts';
 import { sleep } from '../retry.ts';
 import type { WriteGate } from './write-gate.ts';
 
@@ -42,6 +42,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   let pending = new Map<string, { offset: bigint; newestMs: number }>();
   /** accounts' own positions written since the last refresh (decision 34) */
   let pendingAccounts = new Map<string, Map<string, bigint>>();
+  /**
+   * fact intervals written since the last refresh: they leave the Redis outbox only once a refresh
+   * shows them, since the readers take from the outbox what the index does not show yet (decision 47)
+   */
+  let pendingIntervals: OutboxClear[] = [];
   /** when the oldest write not yet published was marked (for the publish stage's metric) */
   let oldestMarkMs: number | undefined;
   let stopped = false;
@@ -75,13 +80,14 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
 
   /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
   async function publishOnce(): Promise<number> {
-    if (pending.size === 0 && pendingAccounts.size === 0) return 0;
+    if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0) return 0;
     let gotGate = 0;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
     let markedMs: number | undefined;
     /** the snapshot's offsets: checkpointed, then published */
     let offsets = new Map<string, bigint>();
     let accounts = new Map<string, Map<string, bigint>>();
+    let intervals: OutboxClear[] = [];
     let refresh = 0;
     try {
       // Under the gate, no bulk stream is in flight: the refresh shows exactly the marked writes.
@@ -94,6 +100,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         offsets = new Map([...snapshot].map(([k, v]) => [k, v.offset]));
         accounts = pendingAccounts;
         pendingAccounts = new Map();
+        intervals = pendingIntervals;
+        pendingIntervals = [];
         refresh = await store.beginRefresh();
         if (options.checkpoints) {
           await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
@@ -109,6 +117,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       if (options.checkpoints) await store.sealRefresh(refresh);
       await Promise.all([store.raisePositions(offsets), store.raiseAccountPositions(accounts)]);
       await store.endRefresh(refresh);
+      if (intervals.length > 0) await store.clearOutboxes(intervals);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
       if (markedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'publish' }, (now() - markedMs) / 1000);
@@ -119,6 +128,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         if (!cur || cur.offset < v.offset) pending.set(field, v);
       }
       markAccounts(accounts);
+      pendingIntervals = intervals.concat(pendingIntervals);
       if (markedMs !== undefined) oldestMarkMs = Math.min(oldestMarkMs ?? Infinity, markedMs);
       throw error;
     }
@@ -142,10 +152,19 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       for (const wake of waiters) wake();
       waiters = [];
     },
+    /**
+     * Records that these fact intervals are written (not yet searchable): they leave the outbox
+     * after the next refresh. Marked after the write returned, so any refresh that starts later shows it.
+     */
+    markIntervals(written: readonly OutboxClear[]): void {
+      for (const w of written) pendingIntervals.push(w);
+      for (const wake of waiters) wake();
+      waiters = [];
+    },
     start(): void {
       loop = (async () => {
         while (!stopped) {
-          if (pending.size === 0 && pendingAccounts.size === 0)
+          if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0)
             await new Promise<void>((resolve) => {
               waiters.push(resolve);
               setTimeout(resolve, intervalMs);
@@ -182,6 +201,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       oldestMarkMs = undefined;
       pending = new Map();
       pendingAccounts = new Map();
+      // Left in the outbox (Redis may have come back older): a later load of the account writes them again.
+      pendingIntervals = [];
     },
     /** Publishes what is pending now (used at shutdown). */
     async flush(): Promise<void> {

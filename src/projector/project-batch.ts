@@ -9,7 +9,7 @@ import { type UserDoc, deriveUser } from '../../projections/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
-import type { AccountStatePort } from '../ports/account-state.ts';
+import type { AccountStatePort, OutboxClear } from '../ports/account-state.ts';
 import type { DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
@@ -63,6 +63,11 @@ export interface BatchDeps {
   gate?: WriteGate;
   /** called once the documents are written, inside the gate: the projector marks its positions */
   onWritten?: (outcome: BatchOutcome) => void;
+  /**
+   * Handed the fact intervals written (after `afterWrite`): they are cleared from the outbox once a
+   * refresh shows them (the position publisher, decision 47). Absent, they are cleared at once.
+   */
+  onIntervalsWritten?: (written: OutboxClear[]) => void;
   /**
    * The round's turn in the write order (src/projector/write-order.ts): nothing is written before
    * `prior` settles (the earlier rounds of the call's accounts have written or ended; never awaited
@@ -403,6 +408,17 @@ async function projectAccount(
 }
 
 /**
+ * The outbox entries of written commits go: documents at once, fact intervals once a refresh shows
+ * them, since the readers take from the outbox what the index does not show yet (decision 47).
+ */
+async function clearWritten(deps: BatchDeps, writes: readonly AccountWrites[]): Promise<void> {
+  const later = deps.onIntervalsWritten;
+  await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, intervalIds: later ? [] : w.intervalIds })));
+  const intervals = writes.filter((w) => w.intervalIds.length > 0);
+  if (later && intervals.length > 0) later(intervals.map((w) => ({ accountId: w.accountId, version: w.version, userIds: [], intervalIds: w.intervalIds })));
+}
+
+/**
  * Projects the parts' events (per partition, grouped by account, each group in partition order) and
  * writes the changed documents of them all. Throws on an outage; calling again with the same events
  * is safe. An account in several parts is projected part after part, under its lock.
@@ -468,7 +484,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     });
     sink.close();
     await deps.afterWrite?.();
-    await deps.store.clearOutboxes(writes.map((w) => ({ accountId: w.accountId, version: w.version, userIds: w.users, intervalIds: w.intervalIds })));
+    await clearWritten(deps, writes);
     for (const w of writes) {
       // Only the very account object the writes came from learns about them: a reloaded one read
       // its outbox from Redis, which is already up to date.

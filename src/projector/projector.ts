@@ -244,6 +244,7 @@ export function createProjector(deps: ProjectorDeps) {
     versionOffset: () => versionOffset(guard.epoch()),
     requireAlias: deps.writeTargets !== undefined,
     afterWrite: guard.checkEpoch,
+    onIntervalsWritten: (written) => publisher.markIntervals(written),
     gate,
     ...(metrics ? { metrics } : {}),
     ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}),

@@ -1,8 +1,9 @@
 /**
- * Fact intervals: each raw fact's value over an interval of event time (projections/raw-facts.ts),
- * as OpenSearch documents. What `as_of` and a user's history read (decisions 19 and 30). An interval
- * is written when it opens (no end) and written again, same id, when it closes. Ids are derived from
- * the interval's first event, so a replay writes the same documents.
+ * Fact intervals: each raw fact's value over an interval of event time (projections/raw-facts.ts).
+ * What `as_of` and a user's history read (decisions 19, 30 and 47). An interval is written to
+ * OpenSearch once, when it closes; while open it is the raw fact itself, which Redis keeps with the
+ * event that set it. Ids are derived from the interval's first event, so a replay writes the same
+ * documents. A reader merges the two (`mergeIntervals`).
  */
 import { type RawFacts, rawSubject } from '../../projections/index.ts';
 
@@ -53,4 +54,68 @@ export interface RawValue {
 export interface RawState {
   values: RawFacts;
   opened: Map<string, EventRef>;
+}
+
+/** Sequence numbers of one commit: `version × 1e6 + position` (src/projector/plan-batch.ts). */
+export const SEQ_PER_VERSION = 1_000_000;
+
+/** The member of a raw key in the account's subject index (src/redis/keys.ts `rawSubjects`). */
+export function subjectMember(key: string): string {
+  return `${rawSubject(key)}\u0000${key}`;
+}
+
+/** The lex range (ZRANGEBYLEX min, max) of a subject's members. */
+export function subjectRange(subject: string): [string, string] {
+  return [`[${subject}\u0000`, `(${subject}\u0001`];
+}
+
+/** The open interval a raw fact is: the record it will be once closed, without an end. */
+export function openRecord(accountId: string, key: string, raw: RawValue): FactIntervalRecord {
+  return factRecord(accountId, key, raw.v, raw.f, null);
+}
+
+/**
+ * What Redis holds of an account's intervals at one moment (read atomically): its version, its
+ * open intervals (the raw facts, possibly of some subjects only), and the closed records that no
+ * refresh has shown yet (the interval outbox).
+ */
+export interface IntervalSnapshot {
+  version: number;
+  /** the account's applied offsets at that version (`<topic>:<partition>` -> offset): the events it reflects */
+  offsets: Map<string, bigint>;
+  open: FactIntervalRecord[];
+  closed: FactIntervalRecord[];
+}
+
+/**
+ * The intervals of an account as of its version `version`, from the records the index gave and
+ * the snapshots Redis gave (taken before the index was read, at `version` or later):
+ * - a record opened by a later commit is left out, one closed by a later commit is open again;
+ * - of one id, a closed record wins over an open one (the index may still hold the open record an
+ *   earlier release or a rollback repair wrote).
+ * Exact when every interval closed at `version` or before is in a snapshot's outbox or was shown by
+ * a refresh before the index was read: the outbox is cleared only after such a refresh.
+ */
+export function mergeIntervals(version: number, indexed: Iterable<FactIntervalRecord>, snapshots: Iterable<IntervalSnapshot>): FactIntervalRecord[] {
+  const limit = seqLimit(version);
+  const byId = new Map<string, FactIntervalRecord>();
+  const take = (r: FactIntervalRecord): void => {
+    if (r.from.seq >= limit) return;
+    const record = r.to && r.to.seq >= limit ? { ...r, to: null, to_ms: OPEN_END } : r;
+    const id = factRecordId(record.account_id, record.fact_key, record.from);
+    const held = byId.get(id);
+    if (!held || (held.to === null && record.to !== null)) byId.set(id, record);
+  };
+  for (const r of indexed) take(r);
+  for (const snapshot of snapshots) {
+    for (const r of snapshot.closed) take(r);
+    for (const r of snapshot.open) take(r);
+  }
+  // The index's order (FACT_SORT): by key, then by the order the opening events were applied.
+  return [...byId.values()].sort((a, b) => (a.fact_key < b.fact_key ? -1 : a.fact_key > b.fact_key ? 1 : a.from.seq - b.from.seq));
+}
+
+/** The first `seq` past the commits up to `version`: records opened from it on are left out, closed from it on count as open. */
+export function seqLimit(version: number): number {
+  return (version + 1) * SEQ_PER_VERSION;
 }

@@ -9,6 +9,7 @@ import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount,
 import { AppError } from '../errors.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
+import { subjectMember } from '../records/fact-intervals.ts';
 import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
 type MultiResult = [Error | null, unknown][] | null;
@@ -96,9 +97,9 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       for (const [id, json] of c.intervalJson) args.push(id, json);
       const { set: rawSet, del: rawDel } = splitRawChanges(c.rawChanges);
       args.push(rawSet.length);
-      for (const [key, value] of rawSet) args.push(key, value);
+      for (const [key, value] of rawSet) args.push(key, value, subjectMember(key));
       args.push(rawDel.length);
-      for (const key of rawDel) args.push(key);
+      for (const key of rawDel) args.push(key, subjectMember(key));
       // One round trip. The account is registered before the commit (Redis runs a pipeline in
       // order), so a crash right after it still finds the account; a stale entry costs one empty
       // flush. Arguments go as one array (ioredis flattens it): a spread of a large batch would
@@ -108,7 +109,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
           .pipeline()
           .sadd(gen.accounts, c.accountId)
           .sadd(gen.dirtyAccounts, c.accountId)
-          .call('EVAL', [COMMIT_BATCH, 6, k.facts, k.seen, k.meta, k.dirty, k.intervalOutbox, k.rawFacts].concat(args))
+          .call('EVAL', [COMMIT_BATCH, 7, k.facts, k.seen, k.meta, k.dirty, k.intervalOutbox, k.rawFacts, k.rawSubjects].concat(args))
           .exec(),
       ) as [unknown, unknown, number];
       return result < 0 ? null : result;

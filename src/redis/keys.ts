@@ -43,6 +43,12 @@ export function accountKeys(space: KeySpace, accountId: string) {
     intervalOutbox: `${p}:hout`,
     /** hash: raw fact key -> JSON {v: value, f: the event that set it} (projections/raw-facts.ts) */
     rawFacts: `${p}:raw`,
+    /**
+     * sorted set (all scores 0, read by lex range): `<subject>\0<raw key>` for each raw fact, so
+     * that a user's history finds the open intervals of a few subjects without reading the whole
+     * account (src/redis/open-intervals.ts, decision 47)
+     */
+    rawSubjects: `${p}:rsub`,
   };
 }
 

@@ -5,16 +5,16 @@
 
 /**
  * Commit one account's batch.
- * KEYS: facts, seen, meta, dirty, interval outbox, raw facts.
+ * KEYS: facts, seen, meta, dirty, interval outbox, raw facts, raw facts by subject.
  * ARGV: expectedVersion, offsetField, lastOffset, newestMs, pruneBeforeMs,
  *       nSet, (key, value)*, nDel, key*, nSeen, (score, id)*, nCounters, (hash, field, delta)*, nDirty, userId*,
- *       nIntervals, (id, record)*, nRawSet, (key, value)*, nRawDel, key*
+ *       nIntervals, (id, record)*, nRawSet, (key, value, subject member)*, nRawDel, (key, subject member)*
  * Outbox values are `<version>\n<payload>` so that clearing can tell old entries from new ones.
  * Returns the new version, or -1 when the account changed since it was read (another projector
  * wrote it): the caller reloads and tries again, and nothing was written.
  */
 export const COMMIT_BATCH = `
-local facts, seen, meta, dirty, hout, raw = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local facts, seen, meta, dirty, hout, raw, rsub = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local version = tonumber(redis.call('HGET', meta, 'v') or '0')
 if version ~= tonumber(ARGV[1]) then return -1 end
 local stored = redis.call('HGET', meta, ARGV[2])
@@ -38,9 +38,9 @@ for _ = 1, n do redis.call('HSET', dirty, ARGV[i], newVersion); i = i + 1 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', hout, ARGV[i], newVersion .. '\\n' .. ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HSET', raw, ARGV[i], ARGV[i + 1]); i = i + 2 end
+for _ = 1, n do redis.call('HSET', raw, ARGV[i], ARGV[i + 1]); redis.call('ZADD', rsub, 0, ARGV[i + 2]); i = i + 3 end
 n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HDEL', raw, ARGV[i]); i = i + 1 end
+for _ = 1, n do redis.call('HDEL', raw, ARGV[i]); redis.call('ZREM', rsub, ARGV[i + 1]); i = i + 2 end
 if tonumber(ARGV[5]) > -1e300 then redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. ARGV[5]) end
 redis.call('HSET', meta, 'v', newVersion, 'n', ARGV[4], ARGV[2], ARGV[3])
 return newVersion

@@ -117,7 +117,7 @@ describe('the fault harness', () => {
 
   it('once caught up, every polled answer equals the replay at its position', async () => {
     await caughtUp();
-    const poller = createAnswerPoller({ baseUrl, secret: SECRET, oracle, maxAnswers: 120, maxMs: 60_000, pageSize: 50 });
+    const poller = createAnswerPoller({ baseUrl, secret: SECRET, oracle, maxAnswers: 120, maxMs: 60_000, pageSize: 50, asOf: true });
     poller.start();
     const report = await poller.done;
     expect({ wrong: report.wrongs, ahead: report.aheads, errors: report.errors, refused: [...report.refusals] }).toEqual({ wrong: [], ahead: [], errors: [], refused: [] });

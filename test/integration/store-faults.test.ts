@@ -128,7 +128,7 @@ async function caughtUp(s: Stage, timeoutMs = 120_000): Promise<number> {
 function poll(s: Stage): AnswerPoller {
   // One page per listing: a longer one keeps an OpenSearch point in time open for 5 minutes, and
   // thousands of polled listings would use up the server's (shared with the other test files).
-  s.poller = createAnswerPoller({ baseUrl: s.baseUrl, secret: SECRET, oracle: s.oracle, maxAnswers: 100_000, maxMs: 240_000, pageSize: 1000 });
+  s.poller = createAnswerPoller({ baseUrl: s.baseUrl, secret: SECRET, oracle: s.oracle, maxAnswers: 100_000, maxMs: 240_000, pageSize: 1000, asOf: true });
   s.poller.start();
   return s.poller;
 }

@@ -1,7 +1,8 @@
 /**
  * Polls a running API the way an admin's browser would during a fault: for random accounts, the
  * summary, every page of the users listing, and a drill-down of a random user, each with a random
- * channel filter half of the time. Every answer is judged by the oracle at the answer's own
+ * channel filter half of the time (and, when asked, each again `as_of` an instant after every event
+ * or a random event's time). Every answer is judged by the oracle at the answer's own
  * position (answer-judge.ts): ok, ahead, refused, wrong or error. An answer older than an earlier
  * one is fine: each is judged at its own position.
  */
@@ -29,9 +30,18 @@ export interface AnswerPollerOptions {
   pageSize?: number;
   /** ask with a random channel filter half of the time (default true) */
   channels?: boolean;
+  /**
+   * ask each route a second time `as_of` an instant after every event or a random event's time
+   * (default false): the answer from the fact intervals (Redis's raw facts and outbox, the index's
+   * closed records) must be the replay of the events up to its own position and that instant
+   */
+  asOf?: boolean;
   /** a seeded random source in [0, 1) for reproducible rounds (default Math.random) */
   random?: () => number;
 }
+
+/** An `as_of` after every event of the test histories: the answer is the state at its position. */
+const AFTER_EVERY_EVENT = Date.parse('2999-01-01T00:00:00Z');
 
 export interface AnswerPoller {
   /** Starts polling in the background (once). */
@@ -113,8 +123,8 @@ export function createAnswerPoller(options: AnswerPollerOptions): AnswerPoller {
    * both at the position of this round's listing and in the replay of everything produced existed
    * all along, and a 404 for it is wrong; otherwise it cannot be proven wrong.
    */
-  function notFound(route: string, account: string, userId: string, answer: Answer, listed: string | null): void {
-    const at = (position: string) => oracle.expectUser(account, userId, position) !== null;
+  function notFound(route: string, account: string, userId: string, answer: Answer, listed: string | null, asOfMs?: number): void {
+    const at = (position: string) => oracle.expectUser(account, userId, position, {}, asOfMs) !== null;
     const judged = { route, status: 404, position: answer.position };
     if (answer.position !== null) {
       const wrong = at(answer.position);
@@ -131,16 +141,21 @@ export function createAnswerPoller(options: AnswerPollerOptions): AnswerPoller {
 
   async function round(account: string): Promise<void> {
     const channel: Channel | undefined = options.channels !== false && random() < 0.5 ? pick(CHANNELS) : undefined;
-    const label = channel ? `?channel=${channel}` : '';
     const context: AnswerContext = channel ? { channel } : {};
-    const calls: [string, AnswerKind, () => Promise<Answer>, AnswerContext][] = [
-      [`summary${label}`, 'summary', () => get(account, `/summary${label}`), context],
-      [`users${label}`, 'users', () => listUsers(account, channel ? `&channel=${channel}` : ''), context],
-    ];
+    const calls: [string, AnswerKind, () => Promise<Answer>, AnswerContext][] = [];
     const users = oracle.userIds(account);
-    if (users.length > 0) {
-      const userId = pick(users);
-      calls.push([`users/${userId}${label}`, 'user', () => get(account, `/users/${encodeURIComponent(userId)}${label}`), { ...context, userId }]);
+    const userId = users.length > 0 ? pick(users) : undefined;
+    const times = oracle.eventTimes(account);
+    // Live, then (when asked) as_of an instant after every event or at a random event's time.
+    const instants: (number | undefined)[] = [undefined];
+    if (options.asOf) instants.push(times.length > 0 && random() < 0.5 ? pick(times) : AFTER_EVERY_EVENT);
+    for (const asOfMs of instants) {
+      const q = [channel ? `channel=${channel}` : '', asOfMs === undefined ? '' : `as_of=${new Date(asOfMs).toISOString()}`].filter((p) => p !== '').join('&');
+      const label = q === '' ? '' : `?${q}`;
+      const ctx: AnswerContext = asOfMs === undefined ? context : { ...context, asOfMs };
+      calls.push([`summary${label}`, 'summary', () => get(account, `/summary${label}`), ctx]);
+      calls.push([`users${label}`, 'users', () => listUsers(account, q === '' ? '' : `&${q}`), ctx]);
+      if (userId !== undefined) calls.push([`users/${userId}${label}`, 'user', () => get(account, `/users/${encodeURIComponent(userId)}${label}`), { ...ctx, userId }]);
     }
     let listed: string | null = null;
     for (const [route, kind, call, ctx] of calls) {
@@ -155,9 +170,9 @@ export function createAnswerPoller(options: AnswerPollerOptions): AnswerPoller {
       const position = (answer.body as { position?: unknown } | null)?.position ?? answer.position;
       if (typeof position === 'string') await covered(position);
       if (answer.status === 200) judge.answered(route, kind, account, answer.body, ctx);
-      else if (answer.status === 404 && kind === 'user') notFound(route, account, ctx.userId!, answer, listed);
+      else if (answer.status === 404 && kind === 'user') notFound(route, account, ctx.userId!, answer, listed, ctx.asOfMs);
       else judge.failed(route, answer.status, answer.type, answer.body, answer.position);
-      if (kind === 'users' && answer.status === 200) listed = (answer.body as { position: string }).position;
+      if (kind === 'users' && answer.status === 200 && ctx.asOfMs === undefined) listed = (answer.body as { position: string }).position;
     }
   }
 

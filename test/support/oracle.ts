@@ -37,6 +37,8 @@ export type AnswerKind = 'summary' | 'users' | 'user';
 export interface AnswerContext {
   channel?: Channel | undefined;
   userId?: string;
+  /** an `as_of` answer: only the events (up to the position) whose time is at or before it count */
+  asOfMs?: number;
 }
 
 export interface Oracle {
@@ -45,18 +47,20 @@ export interface Oracle {
   accounts(): string[];
   /** Every user id the account's history ever upserted (deleted ones too). */
   userIds(account: string): string[];
-  /** The account's documents at the position (users with no entry included). */
-  docsAt(account: string, position: string): ReadonlyMap<string, UserDoc>;
+  /** The account's documents at the position (users with no entry included), of the events until `untilMs` when given. */
+  docsAt(account: string, position: string, untilMs?: number): ReadonlyMap<string, UserDoc>;
+  /** The event times of the account's history, in production order. */
+  eventTimes(account: string): number[];
   /** True when every offset the position names is one the oracle knows of (see the header). */
   covers(position: string): boolean;
   /** The position of everything produced so far. */
   latestPosition(): string;
   /** The body of GET /summary at the position. */
-  expectSummary(account: string, position: string, channel?: Channel): Record<string, unknown>;
+  expectSummary(account: string, position: string, channel?: Channel, untilMs?: number): Record<string, unknown>;
   /** The rows of GET /users (every page) at the position, by user_id. */
-  expectRows(account: string, position: string, filter?: ReportFilter): ReportRow[];
+  expectRows(account: string, position: string, filter?: ReportFilter, untilMs?: number): ReportRow[];
   /** The body of GET /users/{id} at the position; null when the answer must be 404. */
-  expectUser(account: string, userId: string, position: string, filter?: ReportFilter): Record<string, unknown> | null;
+  expectUser(account: string, userId: string, position: string, filter?: ReportFilter, untilMs?: number): Record<string, unknown> | null;
   /**
    * Null when `body` (a 200 answer, for `users` with the items of every page) equals the replay at
    * its own `position`; else a short description of the difference.
@@ -101,10 +105,12 @@ export function createOracle(history: Iterable<ProducedMessage> = [], options: {
     return parsed;
   }
 
-  function docsAt(account: string, position: string): Map<string, UserDoc> {
+  function docsAt(account: string, position: string, untilMs = Infinity): Map<string, UserDoc> {
     const cut = positions(position);
     const messages = byAccount.get(account)?.messages ?? [];
-    const counted = messages.filter((m) => m.offset <= (cut.get(fieldOf(m)) ?? -1n));
+    // Event times only grow within an account's topic in the test histories, so the events until T
+    // applied in production order are the replay of the events up to T by event time.
+    const counted = messages.filter((m) => m.offset <= (cut.get(fieldOf(m)) ?? -1n) && m.event!.timeMs <= untilMs);
     // The same events give the same documents: key the cache by how many of each partition count.
     const perField = new Map<string, number>();
     for (const m of counted) perField.set(fieldOf(m), (perField.get(fieldOf(m)) ?? 0) + 1);
@@ -124,21 +130,21 @@ export function createOracle(history: Iterable<ProducedMessage> = [], options: {
     return docs;
   }
 
-  const expectSummary = (account: string, position: string, channel?: Channel) => ({
+  const expectSummary = (account: string, position: string, channel?: Channel, untilMs?: number) => ({
     account_id: account,
     channel: channel ?? null,
-    ...summarize(docsAt(account, position).values(), channel),
+    ...summarize(docsAt(account, position, untilMs).values(), channel),
     position,
   });
 
-  const expectRows = (account: string, position: string, filter: ReportFilter = {}) =>
-    [...docsAt(account, position).values()]
+  const expectRows = (account: string, position: string, filter: ReportFilter = {}, untilMs?: number) =>
+    [...docsAt(account, position, untilMs).values()]
       .map((doc) => reportRow(doc, filter))
       .filter((row) => row !== null)
       .sort((a, b) => (a.user_id < b.user_id ? -1 : 1));
 
-  function expectUser(account: string, userId: string, position: string, filter: ReportFilter = {}) {
-    const doc = docsAt(account, position).get(userId);
+  function expectUser(account: string, userId: string, position: string, filter: ReportFilter = {}, untilMs?: number) {
+    const doc = docsAt(account, position, untilMs).get(userId);
     if (!doc) return null;
     const entries = filterEntries(doc.entries, filter);
     return { ...rowFromEntries(doc, entries), entries, position };
@@ -153,16 +159,17 @@ export function createOracle(history: Iterable<ProducedMessage> = [], options: {
 
   function differences(kind: AnswerKind, account: string, body: Record<string, unknown>, position: string, context: AnswerContext): string[] {
     const channel = context.channel ?? (body.channel as Channel | null | undefined) ?? undefined;
-    if (kind === 'summary') return describeDifferences(expectSummary(account, position, channel), body);
+    const until = context.asOfMs;
+    if (kind === 'summary') return describeDifferences(expectSummary(account, position, channel, until), body);
     if (kind === 'users') {
-      const rows = expectRows(account, position, { channel });
+      const rows = expectRows(account, position, { channel }, until);
       const items = Array.isArray(body.items) ? body.items : [];
       const out = describeRowDifferences(rows, items);
       if (body.total !== rows.length) out.push(`total: got ${JSON.stringify(body.total)}, want ${rows.length}`);
       return out;
     }
     const userId = context.userId ?? String(body.user_id);
-    const expected = expectUser(account, userId, position, { channel });
+    const expected = expectUser(account, userId, position, { channel }, until);
     return expected ? describeDifferences(expected, body) : [`user ${userId} does not exist at this position (want 404)`];
   }
 
@@ -172,6 +179,7 @@ export function createOracle(history: Iterable<ProducedMessage> = [], options: {
     accounts: () => [...byAccount.keys()].sort(),
     userIds: (account) => [...(byAccount.get(account)?.userIds ?? [])].sort(),
     docsAt,
+    eventTimes: (account) => (byAccount.get(account)?.messages ?? []).map((m) => m.event!.timeMs),
     covers(position) {
       const parsed = parsePosition(position);
       return typeof parsed !== 'string' && impossible(parsed).length === 0;

@@ -106,7 +106,7 @@ export async function prepareNamespace(ns: TestNamespace, options: { partitions?
     },
 
     /** A projector in this process (stop it before the test ends). */
-    projector(options: { groupId?: string; metrics?: Metrics; workPerCommit?: number } = {}) {
+    projector(options: { groupId?: string; metrics?: Metrics; workPerCommit?: number; publishIntervalMs?: number } = {}) {
       return createProjector({
         kafka: clients.kafka,
         redis: clients.redis,

@@ -172,7 +172,7 @@ describe('a user’s history from the fact intervals', () => {
                   W,
                 ).facts,
               );
-              const asOf = new Map([...docsOfFacts(await factsAt(validAt(facts, t)))].map((d) => [d.user_id, d]));
+              const asOf = new Map([...docsOfFacts(factsAt(validAt(facts, t)))].map((d) => [d.user_id, d]));
               expect(asOf, `${account} as_of ${t}`).toEqual(core);
               for (const userId of USERS) expect(replayChanges(userId, histories.get(userId)!, t), `${account} ${userId} history up to ${t}`).toEqual(core.get(userId) ?? null);
             }
@@ -195,6 +195,6 @@ describe('a user’s history from the fact intervals', () => {
   });
 });
 
-async function* validAt(records: readonly FactIntervalRecord[], t: number): AsyncGenerator<FactIntervalRecord> {
-  for (const r of records) if (r.from_ms <= t && t < r.to_ms) yield r;
+function validAt(records: readonly FactIntervalRecord[], t: number): FactIntervalRecord[] {
+  return records.filter((r) => r.from_ms <= t && t < r.to_ms);
 }

@@ -1,10 +1,11 @@
 /**
  * The projector's fact intervals, without servers: each event planned alone by the projector's own
- * planBatch (one commit per event), its intervals merged as the index would hold them (a later
- * write of the same id replaces the earlier one).
+ * planBatch (one commit per event), the closed intervals as the index would hold them (a later
+ * write of the same id replaces the earlier one), merged with the open ones (the raw facts Redis
+ * keeps) as the readers merge them (decision 47).
  */
 import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, emptyAccount } from '../../projections/index.ts';
-import type { EventRef, FactIntervalRecord } from '../../src/records/fact-intervals.ts';
+import { type EventRef, type FactIntervalRecord, mergeIntervals, openRecord } from '../../src/records/fact-intervals.ts';
 import { planBatch } from '../../src/projector/plan-batch.ts';
 
 const TOPIC_OF: Record<string, string> = { user: 'zcc.users', role: 'zcc.roles', queue: 'zcc.queues', inbox: 'zcc.inboxes' };
@@ -13,13 +14,18 @@ export function topicOf(event: FactEvent): string {
   return TOPIC_OF[event.type.split('.')[0]!]!;
 }
 
-/** The fact intervals of the events applied in the given order (one account). */
-export function simulateFacts(accountId: string, events: readonly FactEvent[]): FactIntervalRecord[] {
+/** What each commit leaves: the records it closed, and the open intervals (raw facts) after it. */
+export interface Commit {
+  closed: FactIntervalRecord[];
+  open: FactIntervalRecord[];
+}
+
+/** The events applied in the given order, one commit each (version i + 1), as the projector plans them. */
+export function commitEach(accountId: string, events: readonly FactEvent[]): Commit[] {
   const state = emptyAccount();
   const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
-  const records = new Map<string, FactIntervalRecord>();
   const offsets = new Map<string, bigint>();
-  events.forEach((event, i) => {
+  return events.map((event, i) => {
     const topic = topicOf(event);
     const offset = offsets.get(topic) ?? 0n;
     offsets.set(topic, offset + 1n);
@@ -30,7 +36,20 @@ export function simulateFacts(accountId: string, events: readonly FactEvent[]): 
       [{ event: { ...event, time: new Date(event.timeMs).toISOString() }, offset }],
       DEFAULT_DEDUPE_WINDOW_MS,
     );
-    for (const [id, record] of plan.intervals) records.set(id, structuredClone(record));
+    return {
+      closed: [...plan.intervals.values()].map((r) => structuredClone(r)),
+      open: [...raw.opened].map(([key, f]) => openRecord(accountId, key, { v: raw.values.get(key)!, f })),
+    };
   });
-  return [...records.values()];
+}
+
+/** The fact intervals of the events applied in the given order (one account), merged as a reader merges them. */
+export function simulateFacts(accountId: string, events: readonly FactEvent[]): FactIntervalRecord[] {
+  const commits = commitEach(accountId, events);
+  const open = commits.at(-1)?.open ?? [];
+  return mergeIntervals(
+    events.length,
+    commits.flatMap((c) => c.closed),
+    [{ version: events.length, offsets: new Map(), open, closed: [] }],
+  );
 }

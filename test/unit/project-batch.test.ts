@@ -530,7 +530,7 @@ describe('projectBatch on the twins', () => {
 
   it('a write refused after the commit leaves the outbox in the store; the next process writes it before anything else', async () => {
     const stores = emptyStores();
-    const groups = fetches(grantHistory(), [10]);
+    const groups = fetches(grantHistory(true), [10]);
     const plan = crashPlan([[1, 'before']]);
     const failing = processOver(stores.state, withCrashes(stores.docs, plan, ['write']));
     await expect(failing.project(groups[0]!)).rejects.toThrow(/crash at step 1/);
@@ -549,7 +549,7 @@ describe('projectBatch on the twins', () => {
     expect(await stores.state.dirtyAccounts()).toEqual([]);
     // The batch comes again (its offset was never committed to Kafka): nothing is applied twice.
     const again = await next.project(groups[0]!);
-    expect([again.applied, again.alreadyApplied, again.documents]).toEqual([0, 3, 0]);
+    expect([again.applied, again.alreadyApplied, again.documents]).toEqual([0, 4, 0]);
     expect(Object.fromEntries([...(await stores.state.counters('acc'))].sort())).toEqual(counters);
   });
 
@@ -607,13 +607,23 @@ describe('projectBatch on the twins', () => {
   });
 });
 
-/** A user, an inbox, the user granted the inbox: three events on two topics. */
-function grantHistory(): Routed[] {
+/** A user, an inbox, the user granted the inbox: three events on two topics (and the user renamed, when asked). */
+function grantHistory(rename = false): Routed[] {
   const at = Date.parse('2026-03-01T09:00:00Z');
   const event = (n: number, type: FactEvent['type'], data: object): FactEvent => ({ id: `g${n}`, type, timeMs: at + n * 1000, data }) as FactEvent;
   return [
     { account: 'acc', topic: 'users', event: event(1, 'user.upserted', { user_id: 'u1', display_name: 'Ana', user_email: 'ana@x.test', user_access: 'active' }) },
     { account: 'acc', topic: 'inboxes', event: event(2, 'inbox.upserted', { inbox_id: 'i1', inbox_name: 'Main' }) },
     { account: 'acc', topic: 'inboxes', event: event(3, 'inbox.user_granted', { inbox_id: 'i1', user_id: 'u1' }) },
+    // A rename closes the user's first interval: the facts index gets its one record (decision 47).
+    ...(rename
+      ? [
+          {
+            account: 'acc',
+            topic: 'users' as const,
+            event: event(4, 'user.upserted', { user_id: 'u1', display_name: 'Ana Cruz', user_email: 'ana@x.test', user_access: 'active' }),
+          },
+        ]
+      : []),
   ];
 }
