@@ -22,9 +22,11 @@ export const FIRST_GENERATION = 'g1';
 
 /**
  * The layout of a generation's indices, in their `_meta`. 2: fact intervals carry their `subject`
- * and there is no history index (decision 30). A generation of an older layout is rebuilt.
+ * and there is no history index (decision 30). 3: a fact interval is written once, when it closes;
+ * the open ones are Redis's raw facts, found by subject through `rsub` (decision 47), which a
+ * generation of layout 2 does not have. A generation of an older layout is rebuilt.
  */
-export const INDEX_LAYOUT = 2;
+export const INDEX_LAYOUT = 3;
 
 export interface GenerationIndices {
   users: string;
@@ -102,7 +104,7 @@ function indexMeta(identity: GenerationIdentity, generation: string, layout = IN
 /** Why an index of the live generation cannot serve this version, or undefined when it can. */
 export function outdatedReason(index: string, found: IndexIdentity, generation: string): string | undefined {
   if ((found.layout ?? 1) >= INDEX_LAYOUT) return undefined;
-  return `index ${index} of generation ${generation} has layout ${found.layout ?? 1}, made by an earlier version; this one needs layout ${INDEX_LAYOUT} (a user's history is read from fact intervals by subject): the service rebuilds the generation`;
+  return `index ${index} of generation ${generation} has layout ${found.layout ?? 1}, made by an earlier version; this one needs layout ${INDEX_LAYOUT} (fact intervals written once they close, the open ones read from Redis by subject): the service rebuilds the generation`;
 }
 
 /** The history index of layout 1 (before decision 30): still found, and dropped with its generation. */
