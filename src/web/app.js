@@ -157,7 +157,7 @@ function setAsOf(iso) {
   render();
 }
 
-/** A listing stays open 5 minutes between pages; after that, start again from the first page. */
+/** A live listing stays open 5 minutes between pages, an as_of one until a rebuild; after that, start again from the first page. */
 function restartIfExpired(error) {
   const expired = error instanceof ApiError && error.status === 400 && (error.problem.errors || []).some((e) => e.field === 'cursor');
   if (!expired) return reportFailure(error);
