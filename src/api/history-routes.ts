@@ -20,7 +20,7 @@ import type { LiveGeneration } from './live-generation.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import { type Positions, lagBehind, parsePositions } from './position.ts';
 import { badRequest } from './problem.ts';
-import { POSITION_HEADER, type ReportServices, beginRead, parseMinPosition } from './read-context.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex, parseMinPosition } from './read-context.ts';
 import { historyRoute } from './route-definitions.ts';
 import { translate } from './users-search.ts';
 import { validationHook } from './validation.ts';
@@ -42,6 +42,7 @@ function isChangeKey(value: unknown[]): value is ChangeKey {
 }
 
 /** Adds GET /users/{user_id}/history. */
+// eslint-disable-next-line max-lines-per-function -- one block per route
 export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: ReportServices): void {
   app.openapi(
     historyRoute,
@@ -87,6 +88,8 @@ export function registerHistoryRoutes(app: OpenAPIHono<ApiEnv>, services: Report
       } catch (error) {
         throw translate(error, false);
       }
+      // The closed intervals came from the facts index: one restored from an older snapshot is refused.
+      await confirmIndex(services, live, live.facts);
       let changes = deriveChanges(user_id, records, (event) => reflects(positions, event));
       if (after) changes = changes.filter((ch) => compareChangeKeys(changeKey(ch), after) > 0);
       else if (changes.length === 0) throw new AppError('not_found', `this account never had a user ${JSON.stringify(user_id)}`);

@@ -97,12 +97,13 @@ export async function beginRead(services: ReportServices, c: Context, query: Rea
 }
 
 /**
- * Checks the users index again once an answer has been read from it: an index closed and restored
- * between beginRead's check and the read (a stalled request) would otherwise be answered from.
+ * Checks an index (the users index unless another is named: `as_of` and the history read the
+ * facts index) again once an answer has been read from it: an index closed and restored between
+ * beginRead's check and the read (a stalled request) would otherwise be answered from.
  */
-export async function confirmIndex(services: ReportServices, live: LiveGeneration): Promise<number> {
+export async function confirmIndex(services: ReportServices, live: LiveGeneration, index = live.index): Promise<number> {
   const { positions, sealed, refreshing } = await readPublished(services.redis, live.space);
-  await requireCheckpoints(services.opensearch, live.index, publishedGuard(positions, sealed));
+  await requireCheckpoints(services.opensearch, index, publishedGuard(positions, sealed));
   return refreshing;
 }
 

@@ -34,7 +34,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
       // The live summary is read from Redis counters: it waits only for the Redis commit of min_position.
-      // An as_of view checks the users index once, after its read (confirmIndex).
+      // An as_of view checks the facts index once, after its read (confirmIndex).
       const read = await beginRead(services, c, { ...query, accountId: account_id }, 'counters', false);
       if (query.as_of === undefined) {
         const { offsets, ...summary } = await readSummary(services.redis, read.live.space, account_id, query.channel ?? 'all');
@@ -42,7 +42,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
         return c.json({ account_id, channel: query.channel ?? null, ...summary, position }, 200);
       }
       const { value: summary, offsets } = await summaryAsOf(intervalSources(services, read.live), account_id, asOfMs(query.as_of), query.channel ?? 'all');
-      await confirmIndex(services, read.live);
+      await confirmIndex(services, read.live, read.live.facts);
       return c.json({ account_id, channel: query.channel ?? null, ...summary, position: exactPosition(c, read.positions, offsets) }, 200);
     },
     validationHook({ params: accountParamsSchema, query: summaryQuerySchema }),
@@ -63,7 +63,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
         // At T, from the account's state in Redis and the closed intervals: exact at its applied offsets (decision 47).
         const read = await beginRead(services, c, { ...query, accountId: account_id }, 'counters', false);
         const answer = await userAsOf(intervalSources(services, read.live), account_id, user_id, asOfMs(query.as_of));
-        await confirmIndex(services, read.live);
+        await confirmIndex(services, read.live, read.live.facts);
         position = exactPosition(c, read.positions, answer.offsets);
         doc = answer.value;
       }
@@ -89,7 +89,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const read = await beginRead(services, c, { ...query, accountId: account_id }, 'counters', false);
       if (query.as_of !== undefined) {
         const { value: items, offsets } = await queuesAsOf(intervalSources(services, read.live), account_id, asOfMs(query.as_of), query);
-        await confirmIndex(services, read.live);
+        await confirmIndex(services, read.live, read.live.facts);
         return c.json({ items, position: exactPosition(c, read.positions, offsets) }, 200);
       }
       const types = query.access_type ? [query.access_type] : ACCESS_TYPES;
@@ -107,7 +107,7 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       const read = await beginRead(services, c, { ...query, accountId: account_id }, 'counters', false);
       if (query.as_of !== undefined) {
         const { value: items, offsets } = await inboxesAsOf(intervalSources(services, read.live), account_id, asOfMs(query.as_of), query);
-        await confirmIndex(services, read.live);
+        await confirmIndex(services, read.live, read.live.facts);
         return c.json({ items, position: exactPosition(c, read.positions, offsets) }, 200);
       }
       const { rows: items, offsets } = await readInboxes(services.redis, read.live.space, account_id, query.channel ?? 'all');

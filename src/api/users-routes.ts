@@ -70,7 +70,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
         const read = await beginRead(services, c, { ...query, accountId: account_id }, 'counters', false);
         const positionOf = (offsets: Map<string, bigint>) => formatPositions(exactPositions(read.positions, offsets));
         page = await usersPageAsOf({ ...common, sources: intervalSources(services, read.live), generation: read.live.space.generation, at: at!, positionOf });
-        await confirmIndex(services, read.live);
+        await confirmIndex(services, read.live, read.live.facts);
         c.header(POSITION_HEADER, page.position);
       } else {
         // A later page reads the listing's snapshot: its position is the answer's, whatever happened since.
@@ -105,7 +105,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
             );
       // The first page is read before answering, so that a failure to start is still a proper problem.
       let next = await users.next();
-      if (query.as_of !== undefined) await confirmIndex(services, read.live);
+      if (query.as_of !== undefined) await confirmIndex(services, read.live, read.live.facts);
       let headerSent = false;
       const log = c.var.log;
       const body = new ReadableStream<string>({

@@ -91,8 +91,8 @@ export interface IntervalSnapshot {
  * The intervals of an account as of its version `version`, from the records the index gave and
  * the snapshots Redis gave (taken before the index was read, at `version` or later):
  * - a record opened by a later commit is left out, one closed by a later commit is open again;
- * - of one id, a closed record wins over an open one (the index may still hold the open record an
- *   earlier release or a rollback repair wrote).
+ * - of one id, the record of the later application wins (an event applied again past the dedupe
+ *   window reopens its id), and of one application a closed record wins over an open one.
  * Exact when every interval closed at `version` or before is in a snapshot's outbox or was shown by
  * a refresh before the index was read: the outbox is cleared only after such a refresh.
  */
@@ -104,7 +104,9 @@ export function mergeIntervals(version: number, indexed: Iterable<FactIntervalRe
     const record = r.to && r.to.seq >= limit ? { ...r, to: null, to_ms: OPEN_END } : r;
     const id = factRecordId(record.account_id, record.fact_key, record.from);
     const held = byId.get(id);
-    if (!held || (held.to === null && record.to !== null)) byId.set(id, record);
+    // A copy of an event applied again past the dedupe window (decision 6) opens an interval with
+    // the id of the one the original opened: the later application wins, as its write did.
+    if (!held || record.from.seq > held.from.seq || (record.from.seq === held.from.seq && held.to === null && record.to !== null)) byId.set(id, record);
   };
   for (const r of indexed) take(r);
   for (const snapshot of snapshots) {

@@ -102,5 +102,13 @@ describe('intervals from Redis and the index (decision 47)', () => {
     expect(mergeIntervals(3, [legacyOpen, closed, second], [snapshot])).toEqual([closed, second, third]);
     expect(mergeIntervals(2, [legacyOpen, closed, second], [snapshot])).toEqual([closed, { ...second, to: null, to_ms: OPEN_END }]);
     expect(mergeIntervals(0, [legacyOpen, closed, second], [snapshot])).toEqual([]);
+    // A copy of the first event applied again past the dedupe window (at seq 4e6) reopens its id:
+    // the later application is the current value, not the old closed record.
+    const again = record({ ...a, seq: 4_000_000, time_ms: 40 }, null, 'Ana');
+    expect(mergeIntervals(4, [closed, second], [{ version: 4, offsets: new Map(), open: [again], closed: [record(c, { ...a, seq: 4_000_000, time_ms: 40 }, 'Cy')] }])).toEqual([
+      second,
+      record(c, { ...a, seq: 4_000_000, time_ms: 40 }, 'Cy'),
+      again,
+    ]);
   });
 });
