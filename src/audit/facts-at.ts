@@ -54,7 +54,7 @@ export async function validAtVersion(sources: IntervalSources, accountId: string
   };
   const indexed: FactIntervalRecord[] = [];
   for await (const r of scanRecords(sources.opensearch, { index: sources.index }, { query, sort: FACT_SORT })) indexed.push(r);
-  return mergeIntervals(version, indexed, [snapshot]).filter((r) => r.from_ms <= asOfMs && asOfMs < r.to_ms);
+  return mergeIntervals(version, indexed, snapshot).filter((r) => r.from_ms <= asOfMs && asOfMs < r.to_ms);
 }
 
 /**

@@ -48,6 +48,6 @@ export function factsBySubject(sources: IntervalSources, accountId: string): Sub
       const query = { bool: { filter: [{ term: { account_id: accountId } }, { terms: { subject: terms } }, { range: { 'from.seq': { lt: limit } } }] } };
       for await (const r of scanRecords(sources.opensearch, { index: sources.index }, { query, sort: FACT_SORT })) indexed.push(r);
     }
-    yield* mergeIntervals(version, indexed, [snapshot]);
+    yield* mergeIntervals(version, indexed, snapshot);
   };
 }

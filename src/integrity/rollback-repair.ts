@@ -148,13 +148,13 @@ async function rewriteAccount(deps: RollbackRepairDeps, accountId: string, v0: n
         minimum_should_match: 1,
       },
     },
-    (id) => ({ op: 'delete', index, id, version: v0 }),
+    v0,
     offset,
   );
 }
 
-/** Applies `toOp` to every record the query finds, page after page, until it finds none. */
-async function drain(opensearch: Client, index: string, query: object, toOp: (id: string) => DocOp, offset: number): Promise<void> {
+/** Deletes (at `version`) every record the query finds, page after page, until it finds none. */
+async function drain(opensearch: Client, index: string, query: object, version: number, offset: number): Promise<void> {
   for (;;) {
     await opensearch.indices.refresh({ index });
     const { body } = await opensearch.search({ index, body: { size: 5_000, query, version: false, _source: false } });
@@ -162,7 +162,7 @@ async function drain(opensearch: Client, index: string, query: object, toOp: (id
     if (hits.length === 0) return;
     const result = await writeDocs(
       opensearch,
-      hits.map((h) => toOp(h._id)),
+      hits.map((h): DocOp => ({ op: 'delete', index, id: h._id, version })),
       { versionOffset: offset },
     );
     // Refused as stale, they would be found again forever: a newer epoch wrote them, so another

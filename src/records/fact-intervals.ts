@@ -89,14 +89,14 @@ export interface IntervalSnapshot {
 
 /**
  * The intervals of an account as of its version `version`, from the records the index gave and
- * the snapshots Redis gave (taken before the index was read, at `version` or later):
+ * what Redis gave (its open and unrefreshed closed records, read before the index, at `version` or later):
  * - a record opened by a later commit is left out, one closed by a later commit is open again;
  * - of one id, the record of the later application wins (an event applied again past the dedupe
  *   window reopens its id), and of one application a closed record wins over an open one.
  * Exact when every interval closed at `version` or before is in a snapshot's outbox or was shown by
  * a refresh before the index was read: the outbox is cleared only after such a refresh.
  */
-export function mergeIntervals(version: number, indexed: Iterable<FactIntervalRecord>, snapshots: Iterable<IntervalSnapshot>): FactIntervalRecord[] {
+export function mergeIntervals(version: number, indexed: Iterable<FactIntervalRecord>, redis: Pick<IntervalSnapshot, 'open' | 'closed'>): FactIntervalRecord[] {
   const limit = seqLimit(version);
   const byId = new Map<string, FactIntervalRecord>();
   const take = (r: FactIntervalRecord): void => {
@@ -109,10 +109,8 @@ export function mergeIntervals(version: number, indexed: Iterable<FactIntervalRe
     if (!held || record.from.seq > held.from.seq || (record.from.seq === held.from.seq && held.to === null && record.to !== null)) byId.set(id, record);
   };
   for (const r of indexed) take(r);
-  for (const snapshot of snapshots) {
-    for (const r of snapshot.closed) take(r);
-    for (const r of snapshot.open) take(r);
-  }
+  for (const r of redis.closed) take(r);
+  for (const r of redis.open) take(r);
   // The index's order (FACT_SORT): by key, then by the order the opening events were applied.
   return [...byId.values()].sort((a, b) => (a.fact_key < b.fact_key ? -1 : a.fact_key > b.fact_key ? 1 : a.from.seq - b.from.seq));
 }

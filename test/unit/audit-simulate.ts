@@ -50,6 +50,6 @@ export function simulateFacts(accountId: string, events: readonly FactEvent[]): 
   return mergeIntervals(
     events.length,
     commits.flatMap((c) => c.closed),
-    [{ version: events.length, offsets: new Map(), open, closed: [] }],
+    { open, closed: [] },
   );
 }

@@ -57,16 +57,16 @@ describe('intervals from Redis and the index (decision 47)', () => {
         const v = s.v % (c1 + 1);
         const c2 = c1 + (s.c2 % (n - c1 + 1));
         const r2 = r1 + (s.r2 % (c2 - r1 + 1));
-        const snapshot = { version: c1, offsets: new Map(), open: commits.open[c1]!, closed: commits.closed.slice(r1 + 1, c1 + 1).flat() };
+        const snapshot = { open: commits.open[c1]!, closed: commits.closed.slice(r1 + 1, c1 + 1).flat() };
         const index = commits.closed.slice(1, r2 + 1).flat();
-        expect(sorted(mergeIntervals(v, index, [snapshot]))).toEqual(truth(commits, v));
+        expect(sorted(mergeIntervals(v, index, snapshot))).toEqual(truth(commits, v));
 
         // as_of T: the index answers its query only; what is valid at T must still be exact.
         const times = mine.map((r) => r.event.timeMs);
         const t = times.length === 0 ? 0 : times[s.t % times.length]! + (s.t % 3) - 1;
         const valid = (records: FactIntervalRecord[]) => sorted(records.filter((r) => r.from_ms <= t && t < r.to_ms));
         const answered = index.filter((r) => asOfQuery(r, t, seqLimit(v)));
-        expect(valid(mergeIntervals(v, answered, [snapshot]))).toEqual(valid(truth(commits, v)));
+        expect(valid(mergeIntervals(v, answered, snapshot))).toEqual(valid(truth(commits, v)));
       }),
       { numRuns: 300 },
     );
@@ -98,14 +98,14 @@ describe('intervals from Redis and the index (decision 47)', () => {
     const closed = record(a, b, 'Ana');
     const second = record(b, c, 'Bo');
     const third = record(c, null, 'Cy');
-    const snapshot = { version: 3, offsets: new Map(), open: [third], closed: [] };
-    expect(mergeIntervals(3, [legacyOpen, closed, second], [snapshot])).toEqual([closed, second, third]);
-    expect(mergeIntervals(2, [legacyOpen, closed, second], [snapshot])).toEqual([closed, { ...second, to: null, to_ms: OPEN_END }]);
-    expect(mergeIntervals(0, [legacyOpen, closed, second], [snapshot])).toEqual([]);
+    const snapshot = { open: [third], closed: [] };
+    expect(mergeIntervals(3, [legacyOpen, closed, second], snapshot)).toEqual([closed, second, third]);
+    expect(mergeIntervals(2, [legacyOpen, closed, second], snapshot)).toEqual([closed, { ...second, to: null, to_ms: OPEN_END }]);
+    expect(mergeIntervals(0, [legacyOpen, closed, second], snapshot)).toEqual([]);
     // A copy of the first event applied again past the dedupe window (at seq 4e6) reopens its id:
     // the later application is the current value, not the old closed record.
     const again = record({ ...a, seq: 4_000_000, time_ms: 40 }, null, 'Ana');
-    expect(mergeIntervals(4, [closed, second], [{ version: 4, offsets: new Map(), open: [again], closed: [record(c, { ...a, seq: 4_000_000, time_ms: 40 }, 'Cy')] }])).toEqual([
+    expect(mergeIntervals(4, [closed, second], { open: [again], closed: [record(c, { ...a, seq: 4_000_000, time_ms: 40 }, 'Cy')] })).toEqual([
       second,
       record(c, { ...a, seq: 4_000_000, time_ms: 40 }, 'Cy'),
       again,
