@@ -16,6 +16,7 @@ import type { ApiEnv } from './context.ts';
 import { registerHistoryRoutes } from './history-routes.ts';
 import { createLiveGenerationResolver } from './live-generation.ts';
 import { makeProblem, problemFromError, problemResponse } from './problem.ts';
+import { POSITION_HEADER } from './read-context.ts';
 import { registerReportRoutes } from './report-routes.ts';
 import { requestLog } from './request-log.ts';
 import { type Readiness, registerServiceRoutes } from './service-routes.ts';
@@ -83,7 +84,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     if (problem.status === 500) log.error({ err: error }, 'request failed');
     else if (problem.status >= 500) log.warn({ code: (mapped as AppError).code, detail: problem.detail }, 'request not answered');
     else log.debug({ code: (mapped as AppError).code, detail: problem.detail }, 'request refused');
-    return problemResponse({ ...problem, request_id: c.get('requestId') }, headers);
+    // A 404 is an answer about a state (no such user at this position): it names the position the
+    // route read, as a 200 would; a refusal names none.
+    const position = problem.status === 404 ? c.res.headers.get(POSITION_HEADER) : null;
+    return problemResponse({ ...problem, request_id: c.get('requestId') }, position ? { ...headers, [POSITION_HEADER]: position } : headers);
   });
 
   return app;

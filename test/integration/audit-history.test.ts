@@ -142,8 +142,11 @@ describe('access history of a user', () => {
 
   it('the drill-down as_of moments of the story agrees with the history', async () => {
     const at = (id: string) => encodeURIComponent(timeOf(id));
-    const before = await get(`${BASE}/users/u1?as_of=${encodeURIComponent(new Date(story[4]!.timeMs - 1).toISOString())}`, 404);
+    const beforePath = `${BASE}/users/u1?as_of=${encodeURIComponent(new Date(story[4]!.timeMs - 1).toISOString())}`;
+    const before = await get(beforePath, 404);
     expect(before.detail).toContain('u1');
+    // A 404 is an answer about a state: it names the position it was read at, as a 200 does.
+    expect((await api.get(beforePath, token)).headers.get('x-access-index-position')).toMatch(/^\S+:0:\d+/);
     expect((await get(`${BASE}/users/u1?as_of=${at('h-5')}`)).entries).toEqual([]);
     const recording = await get(`${BASE}/users/u1?as_of=${at('h-10')}`);
     expect(recording.access_types).toEqual([ACR, 'inbox']);
