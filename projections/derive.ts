@@ -46,6 +46,13 @@ export function compareEntries(a: Entry, b: Entry): number {
   return compare(a.access_type, b.access_type) || compare(a.target.type, b.target.type) || compare(a.target.id, b.target.id);
 }
 
+function addPath(drafts: Map<string, EntryDraft>, access_type: AccessType, targetType: 'inbox' | 'queue', id: string, name: string, path: Path): void {
+  const key = `${access_type}\u001f${id}`;
+  let draft = drafts.get(key);
+  if (!draft) drafts.set(key, (draft = { access_type, target: { type: targetType, id, name }, paths: [] }));
+  draft.paths.push(path);
+}
+
 /**
  * The user's document, or null when the user does not exist (never upserted, or deleted).
  * Only relations whose both ends exist count.
@@ -56,18 +63,12 @@ export function deriveUser(facts: AccountFacts, userId: string): UserDoc | null 
   if (!user) return null;
 
   const drafts = new Map<string, EntryDraft>();
-  const add = (access_type: AccessType, targetType: 'inbox' | 'queue', id: string, name: string, path: Path) => {
-    const key = `${access_type}\u001f${id}`;
-    let draft = drafts.get(key);
-    if (!draft) drafts.set(key, (draft = { access_type, target: { type: targetType, id, name }, paths: [] }));
-    draft.paths.push(path);
-  };
 
   // 1a: direct inbox grants.
   for (const inboxId of facts.userInboxes.get(userId) ?? []) {
     const inbox = facts.inboxes.get(inboxId);
     if (!inbox) continue;
-    add('inbox', 'inbox', inboxId, inbox.inbox_name, {
+    addPath(drafts, 'inbox', 'inbox', inboxId, inbox.inbox_name, {
       rule: 'inbox_user_grant',
       channel: 'voice',
       queue_id: null,
@@ -91,7 +92,7 @@ export function deriveUser(facts: AccountFacts, userId: string): UserDoc | null 
       for (const inboxId of facts.queueInboxes.get(queueId) ?? []) {
         const inbox = facts.inboxes.get(inboxId);
         if (!inbox) continue;
-        add('inbox', 'inbox', inboxId, inbox.inbox_name, {
+        addPath(drafts, 'inbox', 'inbox', inboxId, inbox.inbox_name, {
           rule: 'inbox_queue_grant',
           channel,
           queue_id: queueId,
@@ -102,16 +103,16 @@ export function deriveUser(facts: AccountFacts, userId: string): UserDoc | null 
       // 2 and 1c: automatic recording, and with it the queue's inbox.
       if (queue.recording.automatic && recorded && mayRecord) {
         const path: Path = { rule: 'automatic_recording', channel, queue_id: queueId, role_id: roleId ?? null, member_type };
-        add('automatic_call_recording', 'queue', queueId, queue.queue_name, path);
+        addPath(drafts, 'automatic_call_recording', 'queue', queueId, queue.queue_name, path);
         if (overflowInbox && queue.overflow_to_inbox_id !== null)
-          add('inbox', 'inbox', queue.overflow_to_inbox_id, overflowInbox.inbox_name, {
+          addPath(drafts, 'inbox', 'inbox', queue.overflow_to_inbox_id, overflowInbox.inbox_name, {
             ...path,
             rule: 'automatic_recording_inbox',
           });
       }
       // 3: ad hoc recording, agents only.
       if (queue.recording.ad_hoc && recorded && member_type === 'agent')
-        add('ad_hoc_call_recording', 'queue', queueId, queue.queue_name, {
+        addPath(drafts, 'ad_hoc_call_recording', 'queue', queueId, queue.queue_name, {
           rule: 'ad_hoc_recording',
           channel,
           queue_id: queueId,
@@ -121,8 +122,8 @@ export function deriveUser(facts: AccountFacts, userId: string): UserDoc | null 
     }
   }
 
-  const queueName = (id: string) => facts.queues.get(id)?.queue_name ?? id;
-  const entries = [...drafts.values()].map((d) => finishEntry(d, queueName)).sort(compareEntries);
+  // An anonymous function: a named one would be renamed (defineProperty) on every call under tsx's keepNames.
+  const entries = [...drafts.values()].map((d) => finishEntry(d, (id) => facts.queues.get(id)?.queue_name ?? id)).sort(compareEntries);
   return {
     user_id: userId,
     display_name: user.display_name,

@@ -95,17 +95,18 @@ function removeMemberIndex(map: Map<string, Map<string, Set<MemberType>>>, a: st
   if (inner.size === 0) map.delete(a);
 }
 
+function fact(key: string, value: string | null): FactChange {
+  return { key, value };
+}
+
 /**
  * Every mutation of the facts goes through a writer, which keeps the indexes consistent and records
  * the flat changes (when `changes` is given) for the store to persist.
  */
 // eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
-  const record = (key: string, value: string | null): void => {
-    changes?.push({ key, value });
-  };
-  const entityKey = (kind: EntityKind, id: string) => `${ENTITY_PREFIX[kind]}${SEP}${id}`;
-
+  // No helper closures here: a writer is made per event, and each closure made per call costs its
+  // allocation (and, through tsx's keepNames, a defineProperty) every time.
   return {
     setEntity(kind: EntityKind, id: string, value: UserFact | RoleFact | QueueFact | InboxFact): void {
       if (kind === 'queue') {
@@ -115,7 +116,7 @@ export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
         if (q.overflow_to_inbox_id) addTo(facts.overflowQueues, q.overflow_to_inbox_id, id);
       }
       entityMap(facts, kind).set(id, value);
-      record(entityKey(kind, id), JSON.stringify(value));
+      changes?.push(fact(`${ENTITY_PREFIX[kind]}${SEP}${id}`, JSON.stringify(value)));
     },
     /** Removes the entity for good: tombstone, and its own data. Relations are ended by the caller. */
     tombstone(kind: EntityKind, id: string): void {
@@ -123,9 +124,9 @@ export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
         const old = facts.queues.get(id);
         if (old?.overflow_to_inbox_id) removeFrom(facts.overflowQueues, old.overflow_to_inbox_id, id);
       }
-      if (entityMap(facts, kind).delete(id)) record(entityKey(kind, id), null);
+      if (entityMap(facts, kind).delete(id)) changes?.push(fact(`${ENTITY_PREFIX[kind]}${SEP}${id}`, null));
       facts.deleted[kind].add(id);
-      record(`x${SEP}${ENTITY_PREFIX[kind]}${SEP}${id}`, '1');
+      changes?.push(fact(`x${SEP}${ENTITY_PREFIX[kind]}${SEP}${id}`, '1'));
     },
     setRole(userId: string, roleId: string): void {
       const old = facts.roleOf.get(userId);
@@ -133,50 +134,50 @@ export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
       if (old !== undefined) removeFrom(facts.usersOfRole, old, userId);
       facts.roleOf.set(userId, roleId);
       addTo(facts.usersOfRole, roleId, userId);
-      record(`ro${SEP}${userId}`, roleId);
+      changes?.push(fact(`ro${SEP}${userId}`, roleId));
     },
     clearRole(userId: string): void {
       const old = facts.roleOf.get(userId);
       if (old === undefined) return;
       removeFrom(facts.usersOfRole, old, userId);
       facts.roleOf.delete(userId);
-      record(`ro${SEP}${userId}`, null);
+      changes?.push(fact(`ro${SEP}${userId}`, null));
     },
     addMember(queueId: string, userId: string, type: MemberType): void {
       if (facts.members.get(queueId)?.get(userId)?.has(type)) return;
       addMemberIndex(facts.members, queueId, userId, type);
       addMemberIndex(facts.queuesOf, userId, queueId, type);
-      record(`m${SEP}${queueId}${SEP}${userId}${SEP}${type}`, '1');
+      changes?.push(fact(`m${SEP}${queueId}${SEP}${userId}${SEP}${type}`, '1'));
     },
     removeMember(queueId: string, userId: string, type: MemberType): void {
       if (!facts.members.get(queueId)?.get(userId)?.has(type)) return;
       removeMemberIndex(facts.members, queueId, userId, type);
       removeMemberIndex(facts.queuesOf, userId, queueId, type);
-      record(`m${SEP}${queueId}${SEP}${userId}${SEP}${type}`, null);
+      changes?.push(fact(`m${SEP}${queueId}${SEP}${userId}${SEP}${type}`, null));
     },
     addUserGrant(inboxId: string, userId: string): void {
       if (facts.inboxUsers.get(inboxId)?.has(userId)) return;
       addTo(facts.inboxUsers, inboxId, userId);
       addTo(facts.userInboxes, userId, inboxId);
-      record(`gu${SEP}${inboxId}${SEP}${userId}`, '1');
+      changes?.push(fact(`gu${SEP}${inboxId}${SEP}${userId}`, '1'));
     },
     removeUserGrant(inboxId: string, userId: string): void {
       if (!facts.inboxUsers.get(inboxId)?.has(userId)) return;
       removeFrom(facts.inboxUsers, inboxId, userId);
       removeFrom(facts.userInboxes, userId, inboxId);
-      record(`gu${SEP}${inboxId}${SEP}${userId}`, null);
+      changes?.push(fact(`gu${SEP}${inboxId}${SEP}${userId}`, null));
     },
     addQueueGrant(inboxId: string, queueId: string): void {
       if (facts.inboxQueues.get(inboxId)?.has(queueId)) return;
       addTo(facts.inboxQueues, inboxId, queueId);
       addTo(facts.queueInboxes, queueId, inboxId);
-      record(`gq${SEP}${inboxId}${SEP}${queueId}`, '1');
+      changes?.push(fact(`gq${SEP}${inboxId}${SEP}${queueId}`, '1'));
     },
     removeQueueGrant(inboxId: string, queueId: string): void {
       if (!facts.inboxQueues.get(inboxId)?.has(queueId)) return;
       removeFrom(facts.inboxQueues, inboxId, queueId);
       removeFrom(facts.queueInboxes, queueId, inboxId);
-      record(`gq${SEP}${inboxId}${SEP}${queueId}`, null);
+      changes?.push(fact(`gq${SEP}${inboxId}${SEP}${queueId}`, null));
     },
   };
 }

@@ -29,6 +29,27 @@ const K = {
   queueGrant: (inbox: string, queue: string) => `gq${SEP}${inbox}${SEP}${queue}`,
 };
 
+function setRaw(raw: RawFacts, changes: RawChange[], key: string, value: string): void {
+  const previous = raw.get(key);
+  if (previous === value) return;
+  raw.set(key, value);
+  changes.push({ key, value, previous });
+}
+
+function delRaw(raw: RawFacts, changes: RawChange[], key: string): void {
+  const previous = raw.get(key);
+  if (previous === undefined) return;
+  raw.delete(key);
+  changes.push({ key, value: null, previous });
+}
+
+/** Deletes every raw fact under `prefix` (whose value is `value`, when given). */
+function delRawWhere(raw: RawFacts, changes: RawChange[], prefix: string, value?: string): void {
+  for (const [key, v] of [...raw]) if (key.startsWith(prefix) && (value === undefined || v === value)) delRaw(raw, changes, key);
+}
+
+// The helpers above are module functions, not closures: applyRaw runs once per event, and a closure
+// made per call costs its allocation (and, through tsx's keepNames, a defineProperty) each time.
 /**
  * Applies the event to the raw facts (in place) and returns the raw changes. Only keys of the
  * event's own topic change; deletions end the relations of the same topic (a deleted queue's
@@ -37,85 +58,75 @@ const K = {
 // eslint-disable-next-line max-lines-per-function -- one case per event type, each a few lines
 export function applyRaw(raw: RawFacts, event: FactEvent): RawChange[] {
   const changes: RawChange[] = [];
-  const set = (key: string, value: string) => {
-    const previous = raw.get(key);
-    if (previous === value) return;
-    raw.set(key, value);
-    changes.push({ key, value, previous });
-  };
-  const del = (key: string) => {
-    const previous = raw.get(key);
-    if (previous === undefined) return;
-    raw.delete(key);
-    changes.push({ key, value: null, previous });
-  };
-  const delWhere = (prefix: string, match: (key: string, value: string) => boolean = () => true) => {
-    for (const [key, value] of [...raw]) if (key.startsWith(prefix) && match(key, value)) del(key);
-  };
   switch (event.type) {
     case 'user.upserted': {
       const { user_id, display_name, user_email, user_access } = event.data;
-      if (!raw.has(K.gone('u', user_id))) set(K.user(user_id), JSON.stringify({ display_name, user_email, user_access }));
+      if (!raw.has(K.gone('u', user_id))) setRaw(raw, changes, K.user(user_id), JSON.stringify({ display_name, user_email, user_access }));
       break;
     }
     case 'user.deleted':
-      del(K.user(event.data.user_id));
-      set(K.gone('u', event.data.user_id), '1');
+      delRaw(raw, changes, K.user(event.data.user_id));
+      setRaw(raw, changes, K.gone('u', event.data.user_id), '1');
       break;
     case 'role.upserted': {
       const { role_id, role_name, privileges } = event.data;
-      if (!raw.has(K.gone('r', role_id))) set(K.role(role_id), JSON.stringify({ role_name, privileges: [...new Set(privileges)].sort() }));
+      if (!raw.has(K.gone('r', role_id))) setRaw(raw, changes, K.role(role_id), JSON.stringify({ role_name, privileges: [...new Set(privileges)].sort() }));
       break;
     }
     case 'role.deleted':
-      del(K.role(event.data.role_id));
-      set(K.gone('r', event.data.role_id), '1');
-      delWhere(`ro${SEP}`, (_, role) => role === event.data.role_id);
+      delRaw(raw, changes, K.role(event.data.role_id));
+      setRaw(raw, changes, K.gone('r', event.data.role_id), '1');
+      delRawWhere(raw, changes, `ro${SEP}`, event.data.role_id);
       break;
     case 'role.user_assigned':
-      if (raw.has(K.gone('r', event.data.role_id))) del(K.roleOf(event.data.user_id));
-      else set(K.roleOf(event.data.user_id), event.data.role_id);
+      if (raw.has(K.gone('r', event.data.role_id))) delRaw(raw, changes, K.roleOf(event.data.user_id));
+      else setRaw(raw, changes, K.roleOf(event.data.user_id), event.data.role_id);
       break;
     case 'role.user_unassigned':
-      if (raw.get(K.roleOf(event.data.user_id)) === event.data.role_id) del(K.roleOf(event.data.user_id));
+      if (raw.get(K.roleOf(event.data.user_id)) === event.data.role_id) delRaw(raw, changes, K.roleOf(event.data.user_id));
       break;
     case 'queue.upserted': {
       const { cc_queue_id, queue_name, channel, overflow_to_inbox_id, recording } = event.data;
       if (!raw.has(K.gone('q', cc_queue_id)))
-        set(K.queue(cc_queue_id), JSON.stringify({ queue_name, channel, overflow_to_inbox_id, recording: { automatic: recording.automatic, ad_hoc: recording.ad_hoc } }));
+        setRaw(
+          raw,
+          changes,
+          K.queue(cc_queue_id),
+          JSON.stringify({ queue_name, channel, overflow_to_inbox_id, recording: { automatic: recording.automatic, ad_hoc: recording.ad_hoc } }),
+        );
       break;
     }
     case 'queue.deleted':
-      del(K.queue(event.data.cc_queue_id));
-      set(K.gone('q', event.data.cc_queue_id), '1');
-      delWhere(`m${SEP}${event.data.cc_queue_id}${SEP}`);
+      delRaw(raw, changes, K.queue(event.data.cc_queue_id));
+      setRaw(raw, changes, K.gone('q', event.data.cc_queue_id), '1');
+      delRawWhere(raw, changes, `m${SEP}${event.data.cc_queue_id}${SEP}`);
       break;
     case 'queue.member_assigned':
-      if (!raw.has(K.gone('q', event.data.cc_queue_id))) set(K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type), '1');
+      if (!raw.has(K.gone('q', event.data.cc_queue_id))) setRaw(raw, changes, K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type), '1');
       break;
     case 'queue.member_unassigned':
-      del(K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type));
+      delRaw(raw, changes, K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type));
       break;
     case 'inbox.upserted':
-      if (!raw.has(K.gone('i', event.data.inbox_id))) set(K.inbox(event.data.inbox_id), JSON.stringify({ inbox_name: event.data.inbox_name }));
+      if (!raw.has(K.gone('i', event.data.inbox_id))) setRaw(raw, changes, K.inbox(event.data.inbox_id), JSON.stringify({ inbox_name: event.data.inbox_name }));
       break;
     case 'inbox.deleted':
-      del(K.inbox(event.data.inbox_id));
-      set(K.gone('i', event.data.inbox_id), '1');
-      delWhere(`gu${SEP}${event.data.inbox_id}${SEP}`);
-      delWhere(`gq${SEP}${event.data.inbox_id}${SEP}`);
+      delRaw(raw, changes, K.inbox(event.data.inbox_id));
+      setRaw(raw, changes, K.gone('i', event.data.inbox_id), '1');
+      delRawWhere(raw, changes, `gu${SEP}${event.data.inbox_id}${SEP}`);
+      delRawWhere(raw, changes, `gq${SEP}${event.data.inbox_id}${SEP}`);
       break;
     case 'inbox.user_granted':
-      if (!raw.has(K.gone('i', event.data.inbox_id))) set(K.userGrant(event.data.inbox_id, event.data.user_id), '1');
+      if (!raw.has(K.gone('i', event.data.inbox_id))) setRaw(raw, changes, K.userGrant(event.data.inbox_id, event.data.user_id), '1');
       break;
     case 'inbox.user_revoked':
-      del(K.userGrant(event.data.inbox_id, event.data.user_id));
+      delRaw(raw, changes, K.userGrant(event.data.inbox_id, event.data.user_id));
       break;
     case 'inbox.queue_granted':
-      if (!raw.has(K.gone('i', event.data.inbox_id))) set(K.queueGrant(event.data.inbox_id, event.data.cc_queue_id), '1');
+      if (!raw.has(K.gone('i', event.data.inbox_id))) setRaw(raw, changes, K.queueGrant(event.data.inbox_id, event.data.cc_queue_id), '1');
       break;
     case 'inbox.queue_revoked':
-      del(K.queueGrant(event.data.inbox_id, event.data.cc_queue_id));
+      delRaw(raw, changes, K.queueGrant(event.data.inbox_id, event.data.cc_queue_id));
       break;
     default: {
       const unknown: never = event;

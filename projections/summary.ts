@@ -27,17 +27,35 @@ export function contributions(doc: UserDoc | null): Set<string> {
   const keys = new Set<string>();
   if (!doc) return keys;
   // The entries filterEntries gives per channel, read as the counts need them (channelView): a
-  // document's keys are computed on every change of it.
-  for (const scope of CHANNEL_SCOPES)
-    for (const e of scope === 'all' ? doc.entries : channelView(doc.entries, scope)) {
-      keys.add(`u|${scope}|total`);
-      keys.add(`u|${scope}|${e.access_type}`);
-      for (const q of e.queues) keys.add(`q|${scope}|${e.access_type}|${q.id}`);
-      if (e.target.type === 'queue') keys.add(`q|${scope}|${e.access_type}|${e.target.id}`);
-      if (e.access_type === 'inbox') keys.add(`i|${scope}|${e.target.id}`);
+  // document's keys are computed on every change of it, twice (before and after), so the fixed
+  // parts of each key are spelled once (KEY_PARTS).
+  for (const scope of CHANNEL_SCOPES) {
+    const parts = KEY_PARTS[scope];
+    const entries = scope === 'all' ? doc.entries : channelView(doc.entries, scope);
+    if (entries.length > 0) keys.add(parts.total);
+    for (const e of entries) {
+      keys.add(parts.user[e.access_type]);
+      const queue = parts.queue[e.access_type];
+      for (const q of e.queues) keys.add(queue + q.id);
+      if (e.target.type === 'queue') keys.add(queue + e.target.id);
+      if (e.access_type === 'inbox') keys.add(parts.inbox + e.target.id);
     }
+  }
   return keys;
 }
+
+/** Per scope, the keys `contributions` spells the same for every user, and the prefixes of the others. */
+const KEY_PARTS = Object.fromEntries(
+  CHANNEL_SCOPES.map((scope) => [
+    scope,
+    {
+      total: `u|${scope}|total`,
+      user: Object.fromEntries(ACCESS_TYPES.map((type) => [type, `u|${scope}|${type}`])) as Record<AccessType, string>,
+      queue: Object.fromEntries(ACCESS_TYPES.map((type) => [type, `q|${scope}|${type}|`])) as Record<AccessType, string>,
+      inbox: `i|${scope}|`,
+    },
+  ]),
+) as Record<ChannelScope, { total: string; user: Record<AccessType, string>; queue: Record<AccessType, string>; inbox: string }>;
 
 /** Counter deltas (+1 / -1 per key) for a document going from `before` to `after`. */
 export function counterDeltas(before: UserDoc | null, after: UserDoc | null): Map<string, number> {

@@ -3,18 +3,7 @@
  * (channel, access type) filter combination, so that a filtered, sorted report page is a plain
  * range filter and sort on numbers and keywords, with no nested queries.
  */
-import {
-  ACCESS_TYPES,
-  type AccessType,
-  CHANNEL_SCOPES,
-  type ChannelScope,
-  type Entry,
-  type EntryView,
-  type UserDoc,
-  accessTypes,
-  canAccess,
-  channelView,
-} from '../../projections/index.ts';
+import { ACCESS_TYPES, type AccessType, CHANNEL_SCOPES, type ChannelScope, type Entry, type EntryView, type UserDoc, accessTypes, channelView } from '../../projections/index.ts';
 import { fold, searchTerms } from './search-terms.ts';
 
 export type TypeScope = AccessType | 'all';
@@ -63,30 +52,55 @@ export function targetFilterKey(filter: { access_type?: AccessType | undefined; 
   return undefined;
 }
 
+function addTarget(targets: Map<string, Set<string>>, key: string, target: string): void {
+  const set = targets.get(key);
+  if (set) set.add(target);
+  else targets.set(key, new Set([target]));
+}
+
+/** An entry's target (`<type>␟<id>`) and the target keys it counts under (targetCounts). */
+interface EntryKeys {
+  target: string;
+  keys: string[];
+}
+
+function entryKeys(e: EntryView): EntryKeys {
+  const { type: targetType, id } = e.target;
+  const type = TYPE_CODE[e.access_type];
+  const all = TYPE_CODE.all;
+  const keys: string[] = [];
+  if (targetType === 'inbox') keys.push(inboxKey(all, id));
+  // An entry on a queue comes through it: every path of a recording entry names its queue, so it is among `queues`.
+  for (const { id: q } of e.queues) {
+    if (targetType === 'inbox') keys.push(pairKey(all, id, q));
+    keys.push(queueKey(all, q), queueKey(type, q));
+  }
+  return { target: `${targetType}${SEP}${id}`, keys };
+}
+
+/**
+ * Per entry, its keys, computed once per document: an entry whose paths are all of one channel is
+ * the same object in the document's `all` view and in that channel's (channelView).
+ */
+function keysOf(e: EntryView, memo: Map<EntryView, EntryKeys> | undefined): EntryKeys {
+  let keys = memo?.get(e);
+  if (!keys) {
+    keys = entryKeys(e);
+    memo?.set(e, keys);
+  }
+  return keys;
+}
+
 /**
  * Every target-filter key under which entries remain, with Can Access under it: the same counts as
  * filterEntries with that inbox_id / cc_queue_id gives (an entry comes through the queues of its
  * paths; an entry on a queue comes through it), computed in one pass.
  */
-export function targetCounts(entries: readonly EntryView[]): Map<string, number> {
+export function targetCounts(entries: readonly EntryView[], memo?: Map<EntryView, EntryKeys>): Map<string, number> {
   const targets = new Map<string, Set<string>>();
-  const add = (key: string, target: string) => {
-    const set = targets.get(key);
-    if (set) set.add(target);
-    else targets.set(key, new Set([target]));
-  };
-  const all = TYPE_CODE.all;
   for (const e of entries) {
-    const { type: targetType, id } = e.target;
-    const target = `${targetType}${SEP}${id}`;
-    const type = TYPE_CODE[e.access_type];
-    if (targetType === 'inbox') add(inboxKey(all, id), target);
-    // An entry on a queue comes through it: every path of a recording entry names its queue, so it is among `queues`.
-    for (const { id: q } of e.queues) {
-      if (targetType === 'inbox') add(pairKey(all, id, q), target);
-      add(queueKey(all, q), target);
-      add(queueKey(type, q), target);
-    }
+    const { target, keys } = keysOf(e, memo);
+    for (const key of keys) addTarget(targets, key, target);
   }
   const counts = new Map<string, number>();
   for (const [key, set] of targets) counts.set(key, set.size);
@@ -108,9 +122,15 @@ export function countBits(n: number): number[] {
  * Can Access over all (canAccess) and under each access type: an entry is one access type to one
  * target, so under a type it is the number of entries of that type.
  */
-function canAccessByType(entries: readonly EntryView[]): Record<TypeScope, number> {
-  const byType: Record<TypeScope, number> = { all: canAccess(entries), inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 };
-  for (const e of entries) byType[e.access_type] += 1;
+function canAccessByType(entries: readonly EntryView[], memo: Map<EntryView, EntryKeys>): Record<TypeScope, number> {
+  const targets = new Set<string>();
+  const byType: Record<TypeScope, number> = { all: 0, inbox: 0, automatic_call_recording: 0, ad_hoc_call_recording: 0 };
+  for (const e of entries) {
+    targets.add(keysOf(e, memo).target);
+    byType[e.access_type] += 1;
+  }
+  // canAccess (projections/views.ts): distinct targets
+  byType.all = targets.size;
   return byType;
 }
 
@@ -121,10 +141,11 @@ export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
   const at = {} as IndexedUser['at'];
   const tg = {} as IndexedUser['tg'];
   const tc = {} as IndexedUser['tc'];
+  const memo = new Map<EntryView, EntryKeys>();
   for (const scope of CHANNEL_SCOPES) {
     const entries = scope === 'all' ? doc.entries : channelView(doc.entries, scope);
     at[scope] = accessTypes(entries);
-    const counts = [...targetCounts(entries)].sort(byKey);
+    const counts = [...targetCounts(entries, memo)].sort(byKey);
     const keys: string[] = [];
     const bits: string[] = [];
     for (const [key, n] of counts) {
@@ -133,7 +154,7 @@ export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
     }
     tg[scope] = keys;
     tc[scope] = bits;
-    ca[scope] = canAccessByType(entries);
+    ca[scope] = canAccessByType(entries, memo);
   }
   return {
     account_id: accountId,
