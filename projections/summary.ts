@@ -3,8 +3,7 @@
  * and kept incrementally as counters, where each document contributes a set of counter keys and a
  * document change moves the counters by the difference of its old and new sets.
  */
-import { ACCESS_TYPES, type AccessType, CHANNELS, type Channel, type ReportFilter, type UserDoc } from './model.ts';
-import { channelView } from './views.ts';
+import { ACCESS_TYPES, type AccessType, CHANNELS, type Channel, type Entry, type ReportFilter, type UserDoc } from './model.ts';
 
 /** `all` stands for "no channel filter". */
 export type ChannelScope = Channel | 'all';
@@ -26,22 +25,33 @@ export interface Summary {
 export function contributions(doc: UserDoc | null): Set<string> {
   const keys = new Set<string>();
   if (!doc) return keys;
-  // The entries filterEntries gives per channel, read as the counts need them (channelView): a
-  // document's keys are computed on every change of it, twice (before and after), so the fixed
-  // parts of each key are spelled once (KEY_PARTS).
-  for (const scope of CHANNEL_SCOPES) {
-    const parts = KEY_PARTS[scope];
-    const entries = scope === 'all' ? doc.entries : channelView(doc.entries, scope);
-    if (entries.length > 0) keys.add(parts.total);
-    for (const e of entries) {
-      keys.add(parts.user[e.access_type]);
-      const queue = parts.queue[e.access_type];
-      for (const q of e.queues) keys.add(queue + q.id);
-      if (e.target.type === 'queue') keys.add(queue + e.target.id);
-      if (e.access_type === 'inbox') keys.add(parts.inbox + e.target.id);
-    }
+  // The entries filterEntries gives per channel, read as the counts need them (channelView), in one
+  // pass: an entry is in a channel's view when one of its paths is of that channel, through the
+  // queues of those paths. A document's keys are computed on every change of it, twice (before
+  // and after), so the fixed parts of each key are spelled once (KEY_PARTS).
+  for (const e of doc.entries) {
+    addEntryKeys(keys, KEY_PARTS.all, e, e.queues);
+    for (const p of e.granted_by) addEntryKeys(keys, KEY_PARTS[p.channel], e, p.queue_id === null ? NO_QUEUES : [{ id: p.queue_id }]);
   }
   return keys;
+}
+
+const NO_QUEUES: readonly { id: string }[] = [];
+
+function addEntryKeys(keys: Set<string>, parts: KeyParts, e: Entry, queues: readonly { id: string }[]): void {
+  keys.add(parts.total);
+  keys.add(parts.user[e.access_type]);
+  const queue = parts.queue[e.access_type];
+  for (const q of queues) keys.add(queue + q.id);
+  if (e.target.type === 'queue') keys.add(queue + e.target.id);
+  if (e.access_type === 'inbox') keys.add(parts.inbox + e.target.id);
+}
+
+interface KeyParts {
+  total: string;
+  user: Record<AccessType, string>;
+  queue: Record<AccessType, string>;
+  inbox: string;
 }
 
 /** Per scope, the keys `contributions` spells the same for every user, and the prefixes of the others. */
@@ -55,7 +65,7 @@ const KEY_PARTS = Object.fromEntries(
       inbox: `i|${scope}|`,
     },
   ]),
-) as Record<ChannelScope, { total: string; user: Record<AccessType, string>; queue: Record<AccessType, string>; inbox: string }>;
+) as Record<ChannelScope, KeyParts>;
 
 /** Counter deltas (+1 / -1 per key) for a document going from `before` to `after`. */
 export function counterDeltas(before: UserDoc | null, after: UserDoc | null): Map<string, number> {
