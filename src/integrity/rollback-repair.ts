@@ -29,6 +29,7 @@ import { RAISE_COUNTER } from '../redis/scripts.ts';
 import { REFRESH_FIELD, readCheckpoints } from './checkpoints.ts';
 import { readRepair, writeRepair } from './repair-state.ts';
 import { versionOffset } from './versions.ts';
+import { refreshIndices } from '../opensearch/indices.ts';
 
 export interface RollbackRepairDeps {
   redis: Redis;
@@ -66,7 +67,7 @@ export async function repairRollback(deps: RollbackRepairDeps, reason: string, t
     done += 1;
     await writeRepair(redis, space.namespace, { done: String(done), heartbeat_at: new Date().toISOString() });
   }
-  await opensearch.indices.refresh({ index: indexList(indices).join(',') });
+  await refreshIndices(opensearch, indexList(indices).join(','));
   await writeRepair(redis, space.namespace, { phase: 'replaying', heartbeat_at: new Date().toISOString() });
   logger.info({ accounts: done, seconds: (Date.now() - started) / 1000, epoch: plan.epoch }, 'OpenSearch holds what Redis holds again; replaying the lost events');
   return plan.epoch;
@@ -156,7 +157,7 @@ async function rewriteAccount(deps: RollbackRepairDeps, accountId: string, v0: n
 /** Deletes (at `version`) every record the query finds, page after page, until it finds none. */
 async function drain(opensearch: Client, index: string, query: object, version: number, offset: number): Promise<void> {
   for (;;) {
-    await opensearch.indices.refresh({ index });
+    await refreshIndices(opensearch, index);
     const { body } = await opensearch.search({ index, body: { size: 5_000, query, version: false, _source: false } });
     const hits = (body as { hits: { hits: { _id: string }[] } }).hits.hits;
     if (hits.length === 0) return;

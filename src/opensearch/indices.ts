@@ -128,3 +128,26 @@ export async function pointAlias(client: Client, alias: string, index: string): 
   actions.push({ add: { index, alias } });
   await client.indices.updateAliases({ body: { actions } });
 }
+
+/** What a refresh reports of its shards. */
+export interface RefreshShards {
+  total?: number;
+  successful?: number;
+  failed?: number;
+}
+
+/**
+ * Throws when a shard failed the refresh: what it was to make searchable may not be, so nothing may
+ * be published or cleared on its word (a publisher retries on its next tick). A replica not assigned
+ * (a yellow cluster) is not a failure: it counts in `total`, not in `successful` or `failed`.
+ */
+export function requireRefreshed(shards: RefreshShards | undefined, index: string): void {
+  const failed = shards?.failed ?? 0;
+  if (failed > 0) throw new Error(`refresh of ${index}: ${failed} of ${shards?.total ?? '?'} shards failed`);
+}
+
+/** Refreshes the indices (comma-separated) and requires every shard refreshed (requireRefreshed). */
+export async function refreshIndices(client: Client, index: string): Promise<void> {
+  const { body } = await client.indices.refresh({ index });
+  requireRefreshed(body._shards, index);
+}

@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics.ts';
 import type { AccountStatePort, OutboxClear } from '../ports/account-state.ts';
 import { sleep } from '../retry.ts';
 import type { WriteGate } from './write-gate.ts';
+import { refreshIndices } from '../opensearch/indices.ts';
 
 export interface PositionPublisherOptions {
   opensearch: Client;
@@ -110,7 +111,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
           const ops = checkpointOps(options.checkpoints.indices(), publishedGuard(offsets, refresh));
           await writeDocs(opensearch, ops, options.checkpoints.requireAlias ? { requireAlias: true } : {});
         }
-        await opensearch.indices.refresh({ index: options.index() });
+        await refreshIndices(opensearch, options.index());
       });
       // Sealed before any position of this refresh is published: a reader that reads a position and
       // then the sealed number compares the index with a refresh at or past the one that published it.

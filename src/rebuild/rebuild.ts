@@ -12,7 +12,7 @@ import { clearRepair, writeRepair } from '../integrity/repair-state.ts';
 import { endOffsets, eventTopics } from '../kafka/client.ts';
 import { requireFullHistory } from '../kafka/history-retention.ts';
 import { createMetrics } from '../metrics.ts';
-import { factsAlias, factsIndex, pointAlias, usersAlias, usersIndex } from '../opensearch/indices.ts';
+import { factsAlias, factsIndex, pointAlias, refreshIndices, usersAlias, usersIndex } from '../opensearch/indices.ts';
 import { createProjector, projectorGroupId } from '../projector/projector.ts';
 import { createAccountStore } from '../redis/account-store.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
@@ -153,7 +153,7 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     let wrong = differing(verified);
     for (let attempt = 0; wrong.length > 0 && attempt < 20; attempt++) {
       await new Promise((r) => setTimeout(r, 250));
-      await opensearch.indices.refresh({ index: [indices.users, indices.facts].join(',') });
+      await refreshIndices(opensearch, [indices.users, indices.facts].join(','));
       const again: AccountReport[] = [];
       for (const r of wrong) again.push(await verifyAccount(verifyDeps, r.accountId));
       wrong = differing(again);
