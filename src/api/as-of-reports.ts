@@ -81,14 +81,19 @@ export function asOfListingHash(at: number, filter: UsersFilter, sort: UsersSort
   return listingHash(filter, sort, { as_of: at });
 }
 
-/** What an as_of cursor's snapshot field holds: the generation and the account's version of the listing. */
+/**
+ * What an as_of cursor's snapshot field holds: the generation, its epoch and the account's version
+ * of the listing (`as_of:<generation>:<epoch>:<version>`). A version names a state only within an
+ * epoch: after a rollback repair (which raises the epoch) the replay counts the versions again.
+ */
 const SNAPSHOT_PREFIX = 'as_of:';
 
-function parseSnapshot(text: string): { generation: string; version: number } | undefined {
-  if (!text.startsWith(SNAPSHOT_PREFIX)) return undefined;
-  const cut = text.lastIndexOf(':');
-  const version = Number(text.slice(cut + 1));
-  return Number.isSafeInteger(version) && version >= 0 ? { generation: text.slice(SNAPSHOT_PREFIX.length, cut), version } : undefined;
+function parseSnapshot(text: string): { generation: string; epoch: number; version: number } | undefined {
+  const parts = text.startsWith(SNAPSHOT_PREFIX) ? text.slice(SNAPSHOT_PREFIX.length).split(':') : [];
+  if (parts.length !== 3) return undefined;
+  const [generation, epoch, version] = [parts[0]!, Number(parts[1]), Number(parts[2])];
+  const whole = (n: number) => Number.isSafeInteger(n) && n >= 0;
+  return whole(epoch) && whole(version) ? { generation, epoch, version } : undefined;
 }
 
 /**
@@ -99,7 +104,13 @@ function parseSnapshot(text: string): { generation: string; version: number } | 
 export async function usersPageAsOf(request: AsOfPageRequest): Promise<AsOfPageResult> {
   const hash = asOfListingHash(request.at, request.filter, request.sort);
   const accountId = request.filter.accountId;
-  let state = { version: undefined as number | undefined, after: undefined as (string | number)[] | undefined, delivered: 0, position: undefined as string | undefined };
+  let state = {
+    epoch: undefined as number | undefined,
+    version: undefined as number | undefined,
+    after: undefined as (string | number)[] | undefined,
+    delivered: 0,
+    position: undefined as string | undefined,
+  };
   if (request.cursor !== undefined) {
     const decoded = decodeCursor(request.cursor, request.secret);
     const snapshot = decoded ? parseSnapshot(decoded.pit) : undefined;
@@ -108,15 +119,17 @@ export async function usersPageAsOf(request: AsOfPageRequest): Promise<AsOfPageR
       throw badRequest('the cursor belongs to a listing with another as_of, filters or sort; start again without it', [{ field: 'cursor', message: 'does not match the filters' }]);
     if (snapshot.generation !== request.generation)
       throw badRequest('the index was rebuilt since this listing began; start again without the cursor', [{ field: 'cursor', message: 'expired' }]);
-    state = { version: snapshot.version, after: decoded.after as (string | number)[], delivered: decoded.delivered, position: decoded.position };
+    state = { epoch: snapshot.epoch, version: snapshot.version, after: decoded.after as (string | number)[], delivered: decoded.delivered, position: decoded.position };
   }
 
   let records: FactIntervalRecord[];
   let version: number;
+  let epoch: number;
   try {
     const snapshot = await request.sources.account(accountId);
     version = state.version ?? snapshot.version;
-    if (snapshot.version < version)
+    epoch = snapshot.epoch ?? 0;
+    if (snapshot.version < version || (state.epoch !== undefined && state.epoch !== epoch))
       throw badRequest('the account’s state went back since this listing began (a store was restored); start again without the cursor', [{ field: 'cursor', message: 'expired' }]);
     records = await validAtVersion(request.sources, accountId, request.at, snapshot, version);
     state.position ??= request.positionOf(snapshot.offsets);
@@ -128,7 +141,7 @@ export async function usersPageAsOf(request: AsOfPageRequest): Promise<AsOfPageR
   const page = pageAfter(rows, state.after, request.size, request.sort.order);
   const delivered = state.delivered + page.length;
   const more = page.length === request.size && delivered < rows.length;
-  const pit = `${SNAPSHOT_PREFIX}${request.generation}:${version}`;
+  const pit = `${SNAPSHOT_PREFIX}${request.generation}:${epoch}:${version}`;
   return {
     rows: page.map((r) => r.row),
     total: rows.length,

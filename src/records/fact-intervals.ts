@@ -19,6 +19,22 @@ export interface EventRef {
   seq: number;
 }
 
+/**
+ * One copy of each event type and topic name among the event references an account holds: every
+ * raw fact keeps the reference of the event that opened it, and a string parsed from JSON is a copy
+ * of its own (about 70 of the 650 bytes a raw fact costs the projector's cache, bench/account-memory.ts).
+ */
+const SHARED_NAMES = new Map<string, string>();
+/** The names shared at most: types and topics are a handful; anything past this is kept as it came. */
+const SHARED_NAMES_MAX = 1_024;
+
+export function sharedName(name: string): string {
+  const shared = SHARED_NAMES.get(name);
+  if (shared !== undefined) return shared;
+  if (SHARED_NAMES.size < SHARED_NAMES_MAX) SHARED_NAMES.set(name, name);
+  return name;
+}
+
 export const OPEN_END = Number.MAX_SAFE_INTEGER;
 
 /** A raw fact's value over an interval of event time (projections/raw-facts.ts): what `as_of` reads. */
@@ -81,6 +97,8 @@ export function openRecord(accountId: string, key: string, raw: RawValue): FactI
  */
 export interface IntervalSnapshot {
   version: number;
+  /** the generation's epoch, when read with the account (src/redis/open-intervals.ts readAccountIntervals) */
+  epoch?: number;
   /** the account's applied offsets at that version (`<topic>:<partition>` -> offset): the events it reflects */
   offsets: Map<string, bigint>;
   open: FactIntervalRecord[];

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { decodeIntervalOutbox } from '../records/account-records.ts';
 import { type FactIntervalRecord, type IntervalSnapshot, type RawValue, openRecord, subjectRange } from '../records/fact-intervals.ts';
 import { unwrap } from './account-store.ts';
-import { APPLIED_PREFIX, type KeySpace, accountKeys, offsetsIn } from './keys.ts';
+import { APPLIED_PREFIX, type KeySpace, accountKeys, generationKeys, offsetsIn } from './keys.ts';
 
 /**
  * The raw facts of some subjects, the outbox and the version, in one step.
@@ -55,11 +55,17 @@ function stateOf(meta: Record<string, string>): { version: number; offsets: Map<
   return { version: Number(meta.v ?? 0), offsets: offsetsIn(meta, APPLIED_PREFIX) };
 }
 
-/** Every interval of the account Redis holds (what `as_of` merges with the index's closed records). */
+/**
+ * Every interval of the account Redis holds (what `as_of` merges with the index's closed records),
+ * with the generation's epoch read in the same step: a version names a state only within an epoch
+ * (a rollback repair raises it, and the replay after it counts the versions again).
+ */
 export async function readAccountIntervals(redis: Redis, space: KeySpace, accountId: string): Promise<IntervalSnapshot> {
   const k = accountKeys(space, accountId);
-  const [meta, raw, outbox] = unwrap(await redis.multi().hgetall(k.meta).hgetall(k.rawFacts).hgetall(k.intervalOutbox).exec()) as Record<string, string>[];
-  return { ...stateOf(meta!), open: openRecords(accountId, Object.entries(raw!)), closed: closedRecords(Object.entries(outbox!)) };
+  const [meta, raw, outbox, epoch] = unwrap(
+    await redis.multi().hgetall(k.meta).hgetall(k.rawFacts).hgetall(k.intervalOutbox).hget(generationKeys(space).identity, 'epoch').exec(),
+  ) as [Record<string, string>, Record<string, string>, Record<string, string>, string | null];
+  return { ...stateOf(meta), epoch: Number(epoch ?? 0), open: openRecords(accountId, Object.entries(raw)), closed: closedRecords(Object.entries(outbox)) };
 }
 
 /** The account's intervals of the given subjects that Redis holds (what a user's history merges). */
