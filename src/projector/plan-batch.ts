@@ -23,7 +23,7 @@ import {
   remember,
   sameDoc,
 } from '../../projections/index.ts';
-import { type EventRef, type FactIntervalRecord, type RawState, type RawValue, SEQ_PER_VERSION, factRecord, factRecordId } from '../records/fact-intervals.ts';
+import { type EventRef, type FactIntervalRecord, type RawState, type RawValue, SEQ_PER_VERSION, factRecord, factRecordId, sharedName } from '../records/fact-intervals.ts';
 
 export interface PositionedEvent {
   event: FactEvent & { time?: string };
@@ -62,8 +62,8 @@ export interface BatchPlan {
 function eventRef(source: BatchSource, event: PositionedEvent['event'], offset: bigint, seq: number): EventRef {
   return {
     event_id: event.id,
-    type: event.type,
-    topic: source.topic,
+    type: sharedName(event.type),
+    topic: sharedName(source.topic),
     partition: source.partition,
     offset: offset.toString(),
     time: event.time ?? new Date(event.timeMs).toISOString(),

@@ -300,6 +300,13 @@ interface Counted {
  * seconds). Returns the writes of each commit, or null when another projector wrote the account
  * since it was read (what was committed before is in the account's outbox).
  */
+/** One increment per event type, not per event: prom-client hashes the labels on every call. */
+function countApplied(metrics: NonNullable<BatchDeps['metrics']>, applied: readonly { type: string }[]): void {
+  const byType = new Map<string, number>();
+  for (const e of applied) byType.set(e.type, (byType.get(e.type) ?? 0) + 1);
+  for (const [type, n] of byType) metrics.eventsApplied.inc({ type }, n);
+}
+
 async function commitInPieces(
   deps: BatchDeps,
   pace: () => Promise<void>,
@@ -340,7 +347,7 @@ async function commitInPieces(
     account.offsets.set(field, plan.lastOffset);
     for (const userId of users) account.dirty.set(userId, version);
     for (const [id, json] of intervalJson) account.intervalOutbox.set(id, { version, json });
-    for (const e of plan.applied) deps.metrics?.eventsApplied.inc({ type: e.type });
+    if (deps.metrics) countApplied(deps.metrics, plan.applied);
     counted.applied += plan.applied.length;
     counted.duplicates += plan.duplicates;
     counted.newestMs = Math.max(counted.newestMs, plan.newestMs);

@@ -5,13 +5,15 @@
  * changes coalesced so that each key is written once, with its last value.
  */
 import type { FactChange } from '../../projections/index.ts';
-import type { RawState, RawValue } from './fact-intervals.ts';
+import { type RawState, type RawValue, sharedName } from './fact-intervals.ts';
 
 export function decodeRaw(entries: Iterable<readonly [string, string]>): RawState {
   const raw: RawState = { values: new Map(), opened: new Map() };
   for (const [key, json] of entries) {
     const { v, f } = JSON.parse(json) as RawValue;
     raw.values.set(key, v);
+    f.type = sharedName(f.type);
+    f.topic = sharedName(f.topic);
     raw.opened.set(key, f);
   }
   return raw;
