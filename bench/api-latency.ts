@@ -13,7 +13,8 @@
  *   5. resident memory of the projector's process and the API's process.
  *
  * Rounds repeat step 3-4 on the same dataset; the report gives medians over rounds and each round.
- * The target routes (GET /inboxes, GET /users?inbox_id=, GET /users?cc_queue_id=) are measured on
+ * The target routes (GET /inboxes, GET /users?inbox_id=, GET /users?cc_queue_id=, and `as_of` the
+ * middle of the history: the summary and GET /users?inbox_id=) are measured on
  * the dataset's largest account (most user documents), idle only, through the API: the inbox the
  * most users reach and the queue with the most users under cc_queue_id. A listing's first page
  * (size 50) of a long target opens a point in time; the load worker closes each one after timing
@@ -33,6 +34,7 @@ import { mintToken } from '../src/api/tokens.ts';
 import { CHECKPOINT_ACCOUNT } from '../src/integrity/checkpoints.ts';
 import { buildUsersQuery } from '../src/api/users-query.ts';
 import { words } from '../src/opensearch/search-terms.ts';
+import { benchPreset } from '../src/demo/generator.ts';
 import { createRandom } from '../src/demo/random.ts';
 import { sleep } from '../src/retry.ts';
 import { parseFlags } from './support/args.ts';
@@ -84,10 +86,15 @@ export const API_FLAGS = {
 } as const;
 
 type BaseRoute = 'summary' | 'search' | 'drill-down';
-/** The target routes, on the largest account: GET /inboxes, GET /users?inbox_id=, GET /users?cc_queue_id= */
-type TargetRoute = 'inboxes' | 'users?inbox_id' | 'users?cc_queue_id';
+/**
+ * The target routes, on the largest account: GET /inboxes, GET /users?inbox_id=, GET /users?cc_queue_id=,
+ * and two audits of the middle of the history (AS_OF): the summary, and who reached the inbox then.
+ */
+type TargetRoute = 'inboxes' | 'users?inbox_id' | 'users?cc_queue_id' | 'summary?as_of' | 'users?inbox_id&as_of';
 type Route = BaseRoute | TargetRoute;
-const TARGET_ROUTES: TargetRoute[] = ['inboxes', 'users?inbox_id', 'users?cc_queue_id'];
+const TARGET_ROUTES: TargetRoute[] = ['inboxes', 'users?inbox_id', 'users?cc_queue_id', 'summary?as_of', 'users?inbox_id&as_of'];
+/** The middle of benchPreset's history: an `as_of` answer merges the intervals open then (decision 47). */
+const AS_OF = new Date(Date.parse(benchPreset(1).startTime) + (benchPreset(1).spanDays / 2) * 86_400_000).toISOString();
 const isTarget = (route: Route): route is TargetRoute => (TARGET_ROUTES as Route[]).includes(route);
 type Condition = 'idle' | 'ingest';
 
@@ -290,13 +297,14 @@ async function pickTargets(pipeline: LivePipeline, api: ApiProcess, secret: stri
 
 function targetItems(route: TargetRoute, targets: Targets, token: string): HttpItem[] {
   const base = `/v1/accounts/${encodeURIComponent(targets.accountId)}/access`;
-  const path =
-    route === 'inboxes'
-      ? `${base}/inboxes`
-      : route === 'users?inbox_id'
-        ? `${base}/users?inbox_id=${encodeURIComponent(targets.inbox.id)}&size=50`
-        : `${base}/users?cc_queue_id=${encodeURIComponent(targets.queue.id)}&size=50`;
-  return [{ path, token }];
+  const paths: Record<TargetRoute, string> = {
+    inboxes: `${base}/inboxes`,
+    'users?inbox_id': `${base}/users?inbox_id=${encodeURIComponent(targets.inbox.id)}&size=50`,
+    'users?cc_queue_id': `${base}/users?cc_queue_id=${encodeURIComponent(targets.queue.id)}&size=50`,
+    'summary?as_of': `${base}/summary?as_of=${AS_OF}`,
+    'users?inbox_id&as_of': `${base}/users?inbox_id=${encodeURIComponent(targets.inbox.id)}&size=50&as_of=${AS_OF}`,
+  };
+  return [{ path: paths[route], token }];
 }
 
 const caseName = (c: CaseDef) => `${c.route} ${c.via === 'api' ? 'API' : `direct ${c.via}`} c=${c.connections}`;

@@ -60,7 +60,8 @@ async function runJob(job: LoadJob): Promise<LoadResult> {
       if (cursor !== undefined) {
         cursors += 1;
         const pit = job.releaseCursors ? decodeCursor(cursor, job.releaseCursors.secret)?.pit : undefined;
-        if (pit) toRelease.push(pit);
+        // An as_of listing's cursor holds no point in time (decision 47): nothing to close.
+        if (pit && !pit.startsWith('as_of:')) toRelease.push(pit);
       }
       // A drill-down of a user the churn deleted is a proper answer (404), as the direct GET's "not found" is.
       return status === 200 || (status === 404 && job.ok404 === true);
