@@ -48,6 +48,12 @@ export function createAccountCache(
     budgetBytes?: number;
     /** the accounts events wait for, in the order they will be served (src/projector/lanes.ts) */
     serveOrder?: () => Iterable<string>;
+    /**
+     * Accounts a round still holds (planning, committing or writing) though their lock is free: the
+     * budget keeps them, since dropping one frees nothing while the round holds it, and its next
+     * round would read it again (with the round's copy still alive: two copies at once).
+     */
+    inUse?: () => ReadonlySet<string>;
     onEvict?: (accountId: string) => void;
     onLoad?: (accountId: string, load: AccountLoad) => void;
   } = {},
@@ -91,9 +97,10 @@ export function createAccountCache(
   function trim(target = budget): void {
     let total = bytes();
     if (total <= target) return;
+    const held = options.inUse?.() ?? new Set<string>();
     for (const accountId of dropOrder()) {
       if (total <= target || (target > 0 && accounts.size <= 1)) return;
-      if (locks.has(accountId)) continue;
+      if (locks.has(accountId) || held.has(accountId)) continue;
       const account = accounts.get(accountId)!;
       accounts.delete(accountId);
       total -= estimateBytes(account);

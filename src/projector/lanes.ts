@@ -370,6 +370,13 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
     /** Events waiting or in a round. */
     queued: () => queued,
 
+    /** The account's events in its lanes that no round has taken. */
+    waiting(accountId: string): number {
+      let n = 0;
+      for (const [field, lane] of lanes.get(accountId) ?? []) n += lane.length - takenIn(accountId, field);
+      return n;
+    },
+
     /** The accounts with events waiting or in a round, in the order `take` serves them (the one just served last). */
     serveOrder: () => lanes.keys(),
 

@@ -28,7 +28,7 @@ import { sendToDeadLetter } from './dead-letter.ts';
 import { decodeBatch } from './decode-batch.ts';
 import { createProjectorHealth } from './health.ts';
 import { createLagMonitor } from './lag-monitor.ts';
-import { type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
+import { type Consumed, type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
 import { lightAccounts } from './light-accounts.ts';
 import { type BatchControl, createPatience } from './patience.ts';
 import { createPositionPublisher } from './positions.ts';
@@ -179,6 +179,7 @@ export function createProjector(deps: ProjectorDeps) {
   const cache = createAccountCache(store, config.dedupeWindowMs, {
     ...(config.accountCacheBytes ? { budgetBytes: config.accountCacheBytes } : {}),
     serveOrder: () => lanes.serveOrder(),
+    inUse: () => heldAccounts(),
     onEvict: () => metrics?.accountsEvicted.inc(),
     onLoad: (accountId, load) => {
       metrics?.accountLoadSeconds.observe({ after: load.afterEviction ? 'eviction' : 'none' }, load.seconds);
@@ -298,11 +299,11 @@ export function createProjector(deps: ProjectorDeps) {
           // (decisions 37 and 45); the others wait for the write. A retry commits again: the
           // first counts.
           if (round.committed) return;
-          const light = round.kind === 'short' && !behind() ? lightAccounts(committed.work, LIGHT_WORK) : new Set<string>();
-          if (light.size === 0) return;
+          const early = round.kind === 'short' && !behind() ? lightAccounts(committed.work, LIGHT_WORK) : catchingUp(round, committed.consumed);
+          if (early.size === 0) return;
           lanes.commit(round, committed.consumed);
           recordWork(committed.work);
-          freeAccounts(round, light);
+          freeAccounts(round, early);
         },
         // Marked inside the gate, with the write: the next refresh shows exactly these.
         onWritten: (written) => {
@@ -425,6 +426,38 @@ export function createProjector(deps: ProjectorDeps) {
       entry.accounts = new Set([...entry.accounts].filter((accountId) => !light.has(accountId)));
     } else entry.accounts = new Set();
     accountsFreed?.();
+  }
+
+  /**
+   * A heavy round (one account's fan-out) lets its account go at commit when the account has at
+   * least twice as many events waiting again as the round consumed: its next round is planned while
+   * this one writes, so the projector's thread derives while OpenSearch indexes (decision 48; first
+   * measured as decision 39). With fewer waiting the next round would be smaller than this one (a
+   * round's events go back to Kafka's fetch only once written), and smaller rounds merge less of a
+   * role changed again and again. One heavy round at a time does this: each holds up to a work
+   * budget of documents while it writes, and the account stays in the cache meanwhile (`inUse`).
+   */
+  function catchingUp(round: Round, consumed: Consumed): Set<string> {
+    const early = new Set<string>();
+    if (round.kind !== 'heavy') return early;
+    for (const [other, entry] of running) if (other !== round && other.kind === 'heavy' && entry.writing.length > 0) return early;
+    for (const byAccount of round.taken.values())
+      for (const accountId of byAccount.keys()) {
+        let mine = 0;
+        for (const byField of consumed.values()) mine += byField.get(accountId) ?? 0;
+        if (mine > 0 && lanes.waiting(accountId) >= 2 * mine) early.add(accountId);
+      }
+    return early;
+  }
+
+  /** The accounts the rounds in flight hold, planning or writing (the account cache keeps them). */
+  function heldAccounts(): Set<string> {
+    const held = new Set<string>();
+    for (const entry of running.values()) {
+      for (const accountId of entry.accounts) held.add(accountId);
+      for (const accountId of entry.writing) held.add(accountId);
+    }
+    return held;
   }
 
   function recordWork(work: ReadonlyMap<string, number>): void {
