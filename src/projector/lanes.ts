@@ -100,6 +100,13 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
     return takenCounts.get(accountId)?.get(field) ?? 0;
   }
 
+  /** The account's events in the given lanes that no round has taken. */
+  function untaken(accountId: string, byField: ReadonlyMap<string, readonly unknown[]>): number {
+    let n = 0;
+    for (const [field, lane] of byField) n += lane.length - takenIn(accountId, field);
+    return n;
+  }
+
   function countTaken(accountId: string, field: string, delta: number): void {
     const byField = takenCounts.get(accountId) ?? new Map<string, number>();
     const n = (byField.get(field) ?? 0) + delta;
@@ -215,8 +222,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
         if (budget <= 0 || kind === 'heavy') break;
         if (busy.has(accountId)) continue;
         // What an earlier round of the account consumed and still writes is not this round's.
-        let waiting = 0;
-        for (const [field, lane] of byField) waiting += lane.length - takenIn(accountId, field);
+        const waiting = untaken(accountId, byField);
         if (waiting === 0) continue;
         const accountKind = heavy(accountId) ? 'heavy' : waiting > backlog ? 'backlog' : 'short';
         if (kind !== undefined && accountKind !== kind) continue;
@@ -372,9 +378,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
 
     /** The account's events in its lanes that no round has taken. */
     waiting(accountId: string): number {
-      let n = 0;
-      for (const [field, lane] of lanes.get(accountId) ?? []) n += lane.length - takenIn(accountId, field);
-      return n;
+      return untaken(accountId, lanes.get(accountId) ?? new Map());
     },
 
     /** The accounts with events waiting or in a round, in the order `take` serves them (the one just served last). */

@@ -431,7 +431,7 @@ export function createProjector(deps: ProjectorDeps) {
   /**
    * A heavy round (one account's fan-out) lets its account go at commit when the account has at
    * least twice as many events waiting again as the round consumed: its next round is planned while
-   * this one writes, so the projector's thread derives while OpenSearch indexes (decision 48; first
+   * this one writes, so the projector's thread derives while OpenSearch indexes (decision 49; first
    * measured as decision 39). With fewer waiting the next round would be smaller than this one (a
    * round's events go back to Kafka's fetch only once written), and smaller rounds merge less of a
    * role changed again and again. One heavy round at a time does this: each holds up to a work
