@@ -5,16 +5,25 @@
  * way the projector applies it (planBatch over its events, in the history's order), the garbage is
  * collected, and the heap it holds is measured; printed per account: raw facts, heap MiB, bytes
  * per raw fact, and the cache's estimate beside the measure. No server is involved.
+ * Then the largest account is applied again in rounds as the projector takes them (ROUND_EVENTS
+ * events, cut at WORK_PER_COMMIT), each round's changed documents and closed intervals serialized
+ * as a commit holds them until they are written; the heap the largest round holds is printed: the
+ * figure behind projector.ts HEAVY_ROUND_BYTES.
  *
  *   node --expose-gc --import tsx bench/account-memory.ts [--scale 0.05] [--accounts 6]
  */
 import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount } from '../projections/index.ts';
 import { decodeEvent } from '../schemas/decode.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
+import { toIndexedUser } from '../src/opensearch/user-document.ts';
 import { estimateBytes } from '../src/projector/account-cache.ts';
 import { type PositionedEvent, planBatch } from '../src/projector/plan-batch.ts';
+import { WORK_PER_COMMIT } from '../src/projector/project-batch.ts';
+import { HEAVY_ROUND_BYTES } from '../src/projector/catching-up.ts';
+import { ROUND_EVENTS } from '../src/projector/projector.ts';
 import type { EventRef } from '../src/records/fact-intervals.ts';
 import { parseFlags } from './support/args.ts';
+import { progress } from './support/report.ts';
 
 const flags = parseFlags('bench/account-memory.ts', {
   scale: { default: 0.05, help: 'benchPreset scale', min: 0.001, max: 1 },
@@ -60,3 +69,46 @@ for (const [accountId, events] of largest) {
 }
 ratios.sort((a, b) => a - b);
 process.stdout.write(`${kept.length / 2} accounts held; median bytes per raw fact: ${ratios[Math.floor(ratios.length / 2)]!.toFixed(0)}\n`);
+
+/** The heap a round's serialized documents and intervals hold: measured with them, then without. */
+function heldBy(ops: string[]): number {
+  gc!();
+  const withOps = process.memoryUsage().heapUsed;
+  ops.length = 0;
+  gc!();
+  return withOps - process.memoryUsage().heapUsed;
+}
+
+const [accountId, events] = largest[0]!;
+const state = emptyAccount();
+const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
+let round = { at: 0, docs: 0, intervals: 0, chars: 0 };
+/** the longest round's serialized ops, kept until measured at the end (a full collection per round would take minutes) */
+let longest: string[] = [];
+let rounds = 0;
+for (let at = 0; at < events.length; rounds++) {
+  const plan = planBatch(
+    state,
+    raw,
+    { accountId, topic: 'all', partition: 0, version: rounds + 1 },
+    events.slice(at, at + ROUND_EVENTS),
+    DEFAULT_DEDUPE_WINDOW_MS,
+    WORK_PER_COMMIT,
+  );
+  const ops: string[] = [];
+  for (const doc of plan.docs.values()) if (doc) ops.push(JSON.stringify(toIndexedUser(accountId, doc)));
+  for (const record of plan.intervals.values()) ops.push(JSON.stringify(record));
+  const chars = ops.reduce((n, op) => n + op.length, 0);
+  if (chars > round.chars) {
+    round = { at, docs: plan.docs.size, intervals: plan.intervals.size, chars };
+    longest = ops;
+  }
+  at += plan.consumed;
+  if (rounds % 20 === 19) progress(`${accountId}: ${rounds + 1} rounds, ${at} of ${events.length} events`);
+}
+const bytes = heldBy(longest);
+process.stdout.write(
+  `${accountId} in ${rounds} rounds of up to ${ROUND_EVENTS} events and ${WORK_PER_COMMIT} work: the largest (from event ${round.at}) holds ` +
+    `${round.docs} documents and ${round.intervals} intervals, ${(round.chars / 2 ** 20).toFixed(1)} MiB of JSON, ` +
+    `${(bytes / 2 ** 20).toFixed(1)} MiB of heap (HEAVY_ROUND_BYTES: ${HEAVY_ROUND_BYTES / 2 ** 20} MiB)\n`,
+);

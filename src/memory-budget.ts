@@ -59,10 +59,29 @@ export interface MemoryBudgetDeps {
   observe?: (reading: HeapReading, decision: GrowthDecision) => void;
 }
 
-/** Holds the process within `budgetBytes` from now on; returns the function that stops it. */
-export function holdMemoryBudget(budgetBytes: number, deps: MemoryBudgetDeps = {}): () => void {
+/**
+ * Bytes left under the budget once what is alive and what lies outside the heap are counted: what
+ * one more piece of work that holds memory for a while may take (negative: over the budget).
+ */
+export function roomLeft(reading: HeapReading, budgetBytes: number): number {
+  return budgetBytes - reading.live - reading.outsideHeap;
+}
+
+export interface MemoryHold {
+  /**
+   * The room left under the budget after the last full collection (roomLeft); before the first,
+   * the budget less the resident memory now (garbage counted as alive: the safe side).
+   */
+  room(): number;
+  /** stops holding the process within the budget */
+  release(): void;
+}
+
+/** Holds the process within `budgetBytes` from now on. */
+export function holdMemoryBudget(budgetBytes: number, deps: MemoryBudgetDeps = {}): MemoryHold {
   let percent = 0;
   let warnedAt = -Infinity;
+  let last: HeapReading | undefined;
   const observer = new PerformanceObserver((list) => {
     const major = list.getEntries().some((entry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
     if (!major) return;
@@ -71,6 +90,7 @@ export function holdMemoryBudget(budgetBytes: number, deps: MemoryBudgetDeps = {
     const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
     const outside = Math.max(usage.rss - usage.heapTotal, usage.external + NATIVE_BYTES);
     const reading = { live: usage.heapUsed, outsideHeap: outside + 2 * young };
+    last = reading;
     const decision = heapGrowth(reading, budgetBytes);
     if (decision.percent !== percent) {
       v8.setFlagsFromString(`--heap-growing-percent=${decision.percent}`);
@@ -87,8 +107,11 @@ export function holdMemoryBudget(budgetBytes: number, deps: MemoryBudgetDeps = {
     deps.observe?.(reading, decision);
   });
   observer.observe({ entryTypes: ['gc'] });
-  return () => {
-    observer.disconnect();
-    if (percent !== 0) v8.setFlagsFromString('--heap-growing-percent=0');
+  return {
+    room: () => (last ? roomLeft(last, budgetBytes) : budgetBytes - process.memoryUsage.rss()),
+    release: () => {
+      observer.disconnect();
+      if (percent !== 0) v8.setFlagsFromString('--heap-growing-percent=0');
+    },
   };
 }

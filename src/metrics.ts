@@ -28,6 +28,11 @@ function heapGauges(registers: Registry[]) {
 function accountCacheMetrics(registers: Registry[]) {
   return {
     accountsEvicted: new Counter({ name: 'access_index_accounts_evicted_total', help: 'Accounts dropped from the projector cache to keep it within its memory budget', registers }),
+    heavyRoundsHeld: new Counter({
+      name: 'access_index_heavy_rounds_held_total',
+      help: 'Heavy rounds that kept their account until written because the memory budget had no room for the next round beside them (decision 50)',
+      registers,
+    }),
     accountLoadSeconds: new Histogram({
       name: 'access_index_account_load_seconds',
       help: 'Reading an account from Redis into the projector cache, by whether the memory budget had dropped it (after="eviction") or it was not cached yet (after="none")',

@@ -9,7 +9,7 @@ import { ensureUsersFields } from './opensearch/indices.ts';
 import { IntegrityFault } from './integrity/fault.ts';
 import { ensureTopics } from './kafka/client.ts';
 import { type Logger, createLogger } from './logger.ts';
-import { holdMemoryBudget } from './memory-budget.ts';
+import { holdMemoryBudget, type MemoryHold } from './memory-budget.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createAccountStore } from './redis/account-store.ts';
 import type { AccountStatePort } from './ports/account-state.ts';
@@ -27,6 +27,11 @@ export interface Runtime {
   /** the live generation's indices (users and history) */
   indices: GenerationIndices;
   store: AccountStatePort;
+  /**
+   * Bytes left under ACCESS_INDEX_MEMORY_MB after the last full collection (src/memory-budget.ts);
+   * Infinity in a process not held within it (tests, benches).
+   */
+  memoryRoom: () => number;
   /**
    * Set when the live generation could not be opened because the stores disagree (only with
    * `allowFault`): the long-running commands start anyway, refuse to serve and repair.
@@ -55,7 +60,7 @@ export interface RuntimeOptions {
 }
 
 /** The process's memory budget, its warnings in the log and its readings in the metrics. */
-function holdMemory(config: Config, logger: Logger, metrics: Metrics): () => void {
+function holdMemory(config: Config, logger: Logger, metrics: Metrics): MemoryHold {
   return holdMemoryBudget(config.memoryBudgetBytes, {
     warn: (message, fields) => logger.warn(fields, message),
     observe: (reading, decision) => {
@@ -70,7 +75,7 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
   const config = loadConfig(options.env ?? process.env);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = createMetrics();
-  const releaseMemory = options.memoryBudget ? holdMemory(config, logger, metrics) : () => undefined;
+  const memory: MemoryHold = options.memoryBudget ? holdMemory(config, logger, metrics) : { room: () => Infinity, release: () => undefined };
   const clients = createClients(config, logger);
   try {
     const onRetry = (error: unknown, attempt: number) => logger.warn({ err: error, attempt }, 'servers not reachable yet; retrying');
@@ -109,15 +114,16 @@ export async function openRuntime(options: RuntimeOptions = {}): Promise<Runtime
       index: opened.indices.users,
       indices: opened.indices,
       store: createAccountStore(clients.redis, space),
+      memoryRoom: memory.room,
       close: () => {
-        releaseMemory();
+        memory.release();
         return clients.close();
       },
     };
     if ('fault' in opened) runtime.fault = opened.fault;
     return runtime;
   } catch (error) {
-    releaseMemory();
+    memory.release();
     await clients.close();
     throw error;
   }

@@ -55,6 +55,7 @@ export function createLiveProjector(runtime: Runtime, options: LiveProjectorOpti
       logger,
       metrics,
       onFault: (f) => void enqueue('fault', () => handle(f)),
+      memoryRoom: runtime.memoryRoom,
     });
     await projector.start();
     current = { generation, projector };

@@ -30,6 +30,7 @@ import { createProjectorHealth } from './health.ts';
 import { createLagMonitor } from './lag-monitor.ts';
 import { type Consumed, type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
 import { lightAccounts } from './light-accounts.ts';
+import { catchingUpAccounts } from './catching-up.ts';
 import { type BatchControl, createPatience } from './patience.ts';
 import { createPositionPublisher } from './positions.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
@@ -64,6 +65,11 @@ export interface ProjectorDeps {
   maxBulkBytes?: number;
   /** user documents derived per Redis commit at most (default WORK_PER_COMMIT; tests set it low) */
   workPerCommit?: number;
+  /**
+   * Bytes left under the process's memory budget (Runtime.memoryRoom): a heavy round lets its
+   * account go before it has written only while room for another is left (src/projector/catching-up.ts); default: no bound
+   */
+  memoryRoom?: () => number;
 }
 
 /** kafkajs workers: at least the partitions one projector owns (4 topics × their partitions). */
@@ -428,25 +434,20 @@ export function createProjector(deps: ProjectorDeps) {
     accountsFreed?.();
   }
 
-  /**
-   * A heavy round (one account's fan-out) lets its account go at commit when the account has at
-   * least twice as many events waiting again as the round consumed: its next round is planned while
-   * this one writes, so the projector's thread derives while OpenSearch indexes (decision 49; first
-   * measured as decision 39). With fewer waiting the next round would be smaller than this one (a
-   * round's events go back to Kafka's fetch only once written), and smaller rounds merge less of a
-   * role changed again and again. One heavy round at a time does this: each holds up to a work
-   * budget of documents while it writes, and the account stays in the cache meanwhile (`inUse`).
-   */
+  /** A heavy round's accounts that go into their next round while it writes (src/projector/catching-up.ts, decisions 49 and 50). */
   function catchingUp(round: Round, consumed: Consumed): Set<string> {
-    const early = new Set<string>();
-    if (round.kind !== 'heavy') return early;
-    for (const [other, entry] of running) if (other !== round && other.kind === 'heavy' && entry.writing.length > 0) return early;
-    for (const byAccount of round.taken.values())
-      for (const accountId of byAccount.keys()) {
-        let mine = 0;
-        for (const byField of consumed.values()) mine += byField.get(accountId) ?? 0;
-        if (mine > 0 && lanes.waiting(accountId) >= 2 * mine) early.add(accountId);
-      }
+    if (round.kind !== 'heavy') return new Set();
+    let otherWriting = false;
+    for (const [other, entry] of running) if (other !== round && other.kind === 'heavy' && entry.writing.length > 0) otherWriting = true;
+    const accounts = [...round.taken.values()].flatMap((byAccount) => [...byAccount.keys()]);
+    const { early, heldForMemory } = catchingUpAccounts({
+      accounts,
+      consumed,
+      waiting: (accountId) => lanes.waiting(accountId),
+      otherWriting,
+      room: deps.memoryRoom?.() ?? Infinity,
+    });
+    if (heldForMemory) metrics?.heavyRoundsHeld.inc();
     return early;
   }
 

@@ -128,6 +128,7 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
     metrics: createMetrics({ defaultMetrics: false }),
     groupId: projectorGroupId(config.namespace, generation),
     fromBeginning: true,
+    memoryRoom: runtime.memoryRoom,
   });
   await projector.start();
   let progress = { done: 0, total: 0 };
