@@ -179,6 +179,9 @@ async function publishAndDrain(pipeline: LivePipeline, flags: ReturnType<typeof 
       1,
     );
   progress(`  account loads over 0.5 s: ${slow.length} (${seconds(slow)} s), of which after the budget dropped the account: ${again.length} (${seconds(again)} s)`);
+  const held = logLines(projectorLog, 'heavy rounds hold their account until written: the memory budget has no room for two at once').length;
+  const released = logLines(projectorLog, "heavy rounds let their account go at commit again: the memory budget has room for the next one's documents").length;
+  progress(`  heavy rounds held to their write for memory (decision 50): ${held} stretches (${released} ended)`);
   return { events: published.total, liveDrainMs, memory };
 }
 

@@ -448,8 +448,16 @@ export function createProjector(deps: ProjectorDeps) {
       room: deps.memoryRoom?.() ?? Infinity,
     });
     if (heldForMemory) metrics?.heavyRoundsHeld.inc();
+    if (heldForMemory !== heavyHeld && (heldForMemory || early.size > 0)) {
+      heavyHeld = heldForMemory;
+      const roomMiB = Math.round((deps.memoryRoom?.() ?? Infinity) / 2 ** 20);
+      if (heldForMemory) logger.info({ roomMiB }, 'heavy rounds hold their account until written: the memory budget has no room for two at once');
+      else logger.info({ roomMiB }, "heavy rounds let their account go at commit again: the memory budget has room for the next one's documents");
+    }
     return early;
   }
+  /** the last heavy round that could have gone early was held for memory (logged when it changes) */
+  let heavyHeld = false;
 
   /** The accounts the rounds in flight hold, planning or writing (the account cache keeps them). */
   function heldAccounts(): Set<string> {
