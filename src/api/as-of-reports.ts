@@ -14,7 +14,7 @@
  */
 import { type ChannelScope, type Summary, type UserDoc, contributions, deriveUser, summaryFromCounters } from '../../projections/index.ts';
 import { parseEventTime } from '../../schemas/fields.ts';
-import { type IntervalSources, type StateAt, docsFromFacts, docsOfFacts, factsAt, factsValidAt, validAtVersion } from '../audit/facts-at.ts';
+import { type IntervalSources, type StateAt, docsFromFacts, docsOfFacts, factsAt, factsValidAt, paced, validAtVersion } from '../audit/facts-at.ts';
 import type { FactIntervalRecord } from '../records/fact-intervals.ts';
 import { listRowsOf, pageAfter } from './as-of-listing.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -46,7 +46,7 @@ export interface AsOfAnswer<T> {
 export async function summaryAsOf(sources: IntervalSources, accountId: string, at: number, scope: ChannelScope): Promise<AsOfAnswer<Summary>> {
   const { records, offsets } = await stateAt(sources, accountId, at);
   const counts = new Map<string, number>();
-  for (const doc of docsFromFacts(records)) for (const key of contributions(doc)) if (key.split('|')[1] === scope) counts.set(key, (counts.get(key) ?? 0) + 1);
+  for await (const doc of paced(docsFromFacts(records))) for (const key of contributions(doc)) if (key.split('|')[1] === scope) counts.set(key, (counts.get(key) ?? 0) + 1);
   const { users, queues, inboxes } = summaryFromCounters(counts, scope);
   // The live summary's field order, so both answers read alike.
   const value = {
@@ -137,7 +137,7 @@ export async function usersPageAsOf(request: AsOfPageRequest): Promise<AsOfPageR
     throw translate(error, false);
   }
   const position = state.position;
-  const rows = await listRowsOf(docsFromFacts(records), request.filter, request.sort);
+  const rows = await listRowsOf(paced(docsFromFacts(records)), request.filter, request.sort);
   const page = pageAfter(rows, state.after, request.size, request.sort.order);
   const delivered = state.delivered + page.length;
   const more = page.length === request.size && delivered < rows.length;
@@ -166,7 +166,7 @@ export async function* scanDocsAsOf(
   const { records, offsets } = await stateAt(sources, filter.accountId, at);
   onState?.(offsets);
   const facts = factsAt(records);
-  const rows = await listRowsOf(docsOfFacts(facts), filter, sort);
+  const rows = await listRowsOf(paced(docsOfFacts(facts)), filter, sort);
   for (const { row } of rows) {
     const doc = deriveUser(facts, row.user_id);
     if (doc) yield doc;
