@@ -42,11 +42,20 @@ export interface AsOfAnswer<T> {
   offsets: Map<string, bigint>;
 }
 
+/**
+ * The counters the documents at T contribute (countersFromDocs, or only the keys `keep` accepts),
+ * derived in turns of the event loop: a big account's documents take seconds (decision 51).
+ */
+export async function countersAsOf(docs: Iterable<UserDoc>, keep: (key: string) => boolean = () => true): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for await (const doc of paced(docs)) for (const key of contributions(doc)) if (keep(key)) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return counts;
+}
+
 /** The summary of `scope` at T: the sum of each document's counter contributions, as the counters hold them live. */
 export async function summaryAsOf(sources: IntervalSources, accountId: string, at: number, scope: ChannelScope): Promise<AsOfAnswer<Summary>> {
   const { records, offsets } = await stateAt(sources, accountId, at);
-  const counts = new Map<string, number>();
-  for await (const doc of paced(docsFromFacts(records))) for (const key of contributions(doc)) if (key.split('|')[1] === scope) counts.set(key, (counts.get(key) ?? 0) + 1);
+  const counts = await countersAsOf(docsFromFacts(records), (key) => key.split('|')[1] === scope);
   const { users, queues, inboxes } = summaryFromCounters(counts, scope);
   // The live summary's field order, so both answers read alike.
   const value = {

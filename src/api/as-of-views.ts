@@ -4,9 +4,9 @@
  * functions as the live views, with the names (and queue channels) the facts had at T, and the
  * account's applied offsets of the state read (the answer's position).
  */
-import { type AccountFacts, type ReportFilter, contributions, inboxesFromCounters, queuesFromCounters } from '../../projections/index.ts';
-import { type IntervalSources, docsOfFacts, factsAt, paced } from '../audit/facts-at.ts';
-import { type AsOfAnswer, stateAt } from './as-of-reports.ts';
+import { type AccountFacts, type ReportFilter, inboxesFromCounters, queuesFromCounters } from '../../projections/index.ts';
+import { type IntervalSources, docsOfFacts, factsAt } from '../audit/facts-at.ts';
+import { type AsOfAnswer, countersAsOf, stateAt } from './as-of-reports.ts';
 import type { InboxRow, QueueRow } from '../redis/counters-reader.ts';
 import { byNameThenId } from '../redis/counters-reader.ts';
 
@@ -14,10 +14,7 @@ import { byNameThenId } from '../redis/counters-reader.ts';
 async function countersAt(sources: IntervalSources, accountId: string, at: number): Promise<{ facts: AccountFacts; counts: Map<string, number>; offsets: Map<string, bigint> }> {
   const { records, offsets } = await stateAt(sources, accountId, at);
   const facts = factsAt(records);
-  // countersFromDocs, in turns of the event loop (a big account's documents take seconds).
-  const counts = new Map<string, number>();
-  for await (const doc of paced(docsOfFacts(facts))) for (const k of contributions(doc)) counts.set(k, (counts.get(k) ?? 0) + 1);
-  return { facts, counts, offsets };
+  return { facts, counts: await countersAsOf(docsOfFacts(facts)), offsets };
 }
 
 /** The queues view at T, as readQueues answers it live. */

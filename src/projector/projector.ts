@@ -434,30 +434,26 @@ export function createProjector(deps: ProjectorDeps) {
     accountsFreed?.();
   }
 
+  /** the last heavy round that could have gone early was held for memory (logged when it changes) */
+  let heavyHeld = false;
+
   /** A heavy round's accounts that go into their next round while it writes (src/projector/catching-up.ts, decisions 49 and 50). */
   function catchingUp(round: Round, consumed: Consumed): Set<string> {
     if (round.kind !== 'heavy') return new Set();
     let otherWriting = false;
     for (const [other, entry] of running) if (other !== round && other.kind === 'heavy' && entry.writing.length > 0) otherWriting = true;
     const accounts = [...round.taken.values()].flatMap((byAccount) => [...byAccount.keys()]);
-    const { early, heldForMemory } = catchingUpAccounts({
-      accounts,
-      consumed,
-      waiting: (accountId) => lanes.waiting(accountId),
-      otherWriting,
-      room: deps.memoryRoom?.() ?? Infinity,
-    });
+    const room = deps.memoryRoom?.() ?? Infinity;
+    const { early, heldForMemory } = catchingUpAccounts({ accounts, consumed, waiting: (accountId) => lanes.waiting(accountId), otherWriting, room });
     if (heldForMemory) metrics?.heavyRoundsHeld.inc();
     if (heldForMemory !== heavyHeld && (heldForMemory || early.size > 0)) {
       heavyHeld = heldForMemory;
-      const roomMiB = Math.round((deps.memoryRoom?.() ?? Infinity) / 2 ** 20);
+      const roomMiB = Math.round(room / 2 ** 20);
       if (heldForMemory) logger.info({ roomMiB }, 'heavy rounds hold their account until written: the memory budget has no room for two at once');
       else logger.info({ roomMiB }, "heavy rounds let their account go at commit again: the memory budget has room for the next one's documents");
     }
     return early;
   }
-  /** the last heavy round that could have gone early was held for memory (logged when it changes) */
-  let heavyHeld = false;
 
   /** The accounts the rounds in flight hold, planning or writing (the account cache keeps them). */
   function heldAccounts(): Set<string> {
