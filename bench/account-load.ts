@@ -1,0 +1,111 @@
+/**
+ * How long the projector takes to read an account back from Redis after its cache dropped it
+ * (src/projector/account-cache.ts): the drain's "reads of accounts the budget dropped". The largest
+ * account of benchPreset(scale) is applied in memory (planBatch over its events, in the history's
+ * order), committed to Redis through the real account store in a namespace of its own, then read
+ * back `--runs` times. Printed per run: the whole `load()`, and its steps timed apart (the five hashes
+ * fetched in one MULTI, the raw facts decoded, the derived facts loaded); then the medians, and the
+ * milliseconds per MiB of the hashes' bytes. The namespace is deleted at the end.
+ *
+ *   npx tsx bench/account-load.ts [--scale 0.1] [--runs 5]
+ */
+import { Redis } from 'ioredis';
+import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount, loadFacts } from '../projections/index.ts';
+import { decodeEvent } from '../schemas/decode.ts';
+import { benchPreset, generateHistory } from '../src/demo/generator.ts';
+import { type PositionedEvent, planBatch } from '../src/projector/plan-batch.ts';
+import { decodeRaw } from '../src/records/account-records.ts';
+import type { EventRef } from '../src/records/fact-intervals.ts';
+import { createAccountStore, fieldPairs, unwrap } from '../src/redis/account-store.ts';
+import { accountKeys } from '../src/redis/keys.ts';
+import { parseFlags } from './support/args.ts';
+import { progress } from './support/report.ts';
+
+const flags = parseFlags('bench/account-load.ts', {
+  scale: { default: 0.1, help: 'benchPreset scale', min: 0.001, max: 1 },
+  runs: { default: 5, help: 'reads of the account', min: 1, max: 50 },
+});
+
+const byAccount = new Map<string, PositionedEvent[]>();
+let offset = 0n;
+for (const g of generateHistory({ ...benchPreset(flags.scale), seed: 42 })) {
+  const decoded = decodeEvent({ key: g.key, value: JSON.stringify(g.value), topic: g.topic });
+  if (!decoded.ok) continue;
+  const list = byAccount.get(g.key) ?? [];
+  list.push({ event: decoded.event, offset: (offset += 1n) });
+  byAccount.set(g.key, list);
+}
+const [accountId, events] = [...byAccount].sort(([, a], [, b]) => b.length - a.length)[0]!;
+byAccount.clear();
+progress(`${accountId}: applying ${events.length} events in memory`);
+const plan = planBatch(
+  emptyAccount(),
+  { values: new Map<string, string>(), opened: new Map<string, EventRef>() },
+  { accountId, topic: 'all', partition: 0, version: 1 },
+  events,
+  DEFAULT_DEDUPE_WINDOW_MS,
+);
+
+const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+await redis.connect();
+const space = { namespace: `bench-load-${process.pid}`, generation: 'g1' };
+const store = createAccountStore(redis, space);
+const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const rawFacts = [...plan.rawChanges.values()].filter((v) => v !== null).length;
+try {
+  progress(`${accountId}: committing ${plan.changes.length} fact changes and ${rawFacts} raw facts to Redis`);
+  const version = await store.commit({
+    accountId,
+    expectedVersion: 0,
+    partition: 'all:0',
+    lastOffset: plan.lastOffset,
+    changes: plan.changes,
+    seen: plan.seen,
+    newestMs: plan.newestMs,
+    pruneBeforeMs: plan.pruneBeforeMs,
+    counterDeltas: new Map(),
+    dirtyUsers: [],
+    intervalJson: new Map(),
+    rawChanges: plan.rawChanges,
+  });
+  if (version === null) throw new Error('the commit was refused');
+  const k = accountKeys(space, accountId);
+  const bytes = Number(await redis.memory('USAGE', k.rawFacts, 'SAMPLES', '0')) + Number(await redis.memory('USAGE', k.facts, 'SAMPLES', '0'));
+  const mib = bytes / 2 ** 20;
+  process.stdout.write(`${accountId}: ${events.length} events, ${rawFacts} raw facts; Redis holds ${mib.toFixed(1)} MiB of its facts and raw facts\n`);
+  process.stdout.write('run   load ms   fetch ms   decode raw ms   load facts ms\n');
+  const rows = { load: [] as number[], fetch: [] as number[], raw: [] as number[], facts: [] as number[] };
+  for (let run = 1; run <= flags.runs; run++) {
+    let t = process.hrtime.bigint();
+    const loaded = await store.load(accountId, DEFAULT_DEDUPE_WINDOW_MS);
+    rows.load.push(ms(t));
+    if (loaded.raw.values.size !== rawFacts) throw new Error(`read ${loaded.raw.values.size} raw facts back, wrote ${rawFacts}`);
+    t = process.hrtime.bigint();
+    const [flat, rawValues] = unwrap(await redis.multi().call('HGETALL', k.facts).call('HGETALL', k.rawFacts).exec()) as string[][];
+    rows.fetch.push(ms(t));
+    t = process.hrtime.bigint();
+    decodeRaw(fieldPairs(rawValues!));
+    rows.raw.push(ms(t));
+    t = process.hrtime.bigint();
+    loadFacts(fieldPairs(flat!));
+    rows.facts.push(ms(t));
+    process.stdout.write(
+      `${String(run).padStart(3)} ${rows.load.at(-1)!.toFixed(0).padStart(9)} ${rows.fetch.at(-1)!.toFixed(0).padStart(10)} ${rows.raw.at(-1)!.toFixed(0).padStart(15)} ${rows.facts.at(-1)!.toFixed(0).padStart(15)}\n`,
+    );
+  }
+  const load = median(rows.load);
+  process.stdout.write(
+    `medians: load ${load.toFixed(0)} ms (${(load / mib).toFixed(1)} ms per MiB held in Redis), fetch ${median(rows.fetch).toFixed(0)}, ` +
+      `decode raw ${median(rows.raw).toFixed(0)}, load facts ${median(rows.facts).toFixed(0)} ms\n`,
+  );
+} finally {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${space.namespace}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+}
