@@ -5,9 +5,10 @@
  * order), committed to Redis through the real account store in a namespace of its own, then read
  * back `--runs` times. Printed per run: the whole `load()`, and its steps timed apart (the five hashes
  * fetched in one MULTI, the raw facts decoded, the derived facts loaded); then the medians, and the
- * milliseconds per MiB of the hashes' bytes. The namespace is deleted at the end.
+ * milliseconds per MiB of the hashes' bytes; with `--expose-gc`, the heap the account holds once read
+ * (what the cache keeps of it). The namespace is deleted at the end.
  *
- *   npx tsx bench/account-load.ts [--scale 0.1] [--runs 5]
+ *   node --expose-gc --import tsx bench/account-load.ts [--scale 0.1] [--runs 5]
  */
 import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount, loadFacts } from '../projections/index.ts';
@@ -16,7 +17,7 @@ import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { type PositionedEvent, planBatch } from '../src/projector/plan-batch.ts';
 import { decodeRaw } from '../src/records/account-records.ts';
 import type { EventRef } from '../src/records/fact-intervals.ts';
-import { createAccountStore, fieldPairs, unwrap } from '../src/redis/account-store.ts';
+import { createAccountStore, unwrap } from '../src/redis/account-store.ts';
 import { accountKeys } from '../src/redis/keys.ts';
 import { parseFlags } from './support/args.ts';
 import { progress } from './support/report.ts';
@@ -83,17 +84,26 @@ try {
     rows.load.push(ms(t));
     if (loaded.raw.values.size !== rawFacts) throw new Error(`read ${loaded.raw.values.size} raw facts back, wrote ${rawFacts}`);
     t = process.hrtime.bigint();
-    const [flat, rawValues] = unwrap(await redis.multi().call('HGETALL', k.facts).call('HGETALL', k.rawFacts).exec()) as string[][];
+    const [flat, rawValues] = unwrap(await redis.multi().hgetall(k.facts).hgetall(k.rawFacts).exec()) as Record<string, string>[];
     rows.fetch.push(ms(t));
     t = process.hrtime.bigint();
-    decodeRaw(fieldPairs(rawValues!));
+    decodeRaw(Object.entries(rawValues!));
     rows.raw.push(ms(t));
     t = process.hrtime.bigint();
-    loadFacts(fieldPairs(flat!));
+    loadFacts(Object.entries(flat!));
     rows.facts.push(ms(t));
     process.stdout.write(
       `${String(run).padStart(3)} ${rows.load.at(-1)!.toFixed(0).padStart(9)} ${rows.fetch.at(-1)!.toFixed(0).padStart(10)} ${rows.raw.at(-1)!.toFixed(0).padStart(15)} ${rows.facts.at(-1)!.toFixed(0).padStart(15)}\n`,
     );
+  }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const held = await store.load(accountId, DEFAULT_DEDUPE_WINDOW_MS);
+    gc();
+    const bytes = process.memoryUsage().heapUsed - before;
+    process.stdout.write(`the account as read holds ${(bytes / 2 ** 20).toFixed(1)} MiB of heap, ${(bytes / held.raw.values.size).toFixed(0)} bytes per raw fact\n`);
   }
   const load = median(rows.load);
   process.stdout.write(

@@ -6,7 +6,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { countersFromDocs, deriveUser, eachDoc, loadFacts } from '../projections/index.ts';
 import { FACT_SORT, scanRecords } from './opensearch/fact-store.ts';
-import { OPEN_END, factRecordId, openedEvent } from './records/fact-intervals.ts';
+import { OPEN_END, factRecordId } from './records/fact-intervals.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
 import { toIndexedUser } from './opensearch/user-document.ts';
 import type { AccountStatePort } from './ports/account-state.ts';
@@ -100,12 +100,7 @@ export async function verifyAccount(deps: VerifyDeps, accountId: string): Promis
     for (const [key, value] of open)
       if (loaded.raw.values.get(key) !== value)
         differences.push(`fact ${JSON.stringify(key)}: open interval ${JSON.stringify(value)} in the index, raw fact ${JSON.stringify(loaded.raw.values.get(key) ?? null)}`);
-    const ids = new Map(
-      [...loaded.raw.opened].map(([key, opened]) => {
-        const from = openedEvent(opened);
-        return [factRecordId(accountId, key, from), { key, seq: from.seq }];
-      }),
-    );
+    const ids = new Map([...loaded.raw.opened].map(([key, from]) => [factRecordId(accountId, key, from), { key, seq: from.seq }]));
     // A closed record of an earlier application of the same event (applied again past the dedupe
     // window) shares the id: only one of this very application is wrong.
     for (const [id, seq] of await closedInIndex(deps.opensearch, deps.factsIndex, [...ids.keys()]))

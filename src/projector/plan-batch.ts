@@ -23,17 +23,7 @@ import {
   remember,
   sameDoc,
 } from '../../projections/index.ts';
-import {
-  type EventRef,
-  type FactIntervalRecord,
-  type RawState,
-  type RawValue,
-  SEQ_PER_VERSION,
-  factRecord,
-  factRecordId,
-  openedEvent,
-  sharedName,
-} from '../records/fact-intervals.ts';
+import { type EventRef, type FactIntervalRecord, type RawState, type RawValue, SEQ_PER_VERSION, factRecord, factRecordId, sharedName } from '../records/fact-intervals.ts';
 
 export interface PositionedEvent {
   event: FactEvent & { time?: string };
@@ -95,8 +85,7 @@ function applyRawEvent(
   rawChanges: Map<string, RawValue | null>,
 ): void {
   for (const change of applyRaw(raw.values, event)) {
-    const opened = raw.opened.get(change.key);
-    const from = opened === undefined ? undefined : openedEvent(opened);
+    const from = raw.opened.get(change.key);
     if (from && change.previous !== undefined) intervals.set(factRecordId(accountId, change.key, from), factRecord(accountId, change.key, change.previous, from, at));
     if (change.value === null) {
       raw.opened.delete(change.key);

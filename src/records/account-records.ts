@@ -5,30 +5,16 @@
  * changes coalesced so that each key is written once, with its last value.
  */
 import type { FactChange } from '../../projections/index.ts';
-import { type RawState, type RawValue, openedEvent } from './fact-intervals.ts';
+import { type RawState, type RawValue, sharedName } from './fact-intervals.ts';
 
-/** How `splitRawChanges` writes a raw value: `{"v":<value's JSON string>,"f":{<event>}}`. */
-const VALUE_START = '{"v":';
-const EVENT_START = ',"f":{';
-
-/**
- * Decodes an account's stored raw facts. Only each value is parsed; the opening event stays the
- * JSON it came in until asked (`openedEvent`). The value is a JSON string literal, in which every
- * quote is escaped, so the first `,"f":{` after it is where the event starts. A value stored in
- * another shape is parsed whole.
- */
 export function decodeRaw(entries: Iterable<readonly [string, string]>): RawState {
   const raw: RawState = { values: new Map(), opened: new Map() };
   for (const [key, json] of entries) {
-    const end = json.startsWith(VALUE_START) ? json.indexOf(EVENT_START, VALUE_START.length) : -1;
-    if (end > 0) {
-      raw.values.set(key, JSON.parse(json.slice(VALUE_START.length, end)) as string);
-      raw.opened.set(key, json);
-    } else {
-      const { v } = JSON.parse(json) as RawValue;
-      raw.values.set(key, v);
-      raw.opened.set(key, openedEvent(json));
-    }
+    const { v, f } = JSON.parse(json) as RawValue;
+    raw.values.set(key, v);
+    f.type = sharedName(f.type);
+    f.topic = sharedName(f.topic);
+    raw.opened.set(key, f);
   }
   return raw;
 }

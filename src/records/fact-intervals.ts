@@ -66,27 +66,10 @@ export interface RawValue {
   f: EventRef;
 }
 
-/**
- * The event that opened a raw fact's value: the reference itself when the projector set the value,
- * or, when the value was read from Redis, the stored `{v, f}` JSON it is parsed from only when asked
- * (`openedEvent`): most raw facts of a loaded account never close while it is cached, and the
- * parse was most of a load's decoding (decision 52).
- */
-export type OpenedRef = EventRef | string;
-
 /** An account's raw facts with the opening event of each value. */
 export interface RawState {
   values: RawFacts;
-  opened: Map<string, OpenedRef>;
-}
-
-/** The event an opened reference stands for (parsed from its stored JSON when it is one). */
-export function openedEvent(ref: OpenedRef): EventRef {
-  if (typeof ref !== 'string') return ref;
-  const { f } = JSON.parse(ref) as RawValue;
-  f.type = sharedName(f.type);
-  f.topic = sharedName(f.topic);
-  return f;
+  opened: Map<string, EventRef>;
 }
 
 /** Sequence numbers of one commit: `version × 1e6 + position` (src/projector/plan-batch.ts). */

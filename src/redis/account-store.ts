@@ -23,13 +23,6 @@ export function unwrap(results: MultiResult): unknown[] {
   });
 }
 
-/** A hash's fields and values as HGETALL answers them (`[field, value, field, value, …]`), paired. */
-export function fieldPairs(flat: readonly string[]): [string, string][] {
-  const pairs = new Array<[string, string]>(flat.length >> 1);
-  for (let i = 0; i < pairs.length; i++) pairs[i] = [flat[2 * i]!, flat[2 * i + 1]!];
-  return pairs;
-}
-
 // eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createAccountStore(redis: Redis, space: KeySpace, options: AccountStateOptions = {}): AccountStatePort {
   const gen = generationKeys(space);
@@ -48,11 +41,9 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
       fence();
       const k = accountKeys(space, accountId);
-      // `call('HGETALL')` answers the flat array: ioredis's `hgetall` would build an object of it
-      // first, a third of the read's time on an account of 100,000 fields (bench/account-load.ts).
       const [meta, flat, dirty, hout, rawValues] = unwrap(
-        await redis.multi().hgetall(k.meta).call('HGETALL', k.facts).call('HGETALL', k.dirty).call('HGETALL', k.intervalOutbox).call('HGETALL', k.rawFacts).exec(),
-      ) as [Record<string, string>, string[], string[], string[], string[]];
+        await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.intervalOutbox).hgetall(k.rawFacts).exec(),
+      ) as Record<string, string>[] as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
       const newestMs = meta.n === undefined ? Number.NEGATIVE_INFINITY : Number(meta.n);
       const seen: SeenIds = { ids: new Map(), newestMs };
       if (Number.isFinite(newestMs)) {
@@ -61,12 +52,12 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       }
       const offsets = offsetsIn(meta, APPLIED_PREFIX);
       return {
-        state: { facts: loadFacts(fieldPairs(flat)), seen },
+        state: { facts: loadFacts(Object.entries(flat)), seen },
         version: Number(meta.v ?? 0),
         offsets,
-        dirty: new Map(fieldPairs(dirty).map(([u, v]) => [u, Number(v)])),
-        intervalOutbox: decodeIntervalOutbox(fieldPairs(hout)),
-        raw: decodeRaw(fieldPairs(rawValues)),
+        dirty: new Map(Object.entries(dirty).map(([u, v]) => [u, Number(v)])),
+        intervalOutbox: decodeIntervalOutbox(Object.entries(hout)),
+        raw: decodeRaw(Object.entries(rawValues)),
       };
     },
 

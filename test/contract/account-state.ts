@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { SEP } from '../../projections/index.ts';
 import type { AccountStateOptions, AccountStatePort, BatchCommit } from '../../src/ports/account-state.ts';
-import { openedEvent } from '../../src/records/fact-intervals.ts';
 
 /** Makes an empty store (a fresh generation) with the given options. */
 export type MakeAccountState = (options?: AccountStateOptions) => AccountStatePort;
@@ -67,7 +66,7 @@ export function accountStateContract(make: MakeAccountState): void {
       );
       expect(loaded.intervalOutbox).toEqual(new Map([['h1', { version: 1, json: JSON.stringify({ account_id: 'x', fact_key: 'h1' }) }]]));
       expect(loaded.raw.values.get(`u${SEP}u1`)).toBe('{"display_name":"Ana"}');
-      expect(openedEvent(loaded.raw.opened.get(`u${SEP}u1`)!)).toEqual(from);
+      expect(loaded.raw.opened.get(`u${SEP}u1`)).toEqual(from);
       expect(await store.counters('acc')).toEqual(
         new Map([
           ['u|all|total', 2],
