@@ -79,6 +79,7 @@ export const API_FLAGS = {
   'api-cpu-profile-dir': { default: '', help: 'run the API with --cpu-prof and write its CPU profile into this directory (diagnosis)' },
   accounts: { default: 0, help: 'keep only the first N bench accounts, the largest first (1 at --scale 1: the 50,000-agent account alone); 0 keeps all', min: 0, max: 200 },
   only: { default: '', help: '"targets": only the target routes on the largest account (idle; no other case, no ingest)' },
+  routes: { default: '', help: 'the target routes to run, comma-separated (e.g. "summary?as_of,users/{id}?as_of"); all when empty' },
   users: { default: 40, help: 'sampled (account, user, prefix) items the requests rotate through', min: 1, max: 500 },
   'timeout-s': { default: 900, help: 'upper bound of the dataset drain, in seconds', min: 10, max: 3600 },
   out: { default: '', help: 'also write the JSON report to this file' },
@@ -88,11 +89,12 @@ export const API_FLAGS = {
 type BaseRoute = 'summary' | 'search' | 'drill-down';
 /**
  * The target routes, on the largest account: GET /inboxes, GET /users?inbox_id=, GET /users?cc_queue_id=,
- * and two audits of the middle of the history (AS_OF): the summary, and who reached the inbox then.
+ * and three audits of the middle of the history (AS_OF): the summary, who reached the inbox then, and
+ * the drill-down of the inbox's first listed user then.
  */
-type TargetRoute = 'inboxes' | 'users?inbox_id' | 'users?cc_queue_id' | 'summary?as_of' | 'users?inbox_id&as_of';
+type TargetRoute = 'inboxes' | 'users?inbox_id' | 'users?cc_queue_id' | 'summary?as_of' | 'users?inbox_id&as_of' | 'users/{id}?as_of';
 type Route = BaseRoute | TargetRoute;
-const TARGET_ROUTES: TargetRoute[] = ['inboxes', 'users?inbox_id', 'users?cc_queue_id', 'summary?as_of', 'users?inbox_id&as_of'];
+const TARGET_ROUTES: TargetRoute[] = ['inboxes', 'users?inbox_id', 'users?cc_queue_id', 'summary?as_of', 'users?inbox_id&as_of', 'users/{id}?as_of'];
 /** The middle of benchPreset's history: an `as_of` answer merges the intervals open then (decision 47). */
 const AS_OF = new Date(Date.parse(benchPreset(1).startTime) + (benchPreset(1).spanDays / 2) * 86_400_000).toISOString();
 const isTarget = (route: Route): route is TargetRoute => (TARGET_ROUTES as Route[]).includes(route);
@@ -250,6 +252,8 @@ interface Targets {
   accounts: { accountId: string; users: number }[];
   inbox: { id: string; name: string; users: number; inboxes: number };
   queue: { id: string; name: string; users: number; queues: number };
+  /** the first user the inbox's live listing gives (the drill-down at AS_OF) */
+  userId: string;
 }
 
 /**
@@ -283,6 +287,8 @@ async function pickTargets(pipeline: LivePipeline, api: ApiProcess, secret: stri
     const n = (counted.body as { count: number }).count;
     if (n > queue.users) queue = { id: q.cc_queue_id, name: q.queue_name, users: n };
   }
+  const first = (await get<{ items: { user_id: string }[] }>(`/users?inbox_id=${encodeURIComponent(inbox.inbox_id)}&size=1`)).items[0];
+  if (!first) throw new Error(`account ${accountId}: inbox ${inbox.inbox_id} lists no user`);
   return {
     targets: {
       accountId,
@@ -290,6 +296,7 @@ async function pickTargets(pipeline: LivePipeline, api: ApiProcess, secret: stri
       accounts: buckets.map((b) => ({ accountId: b.key, users: b.doc_count })),
       inbox: { id: inbox.inbox_id, name: inbox.inbox_name, users: inbox.users, inboxes: inboxes.length },
       queue: { ...queue, queues: queues.length },
+      userId: first.user_id,
     },
     token,
   };
@@ -303,6 +310,7 @@ function targetItems(route: TargetRoute, targets: Targets, token: string): HttpI
     'users?cc_queue_id': `${base}/users?cc_queue_id=${encodeURIComponent(targets.queue.id)}&size=50`,
     'summary?as_of': `${base}/summary?as_of=${AS_OF}`,
     'users?inbox_id&as_of': `${base}/users?inbox_id=${encodeURIComponent(targets.inbox.id)}&size=50&as_of=${AS_OF}`,
+    'users/{id}?as_of': `${base}/users/${encodeURIComponent(targets.userId)}?as_of=${AS_OF}`,
   };
   return [{ path: paths[route], token }];
 }
@@ -313,6 +321,9 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
   const levels = [...new Set(flags.connections.split(',').map((s) => Number(s.trim())))].filter((n) => Number.isInteger(n) && n >= 1 && n <= 64).sort((a, b) => a - b);
   if (levels.length === 0) throw new Error('--connections: give integers from 1 to 64');
   if (flags.only !== '' && flags.only !== 'targets') throw new Error(`--only: "targets" or nothing (got ${JSON.stringify(flags.only)})`);
+  const targetRoutes = (flags.routes === '' ? TARGET_ROUTES : flags.routes.split(',').map((r) => r.trim())) as TargetRoute[];
+  const unknownRoute = targetRoutes.find((r) => !(TARGET_ROUTES as string[]).includes(r));
+  if (unknownRoute !== undefined) throw new Error(`--routes: ${JSON.stringify(unknownRoute)} is not one of ${TARGET_ROUTES.join(', ')}`);
   // The churn producer regenerates the whole preset's history; a subset of accounts is for the idle target cases.
   if (flags.accounts > 0 && flags.only !== 'targets') throw new Error('--accounts: only with --only targets (the churn of the other cases comes from every account)');
   const ns = createBenchNamespace();
@@ -385,13 +396,14 @@ export async function runApiLatencyBench(flags: ReturnType<typeof parseFlags<typ
         .map((a) => `${a.accountId} ${fmt(a.users)}`)
         .join(', ')}); ` +
         `inbox ${targets.inbox.id} (${targets.inbox.name}) reached by ${fmt(targets.inbox.users)} users, the most of its ${targets.inbox.inboxes} inboxes; ` +
-        `queue ${targets.queue.id} (${targets.queue.name}) with ${fmt(targets.queue.users)} users under cc_queue_id, the most of its ${targets.queue.queues} queues`,
+        `queue ${targets.queue.id} (${targets.queue.name}) with ${fmt(targets.queue.users)} users under cc_queue_id, the most of its ${targets.queue.queues} queues; ` +
+        `drill-down of user ${targets.userId}`,
     );
 
     worker = startLoadWorker();
     const cases = caseList(levels, flags.only);
     // The target routes, idle only (each level; through the API).
-    const targetCases: CaseDef[] = levels.flatMap((connections) => TARGET_ROUTES.map((route) => ({ route, via: 'api' as const, connections })));
+    const targetCases: CaseDef[] = levels.flatMap((connections) => targetRoutes.map((route) => ({ route, via: 'api' as const, connections })));
     const spec = { durationMs: flags['duration-s'] * 1000, warmupMs: flags['warmup-s'] * 1000 };
     const runCase = async (c: CaseDef, condition: Condition, round: number): Promise<CaseRun> => {
       const loadAverage = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -649,7 +661,8 @@ export function formatApiReport(report: ApiLatencyReport): string {
     ...(report.targets
       ? [
           `target routes (idle, API): largest account ${report.targets.accountId} (${fmt(report.targets.users)} user documents); inboxes = GET /inboxes (${report.targets.inbox.inboxes} inboxes); ` +
-            `users?inbox_id = ${report.targets.inbox.id} (${report.targets.inbox.name}, ${fmt(report.targets.inbox.users)} users, the most reached); users?cc_queue_id = ${report.targets.queue.id} (${report.targets.queue.name}, ${fmt(report.targets.queue.users)} users, the most of ${report.targets.queue.queues} queues); first page, size 50`,
+            `users?inbox_id = ${report.targets.inbox.id} (${report.targets.inbox.name}, ${fmt(report.targets.inbox.users)} users, the most reached); users?cc_queue_id = ${report.targets.queue.id} (${report.targets.queue.name}, ${fmt(report.targets.queue.users)} users, the most of ${report.targets.queue.queues} queues); first page, size 50; ` +
+            `as_of ${AS_OF}; users/{id}?as_of = the drill-down of ${report.targets.userId}`,
         ]
       : []),
     `dataset drain: ${fmt(report.dataset.drain.eventsPerSecond)} events/s (join ${fmt(report.dataset.drain.joinMs / 1000, 1)} s, drain ${fmt(report.dataset.drain.drainMs / 1000, 1)} s); capacity on churn ${fmt(report.capacity.eventsPerSecond)} events/s (${fmt(report.capacity.events)} events); ingest target ${fmt(report.ingest.targetRate)} events/s`,
