@@ -5,7 +5,7 @@
  * user's keys, then their roles and queues (with the queues' grants), then the inboxes.
  */
 import { reachedSubjects, userSubject } from '../../projections/index.ts';
-import { type FactIntervalRecord, mergeIntervals, seqLimit } from '../records/fact-intervals.ts';
+import { type FactIntervalRecord, type IntervalSnapshot, mergeIntervals, seqLimit } from '../records/fact-intervals.ts';
 import { FACT_SORT, scanRecords } from '../opensearch/fact-store.ts';
 import type { IntervalSources } from './facts-at.ts';
 
@@ -34,13 +34,17 @@ const TERMS_PER_QUERY = 1_000;
 /**
  * The lookup on Redis and the facts index (decision 47): the account's intervals with those
  * subjects, Redis first, then the index in batches of terms, merged as of the account's version
- * at the first lookup (every round of one history reads the same state).
+ * at the first lookup (every round of one history reads the same state). `onState` learns that
+ * first state (its applied offsets are what the answer reflects).
  */
-export function factsBySubject(sources: IntervalSources, accountId: string): SubjectLookup {
+export function factsBySubject(sources: IntervalSources, accountId: string, onState?: (state: IntervalSnapshot) => void): SubjectLookup {
   let version: number | undefined;
   return async function* (subjects) {
     const snapshot = await sources.subjects(accountId, subjects);
-    version ??= snapshot.version;
+    if (version === undefined) {
+      version = snapshot.version;
+      onState?.(snapshot);
+    }
     const limit = seqLimit(version);
     const indexed: FactIntervalRecord[] = [];
     for (let i = 0; i < subjects.length; i += TERMS_PER_QUERY) {
