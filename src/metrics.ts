@@ -28,6 +28,12 @@ function heapGauges(registers: Registry[]) {
 function accountCacheMetrics(registers: Registry[]) {
   return {
     accountsEvicted: new Counter({ name: 'access_index_accounts_evicted_total', help: 'Accounts dropped from the projector cache to keep it within its memory budget', registers }),
+    accountCacheBytes: new Gauge({
+      name: 'access_index_account_cache_bytes',
+      help: 'Estimated heap of the accounts in the projector\'s cache (`part="all"`) and of those a round still holds, which its budget cannot drop (`part="held"`)',
+      labelNames: ['part'],
+      registers,
+    }),
     heavyRoundsHeld: new Counter({
       name: 'access_index_heavy_rounds_held_total',
       help: 'Heavy rounds that kept their account until written because the memory budget had no room for the next round beside them (decision 50)',

@@ -275,7 +275,14 @@ export interface ProjectorProcess {
  * wait for positions (LivePipeline.waitSearchable) to know it has drained.
  */
 export function startProjectorProcess(config: Config, options: { logFile: string; logLevel?: string; nodeArgs?: string[] }): ProjectorProcess {
-  const child = spawnProduct(['project'], productEnv(config, { LOG_LEVEL: options.logLevel ?? 'info' }), options.logFile, options.nodeArgs);
+  // BENCH_PROJECTOR_METRICS_PORT: the projector serves /metrics there, to watch a long drain from outside.
+  const metricsPort = process.env.BENCH_PROJECTOR_METRICS_PORT;
+  const child = spawnProduct(
+    ['project', ...(metricsPort ? ['--metrics-port', metricsPort] : [])],
+    productEnv(config, { LOG_LEVEL: options.logLevel ?? 'info' }),
+    options.logFile,
+    options.nodeArgs,
+  );
   return {
     pid: child.pid!,
     logFile: options.logFile,

@@ -56,6 +56,8 @@ export function createAccountCache(
     inUse?: () => ReadonlySet<string>;
     onEvict?: (accountId: string) => void;
     onLoad?: (accountId: string, load: AccountLoad) => void;
+    /** after each trim: the estimated bytes of the cached accounts, and of those rounds hold */
+    onSize?: (bytes: number, heldBytes: number) => void;
   } = {},
 ) {
   const budget = options.budgetBytes ?? DEFAULT_CACHE_BYTES;
@@ -109,6 +111,18 @@ export function createAccountCache(
     }
   }
 
+  function reportSize(onSize: (bytes: number, heldBytes: number) => void): void {
+    const held = options.inUse?.() ?? new Set<string>();
+    let total = 0;
+    let heldBytes = 0;
+    for (const [accountId, account] of accounts) {
+      const size = estimateBytes(account);
+      total += size;
+      if (held.has(accountId) || locks.has(accountId)) heldBytes += size;
+    }
+    onSize(total, heldBytes);
+  }
+
   /** One trim per turn of the event loop: a batch releases many locks, and a trim reads every account's size. */
   function scheduleTrim(): void {
     if (trimScheduled) return;
@@ -116,6 +130,7 @@ export function createAccountCache(
     setImmediate(() => {
       trimScheduled = false;
       trim(budget);
+      if (options.onSize) reportSize(options.onSize);
     });
   }
 

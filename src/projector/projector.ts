@@ -187,6 +187,10 @@ export function createProjector(deps: ProjectorDeps) {
     serveOrder: () => lanes.serveOrder(),
     inUse: () => heldAccounts(),
     onEvict: () => metrics?.accountsEvicted.inc(),
+    onSize: (bytes, heldBytes) => {
+      metrics?.accountCacheBytes.set({ part: 'all' }, bytes);
+      metrics?.accountCacheBytes.set({ part: 'held' }, heldBytes);
+    },
     onLoad: (accountId, load) => {
       metrics?.accountLoadSeconds.observe({ after: load.afterEviction ? 'eviction' : 'none' }, load.seconds);
       if (load.seconds >= SLOW_LOAD_SECONDS)
