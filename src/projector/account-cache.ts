@@ -54,6 +54,12 @@ export function createAccountCache(
      * round would read it again (with the round's copy still alive: two copies at once).
      */
     inUse?: () => ReadonlySet<string>;
+    /**
+     * Accounts that, while the lanes wait for them, go only when no other can (the heavy accounts,
+     * decision 53): reading one back takes seconds, while its lane waits, and for that while it
+     * holds about twice its size.
+     */
+    keepLast?: () => ReadonlySet<string>;
     onEvict?: (accountId: string) => void;
     onLoad?: (accountId: string, load: AccountLoad) => void;
     /** after each trim: the estimated bytes of the cached accounts, and of those rounds hold */
@@ -83,13 +89,17 @@ export function createAccountCache(
    * for (least recently used first), then those the lanes serve last first. The lanes serve their
    * accounts in turn, the one just served going to the back; dropping the least recently used would
    * drop the account served next, every turn, whenever the accounts waiting outgrow the budget.
+   * Of the accounts the lanes wait for, those `keepLast` names go after all others.
    */
   function dropOrder(): string[] {
     if (!options.serveOrder) return [...accounts.keys()];
     const served = [...options.serveOrder()];
     const waiting = new Set(served);
     const idle = [...accounts.keys()].filter((accountId) => !waiting.has(accountId));
-    return [...idle, ...served.reverse().filter((accountId) => accounts.has(accountId))];
+    const byServe = served.reverse().filter((accountId) => accounts.has(accountId));
+    const last = options.keepLast?.();
+    if (!last || last.size === 0) return [...idle, ...byServe];
+    return [...idle, ...byServe.filter((accountId) => !last.has(accountId)), ...byServe.filter((accountId) => last.has(accountId))];
   }
 
   /**

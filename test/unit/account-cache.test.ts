@@ -120,4 +120,35 @@ describe('account cache budget', () => {
     cache.trim();
     expect(evicted).toEqual(['idle']);
   });
+
+  it('drops a heavy account the lanes wait for only after every other, even one served before it', async () => {
+    const store = await storeWith({ heavy: 300, a: 100, b: 100, idle: 100 });
+    const one = estimateBytes(await store.load('a', W));
+    const evicted: string[] = [];
+    // The lanes serve heavy last, so it would go first among those they wait for.
+    const cache = createAccountCache(store, W, {
+      budgetBytes: 3.5 * one,
+      serveOrder: () => ['a', 'b', 'heavy'],
+      keepLast: () => new Set(['heavy', 'idle']),
+      onEvict: (id) => evicted.push(id),
+    });
+    for (const id of ['heavy', 'a', 'b', 'idle']) await cache.get(id);
+    cache.trim();
+    // The idle account goes first (keepLast names only what the lanes wait for), then b, then a.
+    expect(evicted).toEqual(['idle', 'b', 'a']);
+    expect(cache.peek('heavy')).toBeDefined();
+  });
+
+  it('reports, after each trim, the bytes it holds and those rounds hold (the budget cannot drop them)', async () => {
+    const store = await storeWith({ a: 100, b: 100, c: 100 });
+    const one = estimateBytes(await store.load('a', W));
+    const sizes: [number, number][] = [];
+    const cache = createAccountCache(store, W, { budgetBytes: 10 * one, inUse: () => new Set(['b']), onSize: (bytes, held) => sizes.push([bytes, held]) });
+    await cache.get('a');
+    await cache.get('b');
+    await cache.withLock('c', () => cache.get('c'));
+    await new Promise((resolve) => setImmediate(resolve));
+    // a, b and c are cached; b is held by a round (c's lock was released)
+    expect(sizes.at(-1)).toEqual([3 * one, one]);
+  });
 });
