@@ -23,6 +23,22 @@ import { decodeCursor, encodeCursor } from './cursor.ts';
 import { badRequest } from './problem.ts';
 import type { UsersFilter, UsersSort } from './users-query.ts';
 import { type PageRequest, type PageResult, listingHash, translate } from './users-search.ts';
+import { createSlots } from './slots.ts';
+
+/**
+ * Answers at T that read and derive the whole account (the summary, a listing page, the CSV and the
+ * queues and inboxes views) run at most this many at once; the others wait their turn (decision 54).
+ * Each holds the account's facts and documents at T: on the 50,000-agent account eight at once took
+ * the API to 1.8 GiB resident, and since they share one thread, each of them answered only when all
+ * did (about 41 s for eight of 4 s). A drill-down at T reads only its user's reach and does not wait.
+ */
+export const AS_OF_AT_ONCE = 2;
+const wholeAccount = createSlots(AS_OF_AT_ONCE);
+
+/** Runs a whole-account answer at T in one of the AS_OF_AT_ONCE slots. */
+export function inAsOfSlot<T>(fn: () => Promise<T>): Promise<T> {
+  return wholeAccount.run(fn);
+}
 
 /** Epoch milliseconds of a validated `as_of` (finer digits than milliseconds are dropped, as for event times). */
 export function asOfMs(text: string): number {
@@ -56,8 +72,10 @@ export async function countersAsOf(docs: Iterable<UserDoc>, keep: (key: string) 
 
 /** The summary of `scope` at T: the sum of each document's counter contributions, as the counters hold them live. */
 export async function summaryAsOf(sources: IntervalSources, accountId: string, at: number, scope: ChannelScope): Promise<AsOfAnswer<Summary>> {
-  const { records, offsets } = await stateAt(sources, accountId, at);
-  const counts = await countersAsOf(docsFromFacts(records), (key) => key.split('|')[1] === scope);
+  const { counts, offsets } = await inAsOfSlot(async () => {
+    const { records, offsets } = await stateAt(sources, accountId, at);
+    return { counts: await countersAsOf(docsFromFacts(records), (key) => key.split('|')[1] === scope), offsets };
+  });
   const { users, queues, inboxes } = summaryFromCounters(counts, scope);
   // The live summary's field order, so both answers read alike.
   const value = {
@@ -148,22 +166,26 @@ export async function usersPageAsOf(request: AsOfPageRequest): Promise<AsOfPageR
     state = { epoch: snapshot.epoch, version: snapshot.version, after: decoded.after as (string | number)[], delivered: decoded.delivered, position: decoded.position };
   }
 
-  let records: FactIntervalRecord[];
-  let version: number;
-  let epoch: number;
-  try {
-    const snapshot = await request.sources.account(accountId);
-    version = state.version ?? snapshot.version;
-    epoch = snapshot.epoch ?? 0;
-    if (snapshot.version < version || (state.epoch !== undefined && state.epoch !== epoch))
-      throw badRequest('the account’s state went back since this listing began (a store was restored); start again without the cursor', [{ field: 'cursor', message: 'expired' }]);
-    records = await validAtVersion(request.sources, accountId, request.at, snapshot, version);
-    state.position ??= request.positionOf(snapshot.offsets);
-  } catch (error) {
-    throw translate(error, false);
-  }
-  const position = state.position;
-  const rows = await listRowsOf(paced(docsFromFacts(records)), request.filter, request.sort);
+  const { rows, version, epoch } = await inAsOfSlot(async () => {
+    let records: FactIntervalRecord[];
+    let version: number;
+    let epoch: number;
+    try {
+      const snapshot = await request.sources.account(accountId);
+      version = state.version ?? snapshot.version;
+      epoch = snapshot.epoch ?? 0;
+      if (snapshot.version < version || (state.epoch !== undefined && state.epoch !== epoch))
+        throw badRequest('the account’s state went back since this listing began (a store was restored); start again without the cursor', [
+          { field: 'cursor', message: 'expired' },
+        ]);
+      records = await validAtVersion(request.sources, accountId, request.at, snapshot, version);
+      state.position ??= request.positionOf(snapshot.offsets);
+    } catch (error) {
+      throw translate(error, false);
+    }
+    return { rows: await listRowsOf(paced(docsFromFacts(records)), request.filter, request.sort), version, epoch };
+  });
+  const position = state.position!;
   const page = pageAfter(rows, state.after, request.size, request.sort.order);
   const delivered = state.delivered + page.length;
   const more = page.length === request.size && delivered < rows.length;
@@ -188,13 +210,19 @@ export async function* scanDocsAsOf(
   sort: UsersSort,
   onState?: (offsets: Map<string, bigint>) => void,
 ): AsyncGenerator<UserDoc> {
-  // The facts at T are read once; documents are derived from them again in the rows' order.
-  const { records, offsets } = await stateAt(sources, filter.accountId, at);
-  onState?.(offsets);
-  const facts = factsAt(records);
-  const rows = await listRowsOf(paced(docsOfFacts(facts)), filter, sort);
-  for (const { row } of rows) {
-    const doc = deriveUser(facts, row.user_id);
-    if (doc) yield doc;
+  // The facts at T are read once; documents are derived from them again in the rows' order. The
+  // slot is held until the last document is taken (or the stream is given up).
+  const release = await wholeAccount.acquire();
+  try {
+    const { records, offsets } = await stateAt(sources, filter.accountId, at);
+    onState?.(offsets);
+    const facts = factsAt(records);
+    const rows = await listRowsOf(paced(docsOfFacts(facts)), filter, sort);
+    for (const { row } of rows) {
+      const doc = deriveUser(facts, row.user_id);
+      if (doc) yield doc;
+    }
+  } finally {
+    release();
   }
 }

@@ -6,15 +6,17 @@
  */
 import { type AccountFacts, type ReportFilter, inboxesFromCounters, queuesFromCounters } from '../../projections/index.ts';
 import { type IntervalSources, docsOfFacts, factsAt } from '../audit/facts-at.ts';
-import { type AsOfAnswer, countersAsOf, stateAt } from './as-of-reports.ts';
+import { type AsOfAnswer, countersAsOf, inAsOfSlot, stateAt } from './as-of-reports.ts';
 import type { InboxRow, QueueRow } from '../redis/counters-reader.ts';
 import { byNameThenId } from '../redis/counters-reader.ts';
 
 /** The account's facts at T and the counters of its documents then, read from one state (with its applied offsets). */
 async function countersAt(sources: IntervalSources, accountId: string, at: number): Promise<{ facts: AccountFacts; counts: Map<string, number>; offsets: Map<string, bigint> }> {
-  const { records, offsets } = await stateAt(sources, accountId, at);
-  const facts = factsAt(records);
-  return { facts, counts: await countersAsOf(docsOfFacts(facts)), offsets };
+  return inAsOfSlot(async () => {
+    const { records, offsets } = await stateAt(sources, accountId, at);
+    const facts = factsAt(records);
+    return { facts, counts: await countersAsOf(docsOfFacts(facts)), offsets };
+  });
 }
 
 /** The queues view at T, as readQueues answers it live. */
