@@ -12,13 +12,12 @@
  */
 import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount, loadFacts } from '../projections/index.ts';
-import { decodeEvent } from '../schemas/decode.ts';
-import { benchPreset, generateHistory } from '../src/demo/generator.ts';
-import { type PositionedEvent, planBatch } from '../src/projector/plan-batch.ts';
+import { planBatch } from '../src/projector/plan-batch.ts';
 import { decodeRaw } from '../src/records/account-records.ts';
 import type { EventRef } from '../src/records/fact-intervals.ts';
 import { createAccountStore, unwrap } from '../src/redis/account-store.ts';
 import { accountKeys } from '../src/redis/keys.ts';
+import { largestAccounts } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { progress } from './support/report.ts';
 
@@ -27,17 +26,7 @@ const flags = parseFlags('bench/account-load.ts', {
   runs: { default: 5, help: 'reads of the account', min: 1, max: 50 },
 });
 
-const byAccount = new Map<string, PositionedEvent[]>();
-let offset = 0n;
-for (const g of generateHistory({ ...benchPreset(flags.scale), seed: 42 })) {
-  const decoded = decodeEvent({ key: g.key, value: JSON.stringify(g.value), topic: g.topic });
-  if (!decoded.ok) continue;
-  const list = byAccount.get(g.key) ?? [];
-  list.push({ event: decoded.event, offset: (offset += 1n) });
-  byAccount.set(g.key, list);
-}
-const [accountId, events] = [...byAccount].sort(([, a], [, b]) => b.length - a.length)[0]!;
-byAccount.clear();
+const [accountId, events] = largestAccounts(flags.scale, 1).largest[0]!;
 progress(`${accountId}: applying ${events.length} events in memory`);
 const plan = planBatch(
   emptyAccount(),

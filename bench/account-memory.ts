@@ -13,15 +13,14 @@
  *   node --expose-gc --import tsx bench/account-memory.ts [--scale 0.05] [--accounts 6]
  */
 import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount } from '../projections/index.ts';
-import { decodeEvent } from '../schemas/decode.ts';
-import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { toIndexedUser } from '../src/opensearch/user-document.ts';
 import { estimateBytes } from '../src/projector/account-cache.ts';
-import { type PositionedEvent, planBatch } from '../src/projector/plan-batch.ts';
+import { planBatch } from '../src/projector/plan-batch.ts';
 import { WORK_PER_COMMIT } from '../src/projector/project-batch.ts';
 import { HEAVY_ROUND_BYTES } from '../src/projector/catching-up.ts';
 import { ROUND_EVENTS } from '../src/projector/projector.ts';
 import type { EventRef } from '../src/records/fact-intervals.ts';
+import { largestAccounts } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { progress } from './support/report.ts';
 
@@ -36,17 +35,8 @@ if (!gc) {
   process.exit(2);
 }
 
-const byAccount = new Map<string, PositionedEvent[]>();
-let offset = 0n;
-for (const g of generateHistory({ ...benchPreset(flags.scale), seed: 42 })) {
-  const decoded = decodeEvent({ key: g.key, value: JSON.stringify(g.value), topic: g.topic });
-  if (!decoded.ok) continue;
-  const list = byAccount.get(g.key) ?? [];
-  list.push({ event: decoded.event, offset: (offset += 1n) });
-  byAccount.set(g.key, list);
-}
-const largest = [...byAccount].sort(([, a], [, b]) => b.length - a.length).slice(0, flags.accounts);
-process.stdout.write(`benchPreset(${flags.scale}): ${byAccount.size} accounts; the ${largest.length} with the most events, applied in memory one at a time\n`);
+const { accounts, largest } = largestAccounts(flags.scale, flags.accounts);
+process.stdout.write(`benchPreset(${flags.scale}): ${accounts} accounts; the ${largest.length} with the most events, applied in memory one at a time\n`);
 process.stdout.write('account              events   raw facts   heap MiB   bytes/raw fact   estimate MiB\n');
 const ratios: number[] = [];
 /** every measured account stays alive: freeing one would shrink the heap under the next measure */
