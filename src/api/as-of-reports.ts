@@ -166,10 +166,11 @@ export async function usersPageAsOf(request: AsOfPageRequest): Promise<AsOfPageR
     state = { epoch: snapshot.epoch, version: snapshot.version, after: decoded.after as (string | number)[], delivered: decoded.delivered, position: decoded.position };
   }
 
-  const { rows, version, epoch } = await inAsOfSlot(async () => {
+  const { rows, version, epoch, position } = await inAsOfSlot(async () => {
     let records: FactIntervalRecord[];
     let version: number;
     let epoch: number;
+    let position: string;
     try {
       const snapshot = await request.sources.account(accountId);
       version = state.version ?? snapshot.version;
@@ -179,13 +180,12 @@ export async function usersPageAsOf(request: AsOfPageRequest): Promise<AsOfPageR
           { field: 'cursor', message: 'expired' },
         ]);
       records = await validAtVersion(request.sources, accountId, request.at, snapshot, version);
-      state.position ??= request.positionOf(snapshot.offsets);
+      position = state.position ?? request.positionOf(snapshot.offsets);
     } catch (error) {
       throw translate(error, false);
     }
-    return { rows: await listRowsOf(paced(docsFromFacts(records)), request.filter, request.sort), version, epoch };
+    return { rows: await listRowsOf(paced(docsFromFacts(records)), request.filter, request.sort), version, epoch, position };
   });
-  const position = state.position!;
   const page = pageAfter(rows, state.after, request.size, request.sort.order);
   const delivered = state.delivered + page.length;
   const more = page.length === request.size && delivered < rows.length;

@@ -59,7 +59,7 @@ export function createAccountCache(
      * decision 53): reading one back takes seconds, while its lane waits, and for that while it
      * holds about twice its size.
      */
-    keepLast?: () => ReadonlySet<string>;
+    keepLast?: () => Pick<ReadonlySet<string>, 'has' | 'size'>;
     onEvict?: (accountId: string) => void;
     onLoad?: (accountId: string, load: AccountLoad) => void;
     /** after each trim: the estimated bytes of the cached accounts, and of those rounds hold */

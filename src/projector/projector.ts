@@ -186,7 +186,7 @@ export function createProjector(deps: ProjectorDeps) {
     ...(config.accountCacheBytes ? { budgetBytes: config.accountCacheBytes } : {}),
     serveOrder: () => lanes.serveOrder(),
     inUse: () => heldAccounts(),
-    keepLast: () => new Set(lastWork.keys()),
+    keepLast: () => lastWork,
     onEvict: () => metrics?.accountsEvicted.inc(),
     onSize: (bytes, heldBytes) => {
       metrics?.accountCacheBytes.set({ part: 'all' }, bytes);
