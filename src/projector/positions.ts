@@ -53,6 +53,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   let stopped = false;
   let loop: Promise<void> | undefined;
   let waiters: (() => void)[] = [];
+  /**
+   * Counts discards: a publish whose snapshot was taken before the last discard neither publishes
+   * it nor puts it back (what it records may have been undone meanwhile).
+   */
+  let era = 0;
 
   /**
    * Before new checkpoints are written: every index still holds the ones already published, the
@@ -90,10 +95,14 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     let accounts = new Map<string, Map<string, bigint>>();
     let intervals: OutboxClear[] = [];
     let refresh = 0;
+    let snapshotEra = era;
+    /** false once a discard came after the snapshot: nothing of it is published or put back */
+    const current = () => era === snapshotEra;
     try {
       // Under the gate, no bulk stream is in flight: the refresh shows exactly the marked writes.
       await (options.gate ?? { run: (fn: () => Promise<void>) => fn() }).run(async () => {
         gotGate = now();
+        snapshotEra = era;
         snapshot = pending;
         pending = new Map();
         markedMs = oldestMarkMs;
@@ -116,14 +125,18 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       // Sealed before any position of this refresh is published: a reader that reads a position and
       // then the sealed number compares the index with a refresh at or past the one that published it.
       if (options.checkpoints) await store.sealRefresh(refresh);
-      await Promise.all([store.raisePositions(offsets), store.raiseAccountPositions(accounts)]);
+      // A discard since the snapshot (a rollback repair lowers the positions next, on the same
+      // connection): raising them now would vouch for writes the repair undoes. Checked right
+      // before each command is sent, so a raise sent is one Redis runs before the repair's.
+      if (current()) await Promise.all([store.raisePositions(offsets), store.raiseAccountPositions(accounts)]);
       await store.endRefresh(refresh);
-      if (intervals.length > 0) await store.clearOutboxes(intervals);
+      if (intervals.length > 0 && current()) await store.clearOutboxes(intervals);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
       if (markedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'publish' }, (now() - markedMs) / 1000);
       return at - gotGate;
     } catch (error) {
+      if (!current()) throw error;
       for (const [field, v] of snapshot) {
         const cur = pending.get(field);
         if (!cur || cur.offset < v.offset) pending.set(field, v);
@@ -196,9 +209,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     },
     /**
      * Forgets what is pending: the writes it records may be undone (Redis reconnected and may have
-     * come back older; a rollback repair rewrites OpenSearch). The next batches mark again.
+     * come back older; a rollback repair rewrites OpenSearch). The next batches mark again. A
+     * publish under way publishes none of its snapshot after this, and puts none of it back if it fails.
      */
     discard(): void {
+      era += 1;
       oldestMarkMs = undefined;
       pending = new Map();
       pendingAccounts = new Map();

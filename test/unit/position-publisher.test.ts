@@ -1,0 +1,114 @@
+import type { Client } from '@opensearch-project/opensearch';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.ts';
+import { createPositionPublisher } from '../../src/projector/positions.ts';
+import { createAccountStateTwin } from '../../src/twins/account-state.ts';
+
+/**
+ * The publisher against the account-state twin and an OpenSearch client that answers only the
+ * refresh, each refresh held until the test lets it finish (or fail): the moment a rollback repair
+ * can begin while a publish is under way.
+ */
+function setup() {
+  const store = createAccountStateTwin();
+  const refreshes: { finish: () => void; fail: (error: Error) => void }[] = [];
+  const opensearch = {
+    indices: {
+      refresh: () =>
+        new Promise((resolve, reject) =>
+          refreshes.push({
+            finish: () => resolve({ body: { _shards: { total: 1, successful: 1, failed: 0 } } }),
+            fail: reject,
+          }),
+        ),
+    },
+  } as unknown as Client;
+  const publisher = createPositionPublisher({ opensearch, index: () => 'users', store, intervalMs: 10, logger: silentLogger() });
+  /** resolves once the publish under way waits in its refresh */
+  const refreshing = async (n: number) => {
+    while (refreshes.length < n) await new Promise((r) => setTimeout(r, 1));
+    return refreshes[n - 1]!;
+  };
+  return { store, publisher, refreshing };
+}
+
+describe('the position publisher and a discard (the rollback repair)', () => {
+  it('publishes what was marked once its refresh is done', async () => {
+    const { store, publisher, refreshing } = setup();
+    publisher.mark('access.roles.v1:0', 41n, 0);
+    publisher.markAccounts(new Map([['acc_a', new Map([['access.roles.v1:0', 41n]])]]));
+    const publish = publisher.flush();
+    (await refreshing(1)).finish();
+    await publish;
+    expect(await store.positions()).toEqual(new Map([['access.roles.v1:0', 41n]]));
+    expect(await store.accountPositions('acc_a')).toEqual(new Map([['access.roles.v1:0', 41n]]));
+  });
+
+  it('does not raise a position marked before a discard that came while its refresh ran', async () => {
+    const { store, publisher, refreshing } = setup();
+    publisher.mark('access.roles.v1:0', 41n, 0);
+    publisher.markAccounts(new Map([['acc_a', new Map([['access.roles.v1:0', 41n]])]]));
+    const publish = publisher.flush();
+    const refresh = await refreshing(1);
+    // Redis came back older: the writes up to 41 may be undone, the repair lowers the positions.
+    publisher.discard();
+    refresh.finish();
+    await publish;
+    expect(await store.positions()).toEqual(new Map());
+    expect(await store.accountPositions('acc_a')).toEqual(new Map());
+  });
+
+  it('leaves in the outbox the fact intervals marked before a discard that came while its refresh ran', async () => {
+    const { store, publisher, refreshing } = setup();
+    const version = await store.commit({
+      accountId: 'acc_a',
+      expectedVersion: 0,
+      partition: 'access.roles.v1:0',
+      lastOffset: 41n,
+      changes: [],
+      seen: [],
+      newestMs: 0,
+      pruneBeforeMs: -1e301,
+      counterDeltas: new Map(),
+      dirtyUsers: [],
+      intervalJson: new Map([['iv_1', '{"user_id":"u_1"}']]),
+      rawChanges: new Map(),
+    });
+    publisher.markIntervals([{ accountId: 'acc_a', version: version!, userIds: [], intervalIds: ['iv_1'] }]);
+    const publish = publisher.flush();
+    const refresh = await refreshing(1);
+    publisher.discard();
+    refresh.finish();
+    await publish;
+    // Still owed to the index: the next load of the account writes it again.
+    expect(await store.dirtyAccounts()).toEqual(['acc_a']);
+  });
+
+  it('does not put back what a publish failed to publish when a discard came meanwhile', async () => {
+    const { store, publisher, refreshing } = setup();
+    publisher.mark('access.roles.v1:0', 41n, 0);
+    const publish = publisher.flush();
+    const refresh = await refreshing(1);
+    publisher.discard();
+    refresh.fail(new Error('OpenSearch unreachable'));
+    await expect(publish).rejects.toThrow('OpenSearch unreachable');
+    // After the repair, the replay marks again from where Redis stands: only that is published.
+    publisher.mark('access.roles.v1:1', 7n, 0);
+    const next = publisher.flush();
+    (await refreshing(2)).finish();
+    await next;
+    expect(await store.positions()).toEqual(new Map([['access.roles.v1:1', 7n]]));
+  });
+
+  it('puts back what a failed publish held when no discard came, and publishes it next time', async () => {
+    const { store, publisher, refreshing } = setup();
+    publisher.mark('access.roles.v1:0', 41n, 0);
+    const publish = publisher.flush();
+    (await refreshing(1)).fail(new Error('OpenSearch unreachable'));
+    await expect(publish).rejects.toThrow('OpenSearch unreachable');
+    const next = publisher.flush();
+    (await refreshing(2)).finish();
+    await next;
+    expect(await store.positions()).toEqual(new Map([['access.roles.v1:0', 41n]]));
+  });
+});
