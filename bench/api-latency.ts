@@ -14,7 +14,8 @@
  *
  * Rounds repeat step 3-4 on the same dataset; the report gives medians over rounds and each round.
  * The target routes (GET /inboxes, GET /users?inbox_id=, GET /users?cc_queue_id=, and `as_of` the
- * middle of the history: the summary and GET /users?inbox_id=) are measured on
+ * middle of the history: the summary, GET /users?inbox_id= and a drill-down; and the summary at a
+ * new instant each time, which the API has not kept: decision 55) are measured on
  * the dataset's largest account (most user documents), idle only, through the API: the inbox the
  * most users reach and the queue with the most users under cc_queue_id. A listing's first page
  * (size 50) of a long target opens a point in time; the load worker closes each one after timing
@@ -92,11 +93,17 @@ type BaseRoute = 'summary' | 'search' | 'drill-down';
  * and three audits of the middle of the history (AS_OF): the summary, who reached the inbox then, and
  * the drill-down of the inbox's first listed user then.
  */
-type TargetRoute = 'inboxes' | 'users?inbox_id' | 'users?cc_queue_id' | 'summary?as_of' | 'users?inbox_id&as_of' | 'users/{id}?as_of';
+type TargetRoute = 'inboxes' | 'users?inbox_id' | 'users?cc_queue_id' | 'summary?as_of' | 'summary?as_of+1ms' | 'users?inbox_id&as_of' | 'users/{id}?as_of';
 type Route = BaseRoute | TargetRoute;
-const TARGET_ROUTES: TargetRoute[] = ['inboxes', 'users?inbox_id', 'users?cc_queue_id', 'summary?as_of', 'users?inbox_id&as_of', 'users/{id}?as_of'];
+const TARGET_ROUTES: TargetRoute[] = ['inboxes', 'users?inbox_id', 'users?cc_queue_id', 'summary?as_of', 'summary?as_of+1ms', 'users?inbox_id&as_of', 'users/{id}?as_of'];
 /** The middle of benchPreset's history: an `as_of` answer merges the intervals open then (decision 47). */
 const AS_OF = new Date(Date.parse(benchPreset(1).startTime) + (benchPreset(1).spanDays / 2) * 86_400_000).toISOString();
+/**
+ * `summary?as_of+1ms` asks each time 1 ms after the last instant any request asked (never one
+ * asked before): an account at T the API has not kept (decision 55), read in full each time.
+ */
+let lastInstant = Date.parse(AS_OF);
+const freshInstants = (n: number) => Array.from({ length: n }, () => new Date(++lastInstant).toISOString());
 const isTarget = (route: Route): route is TargetRoute => (TARGET_ROUTES as Route[]).includes(route);
 type Condition = 'idle' | 'ingest';
 
@@ -309,9 +316,11 @@ function targetItems(route: TargetRoute, targets: Targets, token: string): HttpI
     'users?inbox_id': `${base}/users?inbox_id=${encodeURIComponent(targets.inbox.id)}&size=50`,
     'users?cc_queue_id': `${base}/users?cc_queue_id=${encodeURIComponent(targets.queue.id)}&size=50`,
     'summary?as_of': `${base}/summary?as_of=${AS_OF}`,
+    'summary?as_of+1ms': '',
     'users?inbox_id&as_of': `${base}/users?inbox_id=${encodeURIComponent(targets.inbox.id)}&size=50&as_of=${AS_OF}`,
     'users/{id}?as_of': `${base}/users/${encodeURIComponent(targets.userId)}?as_of=${AS_OF}`,
   };
+  if (route === 'summary?as_of+1ms') return freshInstants(1_000).map((at) => ({ path: `${base}/summary?as_of=${at}`, token }));
   return [{ path: paths[route], token }];
 }
 

@@ -4,26 +4,17 @@
  * functions as the live views, with the names (and queue channels) the facts had at T, and the
  * account's applied offsets of the state read (the answer's position).
  */
-import { type AccountFacts, type ReportFilter, inboxesFromCounters, queuesFromCounters } from '../../projections/index.ts';
-import { type IntervalSources, docsOfFacts, factsAt } from '../audit/facts-at.ts';
-import { type AsOfAnswer, countersAsOf, inAsOfSlot, stateAt } from './as-of-reports.ts';
+import { type ReportFilter, inboxesFromCounters, queuesFromCounters } from '../../projections/index.ts';
+import type { IntervalSources } from '../audit/facts-at.ts';
+import { type AsOfAnswer, currentAccountAt } from './as-of-reports.ts';
 import type { InboxRow, QueueRow } from '../redis/counters-reader.ts';
 import { byNameThenId } from '../redis/counters-reader.ts';
 
-/** The account's facts at T and the counters of its documents then, read from one state (with its applied offsets). */
-async function countersAt(sources: IntervalSources, accountId: string, at: number): Promise<{ facts: AccountFacts; counts: Map<string, number>; offsets: Map<string, bigint> }> {
-  return inAsOfSlot(async () => {
-    const { records, offsets } = await stateAt(sources, accountId, at);
-    const facts = factsAt(records);
-    return { facts, counts: await countersAsOf(docsOfFacts(facts)), offsets };
-  });
-}
-
 /** The queues view at T, as readQueues answers it live. */
 export async function queuesAsOf(sources: IntervalSources, accountId: string, at: number, filter: ReportFilter): Promise<AsOfAnswer<QueueRow[]>> {
-  const { facts, counts, offsets } = await countersAt(sources, accountId, at);
-  const rows = queuesFromCounters(counts, { channel: filter.channel, access_type: filter.access_type }).map((q) => {
-    const fact = facts.queues.get(q.cc_queue_id);
+  const { value: account, offsets } = await currentAccountAt(sources, accountId, at);
+  const rows = queuesFromCounters(account.counts, { channel: filter.channel, access_type: filter.access_type }).map((q) => {
+    const fact = account.queues.get(q.cc_queue_id);
     // The live view's field order, so both answers read alike.
     const users = { inbox: q.users.inbox, automatic_call_recording: q.users.automatic_call_recording, ad_hoc_call_recording: q.users.ad_hoc_call_recording };
     return { cc_queue_id: q.cc_queue_id, queue_name: fact?.queue_name ?? q.cc_queue_id, channel: fact?.channel ?? null, users };
@@ -33,10 +24,10 @@ export async function queuesAsOf(sources: IntervalSources, accountId: string, at
 
 /** The inboxes view at T, as readInboxes answers it live. */
 export async function inboxesAsOf(sources: IntervalSources, accountId: string, at: number, filter: Pick<ReportFilter, 'channel'>): Promise<AsOfAnswer<InboxRow[]>> {
-  const { facts, counts, offsets } = await countersAt(sources, accountId, at);
-  const rows = inboxesFromCounters(counts, filter.channel ?? 'all').map((i) => ({
+  const { value: account, offsets } = await currentAccountAt(sources, accountId, at);
+  const rows = inboxesFromCounters(account.counts, filter.channel ?? 'all').map((i) => ({
     inbox_id: i.inbox_id,
-    inbox_name: facts.inboxes.get(i.inbox_id)?.inbox_name ?? i.inbox_id,
+    inbox_name: account.inboxes.get(i.inbox_id)?.inbox_name ?? i.inbox_id,
     users: i.users,
   }));
   return { value: rows.sort((a, b) => byNameThenId(a.inbox_name, a.inbox_id, b.inbox_name, b.inbox_id)), offsets };

@@ -2,7 +2,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Redis } from 'ioredis';
 import type { IntervalSources } from '../audit/facts-at.ts';
-import { readAccountIntervals, readSubjectIntervals } from '../redis/open-intervals.ts';
+import { readAccountHead, readAccountIntervals, readSubjectIntervals } from '../redis/open-intervals.ts';
 import type { LiveGeneration } from './live-generation.ts';
 
 export function intervalSources(stores: { redis: Redis; opensearch: Client }, live: LiveGeneration): IntervalSources {
@@ -10,6 +10,7 @@ export function intervalSources(stores: { redis: Redis; opensearch: Client }, li
     opensearch: stores.opensearch,
     index: live.facts,
     account: (accountId) => readAccountIntervals(stores.redis, live.space, accountId),
+    head: (accountId) => readAccountHead(stores.redis, live.space, accountId),
     subjects: (accountId, subjects) => readSubjectIntervals(stores.redis, live.space, accountId, subjects),
   };
 }

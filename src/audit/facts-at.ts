@@ -8,7 +8,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type AccountFacts, type UserDoc, deriveUser, loadFacts } from '../../projections/index.ts';
-import { type FactIntervalRecord, type IntervalSnapshot, mergeIntervals, seqLimit } from '../records/fact-intervals.ts';
+import { type AccountHead, type FactIntervalRecord, type IntervalSnapshot, mergeIntervals, seqLimit } from '../records/fact-intervals.ts';
 import { FACT_SORT, scanRecords } from '../opensearch/fact-store.ts';
 
 /**
@@ -23,21 +23,10 @@ export interface IntervalSources {
   index: string;
   /** every interval of the account Redis holds, with its version */
   account: (accountId: string) => Promise<IntervalSnapshot>;
+  /** the account's version, epoch and applied offsets only */
+  head: (accountId: string) => Promise<AccountHead>;
   /** the intervals Redis holds of some of the account's subjects, with its version */
   subjects: (accountId: string, subjects: readonly string[]) => Promise<IntervalSnapshot>;
-}
-
-/** Intervals read as of one state of the account. */
-export interface StateAt {
-  records: FactIntervalRecord[];
-  /** the account's applied offsets in that state: exactly its events up to them are reflected */
-  offsets: Map<string, bigint>;
-}
-
-/** The account's intervals valid at `asOfMs`, as of its current state in Redis. */
-export async function factsValidAt(sources: IntervalSources, accountId: string, asOfMs: number): Promise<StateAt> {
-  const snapshot = await sources.account(accountId);
-  return { records: await validAtVersion(sources, accountId, asOfMs, snapshot, snapshot.version), offsets: snapshot.offsets };
 }
 
 /**

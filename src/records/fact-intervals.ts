@@ -95,6 +95,14 @@ export function openRecord(accountId: string, key: string, raw: RawValue): FactI
  * open intervals (the raw facts, possibly of some subjects only), and the closed records that no
  * refresh has shown yet (the interval outbox).
  */
+/** What names one state of an account within its generation: its version in the epoch, and its applied offsets then. */
+export interface AccountHead {
+  version: number;
+  epoch: number;
+  /** `<topic>:<partition>` -> offset: the events the state reflects */
+  offsets: Map<string, bigint>;
+}
+
 export interface IntervalSnapshot {
   version: number;
   /** the generation's epoch, when read with the account (src/redis/open-intervals.ts readAccountIntervals) */

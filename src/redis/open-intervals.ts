@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { decodeIntervalOutbox } from '../records/account-records.ts';
-import { type FactIntervalRecord, type IntervalSnapshot, type RawValue, openRecord, subjectRange } from '../records/fact-intervals.ts';
+import { type AccountHead, type FactIntervalRecord, type IntervalSnapshot, type RawValue, openRecord, subjectRange } from '../records/fact-intervals.ts';
 import { unwrap } from './account-store.ts';
 import { APPLIED_PREFIX, type KeySpace, accountKeys, generationKeys, offsetsIn } from './keys.ts';
 
@@ -66,6 +66,18 @@ export async function readAccountIntervals(redis: Redis, space: KeySpace, accoun
     await redis.multi().hgetall(k.meta).hgetall(k.rawFacts).hgetall(k.intervalOutbox).hget(generationKeys(space).identity, 'epoch').exec(),
   ) as [Record<string, string>, Record<string, string>, Record<string, string>, string | null];
   return { ...stateOf(meta), epoch: Number(epoch ?? 0), open: openRecords(accountId, Object.entries(raw)), closed: closedRecords(Object.entries(outbox)) };
+}
+
+/**
+ * The account's version, applied offsets and the generation's epoch, without its intervals: what
+ * names the state an answer at T would read (decision 55), in one step.
+ */
+export async function readAccountHead(redis: Redis, space: KeySpace, accountId: string): Promise<AccountHead> {
+  const [meta, epoch] = unwrap(await redis.multi().hgetall(accountKeys(space, accountId).meta).hget(generationKeys(space).identity, 'epoch').exec()) as [
+    Record<string, string>,
+    string | null,
+  ];
+  return { ...stateOf(meta), epoch: Number(epoch ?? 0) };
 }
 
 /** The account's intervals of the given subjects that Redis holds (what a user's history merges). */

@@ -424,6 +424,43 @@ describe('as_of: the history index, the replay of the topics and the pure core a
     expect((await json(c.account, `/users${params({ as_of: asOf, include_empty: 'true', size: '1', cursor: again.next_cursor })}`)).items).toEqual(whole.items.slice(1, 2));
   });
 
+  it('answers at T read again once the account changed: a late event before T shows at once (decision 55)', async () => {
+    const account = 'acc-asof-late';
+    tokens.set(account, await api.token(account));
+    const user = (id: string, timeMs: number): FactEvent => ({
+      id: `late-${id}`,
+      type: 'user.upserted',
+      timeMs,
+      data: { user_id: id, display_name: `Ana ${id}`, user_email: `${id}@x.test`, user_access: 'active' },
+    });
+    const grant = (userId: string, timeMs: number): FactEvent => ({ id: `late-grant-${userId}`, type: 'inbox.user_granted', timeMs, data: { inbox_id: 'i1', user_id: userId } });
+    await api.load(account, [user('u1', T0 + 1_000), user('u2', T0 + 2_000), user('u3', T0 + 3_000)]);
+    await api.load(account, [
+      { id: 'late-i1', type: 'inbox.upserted', timeMs: T0 + 500, data: { inbox_id: 'i1', inbox_name: 'Inbox i1' } },
+      grant('u1', T0 + 4_000),
+      grant('u2', T0 + 5_000),
+    ]);
+    const asOf = encodeURIComponent(iso(T0 + 60_000));
+    const read = async () => ({
+      summary: await json(account, `/summary?as_of=${asOf}`),
+      listing: await json(account, `/users?as_of=${asOf}&size=1`),
+      inboxes: await json(account, `/inboxes?as_of=${asOf}`),
+    });
+    const before = await read();
+    expect([before.summary.users.inbox, before.listing.total, before.inboxes.items[0].users]).toEqual([2, 2, 2]);
+    expect(await read()).toEqual(before);
+    // Produced now, true before T: u3 reached the inbox at T too.
+    await api.load(account, [grant('u3', T0 + 30_000)]);
+    const after = await read();
+    expect([after.summary.users.inbox, after.listing.total, after.inboxes.items[0].users]).toEqual([3, 3, 3]);
+    expect(after.summary.position).not.toBe(before.summary.position);
+    // A listing begun before the change pages on in its own state; one begun after, in the new one.
+    const older = await json(account, `/users?as_of=${asOf}&size=1&cursor=${encodeURIComponent(before.listing.next_cursor)}`);
+    expect([older.total, older.position]).toEqual([2, before.listing.position]);
+    const newer = await json(account, `/users?as_of=${asOf}&size=1&cursor=${encodeURIComponent(after.listing.next_cursor)}`);
+    expect([newer.total, newer.position]).toEqual([3, after.listing.position]);
+  });
+
   it('a bad as_of is a 400 naming it', async () => {
     const c = cases[0]!;
     for (const bad of ['yesterday', '2026-02-01', '2026-02-01T10:00:00', '2026-02-01T10:00Z']) {
