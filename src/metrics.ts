@@ -26,13 +26,32 @@ function heapGauges(registers: Registry[]) {
 
 /** The projector's account cache: what its memory budget drops, and what reading accounts back costs. */
 function accountCacheMetrics(registers: Registry[]) {
+  /** the caches of this process (a live projector, a rebuild's), read at each scrape */
+  const caches = new Set<() => { all: number; held: number }>();
   return {
+    /** Adds a cache whose sizes the cache gauge sums at each scrape; returns its removal. */
+    watchAccountCache(sizes: () => { all: number; held: number }): () => void {
+      caches.add(sizes);
+      return () => caches.delete(sizes);
+    },
     accountsEvicted: new Counter({ name: 'access_index_accounts_evicted_total', help: 'Accounts dropped from the projector cache to keep it within its memory budget', registers }),
     accountCacheBytes: new Gauge({
       name: 'access_index_account_cache_bytes',
       help: 'Estimated heap of the accounts in the projector\'s cache (`part="all"`) and of those a round still holds, which its budget cannot drop (`part="held"`)',
       labelNames: ['part'],
       registers,
+      collect() {
+        if (caches.size === 0) return;
+        let all = 0;
+        let held = 0;
+        for (const sizes of caches) {
+          const s = sizes();
+          all += s.all;
+          held += s.held;
+        }
+        this.set({ part: 'all' }, all);
+        this.set({ part: 'held' }, held);
+      },
     }),
     heavyRoundsHeld: new Counter({
       name: 'access_index_heavy_rounds_held_total',

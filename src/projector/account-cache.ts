@@ -62,8 +62,6 @@ export function createAccountCache(
     keepLast?: () => Pick<ReadonlySet<string>, 'has' | 'size'>;
     onEvict?: (accountId: string) => void;
     onLoad?: (accountId: string, load: AccountLoad) => void;
-    /** after each trim: the estimated bytes of the cached accounts, and of those rounds hold */
-    onSize?: (bytes: number, heldBytes: number) => void;
   } = {},
 ) {
   const budget = options.budgetBytes ?? DEFAULT_CACHE_BYTES;
@@ -121,18 +119,6 @@ export function createAccountCache(
     }
   }
 
-  function reportSize(onSize: (bytes: number, heldBytes: number) => void): void {
-    const held = options.inUse?.() ?? new Set<string>();
-    let total = 0;
-    let heldBytes = 0;
-    for (const [accountId, account] of accounts) {
-      const size = estimateBytes(account);
-      total += size;
-      if (held.has(accountId) || locks.has(accountId)) heldBytes += size;
-    }
-    onSize(total, heldBytes);
-  }
-
   /** One trim per turn of the event loop: a batch releases many locks, and a trim reads every account's size. */
   function scheduleTrim(): void {
     if (trimScheduled) return;
@@ -140,11 +126,22 @@ export function createAccountCache(
     setImmediate(() => {
       trimScheduled = false;
       trim(budget);
-      if (options.onSize) reportSize(options.onSize);
     });
   }
 
   return {
+    /** The estimated bytes of the cached accounts, and of those a round holds or a lock covers (the budget cannot drop them). */
+    sizes(): { all: number; held: number } {
+      const inUse = options.inUse?.() ?? new Set<string>();
+      let all = 0;
+      let held = 0;
+      for (const [accountId, account] of accounts) {
+        const size = estimateBytes(account);
+        all += size;
+        if (inUse.has(accountId) || locks.has(accountId)) held += size;
+      }
+      return { all, held };
+    },
     async get(accountId: string): Promise<CachedAccount> {
       let account = accounts.get(accountId);
       if (account) {

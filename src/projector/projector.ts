@@ -188,10 +188,6 @@ export function createProjector(deps: ProjectorDeps) {
     inUse: () => heldAccounts(),
     keepLast: () => lastWork,
     onEvict: () => metrics?.accountsEvicted.inc(),
-    onSize: (bytes, heldBytes) => {
-      metrics?.accountCacheBytes.set({ part: 'all' }, bytes);
-      metrics?.accountCacheBytes.set({ part: 'held' }, heldBytes);
-    },
     onLoad: (accountId, load) => {
       metrics?.accountLoadSeconds.observe({ after: load.afterEviction ? 'eviction' : 'none' }, load.seconds);
       if (load.seconds >= SLOW_LOAD_SECONDS)
@@ -201,6 +197,8 @@ export function createProjector(deps: ProjectorDeps) {
         );
     },
   });
+  /** the cache's sizes, read at each scrape of /metrics (`access_index_account_cache_bytes`) */
+  const unwatchCache = metrics?.watchAccountCache(() => cache.sizes());
   const topics = logicalTopics(config.topics);
   const targets = deps.writeTargets ?? deps.indices;
   const gate = createWriteGate();
@@ -665,6 +663,7 @@ export function createProjector(deps: ProjectorDeps) {
       await lagMonitor?.stop();
       await producer?.disconnect().catch(() => undefined);
       redis.disconnect();
+      unwatchCache?.();
       health.set('stopped');
       logger.info('projector stopped');
     },

@@ -139,16 +139,16 @@ describe('account cache budget', () => {
     expect(cache.peek('heavy')).toBeDefined();
   });
 
-  it('reports, after each trim, the bytes it holds and those rounds hold (the budget cannot drop them)', async () => {
+  it('tells the bytes it holds and those rounds or locks hold (the budget cannot drop them)', async () => {
     const store = await storeWith({ a: 100, b: 100, c: 100 });
     const one = estimateBytes(await store.load('a', W));
-    const sizes: [number, number][] = [];
-    const cache = createAccountCache(store, W, { budgetBytes: 10 * one, inUse: () => new Set(['b']), onSize: (bytes, held) => sizes.push([bytes, held]) });
+    const cache = createAccountCache(store, W, { budgetBytes: 10 * one, inUse: () => new Set(['b']) });
     await cache.get('a');
     await cache.get('b');
-    await cache.withLock('c', () => cache.get('c'));
-    await new Promise((resolve) => setImmediate(resolve));
-    // a, b and c are cached; b is held by a round (c's lock was released)
-    expect(sizes.at(-1)).toEqual([3 * one, one]);
+    // a and b are cached, c is being read under its lock; b is held by a round
+    const inside = await cache.withLock('c', async () => (await cache.get('c'), cache.sizes()));
+    expect(inside).toEqual({ all: 3 * one, held: 2 * one });
+    // c's lock was released
+    expect(cache.sizes()).toEqual({ all: 3 * one, held: one });
   });
 });
