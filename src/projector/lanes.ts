@@ -84,6 +84,8 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
   /** generations are unique across fields and resets, so a round never mistakes a new state for its own */
   let generationSeq = 0;
   let waiters: (() => void)[] = [];
+  /** set by release(): the projector stops, and room() no longer waits */
+  let stopping = false;
   let wake: (() => void) | undefined;
   let woken: Promise<void> | undefined;
 
@@ -386,7 +388,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
 
     /** Settles once fewer than `maxQueued` events wait (eachBatch's backpressure: the fetch waits). */
     room(): Promise<void> {
-      if (queued <= options.maxQueued) return Promise.resolve();
+      if (queued <= options.maxQueued || stopping) return Promise.resolve();
       return new Promise((resolve) => waiters.push(resolve));
     },
 
@@ -402,8 +404,12 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
       return woken;
     },
 
-    /** Lets whoever waits for room or events go (stopping). */
+    /**
+     * Lets whoever waits for room or events go, now and from now on (stopping): no round takes
+     * events any more, and a fetch still delivered until the consumer stops must not wait for room.
+     */
     release(): void {
+      stopping = true;
       for (const resolve of waiters) resolve();
       waiters = [];
       wake?.();

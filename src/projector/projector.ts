@@ -232,7 +232,8 @@ export function createProjector(deps: ProjectorDeps) {
       for (const p of poison) metrics?.deadLetters.inc({ code: p.code });
       logger.warn({ count: poison.length, field, reasons: poison.slice(0, 5).map((p) => `${p.offset}: ${p.reason}`) }, 'poison messages sent to the dead-letter topic');
     }
-    if (payload.isStale() || !payload.isRunning()) return;
+    // Stopping: no round takes events any more (they are fetched again from Redis's offsets).
+    if (payload.isStale() || !payload.isRunning() || abort.signal.aborted) return;
     const last = batch.messages[batch.messages.length - 1]!.offset;
     heartbeat = payload.heartbeat;
     lanes.add(field, { firstOffset: BigInt(batch.firstOffset() ?? last), last: BigInt(last), highWatermark: BigInt(batch.highWatermark), events });

@@ -1,0 +1,67 @@
+/**
+ * Stopping a projector in the middle of a backlog: its lanes are full, so eachBatch waits for room
+ * when the stop comes. The stop must end (the consumer leaves the group), and a projector started
+ * after it must finish the backlog exactly (what was committed stays, the rest is read again).
+ * Before the fix, the next batch kafkajs delivered after the stop waited for room forever, and so
+ * did the stop (seen in a bench: its consumer's session expired, the process idle).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FactEvent } from '../../projections/index.ts';
+import { createProjector } from '../../src/projector/projector.ts';
+import { createTestNamespace } from '../helpers/namespace.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { toMessage } from './api-harness.ts';
+import { prepareNamespace } from '../support/pipeline.ts';
+
+const EVENTS = 6_000;
+
+describe('a projector stopped in a backlog', () => {
+  const ns = createTestNamespace();
+  let close = async () => {};
+  afterAll(async () => {
+    await close();
+    await ns.cleanup();
+  });
+
+  it('stops within seconds while its lanes are full, and the next one finishes the backlog', async () => {
+    const env = await prepareNamespace(ns, { partitions: 1 });
+    close = () => env.close();
+    const t0 = Date.parse('2026-03-01T00:00:00Z');
+    const events: FactEvent[] = Array.from({ length: EVENTS }, (_, i) => ({
+      id: `e${i}`,
+      type: 'user.upserted',
+      timeMs: t0 + i * 1_000,
+      data: { user_id: `u${i % 1_500}`, display_name: `Agent ${i}`, user_email: `u${i % 1_500}@x.test`, user_access: 'active' },
+    }));
+    const messages = events.map((e, i) => toMessage(`acc-stop-${i % 3}`, e));
+    let targets = new Map<string, bigint>();
+    for (let i = 0; i < messages.length; i += 1_000) targets = await env.produce(messages.slice(i, i + 1_000));
+    // Lanes of 50 events: eachBatch waits for room nearly all the time.
+    const start = () =>
+      createProjector({
+        kafka: env.clients.kafka,
+        redis: env.clients.redis,
+        opensearch: env.clients.opensearch,
+        config: { ...env.config, laneEvents: 50, maxBytesPerPartition: 16 * 1024 },
+        space: env.space,
+        indices: env.indices,
+        logger: silentLogger(),
+        publishIntervalMs: 50,
+      });
+    const first = start();
+    await first.start();
+    // Stop once some rounds have committed, with most of the backlog still in Kafka.
+    for (;;) {
+      const applied = [...(await env.store.positions()).values()].reduce((sum, offset) => sum + offset, 0n);
+      if (applied > 200n) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const stopped = await Promise.race([first.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 20 s'), 20_000))]);
+    expect(stopped).toBe('stopped');
+    const second = start();
+    await second.start();
+    await env.waitForPositions(targets, 120_000);
+    await second.stop();
+    expect(await env.verify()).toEqual([]);
+  });
+});
