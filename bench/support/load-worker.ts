@@ -61,8 +61,10 @@ async function runJob(job: LoadJob): Promise<LoadResult> {
       if (cursor !== undefined) {
         cursors += 1;
         const pit = job.releaseCursors ? decodeCursor(cursor, job.releaseCursors.secret)?.pit : undefined;
-        // An as_of listing's cursor holds no point in time (decision 47): nothing to close.
+        // An as_of listing's cursor holds no point in time (decision 47): nothing to close, and
+        // nothing left open (it counts as released, or fast as_of listings stop the case).
         if (pit && !pit.startsWith('as_of:')) toRelease.push(pit);
+        else if (pit) released += 1;
       }
       // A drill-down of a user the churn deleted is a proper answer (404), as the direct GET's "not found" is.
       return status === 200 || (status === 404 && job.ok404 === true);
