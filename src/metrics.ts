@@ -12,6 +12,11 @@ function roundStageSeconds(registers: Registry[]) {
   });
 }
 
+/** How many rounds' last writes went in each bulk (the write gate's group commit, decision 56). */
+function bulkRounds(registers: Registry[]) {
+  return new Histogram({ name: 'access_index_bulk_rounds', help: 'Rounds whose last writes went in one bulk (group commit)', buckets: [1, 2, 3, 4, 6, 8, 12, 16], registers });
+}
+
 /** What the process keeps alive, and how its memory budget holds it (src/memory-budget.ts). */
 function heapGauges(registers: Registry[]) {
   return {
@@ -90,6 +95,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
+    groupedRounds: bulkRounds(registers),
     freshnessSeconds: new Histogram({
       name: 'access_index_freshness_seconds',
       help: 'From event time to searchable in OpenSearch',

@@ -14,6 +14,7 @@ import type { DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
 import type { WriteGate } from './write-gate.ts';
+import { handOver, type WriteGroup } from './write-group.ts';
 import type { WriteTurn } from './write-order.ts';
 
 export interface BatchDeps {
@@ -61,6 +62,11 @@ export interface BatchDeps {
   requireAlias?: boolean;
   /** the bulk stream runs through it, with `onWritten` (src/projector/write-gate.ts) */
   gate?: WriteGate;
+  /**
+   * The batch's last write joins the rounds waiting for the gate in one bulk (decision 56); absent,
+   * it takes the gate alone. Not for a batch that holds the gate already (an early write).
+   */
+  group?: WriteGroup;
   /** called once the documents are written, inside the gate: the projector marks its positions */
   onWritten?: (outcome: BatchOutcome) => void;
   /**
@@ -166,16 +172,6 @@ function bulkOptions(deps: BatchDeps, pace: () => Promise<void>): WriteOptions {
 }
 
 /**
- * Lets the promise callbacks queued now run before the caller goes on: a later round of the
- * accounts whose `prior` has just settled reaches the write gate's queue in that time (a few
- * promise steps, see src/projector/write-order.ts), so the gate is handed to it when given up. Only
- * microtasks: the gate is never held while the event loop does other work.
- */
-async function handOver(): Promise<void> {
-  for (let i = 0; i < 16; i++) await Promise.resolve();
-}
-
-/**
  * The earlier rounds of the call's accounts write first (`turn.prior`). Until they have, ops are
  * held whatever their number (a round's ops are bounded by its work budget): an early write must
  * not wait for them where the caller may hold an account's lock that one of them needs to retry.
@@ -184,6 +180,28 @@ function priorWrites(deps: BatchDeps): { settled: Promise<void>; ended: () => bo
   let ended = deps.turn === undefined;
   const end = () => void (ended = true);
   return { settled: (deps.turn?.prior ?? Promise.resolve()).then(end, end), ended: () => ended };
+}
+
+/** Takes the gate and keeps it until the function it gives is called. */
+function holdGate(gate: WriteGate, weight: number): Promise<() => void> {
+  return new Promise((acquired) => void gate.run(() => new Promise<void>((done) => acquired(done)), weight));
+}
+
+/**
+ * A batch's last write through the write group (decision 56): `held` gives its ops when the bulk is
+ * made, `done` is told what was written, inside the gate.
+ */
+function joinGroup(deps: BatchDeps, group: WriteGroup, pace: () => Promise<void>, held: () => DocOp[], done: (ops: readonly DocOp[]) => void): Promise<void> {
+  return group.write({
+    weight: held().length + 1,
+    ops: () => (deps.turn ? deps.turn.keep(held()) : held()),
+    options: bulkOptions(deps, pace),
+    after: (ops) => {
+      if (ops.length > 0) deps.turn?.wrote(ops);
+      done(ops);
+      return deps.turn?.written();
+    },
+  });
 }
 
 /**
@@ -213,17 +231,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
 
   /** Takes the gate and keeps it until `close` (no gate: nothing to take). */
   async function hold(): Promise<void> {
-    if (release || !deps.gate) return;
-    await new Promise<void>((acquired) => {
-      void deps.gate!.run(
-        () =>
-          new Promise<void>((done) => {
-            release = done;
-            acquired();
-          }),
-        pending.length,
-      );
-    });
+    if (!release && deps.gate) release = await holdGate(deps.gate, pending.length);
   }
 
   return {
@@ -253,6 +261,18 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
         if (deps.turn?.written()) await handOver();
       };
       if (release || !deps.gate) await last();
+      // Weighed by its writes, like alone; the bulk may carry other rounds' writes beside them.
+      else if (deps.group)
+        await joinGroup(
+          deps,
+          deps.group,
+          pace,
+          () => pending,
+          (ops) => {
+            pending = [];
+            onWritten((written += ops.length));
+          },
+        );
       // Weighed by its writes: a small round's few go before a big one's queued thousands.
       else await deps.gate.run(last, pending.length + 1);
     },

@@ -36,6 +36,7 @@ import { createPositionPublisher } from './positions.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
 import { RepairNeeded, createStateGuard } from './state-guard.ts';
 import { createWriteGate } from './write-gate.ts';
+import { createWriteGroup } from './write-group.ts';
 import { type WriteTurn, createWriteOrder } from './write-order.ts';
 
 export interface ProjectorDeps {
@@ -244,11 +245,23 @@ export function createProjector(deps: ProjectorDeps) {
     await lanes.room();
   }
 
+  const documents = createOpenSearchDocuments(opensearch);
+  // The rounds' last writes that wait for the gate together go in one bulk (decision 56).
+  const group = createWriteGroup({
+    gate,
+    documents,
+    onResult: (result, rounds) => {
+      metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
+      metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
+      metrics?.groupedRounds.observe(rounds);
+    },
+  });
+
   /** What every projection needs; a round adds metrics, limits, heartbeat and applied positions. */
   const batchDeps: BatchDeps = {
     store,
     cache,
-    documents: createOpenSearchDocuments(opensearch),
+    documents,
     indices: () => targets,
     windowMs: config.dedupeWindowMs,
     logger,
@@ -257,6 +270,7 @@ export function createProjector(deps: ProjectorDeps) {
     afterWrite: guard.checkEpoch,
     onIntervalsWritten: (written) => publisher.markIntervals(written),
     gate,
+    group,
     ...(metrics ? { metrics } : {}),
     ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}),
     ...(deps.workPerCommit ? { workPerCommit: deps.workPerCommit } : {}),

@@ -8,23 +8,30 @@
  * Who waits goes by weight, lightest first (then in arrival order): the publisher's refresh
  * (weight 0), then a small account's few writes before a neighbour's thousands (decision 34), so a
  * small change waits for the write under way at most, not for every big one queued before it.
+ * A weight may be a function, read at each choice: a group of writes (src/projector/write-group.ts)
+ * weighs what its lightest member weighs now, which may have joined it after it began to wait.
  */
 export interface WriteGate {
-  run<T>(fn: () => Promise<T>, weight?: number): Promise<T>;
+  run<T>(fn: () => Promise<T>, weight?: number | (() => number)): Promise<T>;
 }
 
 export function createWriteGate(): WriteGate {
-  const waiting: { weight: number; seq: number; start: () => void }[] = [];
+  const waiting: { weight: number | (() => number); seq: number; start: () => void }[] = [];
+  const weigh = (w: number | (() => number)) => (typeof w === 'number' ? w : w());
   let busy = false;
   let seq = 0;
 
   function next(): void {
     if (busy || waiting.length === 0) return;
     let best = 0;
+    let bestWeight = weigh(waiting[0]!.weight);
     for (let i = 1; i < waiting.length; i++) {
       const w = waiting[i]!;
-      const b = waiting[best]!;
-      if (w.weight < b.weight || (w.weight === b.weight && w.seq < b.seq)) best = i;
+      const weight = weigh(w.weight);
+      if (weight < bestWeight || (weight === bestWeight && w.seq < waiting[best]!.seq)) {
+        best = i;
+        bestWeight = weight;
+      }
     }
     const [chosen] = waiting.splice(best, 1);
     busy = true;
@@ -32,7 +39,7 @@ export function createWriteGate(): WriteGate {
   }
 
   return {
-    run<T>(fn: () => Promise<T>, weight = 0): Promise<T> {
+    run<T>(fn: () => Promise<T>, weight: number | (() => number) = 0): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         waiting.push({
           weight,

@@ -18,6 +18,7 @@ import { type Raise, type Round, createLanes } from '../../src/projector/lanes.t
 import type { PositionedEvent } from '../../src/projector/plan-batch.ts';
 import { type BatchDeps, type BatchPart, projectBatch } from '../../src/projector/project-batch.ts';
 import { createWriteGate } from '../../src/projector/write-gate.ts';
+import { createWriteGroup } from '../../src/projector/write-group.ts';
 import { type WriteTurn, createWriteOrder } from '../../src/projector/write-order.ts';
 import { type AccountStateTwin, createAccountStateTwin } from '../../src/twins/account-state.ts';
 import { type DocumentsTwin, createDocumentsTwin } from '../../src/twins/documents.ts';
@@ -257,7 +258,15 @@ interface CommitSeen {
  */
 async function overlappingLaneRun(
   groups: readonly Group[],
-  options: { roundEvents: number; roundsBetween: readonly number[]; inFlight: number; delays: readonly number[]; crashes?: CrashPlan; giveUp?: readonly boolean[] },
+  options: {
+    roundEvents: number;
+    roundsBetween: readonly number[];
+    inFlight: number;
+    delays: readonly number[];
+    crashes?: CrashPlan;
+    giveUp?: readonly boolean[];
+    grouped?: boolean;
+  },
 ) {
   const stores = emptyStores();
   const commits: CommitSeen[] = [];
@@ -288,7 +297,10 @@ async function overlappingLaneRun(
     },
   };
   const store = withCrashes(state, plan, STORE_CALLS);
-  const p = processOver(store, withCrashes(documents, plan, ['write']));
+  const written = withCrashes(documents, plan, ['write']);
+  const p = processOver(store, written);
+  // The rounds' last writes that wait for the gate together go in one bulk (decision 56).
+  const group = options.grouped ? { group: createWriteGroup({ gate: p.gate, documents: written, maxOps: 12 }) } : {};
   const lanes = createLanes({ maxQueued: 1_000_000, roundEvents: options.roundEvents });
   for (const topic of new Set(groups.flatMap((g) => g.map((part) => part.source.topic)))) lanes.reset(`${topic}:0`, 0n);
   const order = createWriteOrder();
@@ -311,6 +323,7 @@ async function overlappingLaneRun(
         const outcome = await projectBatch(
           {
             ...p.deps(round.parts),
+            ...group,
             maxPieces: 1,
             budget: { left: 6 },
             turn,
@@ -407,6 +420,8 @@ const laneRunArb = fc.record({
 const overlapArb = fc.record({
   inFlight: fc.integer({ min: 2, max: 4 }),
   delays: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 6 }),
+  // The rounds' last writes grouped in one bulk at the gate, or each alone.
+  grouped: fc.boolean(),
 });
 
 const runArb = fc.record({
@@ -468,9 +483,9 @@ describe('projectBatch on the twins', () => {
 
   it('an account’s next round commits while its previous round still writes (writes in any order of time, waiting for the account’s earlier rounds); every offset an account claims covers written commits only, and the end is the one-shot run’s', async () => {
     await fc.assert(
-      fc.asyncProperty(laneRunArb, overlapArb, async ({ history, sizes, roundEvents, roundsBetween }, { inFlight, delays }) => {
+      fc.asyncProperty(laneRunArb, overlapArb, async ({ history, sizes, roundEvents, roundsBetween }, { inFlight, delays, grouped }) => {
         const groups = fetches(history, sizes);
-        expect(await overlappingLaneRun(groups, { roundEvents, roundsBetween, inFlight, delays })).toEqual(await cleanRun(groups));
+        expect(await overlappingLaneRun(groups, { roundEvents, roundsBetween, inFlight, delays, grouped })).toEqual(await cleanRun(groups));
       }),
       // Shrinking replays a failing case many times: stopped before the test's timeout, so that a
       // failure reports its counterexample instead of a timeout.
@@ -488,9 +503,9 @@ describe('projectBatch on the twins', () => {
         fc.integer({ min: 1, max: 30 }),
         overlapArb,
         fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
-        async (history, sizes, crashes, roundEvents, { inFlight, delays }, giveUp) => {
+        async (history, sizes, crashes, roundEvents, { inFlight, delays, grouped }, giveUp) => {
           const groups = fetches(history, sizes);
-          const run = await overlappingLaneRun(groups, { roundEvents, roundsBetween: [1], inFlight, delays, crashes: crashPlan(crashes), giveUp });
+          const run = await overlappingLaneRun(groups, { roundEvents, roundsBetween: [1], inFlight, delays, crashes: crashPlan(crashes), giveUp, grouped });
           expect(run).toEqual(await cleanRun(groups));
         },
       ),
