@@ -142,7 +142,10 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
   function ask(): void {
     if (asked) return;
     asked = true;
-    void deps.gate.run(turn, lightest);
+    // A turn that fails before its bulk (no round's ops to be had) fails every round waiting.
+    deps.gate.run(turn, lightest).catch((error: unknown) => {
+      for (const job of waiting.splice(0)) job.reject(error);
+    });
   }
 
   return {

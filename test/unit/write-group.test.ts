@@ -135,4 +135,24 @@ describe('the write group (a group commit at the write gate)', () => {
     await Promise.all([holder, ...writes]);
     expect(bulks.map((b) => b.sort())).toEqual([['e1a', 'e1b'], ['e0a']]);
   });
+  it('a round whose ops cannot be had fails the rounds waiting with it, and the gate goes on', async () => {
+    const gate = createWriteGate();
+    const { bulks, documents } = bulkRecorder();
+    const group = createWriteGroup({ gate, documents });
+    const steps: string[] = [];
+    let release!: () => void;
+    const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
+    const broken: GroupedWrite = {
+      ...round(['z1'], steps),
+      ops: () => {
+        throw new Error('no ops');
+      },
+    };
+    const results = Promise.allSettled([group.write(broken), group.write(round(['w1'], steps))]);
+    release();
+    await holder;
+    expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await group.write(round(['w2'], steps));
+    expect(bulks).toEqual([['w2']]);
+  });
 });
