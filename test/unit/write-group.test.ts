@@ -26,6 +26,16 @@ function round(ids: string[], steps: string[], options: WriteOptions = {}): Grou
   return { weight: ids.length + 1, ops: () => ids.map(op), options, after: (ops) => void steps.push(`after ${ops.map((o) => o.id).join(',')}`) };
 }
 
+/** A gate held by a neighbour's bulk until `release`, with a group over it and the bulks it writes. */
+function busyGate(options: { maxOps?: number; fail?: (ids: string[]) => Error | undefined } = {}) {
+  const gate = createWriteGate();
+  const { bulks, documents } = bulkRecorder(options.fail);
+  const group = createWriteGroup({ gate, documents, ...(options.maxOps === undefined ? {} : { maxOps: options.maxOps }) });
+  let release!: () => void;
+  const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
+  return { gate, bulks, group, steps: [] as string[], holder, release: () => release() };
+}
+
 describe('the write group (a group commit at the write gate)', () => {
   it('a round alone at a free gate is written at once in its own bulk', async () => {
     const gate = createWriteGate();
@@ -38,13 +48,8 @@ describe('the write group (a group commit at the write gate)', () => {
   });
 
   it('rounds that wait for the gate together go in one bulk, lightest first up to the cap; each round’s steps run in the gate after it, in the order they came', async () => {
-    const gate = createWriteGate();
-    const { bulks, documents } = bulkRecorder();
-    const group = createWriteGroup({ gate, documents, maxOps: 6 });
-    const steps: string[] = [];
     // A neighbour's bulk holds the gate; meanwhile four rounds and a refresh queue up.
-    let release!: () => void;
-    const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
+    const { gate, bulks, group, steps, holder, release } = busyGate({ maxOps: 6 });
     const writes = [
       group.write(round(['big1', 'big2', 'big3', 'big4', 'big5'], steps)),
       group.write(round(['s1'], steps)),
@@ -84,13 +89,8 @@ describe('the write group (a group commit at the write gate)', () => {
   });
 
   it('a refused document fails only the round that holds it: the group writes its rounds alone', async () => {
-    const gate = createWriteGate();
-    const refused = (ids: string[]) => (ids.includes('bad') ? new AppError('opensearch_rejected', 'mapper_parsing_exception on bad') : undefined);
-    const { bulks, documents } = bulkRecorder(refused);
-    const group = createWriteGroup({ gate, documents });
-    const steps: string[] = [];
-    let release!: () => void;
-    const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
+    const refused = (ids: string[]): Error | undefined => (ids.includes('bad') ? new AppError('opensearch_rejected', 'mapper_parsing_exception on bad') : undefined);
+    const { bulks, group, steps, holder, release } = busyGate({ fail: refused });
     const good = group.write(round(['g1'], steps));
     const bad = group.write(round(['bad', 'b2'], steps));
     release();
@@ -102,13 +102,10 @@ describe('the write group (a group commit at the write gate)', () => {
   });
 
   it('an outage fails every round of the group (each would have failed alone), and the gate goes on', async () => {
-    const gate = createWriteGate();
     let down = true;
-    const { bulks, documents } = bulkRecorder(() => (down ? new AppError('opensearch_unavailable', 'connect ECONNREFUSED 127.0.0.1:9200', { retriable: true }) : undefined));
-    const group = createWriteGroup({ gate, documents });
-    const steps: string[] = [];
-    let release!: () => void;
-    const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
+    const { bulks, group, steps, holder, release } = busyGate({
+      fail: () => (down ? new AppError('opensearch_unavailable', 'connect ECONNREFUSED 127.0.0.1:9200', { retriable: true }) : undefined),
+    });
     const results = Promise.allSettled([group.write(round(['x1'], steps)), group.write(round(['y1'], steps))]);
     release();
     await holder;
@@ -120,12 +117,7 @@ describe('the write group (a group commit at the write gate)', () => {
   });
 
   it('rounds written with another version offset (a repair’s epoch) never share a bulk', async () => {
-    const gate = createWriteGate();
-    const { bulks, documents } = bulkRecorder();
-    const group = createWriteGroup({ gate, documents });
-    const steps: string[] = [];
-    let release!: () => void;
-    const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
+    const { bulks, group, steps, holder, release } = busyGate();
     const writes = [
       group.write(round(['e1a'], steps, { versionOffset: 2 ** 32 })),
       group.write(round(['e0a'], steps)),
@@ -136,12 +128,7 @@ describe('the write group (a group commit at the write gate)', () => {
     expect(bulks.map((b) => b.sort())).toEqual([['e1a', 'e1b'], ['e0a']]);
   });
   it('a round whose ops cannot be had fails the rounds waiting with it, and the gate goes on', async () => {
-    const gate = createWriteGate();
-    const { bulks, documents } = bulkRecorder();
-    const group = createWriteGroup({ gate, documents });
-    const steps: string[] = [];
-    let release!: () => void;
-    const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
+    const { bulks, group, steps, holder, release } = busyGate();
     const broken: GroupedWrite = {
       ...round(['z1'], steps),
       ops: () => {
