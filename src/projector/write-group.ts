@@ -77,14 +77,14 @@ const sameBulk = (a: WriteOptions, b: WriteOptions) => (a.versionOffset ?? 0) ==
  * out of `waiting`, in the order they joined (the steps after the write run as each round's would
  * alone).
  */
-function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: DocOp[][] } {
+function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: (readonly DocOp[])[] } {
   const byWeight = [...waiting].sort((a, b) => a.weight - b.weight || a.seq - b.seq);
   const first = byWeight[0]!;
-  const chosen: { job: Waiting; ops: DocOp[] }[] = [];
+  const chosen: { job: Waiting; ops: readonly DocOp[] }[] = [];
   let total = 0;
   for (const job of byWeight) {
     if (chosen.length > 0 && !sameBulk(first.options, job.options)) continue;
-    const ops = [...job.ops()];
+    const ops = job.ops();
     if (chosen.length > 0 && total + ops.length > maxOps) continue;
     chosen.push({ job, ops });
     total += ops.length;
