@@ -1,6 +1,12 @@
 /**
  * Downloads artifacts from Maven Central with `mvn` and a small POM rendered from scripts/services/.
  * Progress: one line per jar or zip downloaded; Maven's own output is kept for the error message.
+ *
+ * Offline first: when ~/.m2 already holds every artifact (a second cache directory, a machine
+ * that fetched them before), Maven runs with `-o` and needs no network at all. Online resolution
+ * would not do: the OpenSearch zip has no POM on Maven Central, and Maven's "daily" update policy
+ * asks for that missing POM again on the first run after midnight, so an online run without a
+ * network failed even though the zip was on disk.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -35,9 +41,15 @@ export async function fetchWithMaven(options: MavenFetchOptions): Promise<void> 
   await mkdir(workDir, { recursive: true });
   const pom = join(workDir, 'pom.xml');
   await renderTemplate(options.templatesDir, options.pomTemplate, pom, options.values);
-  print(`  downloading ${label} from Maven Central (first run only; ~/.m2 keeps a copy)...`);
   const started = Date.now();
-  const { code, tail } = await runMaven(['-B', '-Dstyle.color=never', '-f', pom, ...options.goals], print);
+  const args = ['-B', '-Dstyle.color=never', '-f', pom, ...options.goals];
+  if ((await runMaven(['-o', ...args], () => {})).code === 0) {
+    await writeFile(options.markerFile, `${new Date().toISOString()}\n`);
+    print(`  ${label} taken from ~/.m2 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return;
+  }
+  print(`  downloading ${label} from Maven Central (first run only; ~/.m2 keeps a copy)...`);
+  const { code, tail } = await runMaven(args, print);
   if (code !== 0) {
     throw new ServiceError(`Download of ${label} failed (mvn exited with ${code}). Is Maven Central reachable?\n` + tail.map((line) => `  | ${line}`).join('\n'));
   }
