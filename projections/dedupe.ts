@@ -13,6 +13,11 @@ export interface SeenIds {
   ids: Map<string, number>;
   /** newest log time applied so far in the account */
   newestMs: number;
+  /**
+   * No time in `ids` is older than this (unset: not known yet). Lets a prune with nothing to forget
+   * skip the walk over every id: a small round's commit pruned the account's whole window each time.
+   */
+  oldestMs?: number;
 }
 
 export function emptySeen(): SeenIds {
@@ -37,14 +42,21 @@ export function isDuplicate(seen: SeenIds, id: string, logMs: number, windowMs: 
 export function remember(seen: SeenIds, id: string, logMs: number): void {
   seen.ids.set(id, logMs);
   if (logMs > seen.newestMs) seen.newestMs = logMs;
+  if (seen.oldestMs !== undefined && logMs < seen.oldestMs) seen.oldestMs = logMs;
 }
 
 /** Forgets ids older than the horizon; returns them so a store can forget them too. */
 export function pruneSeen(seen: SeenIds, windowMs: number): string[] {
   const horizon = dedupeHorizon(seen, windowMs);
+  if (seen.oldestMs !== undefined && seen.oldestMs >= horizon) return [];
   const pruned: string[] = [];
-  for (const [id, at] of seen.ids) if (at < horizon) pruned.push(id);
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const [id, at] of seen.ids) {
+    if (at < horizon) pruned.push(id);
+    else if (at < oldest) oldest = at;
+  }
   for (const id of pruned) seen.ids.delete(id);
+  seen.oldestMs = oldest;
   return pruned;
 }
 
