@@ -211,9 +211,11 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
      * Accounts go in rounds of their kind: a `heavy` one alone; those with more than `backlogEvents`
      * waiting (catching up) together; those with a few events together, so that a small account's
      * change is planned and written in a small round, never behind a neighbour's backlog.
-     * Undefined when there is nothing to do.
+     * Undefined when there is nothing to do, or when the round would only raise finished prefixes
+     * (no events) and `onlyRaise` is false: while such a round is in flight, the lanes would offer
+     * the same raise again until it settles (decision 57).
      */
-    take(busy: ReadonlySet<string> = new Set(), heavy: (accountId: string) => boolean = () => false): Round | undefined {
+    take(busy: ReadonlySet<string> = new Set(), heavy: (accountId: string) => boolean = () => false, onlyRaise = true): Round | undefined {
       const taken = new Map<string, Map<string, Entry[]>>();
       let budget = options.roundEvents ?? Infinity;
       const served: string[] = [];
@@ -255,7 +257,7 @@ export function createLanes(options: { maxQueued: number; roundEvents?: number; 
           bounds.push({ field, firstOffset: state.from ?? state.prefix + 1n, highWatermark: state.highWatermark });
           generations.set(field, state.generation);
         }
-      if (bounds.length === 0) return undefined;
+      if (bounds.length === 0 || (taken.size === 0 && !onlyRaise)) return undefined;
       return {
         parts: partsOf(taken),
         bounds,

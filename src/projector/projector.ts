@@ -507,6 +507,9 @@ export function createProjector(deps: ProjectorDeps) {
     return busy;
   }
 
+  /** a round that only raises (no events) is in flight */
+  const raising = () => [...running.keys()].some((r) => r.kind === undefined);
+
   /** Rounds still planning or committing (those that only write count apart, up to twice as many). */
   const planning = () => [...running.values()].filter((r) => r.writing.length === 0).length;
   /** a round found a gap while others ran: the next round runs alone, after them */
@@ -537,7 +540,8 @@ export function createProjector(deps: ProjectorDeps) {
         accountsFreed = undefined;
         continue;
       }
-      const round = health.fault() ? undefined : lanes.take(busyAccounts(), (accountId) => (lastWork.get(accountId) ?? 0) > HEAVY_WORK);
+      // One round at a time that only raises the partitions' finished prefixes (decision 57).
+      const round = health.fault() ? undefined : lanes.take(busyAccounts(), (accountId) => (lastWork.get(accountId) ?? 0) > HEAVY_WORK, !raising());
       if (!round) {
         await Promise.race([lanes.next(), stopped, new Promise<void>((resolve) => (accountsFreed = resolve)), ...settled()]);
         accountsFreed = undefined;

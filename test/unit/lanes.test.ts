@@ -96,6 +96,32 @@ describe('the lanes', () => {
     expect(raises.get('t:1')).toEqual({ from: 0n, to: 2n });
   });
 
+  it('offer a round that only raises once at a time: not while the caller has one in flight, and no longer once it settled', () => {
+    const lanes = createLanes({ maxQueued: 100 });
+    lanes.reset('t:0', 0n);
+    lanes.add('t:0', batch(0, 1, { 0: 'a', 1: 'b' }));
+    // 'b' (offset 1) finishes before 'a' (offset 0): its round can raise nothing.
+    const first = lanes.take(new Set(['b']))!;
+    const second = lanes.take(new Set(['a']))!;
+    lanes.settle(second, all(second), lanes.raises(second, all(second)));
+    lanes.settle(first, all(first), lanes.raises(first, new Map()));
+    expect(lanes.prefixes().get('t:0')).toBe(-1n);
+    // Offset 0 and 1 are finished, not raised: only a round without events raises them.
+    expect(lanes.take(new Set(), () => false, false)).toBeUndefined();
+    const raising = lanes.take()!;
+    expect(raising.parts).toEqual([]);
+    expect(raising.kind).toBeUndefined();
+    // While it is in flight the lanes would offer the same raise again: the caller says no.
+    expect(lanes.take()!.bounds).toEqual(raising.bounds);
+    expect(lanes.take(new Set(), () => false, false)).toBeUndefined();
+    lanes.settle(raising, new Map(), lanes.raises(raising, new Map()));
+    expect(lanes.prefixes().get('t:0')).toBe(1n);
+    expect(lanes.take()).toBeUndefined();
+    // Events are taken whatever the flag says.
+    lanes.add('t:0', batch(2, 2, { 2: 'a' }));
+    expect(lanes.take(new Set(), () => false, false)!.parts).toHaveLength(1);
+  });
+
   it('keep what arrives during a round for the next, and raise only what the round was told', () => {
     const lanes = createLanes({ maxQueued: 100 });
     lanes.reset('t:0', 0n);
