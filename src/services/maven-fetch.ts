@@ -43,18 +43,16 @@ export async function fetchWithMaven(options: MavenFetchOptions): Promise<void> 
   await renderTemplate(options.templatesDir, options.pomTemplate, pom, options.values);
   const started = Date.now();
   const args = ['-B', '-Dstyle.color=never', '-f', pom, ...options.goals];
-  if ((await runMaven(['-o', ...args], () => {})).code === 0) {
-    await writeFile(options.markerFile, `${new Date().toISOString()}\n`);
-    print(`  ${label} taken from ~/.m2 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return;
-  }
-  print(`  downloading ${label} from Maven Central (first run only; ~/.m2 keeps a copy)...`);
-  const { code, tail } = await runMaven(args, print);
-  if (code !== 0) {
-    throw new ServiceError(`Download of ${label} failed (mvn exited with ${code}). Is Maven Central reachable?\n` + tail.map((line) => `  | ${line}`).join('\n'));
+  const offline = (await runMaven(['-o', ...args], () => {})).code === 0;
+  if (!offline) {
+    print(`  downloading ${label} from Maven Central (first run only; ~/.m2 keeps a copy)...`);
+    const { code, tail } = await runMaven(args, print);
+    if (code !== 0) {
+      throw new ServiceError(`Download of ${label} failed (mvn exited with ${code}). Is Maven Central reachable?\n` + tail.map((line) => `  | ${line}`).join('\n'));
+    }
   }
   await writeFile(options.markerFile, `${new Date().toISOString()}\n`);
-  print(`  ${label} fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  print(`  ${label} ${offline ? 'taken from ~/.m2' : 'fetched'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 const BOILERPLATE = /^\[ERROR\] (To see the full|Re-run Maven|For more information|\[Help \d\])/;
