@@ -31,7 +31,7 @@ export interface PositionPublisherOptions {
    */
   checkpoints?: { indices: () => string[]; requireAlias: boolean };
   /** serializes the snapshot, checkpoints and refresh with the projector's bulk streams */
-  gate?: WriteGate;
+  gate?: Pick<WriteGate, 'refresh'>;
   /** told when an index holds less than was published (nothing more is published then) */
   onFault?: (fault: IntegrityFault) => void;
 }
@@ -99,8 +99,9 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     /** false once a discard came after the snapshot: nothing of it is published or put back */
     const current = () => era === snapshotEra;
     try {
-      // Under the gate, no bulk stream is in flight: the refresh shows exactly the marked writes.
-      await (options.gate ?? { run: (fn: () => Promise<void>) => fn() }).run(async () => {
+      // Under the gate, no bulk stream is in flight and no write is part-way (a span): the refresh
+      // shows exactly the marked writes.
+      await (options.gate ?? { refresh: (fn: () => Promise<void>) => fn() }).refresh(async () => {
         gotGate = now();
         snapshotEra = era;
         snapshot = pending;

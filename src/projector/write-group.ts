@@ -12,20 +12,39 @@
  * rounds: the group holds the gate from its bulk to its last round's steps.
  *
  * A round alone when the gate is free is written alone, at once: the group costs nothing when
- * there is nothing to group. A group whose bulk is refused (a document rejected) writes each of its
- * rounds alone, so that one round's failure is its own; an outage fails every round of the group,
- * as it would have failed each alone.
+ * there is nothing to group. A round past `maxOps` is written in slices (decision 58), and the
+ * small rounds that wait meanwhile go between them; the gate keeps a refresh out until its last
+ * slice. A group whose bulk is refused (a document rejected) writes each of its rounds alone, so
+ * that one round's failure is its own; an outage fails every round of the group, as it would have
+ * failed each alone.
  */
 import { retryClass } from '../errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { WriteGate } from './write-gate.ts';
 
 /**
- * Ops a grouped bulk takes at most (a round with more goes alone). A small load's rounds hold tens
- * of ops each, so eight of them fit; a round past a few hundred ops already pays its bulk's fixed
- * cost with its own, and a small account's write should not ride in a neighbour's thousands.
+ * Ops a grouped bulk takes at most (a round with more goes alone, in slices). A small load's
+ * rounds hold tens of ops each, so eight of them fit; a round past a few hundred ops already pays
+ * its bulk's fixed cost with its own, and a small account's write should not ride in a
+ * neighbour's thousands.
  */
 export const GROUP_OPS = 500;
+
+/**
+ * A round with more ops than a group takes (`maxOps`) is written in slices of this many, one per
+ * turn at the gate, and the small rounds that wait meanwhile go between them (decision 58): under a neighbour's churn a big round's
+ * bulk of thousands of documents held the gate for up to 1.8 s on a small machine, and a small
+ * account's writes waited for it. A refresh waits for the last slice (it must not show part of a
+ * round), as it waited for the whole bulk before.
+ */
+export const SLICE_OPS = 1_000;
+
+/**
+ * A big round waits while small ones are waiting, up to this long (ms); then it begins, and its
+ * slices take every other turn with the small rounds. Without it, a round of a few hundred ops
+ * waited 5 s behind a stream of lighter ones (at a tenth of the capacity).
+ */
+export const BIG_PATIENCE_MS = 1_000;
 
 export interface GroupedWrite {
   /** how the round weighs in the gate (its ops: a small round's few before a big one's thousands) */
@@ -48,6 +67,8 @@ export interface WriteGroup {
 
 interface Waiting extends GroupedWrite {
   seq: number;
+  /** when it came (ms) */
+  since: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -56,6 +77,12 @@ export interface WriteGroupDeps {
   gate: WriteGate;
   documents: Pick<DocumentsPort, 'write'>;
   maxOps?: number;
+  /** a round with more ops than this is written in slices of it (default SLICE_OPS) */
+  sliceOps?: number;
+  /** a big round that waited this long (ms) begins before the small rounds (default BIG_PATIENCE_MS) */
+  patienceMs?: number;
+  /** the clock (ms) */
+  now?: () => number;
   /** counts what a bulk wrote (once per bulk, not per round) */
   onResult?: (result: BulkResult, rounds: number) => void;
 }
@@ -73,9 +100,8 @@ export async function handOver(): Promise<void> {
 const sameBulk = (a: WriteOptions, b: WriteOptions) => (a.versionOffset ?? 0) === (b.versionOffset ?? 0) && !!a.requireAlias === !!b.requireAlias;
 
 /**
- * The lightest waiting round, then the next lightest that share its bulk, within `maxOps`; taken
- * out of `waiting`, in the order they joined (the steps after the write run as each round's would
- * alone).
+ * The lightest waiting round, then the next lightest that share its bulk, within `maxOps`, in the
+ * order they joined (the steps after the write run as each round's would alone).
  */
 function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: (readonly DocOp[])[] } {
   const byWeight = [...waiting].sort((a, b) => a.weight - b.weight || a.seq - b.seq);
@@ -89,19 +115,96 @@ function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: (re
     chosen.push({ job, ops });
     total += ops.length;
   }
-  for (const { job } of chosen) waiting.splice(waiting.indexOf(job), 1);
   chosen.sort((a, b) => a.job.seq - b.job.seq);
   return { jobs: chosen.map((c) => c.job), ops: chosen.map((c) => c.ops) };
 }
 
+type Bulk = (ops: readonly DocOp[], options: WriteOptions, rounds: number) => Promise<void>;
+
+/** One bulk of the rounds chosen, then their steps in the order they came; true when a later round of their accounts waits for one. */
+async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bulk): Promise<boolean> {
+  const failed = new Map<Waiting, unknown>();
+  try {
+    await bulk(ops.flat(), jobs[0]!.options, jobs.length);
+  } catch (error) {
+    if (jobs.length === 1 || retryClass(error) === 'transient') for (const job of jobs) failed.set(job, error);
+    // A rejected document: each round alone, so that only the round that holds it fails.
+    else for (const [i, job] of jobs.entries()) await bulk(ops[i]!, job.options, 1).catch((e: unknown) => failed.set(job, e));
+  }
+  let followed = false;
+  for (const [i, job] of jobs.entries()) {
+    if (failed.has(job)) {
+      job.reject(failed.get(job));
+      continue;
+    }
+    try {
+      if (job.after(ops[i]!) === true) followed = true;
+      job.resolve();
+    } catch (error) {
+      job.reject(error);
+    }
+  }
+  return followed;
+}
+
+/** A big round written in slices: its ops (read once), how many are written, and its span's end. */
+interface Sliced {
+  job: Waiting;
+  ops: readonly DocOp[];
+  at: number;
+  end: () => void;
+}
+
+/**
+ * The big round that came first (each waits for those before it only) is taken out of `waiting`
+ * and begins: its ops are read once, since the rounds that write between its slices share none of
+ * its accounts (a later round of them waits for its `after`), so what `keep` drops cannot change.
+ */
+function beginFirst(waiting: Waiting[], big: (job: Waiting) => boolean, gate: WriteGate): Sliced {
+  const job = waiting.filter(big).reduce((a, b) => (b.seq < a.seq ? b : a));
+  const ops = job.ops();
+  waiting.splice(waiting.indexOf(job), 1);
+  return { job, ops, at: 0, end: gate.span() };
+}
+
+/** The next slice of a big round; its steps after the last one. `ended` once it is written whole or has failed. */
+async function writeSlice(s: Sliced, sliceOps: number, bulk: Bulk): Promise<{ ended: boolean; followed: boolean }> {
+  const part = s.ops.slice(s.at, s.at + sliceOps);
+  try {
+    // As between the requests of one bulk stream (a heartbeat is due in a long write).
+    if (s.at > 0) await s.job.options.betweenRequests?.();
+    await bulk(part, s.job.options, 1);
+    s.at += part.length;
+    if (s.at < s.ops.length) return { ended: false, followed: false };
+    const followed = s.job.after(s.ops) === true;
+    s.job.resolve();
+    return { ended: true, followed };
+  } catch (error) {
+    // What it wrote stays (a retry writes it again at the same versions); the round fails as it
+    // would have alone.
+    s.job.reject(error);
+    return { ended: true, followed: false };
+  }
+}
+
 export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
   const maxOps = deps.maxOps ?? GROUP_OPS;
+  const sliceOps = deps.sliceOps ?? SLICE_OPS;
+  const patienceMs = deps.patienceMs ?? BIG_PATIENCE_MS;
   const waiting: Waiting[] = [];
   let seq = 0;
   /** a turn at the gate is asked for and has not begun */
   let asked = false;
+  /** the big round being written in slices (one at a time), and what it has written */
+  let sliced: Sliced | undefined;
+  /** the last turn wrote a slice: the next goes to the small rounds waiting, if any */
+  let sliceLast = false;
 
-  const lightest = () => waiting.reduce((w, j) => Math.min(w, j.weight), Infinity);
+  const big = (job: GroupedWrite) => job.weight > maxOps;
+  const now = deps.now ?? (() => performance.now());
+  /** a big round has waited past `patienceMs`: it begins next, before the small rounds waiting */
+  const overdue = () => waiting.some((job) => big(job) && now() - job.since > patienceMs);
+  const lightest = () => waiting.reduce((w, j) => Math.min(w, j.weight), sliced ? sliceOps : Infinity);
 
   async function bulk(ops: readonly DocOp[], options: WriteOptions, rounds: number): Promise<void> {
     if (ops.length === 0) return;
@@ -109,33 +212,32 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
     deps.onResult?.(result, rounds);
   }
 
-  /** One turn at the gate: a bulk of the rounds chosen, then their steps, in the gate. */
+  /**
+   * One turn at the gate: the small rounds waiting (`maxOps` at most each), lightest first, in one
+   * bulk; or the next slice of the big round under way (slices and small rounds take turns while
+   * both wait); or the first slice of the big round that came first, once no small round waits or
+   * it has waited past `patienceMs`.
+   */
   async function turn(): Promise<void> {
     asked = false;
-    if (waiting.length === 0) return;
-    const { jobs, ops } = choose(waiting, maxOps);
-    if (waiting.length > 0) ask();
-    const failed = new Map<Waiting, unknown>();
-    try {
-      await bulk(ops.flat(), jobs[0]!.options, jobs.length);
-    } catch (error) {
-      if (jobs.length === 1 || retryClass(error) === 'transient') for (const job of jobs) failed.set(job, error);
-      // A rejected document: each round alone, so that only the round that holds it fails.
-      else for (const [i, job] of jobs.entries()) await bulk(ops[i]!, job.options, 1).catch((e: unknown) => failed.set(job, e));
-    }
+    const small = waiting.filter((job) => !big(job));
     let followed = false;
-    for (const [i, job] of jobs.entries()) {
-      if (failed.has(job)) {
-        job.reject(failed.get(job));
-        continue;
+    if (sliced ? !sliceLast || small.length === 0 : small.length < waiting.length && (small.length === 0 || overdue())) {
+      sliced ??= beginFirst(waiting, big, deps.gate);
+      sliceLast = true;
+      const { ended, followed: f } = await writeSlice(sliced, sliceOps, bulk);
+      followed = f;
+      if (ended) {
+        sliced.end();
+        sliced = undefined;
       }
-      try {
-        if (job.after(ops[i]!) === true) followed = true;
-        job.resolve();
-      } catch (error) {
-        job.reject(error);
-      }
+    } else if (small.length > 0) {
+      sliceLast = false;
+      const { jobs, ops } = choose(small, maxOps);
+      for (const job of jobs) waiting.splice(waiting.indexOf(job), 1);
+      followed = await writeChosen(jobs, ops, bulk);
     }
+    if (waiting.length > 0 || sliced) ask();
     if (followed) await handOver();
   }
 
@@ -145,13 +247,15 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
     // A turn that fails before its bulk (no round's ops to be had) fails every round waiting.
     deps.gate.run(turn, lightest).catch((error: unknown) => {
       for (const job of waiting.splice(0)) job.reject(error);
+      // The big round under way goes on (its slices read no ops any more).
+      if (sliced) ask();
     });
   }
 
   return {
     write(job: GroupedWrite): Promise<void> {
       return new Promise<void>((resolve, reject) => {
-        waiting.push({ ...job, seq: seq++, resolve, reject });
+        waiting.push({ ...job, seq: seq++, since: now(), resolve, reject });
         ask();
       });
     },

@@ -299,8 +299,9 @@ async function overlappingLaneRun(
   const store = withCrashes(state, plan, STORE_CALLS);
   const written = withCrashes(documents, plan, ['write']);
   const p = processOver(store, written);
-  // The rounds' last writes that wait for the gate together go in one bulk (decision 56).
-  const group = options.grouped ? { group: createWriteGroup({ gate: p.gate, documents: written, maxOps: 12 }) } : {};
+  // The rounds' last writes that wait for the gate together go in one bulk (decision 56); a round
+  // past 12 ops goes in slices of 5, the others between them (decision 58).
+  const group = options.grouped ? { group: createWriteGroup({ gate: p.gate, documents: written, maxOps: 12, sliceOps: 5 }) } : {};
   const lanes = createLanes({ maxQueued: 1_000_000, roundEvents: options.roundEvents });
   for (const topic of new Set(groups.flatMap((g) => g.map((part) => part.source.topic)))) lanes.reset(`${topic}:0`, 0n);
   const order = createWriteOrder();

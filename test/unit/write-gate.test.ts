@@ -26,4 +26,23 @@ describe('the write gate', () => {
     await expect(gate.run(async () => Promise.reject(new Error('bulk refused')))).rejects.toThrow('bulk refused');
     expect(await gate.run(async () => 'next')).toBe('next');
   });
+
+  it('a refresh never runs while a write spans turns, whatever its weight; other writes go between the turns, and it goes first once the span ends', async () => {
+    const gate = createWriteGate();
+    const order: string[] = [];
+    const step = (name: string, weight = 1) => gate.run(async () => void order.push(name), weight);
+    const end = gate.span();
+    await step('slice 1');
+    const refresh = gate.refresh(async () => void order.push('refresh'));
+    await step('small write');
+    await step('slice 2');
+    const later = step('write after the span', 1);
+    end();
+    end(); // a second call changes nothing
+    await Promise.all([refresh, later]);
+    expect(order).toEqual(['slice 1', 'small write', 'slice 2', 'refresh', 'write after the span']);
+    // No span open: a refresh goes at once.
+    await gate.refresh(async () => void order.push('refresh again'));
+    expect(order.at(-1)).toBe('refresh again');
+  });
 });

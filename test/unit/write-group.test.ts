@@ -142,4 +142,70 @@ describe('the write group (a group commit at the write gate)', () => {
     await group.write(round(['w2'], steps));
     expect(bulks).toEqual([['w2']]);
   });
+
+  describe('a big round in slices (decision 58)', () => {
+    /** A group with slices of 2 ops; `onBulk` runs as each bulk is written (before it returns). */
+    function sliced(onBulk: (ids: string[]) => Error | undefined = () => undefined, now?: () => number) {
+      const { bulks, documents } = bulkRecorder(onBulk);
+      const gate = createWriteGate();
+      const group = createWriteGroup({ gate, documents, maxOps: 2, sliceOps: 2, ...(now ? { now } : {}) });
+      const steps: string[] = [];
+      const refresh = () => gate.refresh(async () => void steps.push(`refresh sees ${bulks.flat().join(',')}`));
+      return { bulks, gate, group, steps, refresh };
+    }
+
+    it('the small rounds that wait go between its slices; a refresh waits for its last slice', async () => {
+      const later: Promise<unknown>[] = [];
+      const t = sliced((ids) => {
+        // While its first slice is written, a small round and a refresh come.
+        if (ids[0] === 'b1') later.push(t.group.write(round(['t1'], t.steps)), t.refresh());
+        return undefined;
+      });
+      const holder = t.gate.run(() => new Promise<void>((resolve) => setTimeout(resolve, 10)), 5_000);
+      const writes = [t.group.write(round(['b1', 'b2', 'b3', 'b4', 'b5'], t.steps)), t.group.write(round(['s1'], t.steps))];
+      await Promise.all([holder, ...writes]);
+      await Promise.all(later);
+      expect(t.bulks).toEqual([['s1'], ['b1', 'b2'], ['t1'], ['b3', 'b4'], ['b5']]);
+      // The refresh saw the big round whole, with the small round written between its slices.
+      expect(t.steps).toEqual(['after s1', 'after t1', 'after b1,b2,b3,b4,b5', 'refresh sees s1,b1,b2,t1,b3,b4,b5']);
+    });
+
+    it('a big round waits for the small ones, but not past its patience: then its slices take every other turn', async () => {
+      const later: Promise<unknown>[] = [];
+      let n = 0;
+      let clock = 0;
+      const t = sliced(
+        () => {
+          clock += 400;
+          // Each bulk brings a new small round, six in all.
+          if (n < 6) later.push(t.group.write(round([`s${n++}`], t.steps)));
+          return undefined;
+        },
+        () => clock,
+      );
+      await Promise.all([t.group.write(round(['s'], t.steps)), t.group.write(round(['m1', 'm2', 'm3'], t.steps))]);
+      await Promise.all(later);
+      // Each bulk takes 400 ms of the clock: the big round is overdue after three (1,000 ms).
+      expect(t.bulks.slice(0, 7)).toEqual([['s'], ['s0'], ['s1'], ['m1', 'm2'], ['s2', 's3'], ['m3'], ['s4', 's5']]);
+    });
+
+    it('one big round at a time: the next begins once the last has ended', async () => {
+      const t = sliced();
+      await Promise.all([t.group.write(round(['a1', 'a2', 'a3'], t.steps)), t.group.write(round(['c1', 'c2', 'c3'], t.steps))]);
+      expect(t.bulks).toEqual([['a1', 'a2'], ['a3'], ['c1', 'c2'], ['c3']]);
+    });
+
+    it('a slice that fails fails its round alone; the refresh waiting for it goes on, and so does the gate', async () => {
+      const refreshes: Promise<unknown>[] = [];
+      const t = sliced((ids) => {
+        if (ids[0] === 'b1') refreshes.push(t.refresh());
+        return ids.includes('b3') ? new AppError('opensearch_unavailable', 'connect ECONNREFUSED 127.0.0.1:9200', { retriable: true }) : undefined;
+      });
+      const big = t.group.write(round(['b1', 'b2', 'b3', 'b4'], t.steps));
+      await expect(big).rejects.toThrow('ECONNREFUSED');
+      await Promise.all(refreshes);
+      await t.group.write(round(['s1'], t.steps));
+      expect(t.steps).toEqual(['refresh sees b1,b2,b3,b4', 'after s1']);
+    });
+  });
 });
