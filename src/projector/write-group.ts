@@ -147,32 +147,50 @@ async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bul
   return followed;
 }
 
-/** A big round written in slices: its ops (read once), how many are written, and its span's end. */
+/** A big round written in slices: its ops (those written, then those to write), how many are written, and its span's end. */
 interface Sliced {
   job: Waiting;
   ops: readonly DocOp[];
+  /** how many ops the write order kept at the last read */
+  kept: number;
   at: number;
   end: () => void;
 }
 
 /**
  * The big round that came first (each waits for those before it only) is taken out of `waiting`
- * and begins: its ops are read once, since the rounds that write between its slices share none of
- * its accounts (a later round of them waits for its `after`), so what `keep` drops cannot change.
+ * and begins, its ops read as its first slice is made.
  */
 function beginFirst(waiting: Waiting[], big: (job: Waiting) => boolean, gate: WriteGate): Sliced {
   const job = waiting.filter(big).reduce((a, b) => (b.seq < a.seq ? b : a));
   const ops = job.ops();
   waiting.splice(waiting.indexOf(job), 1);
-  return { job, ops, at: 0, end: gate.span() };
+  return { job, ops, kept: ops.length, at: 0, end: gate.span() };
+}
+
+/**
+ * Its ops again, before a later slice: the write order may drop more of them since the last (a
+ * retried earlier round of its accounts wrote their outbox between its slices, with deletes newer
+ * than its own writes: decision 42). `keep` only ever drops, so an unchanged count means nothing
+ * new was dropped.
+ */
+function keepRest(s: Sliced): void {
+  const kept = s.job.ops();
+  if (kept.length >= s.kept) return;
+  const still = new Set(kept);
+  s.ops = [...s.ops.slice(0, s.at), ...s.ops.slice(s.at).filter((op) => still.has(op))];
+  s.kept = kept.length;
 }
 
 /** The next slice of a big round; its steps after the last one. `ended` once it is written whole or has failed. */
 async function writeSlice(s: Sliced, sliceOps: number, bulk: Bulk): Promise<{ ended: boolean; followed: boolean }> {
-  const part = s.ops.slice(s.at, s.at + sliceOps);
   try {
-    // As between the requests of one bulk stream (a heartbeat is due in a long write).
-    if (s.at > 0) await s.job.options.betweenRequests?.();
+    if (s.at > 0) {
+      // As between the requests of one bulk stream (a heartbeat is due in a long write).
+      await s.job.options.betweenRequests?.();
+      keepRest(s);
+    }
+    const part = s.ops.slice(s.at, s.at + sliceOps);
     await bulk(part, s.job.options, 1);
     s.at += part.length;
     if (s.at < s.ops.length) return { ended: false, followed: false };

@@ -44,5 +44,12 @@ describe('the write gate', () => {
     // No span open: a refresh goes at once.
     await gate.refresh(async () => void order.push('refresh again'));
     expect(order.at(-1)).toBe('refresh again');
+    // The second call above did not close the next span before its time.
+    const next = gate.span();
+    const held = gate.refresh(async () => void order.push('refresh after the next span'));
+    await step('slice of the next span');
+    next();
+    await held;
+    expect(order.slice(-2)).toEqual(['slice of the next span', 'refresh after the next span']);
   });
 });

@@ -189,6 +189,41 @@ describe('the write group (a group commit at the write gate)', () => {
       expect(t.bulks.slice(0, 7)).toEqual([['s'], ['s0'], ['s1'], ['m1', 'm2'], ['s2', 's3'], ['m3'], ['s4', 's5']]);
     });
 
+    it('what the write order drops between its slices (a retried round’s newer deletes) is not written by a later slice', async () => {
+      const dropped = new Set<string>();
+      const t = sliced((ids) => {
+        // While its first slice is written, an earlier round's retry deletes b3 at a newer version.
+        if (ids[0] === 'b1') dropped.add('b3');
+        return undefined;
+      });
+      const held = ['b1', 'b2', 'b3', 'b4', 'b5'].map(op);
+      await t.group.write({ ...round([], t.steps), weight: 6, ops: () => held.filter((o) => !dropped.has(o.id)) });
+      expect(t.bulks).toEqual([
+        ['b1', 'b2'],
+        ['b4', 'b5'],
+      ]);
+      expect(t.steps).toEqual(['after b1,b2,b4,b5']);
+    });
+
+    it('a small round whose ops cannot be had fails alone while a big round is under way; the big round ends and the refresh goes', async () => {
+      const later: Promise<unknown>[] = [];
+      const t = sliced((ids) => {
+        if (ids[0] === 'b1') {
+          const broken: GroupedWrite = {
+            ...round(['z1'], t.steps),
+            ops: () => {
+              throw new Error('no ops');
+            },
+          };
+          later.push(expect(t.group.write(broken)).rejects.toThrow('no ops'), t.refresh());
+        }
+        return undefined;
+      });
+      await t.group.write(round(['b1', 'b2', 'b3'], t.steps));
+      await Promise.all(later);
+      expect(t.steps).toEqual(['after b1,b2,b3', 'refresh sees b1,b2,b3']);
+    });
+
     it('one big round at a time: the next begins once the last has ended', async () => {
       const t = sliced();
       await Promise.all([t.group.write(round(['a1', 'a2', 'a3'], t.steps)), t.group.write(round(['c1', 'c2', 'c3'], t.steps))]);
