@@ -32,10 +32,10 @@ export const GROUP_OPS = 500;
 
 /**
  * A round with more ops than a group takes (`maxOps`) is written in slices of this many, one per
- * turn at the gate, and the small rounds that wait meanwhile go between them (decision 58): under a neighbour's churn a big round's
- * bulk of thousands of documents held the gate for up to 1.8 s on a small machine, and a small
- * account's writes waited for it. A refresh waits for the last slice (it must not show part of a
- * round), as it waited for the whole bulk before.
+ * turn at the gate, and the small rounds that wait meanwhile go between them (decision 58): under
+ * a neighbour's churn a big round's bulk of thousands of documents held the gate for up to 1.8 s
+ * on a small machine, and a small account's writes waited for it. A refresh waits for the last
+ * slice (it must not show part of a round), as it waited for the whole bulk before.
  */
 export const SLICE_OPS = 1_000;
 
@@ -265,7 +265,8 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
     // A turn that fails before its bulk (no round's ops to be had) fails every round waiting.
     deps.gate.run(turn, lightest).catch((error: unknown) => {
       for (const job of waiting.splice(0)) job.reject(error);
-      // The big round under way goes on (its slices read no ops any more).
+      // The big round under way was not among them: it goes on (a failure reading its ops again
+      // before a slice fails it alone, in writeSlice).
       if (sliced) ask();
     });
   }
