@@ -82,6 +82,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     eventsApplied: new Counter({ name: 'access_index_events_applied_total', help: 'Events applied to the facts, by type', labelNames: ['type'], registers }),
     eventsSkipped: new Counter({ name: 'access_index_events_skipped_total', help: 'Events skipped: already applied (offset) or duplicate id', labelNames: ['reason'], registers }),
     deadLetters: new Counter({ name: 'access_index_dead_letters_total', help: 'Messages sent to the dead-letter topic, by reason code', labelNames: ['code'], registers }),
+    tornMarks: new Counter({ name: 'access_index_torn_marks_total', help: 'Accounts a refresh marked as possibly part-written (decision 59)', registers }),
     documentsWritten: new Counter({ name: 'access_index_documents_written_total', help: 'User documents indexed or deleted in OpenSearch', labelNames: ['op'], registers }),
     batchSeconds: new Histogram({
       name: 'access_index_batch_seconds',

@@ -101,10 +101,10 @@ export async function beginRead(services: ReportServices, c: Context, query: Rea
  * facts index) again once an answer has been read from it: an index closed and restored between
  * beginRead's check and the read (a stalled request) would otherwise be answered from.
  */
-export async function confirmIndex(services: ReportServices, live: LiveGeneration, index = live.index): Promise<number> {
-  const { positions, sealed, refreshing } = await readPublished(services.redis, live.space);
+export async function confirmIndex(services: ReportServices, live: LiveGeneration, index = live.index, accountId?: string): Promise<{ refreshing: number; torn: number }> {
+  const { positions, sealed, refreshing, torn } = await readPublished(services.redis, live.space, accountId);
   await requireCheckpoints(services.opensearch, index, publishedGuard(positions, sealed));
-  return refreshing;
+  return { refreshing, torn };
 }
 
 /**
@@ -126,37 +126,92 @@ const REFRESH_WAIT_MS = 2_000;
 const EXACT_ATTEMPTS = 4;
 
 /**
+ * How long a read waits for its account to be shown whole (a refresh showed part of a big round of
+ * it, decision 59): about the longest such round's write under a neighbour's churn, and the
+ * refresh after it.
+ */
+const WHOLE_WAIT_MS = 5_000;
+
+/** The answer a read gives when its account stays part-written in the index past WHOLE_WAIT_MS: a 503, retriable. */
+function partWritten(accountId: string): AppError {
+  return new AppError('index_unavailable', `The report cannot be trusted now: a large change of account ${accountId} is being written to the index; try again shortly`, {
+    retriable: true,
+    details: { fault: 'account_part_written' },
+  });
+}
+
+/**
  * Reads from OpenSearch at an exact position: `read` runs after beginRead, and runs again when a
  * refresh of the publisher started or was under way meanwhile (the documents it saw could then be
  * those of a position not yet published). Refreshes show whole groups and are published right
  * after (decision 28), so a read that no refresh overlapped shows exactly its position. Past a
  * few attempts (refreshes back to back), the last read is answered: its position is then a lower
- * bound, as min_position promises.
+ * bound, as min_position promises. A refresh may show part of a big round (decision 59): a read
+ * waits while its account is marked so, and a last read during which it was marked is refused.
  */
 export async function readExactly<T>(services: ReportServices, c: Context, query: ReadQuery, read: (scope: ReadScope) => Promise<T>): Promise<{ scope: ReadScope; value: T }> {
-  const live = await services.live();
-  const keys = generationKeys(live.space);
   let last: { scope: ReadScope; value: T } | undefined;
+  let whole = false;
   for (let attempt = 0; attempt < EXACT_ATTEMPTS; attempt++) {
-    const before = await settledRefresh(services.redis, keys, services.now);
+    const live = await services.live();
+    const before = await settledRefresh(services.redis, generationKeys(live.space), query.accountId, services.now);
     // The index is checked once, after the read (which is what makes an answer safe): a restore
     // before the check is seen by it, one after it came too late to change what was read.
     const scope = await beginRead(services, c, query, 'search', false);
     const value = await read(scope);
-    const refreshing = await confirmIndex(services, scope.live);
+    const { refreshing, torn } = await confirmIndex(services, scope.live, scope.live.index, query.accountId);
     last = { scope, value };
-    if (before !== undefined && scope.live.space.generation === live.space.generation && refreshing === before) return last;
+    const sameGeneration = scope.live.space.generation === live.space.generation;
+    if (before.refreshing !== undefined && sameGeneration && refreshing === before.refreshing) return last;
+    // No mark was set or lifted meanwhile: whatever refresh it saw showed the account whole.
+    whole = sameGeneration && torn === before.torn;
   }
+  if (!whole) throw partWritten(query.accountId);
   return last!;
 }
 
-/** The number of the last refresh once none is under way (undefined when one stays under way). */
-async function settledRefresh(redis: Redis, keys: { refreshing: string; refreshed: string }, now: () => number): Promise<number | undefined> {
-  const deadline = now() + REFRESH_WAIT_MS;
+/**
+ * Runs `open` (a read that fixes the view of the index it goes on with: an export's first page opens
+ * its point in time) once its account is shown whole, and refuses it when a refresh may have shown
+ * part of a round of the account meanwhile (decision 59).
+ */
+export async function openWhole<T>(services: ReportServices, live: LiveGeneration, accountId: string, open: () => Promise<T>): Promise<T> {
+  const keys = generationKeys(live.space);
+  const before = await settledRefresh(services.redis, keys, accountId, services.now);
+  const value = await open();
+  if (Number((await services.redis.hget(keys.torn, accountId)) ?? 0) !== before.torn) throw partWritten(accountId);
+  return value;
+}
+
+/**
+ * The number of the last refresh once none is under way (undefined when one stays under way), and
+ * the account's mark count once it is even (decision 59: a refresh showed no part of a round of it
+ * still being written); a 503 when it stays odd.
+ */
+async function settledRefresh(
+  redis: Redis,
+  keys: { refreshing: string; refreshed: string; torn: string },
+  accountId: string,
+  now: () => number,
+): Promise<{ refreshing: number | undefined; torn: number }> {
+  const started = now();
   for (;;) {
-    const [refreshing, refreshed] = (await redis.mget(keys.refreshing, keys.refreshed)).map((v) => Number(v ?? 0));
-    if (refreshed! >= refreshing!) return refreshing;
-    if (now() > deadline) return undefined;
+    const [[refreshing, refreshed], torn] = unwrapAll(await redis.multi().mget(keys.refreshing, keys.refreshed).hget(keys.torn, accountId).exec()) as [
+      (string | null)[],
+      string | null,
+    ];
+    const count = Number(torn ?? 0);
+    const settled = Number(refreshed ?? 0) >= Number(refreshing ?? 0);
+    if (count % 2 === 0 && settled) return { refreshing: Number(refreshing ?? 0), torn: count };
+    if (count % 2 === 0 && now() - started > REFRESH_WAIT_MS) return { refreshing: undefined, torn: count };
+    if (count % 2 === 1 && now() - started > WHOLE_WAIT_MS) throw partWritten(accountId);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+function unwrapAll(results: [Error | null, unknown][] | null): unknown[] {
+  return (results ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
 }

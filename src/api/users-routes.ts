@@ -10,7 +10,7 @@ import { badRequest } from './problem.ts';
 import { exactPositions } from '../redis/counters-reader.ts';
 import { intervalSources } from './interval-sources.ts';
 import { formatPositions, lagBehind, parsePositions } from './position.ts';
-import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex, parseMinPosition, readExactly } from './read-context.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex, openWhole, parseMinPosition, readExactly } from './read-context.ts';
 import { usersCsvRoute, usersRoute } from './route-definitions.ts';
 import { type UsersFilter, type UsersSort, defaultOrder, queryWords } from './users-query.ts';
 import { scanUsers, searchUsersPage } from './users-search.ts';
@@ -104,7 +104,7 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
               c.header(POSITION_HEADER, formatPositions(exactPositions(read.positions, offsets))),
             );
       // The first page is read before answering, so that a failure to start is still a proper problem.
-      let next = await users.next();
+      let next = query.as_of === undefined ? await openWhole(services, read.live, account_id, () => users.next()) : await users.next();
       if (query.as_of !== undefined) await confirmIndex(services, read.live, read.live.facts);
       let headerSent = false;
       const log = c.var.log;

@@ -25,7 +25,7 @@ import { toIndexedUser, userDocId } from '../opensearch/user-document.ts';
 import { seqLimit } from '../records/fact-intervals.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
-import { RAISE_COUNTER } from '../redis/scripts.ts';
+import { LIFT_ALL, RAISE_COUNTER } from '../redis/scripts.ts';
 import { REFRESH_FIELD, readCheckpoints } from './checkpoints.ts';
 import { readRepair, writeRepair } from './repair-state.ts';
 import { versionOffset } from './versions.ts';
@@ -68,6 +68,8 @@ export async function repairRollback(deps: RollbackRepairDeps, reason: string, t
     await writeRepair(redis, space.namespace, { done: String(done), heartbeat_at: new Date().toISOString() });
   }
   await refreshIndices(opensearch, indexList(indices).join(','));
+  // Every account is whole in the index now: no mark of a part-written round stands (decision 59).
+  await redis.eval(LIFT_ALL, 2, generationKeys(space).torn, generationKeys(space).tornPartitions);
   await writeRepair(redis, space.namespace, { phase: 'replaying', heartbeat_at: new Date().toISOString() });
   logger.info({ accounts: done, seconds: (Date.now() - started) / 1000, epoch: plan.epoch }, 'OpenSearch holds what Redis holds again; replaying the lost events');
   return plan.epoch;

@@ -81,6 +81,8 @@ export interface AccountStatePort {
   clearOutboxes(cleared: readonly OutboxClear[]): Promise<void>;
   /** Accounts that may have documents or fact intervals not yet written to OpenSearch. */
   dirtyAccounts(): Promise<string[]>;
+  /** Which of these accounts are among `dirtyAccounts`. */
+  dirtyAmong(accountIds: readonly string[]): Promise<Set<string>>;
   /** Every account of the generation, sorted. */
   accounts(): Promise<string[]>;
   /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
@@ -95,8 +97,11 @@ export interface AccountStatePort {
   accountPositions(accountId: string): Promise<Map<string, bigint>>;
   /** Publishes applied positions; throws (raising nothing) when a range does not continue its partition. */
   raiseApplied(ranges: ReadonlyMap<string, { from: bigint; to: bigint }>): Promise<void>;
-  /** A refresh starts: returns its number. */
-  beginRefresh(): Promise<number>;
+  /**
+   * A refresh starts: returns its number. The accounts in `torn` (account -> partition) may show
+   * part-written in it: they are marked in the same step (decision 59).
+   */
+  beginRefresh(torn?: ReadonlyMap<string, number>): Promise<number>;
   /**
    * Refresh `n`'s checkpoints are in every index of the generation (`sealed` only ever goes up);
    * called before its positions are published, so a reader that reads positions and then `sealed`
@@ -105,8 +110,13 @@ export interface AccountStatePort {
   sealRefresh(n: number): Promise<void>;
   /** The number of the last sealed refresh (0 when none). */
   sealedRefresh(): Promise<number>;
-  /** Refresh `n`'s positions are published (`refreshed` only ever goes up). */
-  endRefresh(n: number): Promise<void>;
+  /**
+   * Refresh `n`'s positions are published (`refreshed` only ever goes up), and the marks of the
+   * accounts in `whole` are lifted in the same step: it shows them whole.
+   */
+  endRefresh(n: number, whole?: readonly string[]): Promise<void>;
+  /** The accounts marked as possibly part-written (decision 59), and their partitions. */
+  tornAccounts(): Promise<Map<string, number>>;
   /** Searchable positions. */
   positions(): Promise<Map<string, bigint>>;
   /** Applied positions: every event up to each offset is committed to the store. */

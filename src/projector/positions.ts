@@ -12,6 +12,7 @@ import { writeDocs } from '../opensearch/bulk-writer.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AccountStatePort, OutboxClear } from '../ports/account-state.ts';
 import { sleep } from '../retry.ts';
+import type { TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
 import { refreshIndices } from '../opensearch/indices.ts';
 
@@ -32,6 +33,8 @@ export interface PositionPublisherOptions {
   checkpoints?: { indices: () => string[]; requireAlias: boolean };
   /** serializes the snapshot, checkpoints and refresh with the projector's bulk streams */
   gate?: Pick<WriteGate, 'refresh'>;
+  /** the accounts a refresh may show part-written: marked with its start, lifted with its end (decision 59) */
+  torn?: Pick<TornAccounts, 'atRefresh' | 'marked' | 'lifted' | 'due' | 'discard' | 'idleBroken' | 'recovered'>;
   /** told when an index holds less than was published (nothing more is published then) */
   onFault?: (fault: IntegrityFault) => void;
 }
@@ -85,8 +88,30 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   }
 
   /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
+  /**
+   * An account a failed write left torn is whole once Redis holds none of its outbox (whichever round
+   * wrote it); then its mark is due to be lifted (decision 59).
+   */
+  async function mendBroken(): Promise<void> {
+    const broken = options.torn?.idleBroken() ?? [];
+    if (broken.length === 0) return;
+    const dirty = await store.dirtyAmong(broken);
+    options.torn!.recovered(broken.filter((accountId) => !dirty.has(accountId)));
+  }
+
+  /** The accounts part-written now are marked with the refresh's number; returns it and the marks this refresh lifts. */
+  async function beginRefresh(): Promise<{ refresh: number; lift: string[] }> {
+    const torn = options.torn?.atRefresh();
+    const refresh = await store.beginRefresh(torn?.mark);
+    if (!torn) return { refresh, lift: [] };
+    options.torn!.marked(torn.mark);
+    if (torn.mark.size > 0) metrics?.tornMarks.inc(torn.mark.size);
+    return { refresh, lift: torn.lift };
+  }
+
   async function publishOnce(): Promise<number> {
-    if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0) return 0;
+    await mendBroken();
+    if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0 && !options.torn?.due()) return 0;
     let gotGate = 0;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
     let markedMs: number | undefined;
@@ -95,12 +120,14 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     let accounts = new Map<string, Map<string, bigint>>();
     let intervals: OutboxClear[] = [];
     let refresh = 0;
+    /** the marked accounts this refresh shows whole */
+    let lift: string[] = [];
     let snapshotEra = era;
     /** false once a discard came after the snapshot: nothing of it is published or put back */
     const current = () => era === snapshotEra;
     try {
-      // Under the gate, no bulk stream is in flight and no write is part-way (a span): the refresh
-      // shows exactly the marked writes.
+      // Under the gate, no bulk is in flight: the refresh shows the marked writes, and of the rounds
+      // written in several turns, part of those under way, whose accounts it marks (decision 59).
       await (options.gate ?? { refresh: (fn: () => Promise<void>) => fn() }).refresh(async () => {
         gotGate = now();
         snapshotEra = era;
@@ -113,7 +140,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         pendingAccounts = new Map();
         intervals = pendingIntervals;
         pendingIntervals = [];
-        refresh = await store.beginRefresh();
+        ({ refresh, lift } = await beginRefresh());
         if (options.checkpoints) {
           await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
           // The partitions' checkpoints at their positions, and this refresh's number, which vouches
@@ -130,7 +157,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       // connection): raising them now would vouch for writes the repair undoes. Checked right
       // before each command is sent, so a raise sent is one Redis runs before the repair's.
       if (current()) await Promise.all([store.raisePositions(offsets), store.raiseAccountPositions(accounts)]);
-      await store.endRefresh(refresh);
+      await store.endRefresh(refresh, lift);
+      options.torn?.lifted(lift);
       if (intervals.length > 0 && current()) await store.clearOutboxes(intervals);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
@@ -215,6 +243,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
      */
     discard(): void {
       era += 1;
+      options.torn?.discard();
       oldestMarkMs = undefined;
       pending = new Map();
       pendingAccounts = new Map();

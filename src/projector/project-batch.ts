@@ -13,6 +13,7 @@ import type { AccountStatePort, OutboxClear } from '../ports/account-state.ts';
 import type { DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountCache, CachedAccount } from './account-cache.ts';
 import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
+import type { AccountPartitions, TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
 import { handOver, type WriteGroup } from './write-group.ts';
 import type { WriteTurn } from './write-order.ts';
@@ -82,6 +83,18 @@ export interface BatchDeps {
    * is dropped), `wrote` learns what was written, and `written` that the last write is made.
    */
   turn?: Pick<WriteTurn, 'prior' | 'keep' | 'wrote' | 'written'>;
+  /**
+   * What a refresh may show part-written (decision 59): told of the accounts of a round that failed
+   * after an early write (before the gate is given up), and of the accounts whose outbox a round
+   * wrote whole (inside the gate).
+   */
+  torn?: Pick<TornAccounts, 'broke' | 'recovered'>;
+  /**
+   * Told of the accounts a failure dropped from the cache (their next load writes their outbox
+   * first): a round given up for good leaves them torn, since their next rounds may write before
+   * that (decision 59).
+   */
+  onDropped?: (accounts: AccountPartitions) => void;
 }
 
 /** Accounts of one batch planned and committed at the same time. */
@@ -191,11 +204,19 @@ function holdGate(gate: WriteGate, weight: number): Promise<() => void> {
  * A batch's last write through the write group (decision 56): `held` gives its ops when the bulk is
  * made, `done` is told what was written, inside the gate.
  */
-function joinGroup(deps: BatchDeps, group: WriteGroup, pace: () => Promise<void>, held: () => DocOp[], done: (ops: readonly DocOp[]) => void): Promise<void> {
+function joinGroup(
+  deps: BatchDeps,
+  group: WriteGroup,
+  pace: () => Promise<void>,
+  held: () => DocOp[],
+  accounts: () => AccountPartitions,
+  done: (ops: readonly DocOp[]) => void,
+): Promise<void> {
   return group.write({
     weight: held().length + 1,
     ops: () => (deps.turn ? deps.turn.keep(held()) : held()),
     options: bulkOptions(deps, pace),
+    accounts,
     after: (ops) => {
       if (ops.length > 0) deps.turn?.wrote(ops);
       done(ops);
@@ -212,7 +233,8 @@ function joinGroup(deps: BatchDeps, group: WriteGroup, pace: () => Promise<void>
  * (a role change reaching 50,000 agents is written in pieces). Every op comes from a commit: a crash
  * between an early write and the end leaves the outbox, which the retry writes again.
  */
-function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: number) {
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
+function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: number, accounts: () => AccountPartitions) {
   let pending: DocOp[] = [];
   let written = 0;
   let release: (() => void) | undefined;
@@ -268,6 +290,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
           deps.group,
           pace,
           () => pending,
+          accounts,
           (ops) => {
             pending = [];
             onWritten((written += ops.length));
@@ -276,6 +299,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
       // Weighed by its writes: a small round's few go before a big one's queued thousands.
       else await deps.gate.run(last, pending.length + 1);
     },
+    /** An early write holds the gate (until `close`). */ holding: () => release !== undefined,
     /** Gives the gate back (after `finish`, or on a failure). */
     close(): void {
       release?.();
@@ -445,22 +469,39 @@ async function clearWritten(deps: BatchDeps, writes: readonly AccountWrites[]): 
   if (later && intervals.length > 0) later(intervals.map((w) => ({ accountId: w.accountId, version: w.version, userIds: [], intervalIds: w.intervalIds })));
 }
 
+/** The call's accounts named with their partitions (decision 59: the partition's projector lifts their marks). */
+function accountPartitions(parts: readonly BatchPart[]): (accountIds: Iterable<string>) => AccountPartitions {
+  const partitions = new Map(parts.flatMap(({ source, byAccount }) => [...byAccount.keys()].map((accountId) => [accountId, source.partition] as const)));
+  return (accountIds) => new Map([...accountIds].map((accountId) => [accountId, partitions.get(accountId) ?? -1]));
+}
+
+/**
+ * A call failed: its commits stand but their documents may not be written, so the retry must not
+ * skip them as already applied. Dropping the accounts makes the retry reload them, outbox included,
+ * and write the outbox first; dropped even when another object of the account is cached now (a
+ * round that loaded it again after this one committed may have written its outbox already, and
+ * the accounts torn here are whole again only once a load after this failure has written it). Part
+ * of the call may be written (an early write under the held gate): its accounts are torn before the
+ * gate is given up (decision 59).
+ */
+function dropAfterFailure(deps: BatchDeps, sink: OpSink, dropped: AccountPartitions): void {
+  if (sink.holding()) deps.torn?.broke(dropped);
+  deps.onDropped?.(dropped);
+  sink.close();
+  for (const accountId of dropped.keys()) deps.cache.invalidate(accountId);
+}
+
+function emptyOutcome(): BatchOutcome {
+  return { applied: 0, duplicates: 0, alreadyApplied: 0, documents: 0, newestByField: new Map(), consumed: new Map(), accountOffsets: new Map(), work: new Map() };
+}
+
 /**
  * Projects the parts' events (per partition, grouped by account, each group in partition order) and
  * writes the changed documents of them all. Throws on an outage; calling again with the same events
  * is safe. An account in several parts is projected part after part, under its lock.
  */
 export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[]): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = {
-    applied: 0,
-    duplicates: 0,
-    alreadyApplied: 0,
-    documents: 0,
-    newestByField: new Map(),
-    consumed: new Map(),
-    accountOffsets: new Map(),
-    work: new Map(),
-  };
+  const outcome = emptyOutcome();
   // A few accounts in flight at once: one account's Redis commit overlaps the next one's planning
   // (a batch of a trickle touches many accounts with a few events each, and their round trips one
   // after the other were most of its time). Each worker yields between accounts: planning is CPU
@@ -469,7 +510,10 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
   /** per account, the cache's stamp before the call first got it */
   const stamps = new Map<string, string>();
   const pace = createPacer(deps.heartbeat);
-  const sink = createOpSink(deps, pace, deps.maxHeldOps ?? MAX_HELD_OPS);
+  const tearing = accountPartitions(parts);
+  const failedAccounts: string[] = [];
+  // The accounts whose commits the writes carry: all are committed once the last write is made.
+  const sink = createOpSink(deps, pace, deps.maxHeldOps ?? MAX_HELD_OPS, () => tearing(writes.map((w) => w.accountId)));
   // Accounts with fewer events first: a small account's change is committed (its summary current)
   // before a neighbour's fan-out is planned. (An account's parts may then go in any order: the
   // rules hold under any order across topics.)
@@ -485,6 +529,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
       try {
         writes.push(...(await deps.cache.withLock(accountId, () => projectAccount(deps, pace, source, accountId, events, outcome, sink, stamps))));
       } catch (error) {
+        failedAccounts.push(accountId);
         if (!failed) failure = error;
         failed = true;
       }
@@ -501,6 +546,8 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
     // The count is set before onWritten, which is handed the whole outcome.
     await sink.finish((written) => {
       outcome.documents = written;
+      // Inside the gate, before any later round of them writes: their outbox is written (decision 59).
+      deps.torn?.recovered(writes.flatMap((w) => (w.recovery ? [w.accountId] : [])));
       // An account's own offsets say every commit of it up to them is written. Its earlier rounds
       // have ended (turn.prior); one whose write failed after committing dropped the account from
       // the cache, which changed its stamp: then the commits that object carried may be in the
@@ -521,11 +568,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
       if (w.recovery) w.account.recovered = true;
     }
   } catch (error) {
-    sink.close();
-    // The commits stand but their documents may not be written: the retry must not skip them as
-    // already applied. Dropping the accounts makes the retry reload them, outbox included, and
-    // write the outbox first.
-    for (const w of writes) if (deps.cache.peek(w.accountId) === w.account) deps.cache.invalidate(w.accountId);
+    dropAfterFailure(deps, sink, tearing([...writes.map((w) => w.accountId), ...failedAccounts]));
     throw error;
   }
   if (outcome.duplicates > 0) deps.metrics?.eventsSkipped.inc({ reason: 'duplicate_id' }, outcome.duplicates);

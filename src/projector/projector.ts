@@ -33,6 +33,7 @@ import { lightAccounts } from './light-accounts.ts';
 import { catchingUpAccounts } from './catching-up.ts';
 import { type BatchControl, createPatience } from './patience.ts';
 import { createPositionPublisher } from './positions.ts';
+import { createTornAccounts } from './torn-accounts.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
 import { RepairNeeded, createStateGuard } from './state-guard.ts';
 import { createWriteGate } from './write-gate.ts';
@@ -202,9 +203,15 @@ export function createProjector(deps: ProjectorDeps) {
   const unwatchCache = metrics?.watchAccountCache(() => cache.sizes());
   const topics = logicalTopics(config.topics);
   const targets = deps.writeTargets ?? deps.indices;
-  const gate = createWriteGate();
+  /** the accounts a refresh may show part-written, marked in Redis by the publisher (decision 59) */
+  const torn = createTornAccounts();
+  // A refresh goes between a big round's slices while the projector keeps up (a small account's
+  // change is searchable sooner); while it is behind, it waits for the last slice (the catch-up
+  // goes faster, and the lag is what a search waits for then).
+  const gate = createWriteGate({ holdRefresh: () => torn.writing() && behind() });
   const publisher = createPositionPublisher({
     gate,
+    torn,
     onFault: (f) => enterFault(f),
     opensearch,
     index: () => `${targets.users},${targets.facts}`,
@@ -249,6 +256,7 @@ export function createProjector(deps: ProjectorDeps) {
   // The rounds' last writes that wait for the gate together go in one bulk (decision 56).
   const group = createWriteGroup({
     gate,
+    torn,
     documents,
     onResult: (result, rounds) => {
       metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
@@ -271,6 +279,7 @@ export function createProjector(deps: ProjectorDeps) {
     onIntervalsWritten: (written) => publisher.markIntervals(written),
     gate,
     group,
+    torn,
     ...(metrics ? { metrics } : {}),
     ...(deps.maxBulkBytes ? { maxBulkBytes: deps.maxBulkBytes } : {}),
     ...(deps.workPerCommit ? { workPerCommit: deps.workPerCommit } : {}),
@@ -292,7 +301,7 @@ export function createProjector(deps: ProjectorDeps) {
   }
 
   /** One attempt at a round: the guard's checks, then projectBatch over the partitions kept. */
-  async function attempt(round: Round, control: BatchControl, turn: WriteTurn): Promise<Attempt> {
+  async function attempt(round: Round, control: BatchControl, turn: WriteTurn, dropped: Map<string, number>): Promise<Attempt> {
     // One check at a time; a round may repair only when it is the only one in flight (the others
     // either finished or wait here, before touching anything).
     const stage = metrics?.roundStageSeconds;
@@ -314,6 +323,9 @@ export function createProjector(deps: ProjectorDeps) {
         budget: { left: config.roundWork ?? ROUND_WORK },
         heartbeat: control.heartbeat,
         turn,
+        onDropped: (accounts) => {
+          for (const [accountId, partition] of accounts) dropped.set(accountId, partition);
+        },
         onCommitted: async (committed) => {
           raises = new Map([...lanes.raises(round, committed.consumed)].filter(([field]) => checked.kept.has(field)));
           await store.raiseApplied(raises);
@@ -397,9 +409,14 @@ export function createProjector(deps: ProjectorDeps) {
       isStale: () => false,
     };
     let attempted: Attempt | undefined;
+    /** the accounts its failed attempts dropped from the cache */
+    const dropped = new Map<string, number>();
     try {
-      attempted = await patiently('project', () => attempt(round, control, turn), control);
+      attempted = await patiently('project', () => attempt(round, control, turn, dropped), control);
     } catch (error) {
+      // The accounts' next rounds may write before one writes their outbox: what they show until
+      // then is no state of theirs (decision 59).
+      torn.broke(dropped);
       await failed(error);
       // What it committed goes back to the lanes (after the pause): a later round finds it applied
       // and writes the outbox (the failure dropped its accounts from the cache).
@@ -579,6 +596,9 @@ export function createProjector(deps: ProjectorDeps) {
       // Once no outbox is left, everything applied is written: a projector killed between its
       // Redis commit and its position publish leaves nothing unpublished behind.
       await recoverOutbox();
+      // Every outbox is written: what a projector that died left part-written is whole now, and the
+      // marks of this assignment's accounts are this projector's to lift (decision 59).
+      torn.adopt(await store.tornAccounts(), new Set(fields.map((field) => Number(field.slice(field.lastIndexOf(':') + 1)))));
       for (const field of fields) if ((applied.get(field) ?? -1n) >= 0n) publisher.mark(field, applied.get(field)!, 0);
     });
   }

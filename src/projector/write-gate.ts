@@ -1,9 +1,9 @@
 /**
- * One OpenSearch write at a time against the refresh that makes it visible: a bulk stream (and the
- * positions it marks) and the publisher's checkpoint-and-refresh never overlap. So a refresh
- * always shows whole rounds, exactly those whose positions it then publishes, and an answer that
- * reads a position and then the index sees the state of that position or of the next one
- * published: never half a round (docs/decisions.md 28).
+ * One OpenSearch write at a time against the refresh that makes it visible: a bulk (and the
+ * positions it marks) and the publisher's checkpoint-and-refresh never overlap. So a refresh shows
+ * whole bulks, and the rounds written whole are exactly those whose positions it then publishes
+ * (docs/decisions.md 28); a round written in several turns that a refresh shows part of is marked
+ * in Redis with that refresh, and its readers wait for the mark to go (decision 59).
  *
  * Who waits goes by weight, lightest first (then in arrival order): the publisher's refresh
  * (weight 0), then a small account's few writes before a neighbour's thousands (decision 34), so a
@@ -11,32 +11,29 @@
  * A weight may be a function, read at each choice: a group of writes (src/projector/write-group.ts)
  * weighs what its lightest member weighs now, which may have joined it after it began to wait.
  *
- * A write may span several turns (a big round's bulk in slices, decision 58): other writes may go
- * between its turns, a refresh may not. While a span is open, a refresh waits, whatever its weight;
- * it goes first once the span ends.
+ * A write may span several turns (a big round's bulk in slices, decision 58): other writes go
+ * between its turns, and so may a refresh (src/projector/torn-accounts.ts), unless `holdRefresh`
+ * says no (the projector is behind: a refresh between slices costs the catch-up more than it
+ * gives, decision 59).
  */
 export interface WriteGate {
   run<T>(fn: () => Promise<T>, weight?: number | (() => number)): Promise<T>;
-  /** Runs `fn` as a refresh: the lightest of all (weight 0), and never while a write spans turns. */
+  /** Runs `fn` as a refresh: the lightest of all (weight 0), when `holdRefresh` does not say no. */
   refresh<T>(fn: () => Promise<T>): Promise<T>;
-  /** A write that spans turns begins; no refresh runs until the returned function is called (once). */
-  span(): () => void;
 }
 
 interface Waiter {
   weight: number | (() => number);
   seq: number;
-  /** a refresh: it waits while a span is open */
-  refresh: boolean;
   start: () => void;
 }
 
-export function createWriteGate(): WriteGate {
+export function createWriteGate(options: { holdRefresh?: () => boolean } = {}): WriteGate {
   const waiting: Waiter[] = [];
   const weigh = (w: number | (() => number)) => (typeof w === 'number' ? w : w());
   let busy = false;
   let seq = 0;
-  let spans = 0;
+  const refreshes = new Set<Waiter>();
 
   function next(): void {
     if (busy) return;
@@ -44,7 +41,7 @@ export function createWriteGate(): WriteGate {
     let bestWeight = Infinity;
     for (let i = 0; i < waiting.length; i++) {
       const w = waiting[i]!;
-      if (w.refresh && spans > 0) continue;
+      if (refreshes.has(w) && options.holdRefresh?.()) continue;
       const weight = weigh(w.weight);
       if (best < 0 || weight < bestWeight || (weight === bestWeight && w.seq < waiting[best]!.seq)) {
         best = i;
@@ -57,13 +54,13 @@ export function createWriteGate(): WriteGate {
     chosen!.start();
   }
 
-  function enqueue<T>(fn: () => Promise<T>, weight: number | (() => number), refresh: boolean): Promise<T> {
+  function enqueue<T>(fn: () => Promise<T>, weight: number | (() => number), refresh = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      waiting.push({
+      const waiter: Waiter = {
         weight,
         seq: seq++,
-        refresh,
         start: () => {
+          refreshes.delete(waiter);
           fn()
             .then(resolve, reject)
             .finally(() => {
@@ -71,23 +68,15 @@ export function createWriteGate(): WriteGate {
               next();
             });
         },
-      });
+      };
+      if (refresh) refreshes.add(waiter);
+      waiting.push(waiter);
       next();
     });
   }
 
   return {
-    run: (fn, weight = 0) => enqueue(fn, weight, false),
+    run: (fn, weight = 0) => enqueue(fn, weight),
     refresh: (fn) => enqueue(fn, 0, true),
-    span(): () => void {
-      spans += 1;
-      let open = true;
-      return () => {
-        if (!open) return;
-        open = false;
-        spans -= 1;
-        next();
-      };
-    },
   };
 }

@@ -8,18 +8,19 @@
  *
  * Why the rounds of one group may share a bulk: a round joins only once the earlier rounds of its
  * accounts have written (`WriteTurn.prior`), and those rounds wrote in an earlier bulk; so the rounds
- * of one group share no account, and no order among their ops matters. A refresh still shows whole
- * rounds: the group holds the gate from its bulk to its last round's steps.
+ * of one group share no account, and no order among their ops matters. A refresh shows a group's
+ * rounds whole: the group holds the gate from its bulk to its last round's steps.
  *
  * A round alone when the gate is free is written alone, at once: the group costs nothing when
  * there is nothing to group. A round past `maxOps` is written in slices (decision 58), and the
- * small rounds that wait meanwhile go between them; the gate keeps a refresh out until its last
- * slice. A group whose bulk is refused (a document rejected) writes each of its rounds alone, so
+ * small rounds that wait meanwhile go between them, and so may a refresh, which then marks the
+ * round's accounts (decision 59, src/projector/torn-accounts.ts). A group whose bulk is refused (a document rejected) writes each of its rounds alone, so
  * that one round's failure is its own; an outage fails every round of the group, as it would have
  * failed each alone.
  */
 import { retryClass } from '../errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
+import type { AccountPartitions, TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
 
 /**
@@ -34,8 +35,8 @@ export const GROUP_OPS = 500;
  * A round with more ops than a group takes (`maxOps`) is written in slices of this many, one per
  * turn at the gate, and the small rounds that wait meanwhile go between them (decision 58): under
  * a neighbour's churn a big round's bulk of thousands of documents held the gate for up to 1.8 s
- * on a small machine, and a small account's writes waited for it. A refresh waits for the last
- * slice (it must not show part of a round), as it waited for the whole bulk before.
+ * on a small machine, and a small account's writes waited for it. A refresh may go between two
+ * slices: the round's accounts are marked part-written from its first slice to its end (decision 59).
  */
 export const SLICE_OPS = 1_000;
 
@@ -53,6 +54,8 @@ export interface GroupedWrite {
   ops: () => readonly DocOp[];
   /** the bulk's options; only rounds with the same version offset and alias rule share a bulk */
   options: WriteOptions;
+  /** the accounts whose ops the round writes, with their partitions (marked while it is part-written) */
+  accounts: () => AccountPartitions;
   /**
    * Runs in the gate after the bulk that wrote `ops`; true when a later round of its accounts waits
    * for it (then the group lets it join the gate's queue before giving the gate up).
@@ -75,6 +78,8 @@ interface Waiting extends GroupedWrite {
 
 export interface WriteGroupDeps {
   gate: WriteGate;
+  /** what a refresh may show part-written: a round in slices, from its first slice to its end (or past it, when it failed) */
+  torn: TornAccounts;
   documents: Pick<DocumentsPort, 'write'>;
   maxOps?: number;
   /** a round with more ops than this is written in slices of it (default SLICE_OPS) */
@@ -147,25 +152,27 @@ async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bul
   return followed;
 }
 
-/** A big round written in slices: its ops (those written, then those to write), how many are written, and its span's end. */
+/** A big round written in slices: its ops (those written, then those to write), how many are written, and its accounts (torn meanwhile). */
 interface Sliced {
   job: Waiting;
   ops: readonly DocOp[];
   /** how many ops the write order kept at the last read */
   kept: number;
   at: number;
-  end: () => void;
+  accounts: AccountPartitions;
 }
 
 /**
  * The big round that came first (each waits for those before it only) is taken out of `waiting`
- * and begins, its ops read as its first slice is made.
+ * and begins, its ops read as its first slice is made; its accounts are torn until it ends.
  */
-function beginFirst(waiting: Waiting[], big: (job: Waiting) => boolean, gate: WriteGate): Sliced {
+function beginFirst(waiting: Waiting[], big: (job: Waiting) => boolean, torn: TornAccounts): Sliced {
   const job = waiting.filter(big).reduce((a, b) => (b.seq < a.seq ? b : a));
   const ops = job.ops();
   waiting.splice(waiting.indexOf(job), 1);
-  return { job, ops, kept: ops.length, at: 0, end: gate.span() };
+  const accounts = job.accounts();
+  torn.begin(accounts);
+  return { job, ops, kept: ops.length, at: 0, accounts };
 }
 
 /**
@@ -182,8 +189,11 @@ function keepRest(s: Sliced): void {
   s.kept = kept.length;
 }
 
-/** The next slice of a big round; its steps after the last one. `ended` once it is written whole or has failed. */
-async function writeSlice(s: Sliced, sliceOps: number, bulk: Bulk): Promise<{ ended: boolean; followed: boolean }> {
+/**
+ * The next slice of a big round; its steps after the last one. Once it is written whole or has failed
+ * it has ended, and its accounts are whole or stay torn (before the gate is given up).
+ */
+async function writeSlice(s: Sliced, sliceOps: number, bulk: Bulk, torn: TornAccounts): Promise<{ ended: boolean; followed: boolean }> {
   try {
     if (s.at > 0) {
       // As between the requests of one bulk stream (a heartbeat is due in a long write).
@@ -195,11 +205,13 @@ async function writeSlice(s: Sliced, sliceOps: number, bulk: Bulk): Promise<{ en
     s.at += part.length;
     if (s.at < s.ops.length) return { ended: false, followed: false };
     const followed = s.job.after(s.ops) === true;
+    torn.end(s.accounts, true);
     s.job.resolve();
     return { ended: true, followed };
   } catch (error) {
-    // What it wrote stays (a retry writes it again at the same versions); the round fails as it
-    // would have alone.
+    // What it wrote stays (a retry writes it again at the same versions), its accounts torn until
+    // then; the round fails as it would have alone.
+    torn.end(s.accounts, false);
     s.job.reject(error);
     return { ended: true, followed: false };
   }
@@ -241,14 +253,11 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
     const small = waiting.filter((job) => !big(job));
     let followed = false;
     if (sliced ? !sliceLast || small.length === 0 : small.length < waiting.length && (small.length === 0 || overdue())) {
-      sliced ??= beginFirst(waiting, big, deps.gate);
+      sliced ??= beginFirst(waiting, big, deps.torn);
       sliceLast = true;
-      const { ended, followed: f } = await writeSlice(sliced, sliceOps, bulk);
+      const { ended, followed: f } = await writeSlice(sliced, sliceOps, bulk, deps.torn);
       followed = f;
-      if (ended) {
-        sliced.end();
-        sliced = undefined;
-      }
+      if (ended) sliced = undefined;
     } else if (small.length > 0) {
       sliceLast = false;
       const { jobs, ops } = choose(small, maxOps);

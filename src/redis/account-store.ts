@@ -10,7 +10,7 @@ import { AppError } from '../errors.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
 import { subjectMember } from '../records/fact-intervals.ts';
-import { CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
+import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
 type MultiResult = [Error | null, unknown][] | null;
 
@@ -146,6 +146,12 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       return redis.smembers(gen.dirtyAccounts);
     },
 
+    async dirtyAmong(accountIds: readonly string[]): Promise<Set<string>> {
+      if (accountIds.length === 0) return new Set();
+      const member = await redis.smismember(gen.dirtyAccounts, ...accountIds);
+      return new Set(accountIds.filter((_, i) => member[i] === 1));
+    },
+
     async accounts(): Promise<string[]> {
       return (await redis.smembers(gen.accounts)).sort();
     },
@@ -186,9 +192,11 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       if (gap) throw new AppError('store_conflict', appliedGapMessage(gap), { retriable: true });
     },
 
-    /** A refresh starts: returns its number (src/redis/keys.ts `refreshing`). */
-    async beginRefresh(): Promise<number> {
-      return redis.incr(gen.refreshing);
+    /** A refresh starts: returns its number (src/redis/keys.ts `refreshing`), the `torn` accounts marked with it. */
+    async beginRefresh(torn?: ReadonlyMap<string, number>): Promise<number> {
+      if (!torn || torn.size === 0) return redis.incr(gen.refreshing);
+      const args = [...torn].flatMap(([accountId, partition]) => [accountId, String(partition)]);
+      return Number(await redis.call('EVAL', [BEGIN_REFRESH, 3, gen.refreshing, gen.torn, gen.tornPartitions].concat(args)));
     },
 
     async sealRefresh(n: number): Promise<void> {
@@ -200,8 +208,18 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     },
 
     /** Refresh `n`'s positions are published (`refreshed` only ever goes up). */
-    async endRefresh(n: number): Promise<void> {
-      await redis.call('EVAL', [RAISE_COUNTER, 1, gen.refreshed, String(n)]);
+    async endRefresh(n: number, whole?: readonly string[]): Promise<void> {
+      if (!whole || whole.length === 0) await redis.call('EVAL', [RAISE_COUNTER, 1, gen.refreshed, String(n)]);
+      else await redis.call('EVAL', [END_REFRESH, 3, gen.refreshed, gen.torn, gen.tornPartitions, String(n), ...whole]);
+    },
+
+    async tornAccounts(): Promise<Map<string, number>> {
+      const [counts, partitions] = await Promise.all([redis.hgetall(gen.torn), redis.hgetall(gen.tornPartitions)]);
+      return new Map(
+        Object.entries(counts)
+          .filter(([, n]) => Number(n) % 2 === 1)
+          .map(([accountId]) => [accountId, Number(partitions[accountId] ?? -1)]),
+      );
     },
 
     async positions(): Promise<Map<string, bigint>> {

@@ -83,6 +83,15 @@ export function generationKeys(space: KeySpace) {
     refreshing: `${p}:refreshing`,
     refreshed: `${p}:refreshed`,
     /**
+     * hash: account id -> a count, odd while a refresh may have shown part of a round of the account
+     * (decision 59): raised with the `refreshing` of the refresh that may show it, and again with
+     * the `refreshed` of the first one that shows it whole (src/api/read-context.ts reads it as a
+     * seqlock)
+     */
+    torn: `${p}:torn`,
+    /** hash: account id -> its partition, while it is marked in `torn` (whose projector lifts it) */
+    tornPartitions: `${p}:torn-partitions`,
+    /**
      * the number of the last refresh whose checkpoints (with its own number, src/integrity/
      * checkpoints.ts REFRESH_FIELD) are in every index; raised before that refresh's positions are
      * published, so an index holding an older refresh number went back in time (decision 35)

@@ -14,11 +14,19 @@ export async function readPositions(redis: Redis, space: KeySpace): Promise<Map<
 /**
  * What was published, read together for a check of the users index against it (src/integrity/
  * checkpoints.ts publishedGuard): the partitions' searchable positions, the sealed refresh, and
- * the number of the last refresh begun (for an exact read, src/api/read-context.ts).
+ * the number of the last refresh begun (for an exact read, src/api/read-context.ts), with the
+ * account's mark count (odd while a refresh may show part of a round of it, decision 59) when one
+ * is named.
  */
-export async function readPublished(redis: Redis, space: KeySpace): Promise<{ positions: Map<string, bigint>; sealed: number; refreshing: number }> {
+export async function readPublished(
+  redis: Redis,
+  space: KeySpace,
+  accountId?: string,
+): Promise<{ positions: Map<string, bigint>; sealed: number; refreshing: number; torn: number }> {
   const keys = generationKeys(space);
-  const [positions, sealed, refreshing] = ((await redis.pipeline().hgetall(keys.positions).get(keys.sealed).get(keys.refreshing).exec()) ?? []).map(([error, value]) => {
+  const pipeline = redis.pipeline().hgetall(keys.positions).get(keys.sealed).get(keys.refreshing);
+  if (accountId !== undefined) pipeline.hget(keys.torn, accountId);
+  const [positions, sealed, refreshing, torn] = ((await pipeline.exec()) ?? []).map(([error, value]) => {
     if (error) throw error;
     return value;
   });
@@ -26,6 +34,7 @@ export async function readPublished(redis: Redis, space: KeySpace): Promise<{ po
     positions: offsetsIn((positions ?? {}) as Record<string, string>),
     sealed: Number((sealed as string | null | undefined) ?? 0),
     refreshing: Number((refreshing as string | null | undefined) ?? 0),
+    torn: Number((torn as string | null | undefined) ?? 0),
   };
 }
 

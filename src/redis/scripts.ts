@@ -101,3 +101,48 @@ local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 `;
+
+/**
+ * A refresh starts (decision 59): the accounts it may show part-written are marked (their count made
+ * odd, their partition noted), and the refresh's number is taken, in one step: a reader that reads the
+ * number and the account's count sees either both before or both after. Returns the number.
+ * KEYS: refreshing, torn, torn partitions. ARGV: (account, partition)*.
+ */
+export const BEGIN_REFRESH = `
+for i = 1, #ARGV, 2 do
+  local n = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+  if n % 2 == 0 then redis.call('HSET', KEYS[2], ARGV[i], n + 1) end
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+end
+return redis.call('INCR', KEYS[1])
+`;
+
+/**
+ * A refresh's positions are published (`refreshed` raised to ARGV[1]) and the marks of the accounts
+ * it shows whole again are lifted (their count made even), in one step.
+ * KEYS: refreshed, torn, torn partitions. ARGV: n, account*.
+ */
+export const END_REFRESH = `
+for i = 2, #ARGV do
+  local n = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+  if n % 2 == 1 then redis.call('HSET', KEYS[2], ARGV[i], n + 1) end
+  redis.call('HDEL', KEYS[3], ARGV[i])
+end
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;
+
+/**
+ * Every mark lifted (a rollback repair rewrote every account whole and refreshed): counts made even,
+ * so that a reader's count still changes. KEYS: torn, torn partitions.
+ */
+export const LIFT_ALL = `
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local n = tonumber(all[i + 1])
+  if n % 2 == 1 then redis.call('HSET', KEYS[1], all[i], n + 1) end
+end
+redis.call('DEL', KEYS[2])
+return 1
+`;

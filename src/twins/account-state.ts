@@ -37,6 +37,9 @@ interface StoredGeneration {
   refreshing: number;
   refreshed: number;
   sealed: number;
+  /** account -> count, odd while marked (decision 59) */
+  torn: Map<string, number>;
+  tornPartitions: Map<string, number>;
 }
 
 const emptyGeneration = (): StoredGeneration => ({
@@ -48,6 +51,8 @@ const emptyGeneration = (): StoredGeneration => ({
   refreshing: 0,
   refreshed: 0,
   sealed: 0,
+  torn: new Map(),
+  tornPartitions: new Map(),
 });
 
 const emptyStoredAccount = (): StoredAccount => ({
@@ -160,6 +165,10 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
       return [...gen.dirtyAccounts];
     },
 
+    async dirtyAmong(accountIds: readonly string[]): Promise<Set<string>> {
+      return new Set(accountIds.filter((accountId) => gen.dirtyAccounts.has(accountId)));
+    },
+
     async accounts(): Promise<string[]> {
       return [...gen.registered].sort();
     },
@@ -188,7 +197,12 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
       raiseAll(gen.applied, new Map([...ranges].map(([field, { to }]) => [field, to])));
     },
 
-    async beginRefresh(): Promise<number> {
+    async beginRefresh(torn?: ReadonlyMap<string, number>): Promise<number> {
+      for (const [accountId, partition] of torn ?? []) {
+        const n = gen.torn.get(accountId) ?? 0;
+        if (n % 2 === 0) gen.torn.set(accountId, n + 1);
+        gen.tornPartitions.set(accountId, partition);
+      }
       return (gen.refreshing += 1);
     },
 
@@ -200,8 +214,17 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
       return gen.sealed;
     },
 
-    async endRefresh(n: number): Promise<void> {
+    async endRefresh(n: number, whole?: readonly string[]): Promise<void> {
+      for (const accountId of whole ?? []) {
+        const count = gen.torn.get(accountId) ?? 0;
+        if (count % 2 === 1) gen.torn.set(accountId, count + 1);
+        gen.tornPartitions.delete(accountId);
+      }
       gen.refreshed = Math.max(gen.refreshed, n);
+    },
+
+    async tornAccounts(): Promise<Map<string, number>> {
+      return new Map([...gen.torn].filter(([, n]) => n % 2 === 1).map(([accountId]) => [accountId, gen.tornPartitions.get(accountId) ?? -1]));
     },
 
     async positions(): Promise<Map<string, bigint>> {

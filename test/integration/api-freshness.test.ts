@@ -116,6 +116,43 @@ describe('freshness with min_position', () => {
     expect(((await ok.json()) as any).position).toBe(first.position);
   });
 
+  it('an account a refresh showed part-written (decision 59): its drill-down, listing and export wait for the mark to be lifted, and are refused while it stays; other accounts and the summary are not held', async () => {
+    await publish(b.user('torn', 'Torn Reader'));
+    const position = await publish(b.grantUser('i1', 'torn'));
+    expect((await api.get(`${BASE}/users/torn?min_position=${position}&wait_ms=30000`, token)).status).toBe(200);
+    const store = api.env.store;
+    // As the publisher does: the account marked with a refresh's start; that refresh published.
+    await store.endRefresh(await store.beginRefresh(new Map([[ACCOUNT, 0]])));
+    expect(await store.tornAccounts()).toEqual(new Map([[ACCOUNT, 0]]));
+    const started = Date.now();
+    const waiting = api.get(`${BASE}/users/torn`, token);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // A later refresh shows the account whole: its mark is lifted with that refresh's end.
+    await store.endRefresh(await store.beginRefresh(), [ACCOUNT]);
+    const res = await waiting;
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    expect(((await res.json()) as any).entries.map((e: any) => e.target.id)).toEqual(['i1']);
+    expect(await store.tornAccounts()).toEqual(new Map());
+
+    // Marked, and no refresh lifts it: refused after a few seconds, with the fault named.
+    await store.endRefresh(await store.beginRefresh(new Map([[ACCOUNT, 0]])));
+    try {
+      const other = await api.get(`/v1/accounts/acc-other/access/users`, await api.token('acc-other'));
+      expect(other.status).toBe(200);
+      expect((await api.get(`${BASE}/summary`, token)).status).toBe(200);
+      const refused = await Promise.all([api.get(`${BASE}/users/torn`, token), api.get(`${BASE}/users`, token), api.get(`${BASE}/users.csv`, token)]);
+      for (const r of refused) {
+        expect(r.status).toBe(503);
+        expect(r.headers.get('retry-after')).toBe('1');
+        expect(await r.json()).toMatchObject({ type: 'tag:access-index,2026:problem:index_unavailable', fault: 'account_part_written' });
+      }
+    } finally {
+      await store.endRefresh(await store.beginRefresh(), [ACCOUNT]);
+    }
+    expect((await api.get(`${BASE}/users`, token)).status).toBe(200);
+  }, 30_000);
+
   it('the summary and queues answer from Redis as soon as a change is committed, while OpenSearch refuses writes; search catches up after', async () => {
     const opensearch = api.env.clients.opensearch;
     const known = await publish(b.user('blocked', 'Blocked Writer'));

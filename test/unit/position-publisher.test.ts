@@ -2,6 +2,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
 import { createPositionPublisher } from '../../src/projector/positions.ts';
+import { type TornAccounts, createTornAccounts } from '../../src/projector/torn-accounts.ts';
 import { createAccountStateTwin } from '../../src/twins/account-state.ts';
 
 /**
@@ -9,7 +10,7 @@ import { createAccountStateTwin } from '../../src/twins/account-state.ts';
  * refresh, each refresh held until the test lets it finish (or fail): the moment a rollback repair
  * can begin while a publish is under way.
  */
-function setup() {
+function setup(torn?: TornAccounts) {
   const store = createAccountStateTwin();
   const refreshes: { finish: () => void; fail: (error: Error) => void }[] = [];
   const opensearch = {
@@ -23,7 +24,7 @@ function setup() {
         ),
     },
   } as unknown as Client;
-  const publisher = createPositionPublisher({ opensearch, index: () => 'users', store, intervalMs: 10, logger: silentLogger() });
+  const publisher = createPositionPublisher({ opensearch, index: () => 'users', store, intervalMs: 10, logger: silentLogger(), ...(torn ? { torn } : {}) });
   /** resolves once the publish under way waits in its refresh */
   const refreshing = async (n: number) => {
     while (refreshes.length < n) await new Promise((r) => setTimeout(r, 1));
@@ -110,5 +111,68 @@ describe('the position publisher and a discard (the rollback repair)', () => {
     (await refreshing(2)).finish();
     await next;
     expect(await store.positions()).toEqual(new Map([['access.roles.v1:0', 41n]]));
+  });
+});
+
+describe('the position publisher and the accounts a refresh may show part-written (decision 59)', () => {
+  it('marks them in the step that starts the refresh, lifts them with the end of the first refresh after they are whole, and refreshes for a lift alone', async () => {
+    const torn = createTornAccounts();
+    const { store, publisher, refreshing } = setup(torn);
+    torn.begin(new Map([['acc_big', 2]]));
+    publisher.mark('access.roles.v1:2', 7n, 0);
+    const first = publisher.flush();
+    const refresh = await refreshing(1);
+    // Marked before the refresh shows anything: a reader that sees this refresh's number sees the mark.
+    expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 2]]));
+    refresh.finish();
+    await first;
+    // The round ends whole; nothing else is pending, but the mark waits to be lifted.
+    torn.end(new Map([['acc_big', 2]]), true);
+    const second = publisher.flush();
+    (await refreshing(2)).finish();
+    await second;
+    expect(await store.tornAccounts()).toEqual(new Map());
+    // Nothing pending and nothing to lift: no refresh (one would wait here for ever).
+    expect(torn.due()).toBe(false);
+    await publisher.flush();
+  });
+
+  it('a failed publish keeps the mark it set, and lifts it at the next one', async () => {
+    const torn = createTornAccounts();
+    const { store, publisher, refreshing } = setup(torn);
+    torn.begin(new Map([['acc_big', 0]]));
+    publisher.mark('access.roles.v1:0', 3n, 0);
+    const first = publisher.flush();
+    (await refreshing(1)).fail(new Error('connect ECONNREFUSED 127.0.0.1:9200'));
+    await expect(first).rejects.toThrow('ECONNREFUSED');
+    expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 0]]));
+    torn.end(new Map([['acc_big', 0]]), true);
+    const second = publisher.flush();
+    (await refreshing(2)).finish();
+    await second;
+    expect(await store.tornAccounts()).toEqual(new Map());
+  });
+
+  it('an account a failed write left torn is lifted once Redis holds none of its outbox, with nothing else to publish', async () => {
+    const torn = createTornAccounts();
+    const { store, publisher, refreshing } = setup(torn);
+    // Redis says what is still to write (the twin's own set is filled by commits).
+    const dirty = new Set(['acc_big']);
+    store.dirtyAmong = async (ids) => new Set(ids.filter((id) => dirty.has(id)));
+    torn.broke(new Map([['acc_big', 1]]));
+    publisher.mark('access.roles.v1:1', 5n, 0);
+    const first = publisher.flush();
+    (await refreshing(1)).finish();
+    await first;
+    expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 1]]));
+    // Still to write: nothing to publish, no refresh (one would wait here for ever), still marked.
+    await publisher.flush();
+    expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 1]]));
+    // Its outbox is written (by whichever round): the next publish lifts the mark.
+    dirty.clear();
+    const second = publisher.flush();
+    (await refreshing(2)).finish();
+    await second;
+    expect(await store.tornAccounts()).toEqual(new Map());
   });
 });

@@ -17,7 +17,8 @@ import { createAccountCache } from '../../src/projector/account-cache.ts';
 import { type Raise, type Round, createLanes } from '../../src/projector/lanes.ts';
 import type { PositionedEvent } from '../../src/projector/plan-batch.ts';
 import { type BatchDeps, type BatchPart, projectBatch } from '../../src/projector/project-batch.ts';
-import { createWriteGate } from '../../src/projector/write-gate.ts';
+import { type TornAccounts, createTornAccounts } from '../../src/projector/torn-accounts.ts';
+import { type WriteGate, createWriteGate } from '../../src/projector/write-gate.ts';
 import { createWriteGroup } from '../../src/projector/write-group.ts';
 import { type WriteTurn, createWriteOrder } from '../../src/projector/write-order.ts';
 import { type AccountStateTwin, createAccountStateTwin } from '../../src/twins/account-state.ts';
@@ -301,7 +302,11 @@ async function overlappingLaneRun(
   const p = processOver(store, written);
   // The rounds' last writes that wait for the gate together go in one bulk (decision 56); a round
   // past 12 ops goes in slices of 5, the others between them (decision 58).
-  const group = options.grouped ? { group: createWriteGroup({ gate: p.gate, documents: written, maxOps: 12, sliceOps: 5 }) } : {};
+  const torn = createTornAccounts();
+  const group = options.grouped ? { group: createWriteGroup({ gate: p.gate, torn, documents: written, maxOps: 12, sliceOps: 5 }) } : {};
+  // Refreshes as the publisher makes them, all along (decision 59): each may show part of a round,
+  // but only of the accounts it marks; every other account it shows whole.
+  const refreshes = refresher(p.gate, torn, stores, commits);
   const lanes = createLanes({ maxQueued: 1_000_000, roundEvents: options.roundEvents });
   for (const topic of new Set(groups.flatMap((g) => g.map((part) => part.source.topic)))) lanes.reset(`${topic}:0`, 0n);
   const order = createWriteOrder();
@@ -318,6 +323,8 @@ async function overlappingLaneRun(
   let wake: () => void = () => undefined;
   let failures = 0;
   const project = async (round: Round, turn: WriteTurn): Promise<void> => {
+    // As the projector does (src/projector/projector.ts projectRound).
+    const dropped = new Map<string, number>();
     for (;;) {
       let raises = new Map<string, Raise>();
       try {
@@ -325,9 +332,13 @@ async function overlappingLaneRun(
           {
             ...p.deps(round.parts),
             ...group,
+            torn,
             maxPieces: 1,
             budget: { left: 6 },
             turn,
+            onDropped: (accounts) => {
+              for (const [accountId, partition] of accounts) dropped.set(accountId, partition);
+            },
             onCommitted: async (committed) => {
               raises = lanes.raises(round, committed.consumed);
               await store.raiseApplied(raises);
@@ -348,6 +359,7 @@ async function overlappingLaneRun(
         expect(error).toBeInstanceOf(AppError);
         if (++failures > 200) throw new Error('no progress after 200 failed attempts');
         if (options.giveUp?.[failures % options.giveUp.length]) {
+          torn.broke(dropped);
           lanes.giveBack(round);
           turn.done();
           return;
@@ -387,10 +399,56 @@ async function overlappingLaneRun(
     for (let n = 0; n < options.roundsBetween[i % options.roundsBetween.length]!; n++) if (!(await step())) break;
   }
   while (await step());
+  expect(await refreshes.stop()).toEqual({ shown: [], marked: [] });
   expect(unwritten).toEqual([]);
   expect(lanes.queued()).toBe(0);
   expect(order.size()).toBe(0);
   return held(stores, accountsOf(groups));
+}
+
+/**
+ * Refreshes under the gate, one after another until stopped, marking and lifting as the publisher
+ * does. Each checks what it shows: an account not marked after its start (or lifted at its end)
+ * holds no commit part-written, that is no commit of which one document holds its version or a
+ * later one while another does not (a later commit of the same documents counts as written).
+ * `stop` refreshes once more and gives what was shown part-written and not marked, and the marks
+ * that are still set (none once every round has ended: every torn account was written whole again).
+ */
+function refresher(gate: WriteGate, torn: TornAccounts, { docs, state }: Stores, commits: readonly CommitSeen[]) {
+  const marked = new Set<string>();
+  const shown: string[] = [];
+  let stopped = false;
+  const atLeast = (accountId: string, user: string, version: number) => (docs.versionOf(INDICES.users, userDocId(accountId, user)) ?? -Infinity) >= version;
+  const refresh = () =>
+    gate.refresh(async () => {
+      const broken = torn.idleBroken();
+      const dirty = await state.dirtyAmong(broken);
+      torn.recovered(broken.filter((accountId) => !dirty.has(accountId)));
+      const { mark, lift } = torn.atRefresh();
+      torn.marked(mark);
+      for (const accountId of mark.keys()) marked.add(accountId);
+      for (const c of commits) {
+        if (marked.has(c.accountId) && !lift.includes(c.accountId)) continue;
+        const made = c.users.filter((u) => atLeast(c.accountId, u, c.version));
+        if (made.length > 0 && made.length < c.users.length) shown.push(`${c.accountId}@v${c.version}: ${made.length} of ${c.users.length} users`);
+      }
+      torn.lifted(lift);
+      for (const accountId of lift) marked.delete(accountId);
+    });
+  const loop = (async () => {
+    while (!stopped) {
+      await refresh();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  })();
+  return {
+    async stop(): Promise<{ shown: string[]; marked: string[] }> {
+      stopped = true;
+      await loop;
+      await refresh();
+      return { shown: [...new Set(shown)], marked: [...marked] };
+    },
+  };
 }
 
 /** Every event at or before its partition's applied offset is applied by its account (no raise passes an unfinished event). */

@@ -21,35 +21,23 @@ describe('the write gate', () => {
     expect(most).toBe(1);
   });
 
+  it('holds a refresh back while `holdRefresh` says so, whatever its weight; other writes go on, and it goes first once it no longer does', async () => {
+    let hold = true;
+    const gate = createWriteGate({ holdRefresh: () => hold });
+    const order: string[] = [];
+    const step = (name: string) => gate.run(async () => void order.push(name), 1);
+    await step('slice 1');
+    const refresh = gate.refresh(async () => void order.push('refresh'));
+    await step('small write');
+    hold = false;
+    const later = step('slice 2');
+    await Promise.all([refresh, later]);
+    expect(order).toEqual(['slice 1', 'small write', 'refresh', 'slice 2']);
+  });
+
   it('passes on a failure and still lets the next holder in', async () => {
     const gate = createWriteGate();
     await expect(gate.run(async () => Promise.reject(new Error('bulk refused')))).rejects.toThrow('bulk refused');
     expect(await gate.run(async () => 'next')).toBe('next');
-  });
-
-  it('a refresh never runs while a write spans turns, whatever its weight; other writes go between the turns, and it goes first once the span ends', async () => {
-    const gate = createWriteGate();
-    const order: string[] = [];
-    const step = (name: string, weight = 1) => gate.run(async () => void order.push(name), weight);
-    const end = gate.span();
-    await step('slice 1');
-    const refresh = gate.refresh(async () => void order.push('refresh'));
-    await step('small write');
-    await step('slice 2');
-    const later = step('write after the span', 1);
-    end();
-    end(); // a second call changes nothing
-    await Promise.all([refresh, later]);
-    expect(order).toEqual(['slice 1', 'small write', 'slice 2', 'refresh', 'write after the span']);
-    // No span open: a refresh goes at once.
-    await gate.refresh(async () => void order.push('refresh again'));
-    expect(order.at(-1)).toBe('refresh again');
-    // The second call above did not close the next span before its time.
-    const next = gate.span();
-    const held = gate.refresh(async () => void order.push('refresh after the next span'));
-    await step('slice of the next span');
-    next();
-    await held;
-    expect(order.slice(-2)).toEqual(['slice of the next span', 'refresh after the next span']);
   });
 });

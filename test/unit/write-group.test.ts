@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../../src/ports/documents.ts';
+import { createTornAccounts } from '../../src/projector/torn-accounts.ts';
 import { createWriteGate } from '../../src/projector/write-gate.ts';
 import { createWriteGroup, type GroupedWrite } from '../../src/projector/write-group.ts';
 
@@ -22,15 +23,17 @@ function bulkRecorder(fail?: (ids: string[]) => Error | undefined) {
   return { bulks, documents };
 }
 
+/** A round of the account its ids are named after (`b1`, `b2`: account `b`). */
 function round(ids: string[], steps: string[], options: WriteOptions = {}): GroupedWrite {
-  return { weight: ids.length + 1, ops: () => ids.map(op), options, after: (ops) => void steps.push(`after ${ops.map((o) => o.id).join(',')}`) };
+  const accounts = new Map(ids.map((id) => [id.replace(/\d+$/, ''), 0]));
+  return { weight: ids.length + 1, ops: () => ids.map(op), options, accounts: () => accounts, after: (ops) => void steps.push(`after ${ops.map((o) => o.id).join(',')}`) };
 }
 
 /** A gate held by a neighbour's bulk until `release`, with a group over it and the bulks it writes. */
 function busyGate(options: { maxOps?: number; fail?: (ids: string[]) => Error | undefined } = {}) {
   const gate = createWriteGate();
   const { bulks, documents } = bulkRecorder(options.fail);
-  const group = createWriteGroup({ gate, documents, ...(options.maxOps === undefined ? {} : { maxOps: options.maxOps }) });
+  const group = createWriteGroup({ gate, documents, torn: createTornAccounts(), ...(options.maxOps === undefined ? {} : { maxOps: options.maxOps }) });
   let release!: () => void;
   const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
   return { gate, bulks, group, steps: [] as string[], holder, release: () => release() };
@@ -40,7 +43,7 @@ describe('the write group (a group commit at the write gate)', () => {
   it('a round alone at a free gate is written at once in its own bulk', async () => {
     const gate = createWriteGate();
     const { bulks, documents } = bulkRecorder();
-    const group = createWriteGroup({ gate, documents });
+    const group = createWriteGroup({ gate, documents, torn: createTornAccounts() });
     const steps: string[] = [];
     await group.write(round(['a1', 'a2'], steps));
     expect(bulks).toEqual([['a1', 'a2']]);
@@ -71,7 +74,7 @@ describe('the write group (a group commit at the write gate)', () => {
   it('a refresh that waits meanwhile sees a group whole or not at all', async () => {
     const gate = createWriteGate();
     const { bulks, documents } = bulkRecorder();
-    const group = createWriteGroup({ gate, documents });
+    const group = createWriteGroup({ gate, documents, torn: createTornAccounts() });
     const seen: number[] = [];
     const steps: string[] = [];
     const all: Promise<unknown>[] = [];
@@ -143,18 +146,29 @@ describe('the write group (a group commit at the write gate)', () => {
     expect(bulks).toEqual([['w2']]);
   });
 
-  describe('a big round in slices (decision 58)', () => {
-    /** A group with slices of 2 ops; `onBulk` runs as each bulk is written (before it returns). */
+  describe('a big round in slices (decisions 58 and 59)', () => {
+    /**
+     * A group with slices of 2 ops; `onBulk` runs as each bulk is written (before it returns). A
+     * refresh, as the publisher makes one, says what it sees, the accounts it marks torn and those it lifts.
+     */
     function sliced(onBulk: (ids: string[]) => Error | undefined = () => undefined, now?: () => number) {
       const { bulks, documents } = bulkRecorder(onBulk);
       const gate = createWriteGate();
-      const group = createWriteGroup({ gate, documents, maxOps: 2, sliceOps: 2, ...(now ? { now } : {}) });
+      const torn = createTornAccounts();
+      const group = createWriteGroup({ gate, documents, torn, maxOps: 2, sliceOps: 2, ...(now ? { now } : {}) });
       const steps: string[] = [];
-      const refresh = () => gate.refresh(async () => void steps.push(`refresh sees ${bulks.flat().join(',')}`));
-      return { bulks, gate, group, steps, refresh };
+      const refresh = () =>
+        gate.refresh(async () => {
+          const { mark, lift } = torn.atRefresh();
+          torn.marked(mark);
+          torn.lifted(lift);
+          const marks = [...[...mark.keys()].map((a) => `+${a}`), ...lift.map((a) => `-${a}`)];
+          steps.push(`refresh sees ${bulks.flat().join(',')}${marks.length > 0 ? ` (${marks.join(' ')})` : ''}`);
+        });
+      return { bulks, gate, group, steps, refresh, torn };
     }
 
-    it('the small rounds that wait go between its slices; a refresh waits for its last slice', async () => {
+    it('the small rounds that wait go between its slices, and so does a refresh, which marks the round’s accounts torn until a refresh after its last slice', async () => {
       const later: Promise<unknown>[] = [];
       const t = sliced((ids) => {
         // While its first slice is written, a small round and a refresh come.
@@ -166,8 +180,13 @@ describe('the write group (a group commit at the write gate)', () => {
       await Promise.all([holder, ...writes]);
       await Promise.all(later);
       expect(t.bulks).toEqual([['s1'], ['b1', 'b2'], ['t1'], ['b3', 'b4'], ['b5']]);
-      // The refresh saw the big round whole, with the small round written between its slices.
-      expect(t.steps).toEqual(['after s1', 'after t1', 'after b1,b2,b3,b4,b5', 'refresh sees s1,b1,b2,t1,b3,b4,b5']);
+      // The refresh went right after the first slice (the lightest), marking b; the small round
+      // after it; no refresh waits for the big round's end.
+      expect(t.steps).toEqual(['after s1', 'refresh sees s1,b1,b2 (+b)', 'after t1', 'after b1,b2,b3,b4,b5']);
+      // The next refresh shows b whole and lifts its mark.
+      await t.refresh();
+      expect(t.steps.at(-1)).toBe('refresh sees s1,b1,b2,t1,b3,b4,b5 (-b)');
+      expect(t.torn.due()).toBe(false);
     });
 
     it('a big round waits for the small ones, but not past its patience: then its slices take every other turn', async () => {
@@ -205,7 +224,7 @@ describe('the write group (a group commit at the write gate)', () => {
       expect(t.steps).toEqual(['after b1,b2,b4,b5']);
     });
 
-    it('a small round whose ops cannot be had fails alone while a big round is under way; the big round ends and the refresh goes', async () => {
+    it('a small round whose ops cannot be had fails alone while a big round is under way; the big round ends whole', async () => {
       const later: Promise<unknown>[] = [];
       const t = sliced((ids) => {
         if (ids[0] === 'b1') {
@@ -221,7 +240,9 @@ describe('the write group (a group commit at the write gate)', () => {
       });
       await t.group.write(round(['b1', 'b2', 'b3'], t.steps));
       await Promise.all(later);
-      expect(t.steps).toEqual(['after b1,b2,b3', 'refresh sees b1,b2,b3']);
+      expect(t.steps).toEqual(['refresh sees b1,b2 (+b)', 'after b1,b2,b3']);
+      await t.refresh();
+      expect(t.steps.at(-1)).toBe('refresh sees b1,b2,b3 (-b)');
     });
 
     it('one big round at a time: the next begins once the last has ended', async () => {
@@ -230,17 +251,25 @@ describe('the write group (a group commit at the write gate)', () => {
       expect(t.bulks).toEqual([['a1', 'a2'], ['a3'], ['c1', 'c2'], ['c3']]);
     });
 
-    it('a slice that fails fails its round alone; the refresh waiting for it goes on, and so does the gate', async () => {
-      const refreshes: Promise<unknown>[] = [];
-      const t = sliced((ids) => {
-        if (ids[0] === 'b1') refreshes.push(t.refresh());
-        return ids.includes('b3') ? new AppError('opensearch_unavailable', 'connect ECONNREFUSED 127.0.0.1:9200', { retriable: true }) : undefined;
-      });
+    it('a slice that fails fails its round alone and leaves its accounts torn until their outbox is written whole; the gate goes on', async () => {
+      const t = sliced((ids) => (ids.includes('b3') ? new AppError('opensearch_unavailable', 'connect ECONNREFUSED 127.0.0.1:9200', { retriable: true }) : undefined));
       const big = t.group.write(round(['b1', 'b2', 'b3', 'b4'], t.steps));
       await expect(big).rejects.toThrow('ECONNREFUSED');
-      await Promise.all(refreshes);
+      // No refresh came during its slices, but its first slice is written and the gate is free.
+      await t.refresh();
       await t.group.write(round(['s1'], t.steps));
-      expect(t.steps).toEqual(['refresh sees b1,b2,b3,b4', 'after s1']);
+      await t.refresh();
+      expect(t.steps).toEqual(['refresh sees b1,b2,b3,b4 (+b)', 'after s1', 'refresh sees b1,b2,b3,b4,s1']);
+      t.torn.recovered(['b']);
+      await t.refresh();
+      expect(t.steps.at(-1)).toBe('refresh sees b1,b2,b3,b4,s1 (-b)');
+    });
+
+    it('a small round whose one bulk fails is not marked: an outage that refuses writes does not refuse its accounts’ readers', async () => {
+      const t = sliced((ids) => (ids.includes('x1') ? new AppError('opensearch_unavailable', 'connect ECONNREFUSED 127.0.0.1:9200', { retriable: true }) : undefined));
+      await expect(t.group.write(round(['x1'], t.steps))).rejects.toThrow('ECONNREFUSED');
+      await t.refresh();
+      expect(t.steps).toEqual(['refresh sees x1']);
     });
   });
 });
