@@ -35,6 +35,15 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A failed write of which part was applied (a bulk whose other items or earlier requests succeeded,
+ * `details.partlyApplied`): a refresh may show that part (docs/decisions.md 59). A request whose
+ * answer never came (a timeout) is not known to be.
+ */
+export function partlyApplied(error: unknown): boolean {
+  return error instanceof AppError && error.details?.partlyApplied === true;
+}
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** kafkajs group-membership errors: this member lost its partitions; waiting will not bring them back. */

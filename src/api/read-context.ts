@@ -152,9 +152,11 @@ function partWritten(accountId: string): AppError {
 export async function readExactly<T>(services: ReportServices, c: Context, query: ReadQuery, read: (scope: ReadScope) => Promise<T>): Promise<{ scope: ReadScope; value: T }> {
   let last: { scope: ReadScope; value: T } | undefined;
   let whole = false;
+  // One wait for the account to be whole, whatever the attempts (at least as long as min_position's).
+  const wholeBy = services.now() + Math.max(WHOLE_WAIT_MS, query.wait_ms);
   for (let attempt = 0; attempt < EXACT_ATTEMPTS; attempt++) {
     const live = await services.live();
-    const before = await settledRefresh(services.redis, generationKeys(live.space), query.accountId, services.now);
+    const before = await settledRefresh(services.redis, generationKeys(live.space), query.accountId, services.now, wholeBy);
     // The index is checked once, after the read (which is what makes an answer safe): a restore
     // before the check is seen by it, one after it came too late to change what was read.
     const scope = await beginRead(services, c, query, 'search', false);
@@ -163,8 +165,9 @@ export async function readExactly<T>(services: ReportServices, c: Context, query
     last = { scope, value };
     const sameGeneration = scope.live.space.generation === live.space.generation;
     if (before.refreshing !== undefined && sameGeneration && refreshing === before.refreshing) return last;
-    // No mark was set or lifted meanwhile: whatever refresh it saw showed the account whole.
-    whole = sameGeneration && torn === before.torn;
+    // No mark was set or lifted meanwhile: whatever refresh it saw showed the account whole. (A read
+    // that met a rebuild's swap answers as before: from the new generation, a lower bound.)
+    whole = !sameGeneration || torn === before.torn;
   }
   if (!whole) throw partWritten(query.accountId);
   return last!;
@@ -177,7 +180,7 @@ export async function readExactly<T>(services: ReportServices, c: Context, query
  */
 export async function openWhole<T>(services: ReportServices, live: LiveGeneration, accountId: string, open: () => Promise<T>): Promise<T> {
   const keys = generationKeys(live.space);
-  const before = await settledRefresh(services.redis, keys, accountId, services.now);
+  const before = await settledRefresh(services.redis, keys, accountId, services.now, services.now() + WHOLE_WAIT_MS);
   const value = await open();
   if (Number((await services.redis.hget(keys.torn, accountId)) ?? 0) !== before.torn) throw partWritten(accountId);
   return value;
@@ -193,6 +196,7 @@ async function settledRefresh(
   keys: { refreshing: string; refreshed: string; torn: string },
   accountId: string,
   now: () => number,
+  wholeBy: number,
 ): Promise<{ refreshing: number | undefined; torn: number }> {
   const started = now();
   for (;;) {
@@ -204,7 +208,7 @@ async function settledRefresh(
     const settled = Number(refreshed ?? 0) >= Number(refreshing ?? 0);
     if (count % 2 === 0 && settled) return { refreshing: Number(refreshing ?? 0), torn: count };
     if (count % 2 === 0 && now() - started > REFRESH_WAIT_MS) return { refreshing: undefined, torn: count };
-    if (count % 2 === 1 && now() - started > WHOLE_WAIT_MS) throw partWritten(accountId);
+    if (count % 2 === 1 && now() > wholeBy) throw partWritten(accountId);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

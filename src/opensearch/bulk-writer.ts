@@ -45,6 +45,16 @@ function countAnswer(answer: { errors: boolean; items?: BulkItem[] }, sent: { in
   });
 }
 
+/** A failure after some of the call's writes were applied says so (`partlyApplied`, decision 59). */
+function partly(error: unknown, result: BulkResult): unknown {
+  if (result.indexed + result.deleted === 0) return error;
+  return new AppError(error instanceof AppError ? error.code : 'opensearch_unavailable', error instanceof Error ? error.message : String(error), {
+    retriable: error instanceof AppError ? error.retriable : true,
+    cause: error,
+    details: { partlyApplied: true },
+  });
+}
+
 /** Writes the ops in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
 export async function writeDocs(client: Client, ops: readonly DocOp[], options: WriteOptions = {}): Promise<BulkResult> {
   const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
@@ -58,6 +68,11 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
   let requests = 0;
   const flush = async () => {
     if (lines.length === 0) return;
+    await send().catch((error: unknown) => {
+      throw partly(error, result);
+    });
+  };
+  const send = async () => {
     if (requests++ > 0) await options.betweenRequests?.();
     // Each line encoded straight into one Buffer: no joined copy of the whole body, and the client
     // does not measure a string's byte length again. UTF-8 takes at most 3 bytes per UTF-16 unit.

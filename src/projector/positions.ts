@@ -102,9 +102,13 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   /** The accounts part-written now are marked with the refresh's number; returns it and the marks this refresh lifts. */
   async function beginRefresh(): Promise<{ refresh: number; lift: string[] }> {
     const torn = options.torn?.atRefresh();
-    const refresh = await store.beginRefresh(torn?.mark);
+    // A failure here may come after Redis ran the step (a lost reply): the marks are set again next time.
+    const refresh = await store.beginRefresh(torn?.mark).catch((error: unknown) => {
+      options.torn?.discard();
+      throw error;
+    });
     if (!torn) return { refresh, lift: [] };
-    options.torn!.marked(torn.mark);
+    options.torn!.marked(torn);
     if (torn.mark.size > 0) metrics?.tornMarks.inc(torn.mark.size);
     return { refresh, lift: torn.lift };
   }
@@ -157,7 +161,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       // connection): raising them now would vouch for writes the repair undoes. Checked right
       // before each command is sent, so a raise sent is one Redis runs before the repair's.
       if (current()) await Promise.all([store.raisePositions(offsets), store.raiseAccountPositions(accounts)]);
-      await store.endRefresh(refresh, lift);
+      await store.endRefresh(refresh, lift).catch((error: unknown) => {
+        // The lifts may have run (a lost reply): what is marked is set again next time.
+        options.torn?.discard();
+        throw error;
+      });
       options.torn?.lifted(lift);
       if (intervals.length > 0 && current()) await store.clearOutboxes(intervals);
       const at = now();

@@ -609,6 +609,8 @@ export function createProjector(deps: ProjectorDeps) {
     metrics?.integrityRepairs.inc({ fault: 'redis_behind' });
     const epoch = await repairRollback({ redis, opensearch, store, space: deps.space, indices: deps.indices, windowMs: config.dedupeWindowMs, logger }, reason, target);
     cache.clear();
+    // The repair lifted every mark in Redis (decision 59): what is torn from now on is marked again.
+    torn.discard();
     return epoch;
   }
 

@@ -20,6 +20,13 @@
 /** An account and its partition (the same number on every topic, decision 9; -1 when unknown). */
 export type AccountPartitions = ReadonlyMap<string, number>;
 
+/** What a refresh marks and lifts, and the discards it follows. */
+export interface Refresh {
+  mark: Map<string, number>;
+  lift: string[];
+  era: number;
+}
+
 export interface TornAccounts {
   /** A round's first write of these accounts is about to be made, and more will follow it. */
   begin(accounts: AccountPartitions): void;
@@ -39,9 +46,9 @@ export interface TornAccounts {
    * not marked yet, and the marked ones written whole since. Nothing changes until `marked` / `lifted`
    * say the marks were set and lifted in Redis.
    */
-  atRefresh(): { mark: Map<string, number>; lift: string[] };
+  atRefresh(): Refresh;
   /** The marks were set in Redis with the refresh's start. */
-  marked(mark: ReadonlyMap<string, number>): void;
+  marked(refresh: Refresh): void;
   /** The marks were lifted in Redis with the refresh's end. */
   lifted(lift: readonly string[]): void;
   /** Some mark waits to be lifted: a refresh is due even when nothing new was written. */
@@ -55,8 +62,10 @@ export interface TornAccounts {
    */
   adopt(marks: AccountPartitions, partitions: ReadonlySet<number>): void;
   /**
-   * Redis may have come back older (a reconnection, a rollback repair): the next refresh marks every
-   * account part-written again, and still lifts the marks it knew of (both are no-ops where done).
+   * The marks in Redis may not be those known: Redis may have come back older (a reconnection, a
+   * rollback repair that lifted every mark), or a refresh's step in Redis failed and may or may not
+   * have run. The next refresh marks every account part-written again, and still lifts the marks it
+   * knew of (both are no-ops where done); a refresh begun before this does not cancel that.
    */
   discard(): void;
 }
@@ -73,6 +82,8 @@ export function createTornAccounts(): TornAccounts {
   const partitionOf = new Map<string, number>();
   /** the marks in Redis may not be those known (discard): the next refresh marks again */
   let remark = false;
+  /** discards so far */
+  let era = 0;
 
   const torn = (accountId: string) => (open.get(accountId) ?? 0) > 0 || broken.has(accountId);
   const learn = (accounts: AccountPartitions) => {
@@ -106,11 +117,11 @@ export function createTornAccounts(): TornAccounts {
       const mark = new Map<string, number>();
       for (const accountId of new Set([...open.keys(), ...broken])) if (remark || !marks.has(accountId)) mark.set(accountId, partitionOf.get(accountId) ?? -1);
       const lift = [...marks.keys()].filter((accountId) => !torn(accountId));
-      return { mark, lift };
+      return { mark, lift, era };
     },
-    marked(mark) {
-      remark = false;
-      for (const [accountId, partition] of mark) marks.set(accountId, partition);
+    marked(refresh) {
+      if (refresh.era === era) remark = false;
+      for (const [accountId, partition] of refresh.mark) marks.set(accountId, partition);
     },
     lifted(lift) {
       for (const accountId of lift) marks.delete(accountId);
@@ -134,6 +145,7 @@ export function createTornAccounts(): TornAccounts {
     },
     discard() {
       remark = true;
+      era += 1;
     },
   };
 }

@@ -18,7 +18,7 @@
  * that one round's failure is its own; an outage fails every round of the group, as it would have
  * failed each alone.
  */
-import { retryClass } from '../errors.ts';
+import { partlyApplied, retryClass } from '../errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountPartitions, TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
@@ -126,12 +126,18 @@ function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: (re
 
 type Bulk = (ops: readonly DocOp[], options: WriteOptions, rounds: number) => Promise<void>;
 
-/** One bulk of the rounds chosen, then their steps in the order they came; true when a later round of their accounts waits for one. */
-async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bulk): Promise<boolean> {
+/**
+ * One bulk of the rounds chosen, then their steps in the order they came; true when a later round of
+ * their accounts waits for one. A failed round of which part may be written (the bulk was partly
+ * applied) has its accounts torn before the gate is given up (decision 59).
+ */
+async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bulk, torn: TornAccounts): Promise<boolean> {
   const failed = new Map<Waiting, unknown>();
+  let partly = false;
   try {
     await bulk(ops.flat(), jobs[0]!.options, jobs.length);
   } catch (error) {
+    partly = partlyApplied(error);
     if (jobs.length === 1 || retryClass(error) === 'transient') for (const job of jobs) failed.set(job, error);
     // A rejected document: each round alone, so that only the round that holds it fails.
     else for (const [i, job] of jobs.entries()) await bulk(ops[i]!, job.options, 1).catch((e: unknown) => failed.set(job, e));
@@ -139,6 +145,7 @@ async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bul
   let followed = false;
   for (const [i, job] of jobs.entries()) {
     if (failed.has(job)) {
+      if (partly || partlyApplied(failed.get(job))) torn.broke(job.accounts());
       job.reject(failed.get(job));
       continue;
     }
@@ -262,7 +269,7 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
       sliceLast = false;
       const { jobs, ops } = choose(small, maxOps);
       for (const job of jobs) waiting.splice(waiting.indexOf(job), 1);
-      followed = await writeChosen(jobs, ops, bulk);
+      followed = await writeChosen(jobs, ops, bulk, deps.torn);
     }
     if (waiting.length > 0 || sliced) ask();
     if (followed) await handOver();

@@ -5,6 +5,7 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError, partlyApplied } from '../../src/errors.ts';
 import { writeDocs } from '../../src/opensearch/bulk-writer.ts';
 import { createOpenSearchDocuments } from '../../src/opensearch/documents.ts';
 import type { DocOp } from '../../src/ports/documents.ts';
@@ -77,5 +78,20 @@ describe('writeDocs', () => {
     expect(requests).toBeGreaterThan(2);
     // request, between, request, between, …, request: one pause before every request but the first
     expect(events).toEqual(Array.from({ length: 2 * requests - 1 }, (_, i) => (i % 2 === 0 ? 'request' : 'between')));
+  });
+
+  it('a write that fails after part of it was applied says so (decision 59: a refresh may show that part); one that applied nothing does not', async () => {
+    const good = (id: string): DocOp => ({ op: 'index', index, id, version: 1, doc: { name: id, n: 1 } });
+    // The strict mapping refuses a field it does not know: the other items of the request are applied.
+    const bad: DocOp = { op: 'index', index, id: 'p-bad', version: 1, doc: { name: 'bad', unknown: true } };
+    const partly = await writeDocs(client, [good('p1'), bad, good('p2')]).catch((e: unknown) => e);
+    expect(partlyApplied(partly)).toBe(true);
+    expect((partly as Error).message).toMatch(/strict_dynamic_mapping_exception/);
+    const none = await writeDocs(client, [bad]).catch((e: unknown) => e);
+    expect(none).toBeInstanceOf(AppError);
+    expect(partlyApplied(none)).toBe(false);
+    // An earlier request of the same call was applied: the later one's failure is partial too.
+    const later = await writeDocs(client, [good('p3'), { ...bad, id: 'p-bad2' }], { maxBytes: 80 }).catch((e: unknown) => e);
+    expect(partlyApplied(later)).toBe(true);
   });
 });

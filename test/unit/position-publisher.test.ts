@@ -175,4 +175,35 @@ describe('the position publisher and the accounts a refresh may show part-writte
     await second;
     expect(await store.tornAccounts()).toEqual(new Map());
   });
+
+  it('a refresh whose step in Redis failed (it may have run: a lost reply) marks again what is torn at the next one', async () => {
+    const torn = createTornAccounts();
+    const { store, publisher, refreshing } = setup(torn);
+    torn.begin(new Map([['acc_big', 0]]));
+    publisher.mark('access.roles.v1:0', 3n, 0);
+    const first = publisher.flush();
+    (await refreshing(1)).finish();
+    await first;
+    expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 0]]));
+    // The round ends; the next refresh's end lifts the mark in Redis, but its reply is lost.
+    torn.end(new Map([['acc_big', 0]]), true);
+    const endRefresh = store.endRefresh;
+    store.endRefresh = async (n, whole) => {
+      await endRefresh(n, whole);
+      throw new Error('Connection is closed.');
+    };
+    publisher.mark('access.roles.v1:0', 4n, 0);
+    const second = publisher.flush();
+    (await refreshing(2)).finish();
+    await expect(second).rejects.toThrow('Connection is closed.');
+    store.endRefresh = endRefresh;
+    expect(await store.tornAccounts()).toEqual(new Map());
+    // The account's next big round: the next refresh marks it, though this publisher had it marked.
+    torn.begin(new Map([['acc_big', 0]]));
+    publisher.mark('access.roles.v1:0', 5n, 0);
+    const third = publisher.flush();
+    (await refreshing(3)).finish();
+    await third;
+    expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 0]]));
+  });
 });

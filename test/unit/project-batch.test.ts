@@ -424,8 +424,9 @@ function refresher(gate: WriteGate, torn: TornAccounts, { docs, state }: Stores,
       const broken = torn.idleBroken();
       const dirty = await state.dirtyAmong(broken);
       torn.recovered(broken.filter((accountId) => !dirty.has(accountId)));
-      const { mark, lift } = torn.atRefresh();
-      torn.marked(mark);
+      const at = torn.atRefresh();
+      const { mark, lift } = at;
+      torn.marked(at);
       for (const accountId of mark.keys()) marked.add(accountId);
       for (const c of commits) {
         if (marked.has(c.accountId) && !lift.includes(c.accountId)) continue;

@@ -5,8 +5,9 @@ const acc = (...ids: string[]) => new Map(ids.map((id) => [id, Number(id.replace
 
 /** One refresh as the publisher makes it: the marks set with its start, lifted with its end. */
 function refresh(torn: ReturnType<typeof createTornAccounts>) {
-  const { mark, lift } = torn.atRefresh();
-  torn.marked(mark);
+  const at = torn.atRefresh();
+  const { mark, lift } = at;
+  torn.marked(at);
   torn.lifted(lift);
   return { mark: [...mark.keys()], lift };
 }
@@ -97,6 +98,17 @@ describe('the accounts a refresh may show part-written (decision 59)', () => {
     torn.discard();
     expect(refresh(torn)).toEqual({ mark: ['a1'], lift: ['b2'] });
     expect(refresh(torn)).toEqual({ mark: [], lift: [] });
+  });
+
+  it('a refresh begun before a discard does not cancel it: the next one marks again', () => {
+    const torn = createTornAccounts();
+    torn.begin(acc('a1'));
+    refresh(torn);
+    const under = torn.atRefresh();
+    torn.discard(); // say, its Redis step failed after it ran, or a rollback repair lifted every mark
+    torn.marked(under);
+    expect(refresh(torn).mark).toEqual(['a1']);
+    expect(refresh(torn).mark).toEqual([]);
   });
 
   it('adopts the marks of its partitions found in Redis (a projector died with them), and forgets what it knew of other partitions', () => {

@@ -159,8 +159,9 @@ describe('the write group (a group commit at the write gate)', () => {
       const steps: string[] = [];
       const refresh = () =>
         gate.refresh(async () => {
-          const { mark, lift } = torn.atRefresh();
-          torn.marked(mark);
+          const at = torn.atRefresh();
+          const { mark, lift } = at;
+          torn.marked(at);
           torn.lifted(lift);
           const marks = [...[...mark.keys()].map((a) => `+${a}`), ...lift.map((a) => `-${a}`)];
           steps.push(`refresh sees ${bulks.flat().join(',')}${marks.length > 0 ? ` (${marks.join(' ')})` : ''}`);
@@ -263,6 +264,13 @@ describe('the write group (a group commit at the write gate)', () => {
       t.torn.recovered(['b']);
       await t.refresh();
       expect(t.steps.at(-1)).toBe('refresh sees b1,b2,b3,b4,s1 (-b)');
+    });
+
+    it('a group bulk that failed after part of it was applied leaves its failed rounds torn', async () => {
+      const t = sliced((ids) => (ids.includes('y1') ? new AppError('opensearch_rejected', 'bulk write failed for 1 documents', { details: { partlyApplied: true } }) : undefined));
+      await expect(t.group.write(round(['y1'], t.steps))).rejects.toThrow('bulk write failed');
+      await t.refresh();
+      expect(t.steps).toEqual(['refresh sees y1 (+y)']);
     });
 
     it('a small round whose one bulk fails is not marked: an outage that refuses writes does not refuse its accounts’ readers', async () => {
