@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
 import { indexBehind, publishedGuard } from '../integrity/checkpoints.ts';
+import { unwrap } from '../redis/account-store.ts';
 import { generationKeys } from '../redis/keys.ts';
 import { type PositionSource, readAccountPositions, readAccountsPositions, readPublished } from '../redis/positions-reader.ts';
 import { type PositionWaits, createPositionWaits, timeoutError } from './position-waits.ts';
@@ -200,7 +201,7 @@ async function settledRefresh(
 ): Promise<{ refreshing: number | undefined; torn: number }> {
   const started = now();
   for (;;) {
-    const [[refreshing, refreshed], torn] = unwrapAll(await redis.multi().mget(keys.refreshing, keys.refreshed).hget(keys.torn, accountId).exec()) as [
+    const [[refreshing, refreshed], torn] = unwrap(await redis.multi().mget(keys.refreshing, keys.refreshed).hget(keys.torn, accountId).exec()) as [
       (string | null)[],
       string | null,
     ];
@@ -211,11 +212,4 @@ async function settledRefresh(
     if (count % 2 === 1 && now() > wholeBy) throw partWritten(accountId);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-function unwrapAll(results: [Error | null, unknown][] | null): unknown[] {
-  return (results ?? []).map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
 }

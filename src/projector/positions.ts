@@ -87,7 +87,6 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     }
   }
 
-  /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
   /**
    * An account a failed write left torn is whole once Redis holds none of its outbox (whichever round
    * wrote it); then its mark is due to be lifted (decision 59).
@@ -113,6 +112,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     return { refresh, lift: torn.lift };
   }
 
+  /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
   async function publishOnce(): Promise<number> {
     await mendBroken();
     if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0 && !options.torn?.due()) return 0;

@@ -598,7 +598,7 @@ export function createProjector(deps: ProjectorDeps) {
       await recoverOutbox();
       // Every outbox is written: what a projector that died left part-written is whole now, and the
       // marks of this assignment's accounts are this projector's to lift (decision 59).
-      torn.adopt(await store.tornAccounts(), new Set(fields.map((field) => Number(field.slice(field.lastIndexOf(':') + 1)))));
+      torn.adopt(await store.tornAccounts(), new Set(fields.map((field) => splitField(field).partition)));
       for (const field of fields) if ((applied.get(field) ?? -1n) >= 0n) publisher.mark(field, applied.get(field)!, 0);
     });
   }

@@ -76,8 +76,8 @@ export function createTornAccounts(): TornAccounts {
   const open = new Map<string, number>();
   /** accounts a failed write left part-written, until their outbox is written whole */
   const broken = new Set<string>();
-  /** accounts marked in Redis, and their partition */
-  const marks = new Map<string, number>();
+  /** accounts marked in Redis */
+  const marks = new Set<string>();
   /** the partition of each account known */
   const partitionOf = new Map<string, number>();
   /** the marks in Redis may not be those known (discard): the next refresh marks again */
@@ -121,7 +121,7 @@ export function createTornAccounts(): TornAccounts {
     },
     marked(refresh) {
       if (refresh.era === era) remark = false;
-      for (const [accountId, partition] of refresh.mark) marks.set(accountId, partition);
+      for (const accountId of refresh.mark.keys()) marks.add(accountId);
     },
     lifted(lift) {
       for (const accountId of lift) marks.delete(accountId);
@@ -135,11 +135,12 @@ export function createTornAccounts(): TornAccounts {
     },
     adopt(found, partitions) {
       const ours = (partition: number) => partition < 0 || partitions.has(partition);
-      for (const [accountId, partition] of [...marks]) if (!ours(partition)) marks.delete(accountId);
-      for (const accountId of [...broken]) if (!ours(partitionOf.get(accountId) ?? -1)) broken.delete(accountId);
+      const oursNow = (accountId: string) => ours(partitionOf.get(accountId) ?? -1);
+      for (const accountId of [...marks]) if (!oursNow(accountId)) marks.delete(accountId);
+      for (const accountId of [...broken]) if (!oursNow(accountId)) broken.delete(accountId);
       for (const [accountId, partition] of found) {
         if (!ours(partition)) continue;
-        marks.set(accountId, partition);
+        marks.add(accountId);
         partitionOf.set(accountId, partition);
       }
     },

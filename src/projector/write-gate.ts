@@ -25,6 +25,8 @@ export interface WriteGate {
 interface Waiter {
   weight: number | (() => number);
   seq: number;
+  /** a refresh: `holdRefresh` may keep it waiting */
+  refresh: boolean;
   start: () => void;
 }
 
@@ -33,7 +35,6 @@ export function createWriteGate(options: { holdRefresh?: () => boolean } = {}): 
   const weigh = (w: number | (() => number)) => (typeof w === 'number' ? w : w());
   let busy = false;
   let seq = 0;
-  const refreshes = new Set<Waiter>();
 
   function next(): void {
     if (busy) return;
@@ -41,7 +42,7 @@ export function createWriteGate(options: { holdRefresh?: () => boolean } = {}): 
     let bestWeight = Infinity;
     for (let i = 0; i < waiting.length; i++) {
       const w = waiting[i]!;
-      if (refreshes.has(w) && options.holdRefresh?.()) continue;
+      if (w.refresh && options.holdRefresh?.()) continue;
       const weight = weigh(w.weight);
       if (best < 0 || weight < bestWeight || (weight === bestWeight && w.seq < waiting[best]!.seq)) {
         best = i;
@@ -56,11 +57,11 @@ export function createWriteGate(options: { holdRefresh?: () => boolean } = {}): 
 
   function enqueue<T>(fn: () => Promise<T>, weight: number | (() => number), refresh = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = {
+      waiting.push({
         weight,
         seq: seq++,
+        refresh,
         start: () => {
-          refreshes.delete(waiter);
           fn()
             .then(resolve, reject)
             .finally(() => {
@@ -68,9 +69,7 @@ export function createWriteGate(options: { holdRefresh?: () => boolean } = {}): 
               next();
             });
         },
-      };
-      if (refresh) refreshes.add(waiter);
-      waiting.push(waiter);
+      });
       next();
     });
   }

@@ -14,9 +14,9 @@
  * A round alone when the gate is free is written alone, at once: the group costs nothing when
  * there is nothing to group. A round past `maxOps` is written in slices (decision 58), and the
  * small rounds that wait meanwhile go between them, and so may a refresh, which then marks the
- * round's accounts (decision 59, src/projector/torn-accounts.ts). A group whose bulk is refused (a document rejected) writes each of its rounds alone, so
- * that one round's failure is its own; an outage fails every round of the group, as it would have
- * failed each alone.
+ * round's accounts (decision 59, src/projector/torn-accounts.ts). A group whose bulk is refused (a
+ * document rejected) writes each of its rounds alone, so that one round's failure is its own; an
+ * outage fails every round of the group, as it would have failed each alone.
  */
 import { partlyApplied, retryClass } from '../errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';

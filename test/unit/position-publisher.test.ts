@@ -30,17 +30,21 @@ function setup(torn?: TornAccounts) {
     while (refreshes.length < n) await new Promise((r) => setTimeout(r, 1));
     return refreshes[n - 1]!;
   };
-  return { store, publisher, refreshing };
+  /** One publish whose refresh finishes (the n-th refresh of the setup). */
+  const published = async (n: number) => {
+    const publish = publisher.flush();
+    (await refreshing(n)).finish();
+    await publish;
+  };
+  return { store, publisher, refreshing, published };
 }
 
 describe('the position publisher and a discard (the rollback repair)', () => {
   it('publishes what was marked once its refresh is done', async () => {
-    const { store, publisher, refreshing } = setup();
+    const { store, publisher, published } = setup();
     publisher.mark('access.roles.v1:0', 41n, 0);
     publisher.markAccounts(new Map([['acc_a', new Map([['access.roles.v1:0', 41n]])]]));
-    const publish = publisher.flush();
-    (await refreshing(1)).finish();
-    await publish;
+    await published(1);
     expect(await store.positions()).toEqual(new Map([['access.roles.v1:0', 41n]]));
     expect(await store.accountPositions('acc_a')).toEqual(new Map([['access.roles.v1:0', 41n]]));
   });
@@ -86,7 +90,7 @@ describe('the position publisher and a discard (the rollback repair)', () => {
   });
 
   it('does not put back what a publish failed to publish when a discard came meanwhile', async () => {
-    const { store, publisher, refreshing } = setup();
+    const { store, publisher, refreshing, published } = setup();
     publisher.mark('access.roles.v1:0', 41n, 0);
     const publish = publisher.flush();
     const refresh = await refreshing(1);
@@ -95,21 +99,17 @@ describe('the position publisher and a discard (the rollback repair)', () => {
     await expect(publish).rejects.toThrow('OpenSearch unreachable');
     // After the repair, the replay marks again from where Redis stands: only that is published.
     publisher.mark('access.roles.v1:1', 7n, 0);
-    const next = publisher.flush();
-    (await refreshing(2)).finish();
-    await next;
+    await published(2);
     expect(await store.positions()).toEqual(new Map([['access.roles.v1:1', 7n]]));
   });
 
   it('puts back what a failed publish held when no discard came, and publishes it next time', async () => {
-    const { store, publisher, refreshing } = setup();
+    const { store, publisher, refreshing, published } = setup();
     publisher.mark('access.roles.v1:0', 41n, 0);
     const publish = publisher.flush();
     (await refreshing(1)).fail(new Error('OpenSearch unreachable'));
     await expect(publish).rejects.toThrow('OpenSearch unreachable');
-    const next = publisher.flush();
-    (await refreshing(2)).finish();
-    await next;
+    await published(2);
     expect(await store.positions()).toEqual(new Map([['access.roles.v1:0', 41n]]));
   });
 });
@@ -117,7 +117,7 @@ describe('the position publisher and a discard (the rollback repair)', () => {
 describe('the position publisher and the accounts a refresh may show part-written (decision 59)', () => {
   it('marks them in the step that starts the refresh, lifts them with the end of the first refresh after they are whole, and refreshes for a lift alone', async () => {
     const torn = createTornAccounts();
-    const { store, publisher, refreshing } = setup(torn);
+    const { store, publisher, refreshing, published } = setup(torn);
     torn.begin(new Map([['acc_big', 2]]));
     publisher.mark('access.roles.v1:2', 7n, 0);
     const first = publisher.flush();
@@ -128,9 +128,7 @@ describe('the position publisher and the accounts a refresh may show part-writte
     await first;
     // The round ends whole; nothing else is pending, but the mark waits to be lifted.
     torn.end(new Map([['acc_big', 2]]), true);
-    const second = publisher.flush();
-    (await refreshing(2)).finish();
-    await second;
+    await published(2);
     expect(await store.tornAccounts()).toEqual(new Map());
     // Nothing pending and nothing to lift: no refresh (one would wait here for ever).
     expect(torn.due()).toBe(false);
@@ -139,7 +137,7 @@ describe('the position publisher and the accounts a refresh may show part-writte
 
   it('a failed publish keeps the mark it set, and lifts it at the next one', async () => {
     const torn = createTornAccounts();
-    const { store, publisher, refreshing } = setup(torn);
+    const { store, publisher, refreshing, published } = setup(torn);
     torn.begin(new Map([['acc_big', 0]]));
     publisher.mark('access.roles.v1:0', 3n, 0);
     const first = publisher.flush();
@@ -147,43 +145,35 @@ describe('the position publisher and the accounts a refresh may show part-writte
     await expect(first).rejects.toThrow('ECONNREFUSED');
     expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 0]]));
     torn.end(new Map([['acc_big', 0]]), true);
-    const second = publisher.flush();
-    (await refreshing(2)).finish();
-    await second;
+    await published(2);
     expect(await store.tornAccounts()).toEqual(new Map());
   });
 
   it('an account a failed write left torn is lifted once Redis holds none of its outbox, with nothing else to publish', async () => {
     const torn = createTornAccounts();
-    const { store, publisher, refreshing } = setup(torn);
+    const { store, publisher, published } = setup(torn);
     // Redis says what is still to write (the twin's own set is filled by commits).
     const dirty = new Set(['acc_big']);
     store.dirtyAmong = async (ids) => new Set(ids.filter((id) => dirty.has(id)));
     torn.broke(new Map([['acc_big', 1]]));
     publisher.mark('access.roles.v1:1', 5n, 0);
-    const first = publisher.flush();
-    (await refreshing(1)).finish();
-    await first;
+    await published(1);
     expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 1]]));
     // Still to write: nothing to publish, no refresh (one would wait here for ever), still marked.
     await publisher.flush();
     expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 1]]));
     // Its outbox is written (by whichever round): the next publish lifts the mark.
     dirty.clear();
-    const second = publisher.flush();
-    (await refreshing(2)).finish();
-    await second;
+    await published(2);
     expect(await store.tornAccounts()).toEqual(new Map());
   });
 
   it('a refresh whose step in Redis failed (it may have run: a lost reply) marks again what is torn at the next one', async () => {
     const torn = createTornAccounts();
-    const { store, publisher, refreshing } = setup(torn);
+    const { store, publisher, refreshing, published } = setup(torn);
     torn.begin(new Map([['acc_big', 0]]));
     publisher.mark('access.roles.v1:0', 3n, 0);
-    const first = publisher.flush();
-    (await refreshing(1)).finish();
-    await first;
+    await published(1);
     expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 0]]));
     // The round ends; the next refresh's end lifts the mark in Redis, but its reply is lost.
     torn.end(new Map([['acc_big', 0]]), true);
@@ -201,9 +191,7 @@ describe('the position publisher and the accounts a refresh may show part-writte
     // The account's next big round: the next refresh marks it, though this publisher had it marked.
     torn.begin(new Map([['acc_big', 0]]));
     publisher.mark('access.roles.v1:0', 5n, 0);
-    const third = publisher.flush();
-    (await refreshing(3)).finish();
-    await third;
+    await published(3);
     expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 0]]));
   });
 });
