@@ -15,7 +15,7 @@ import type { AccountCache, CachedAccount } from './account-cache.ts';
 import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
 import type { AccountPartitions, TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
-import { handOver, type WriteGroup } from './write-group.ts';
+import { handOver, type WriteGroup, type WriteHandle } from './write-group.ts';
 import type { WriteTurn } from './write-order.ts';
 
 export interface BatchDeps {
@@ -82,7 +82,7 @@ export interface BatchDeps {
    * what it writes passes `keep` first (an index op of a document a round deleted at a later version
    * is dropped), `wrote` learns what was written, and `written` that the last write is made.
    */
-  turn?: Pick<WriteTurn, 'prior' | 'keep' | 'wrote' | 'written'>;
+  turn?: Pick<WriteTurn, 'prior' | 'keep' | 'wrote' | 'written' | 'joined' | 'behind'>;
   /**
    * What a refresh may show part-written (decision 59): told of the accounts of a round that failed
    * after an early write (before the gate is given up), and of the accounts whose outbox a round
@@ -211,8 +211,11 @@ function joinGroup(
   held: () => DocOp[],
   accounts: () => AccountPartitions,
   done: (ops: readonly DocOp[]) => void,
+  behind: readonly WriteHandle[] | undefined,
 ): Promise<void> {
   return group.write({
+    ...(behind && behind.length > 0 ? { behind } : {}),
+    joined: (handle) => deps.turn?.joined(handle),
     weight: held().length + 1,
     ops: () => (deps.turn ? deps.turn.keep(held()) : held()),
     options: bulkOptions(deps, pace),
@@ -272,7 +275,10 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
     /** Writes what is left, then calls `onWritten` with the ops written in all, inside the gate. */
     async finish(onWritten: (written: number) => void): Promise<void> {
       await flushing;
-      await prior.settled;
+      // The earlier rounds of these accounts whose writes still wait in the group: this one joins
+      // them and goes in the same bulk after them, instead of a turn of its own after theirs (decision 60).
+      const behind = !release && deps.group && deps.gate ? deps.turn?.behind() : undefined;
+      if (!behind) await prior.settled;
       const last = async () => {
         await writeOps(pending);
         pending = [];
@@ -295,6 +301,7 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
             pending = [];
             onWritten((written += ops.length));
           },
+          behind,
         );
       // Weighed by its writes: a small round's few go before a big one's queued thousands.
       else await deps.gate.run(last, pending.length + 1);

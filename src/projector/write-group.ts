@@ -6,10 +6,12 @@
  * small machine (a bulk of 1 document takes about as long as one of 200): eight rounds in flight
  * each writing its own bulk kept the gate busy 90 % of the time at a tenth of the capacity.
  *
- * Why the rounds of one group may share a bulk: a round joins only once the earlier rounds of its
- * accounts have written (`WriteTurn.prior`), and those rounds wrote in an earlier bulk; so the rounds
- * of one group share no account, and no order among their ops matters. A refresh shows a group's
- * rounds whole: the group holds the gate from its bulk to its last round's steps.
+ * Why the rounds of one group may share a bulk: a round joins once the earlier rounds of its
+ * accounts have written (`WriteTurn.prior`), or while their writes wait in the group (decision 60):
+ * then it goes after them, in the same bulk or a later one, and fails if one of them fails. A bulk
+ * holds its rounds in the order they joined, and OpenSearch applies one bulk's ops on a document in
+ * their order; the rounds of other accounts share no document with them. A refresh shows a
+ * group's rounds whole: the group holds the gate from its bulk to its last round's steps.
  *
  * A round alone when the gate is free is written alone, at once: the group costs nothing when
  * there is nothing to group. A round past `maxOps` is written in slices (decision 58), and the
@@ -18,7 +20,7 @@
  * document rejected) writes each of its rounds alone, so that one round's failure is its own; an
  * outage fails every round of the group, as it would have failed each alone.
  */
-import { partlyApplied, retryClass } from '../errors.ts';
+import { AppError, partlyApplied, retryClass } from '../errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountPartitions, TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
@@ -61,6 +63,19 @@ export interface GroupedWrite {
    * for it (then the group lets it join the gate's queue before giving the gate up).
    */
   after: (ops: readonly DocOp[]) => boolean | void;
+  /**
+   * The earlier rounds of its accounts whose writes wait in this group (`WriteTurn.behind`): the
+   * round goes in the same bulk after them, or in a later one once they are written; it fails
+   * when one of them fails (decision 60).
+   */
+  behind?: readonly WriteHandle[];
+  /** told, as it joins, how the round's write is known to a later round of its accounts */
+  joined?: (handle: WriteHandle) => void;
+}
+
+/** A round's write in the group, as a later round of its accounts sees it. */
+export interface WriteHandle {
+  readonly state: 'waiting' | 'writing' | 'written' | 'failed';
 }
 
 export interface WriteGroup {
@@ -69,6 +84,9 @@ export interface WriteGroup {
 }
 
 interface Waiting extends GroupedWrite {
+  state: WriteHandle['state'];
+  /** why it failed (a round behind it fails with the same) */
+  failure?: unknown;
   seq: number;
   /** when it came (ms) */
   since: number;
@@ -106,19 +124,37 @@ const sameBulk = (a: WriteOptions, b: WriteOptions) => (a.versionOffset ?? 0) ==
 
 /**
  * The lightest waiting round, then the next lightest that share its bulk, within `maxOps`, in the
- * order they joined (the steps after the write run as each round's would alone).
+ * order they joined (the steps after the write run as each round's would alone). A round behind
+ * others of its accounts (decision 60) goes only after them: once they are chosen too, or written.
  */
 function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: (readonly DocOp[])[] } {
   const byWeight = [...waiting].sort((a, b) => a.weight - b.weight || a.seq - b.seq);
-  const first = byWeight[0]!;
   const chosen: { job: Waiting; ops: readonly DocOp[] }[] = [];
+  const taken = new Set<WriteHandle>();
+  const opsOf = new Map<Waiting, readonly DocOp[]>();
+  /**
+   * The deletes chosen, by document: a round behind another one of its accounts drops its older
+   * index of a document that one deletes (as the write order's `keep` does once a delete is
+   * written, decision 42), so that the bulk does not rely on OpenSearch's tombstone.
+   */
+  const deletes = new Map<string, number>();
+  const key = (op: DocOp) => `${op.index}\u001f${op.id}`;
   let total = 0;
-  for (const job of byWeight) {
-    if (chosen.length > 0 && !sameBulk(first.options, job.options)) continue;
-    const ops = job.ops();
-    if (chosen.length > 0 && total + ops.length > maxOps) continue;
-    chosen.push({ job, ops });
-    total += ops.length;
+  for (let added = true; added;) {
+    added = false;
+    for (const job of byWeight) {
+      if (taken.has(job) || !(job.behind ?? []).every((h) => h.state === 'written' || taken.has(h))) continue;
+      if (chosen.length > 0 && !sameBulk(chosen[0]!.job.options, job.options)) continue;
+      const read = opsOf.get(job) ?? job.ops();
+      opsOf.set(job, read);
+      const ops = deletes.size === 0 ? read : read.filter((op) => op.op !== 'index' || (deletes.get(key(op)) ?? -Infinity) <= op.version);
+      if (chosen.length > 0 && total + ops.length > maxOps) continue;
+      chosen.push({ job, ops });
+      taken.add(job);
+      total += ops.length;
+      added = true;
+      for (const op of ops) if (op.op === 'delete' && (deletes.get(key(op)) ?? -Infinity) < op.version) deletes.set(key(op), op.version);
+    }
   }
   chosen.sort((a, b) => a.job.seq - b.job.seq);
   return { jobs: chosen.map((c) => c.job), ops: chosen.map((c) => c.ops) };
@@ -127,23 +163,46 @@ function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: (re
 type Bulk = (ops: readonly DocOp[], options: WriteOptions, rounds: number) => Promise<void>;
 
 /**
+ * Why a round behind a failed one fails (decision 60): its own ops were not the cause, so it is
+ * tried again (then after the earlier round's retry), whatever that round's failure was.
+ */
+function behindFailed(cause: unknown): AppError {
+  if (cause instanceof AppError && cause.details?.behindFailed === true) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new AppError('store_conflict', `an earlier round of its accounts failed to write (${reason}); written after its retry`, {
+    retriable: true,
+    cause,
+    details: { behindFailed: true },
+  });
+}
+
+/**
  * One bulk of the rounds chosen, then their steps in the order they came; true when a later round of
  * their accounts waits for one. A failed round of which part may be written (the bulk was partly
  * applied) has its accounts torn before the gate is given up (decision 59).
  */
 async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bulk, torn: TornAccounts): Promise<boolean> {
-  const failed = new Map<Waiting, unknown>();
+  const failed = new Map<WriteHandle, unknown>();
+  /** a round behind one that failed in this turn fails with it, unwritten or not (decision 60) */
+  const failedBehind = (job: Waiting) => job.behind?.find((h) => failed.has(h));
   let partly = false;
   try {
     await bulk(ops.flat(), jobs[0]!.options, jobs.length);
   } catch (error) {
     partly = partlyApplied(error);
     if (jobs.length === 1 || retryClass(error) === 'transient') for (const job of jobs) failed.set(job, error);
-    // A rejected document: each round alone, so that only the round that holds it fails.
-    else for (const [i, job] of jobs.entries()) await bulk(ops[i]!, job.options, 1).catch((e: unknown) => failed.set(job, e));
+    // A rejected document: each round alone, so that only the round that holds it fails (and those behind it).
+    else
+      for (const [i, job] of jobs.entries()) {
+        const before = failedBehind(job);
+        if (before) failed.set(job, behindFailed(failed.get(before)));
+        else await bulk(ops[i]!, job.options, 1).catch((e: unknown) => failed.set(job, e));
+      }
   }
   let followed = false;
   for (const [i, job] of jobs.entries()) {
+    const before = failedBehind(job);
+    if (before && !failed.has(job)) failed.set(job, behindFailed(failed.get(before)));
     if (failed.has(job)) {
       if (partly || partlyApplied(failed.get(job))) torn.broke(job.accounts());
       job.reject(failed.get(job));
@@ -153,6 +212,7 @@ async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bul
       if (job.after(ops[i]!) === true) followed = true;
       job.resolve();
     } catch (error) {
+      failed.set(job, error);
       job.reject(error);
     }
   }
@@ -170,13 +230,14 @@ interface Sliced {
 }
 
 /**
- * The big round that came first (each waits for those before it only) is taken out of `waiting`
- * and begins, its ops read as its first slice is made; its accounts are torn until it ends.
+ * The big round that came first of those that may begin (each waits for those before it only, and
+ * for the earlier rounds of its accounts: decision 60) is taken out of `waiting` and begins, its ops read as its first slice is made; its accounts are torn until it ends.
  */
-function beginFirst(waiting: Waiting[], big: (job: Waiting) => boolean, torn: TornAccounts): Sliced {
-  const job = waiting.filter(big).reduce((a, b) => (b.seq < a.seq ? b : a));
+function beginFirst(waiting: Waiting[], startable: (job: Waiting) => boolean, torn: TornAccounts): Sliced {
+  const job = waiting.filter(startable).reduce((a, b) => (b.seq < a.seq ? b : a));
   const ops = job.ops();
   waiting.splice(waiting.indexOf(job), 1);
+  job.state = 'writing';
   const accounts = job.accounts();
   torn.begin(accounts);
   return { job, ops, kept: ops.length, at: 0, accounts };
@@ -224,6 +285,27 @@ async function writeSlice(s: Sliced, sliceOps: number, bulk: Bulk, torn: TornAcc
   }
 }
 
+/**
+ * The rounds behind a failed write fail too (decision 60): their own earlier rounds' retries write
+ * first. Then the small rounds ready to go: those behind none but written rounds, or ready ones.
+ */
+function ready(waiting: Waiting[], big: (job: Waiting) => boolean): Waiting[] {
+  for (let i = 0; i < waiting.length;) {
+    const job = waiting[i]!;
+    const before = job.behind?.find((h) => h.state === 'failed');
+    if (!before) i++;
+    else {
+      waiting.splice(i, 1);
+      job.reject(behindFailed((before as Waiting).failure));
+      i = 0;
+    }
+  }
+  const ok = new Set<WriteHandle>();
+  for (const job of waiting) if (!big(job) && (job.behind ?? []).every((h) => h.state === 'written' || ok.has(h))) ok.add(job);
+  return waiting.filter((job) => ok.has(job));
+}
+
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
   const maxOps = deps.maxOps ?? GROUP_OPS;
   const sliceOps = deps.sliceOps ?? SLICE_OPS;
@@ -239,8 +321,10 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
 
   const big = (job: GroupedWrite) => job.weight > maxOps;
   const now = deps.now ?? (() => performance.now());
+  /** a big round that may begin: the earlier rounds of its accounts it waits behind are written (decision 60) */
+  const startable = (job: Waiting) => big(job) && (job.behind ?? []).every((h) => h.state === 'written');
   /** a big round has waited past `patienceMs`: it begins next, before the small rounds waiting */
-  const overdue = () => waiting.some((job) => big(job) && now() - job.since > patienceMs);
+  const overdue = () => waiting.some((job) => startable(job) && now() - job.since > patienceMs);
   const lightest = () => waiting.reduce((w, j) => Math.min(w, j.weight), sliced ? sliceOps : Infinity);
 
   async function bulk(ops: readonly DocOp[], options: WriteOptions, rounds: number): Promise<void> {
@@ -257,10 +341,10 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
    */
   async function turn(): Promise<void> {
     asked = false;
-    const small = waiting.filter((job) => !big(job));
+    const small = ready(waiting, big);
     let followed = false;
-    if (sliced ? !sliceLast || small.length === 0 : small.length < waiting.length && (small.length === 0 || overdue())) {
-      sliced ??= beginFirst(waiting, big, deps.torn);
+    if (sliced ? !sliceLast || small.length === 0 : waiting.some(startable) && (small.length === 0 || overdue())) {
+      sliced ??= beginFirst(waiting, startable, deps.torn);
       sliceLast = true;
       const { ended, followed: f } = await writeSlice(sliced, sliceOps, bulk, deps.torn);
       followed = f;
@@ -268,7 +352,10 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
     } else if (small.length > 0) {
       sliceLast = false;
       const { jobs, ops } = choose(small, maxOps);
-      for (const job of jobs) waiting.splice(waiting.indexOf(job), 1);
+      for (const job of jobs) {
+        waiting.splice(waiting.indexOf(job), 1);
+        job.state = 'writing';
+      }
       followed = await writeChosen(jobs, ops, bulk, deps.torn);
     }
     if (waiting.length > 0 || sliced) ask();
@@ -290,7 +377,24 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
   return {
     write(job: GroupedWrite): Promise<void> {
       return new Promise<void>((resolve, reject) => {
-        waiting.push({ ...job, seq: seq++, since: now(), resolve, reject });
+        const joining: Waiting = {
+          ...job,
+          state: 'waiting',
+          seq: seq++,
+          since: now(),
+          resolve: () => {
+            joining.state = 'written';
+            resolve();
+          },
+          reject: (error) => {
+            joining.state = 'failed';
+            joining.failure = error;
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the bulk or a step threw, as before the wrapper
+            reject(error);
+          },
+        };
+        waiting.push(joining);
+        job.joined?.(joining);
         ask();
       });
     },

@@ -17,6 +17,7 @@
  * hold older ops, and drops those ops (decision 42).
  */
 import type { DocOp } from '../ports/documents.ts';
+import type { WriteHandle } from './write-group.ts';
 
 export interface WriteTurn {
   /** settles once every earlier round of the turn's accounts has ended */
@@ -35,11 +36,33 @@ export interface WriteTurn {
   keep(ops: readonly DocOp[]): readonly DocOp[];
   /** `ops` were written: their deletes are remembered until every round taken before has ended */
   wrote(ops: readonly DocOp[]): void;
+  /** The round's last write waits in the write group as `handle` (a later round of its accounts may join it there). */
+  joined(handle: WriteHandle): void;
+  /**
+   * The group writes of the earlier rounds of the turn's accounts that have not ended, when every
+   * such round's last write waits in the write group (none of its bulk made yet): then the round
+   * may join the group without waiting for `prior`, and is written in the same bulk after them or
+   * in a later one (decision 60). Undefined when one of them has not joined the group, or is being
+   * written, or failed: then the round waits for `prior`.
+   */
+  behind(): readonly WriteHandle[] | undefined;
 }
 
+interface Entry {
+  /** this round and every earlier round of its accounts have ended */
+  ended: Promise<void>;
+  /** `ended` has settled */
+  settled: boolean;
+  /** a later round of its accounts waits for it */
+  followed: boolean;
+  /** its last write in the write group, once it has joined */
+  write?: WriteHandle;
+}
+
+// eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createWriteOrder() {
   /** per account, the end of its last round taken and of every round of it before that one, and whether a later round waits for it */
-  const last = new Map<string, { ended: Promise<void>; followed: boolean }>();
+  const last = new Map<string, Entry>();
   /** the rounds not ended yet, by the number they were taken with (in that order) */
   const open = new Set<number>();
   let taken = 0;
@@ -72,9 +95,10 @@ export function createWriteOrder() {
       // A later round waits for this one and for everything this one waits for: a round that ends
       // early (given back) must not let the next one write before an earlier round still writing.
       const ended = Promise.all([prior, mine]).then(() => undefined);
-      const entry = { ended, followed: false };
+      const entry: Entry = { ended, settled: false, followed: false };
       for (const id of ids) last.set(id, entry);
       void ended.then(() => {
+        entry.settled = true;
         for (const id of ids) if (last.get(id) === entry) last.delete(id);
       });
       return {
@@ -87,6 +111,18 @@ export function createWriteOrder() {
         written() {
           end();
           return entry.followed;
+        },
+        joined(handle) {
+          entry.write = handle;
+        },
+        behind() {
+          const handles: WriteHandle[] = [];
+          for (const p of new Set(previous)) {
+            if (p.settled || p.write?.state === 'written') continue;
+            if (p.write?.state !== 'waiting') return undefined;
+            handles.push(p.write);
+          }
+          return handles;
         },
         keep(ops) {
           if (deleted.size === 0) return ops;

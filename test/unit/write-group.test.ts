@@ -3,7 +3,7 @@ import { AppError } from '../../src/errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../../src/ports/documents.ts';
 import { createTornAccounts } from '../../src/projector/torn-accounts.ts';
 import { createWriteGate } from '../../src/projector/write-gate.ts';
-import { createWriteGroup, type GroupedWrite } from '../../src/projector/write-group.ts';
+import { createWriteGroup, type GroupedWrite, type WriteHandle } from '../../src/projector/write-group.ts';
 
 const op = (id: string): DocOp => ({ op: 'index', index: 'users', id, version: 1, doc: { id } });
 
@@ -30,10 +30,17 @@ function round(ids: string[], steps: string[], options: WriteOptions = {}): Grou
 }
 
 /** A gate held by a neighbour's bulk until `release`, with a group over it and the bulks it writes. */
-function busyGate(options: { maxOps?: number; fail?: (ids: string[]) => Error | undefined } = {}) {
+function busyGate(options: { maxOps?: number; sliceOps?: number; now?: () => number; fail?: (ids: string[]) => Error | undefined } = {}) {
   const gate = createWriteGate();
   const { bulks, documents } = bulkRecorder(options.fail);
-  const group = createWriteGroup({ gate, documents, torn: createTornAccounts(), ...(options.maxOps === undefined ? {} : { maxOps: options.maxOps }) });
+  const group = createWriteGroup({
+    gate,
+    documents,
+    torn: createTornAccounts(),
+    ...(options.maxOps === undefined ? {} : { maxOps: options.maxOps }),
+    ...(options.sliceOps === undefined ? {} : { sliceOps: options.sliceOps }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
   let release!: () => void;
   const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)), 5_000);
   return { gate, bulks, group, steps: [] as string[], holder, release: () => release() };
@@ -144,6 +151,130 @@ describe('the write group (a group commit at the write gate)', () => {
     expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected']);
     await group.write(round(['w2'], steps));
     expect(bulks).toEqual([['w2']]);
+  });
+
+  describe('a round behind the earlier rounds of its accounts that still wait in the group (decision 60)', () => {
+    /** Joins `r` to the group; its handle, and the write. */
+    function join(group: ReturnType<typeof createWriteGroup>, r: GroupedWrite): { handle: WriteHandle; written: Promise<void> } {
+      let handle!: WriteHandle;
+      const written = group.write({ ...r, joined: (h) => (handle = h) });
+      return { handle, written };
+    }
+
+    it('goes in the same bulk after them, its steps after theirs, although it is lighter', async () => {
+      const { bulks, group, steps, holder, release } = busyGate();
+      const first = join(group, round(['a1', 'a2', 'a3'], steps));
+      const other = join(group, round(['c1', 'c2'], steps));
+      const second = group.write({ ...round(['a4'], steps), behind: [first.handle] });
+      release();
+      await Promise.all([holder, first.written, other.written, second]);
+      expect(bulks).toEqual([['a1', 'a2', 'a3', 'c1', 'c2', 'a4']]);
+      expect(steps).toEqual(['after a1,a2,a3', 'after c1,c2', 'after a4']);
+    });
+
+    it('never goes before them: when the bulk has no room for both, it waits for theirs', async () => {
+      const { bulks, group, steps, holder, release } = busyGate({ maxOps: 4 });
+      const first = join(group, round(['a1', 'a2', 'a3'], steps));
+      const second = group.write({ ...round(['a4', 'a5'], steps), behind: [first.handle] });
+      release();
+      await Promise.all([holder, first.written, second]);
+      expect(bulks).toEqual([
+        ['a1', 'a2', 'a3'],
+        ['a4', 'a5'],
+      ]);
+      expect(steps).toEqual(['after a1,a2,a3', 'after a4,a5']);
+    });
+
+    it('fails, unwritten, when their bulk fails', async () => {
+      const { bulks, group, steps, holder, release } = busyGate({
+        maxOps: 4,
+        fail: (ids) => (ids.includes('a1') ? new AppError('opensearch_unavailable', 'connect ECONNREFUSED 127.0.0.1:9200', { retriable: true }) : undefined),
+      });
+      const first = join(group, round(['a1', 'a2', 'a3'], steps));
+      const second = group.write({ ...round(['a4', 'a5'], steps), behind: [first.handle] });
+      release();
+      await holder;
+      await expect(first.written).rejects.toThrow('ECONNREFUSED');
+      await expect(second).rejects.toThrow('ECONNREFUSED');
+      expect(bulks).toEqual([['a1', 'a2', 'a3']]);
+      // The gate goes on.
+      await group.write(round(['c1'], steps));
+      expect(steps).toEqual(['after c1']);
+    });
+
+    it('fails, unwritten, when the group is written round by round and theirs is refused', async () => {
+      const refused = (ids: string[]): Error | undefined => (ids.includes('bad') ? new AppError('opensearch_rejected', 'mapper_parsing_exception on bad') : undefined);
+      const { bulks, group, steps, holder, release } = busyGate({ fail: refused });
+      const good = group.write(round(['g1'], steps));
+      const first = join(group, round(['bad', 'b2'], steps));
+      const second = group.write({ ...round(['b3'], steps), behind: [first.handle] });
+      release();
+      await holder;
+      await expect(good).resolves.toBeUndefined();
+      await expect(first.written).rejects.toThrow('mapper_parsing_exception');
+      // Its own failure, to be tried again (after the earlier round's retry), not the refusal of another round's document.
+      await expect(second).rejects.toMatchObject({ code: 'store_conflict', retriable: true, message: expect.stringContaining('mapper_parsing_exception') });
+      expect(bulks).toEqual([['g1', 'bad', 'b2', 'b3'], ['g1'], ['bad', 'b2']]);
+      expect(steps).toEqual(['after g1']);
+    });
+
+    it('fails, unwritten by its own steps, when their steps after the bulk fail', async () => {
+      const { bulks, group, steps, holder, release } = busyGate();
+      const first = join(group, {
+        ...round(['a1', 'a2'], steps),
+        after: () => {
+          throw new Error('positions not marked');
+        },
+      });
+      const second = group.write({ ...round(['a3'], steps), behind: [first.handle] });
+      const other = group.write(round(['c1'], steps));
+      release();
+      await holder;
+      await expect(first.written).rejects.toThrow('positions not marked');
+      await expect(second).rejects.toThrow('positions not marked');
+      await other;
+      expect(bulks).toEqual([['a1', 'a2', 'a3', 'c1']]);
+      expect(steps).toEqual(['after c1']);
+    });
+
+    it('a big round behind a small one begins only once that one is written, even past its patience', async () => {
+      let clock = 0;
+      const { bulks, group, steps, holder, release } = busyGate({ maxOps: 4, sliceOps: 2, now: () => clock });
+      const grow = group.write.bind(group);
+      // Each bulk takes 600 ms of the clock: the last round is overdue while the first is in slices.
+      group.write = (job) => grow({ ...job, ops: () => ((clock += 600), job.ops()) });
+      const first = join(group, round(['m1', 'm2', 'm3', 'm4', 'm5', 'm6'], steps));
+      const small = join(group, { ...round(['n1'], steps), behind: [first.handle] });
+      const last = group.write({ ...round(['p1', 'p2', 'p3', 'p4', 'p5'], steps), behind: [small.handle] });
+      release();
+      await Promise.all([holder, first.written, small.written, last]);
+      expect(bulks).toEqual([['m1', 'm2'], ['m3', 'm4'], ['m5', 'm6'], ['n1'], ['p1', 'p2'], ['p3', 'p4'], ['p5']]);
+      expect(steps).toEqual(['after m1,m2,m3,m4,m5,m6', 'after n1', 'after p1,p2,p3,p4,p5']);
+    });
+
+    it('drops its older index of a document that a round it goes behind deletes in the same bulk (no reliance on the tombstone)', async () => {
+      const { bulks, group, steps, holder, release } = busyGate();
+      const del: DocOp = { op: 'delete', index: 'users', id: 'a1', version: 12 };
+      const first = join(group, { ...round([], steps), weight: 2, ops: () => [del] });
+      const older: DocOp = { op: 'index', index: 'users', id: 'a1', version: 7, doc: { id: 'a1' } };
+      const second = group.write({ ...round(['a2'], steps), ops: () => [older, op('a2')], behind: [first.handle] });
+      release();
+      await Promise.all([holder, first.written, second]);
+      expect(bulks).toEqual([['a1', 'a2']]);
+      expect(steps).toEqual(['after a1', 'after a2']);
+    });
+
+    it('behind a big round, waits for its last slice while other small rounds go between the slices', async () => {
+      // The clock stands still: the big round begins once no small round is ready, not from patience.
+      const { bulks, group, steps, holder, release } = busyGate({ maxOps: 2, sliceOps: 2, now: () => 0 });
+      const big = join(group, round(['b1', 'b2', 'b3', 'b4', 'b5'], steps));
+      const behind = group.write({ ...round(['b6'], steps), behind: [big.handle] });
+      const other = group.write(round(['c1'], steps));
+      release();
+      await Promise.all([holder, big.written, behind, other]);
+      expect(bulks).toEqual([['c1'], ['b1', 'b2'], ['b3', 'b4'], ['b5'], ['b6']]);
+      expect(steps).toEqual(['after c1', 'after b1,b2,b3,b4,b5', 'after b6']);
+    });
   });
 
   describe('a big round in slices (decisions 58 and 59)', () => {

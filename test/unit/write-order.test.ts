@@ -54,6 +54,37 @@ describe('the write order', () => {
     expect(order.size()).toBe(0);
   });
 
+  it('a round may join the earlier rounds of its accounts while their writes wait in the group, not once one is being written, failed or not joined', async () => {
+    const order = createWriteOrder();
+    const state = (s: 'waiting' | 'writing' | 'written' | 'failed') => ({ state: s });
+    const first = order.enter(['acc_a']);
+    const other = order.enter(['acc_b']);
+    const second = order.enter(['acc_a', 'acc_b']);
+    // Not joined yet: the second waits for prior.
+    expect(second.behind()).toBeUndefined();
+    const a = state('waiting');
+    const b = state('waiting');
+    first.joined(a);
+    expect(second.behind()).toBeUndefined();
+    other.joined(b);
+    expect(second.behind()).toEqual([a, b]);
+    a.state = 'writing';
+    expect(second.behind()).toBeUndefined();
+    a.state = 'failed';
+    expect(second.behind()).toBeUndefined();
+    a.state = 'written';
+    expect(second.behind()).toEqual([b]);
+    // One that has ended is no longer behind anything.
+    other.done();
+    await settled(Promise.resolve());
+    b.state = 'failed';
+    expect(second.behind()).toEqual([]);
+    first.done();
+    second.done();
+    await settled(Promise.resolve());
+    expect(order.size()).toBe(0);
+  });
+
   it('a round that ends early (given back) does not let the next one write before an earlier round still writing', async () => {
     const order = createWriteOrder();
     const writing = order.enter(['acc_a']);
