@@ -54,11 +54,12 @@ export interface BatchDeps {
   /** added to every account version written to OpenSearch: the generation's epoch (src/integrity/versions.ts) */
   versionOffset?: () => number;
   /**
-   * Called after the bulk write, before the outboxes are cleared: throws when the writes may have
-   * been refused for a reason the bulk result cannot tell (the epoch changed meanwhile), so that
-   * the outbox stays and the retry writes it again.
+   * Called after the bulk write, before the outboxes are cleared, with the version offsets the
+   * batch's bulks were written at: throws when the writes may have been refused for a reason the
+   * bulk result cannot tell (the epoch changed since they were made), so that the outbox stays and
+   * the retry writes it again.
    */
-  afterWrite?: () => Promise<void>;
+  afterWrite?: (versionOffsets: ReadonlySet<number>) => Promise<void>;
   /** the indices are write aliases that must exist (a deleted index fails the write) */
   requireAlias?: boolean;
   /** the bulk stream runs through it, with `onWritten` (src/projector/write-gate.ts) */
@@ -212,13 +213,14 @@ function joinGroup(
   accounts: () => AccountPartitions,
   done: (ops: readonly DocOp[]) => void,
   behind: readonly WriteHandle[] | undefined,
+  options: WriteOptions,
 ): Promise<void> {
   return group.write({
     ...(behind && behind.length > 0 ? { behind } : {}),
     joined: (handle) => deps.turn?.joined(handle),
     weight: held().length + 1,
     ops: () => (deps.turn ? deps.turn.keep(held()) : held()),
-    options: bulkOptions(deps, pace),
+    options,
     accounts,
     after: (ops) => {
       if (ops.length > 0) deps.turn?.wrote(ops);
@@ -243,11 +245,18 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
   let release: (() => void) | undefined;
   let flushing: Promise<void> = Promise.resolve();
   const prior = priorWrites(deps);
+  /** the version offsets its bulks were written at (the epoch check after the write compares them) */
+  const offsets = new Set<number>();
+  const options = (): WriteOptions => {
+    const made = bulkOptions(deps, pace);
+    offsets.add(made.versionOffset ?? 0);
+    return made;
+  };
 
   async function writeOps(held: readonly DocOp[]): Promise<void> {
     const ops = deps.turn ? deps.turn.keep(held) : held;
     if (ops.length === 0) return;
-    const result = await deps.documents.write(ops, bulkOptions(deps, pace));
+    const result = await deps.documents.write(ops, options());
     deps.turn?.wrote(ops);
     deps.metrics?.documentsWritten.inc({ op: 'index' }, result.indexed);
     deps.metrics?.documentsWritten.inc({ op: 'delete' }, result.deleted);
@@ -302,11 +311,13 @@ function createOpSink(deps: BatchDeps, pace: () => Promise<void>, maxHeld: numbe
             onWritten((written += ops.length));
           },
           behind,
+          options(),
         );
       // Weighed by its writes: a small round's few go before a big one's queued thousands.
       else await deps.gate.run(last, pending.length + 1);
     },
     /** An early write holds the gate (until `close`). */ holding: () => release !== undefined,
+    versionOffsets: (): ReadonlySet<number> => offsets,
     /** Gives the gate back (after `finish`, or on a failure). */
     close(): void {
       release?.();
@@ -564,7 +575,7 @@ export async function projectBatch(deps: BatchDeps, parts: readonly BatchPart[])
       deps.onWritten?.(outcome);
     });
     sink.close();
-    await deps.afterWrite?.();
+    await deps.afterWrite?.(sink.versionOffsets());
     await clearWritten(deps, writes);
     for (const w of writes) {
       // Only the very account object the writes came from learns about them: a reloaded one read

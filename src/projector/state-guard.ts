@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { AppError } from '../errors.ts';
 import { type GenerationIdentity, readIdentity } from '../generation.ts';
+import { versionOffset } from '../integrity/versions.ts';
 import { type BatchBounds, checkContinuity, splitField } from '../integrity/continuity.ts';
 import { IntegrityFault } from '../integrity/fault.ts';
 import { clearRepair, readRepair, type RepairMarker } from '../integrity/repair-state.ts';
@@ -145,13 +146,16 @@ export function createStateGuard(options: StateGuardOptions) {
     },
 
     /**
-     * After a bulk write: if another member raised the epoch meanwhile (it repaired a rollback), the
-     * write may have been refused as stale; failing here keeps the outbox, and the retry writes it
-     * again with the new epoch.
+     * After a bulk write made at `written` version offsets: if another member raised the epoch
+     * meanwhile (it repaired a rollback), the write may have been refused as stale; failing here
+     * keeps the outbox, and the retry writes it again with the new epoch. Every round whose bulk
+     * was made at an older epoch fails, not only the first to see the change (the rounds of one
+     * group bulk are checked one after another, decisions 56 and 60).
      */
-    async checkEpoch(): Promise<void> {
+    async checkEpoch(written: ReadonlySet<number> = new Set()): Promise<void> {
       const now = Number((await redis.hget(genKeys.identity, 'epoch')) ?? 0);
-      if (now !== epoch) {
+      const stale = now !== epoch || [...written].some((offset) => offset !== versionOffset(now));
+      if (stale) {
         epoch = Math.max(epoch, now);
         throw new AppError('store_conflict', `the generation's epoch changed to ${now} during the write`, { retriable: true });
       }

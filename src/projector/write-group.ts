@@ -204,8 +204,12 @@ async function writeChosen(jobs: Waiting[], ops: (readonly DocOp[])[], bulk: Bul
     const before = failedBehind(job);
     if (before && !failed.has(job)) failed.set(job, behindFailed(failed.get(before)));
     if (failed.has(job)) {
-      if (partly || partlyApplied(failed.get(job))) torn.broke(job.accounts());
-      job.reject(failed.get(job));
+      // Settled whatever its accounts say: a round left 'writing' would hold the rounds behind it for ever.
+      try {
+        if (partly || partlyApplied(failed.get(job))) torn.broke(job.accounts());
+      } finally {
+        job.reject(failed.get(job));
+      }
       continue;
     }
     try {
@@ -236,10 +240,11 @@ interface Sliced {
 function beginFirst(waiting: Waiting[], startable: (job: Waiting) => boolean, torn: TornAccounts): Sliced {
   const job = waiting.filter(startable).reduce((a, b) => (b.seq < a.seq ? b : a));
   const ops = job.ops();
-  waiting.splice(waiting.indexOf(job), 1);
-  job.state = 'writing';
   const accounts = job.accounts();
   torn.begin(accounts);
+  // Taken out only now: a failure above leaves it waiting, for the catch in `ask` to fail.
+  waiting.splice(waiting.indexOf(job), 1);
+  job.state = 'writing';
   return { job, ops, kept: ops.length, at: 0, accounts };
 }
 
@@ -367,7 +372,7 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
     asked = true;
     // A turn that fails before its bulk (no round's ops to be had) fails every round waiting.
     deps.gate.run(turn, lightest).catch((error: unknown) => {
-      for (const job of waiting.splice(0)) job.reject(error);
+      for (const job of waiting.splice(0)) job.reject(job.behind?.length ? behindFailed(error) : error);
       // The big round under way was not among them: it goes on (a failure reading its ops again
       // before a slice fails it alone, in writeSlice).
       if (sliced) ask();

@@ -631,8 +631,14 @@ describe('projectBatch on the twins', () => {
   it('after the write, a changed epoch (afterWrite throws) keeps the outbox, and the retry writes it again', async () => {
     const stores = emptyStores();
     let epochMoved = true;
+    // The check is told the version offsets the bulks were made at (the epoch they used).
+    let offset = 3 * 2 ** 32;
+    const told: number[][] = [];
     const p = processOver(stores.state, stores.docs, {
-      afterWrite: async () => {
+      versionOffset: () => offset,
+      afterWrite: async (offsets) => {
+        told.push([...offsets]);
+        offset = 4 * 2 ** 32;
         if (epochMoved) {
           epochMoved = false;
           throw new AppError('store_conflict', 'the epoch changed during the write', { retriable: true });
@@ -646,6 +652,7 @@ describe('projectBatch on the twins', () => {
     expect([retried.applied, retried.alreadyApplied]).toEqual([0, 3]);
     expect(await stores.state.dirtyAccounts()).toEqual([]);
     expect([...stores.docs.all(INDICES.users).keys()]).toEqual([userDocId('acc', 'u1')]);
+    expect(told).toEqual([[3 * 2 ** 32], [4 * 2 ** 32]]);
   });
 
   it('while the fence is closed nothing is committed or written; once open, the retry projects exactly', async () => {

@@ -264,6 +264,21 @@ describe('the write group (a group commit at the write gate)', () => {
       expect(steps).toEqual(['after a1', 'after a2']);
     });
 
+    it('fails with its own retriable error when a turn fails before its bulk (their ops cannot be had)', async () => {
+      const { group, steps, holder, release } = busyGate();
+      const first = join(group, {
+        ...round(['a1'], steps),
+        ops: () => {
+          throw new TypeError('no ops');
+        },
+      });
+      const second = group.write({ ...round(['a2'], steps), behind: [first.handle] });
+      release();
+      await holder;
+      await expect(first.written).rejects.toThrow(TypeError);
+      await expect(second).rejects.toMatchObject({ code: 'store_conflict', retriable: true, message: expect.stringContaining('no ops') });
+    });
+
     it('behind a big round, waits for its last slice while other small rounds go between the slices', async () => {
       // The clock stands still: the big round begins once no small round is ready, not from patience.
       const { bulks, group, steps, holder, release } = busyGate({ maxOps: 2, sliceOps: 2, now: () => 0 });
