@@ -15,8 +15,8 @@ import type { AccountCache, CachedAccount } from './account-cache.ts';
 import { type PositionedEvent, planBatchPaced } from './plan-batch.ts';
 import type { AccountPartitions, TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
-import { handOver, type WriteGroup, type WriteHandle } from './write-group.ts';
-import type { WriteTurn } from './write-order.ts';
+import { handOver, type WriteGroup } from './write-group.ts';
+import type { WriteHandle, WriteTurn } from './write-order.ts';
 
 export interface BatchDeps {
   store: AccountStatePort;

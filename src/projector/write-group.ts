@@ -24,6 +24,7 @@ import { AppError, partlyApplied, retryClass } from '../errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountPartitions, TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
+import { docKey, type WriteHandle, withoutDeleted } from './write-order.ts';
 
 /**
  * Ops a grouped bulk takes at most (a round with more goes alone, in slices). A small load's
@@ -73,11 +74,6 @@ export interface GroupedWrite {
   joined?: (handle: WriteHandle) => void;
 }
 
-/** A round's write in the group, as a later round of its accounts sees it. */
-export interface WriteHandle {
-  readonly state: 'waiting' | 'writing' | 'written' | 'failed';
-}
-
 export interface WriteGroup {
   /** Resolves once the round's ops are written and its `after` has run, inside the gate. */
   write(job: GroupedWrite): Promise<void>;
@@ -85,7 +81,6 @@ export interface WriteGroup {
 
 interface Waiting extends GroupedWrite {
   state: WriteHandle['state'];
-  /** why it failed (a round behind it fails with the same) */
   failure?: unknown;
   seq: number;
   /** when it came (ms) */
@@ -138,7 +133,6 @@ function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: (re
    * written, decision 42), so that the bulk does not rely on OpenSearch's tombstone.
    */
   const deletes = new Map<string, number>();
-  const key = (op: DocOp) => `${op.index}\u001f${op.id}`;
   let total = 0;
   for (let added = true; added;) {
     added = false;
@@ -147,13 +141,13 @@ function choose(waiting: Waiting[], maxOps: number): { jobs: Waiting[]; ops: (re
       if (chosen.length > 0 && !sameBulk(chosen[0]!.job.options, job.options)) continue;
       const read = opsOf.get(job) ?? job.ops();
       opsOf.set(job, read);
-      const ops = deletes.size === 0 ? read : read.filter((op) => op.op !== 'index' || (deletes.get(key(op)) ?? -Infinity) <= op.version);
+      const ops = deletes.size === 0 ? read : withoutDeleted(read, (k) => deletes.get(k));
       if (chosen.length > 0 && total + ops.length > maxOps) continue;
       chosen.push({ job, ops });
       taken.add(job);
       total += ops.length;
       added = true;
-      for (const op of ops) if (op.op === 'delete' && (deletes.get(key(op)) ?? -Infinity) < op.version) deletes.set(key(op), op.version);
+      for (const op of ops) if (op.op === 'delete' && (deletes.get(docKey(op)) ?? -Infinity) < op.version) deletes.set(docKey(op), op.version);
     }
   }
   chosen.sort((a, b) => a.job.seq - b.job.seq);
@@ -301,7 +295,7 @@ function ready(waiting: Waiting[], big: (job: Waiting) => boolean): Waiting[] {
     if (!before) i++;
     else {
       waiting.splice(i, 1);
-      job.reject(behindFailed((before as Waiting).failure));
+      job.reject(behindFailed(before.failure));
       i = 0;
     }
   }

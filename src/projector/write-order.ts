@@ -17,7 +17,25 @@
  * hold older ops, and drops those ops (decision 42).
  */
 import type { DocOp } from '../ports/documents.ts';
-import type { WriteHandle } from './write-group.ts';
+
+/** A round's last write in the write group (src/projector/write-group.ts), as a later round of its accounts sees it. */
+export interface WriteHandle {
+  readonly state: 'waiting' | 'writing' | 'written' | 'failed';
+  /** why it failed (a round behind it fails because of it) */
+  readonly failure?: unknown;
+}
+
+/** An op's document: its index and id. */
+export const docKey = (op: DocOp) => `${op.index}\u001f${op.id}`;
+
+/**
+ * `ops` without the index ops of documents deleted at a later version (`deletedAt` gives the
+ * newest delete of a document by its `docKey`): OpenSearch would refuse them only while the
+ * delete's tombstone lives (decision 42).
+ */
+export function withoutDeleted(ops: readonly DocOp[], deletedAt: (key: string) => number | undefined): readonly DocOp[] {
+  return ops.filter((op) => op.op !== 'index' || (deletedAt(docKey(op)) ?? -Infinity) <= op.version);
+}
 
 export interface WriteTurn {
   /** settles once every earlier round of the turn's accounts has ended */
@@ -68,8 +86,6 @@ export function createWriteOrder() {
   let taken = 0;
   /** per index and document, the newest delete written, and the last round taken when it was */
   const deleted = new Map<string, { version: number; taken: number }>();
-
-  const key = (op: DocOp) => `${op.index}\u001f${op.id}`;
 
   /** Forgets the deletes that no round still running was taken before. */
   function prune(): void {
@@ -126,12 +142,12 @@ export function createWriteOrder() {
         },
         keep(ops) {
           if (deleted.size === 0) return ops;
-          return ops.filter((op) => op.op !== 'index' || (deleted.get(key(op))?.version ?? -Infinity) <= op.version);
+          return withoutDeleted(ops, (k) => deleted.get(k)?.version);
         },
         wrote(ops) {
           for (const op of ops) {
             if (op.op !== 'delete') continue;
-            const k = key(op);
+            const k = docKey(op);
             const version = Math.max(op.version, deleted.get(k)?.version ?? -Infinity);
             // Set again at the end: the map stays in the order of `taken`, which `prune` relies on.
             deleted.delete(k);

@@ -3,7 +3,8 @@ import { AppError } from '../../src/errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../../src/ports/documents.ts';
 import { createTornAccounts } from '../../src/projector/torn-accounts.ts';
 import { createWriteGate } from '../../src/projector/write-gate.ts';
-import { createWriteGroup, type GroupedWrite, type WriteHandle } from '../../src/projector/write-group.ts';
+import { createWriteGroup, type GroupedWrite } from '../../src/projector/write-group.ts';
+import type { WriteHandle } from '../../src/projector/write-order.ts';
 
 const op = (id: string): DocOp => ({ op: 'index', index: 'users', id, version: 1, doc: { id } });
 
