@@ -201,14 +201,26 @@ function createRedisWatcher(redis: Redis, positionsKey: string, metaKey: (accoun
   };
 }
 
-function httpGet(agent: Agent, base: URL, path: string, token: string): Promise<number> {
+/**
+ * A GET's status, and for any other than 200 the start of its body (a problem's reason). A kept-alive
+ * socket the API closed as idle (its keep-alive timeout) just as this request went out fails with
+ * ECONNRESET before the API saw the request; it is sent again once on a new socket, as Node's
+ * documentation advises (`request.reusedSocket`).
+ */
+function httpGet(agent: Agent, base: URL, path: string, token: string, retried = false): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
     const req = request({ host: base.hostname, port: base.port, path, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      res.on('end', () => resolvePromise(res.statusCode ?? 0));
+      const status = res.statusCode ?? 0;
+      let body = '';
+      if (status === 200) res.resume();
+      else res.on('data', (chunk: Buffer) => (body = (body + chunk.toString()).slice(0, 400)));
+      res.on('end', () => resolvePromise({ status, body }));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (!retried && req.reusedSocket && error.code === 'ECONNRESET') resolvePromise(httpGet(agent, base, path, token, true));
+      else reject(error);
+    });
     req.end();
   });
 }
@@ -275,14 +287,14 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       const minPosition = `${s.topic}:${s.partition}:${s.offset}`;
       const prefix = `/v1/accounts/${encodeURIComponent(s.accountId)}/access`;
       const viaApi = async (path: string): Promise<number | null> => {
-        const status = await httpGet(
+        const answer = await httpGet(
           agent,
           base,
           `${prefix}${path}${path.includes('?') ? '&' : '?'}min_position=${encodeURIComponent(minPosition)}&wait_ms=${flags['wait-ms']}`,
           token,
-        ).catch((e: Error) => e.message);
-        if (status === 200) return performance.now() - since;
-        failures.push(`${path}: ${status}`);
+        ).catch((e: Error) => ({ status: 0, body: e.message }));
+        if (answer.status === 200) return performance.now() - since;
+        failures.push(`${path.split('?')[0]}: ${answer.status} ${answer.body}`);
         return null;
       };
       const field = `${s.topic}:${s.partition}`;
@@ -348,6 +360,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
           `  ${fmt(produced.rate)} events/s achieved, ${samples.length} samples${failed ? ` (${failed} with a failed probe)` : ''}; lag max ${fmt(Math.max(0, ...lag))}, last ${fmt(lag[lag.length - 1] ?? 0)}; ` +
             PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; '),
         );
+        for (const failure of new Set(samples.flatMap((s) => s.failures))) progress(`  failed probe: ${failure}`);
         progress(`  ${describeWindow(window)}`);
       }
     let neighbour: NeighbourCase | undefined;
