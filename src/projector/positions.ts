@@ -112,6 +112,19 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     return { refresh, lift: torn.lift };
   }
 
+  /**
+   * beginRefresh, and before checkpoints are written requireIndicesCurrent for `fields`: the two go
+   * out at once (neither reads what the other writes), so the gate is held for one wait instead of
+   * two. A fault the check finds counts before the step's failure: it stops the publisher.
+   */
+  async function beginCheckedRefresh(fields: readonly string[]): Promise<{ refresh: number; lift: string[] }> {
+    const [begun, checked] = await Promise.allSettled([beginRefresh(), options.checkpoints ? requireIndicesCurrent(options.checkpoints.indices(), fields) : undefined]);
+    if (checked.status === 'rejected' && checked.reason instanceof IntegrityFault) throw checked.reason;
+    if (begun.status === 'rejected') throw begun.reason;
+    if (checked.status === 'rejected') throw checked.reason;
+    return begun.value;
+  }
+
   /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
   async function publishOnce(): Promise<number> {
     await mendBroken();
@@ -144,9 +157,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         pendingAccounts = new Map();
         intervals = pendingIntervals;
         pendingIntervals = [];
-        ({ refresh, lift } = await beginRefresh());
+        ({ refresh, lift } = await beginCheckedRefresh([...snapshot.keys()]));
         if (options.checkpoints) {
-          await requireIndicesCurrent(options.checkpoints.indices(), [...snapshot.keys()]);
           // The partitions' checkpoints at their positions, and this refresh's number, which vouches
           // for the accounts' own positions too (decision 35).
           const ops = checkpointOps(options.checkpoints.indices(), publishedGuard(offsets, refresh));

@@ -1,5 +1,6 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { describe, expect, it } from 'vitest';
+import { IntegrityFault } from '../../src/integrity/fault.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createPositionPublisher } from '../../src/projector/positions.ts';
 import { type TornAccounts, createTornAccounts } from '../../src/projector/torn-accounts.ts';
@@ -193,5 +194,36 @@ describe('the position publisher and the accounts a refresh may show part-writte
     publisher.mark('access.roles.v1:0', 5n, 0);
     await published(3);
     expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 0]]));
+  });
+});
+
+describe('the position publisher and an index that went back in time', () => {
+  it('stops on the index found behind even when the refresh step in Redis failed beside the check (both go out at once)', async () => {
+    const store = createAccountStateTwin();
+    await store.raisePositions(new Map([['access.roles.v1:0', 40n]]));
+    // The index holds its checkpoint at 30 only: restored from an older snapshot.
+    const opensearch = {
+      mget: async () => ({ body: { docs: [{ found: true, _source: { checkpoint: { field: 'access.roles.v1:0', offset: 30 } } }] } }),
+      bulk: async () => {
+        throw new Error('no checkpoint may be written over the hole');
+      },
+      indices: { refresh: async () => ({ body: { _shards: { total: 1, successful: 1, failed: 0 } } }) },
+    } as unknown as Client;
+    store.beginRefresh = async () => {
+      throw new Error('Connection is closed.');
+    };
+    const publisher = createPositionPublisher({
+      opensearch,
+      index: () => 'users',
+      store,
+      intervalMs: 10,
+      logger: silentLogger(),
+      checkpoints: { indices: () => ['users'], requireAlias: false },
+    });
+    publisher.mark('access.roles.v1:0', 41n, 0);
+    const error = await publisher.flush().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IntegrityFault);
+    expect((error as IntegrityFault).code).toBe('index_behind');
+    expect(await store.positions()).toEqual(new Map([['access.roles.v1:0', 40n]]));
   });
 });
