@@ -6,6 +6,7 @@
  * publishes churn at a steady rate.
  */
 import { fork } from 'node:child_process';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -218,6 +219,13 @@ export interface ProjectorWindow {
   documents: number;
   /** share of the window the event loop of this process was busy (projector + bench harness) */
   eventLoopUtilization: number;
+  /**
+   * how late the event loop ran a timer in the window (ms, p50 / p99 / max): the longest stretches of
+   * synchronous work, which every await of the projector (a Redis reply, a gate's turn) waits behind
+   */
+  loopDelayMs: { p50: number; p99: number; max: number };
+  /** garbage collection in the window: its pauses' total and longest (ms) */
+  gcMs: { total: number; max: number };
   /** CPU cores used: this process, OpenSearch, Kafka, Redis, the whole machine */
   cores: { self: number; opensearch: number; kafka: number; redis: number; machine: number; others: Record<string, number>; rest: number };
   io: Record<string, CallStats & { busyPct: number }>;
@@ -281,6 +289,13 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
     await sleep(25);
   }
   const pids = machine?.pids ?? {};
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  let gcMs = { total: 0, max: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs = { total: gcMs.total + e.duration, max: Math.max(gcMs.max, e.duration) };
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const mark = async () => ({
     at: performance.now(),
     others: Object.fromEntries(Object.entries(otherPids()).map(([name, pid]) => [name, processCpuSeconds(pid)])),
@@ -306,6 +321,10 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
       const a = last;
       last = now;
       const ms = now.at - a.at;
+      const loopDelayMs = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+      loopDelay.reset();
+      const gcWindow = gcMs;
+      gcMs = { total: 0, max: 0 };
       const cpu = cpuBetween(a.cpu, now.cpu);
       const batches = now.batches - a.batches;
       const bulk = now.bulk - a.bulk;
@@ -333,6 +352,8 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
         bulkMsMean: bulk > 0 ? ((now.bulkSeconds - a.bulkSeconds) * 1000) / bulk : Number.NaN,
         documents: now.documents - a.documents,
         eventLoopUtilization: performance.eventLoopUtilization(now.elu, a.elu).utilization,
+        loopDelayMs,
+        gcMs: gcWindow,
         cores: {
           self: cpu.self / secs,
           opensearch: cpu.opensearch / secs,
@@ -352,6 +373,8 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
       };
     },
     async stop() {
+      loopDelay.disable();
+      gcObserver.disconnect();
       await projector.stop();
       await clients.close();
     },
@@ -361,7 +384,7 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
 /** One line about a projector window, for progress output. */
 export function describeWindow(w: ProjectorWindow): string {
   const busy = (kind: string) => fmt(w.io[kind]?.busyPct ?? 0);
-  return `projector: ${fmt((w.events * 1000) / w.ms)} events/s, ${fmt(w.batches)} batches (${fmt(w.eventsPerBatch, 1)} events, ${fmt(w.batchMsMean)} ms each), ${fmt(w.bulkRequests)} _bulk (${fmt(w.bulkMsMean)} ms), event loop ${fmt(100 * w.eventLoopUtilization)}% busy, ${fmt(w.cores.self, 2)} cores; busy %: redis ${fmt(
+  return `projector: ${fmt((w.events * 1000) / w.ms)} events/s, ${fmt(w.batches)} batches (${fmt(w.eventsPerBatch, 1)} events, ${fmt(w.batchMsMean)} ms each), ${fmt(w.bulkRequests)} _bulk (${fmt(w.bulkMsMean)} ms), event loop ${fmt(100 * w.eventLoopUtilization)}% busy (late p50 / p99 / max ${fmt(w.loopDelayMs.p50)} / ${fmt(w.loopDelayMs.p99)} / ${fmt(w.loopDelayMs.max)} ms; GC ${fmt((100 * w.gcMs.total) / w.ms)} %, longest pause ${fmt(w.gcMs.max)} ms), ${fmt(w.cores.self, 2)} cores; busy %: redis ${fmt(
     Object.entries(w.io)
       .filter(([k]) => k.startsWith('redis'))
       .reduce((a, [, s]) => Math.max(a, s.busyPct), 0),
