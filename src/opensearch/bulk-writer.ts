@@ -55,14 +55,36 @@ function partly(error: unknown, result: BulkResult): unknown {
   });
 }
 
+/**
+ * The body: each line encoded (or, already bytes, copied) straight into one Buffer of `capacity`
+ * bytes at most, so there is no joined copy of the whole body, and the client does not measure a
+ * string's byte length again.
+ */
+function ndjson(lines: readonly (string | Uint8Array)[], capacity: number): Buffer {
+  const buffer = Buffer.allocUnsafe(capacity);
+  let at = 0;
+  for (const line of lines) {
+    if (typeof line === 'string') at += buffer.write(line, at);
+    else {
+      buffer.set(line, at);
+      at += line.length;
+    }
+    buffer[at++] = 0x0a;
+  }
+  return buffer.subarray(0, at);
+}
+
 /** Writes the ops in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
 export async function writeDocs(client: Client, ops: readonly DocOp[], options: WriteOptions = {}): Promise<BulkResult> {
   const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
   const versionOffset = options.versionOffset ?? 0;
   const result: BulkResult = { indexed: 0, deleted: 0, stale: 0 };
   const indexJson = new Map<string, string>();
-  let lines: string[] = [];
+  let lines: (string | Uint8Array)[] = [];
+  /** the lines' size: characters of a string, bytes of bytes (what maxBytes counts) */
   let bytes = 0;
+  /** what the lines take as UTF-8 at most: bytes as they are, 3 per UTF-16 unit of a string */
+  let capacity = 0;
   let indexOps = 0;
   let deleteOps = 0;
   let requests = 0;
@@ -74,15 +96,7 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
   };
   const send = async () => {
     if (requests++ > 0) await options.betweenRequests?.();
-    // Each line encoded straight into one Buffer: no joined copy of the whole body, and the client
-    // does not measure a string's byte length again. UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const buffer = Buffer.allocUnsafe(bytes * 3);
-    let at = 0;
-    for (const line of lines) {
-      at += buffer.write(line, at);
-      buffer[at++] = 0x0a;
-    }
-    const body = buffer.subarray(0, at);
+    const body = ndjson(lines, capacity);
     const started = performance.now();
     // The body goes as the NDJSON bytes built above; the client's types know only an array of
     // operations (which it would serialize again), hence the one cast.
@@ -95,6 +109,7 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
     countAnswer(response.body, { indexOps, deleteOps }, result);
     lines = [];
     bytes = 0;
+    capacity = 0;
     indexOps = 0;
     deleteOps = 0;
   };
@@ -102,12 +117,13 @@ export async function writeDocs(client: Client, ops: readonly DocOp[], options: 
     let index = indexJson.get(op.index);
     if (index === undefined) indexJson.set(op.index, (index = JSON.stringify(op.index)));
     const meta = actionLine(op, index, versionOffset);
-    const doc = op.op === 'index' ? (typeof op.doc === 'string' ? op.doc : JSON.stringify(op.doc)) : undefined;
+    const doc = op.op === 'index' ? (typeof op.doc === 'string' || op.doc instanceof Uint8Array ? op.doc : JSON.stringify(op.doc)) : undefined;
     const size = meta.length + (doc?.length ?? 0) + 2;
     if (bytes + size > maxBytes) await flush();
     lines.push(meta);
     if (doc !== undefined) lines.push(doc);
     bytes += size;
+    capacity += 3 * meta.length + (doc === undefined ? 0 : typeof doc === 'string' ? 3 * doc.length : doc.length) + 2;
     if (op.op === 'index') indexOps += 1;
     else deleteOps += 1;
   }

@@ -8,8 +8,12 @@
  */
 
 export type DocOp =
-  /** `doc` is the source: an object, or its JSON when the caller already has it */
-  { op: 'index'; index: string; id: string; version: number; doc: object | string } | { op: 'delete'; index: string; id: string; version: number };
+  /**
+   * `doc` is the source: an object, or its JSON when the caller already has it, as a string or as
+   * its UTF-8 bytes (a Uint8Array: what the projector holds, so that no bulk encodes it under the
+   * write gate; docs/decisions.md 61)
+   */
+  { op: 'index'; index: string; id: string; version: number; doc: object | string | Uint8Array } | { op: 'delete'; index: string; id: string; version: number };
 
 export interface BulkResult {
   indexed: number;

@@ -145,13 +145,32 @@ interface AccountWrites {
 }
 
 /**
- * A user document's op, its document serialized at once: a round holds its ops until it writes
- * them (up to MAX_HELD_OPS), and one string per document is one object for the collector to
- * copy or mark, where the indexed document is a few hundred.
+ * A user document's op, its document serialized at once and held as its UTF-8 bytes: a round holds
+ * its ops until it writes them (up to MAX_HELD_OPS), and one buffer per document is one small
+ * object for the collector to copy or mark (its bytes outside the heap), where the indexed document
+ * is a few hundred; and the bulk copies the bytes under the write gate instead of encoding them
+ * there (decision 61).
  */
 function docOp(index: string, accountId: string, userId: string, doc: UserDoc | null, version: number): DocOp {
   const id = userDocId(accountId, userId);
-  return doc ? { op: 'index', index, id, version, doc: JSON.stringify(toIndexedUser(accountId, doc)) } : { op: 'delete', index, id, version };
+  return doc ? { op: 'index', index, id, version, doc: Buffer.from(JSON.stringify(toIndexedUser(accountId, doc))) } : { op: 'delete', index, id, version };
+}
+
+/** Documents serialized between two pauses of a commit's ops (decision 61). */
+export const DOCS_PER_PAUSE = 100;
+
+/**
+ * The document ops of `users`, DOCS_PER_PAUSE at a time with `pace` between: a fan-out of
+ * thousands of users took the event loop for hundreds of ms at once to serialize them, and every
+ * other account's reply from Redis and turn at the write gate waited behind it (decision 61).
+ */
+export async function docOps(pace: () => Promise<void>, users: readonly string[], op: (userId: string) => DocOp): Promise<DocOp[]> {
+  const ops: DocOp[] = [];
+  for (let i = 0; i < users.length; i++) {
+    if (i > 0 && i % DOCS_PER_PAUSE === 0) await pace();
+    ops.push(op(users[i]!));
+  }
+  return ops;
 }
 
 /**
@@ -415,10 +434,8 @@ async function commitInPieces(
     counted.newestMs = Math.max(counted.newestMs, plan.newestMs);
     const indices = deps.indices();
     writes.push({ accountId: source.accountId, account, recovery: false, version, users, intervalIds: [...plan.intervals.keys()] });
-    await sink.add([
-      ...users.map((u) => docOp(indices.users, source.accountId, u, plan.docs.get(u) ?? null, version)),
-      ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
-    ]);
+    const userOps = await docOps(pace, users, (u) => docOp(indices.users, source.accountId, u, plan.docs.get(u) ?? null, version));
+    await sink.add([...userOps, ...[...intervalJson].map(([id, json]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json }))]);
     fresh = fresh.slice(plan.consumed);
     counted.consumed += plan.consumed;
     if (fresh.length > 0) await pace();

@@ -65,7 +65,7 @@ export function createDocumentsTwin(): DocumentsTwin {
       result.deleted += 1;
       return undefined;
     }
-    const json = typeof op.doc === 'string' ? op.doc : JSON.stringify(op.doc);
+    const json = typeof op.doc === 'string' ? op.doc : op.doc instanceof Uint8Array ? Buffer.from(op.doc).toString('utf8') : JSON.stringify(op.doc);
     const unknown = index.fields && Object.keys(JSON.parse(json) as object).find((f) => !index.fields!.has(f));
     if (unknown) return { status: 400, type: 'strict_dynamic_mapping_exception', reason: `mapping set to strict, dynamic introduction of [${unknown}] is not allowed` };
     index.docs.set(op.id, { version, json });

@@ -23,15 +23,18 @@ export function documentsContract(setup: () => Promise<DocumentsFixture>): void 
       index = await f.createStrictIndex();
     });
 
-    it('writes objects and pre-serialized sources alike, with ids that need escaping', async () => {
+    it('writes objects, pre-serialized sources and their UTF-8 bytes alike, with ids that need escaping', async () => {
       const id = 'acc\u001fuser "1"\\x';
       const ops: DocOp[] = [
         { op: 'index', index, id, version: 3, doc: { name: 'Ana', n: 1 } },
-        { op: 'index', index, id: 'b', version: 1, doc: JSON.stringify({ name: 'Bo', n: 2 }) },
+        { op: 'index', index, id: 'b', version: 1, doc: JSON.stringify({ name: 'Bo Zoë', n: 2 }) },
+        // the projector's form: the JSON's UTF-8 bytes, text beyond ASCII included (decision 61)
+        { op: 'index', index, id: 'bytes', version: 2, doc: Buffer.from(JSON.stringify({ name: 'Zoë Ødegård 名前 🎧', n: 3 })) },
       ];
-      expect(await f.documents.write(ops)).toEqual({ indexed: 2, deleted: 0, stale: 0 });
+      expect(await f.documents.write(ops)).toEqual({ indexed: 3, deleted: 0, stale: 0 });
       expect(await f.documents.get(index, id)).toEqual({ version: 3, source: { name: 'Ana', n: 1 } });
-      expect(await f.documents.get(index, 'b')).toEqual({ version: 1, source: { name: 'Bo', n: 2 } });
+      expect(await f.documents.get(index, 'b')).toEqual({ version: 1, source: { name: 'Bo Zoë', n: 2 } });
+      expect(await f.documents.get(index, 'bytes')).toEqual({ version: 2, source: { name: 'Zoë Ødegård 名前 🎧', n: 3 } });
     });
 
     it('never replaces a newer version: the stale write is counted and the document stays', async () => {

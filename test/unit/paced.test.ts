@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { paced } from '../../src/audit/facts-at.ts';
+import { DOCS_PER_PAUSE, docOps } from '../../src/projector/project-batch.ts';
 
 describe('documents derived in turns of the event loop (as_of answers)', () => {
   it('lets a request that arrived meanwhile be handled before the last document, and gives every item in order', async () => {
@@ -25,5 +26,24 @@ describe('documents derived in turns of the event loop (as_of answers)', () => {
     expect(items).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
     expect(handledAfter).toBeGreaterThan(0);
     expect(handledAfter).toBeLessThan(1_000);
+  });
+});
+
+describe("a commit's documents serialized in turns of the event loop (the projector, decision 61)", () => {
+  it('lets what arrived meanwhile (a Redis reply, a turn at the write gate) run before the last document, and gives every op in order', async () => {
+    const users = Array.from({ length: 1_000 }, (_, i) => `u${i}`);
+    let made = 0;
+    let handledAfter: number | undefined;
+    setImmediate(() => {
+      handledAfter = made;
+    });
+    const pace = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const ops = await docOps(pace, users, (userId) => {
+      made += 1;
+      return { op: 'delete', index: 'users', id: userId, version: 1 };
+    });
+    expect(ops.map((op) => op.id)).toEqual(users);
+    expect(handledAfter).toBeGreaterThan(0);
+    expect(handledAfter).toBeLessThanOrEqual(DOCS_PER_PAUSE);
   });
 });
