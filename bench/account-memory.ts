@@ -7,8 +7,9 @@
  * per raw fact, and the cache's estimate beside the measure. No server is involved.
  * Then the largest account is applied again in rounds as the projector takes them (ROUND_EVENTS
  * events, cut at WORK_PER_COMMIT), each round's changed documents and closed intervals serialized
- * as a commit holds them until they are written; the heap the largest round holds is printed: the
- * figure behind projector.ts HEAVY_ROUND_BYTES.
+ * as a commit holds them until they are written (documents as their UTF-8 bytes, intervals as
+ * strings); the memory the largest round holds (heap and buffers) is printed: the figure behind
+ * HEAVY_ROUND_BYTES (src/projector/catching-up.ts).
  *
  *   node --expose-gc --import tsx bench/account-memory.ts [--scale 0.05] [--accounts 6]
  */
@@ -61,12 +62,18 @@ ratios.sort((a, b) => a - b);
 process.stdout.write(`${kept.length / 2} accounts held; median bytes per raw fact: ${ratios[Math.floor(ratios.length / 2)]!.toFixed(0)}\n`);
 
 /** The heap a round's serialized documents and intervals hold: measured with them, then without. */
-function heldBy(ops: string[]): number {
+/** The heap and the buffers' memory outside it (a document is held as its UTF-8 bytes, decision 61). */
+const heldNow = () => {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+
+function heldBy(ops: (string | Buffer)[]): number {
   gc!();
-  const withOps = process.memoryUsage().heapUsed;
+  const withOps = heldNow();
   ops.length = 0;
   gc!();
-  return withOps - process.memoryUsage().heapUsed;
+  return withOps - heldNow();
 }
 
 const [accountId, events] = largest[0]!;
@@ -74,7 +81,7 @@ const state = emptyAccount();
 const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
 let round = { at: 0, docs: 0, intervals: 0, chars: 0 };
 /** the longest round's serialized ops, kept until measured at the end (a full collection per round would take minutes) */
-let longest: string[] = [];
+let longest: (string | Buffer)[] = [];
 let rounds = 0;
 for (let at = 0; at < events.length; rounds++) {
   const plan = planBatch(
@@ -85,8 +92,9 @@ for (let at = 0; at < events.length; rounds++) {
     DEFAULT_DEDUPE_WINDOW_MS,
     WORK_PER_COMMIT,
   );
-  const ops: string[] = [];
-  for (const doc of plan.docs.values()) if (doc) ops.push(JSON.stringify(toIndexedUser(accountId, doc)));
+  // As a commit holds them: the documents as their UTF-8 bytes, the intervals as JSON strings.
+  const ops: (string | Buffer)[] = [];
+  for (const doc of plan.docs.values()) if (doc) ops.push(Buffer.from(JSON.stringify(toIndexedUser(accountId, doc))));
   for (const record of plan.intervals.values()) ops.push(JSON.stringify(record));
   const chars = ops.reduce((n, op) => n + op.length, 0);
   if (chars > round.chars) {
@@ -100,5 +108,5 @@ const bytes = heldBy(longest);
 process.stdout.write(
   `${accountId} in ${rounds} rounds of up to ${ROUND_EVENTS} events and ${WORK_PER_COMMIT} work: the largest (from event ${round.at}) holds ` +
     `${round.docs} documents and ${round.intervals} intervals, ${(round.chars / 2 ** 20).toFixed(1)} MiB of JSON, ` +
-    `${(bytes / 2 ** 20).toFixed(1)} MiB of heap (HEAVY_ROUND_BYTES: ${HEAVY_ROUND_BYTES / 2 ** 20} MiB)\n`,
+    `${(bytes / 2 ** 20).toFixed(1)} MiB of memory, heap and buffers (HEAVY_ROUND_BYTES: ${HEAVY_ROUND_BYTES / 2 ** 20} MiB)\n`,
 );
