@@ -8,7 +8,7 @@
 import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { constants, monitorEventLoopDelay, type PerformanceEntry, performance, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Admin } from 'kafkajs';
 import { pino } from 'pino';
 import { createClients } from '../../src/clients.ts';
@@ -19,6 +19,7 @@ import { createProjector } from '../../src/projector/projector.ts';
 import type { AccountStatePort } from '../../src/ports/account-state.ts';
 import type { KeySpace } from '../../src/redis/keys.ts';
 import { sleep } from '../../src/retry.ts';
+import { type GcPauses, watchGc } from '../support/gc-pauses.ts';
 import { type CallStats, createIoTracker, traceOpenSearch, traceRedis } from '../support/io-timing.ts';
 import { type CpuSnapshot, cpuBetween, cpuSnapshot, type MachineInfo } from '../support/machine.ts';
 import { fmt, progress } from '../support/report.ts';
@@ -49,37 +50,10 @@ export interface DrainResult {
   /** how long the event loop was blocked: the longest stall, p99, and stalls over 1 s */
   eventLoop: { maxDelayMs: number; p99DelayMs: number; blocksOver1s: number };
   /** garbage collection pauses of this process during the drain, by kind: total ms and count */
-  gc: Record<'minor' | 'major' | 'incremental' | 'weak', { ms: number; count: number }>;
+  gc: GcPauses['byKind'];
   cachedAccounts: number;
   /** accounts read from Redis into the cache: all of them, and those the memory budget had dropped (read again) */
   accountLoads: { count: number; seconds: number; afterEviction: number; afterEvictionSeconds: number; evictions: number };
-}
-
-const GC_KINDS: Record<number, keyof DrainResult['gc']> = {
-  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
-  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
-  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
-};
-
-/** Sums the process's garbage collection pauses by kind until `stop`. */
-function watchGc(): { stop: () => DrainResult['gc'] } {
-  const totals: DrainResult['gc'] = { minor: { ms: 0, count: 0 }, major: { ms: 0, count: 0 }, incremental: { ms: 0, count: 0 }, weak: { ms: 0, count: 0 } };
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      const kind = GC_KINDS[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1];
-      if (kind === undefined) continue;
-      totals[kind].ms += entry.duration;
-      totals[kind].count += 1;
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return {
-    stop: () => {
-      observer.disconnect();
-      return totals;
-    },
-  };
 }
 
 async function counterTotals(metric: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, label: string): Promise<Record<string, number>> {
@@ -293,6 +267,6 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     cachedAccounts,
     accountLoads: loads,
     eventLoop: { maxDelayMs: loopDelay.max / 1e6, p99DelayMs: loopDelay.percentile(99) / 1e6, blocksOver1s },
-    gc: gcTotals,
+    gc: gcTotals.byKind,
   };
 }

@@ -6,7 +6,7 @@
  * publishes churn at a steady rate.
  */
 import { fork } from 'node:child_process';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -24,6 +24,7 @@ import type { AccountStatePort } from '../../src/ports/account-state.ts';
 import type { KeySpace } from '../../src/redis/keys.ts';
 import { sleep } from '../../src/retry.ts';
 import type { BenchNamespace } from './bench-namespace.ts';
+import { gcTotalMs, watchGc } from './gc-pauses.ts';
 import { type CallStats, createIoTracker, type IoTracker, traceOpenSearch, traceRedis } from './io-timing.ts';
 import { cpuBetween, cpuSnapshot, type MachineInfo, processCpuSeconds } from './machine.ts';
 import { fmt, progress } from './report.ts';
@@ -291,11 +292,7 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
   const pids = machine?.pids ?? {};
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  let gcMs = { total: 0, max: 0 };
-  const gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcMs = { total: gcMs.total + e.duration, max: Math.max(gcMs.max, e.duration) };
-  });
-  gcObserver.observe({ entryTypes: ['gc'] });
+  const gc = watchGc();
   const mark = async () => ({
     at: performance.now(),
     others: Object.fromEntries(Object.entries(otherPids()).map(([name, pid]) => [name, processCpuSeconds(pid)])),
@@ -323,8 +320,7 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
       const ms = now.at - a.at;
       const loopDelayMs = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
       loopDelay.reset();
-      const gcWindow = gcMs;
-      gcMs = { total: 0, max: 0 };
+      const gcWindow = gc.take();
       const cpu = cpuBetween(a.cpu, now.cpu);
       const batches = now.batches - a.batches;
       const bulk = now.bulk - a.bulk;
@@ -353,7 +349,7 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
         documents: now.documents - a.documents,
         eventLoopUtilization: performance.eventLoopUtilization(now.elu, a.elu).utilization,
         loopDelayMs,
-        gcMs: gcWindow,
+        gcMs: { total: gcTotalMs(gcWindow), max: gcWindow.maxMs },
         cores: {
           self: cpu.self / secs,
           opensearch: cpu.opensearch / secs,
@@ -374,7 +370,7 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
     },
     async stop() {
       loopDelay.disable();
-      gcObserver.disconnect();
+      gc.stop();
       await projector.stop();
       await clients.close();
     },
