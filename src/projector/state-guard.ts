@@ -152,7 +152,7 @@ export function createStateGuard(options: StateGuardOptions) {
      * was made at an older epoch fails, not only the first to see the change (the rounds of one
      * group bulk are checked one after another, decisions 56 and 60).
      */
-    async checkEpoch(written: ReadonlySet<number> = new Set()): Promise<void> {
+    async checkEpoch(written: ReadonlySet<number>): Promise<void> {
       const now = Number((await redis.hget(genKeys.identity, 'epoch')) ?? 0);
       const stale = now !== epoch || [...written].some((offset) => offset !== versionOffset(now));
       if (stale) {
