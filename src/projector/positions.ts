@@ -59,7 +59,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
    * shows them, since the readers take from the outbox what the index does not show yet (decision 47)
    */
   let pendingIntervals: OutboxClear[] = [];
-  /** when the oldest of pendingIntervals was marked */
+  /** when the oldest of pendingIntervals was marked, on the monotonic clock (a wall clock stepped back would hold them) */
   let oldestIntervalMs: number | undefined;
   /** when the oldest write not yet published was marked (for the publish stage's metric) */
   let oldestMarkMs: number | undefined;
@@ -138,7 +138,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   /** Whether the intervals waiting to leave the outbox go with the next refresh: at once without `options.intervals`. */
   function intervalsDue(force: boolean): boolean {
     if (pendingIntervals.length === 0) return false;
-    return force || !options.intervals || now() - (oldestIntervalMs ?? 0) >= options.intervals.refreshMs;
+    return force || !options.intervals || performance.now() - (oldestIntervalMs ?? 0) >= options.intervals.refreshMs;
   }
 
   /** The intervals that leave the outbox with this refresh (none while not due), with when the oldest was marked. */
@@ -261,7 +261,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
      * after the next refresh. Marked after the write returned, so any refresh that starts later shows it.
      */
     markIntervals(written: readonly OutboxClear[]): void {
-      if (written.length > 0) oldestIntervalMs ??= now();
+      if (written.length > 0) oldestIntervalMs ??= performance.now();
       for (const w of written) pendingIntervals.push(w);
       for (const wake of waiters) wake();
       waiters = [];
@@ -271,8 +271,17 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         while (!stopped) {
           if (!due(false))
             await new Promise<void>((resolve) => {
-              waiters.push(resolve);
-              setTimeout(resolve, intervalMs);
+              // A wait that times out leaves the waiters: only a mark empties them, and an idle
+              // publisher would otherwise gather one per tick, five a second, for as long as it idles.
+              const timer = setTimeout(() => {
+                waiters = waiters.filter((w) => w !== wake);
+                resolve();
+              }, intervalMs);
+              const wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+              waiters.push(wake);
             });
           const started = now();
           let took = 0;
