@@ -178,16 +178,15 @@ export async function docOps(pace: () => Promise<void>, users: readonly string[]
  * stored. Once per load, even when the outbox is empty: its confirmation takes the account off the
  * dirty set, where a commit whose reply was lost leaves it (test/unit/project-batch.test.ts).
  */
-function recoveryWrites(deps: BatchDeps, accountId: string, account: CachedAccount): { writes: AccountWrites; ops: DocOp[] } | undefined {
+async function recoveryWrites(deps: BatchDeps, pace: () => Promise<void>, accountId: string, account: CachedAccount): Promise<{ writes: AccountWrites; ops: DocOp[] } | undefined> {
   if (account.recovered) return undefined;
   const indices = deps.indices();
   const users = [...account.dirty.keys()];
+  // In turns, like a commit's (decision 61): a crash amid a big round leaves thousands of users here.
+  const userOps = await docOps(pace, users, (u) => docOp(indices.users, accountId, u, deriveUser(account.state.facts, u), account.version));
   return {
     writes: { accountId, account, recovery: true, version: account.version, users, intervalIds: [...account.intervalOutbox.keys()] },
-    ops: [
-      ...users.map((u) => docOp(indices.users, accountId, u, deriveUser(account.state.facts, u), account.version)),
-      ...[...account.intervalOutbox].map(([id, { version, json }]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json })),
-    ],
+    ops: [...userOps, ...[...account.intervalOutbox].map(([id, { version, json }]): DocOp => ({ op: 'index', index: indices.facts, id, version, doc: json }))],
   };
 }
 
@@ -460,7 +459,7 @@ async function projectAccount(
     if (!stamps.has(accountId)) stamps.set(accountId, deps.cache.stamp(accountId));
     const account = await deps.cache.get(accountId);
     try {
-      const recovery = recoveryWrites(deps, accountId, account);
+      const recovery = await recoveryWrites(deps, pace, accountId, account);
       if (recovery) await sink.add(recovery.ops);
       const appliedUpTo = account.offsets.get(field) ?? -1n;
       const fresh = events.filter((e) => e.offset > appliedUpTo);
