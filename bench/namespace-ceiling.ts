@@ -73,7 +73,7 @@ export async function runNamespaceCeiling(flags: ReturnType<typeof parseFlags<ty
     progress("spooling the live generation's documents to a file");
     const spool = await spoolDocs(
       opensearch,
-      sources.map((index) => ({ index, target: `${index}-ceiling` })),
+      sources.map((index) => ({ index, target: `${index}-ceiling`, bytes: index === indices.users })),
       join(tmpdir(), `${ns.prefix}-ceiling.spool`),
     );
     const documents = Object.fromEntries(sources.map((index, i) => [index, spool.counts[i]!]));

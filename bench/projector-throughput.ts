@@ -137,7 +137,7 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
     const spool = await spoolDocs(
       clients.opensearch,
       [
-        { index: indices.users, target: `${config.namespace}-users-ceiling` },
+        { index: indices.users, target: `${config.namespace}-users-ceiling`, bytes: true },
         { index: indices.facts, target: `${config.namespace}-facts-ceiling` },
       ],
       join(tmpdir(), `${ns.prefix}-ceiling.spool`),

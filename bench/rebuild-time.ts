@@ -229,7 +229,7 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     const spool = await spoolDocs(
       opensearch,
       [
-        { index: newIndices.users, target: `${ns.config.namespace}-users-ceiling` },
+        { index: newIndices.users, target: `${ns.config.namespace}-users-ceiling`, bytes: true },
         { index: newIndices.facts, target: `${ns.config.namespace}-facts-ceiling` },
       ],
       join(tmpdir(), `${ns.prefix}-ceiling.spool`),

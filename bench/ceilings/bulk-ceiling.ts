@@ -25,6 +25,8 @@ import { fmt, progress } from '../support/report.ts';
 export interface SpoolSource {
   index: string;
   target: string;
+  /** its documents go as their UTF-8 bytes, as the projector sends user documents (decision 61); as strings otherwise */
+  bytes?: boolean;
 }
 
 export interface Spool {
@@ -92,7 +94,7 @@ async function* scrollPages(client: Client, index: string): AsyncGenerator<{ _id
  * writeDocs sizes it, with its action line's fixed part (70 characters) rounded up.
  */
 async function* spooledChunks(spool: Spool, maxBytes: number): AsyncGenerator<DocOp[]> {
-  const targets = spool.sources.map((s) => ({ index: s.target, json: JSON.stringify(s.target) }));
+  const targets = spool.sources.map((s) => ({ index: s.target, json: JSON.stringify(s.target), bytes: s.bytes === true }));
   let chunk: DocOp[] = [];
   let bytes = 0;
   const lines = createInterface({ input: createReadStream(spool.file, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Number.POSITIVE_INFINITY });
@@ -108,7 +110,7 @@ async function* spooledChunks(spool: Spool, maxBytes: number): AsyncGenerator<Do
       chunk = [];
       bytes = 0;
     }
-    chunk.push({ op: 'index', index: target.index, id: JSON.parse(id) as string, version: 1, doc });
+    chunk.push({ op: 'index', index: target.index, id: JSON.parse(id) as string, version: 1, doc: target.bytes ? Buffer.from(doc) : doc });
     bytes += size;
   }
   if (chunk.length > 0) yield chunk;
