@@ -37,15 +37,7 @@ export interface PositionPublisherOptions {
   torn?: Pick<TornAccounts, 'atRefresh' | 'marked' | 'lifted' | 'due' | 'discard' | 'idleBroken' | 'recovered'>;
   /** told when an index holds less than was published (nothing more is published then) */
   onFault?: (fault: IntegrityFault) => void;
-  /**
-   * The fact intervals' index, refreshed beside `index()` only once the oldest interval waiting to
-   * leave the outbox has waited `refreshMs` (decision 62); without it they leave at every refresh.
-   */
-  intervals?: { index: () => string; refreshMs: number };
 }
-
-/** How long a written fact interval waits for a refresh of its index at most, by default (decision 62). */
-export const INTERVALS_REFRESH_MS = 1_000;
 
 // eslint-disable-next-line max-lines-per-function -- a factory: its methods share the state above and are each short
 export function createPositionPublisher(options: PositionPublisherOptions) {
@@ -59,8 +51,6 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
    * shows them, since the readers take from the outbox what the index does not show yet (decision 47)
    */
   let pendingIntervals: OutboxClear[] = [];
-  /** when the oldest of pendingIntervals was marked, on the monotonic clock (a wall clock stepped back would hold them) */
-  let oldestIntervalMs: number | undefined;
   /** when the oldest write not yet published was marked (for the publish stage's metric) */
   let oldestMarkMs: number | undefined;
   let stopped = false;
@@ -135,46 +125,17 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     return begun.value;
   }
 
-  /** Whether the intervals waiting to leave the outbox go with the next refresh: at once without `options.intervals`. */
-  function intervalsDue(force: boolean): boolean {
-    if (pendingIntervals.length === 0) return false;
-    return force || !options.intervals || performance.now() - (oldestIntervalMs ?? 0) >= options.intervals.refreshMs;
-  }
-
-  /** The intervals that leave the outbox with this refresh (none while not due), with when the oldest was marked. */
-  function takeIntervals(force: boolean): { taken: OutboxClear[]; markedMs?: number } {
-    if (!intervalsDue(force)) return { taken: [] };
-    const taken = { taken: pendingIntervals, ...(oldestIntervalMs !== undefined ? { markedMs: oldestIntervalMs } : {}) };
-    pendingIntervals = [];
-    oldestIntervalMs = undefined;
-    return taken;
-  }
-
-  /** Puts back what takeIntervals took, ahead of what was marked since (a failed publish). */
-  function putBackIntervals({ taken, markedMs }: { taken: OutboxClear[]; markedMs?: number }): void {
-    pendingIntervals = taken.concat(pendingIntervals);
-    if (markedMs !== undefined) oldestIntervalMs = Math.min(oldestIntervalMs ?? Infinity, markedMs);
-  }
-
-  /** Whether a publish has anything to do (a torn account's lift aside). */
-  function due(force: boolean): boolean {
-    return pending.size > 0 || pendingAccounts.size > 0 || intervalsDue(force);
-  }
-
-  /**
-   * Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was
-   * pending. `force`: the intervals marked go with this refresh however recent (a flush, the stop).
-   */
-  async function publishOnce(force = false): Promise<number> {
+  /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
+  async function publishOnce(): Promise<number> {
     await mendBroken();
-    if (!due(force) && !options.torn?.due()) return 0;
+    if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0 && !options.torn?.due()) return 0;
     let gotGate = 0;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
     let markedMs: number | undefined;
     /** the snapshot's offsets: checkpointed, then published */
     let offsets = new Map<string, bigint>();
     let accounts = new Map<string, Map<string, bigint>>();
-    let intervals: ReturnType<typeof takeIntervals> = { taken: [] };
+    let intervals: OutboxClear[] = [];
     let refresh = 0;
     /** the marked accounts this refresh shows whole */
     let lift: string[] = [];
@@ -194,7 +155,8 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         offsets = new Map([...snapshot].map(([k, v]) => [k, v.offset]));
         accounts = pendingAccounts;
         pendingAccounts = new Map();
-        intervals = takeIntervals(force);
+        intervals = pendingIntervals;
+        pendingIntervals = [];
         ({ refresh, lift } = await beginCheckedRefresh([...snapshot.keys()]));
         if (options.checkpoints) {
           // The partitions' checkpoints at their positions, and this refresh's number, which vouches
@@ -202,10 +164,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
           const ops = checkpointOps(options.checkpoints.indices(), publishedGuard(offsets, refresh));
           await writeDocs(opensearch, ops, options.checkpoints.requireAlias ? { requireAlias: true } : {});
         }
-        // The intervals' index only when intervals leave the outbox with this refresh: its readers
-        // take from the outbox what it does not show yet (decision 47), and its refresh costs as
-        // much of OpenSearch as a small refresh of the users' (decision 62).
-        await refreshIndices(opensearch, intervals.taken.length > 0 && options.intervals ? `${options.index()},${options.intervals.index()}` : options.index());
+        await refreshIndices(opensearch, options.index());
       });
       // Sealed before any position of this refresh is published: a reader that reads a position and
       // then the sealed number compares the index with a refresh at or past the one that published it.
@@ -220,7 +179,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         throw error;
       });
       options.torn?.lifted(lift);
-      if (intervals.taken.length > 0 && current()) await store.clearOutboxes(intervals.taken);
+      if (intervals.length > 0 && current()) await store.clearOutboxes(intervals);
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
       if (markedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'publish' }, (now() - markedMs) / 1000);
@@ -232,7 +191,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         if (!cur || cur.offset < v.offset) pending.set(field, v);
       }
       markAccounts(accounts);
-      putBackIntervals(intervals);
+      pendingIntervals = intervals.concat(pendingIntervals);
       if (markedMs !== undefined) oldestMarkMs = Math.min(oldestMarkMs ?? Infinity, markedMs);
       throw error;
     }
@@ -261,7 +220,6 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
      * after the next refresh. Marked after the write returned, so any refresh that starts later shows it.
      */
     markIntervals(written: readonly OutboxClear[]): void {
-      if (written.length > 0) oldestIntervalMs ??= performance.now();
       for (const w of written) pendingIntervals.push(w);
       for (const wake of waiters) wake();
       waiters = [];
@@ -269,7 +227,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     start(): void {
       loop = (async () => {
         while (!stopped) {
-          if (!due(false))
+          if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0)
             await new Promise<void>((resolve) => {
               // A wait that times out leaves the waiters: only a mark empties them, and an idle
               // publisher would otherwise gather one per tick, five a second, for as long as it idles.
@@ -320,18 +278,17 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       pendingAccounts = new Map();
       // Left in the outbox (Redis may have come back older): a later load of the account writes them again.
       pendingIntervals = [];
-      oldestIntervalMs = undefined;
     },
-    /** Publishes what is pending now, the intervals marked included (used at shutdown). */
+    /** Publishes what is pending now (used at shutdown). */
     async flush(): Promise<void> {
-      await publishOnce(true);
+      await publishOnce();
     },
     async stop(): Promise<void> {
       stopped = true;
       for (const wake of waiters) wake();
       waiters = [];
       await loop;
-      await publishOnce(true).catch((error) => logger.warn({ err: error }, 'last position publish failed'));
+      await publishOnce().catch((error) => logger.warn({ err: error }, 'last position publish failed'));
     },
   };
 }

@@ -32,7 +32,7 @@ import { type Consumed, type Lanes, type Raise, type Round, createLanes } from '
 import { lightAccounts } from './light-accounts.ts';
 import { catchingUpAccounts } from './catching-up.ts';
 import { type BatchControl, createPatience } from './patience.ts';
-import { INTERVALS_REFRESH_MS, createPositionPublisher } from './positions.ts';
+import { createPositionPublisher } from './positions.ts';
 import { createTornAccounts } from './torn-accounts.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
 import { RepairNeeded, createStateGuard } from './state-guard.ts';
@@ -214,8 +214,7 @@ export function createProjector(deps: ProjectorDeps) {
     torn,
     onFault: (f) => enterFault(f),
     opensearch,
-    index: () => targets.users,
-    intervals: { index: () => targets.facts, refreshMs: INTERVALS_REFRESH_MS },
+    index: () => `${targets.users},${targets.facts}`,
     checkpoints: { indices: () => [targets.users, targets.facts], requireAlias: deps.writeTargets !== undefined },
     store,
     intervalMs: deps.publishIntervalMs ?? config.publishIntervalMs ?? 200,

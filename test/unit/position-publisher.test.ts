@@ -1,5 +1,5 @@
 import type { Client } from '@opensearch-project/opensearch';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IntegrityFault } from '../../src/integrity/fault.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createPositionPublisher } from '../../src/projector/positions.ts';
@@ -231,50 +231,5 @@ describe('the position publisher and an index that went back in time', () => {
     expect(error).toBeInstanceOf(IntegrityFault);
     expect((error as IntegrityFault).code).toBe('index_behind');
     expect(await store.positions()).toEqual(new Map([['access.roles.v1:0', 40n]]));
-  });
-});
-
-describe('the position publisher and the fact intervals’ index (decision 62)', () => {
-  /** The publisher with its loop running against an OpenSearch client that records which indices each refresh named. */
-  async function running(refreshMs: number) {
-    const store = createAccountStateTwin();
-    const refreshed: { index: string; at: number }[] = [];
-    const opensearch = {
-      indices: {
-        refresh: async ({ index }: { index: string }) => {
-          refreshed.push({ index, at: Date.now() });
-          return { body: { _shards: { total: 1, successful: 1, failed: 0 } } };
-        },
-      },
-    } as unknown as Client;
-    const version = await commitInterval(store);
-    const publisher = createPositionPublisher({ opensearch, index: () => 'users', intervals: { index: () => 'facts', refreshMs }, store, intervalMs: 10, logger: silentLogger() });
-    return { store, refreshed, publisher, written: [{ accountId: 'acc_a', version, userIds: [], intervalIds: ['iv_1'] }] };
-  }
-
-  it('refreshes the facts index only once an interval has waited its time, and clears the interval from the outbox only then', async () => {
-    const { store, refreshed, publisher, written } = await running(300);
-    const marked = Date.now();
-    publisher.markIntervals(written);
-    publisher.mark('access.roles.v1:0', 41n, 0);
-    publisher.start();
-    await vi.waitFor(() => expect(refreshed.length).toBeGreaterThan(0));
-    // The position is published at once, with the users' index alone; the interval stays in the outbox.
-    expect(refreshed[0]!.index).toBe('users');
-    await vi.waitFor(() => expect(store.positions()).resolves.toEqual(new Map([['access.roles.v1:0', 41n]])));
-    expect(await store.dirtyAccounts()).toEqual(['acc_a']);
-    await vi.waitFor(() => expect(store.dirtyAccounts()).resolves.toEqual([]), { timeout: 3_000 });
-    await publisher.stop();
-    const withFacts = refreshed.filter((r) => r.index === 'users,facts');
-    expect(withFacts).toHaveLength(1);
-    expect(withFacts[0]!.at - marked).toBeGreaterThanOrEqual(300);
-  });
-
-  it('a flush takes the intervals however recent', async () => {
-    const { store, refreshed, publisher, written } = await running(60_000);
-    publisher.markIntervals(written);
-    await publisher.flush();
-    expect(refreshed.map((r) => r.index)).toEqual(['users,facts']);
-    expect(await store.dirtyAccounts()).toEqual([]);
   });
 });
