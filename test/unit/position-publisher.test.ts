@@ -40,25 +40,6 @@ function setup(torn?: TornAccounts) {
   return { store, publisher, refreshing, published };
 }
 
-/** Commits one fact interval of acc_a into the store's outbox; returns the account's version. */
-async function commitInterval(store: ReturnType<typeof createAccountStateTwin>): Promise<number> {
-  const version = await store.commit({
-    accountId: 'acc_a',
-    expectedVersion: 0,
-    partition: 'access.roles.v1:0',
-    lastOffset: 41n,
-    changes: [],
-    seen: [],
-    newestMs: 0,
-    pruneBeforeMs: -1e301,
-    counterDeltas: new Map(),
-    dirtyUsers: [],
-    intervalJson: new Map([['iv_1', '{"user_id":"u_1"}']]),
-    rawChanges: new Map(),
-  });
-  return version!;
-}
-
 describe('the position publisher and a discard (the rollback repair)', () => {
   it('publishes what was marked once its refresh is done', async () => {
     const { store, publisher, published } = setup();
@@ -85,8 +66,21 @@ describe('the position publisher and a discard (the rollback repair)', () => {
 
   it('leaves in the outbox the fact intervals marked before a discard that came while its refresh ran', async () => {
     const { store, publisher, refreshing } = setup();
-    const version = await commitInterval(store);
-    publisher.markIntervals([{ accountId: 'acc_a', version, userIds: [], intervalIds: ['iv_1'] }]);
+    const version = await store.commit({
+      accountId: 'acc_a',
+      expectedVersion: 0,
+      partition: 'access.roles.v1:0',
+      lastOffset: 41n,
+      changes: [],
+      seen: [],
+      newestMs: 0,
+      pruneBeforeMs: -1e301,
+      counterDeltas: new Map(),
+      dirtyUsers: [],
+      intervalJson: new Map([['iv_1', '{"user_id":"u_1"}']]),
+      rawChanges: new Map(),
+    });
+    publisher.markIntervals([{ accountId: 'acc_a', version: version!, userIds: [], intervalIds: ['iv_1'] }]);
     const publish = publisher.flush();
     const refresh = await refreshing(1);
     publisher.discard();
