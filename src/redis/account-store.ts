@@ -3,14 +3,15 @@
  * ids, counters, outbox and applied offsets of each account. Reads give a consistent snapshot (MULTI); a batch commits in one Lua script,
  * guarded by the account version so that two projectors never interleave writes to one account.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
-import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
+import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear, RefreshPublish } from '../ports/account-state.ts';
 import { AppError } from '../errors.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
 import { subjectMember } from '../records/fact-intervals.ts';
 import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
+import { defineScripts, queueScript, runScript } from './script.ts';
 
 type MultiResult = [Error | null, unknown][] | null;
 
@@ -27,13 +28,17 @@ export function unwrap(results: MultiResult): unknown[] {
 export function createAccountStore(redis: Redis, space: KeySpace, options: AccountStateOptions = {}): AccountStatePort {
   const gen = generationKeys(space);
   const fence = options.fence ?? (() => undefined);
+  // Before any pipeline is made: a pipeline has the script commands its client had then.
+  defineScripts(redis, [BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS]);
 
-  /** Raises the offsets of a positions hash, never lowering one (two projectors may publish around a rebalance). */
-  async function raise(hash: string, positions: ReadonlyMap<string, bigint>): Promise<void> {
-    if (positions.size === 0) return;
+  /**
+   * Queues the raise of a positions hash's fields (`prefix` + `<topic>:<partition>`), never lowering
+   * one (two projectors may publish around a rebalance); nothing when there is none.
+   */
+  function queueRaise(pipeline: ChainableCommander, hash: string, positions: ReadonlyMap<string, bigint>, prefix = ''): ChainableCommander {
     const args: string[] = [];
-    for (const [field, offset] of positions) args.push(field, offset.toString());
-    await redis.call('EVAL', [RAISE_POSITIONS, 1, hash].concat(args));
+    for (const [field, offset] of positions) args.push(`${prefix}${field}`, offset.toString());
+    return args.length === 0 ? pipeline : queueScript(pipeline, RAISE_POSITIONS, [hash, args]);
   }
 
   return {
@@ -104,14 +109,12 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       // order), so a crash right after it still finds the account; a stale entry costs one empty
       // flush. Arguments go as one array (ioredis flattens it): a spread of a large batch would
       // overflow the stack.
-      const [, , result] = unwrap(
-        await redis
-          .pipeline()
-          .sadd(gen.accounts, c.accountId)
-          .sadd(gen.dirtyAccounts, c.accountId)
-          .call('EVAL', [COMMIT_BATCH, 7, k.facts, k.seen, k.meta, k.dirty, k.intervalOutbox, k.rawFacts, k.rawSubjects].concat(args))
-          .exec(),
-      ) as [unknown, unknown, number];
+      const pipeline = redis.pipeline().sadd(gen.accounts, c.accountId).sadd(gen.dirtyAccounts, c.accountId);
+      const [, , result] = unwrap(await queueScript(pipeline, COMMIT_BATCH, [k.facts, k.seen, k.meta, k.dirty, k.intervalOutbox, k.rawFacts, k.rawSubjects, args]).exec()) as [
+        unknown,
+        unknown,
+        number,
+      ];
       return result < 0 ? null : result;
     },
 
@@ -127,7 +130,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       for (const c of cleared) {
         const k = accountKeys(space, c.accountId);
         // One array (ioredis flattens it): any number of ids without a spread.
-        pipeline.call('EVAL', [CLEAR_OUTBOX, 2, k.dirty, k.intervalOutbox, c.version, c.userIds.length].concat(c.userIds, c.intervalIds));
+        queueScript(pipeline, CLEAR_OUTBOX, [k.dirty, k.intervalOutbox, c.version, c.userIds.length, c.userIds, c.intervalIds]);
       }
       const left = unwrap(await pipeline.exec()).map(Number);
       const clean = [...new Set(cleared.filter((_, i) => left[i] === 0).map((c) => c.accountId))];
@@ -156,23 +159,6 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       return (await redis.smembers(gen.accounts)).sort();
     },
 
-    /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
-    raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
-      return raise(gen.positions, positions);
-    },
-
-    /** In each account's meta hash, as `s:<topic>:<partition>` (beside its applied `off:` offsets). */
-    async raiseAccountPositions(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): Promise<void> {
-      if (byAccount.size === 0) return;
-      const pipeline = redis.pipeline();
-      for (const [accountId, positions] of byAccount) {
-        const args: string[] = [];
-        for (const [field, offset] of positions) args.push(`${SEARCHABLE_PREFIX}${field}`, offset.toString());
-        if (args.length > 0) pipeline.eval(RAISE_POSITIONS, 1, accountKeys(space, accountId).meta, ...args);
-      }
-      unwrap(await pipeline.exec());
-    },
-
     async accountPositions(accountId: string): Promise<Map<string, bigint>> {
       return offsetsIn(await redis.hgetall(accountKeys(space, accountId).meta), SEARCHABLE_PREFIX);
     },
@@ -188,7 +174,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       fence();
       const args: string[] = [];
       for (const [field, { from, to }] of ranges) args.push(field, from.toString(), to.toString());
-      const gap = (await redis.call('EVAL', [RAISE_APPLIED, 1, gen.applied].concat(args))) as string;
+      const gap = (await runScript(redis, RAISE_APPLIED, [gen.applied, args])) as string;
       if (gap) throw new AppError('store_conflict', appliedGapMessage(gap), { retriable: true });
     },
 
@@ -196,21 +182,26 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     async beginRefresh(torn?: ReadonlyMap<string, number>): Promise<number> {
       if (!torn || torn.size === 0) return redis.incr(gen.refreshing);
       const args = [...torn].flatMap(([accountId, partition]) => [accountId, String(partition)]);
-      return Number(await redis.call('EVAL', [BEGIN_REFRESH, 3, gen.refreshing, gen.torn, gen.tornPartitions].concat(args)));
-    },
-
-    async sealRefresh(n: number): Promise<void> {
-      await redis.call('EVAL', [RAISE_COUNTER, 1, gen.sealed, String(n)]);
+      return Number(await runScript(redis, BEGIN_REFRESH, [gen.refreshing, gen.torn, gen.tornPartitions, args]));
     },
 
     async sealedRefresh(): Promise<number> {
       return Number((await redis.get(gen.sealed)) ?? 0);
     },
 
-    /** Refresh `n`'s positions are published (`refreshed` only ever goes up). */
-    async endRefresh(n: number, whole?: readonly string[]): Promise<void> {
-      if (!whole || whole.length === 0) await redis.call('EVAL', [RAISE_COUNTER, 1, gen.refreshed, String(n)]);
-      else await redis.call('EVAL', [END_REFRESH, 3, gen.refreshed, gen.torn, gen.tornPartitions, String(n), ...whole]);
+    /**
+     * One pipeline: Redis runs its commands in order, and a connection lost midway runs a prefix of
+     * them. The accounts' own positions are in each account's meta hash, as `s:<topic>:<partition>`
+     * (beside its applied `off:` offsets).
+     */
+    async publishRefresh(p: RefreshPublish): Promise<void> {
+      const pipeline = redis.pipeline();
+      if (p.seal) queueScript(pipeline, RAISE_COUNTER, [gen.sealed, p.n]);
+      if (p.positions) queueRaise(pipeline, gen.positions, p.positions);
+      for (const [accountId, positions] of p.accounts ?? []) queueRaise(pipeline, accountKeys(space, accountId).meta, positions, SEARCHABLE_PREFIX);
+      if (p.whole.length === 0) queueScript(pipeline, RAISE_COUNTER, [gen.refreshed, p.n]);
+      else queueScript(pipeline, END_REFRESH, [gen.refreshed, gen.torn, gen.tornPartitions, p.n, p.whole]);
+      unwrap(await pipeline.exec());
     },
 
     async tornAccounts(): Promise<Map<string, number>> {
