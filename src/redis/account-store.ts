@@ -3,14 +3,14 @@
  * ids, counters, outbox and applied offsets of each account. Reads give a consistent snapshot (MULTI); a batch commits in one Lua script,
  * guarded by the account version so that two projectors never interleave writes to one account.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear, RefreshPublish } from '../ports/account-state.ts';
 import { AppError } from '../errors.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
 import { subjectMember } from '../records/fact-intervals.ts';
-import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
+import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, PUBLISH_REFRESH, RAISE_APPLIED } from './scripts.ts';
 import { defineScripts, queueScript, runScript } from './script.ts';
 
 type MultiResult = [Error | null, unknown][] | null;
@@ -29,17 +29,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
   const gen = generationKeys(space);
   const fence = options.fence ?? (() => undefined);
   // Before any pipeline is made: a pipeline has the script commands its client had then.
-  defineScripts(redis, [BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS]);
-
-  /**
-   * Queues the raise of a positions hash's fields (`prefix` + `<topic>:<partition>`), never lowering
-   * one (two projectors may publish around a rebalance); nothing when there is none.
-   */
-  function queueRaise(pipeline: ChainableCommander, hash: string, positions: ReadonlyMap<string, bigint>, prefix = ''): ChainableCommander {
-    const args: string[] = [];
-    for (const [field, offset] of positions) args.push(`${prefix}${field}`, offset.toString());
-    return args.length === 0 ? pipeline : queueScript(pipeline, RAISE_POSITIONS, [hash, args]);
-  }
+  defineScripts(redis, [BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED]);
 
   return {
     /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
@@ -189,19 +179,20 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       return Number((await redis.get(gen.sealed)) ?? 0);
     },
 
-    /**
-     * One pipeline: Redis runs its commands in order, and a connection lost midway runs a prefix of
-     * them. The accounts' own positions are in each account's meta hash, as `s:<topic>:<partition>`
-     * (beside its applied `off:` offsets).
-     */
+    /** One script (PUBLISH_REFRESH). The accounts' own positions are in each account's meta hash, as `s:<topic>:<partition>` (beside its applied `off:` offsets). */
     async publishRefresh(p: RefreshPublish): Promise<void> {
-      const pipeline = redis.pipeline();
-      if (p.seal) queueScript(pipeline, RAISE_COUNTER, [gen.sealed, p.n]);
-      if (p.positions) queueRaise(pipeline, gen.positions, p.positions);
-      for (const [accountId, positions] of p.accounts ?? []) queueRaise(pipeline, accountKeys(space, accountId).meta, positions, SEARCHABLE_PREFIX);
-      if (p.whole.length === 0) queueScript(pipeline, RAISE_COUNTER, [gen.refreshed, p.n]);
-      else queueScript(pipeline, END_REFRESH, [gen.refreshed, gen.torn, gen.tornPartitions, p.n, p.whole]);
-      unwrap(await pipeline.exec());
+      const accounts = [...(p.accounts ?? [])];
+      const args: (string | number)[] = [p.n, p.seal ? 1 : 0];
+      const pushPositions = (positions: ReadonlyMap<string, bigint>, prefix: string) => {
+        args.push(positions.size);
+        for (const [field, offset] of positions) args.push(`${prefix}${field}`, offset.toString());
+      };
+      pushPositions(p.positions ?? new Map(), '');
+      for (const [, positions] of accounts) pushPositions(positions, SEARCHABLE_PREFIX);
+      args.push(p.whole.length);
+      for (const accountId of p.whole) args.push(accountId);
+      const keys = [gen.sealed, gen.positions, gen.refreshed, gen.torn, gen.tornPartitions, ...accounts.map(([accountId]) => accountKeys(space, accountId).meta)];
+      await runScript(redis, PUBLISH_REFRESH, [keys.length, keys, args]);
     },
 
     async tornAccounts(): Promise<Map<string, number>> {

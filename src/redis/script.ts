@@ -1,8 +1,10 @@
 /**
  * Lua scripts sent by their SHA1 (decision 63). ioredis's `defineCommand` sends a script's body
- * with EVAL the first time a connection runs it, and EVALSHA after; a NOSCRIPT reply (a Redis that
- * restarted or flushed its scripts) makes it send the body again. A commit's script is 1.6 KB: sent
- * with every commit, it was most of what a small account's commit sent Redis.
+ * with EVAL the first time a connection runs it (a reconnection is a new connection), and EVALSHA
+ * after; a NOSCRIPT reply (scripts flushed, or evicted: Redis 7.4 evicts scripts loaded by EVAL)
+ * makes it send the body again, on its own. In a pipeline that resend comes after the pipeline's
+ * other commands ran: where the order of two steps matters, they are one script. A commit's script
+ * is 1.6 KB: sent with every commit, it was a good part of what a small account's commit sent Redis.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 

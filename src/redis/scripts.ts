@@ -73,22 +73,6 @@ return redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2])
 };
 
 /**
- * Raise positions, never lower them (two projectors may publish for the same partition around a
- * rebalance). KEYS: positions. ARGV: (field, offset)*.
- */
-export const RAISE_POSITIONS: LuaScript = {
-  name: 'aiRaisePositions',
-  keys: 1,
-  lua: `
-for i = 1, #ARGV, 2 do
-  local cur = redis.call('HGET', KEYS[1], ARGV[i])
-  if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-end
-return 1
-`,
-};
-
-/**
  * Raise applied positions, but only where the raise continues the partition: a batch from offset
  * F may raise a partition whose applied offset is at least F - 1. Checked for every field before
  * any is set; returns the first field that would jump a gap (nothing set), or '' when all were
@@ -143,21 +127,42 @@ return redis.call('INCR', KEYS[1])
 };
 
 /**
- * A refresh's positions are published (`refreshed` raised to ARGV[1]) and the marks of the accounts
- * it shows whole again are lifted (their count made even), in one step.
- * KEYS: refreshed, torn, torn partitions. ARGV: n, account*.
+ * A refresh is published, in one step (decision 63): sealed (when ARGV[2] is 1), its positions and
+ * the accounts' own raised, never lowered (two projectors may publish for the same partition around
+ * a rebalance), the marks of the accounts it shows whole lifted (their count made even), and
+ * `refreshed` raised to it. One script and not a pipeline of several: ioredis resends a script that
+ * Redis answered NOSCRIPT after the rest of the pipeline ran, so a pipeline could raise positions
+ * before the seal that vouches for them.
+ * KEYS: sealed, positions, refreshed, torn, torn partitions, then the meta hash of each account.
+ * ARGV: n, seal, nPositions, (field, offset)*, then per account nFields, (field, offset)*, then nWhole, account*.
  */
-export const END_REFRESH: LuaScript = {
-  name: 'aiEndRefresh',
-  keys: 3,
+export const PUBLISH_REFRESH: LuaScript = {
+  name: 'aiPublishRefresh',
   lua: `
-for i = 2, #ARGV do
-  local n = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
-  if n % 2 == 1 then redis.call('HSET', KEYS[2], ARGV[i], n + 1) end
-  redis.call('HDEL', KEYS[3], ARGV[i])
+local n = tonumber(ARGV[1])
+local function raise(hash, i)
+  local count = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, count do
+    local cur = redis.call('HGET', hash, ARGV[i])
+    if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', hash, ARGV[i], ARGV[i + 1]) end
+    i = i + 2
+  end
+  return i
 end
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+local function counter(key)
+  if tonumber(redis.call('GET', key) or '0') < n then redis.call('SET', key, n) end
+end
+if ARGV[2] == '1' then counter(KEYS[1]) end
+local i = raise(KEYS[2], 3)
+for k = 6, #KEYS do i = raise(KEYS[k], i) end
+local whole = tonumber(ARGV[i]); i = i + 1
+for _ = 1, whole do
+  local c = tonumber(redis.call('HGET', KEYS[4], ARGV[i]) or '0')
+  if c % 2 == 1 then redis.call('HSET', KEYS[4], ARGV[i], c + 1) end
+  redis.call('HDEL', KEYS[5], ARGV[i])
+  i = i + 1
+end
+counter(KEYS[3])
 return 1
 `,
 };
