@@ -26,7 +26,6 @@ import { seqLimit } from '../records/fact-intervals.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
 import { type KeySpace, generationKeys } from '../redis/keys.ts';
 import { LIFT_ALL, RAISE_COUNTER } from '../redis/scripts.ts';
-import { runScript } from '../redis/script.ts';
 import { REFRESH_FIELD, readCheckpoints } from './checkpoints.ts';
 import { readRepair, writeRepair } from './repair-state.ts';
 import { versionOffset } from './versions.ts';
@@ -70,7 +69,7 @@ export async function repairRollback(deps: RollbackRepairDeps, reason: string, t
   }
   await refreshIndices(opensearch, indexList(indices).join(','));
   // Every account is whole in the index now: no mark of a part-written round stands (decision 59).
-  await runScript(redis, LIFT_ALL, [generationKeys(space).torn, generationKeys(space).tornPartitions]);
+  await redis.eval(LIFT_ALL, 2, generationKeys(space).torn, generationKeys(space).tornPartitions);
   await writeRepair(redis, space.namespace, { phase: 'replaying', heartbeat_at: new Date().toISOString() });
   logger.info({ accounts: done, seconds: (Date.now() - started) / 1000, epoch: plan.epoch }, 'OpenSearch holds what Redis holds again; replaying the lost events');
   return plan.epoch;
@@ -100,7 +99,7 @@ async function raiseRefreshNumber(redis: Redis, space: KeySpace, opensearch: Cli
     const held = (await readCheckpoints(opensearch, index, [REFRESH_FIELD])).get(REFRESH_FIELD) ?? 0n;
     if (held > highest) highest = held;
   }
-  await runScript(redis, RAISE_COUNTER, [generationKeys(space).refreshing, highest.toString()]);
+  await redis.eval(RAISE_COUNTER, 1, generationKeys(space).refreshing, highest.toString());
 }
 
 /** The plan of a repair: resumed from the marker when one is under way for this generation. */

@@ -59,20 +59,6 @@ export interface OutboxClear {
   intervalIds: readonly string[];
 }
 
-/** What publishes a refresh (AccountStatePort.publishRefresh). */
-export interface RefreshPublish {
-  /** the refresh's number (from beginRefresh) */
-  n: number;
-  /** whether its checkpoints were written: then it is sealed */
-  seal: boolean;
-  /** the searchable positions it publishes; none when it publishes none */
-  positions?: ReadonlyMap<string, bigint>;
-  /** the accounts' own searchable positions it publishes */
-  accounts?: ReadonlyMap<string, ReadonlyMap<string, bigint>>;
-  /** the marked accounts it shows whole: their marks are lifted */
-  whole: readonly string[];
-}
-
 export interface AccountStateOptions {
   /**
    * Called (synchronously) before every read of an account and every commit: the projector throws
@@ -99,6 +85,14 @@ export interface AccountStatePort {
   dirtyAmong(accountIds: readonly string[]): Promise<Set<string>>;
   /** Every account of the generation, sorted. */
   accounts(): Promise<string[]>;
+  /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
+  raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void>;
+  /**
+   * Publishes accounts' own searchable positions (account -> `<topic>:<partition>` -> offset: every
+   * event of the account up to the offset is written and refreshed), only ever raising them. An
+   * account's answers reflect the further of these and the generation's positions (decision 34).
+   */
+  raiseAccountPositions(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): Promise<void>;
   /** An account's own searchable positions. */
   accountPositions(accountId: string): Promise<Map<string, bigint>>;
   /** Publishes applied positions; throws (raising nothing) when a range does not continue its partition. */
@@ -109,20 +103,18 @@ export interface AccountStatePort {
    */
   beginRefresh(torn?: ReadonlyMap<string, number>): Promise<number>;
   /**
-   * A refresh is published, in one round trip and in this order (decision 63):
-   * 1. sealed, when `seal`: its checkpoints are in every index of the generation (`sealed` only
-   *    ever goes up), before any of its positions is published, so that a reader that reads
-   *    positions and then `sealed` holds a refresh number the index must have reached (decision 35);
-   * 2. its searchable positions (`<topic>:<partition>` -> offset) and the accounts' own (account ->
-   *    `<topic>:<partition>` -> offset: every event of the account up to it is written and
-   *    refreshed; an account's answers reflect the further of these and the generation's, decision
-   *    34) raised, never lowered;
-   * 3. ended: `refreshed` raised to `n`, and the marks of the accounts in `whole` lifted (it shows them whole).
-   * A failure may leave some of these done (a lost reply).
+   * Refresh `n`'s checkpoints are in every index of the generation (`sealed` only ever goes up);
+   * called before its positions are published, so a reader that reads positions and then `sealed`
+   * holds a refresh number the index must have reached (decision 35).
    */
-  publishRefresh(p: RefreshPublish): Promise<void>;
+  sealRefresh(n: number): Promise<void>;
   /** The number of the last sealed refresh (0 when none). */
   sealedRefresh(): Promise<number>;
+  /**
+   * Refresh `n`'s positions are published (`refreshed` only ever goes up), and the marks of the
+   * accounts in `whole` are lifted in the same step: it shows them whole.
+   */
+  endRefresh(n: number, whole?: readonly string[]): Promise<void>;
   /** The accounts marked as possibly part-written (decision 59), and their partitions. */
   tornAccounts(): Promise<Map<string, number>>;
   /** Searchable positions. */

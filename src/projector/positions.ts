@@ -166,24 +166,21 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
         }
         await refreshIndices(opensearch, options.index());
       });
-      // In one round trip (decision 63), in this order: sealed before any position of this refresh
-      // is published (a reader that reads a position and then the sealed number compares the index
-      // with a refresh at or past the one that published it); the positions raised; the refresh
-      // ended. A discard since the snapshot (a rollback repair lowers the positions next, on the
-      // same connection): raising them now would vouch for writes the repair undoes. Checked right
-      // before the step is sent, so a raise sent is one Redis runs before the repair's.
-      await store
-        .publishRefresh({ n: refresh, seal: options.checkpoints !== undefined, ...(current() ? { positions: offsets, accounts } : {}), whole: lift })
-        .catch((error: unknown) => {
-          // The lifts may have run (a lost reply): what is marked is set again next time.
-          options.torn?.discard();
-          throw error;
-        });
+      // Sealed before any position of this refresh is published: a reader that reads a position and
+      // then the sealed number compares the index with a refresh at or past the one that published it.
+      if (options.checkpoints) await store.sealRefresh(refresh);
+      // A discard since the snapshot (a rollback repair lowers the positions next, on the same
+      // connection): raising them now would vouch for writes the repair undoes. Checked right
+      // before each command is sent, so a raise sent is one Redis runs before the repair's.
+      if (current()) await Promise.all([store.raisePositions(offsets), store.raiseAccountPositions(accounts)]);
+      await store.endRefresh(refresh, lift).catch((error: unknown) => {
+        // The lifts may have run (a lost reply): what is marked is set again next time.
+        options.torn?.discard();
+        throw error;
+      });
       options.torn?.lifted(lift);
-      // Published: the time the next publish waits is counted up to here. Clearing the outbox is
-      // Redis's work alone, and leaves nothing unpublished.
-      const at = now();
       if (intervals.length > 0 && current()) await store.clearOutboxes(intervals);
+      const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
       if (markedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'publish' }, (now() - markedMs) / 1000);
       return at - gotGate;

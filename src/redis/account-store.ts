@@ -5,13 +5,12 @@
  */
 import type { Redis } from 'ioredis';
 import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
-import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear, RefreshPublish } from '../ports/account-state.ts';
+import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
 import { AppError } from '../errors.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
 import { subjectMember } from '../records/fact-intervals.ts';
-import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, PUBLISH_REFRESH, RAISE_APPLIED } from './scripts.ts';
-import { defineScripts, queueScript, runScript } from './script.ts';
+import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
 type MultiResult = [Error | null, unknown][] | null;
 
@@ -28,8 +27,14 @@ export function unwrap(results: MultiResult): unknown[] {
 export function createAccountStore(redis: Redis, space: KeySpace, options: AccountStateOptions = {}): AccountStatePort {
   const gen = generationKeys(space);
   const fence = options.fence ?? (() => undefined);
-  // Before any pipeline is made: a pipeline has the script commands its client had then.
-  defineScripts(redis, [BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, RAISE_APPLIED]);
+
+  /** Raises the offsets of a positions hash, never lowering one (two projectors may publish around a rebalance). */
+  async function raise(hash: string, positions: ReadonlyMap<string, bigint>): Promise<void> {
+    if (positions.size === 0) return;
+    const args: string[] = [];
+    for (const [field, offset] of positions) args.push(field, offset.toString());
+    await redis.call('EVAL', [RAISE_POSITIONS, 1, hash].concat(args));
+  }
 
   return {
     /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
@@ -99,12 +104,14 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       // order), so a crash right after it still finds the account; a stale entry costs one empty
       // flush. Arguments go as one array (ioredis flattens it): a spread of a large batch would
       // overflow the stack.
-      const pipeline = redis.pipeline().sadd(gen.accounts, c.accountId).sadd(gen.dirtyAccounts, c.accountId);
-      const [, , result] = unwrap(await queueScript(pipeline, COMMIT_BATCH, [k.facts, k.seen, k.meta, k.dirty, k.intervalOutbox, k.rawFacts, k.rawSubjects, args]).exec()) as [
-        unknown,
-        unknown,
-        number,
-      ];
+      const [, , result] = unwrap(
+        await redis
+          .pipeline()
+          .sadd(gen.accounts, c.accountId)
+          .sadd(gen.dirtyAccounts, c.accountId)
+          .call('EVAL', [COMMIT_BATCH, 7, k.facts, k.seen, k.meta, k.dirty, k.intervalOutbox, k.rawFacts, k.rawSubjects].concat(args))
+          .exec(),
+      ) as [unknown, unknown, number];
       return result < 0 ? null : result;
     },
 
@@ -120,7 +127,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       for (const c of cleared) {
         const k = accountKeys(space, c.accountId);
         // One array (ioredis flattens it): any number of ids without a spread.
-        queueScript(pipeline, CLEAR_OUTBOX, [k.dirty, k.intervalOutbox, c.version, c.userIds.length, c.userIds, c.intervalIds]);
+        pipeline.call('EVAL', [CLEAR_OUTBOX, 2, k.dirty, k.intervalOutbox, c.version, c.userIds.length].concat(c.userIds, c.intervalIds));
       }
       const left = unwrap(await pipeline.exec()).map(Number);
       const clean = [...new Set(cleared.filter((_, i) => left[i] === 0).map((c) => c.accountId))];
@@ -149,6 +156,23 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       return (await redis.smembers(gen.accounts)).sort();
     },
 
+    /** Publishes searchable positions (`<topic>:<partition>` -> offset), only ever raising them. */
+    raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
+      return raise(gen.positions, positions);
+    },
+
+    /** In each account's meta hash, as `s:<topic>:<partition>` (beside its applied `off:` offsets). */
+    async raiseAccountPositions(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): Promise<void> {
+      if (byAccount.size === 0) return;
+      const pipeline = redis.pipeline();
+      for (const [accountId, positions] of byAccount) {
+        const args: string[] = [];
+        for (const [field, offset] of positions) args.push(`${SEARCHABLE_PREFIX}${field}`, offset.toString());
+        if (args.length > 0) pipeline.eval(RAISE_POSITIONS, 1, accountKeys(space, accountId).meta, ...args);
+      }
+      unwrap(await pipeline.exec());
+    },
+
     async accountPositions(accountId: string): Promise<Map<string, bigint>> {
       return offsetsIn(await redis.hgetall(accountKeys(space, accountId).meta), SEARCHABLE_PREFIX);
     },
@@ -164,7 +188,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       fence();
       const args: string[] = [];
       for (const [field, { from, to }] of ranges) args.push(field, from.toString(), to.toString());
-      const gap = (await runScript(redis, RAISE_APPLIED, [gen.applied, args])) as string;
+      const gap = (await redis.call('EVAL', [RAISE_APPLIED, 1, gen.applied].concat(args))) as string;
       if (gap) throw new AppError('store_conflict', appliedGapMessage(gap), { retriable: true });
     },
 
@@ -172,27 +196,21 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     async beginRefresh(torn?: ReadonlyMap<string, number>): Promise<number> {
       if (!torn || torn.size === 0) return redis.incr(gen.refreshing);
       const args = [...torn].flatMap(([accountId, partition]) => [accountId, String(partition)]);
-      return Number(await runScript(redis, BEGIN_REFRESH, [gen.refreshing, gen.torn, gen.tornPartitions, args]));
+      return Number(await redis.call('EVAL', [BEGIN_REFRESH, 3, gen.refreshing, gen.torn, gen.tornPartitions].concat(args)));
+    },
+
+    async sealRefresh(n: number): Promise<void> {
+      await redis.call('EVAL', [RAISE_COUNTER, 1, gen.sealed, String(n)]);
     },
 
     async sealedRefresh(): Promise<number> {
       return Number((await redis.get(gen.sealed)) ?? 0);
     },
 
-    /** One script (PUBLISH_REFRESH). The accounts' own positions are in each account's meta hash, as `s:<topic>:<partition>` (beside its applied `off:` offsets). */
-    async publishRefresh(p: RefreshPublish): Promise<void> {
-      const accounts = [...(p.accounts ?? [])];
-      const args: (string | number)[] = [p.n, p.seal ? 1 : 0];
-      const pushPositions = (positions: ReadonlyMap<string, bigint>, prefix: string) => {
-        args.push(positions.size);
-        for (const [field, offset] of positions) args.push(`${prefix}${field}`, offset.toString());
-      };
-      pushPositions(p.positions ?? new Map(), '');
-      for (const [, positions] of accounts) pushPositions(positions, SEARCHABLE_PREFIX);
-      args.push(p.whole.length);
-      for (const accountId of p.whole) args.push(accountId);
-      const keys = [gen.sealed, gen.positions, gen.refreshed, gen.torn, gen.tornPartitions, ...accounts.map(([accountId]) => accountKeys(space, accountId).meta)];
-      await runScript(redis, PUBLISH_REFRESH, [keys.length, keys, args]);
+    /** Refresh `n`'s positions are published (`refreshed` only ever goes up). */
+    async endRefresh(n: number, whole?: readonly string[]): Promise<void> {
+      if (!whole || whole.length === 0) await redis.call('EVAL', [RAISE_COUNTER, 1, gen.refreshed, String(n)]);
+      else await redis.call('EVAL', [END_REFRESH, 3, gen.refreshed, gen.torn, gen.tornPartitions, String(n), ...whole]);
     },
 
     async tornAccounts(): Promise<Map<string, number>> {

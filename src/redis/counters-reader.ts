@@ -7,7 +7,6 @@ import type { Redis } from 'ioredis';
 import { ACCESS_TYPES, type AccessType, type Channel, type ChannelScope } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
 import { APPLIED_PREFIX, type KeySpace, accountKeys, offsetsIn } from '../redis/keys.ts';
-import { type LuaScript, runScript } from './script.ts';
 
 export interface SummaryCounts {
   users: { total: number } & Record<AccessType, number>;
@@ -83,9 +82,7 @@ export async function readSummary(redis: Redis, space: KeySpace, accountId: stri
 // KEYS: meta hash, facts hash, then one queue-counter hash per access type. Returns one flat HGETALL
 // per counter hash, then a flat list of (queue id, queue fact JSON or nil) for every queue seen, then
 // the flat HGETALL of the meta hash (the account's applied offsets).
-const READ_QUEUES: LuaScript = {
-  name: 'aiReadQueues',
-  lua: `
+const READ_QUEUES = `
 local out, names = {}, {}
 for i = 3, #KEYS do
   local rows = redis.call('HGETALL', KEYS[i])
@@ -99,8 +96,7 @@ for q, fact in pairs(names) do flat[#flat + 1] = q; flat[#flat + 1] = fact end
 out[#out + 1] = flat
 out[#out + 1] = redis.call('HGETALL', KEYS[1])
 return out
-`,
-};
+`;
 
 /**
  * The queues view of `scope`: every queue with a positive counter for one of `types`, with its name
@@ -114,7 +110,7 @@ export async function readQueues(
   types: readonly AccessType[],
 ): Promise<{ rows: QueueRow[]; offsets: AccountOffsets }> {
   const k = accountKeys(space, accountId);
-  const reply = (await runScript(redis, READ_QUEUES, [2 + types.length, k.meta, k.facts, types.map((t) => k.queueCounters(scope, t))])) as (string | null)[][];
+  const reply = (await redis.eval(READ_QUEUES, 2 + types.length, k.meta, k.facts, ...types.map((t) => k.queueCounters(scope, t)))) as (string | null)[][];
   const metaFlat = reply[types.length + 1] ?? [];
   const meta: Record<string, string> = {};
   for (let j = 0; j < metaFlat.length; j += 2) meta[metaFlat[j]!] = metaFlat[j + 1]!;
@@ -156,21 +152,17 @@ export interface InboxRow {
 
 // KEYS: meta hash, facts hash, the inbox-counter hash. Returns the flat HGETALL of the counters, the
 // inboxes' fact JSON (or nil) in the same order, and the flat HGETALL of the meta hash.
-const READ_INBOXES: LuaScript = {
-  name: 'aiReadInboxes',
-  keys: 3,
-  lua: `
+const READ_INBOXES = `
 local rows = redis.call('HGETALL', KEYS[3])
 local names = {}
 for j = 1, #rows, 2 do names[#names + 1] = redis.call('HGET', KEYS[2], 'i\\31' .. rows[j]) or false end
 return { rows, names, redis.call('HGETALL', KEYS[1]) }
-`,
-};
+`;
 
 /** The inboxes view of `scope`: every inbox with a positive counter, with its name from the facts, sorted by name then id. */
 export async function readInboxes(redis: Redis, space: KeySpace, accountId: string, scope: ChannelScope): Promise<{ rows: InboxRow[]; offsets: AccountOffsets }> {
   const k = accountKeys(space, accountId);
-  const [flat = [], names = [], metaFlat = []] = (await runScript(redis, READ_INBOXES, [k.meta, k.facts, k.inboxCounters(scope)])) as (string | null)[][];
+  const [flat = [], names = [], metaFlat = []] = (await redis.eval(READ_INBOXES, 3, k.meta, k.facts, k.inboxCounters(scope))) as (string | null)[][];
   const meta: Record<string, string> = {};
   for (let j = 0; j < metaFlat.length; j += 2) meta[metaFlat[j]!] = metaFlat[j + 1]!;
   const rows: InboxRow[] = [];

@@ -9,17 +9,13 @@ import { decodeIntervalOutbox } from '../records/account-records.ts';
 import { type AccountHead, type FactIntervalRecord, type IntervalSnapshot, type RawValue, openRecord, subjectRange } from '../records/fact-intervals.ts';
 import { unwrap } from './account-store.ts';
 import { APPLIED_PREFIX, type KeySpace, accountKeys, generationKeys, offsetsIn } from './keys.ts';
-import { type LuaScript, runScript } from './script.ts';
 
 /**
  * The raw facts of some subjects, the outbox and the version, in one step.
  * KEYS: meta, subject index, raw facts, interval outbox. ARGV: (min, max)* lex ranges, one per subject.
  * Returns {meta, {key, json}*, {id, value}*} (each flat).
  */
-const SUBJECT_INTERVALS: LuaScript = {
-  name: 'aiSubjectIntervals',
-  keys: 4,
-  lua: `
+const SUBJECT_INTERVALS = `
 local keys = {}
 for i = 1, #ARGV, 2 do
   for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[2], ARGV[i], ARGV[i + 1])) do keys[#keys + 1] = m end
@@ -31,8 +27,7 @@ for _, m in ipairs(keys) do
   if json then raw[#raw + 1] = key; raw[#raw + 1] = json end
 end
 return {redis.call('HGETALL', KEYS[1]), raw, redis.call('HGETALL', KEYS[4])}
-`,
-};
+`;
 
 function openRecords(accountId: string, pairs: Iterable<readonly [string, string]>): FactIntervalRecord[] {
   const out: FactIntervalRecord[] = [];
@@ -89,6 +84,6 @@ export async function readAccountHead(redis: Redis, space: KeySpace, accountId: 
 export async function readSubjectIntervals(redis: Redis, space: KeySpace, accountId: string, subjects: readonly string[]): Promise<IntervalSnapshot> {
   const k = accountKeys(space, accountId);
   const ranges = subjects.flatMap(subjectRange);
-  const [meta, raw, outbox] = (await runScript(redis, SUBJECT_INTERVALS, [k.meta, k.rawSubjects, k.rawFacts, k.intervalOutbox, ranges])) as string[][];
+  const [meta, raw, outbox] = (await redis.eval(SUBJECT_INTERVALS, 4, k.meta, k.rawSubjects, k.rawFacts, k.intervalOutbox, ...ranges)) as string[][];
   return { ...stateOf(Object.fromEntries(pairsOf(meta!))), open: openRecords(accountId, pairsOf(raw!)), closed: closedRecords(pairsOf(outbox!), new Set(subjects)) };
 }

@@ -2,7 +2,6 @@
  * Lua scripts: each runs atomically in Redis, which is what makes a batch's effect on one account
  * (facts, remembered ids, counters, outbox, applied offsets) all-or-nothing, and fenced.
  */
-import type { LuaScript } from './script.ts';
 
 /**
  * Commit one account's batch.
@@ -14,10 +13,7 @@ import type { LuaScript } from './script.ts';
  * Returns the new version, or -1 when the account changed since it was read (another projector
  * wrote it): the caller reloads and tries again, and nothing was written.
  */
-export const COMMIT_BATCH: LuaScript = {
-  name: 'aiCommitBatch',
-  keys: 7,
-  lua: `
+export const COMMIT_BATCH = `
 local facts, seen, meta, dirty, hout, raw, rsub = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local version = tonumber(redis.call('HGET', meta, 'v') or '0')
 if version ~= tonumber(ARGV[1]) then return -1 end
@@ -48,18 +44,14 @@ for _ = 1, n do redis.call('HDEL', raw, ARGV[i]); redis.call('ZREM', rsub, ARGV[
 if tonumber(ARGV[5]) > -1e300 then redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. ARGV[5]) end
 redis.call('HSET', meta, 'v', newVersion, 'n', ARGV[4], ARGV[2], ARGV[3])
 return newVersion
-`,
-};
+`;
 
 /**
  * Forget outbox entries that were written at `version` or later (values start with their version).
  * KEYS: dirty users, interval outbox. ARGV: version, n, n dirty user ids, then interval record ids.
  * Returns how many entries are left in both.
  */
-export const CLEAR_OUTBOX: LuaScript = {
-  name: 'aiClearOutbox',
-  keys: 2,
-  lua: `
+export const CLEAR_OUTBOX = `
 local v = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 for i = 3, #ARGV do
@@ -69,8 +61,19 @@ for i = 3, #ARGV do
   if at and tonumber(string.match(at, '^(%d+)')) <= v then redis.call('HDEL', hash, ARGV[i]) end
 end
 return redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2])
-`,
-};
+`;
+
+/**
+ * Raise positions, never lower them (two projectors may publish for the same partition around a
+ * rebalance). KEYS: positions. ARGV: (field, offset)*.
+ */
+export const RAISE_POSITIONS = `
+for i = 1, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1
+`;
 
 /**
  * Raise applied positions, but only where the raise continues the partition: a batch from offset
@@ -80,10 +83,7 @@ return redis.call('HLEN', KEYS[1]) + redis.call('HLEN', KEYS[2])
  * and resent after it) from being told that events it lost are applied.
  * KEYS: applied. ARGV: (field, from, to)*.
  */
-export const RAISE_APPLIED: LuaScript = {
-  name: 'aiRaiseApplied',
-  keys: 1,
-  lua: `
+export const RAISE_APPLIED = `
 for i = 1, #ARGV, 3 do
   local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
   if cur + 1 < tonumber(ARGV[i + 1]) then return ARGV[i] end
@@ -93,19 +93,14 @@ for i = 1, #ARGV, 3 do
   if not cur or tonumber(cur) < tonumber(ARGV[i + 2]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]) end
 end
 return ''
-`,
-};
+`;
 
 /** Set a counter to ARGV[1] unless it is already higher. KEYS: the counter. */
-export const RAISE_COUNTER: LuaScript = {
-  name: 'aiRaiseCounter',
-  keys: 1,
-  lua: `
+export const RAISE_COUNTER = `
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
-`,
-};
+`;
 
 /**
  * A refresh starts (decision 59): the accounts it may show part-written are marked (their count made
@@ -113,68 +108,36 @@ return 1
  * number and the account's count sees either both before or both after. Returns the number.
  * KEYS: refreshing, torn, torn partitions. ARGV: (account, partition)*.
  */
-export const BEGIN_REFRESH: LuaScript = {
-  name: 'aiBeginRefresh',
-  keys: 3,
-  lua: `
+export const BEGIN_REFRESH = `
 for i = 1, #ARGV, 2 do
   local n = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
   if n % 2 == 0 then redis.call('HSET', KEYS[2], ARGV[i], n + 1) end
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
 end
 return redis.call('INCR', KEYS[1])
-`,
-};
+`;
 
 /**
- * A refresh is published, in one step (decision 63): sealed (when ARGV[2] is 1), its positions and
- * the accounts' own raised, never lowered (two projectors may publish for the same partition around
- * a rebalance), the marks of the accounts it shows whole lifted (their count made even), and
- * `refreshed` raised to it. One script and not a pipeline of several: ioredis resends a script that
- * Redis answered NOSCRIPT after the rest of the pipeline ran, so a pipeline could raise positions
- * before the seal that vouches for them.
- * KEYS: sealed, positions, refreshed, torn, torn partitions, then the meta hash of each account.
- * ARGV: n, seal, nPositions, (field, offset)*, then per account nFields, (field, offset)*, then nWhole, account*.
+ * A refresh's positions are published (`refreshed` raised to ARGV[1]) and the marks of the accounts
+ * it shows whole again are lifted (their count made even), in one step.
+ * KEYS: refreshed, torn, torn partitions. ARGV: n, account*.
  */
-export const PUBLISH_REFRESH: LuaScript = {
-  name: 'aiPublishRefresh',
-  lua: `
-local n = tonumber(ARGV[1])
-local function raise(hash, i)
-  local count = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, count do
-    local cur = redis.call('HGET', hash, ARGV[i])
-    if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', hash, ARGV[i], ARGV[i + 1]) end
-    i = i + 2
-  end
-  return i
+export const END_REFRESH = `
+for i = 2, #ARGV do
+  local n = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+  if n % 2 == 1 then redis.call('HSET', KEYS[2], ARGV[i], n + 1) end
+  redis.call('HDEL', KEYS[3], ARGV[i])
 end
-local function counter(key)
-  if tonumber(redis.call('GET', key) or '0') < n then redis.call('SET', key, n) end
-end
-if ARGV[2] == '1' then counter(KEYS[1]) end
-local i = raise(KEYS[2], 3)
-for k = 6, #KEYS do i = raise(KEYS[k], i) end
-local whole = tonumber(ARGV[i]); i = i + 1
-for _ = 1, whole do
-  local c = tonumber(redis.call('HGET', KEYS[4], ARGV[i]) or '0')
-  if c % 2 == 1 then redis.call('HSET', KEYS[4], ARGV[i], c + 1) end
-  redis.call('HDEL', KEYS[5], ARGV[i])
-  i = i + 1
-end
-counter(KEYS[3])
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
-`,
-};
+`;
 
 /**
  * Every mark lifted (a rollback repair rewrote every account whole and refreshed): counts made even,
  * so that a reader's count still changes. KEYS: torn, torn partitions.
  */
-export const LIFT_ALL: LuaScript = {
-  name: 'aiLiftAll',
-  keys: 2,
-  lua: `
+export const LIFT_ALL = `
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   local n = tonumber(all[i + 1])
@@ -182,5 +145,4 @@ for i = 1, #all, 2 do
 end
 redis.call('DEL', KEYS[2])
 return 1
-`,
-};
+`;

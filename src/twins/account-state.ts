@@ -7,7 +7,7 @@
  */
 import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
-import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear, RefreshPublish } from '../ports/account-state.ts';
+import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, outboxValue, outboxVersion, splitRawChanges } from '../records/account-records.ts';
 
 interface StoredAccount {
@@ -107,24 +107,6 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
     a.offsets.set(c.partition, c.lastOffset);
   }
 
-  function raiseAccounts(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): void {
-    for (const [accountId, positions] of byAccount) {
-      // As HSET does: the account's meta comes into being if it was not there.
-      const a = gen.accounts.get(accountId) ?? emptyStoredAccount();
-      gen.accounts.set(accountId, a);
-      raiseAll(a.searchable, positions);
-    }
-  }
-
-  function endRefresh(n: number, whole: readonly string[]): void {
-    for (const accountId of whole) {
-      const count = gen.torn.get(accountId) ?? 0;
-      if (count % 2 === 1) gen.torn.set(accountId, count + 1);
-      gen.tornPartitions.delete(accountId);
-    }
-    gen.refreshed = Math.max(gen.refreshed, n);
-  }
-
   return {
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
       fence();
@@ -191,6 +173,19 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
       return [...gen.registered].sort();
     },
 
+    async raisePositions(positions: ReadonlyMap<string, bigint>): Promise<void> {
+      raiseAll(gen.positions, positions);
+    },
+
+    async raiseAccountPositions(byAccount: ReadonlyMap<string, ReadonlyMap<string, bigint>>): Promise<void> {
+      for (const [accountId, positions] of byAccount) {
+        // As HSET does: the account's meta comes into being if it was not there.
+        const a = gen.accounts.get(accountId) ?? emptyStoredAccount();
+        gen.accounts.set(accountId, a);
+        raiseAll(a.searchable, positions);
+      }
+    },
+
     async accountPositions(accountId: string): Promise<Map<string, bigint>> {
       return new Map(gen.accounts.get(accountId)?.searchable ?? []);
     },
@@ -211,15 +206,21 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
       return (gen.refreshing += 1);
     },
 
+    async sealRefresh(n: number): Promise<void> {
+      gen.sealed = Math.max(gen.sealed, n);
+    },
+
     async sealedRefresh(): Promise<number> {
       return gen.sealed;
     },
 
-    async publishRefresh(p: RefreshPublish): Promise<void> {
-      if (p.seal) gen.sealed = Math.max(gen.sealed, p.n);
-      if (p.positions) raiseAll(gen.positions, p.positions);
-      if (p.accounts) raiseAccounts(p.accounts);
-      endRefresh(p.n, p.whole);
+    async endRefresh(n: number, whole?: readonly string[]): Promise<void> {
+      for (const accountId of whole ?? []) {
+        const count = gen.torn.get(accountId) ?? 0;
+        if (count % 2 === 1) gen.torn.set(accountId, count + 1);
+        gen.tornPartitions.delete(accountId);
+      }
+      gen.refreshed = Math.max(gen.refreshed, n);
     },
 
     async tornAccounts(): Promise<Map<string, number>> {

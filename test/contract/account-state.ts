@@ -213,24 +213,18 @@ export function accountStateContract(make: MakeAccountState): void {
 
     it('raises positions, never lowers them', async () => {
       const store = make();
-      await store.publishRefresh({
-        n: 1,
-        seal: false,
-        positions: new Map([
+      await store.raisePositions(
+        new Map([
           ['t:0', 5n],
           ['t:1', 3n],
         ]),
-        whole: [],
-      });
-      await store.publishRefresh({
-        n: 2,
-        seal: false,
-        positions: new Map([
+      );
+      await store.raisePositions(
+        new Map([
           ['t:0', 4n],
           ['t:1', 7n],
         ]),
-        whole: [],
-      });
+      );
       expect(await store.positions()).toEqual(
         new Map([
           ['t:0', 5n],
@@ -241,10 +235,8 @@ export function accountStateContract(make: MakeAccountState): void {
 
     it("raises accounts' own searchable positions, never lowers them, and keeps them apart from the generation's and the applied offsets", async () => {
       const store = make();
-      await store.publishRefresh({
-        n: 1,
-        seal: false,
-        accounts: new Map([
+      await store.raiseAccountPositions(
+        new Map([
           ['acc-a', new Map([['t:0', 5n]])],
           [
             'acc-b',
@@ -254,12 +246,9 @@ export function accountStateContract(make: MakeAccountState): void {
             ]),
           ],
         ]),
-        whole: [],
-      });
-      await store.publishRefresh({
-        n: 2,
-        seal: false,
-        accounts: new Map([
+      );
+      await store.raiseAccountPositions(
+        new Map([
           [
             'acc-a',
             new Map([
@@ -268,8 +257,7 @@ export function accountStateContract(make: MakeAccountState): void {
             ]),
           ],
         ]),
-        whole: [],
-      });
+      );
       expect(await store.accountPositions('acc-a')).toEqual(
         new Map([
           ['t:0', 5n],
@@ -310,51 +298,11 @@ export function accountStateContract(make: MakeAccountState): void {
     it('a sealed refresh number only goes up, and none is sealed at first', async () => {
       const store = make();
       expect(await store.sealedRefresh()).toBe(0);
-      await store.publishRefresh({ n: 3, seal: true, whole: [] });
-      await store.publishRefresh({ n: 2, seal: true, whole: [] });
+      await store.sealRefresh(3);
+      await store.sealRefresh(2);
       expect(await store.sealedRefresh()).toBe(3);
-      await store.publishRefresh({ n: 5, seal: true, whole: [] });
+      await store.sealRefresh(5);
       expect(await store.sealedRefresh()).toBe(5);
-    });
-
-    it("publishes a refresh in one step: sealed, the positions and the accounts' own raised (never lowered), the marks of the whole accounts lifted", async () => {
-      const store = make();
-      const n = await store.beginRefresh(
-        new Map([
-          ['acc-a', 0],
-          ['acc-b', 1],
-        ]),
-      );
-      await store.publishRefresh({ n: 0, seal: false, positions: new Map([['t:1', 9n]]), whole: [] });
-      await store.publishRefresh({
-        n,
-        seal: true,
-        positions: new Map([
-          ['t:0', 5n],
-          ['t:1', 3n],
-        ]),
-        accounts: new Map([['acc-a', new Map([['t:0', 7n]])]]),
-        whole: ['acc-a'],
-      });
-      expect(await store.sealedRefresh()).toBe(n);
-      expect(await store.positions()).toEqual(
-        new Map([
-          ['t:0', 5n],
-          ['t:1', 9n],
-        ]),
-      );
-      expect(await store.accountPositions('acc-a')).toEqual(new Map([['t:0', 7n]]));
-      expect(await store.tornAccounts()).toEqual(new Map([['acc-b', 1]]));
-      // One that publishes no position (a discard came since its snapshot) and wrote no checkpoints still ends its refresh.
-      await store.publishRefresh({ n: await store.beginRefresh(), seal: false, whole: ['acc-b'] });
-      expect(await store.sealedRefresh()).toBe(n);
-      expect(await store.positions()).toEqual(
-        new Map([
-          ['t:0', 5n],
-          ['t:1', 9n],
-        ]),
-      );
-      expect(await store.tornAccounts()).toEqual(new Map());
     });
 
     it('the fence runs before every load, commit and applied raise: when it throws, nothing is read or written', async () => {

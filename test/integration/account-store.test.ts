@@ -39,19 +39,4 @@ describe('Redis account store', () => {
     expect(loaded.dirty.size).toBe(n);
     expect((await store.counters('acc')).get('u|all|total')).toBe(3);
   });
-
-  it('a Redis that forgot its scripts (SCRIPT FLUSH, as after a restart) still runs the next commit, clear and publish: they are sent again', async () => {
-    const store = make();
-    expect(await store.commit(commitOf({ dirtyUsers: ['u1'], counterDeltas: new Map([['u|all|total', 2]]) }))).toBe(1);
-    await redis.script('FLUSH');
-    expect(await store.commit(commitOf({ expectedVersion: 1, lastOffset: 11n, counterDeltas: new Map([['u|all|total', 1]]) }))).toBe(2);
-    await redis.script('FLUSH');
-    await store.clearOutboxes([{ accountId: 'acc', version: 2, userIds: ['u1'], intervalIds: [] }]);
-    await redis.script('FLUSH');
-    await store.publishRefresh({ n: await store.beginRefresh(), seal: true, positions: new Map([['t:0', 11n]]), whole: [] });
-    expect((await store.counters('acc')).get('u|all|total')).toBe(3);
-    expect((await store.load('acc', 86_400_000)).dirty.size).toBe(0);
-    expect(await store.positions()).toEqual(new Map([['t:0', 11n]]));
-    expect(await store.sealedRefresh()).toBe(1);
-  });
 });

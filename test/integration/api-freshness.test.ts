@@ -122,13 +122,13 @@ describe('freshness with min_position', () => {
     expect((await api.get(`${BASE}/users/torn?min_position=${position}&wait_ms=30000`, token)).status).toBe(200);
     const store = api.env.store;
     // As the publisher does: the account marked with a refresh's start; that refresh published.
-    await store.publishRefresh({ n: await store.beginRefresh(new Map([[ACCOUNT, 0]])), seal: false, whole: [] });
+    await store.endRefresh(await store.beginRefresh(new Map([[ACCOUNT, 0]])));
     expect(await store.tornAccounts()).toEqual(new Map([[ACCOUNT, 0]]));
     const started = Date.now();
     const waiting = api.get(`${BASE}/users/torn`, token);
     await new Promise((resolve) => setTimeout(resolve, 400));
     // A later refresh shows the account whole: its mark is lifted with that refresh's end.
-    await store.publishRefresh({ n: await store.beginRefresh(), seal: false, whole: [ACCOUNT] });
+    await store.endRefresh(await store.beginRefresh(), [ACCOUNT]);
     const res = await waiting;
     expect(res.status, await res.clone().text()).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
@@ -136,7 +136,7 @@ describe('freshness with min_position', () => {
     expect(await store.tornAccounts()).toEqual(new Map());
 
     // Marked, and no refresh lifts it: refused after a few seconds, with the fault named.
-    await store.publishRefresh({ n: await store.beginRefresh(new Map([[ACCOUNT, 0]])), seal: false, whole: [] });
+    await store.endRefresh(await store.beginRefresh(new Map([[ACCOUNT, 0]])));
     try {
       const other = await api.get(`/v1/accounts/acc-other/access/users`, await api.token('acc-other'));
       expect(other.status).toBe(200);
@@ -148,7 +148,7 @@ describe('freshness with min_position', () => {
         expect(await r.json()).toMatchObject({ type: 'tag:access-index,2026:problem:index_unavailable', fault: 'account_part_written' });
       }
     } finally {
-      await store.publishRefresh({ n: await store.beginRefresh(), seal: false, whole: [ACCOUNT] });
+      await store.endRefresh(await store.beginRefresh(), [ACCOUNT]);
     }
     expect((await api.get(`${BASE}/users`, token)).status).toBe(200);
   }, 30_000);

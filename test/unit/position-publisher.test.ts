@@ -178,16 +178,16 @@ describe('the position publisher and the accounts a refresh may show part-writte
     expect(await store.tornAccounts()).toEqual(new Map([['acc_big', 0]]));
     // The round ends; the next refresh's end lifts the mark in Redis, but its reply is lost.
     torn.end(new Map([['acc_big', 0]]), true);
-    const publishRefresh = store.publishRefresh;
-    store.publishRefresh = async (p) => {
-      await publishRefresh(p);
+    const endRefresh = store.endRefresh;
+    store.endRefresh = async (n, whole) => {
+      await endRefresh(n, whole);
       throw new Error('Connection is closed.');
     };
     publisher.mark('access.roles.v1:0', 4n, 0);
     const second = publisher.flush();
     (await refreshing(2)).finish();
     await expect(second).rejects.toThrow('Connection is closed.');
-    store.publishRefresh = publishRefresh;
+    store.endRefresh = endRefresh;
     expect(await store.tornAccounts()).toEqual(new Map());
     // The account's next big round: the next refresh marks it, though this publisher had it marked.
     torn.begin(new Map([['acc_big', 0]]));
@@ -200,7 +200,7 @@ describe('the position publisher and the accounts a refresh may show part-writte
 describe('the position publisher and an index that went back in time', () => {
   it('stops on the index found behind even when the refresh step in Redis failed beside the check (both go out at once)', async () => {
     const store = createAccountStateTwin();
-    await store.publishRefresh({ n: 1, seal: false, positions: new Map([['access.roles.v1:0', 40n]]), whole: [] });
+    await store.raisePositions(new Map([['access.roles.v1:0', 40n]]));
     // The index holds its checkpoint at 30 only: restored from an older snapshot.
     const opensearch = {
       mget: async () => ({ body: { docs: [{ found: true, _source: { checkpoint: { field: 'access.roles.v1:0', offset: 30 } } }] } }),
