@@ -78,6 +78,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     for (const r of checked) if (r.status === 'rejected') throw r.reason;
   }
 
+  /** Whether writes are marked and not yet published (positions, accounts' positions or fact intervals). */
+  function anyPending(): boolean {
+    return pending.size > 0 || pendingAccounts.size > 0 || pendingIntervals.length > 0;
+  }
+
   function markAccounts(accounts: ReadonlyMap<string, ReadonlyMap<string, bigint>>): void {
     oldestMarkMs ??= now();
     for (const [accountId, offsets] of accounts) {
@@ -128,7 +133,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
   async function publishOnce(): Promise<number> {
     await mendBroken();
-    if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0 && !options.torn?.due()) return 0;
+    if (!anyPending() && !options.torn?.due()) return 0;
     let gotGate = 0;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
     let markedMs: number | undefined;
@@ -227,7 +232,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     start(): void {
       loop = (async () => {
         while (!stopped) {
-          if (pending.size === 0 && pendingAccounts.size === 0 && pendingIntervals.length === 0)
+          if (!anyPending())
             await new Promise<void>((resolve) => {
               // A wait that times out leaves the waiters: only a mark empties them, and an idle
               // publisher would otherwise gather one per tick, five a second, for as long as it idles.
