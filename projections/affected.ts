@@ -5,16 +5,24 @@
  * when it changes what the role means to a document (whether it gives recordings); an upsert that
  * changes nothing a document shows (a privilege that is not a recording one, a queue's recording
  * flags on a channel without recording) reaches no one.
+ *
+ * With `{ names: false }` it is the users whose document may change other than by a name: a queue
+ * or inbox renamed reaches no one (the projector stores no names: decision 64).
  */
 import type { FactEvent } from './events.ts';
 import type { AccountFacts } from './facts.ts';
 import { type QueueFact, RECORDED_CHANNELS, roleRecords } from './model.ts';
 
 /** What of a queue its members' documents show (deriveUser): two queues alike here derive alike. */
-function queueShown(queue: QueueFact): string {
+function queueShown(queue: QueueFact, names: boolean): string {
   const recorded = RECORDED_CHANNELS.has(queue.channel);
   const automatic = recorded && queue.recording.automatic;
-  return JSON.stringify([queue.queue_name, queue.channel, automatic, recorded && queue.recording.ad_hoc, automatic ? queue.overflow_to_inbox_id : null]);
+  return JSON.stringify([names ? queue.queue_name : '', queue.channel, automatic, recorded && queue.recording.ad_hoc, automatic ? queue.overflow_to_inbox_id : null]);
+}
+
+export interface AffectedOptions {
+  /** whether a name is part of the document (true: the contract's document; false: the stored one, decision 64) */
+  names?: boolean;
 }
 
 function membersOf(facts: AccountFacts, queueId: string, into: Set<string>): void {
@@ -29,7 +37,8 @@ function usersNearInbox(facts: AccountFacts, inboxId: string, into: Set<string>)
 }
 
 /** Users whose document may differ once `event` is applied to `facts` (call before applying). */
-export function affectedUsers(facts: AccountFacts, event: FactEvent): Set<string> {
+export function affectedUsers(facts: AccountFacts, event: FactEvent, options: AffectedOptions = {}): Set<string> {
+  const names = options.names ?? true;
   const out = new Set<string>();
   const gone = facts.deleted;
   switch (event.type) {
@@ -61,17 +70,20 @@ export function affectedUsers(facts: AccountFacts, event: FactEvent): Set<string
       break;
     case 'queue.upserted': {
       const before = facts.queues.get(event.data.cc_queue_id);
-      if (gone.queue.has(event.data.cc_queue_id) || (before && queueShown(before) === queueShown(event.data))) break;
+      if (gone.queue.has(event.data.cc_queue_id) || (before && queueShown(before, names) === queueShown(event.data, names))) break;
       membersOf(facts, event.data.cc_queue_id, out);
       break;
     }
     case 'queue.deleted':
       membersOf(facts, event.data.cc_queue_id, out);
       break;
-    case 'inbox.upserted':
-      if (gone.inbox.has(event.data.inbox_id) || facts.inboxes.get(event.data.inbox_id)?.inbox_name === event.data.inbox_name) break;
+    case 'inbox.upserted': {
+      // An inbox's document shows its name only: once it exists, an upsert renames it at most.
+      const before = facts.inboxes.get(event.data.inbox_id);
+      if (gone.inbox.has(event.data.inbox_id) || (before && (!names || before.inbox_name === event.data.inbox_name))) break;
       usersNearInbox(facts, event.data.inbox_id, out);
       break;
+    }
     case 'inbox.deleted':
       usersNearInbox(facts, event.data.inbox_id, out);
       break;

@@ -15,19 +15,23 @@ function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boo
 
 const sameScalar = <T>(x: T, y: T) => x === y;
 const sameRef = (x: NamedRef, y: NamedRef) => x.id === y.id && x.name === y.name;
+const sameId = (x: NamedRef, y: NamedRef) => x.id === y.id;
 const samePath = (x: Path, y: Path) => x.rule === y.rule && x.channel === y.channel && x.queue_id === y.queue_id && x.role_id === y.role_id && x.member_type === y.member_type;
 
-/** Two entries grant the same access, to the same named target, through the same paths. */
-export function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
+/**
+ * Two entries grant the same access, to the same named target, through the same paths. With
+ * `names` false the names of the target and the queues do not count (the stored document: decision 64).
+ */
+export function sameEntry(a: Entry | undefined, b: Entry | undefined, names = true): boolean {
   if (a === b) return true;
   if (!a || !b) return false;
   return (
     a.access_type === b.access_type &&
     a.target.type === b.target.type &&
     a.target.id === b.target.id &&
-    a.target.name === b.target.name &&
+    (!names || a.target.name === b.target.name) &&
     sameList(a.channels, b.channels, sameScalar) &&
-    sameList(a.queues, b.queues, sameRef) &&
+    sameList(a.queues, b.queues, names ? sameRef : sameId) &&
     sameList(a.granted_by, b.granted_by, samePath)
   );
 }
@@ -42,9 +46,12 @@ export function sameProfile(
   return a.display_name === b.display_name && a.user_email === b.user_email && a.user_access === b.user_access;
 }
 
-/** Two versions of a user's document are the same (null: the user does not exist). */
-export function sameDoc(a: UserDoc | null, b: UserDoc | null): boolean {
+/** Two versions of a user's document are the same (null: the user does not exist); `names` as sameEntry's. */
+export function sameDoc(a: UserDoc | null, b: UserDoc | null, names = true): boolean {
   if (a === b) return true;
   if (!a || !b) return false;
-  return a.user_id === b.user_id && sameProfile(a, b) && sameList(a.entries, b.entries, sameEntry);
+  return a.user_id === b.user_id && sameProfile(a, b) && sameList(a.entries, b.entries, names ? sameNamedEntry : sameUnnamedEntry);
 }
+
+const sameNamedEntry = (a: Entry, b: Entry) => sameEntry(a, b, true);
+const sameUnnamedEntry = (a: Entry, b: Entry) => sameEntry(a, b, false);

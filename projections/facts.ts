@@ -40,6 +40,9 @@ export interface FactChange {
 export const SEP = '\u001f';
 
 const ENTITY_PREFIX: Record<EntityKind, string> = { user: 'u', role: 'r', queue: 'q', inbox: 'i' };
+/** The flat key of an entity's own data (`i␟<inbox id>`): the store's field, read by the API for names (decision 64). */
+export const entityFactKey = (kind: EntityKind, id: string): string => `${ENTITY_PREFIX[kind]}${SEP}${id}`;
+
 const KIND_OF_PREFIX: Record<string, EntityKind> = { u: 'user', r: 'role', q: 'queue', i: 'inbox' };
 
 function entityMap(facts: AccountFacts, kind: EntityKind): Map<string, unknown> {

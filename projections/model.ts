@@ -65,6 +65,12 @@ export interface NamedRef {
   name: string;
 }
 
+/** The names of an account's inboxes and queues, by id (undefined: no name known, e.g. deleted since). */
+export interface EntityNames {
+  inbox(id: string): string | undefined;
+  queue(id: string): string | undefined;
+}
+
 /** One (access type, target) a user has, with every path that grants it. */
 export interface Entry {
   access_type: AccessType;

@@ -10,9 +10,9 @@ import { inboxesAsOf, queuesAsOf } from './as-of-views.ts';
 import { intervalSources } from './interval-sources.ts';
 import { type AccountOffsets, exactPositions, readInboxes, readQueues, readSummary } from '../redis/counters-reader.ts';
 import { formatPositions } from './position.ts';
-import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex, readExactly } from './read-context.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex } from './read-context.ts';
 import { inboxesRoute, queuesRoute, summaryRoute, userRoute } from './route-definitions.ts';
-import { readUser } from './user-reader.ts';
+import { readNamedUser } from './named-reads.ts';
 import { validationHook } from './validation.ts';
 
 /**
@@ -56,9 +56,10 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       let doc: UserDoc | null;
       let position: string;
       if (query.as_of === undefined) {
-        const { scope, value } = await readExactly(services, c, { ...query, accountId: account_id }, (read) => readUser(services.opensearch, read.live.index, account_id, user_id));
+        // The index stores no names: the entries are named as they were at the answer's position (decision 64).
+        const { scope, doc: named } = await readNamedUser(services, c, { ...query, accountId: account_id }, user_id);
         ({ position } = scope);
-        doc = value;
+        doc = named;
       } else {
         // At T, from the account's state in Redis and the closed intervals: exact at its applied offsets (decision 47).
         const read = await beginRead(services, c, { ...query, accountId: account_id }, 'counters', false);

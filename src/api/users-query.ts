@@ -3,10 +3,10 @@
  * range and term queries on the precomputed `ca.<channel>.<type>` numbers, so a filtered, sorted
  * page costs the same as an unfiltered one.
  */
-import { type AccessType, type Channel, type UserDoc, filterEntries, hasTargetFilter, rowFromEntries } from '../../projections/index.ts';
+import { type AccessType, type Channel, filterEntries, hasTargetFilter, rowFromEntries } from '../../projections/index.ts';
 import type { SortField, SortOrder } from '../../schemas/api.ts';
 import { words } from '../opensearch/search-terms.ts';
-import { COUNT_BITS, type IndexedUser, targetFilterKey } from '../opensearch/user-document.ts';
+import { COUNT_BITS, type IndexedUser, UNNAMED, namedEntries, targetFilterKey } from '../opensearch/user-document.ts';
 
 export interface UsersFilter {
   accountId: string;
@@ -117,13 +117,14 @@ export function toUserRow(
   source: Pick<IndexedUser, 'user_id' | 'display_name' | 'user_email' | 'user_access'> & {
     ca?: Partial<IndexedUser['ca']>;
     at?: Partial<IndexedUser['at']>;
-    entries?: UserDoc['entries'];
+    entries?: IndexedUser['entries'];
   },
   filter: UsersFilter,
 ): UserRow {
   if (hasTargetFilter(filter)) {
-    const doc = { ...source, entries: source.entries ?? [] };
-    return rowFromEntries(doc, filterEntries(doc.entries, filter));
+    // A row shows no names: the entries are counted unnamed.
+    const entries = namedEntries(source.entries ?? [], UNNAMED);
+    return rowFromEntries({ ...source, entries }, filterEntries(entries, filter));
   }
   const scope = filter.channel ?? 'all';
   const can_access = source.ca?.[scope]?.[filter.access_type ?? 'all'] ?? 0;

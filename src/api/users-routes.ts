@@ -2,7 +2,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { stringify } from 'csv-stringify/sync';
 import { MAX_Q_WORDS, accountParamsSchema, usersCsvQuerySchema, usersQuerySchema } from '../../schemas/api.ts';
-import { fromIndexedUser } from '../opensearch/user-document.ts';
+import type { UserDoc } from '../../projections/index.ts';
+import { openNamedScan } from './named-reads.ts';
 import { asOfMs, scanDocsAsOf, usersPageAsOf } from './as-of-reports.ts';
 import type { ApiEnv } from './context.ts';
 import { CSV_COLUMNS, csvRows } from './csv-rows.ts';
@@ -10,7 +11,7 @@ import { badRequest } from './problem.ts';
 import { exactPositions } from '../redis/counters-reader.ts';
 import { intervalSources } from './interval-sources.ts';
 import { formatPositions, lagBehind, parsePositions } from './position.ts';
-import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex, openWhole, parseMinPosition, readExactly } from './read-context.ts';
+import { POSITION_HEADER, type ReportServices, beginRead, confirmIndex, parseMinPosition, readExactly } from './read-context.ts';
 import { usersCsvRoute, usersRoute } from './route-definitions.ts';
 import { type UsersFilter, type UsersSort, defaultOrder, queryWords } from './users-query.ts';
 import { scanUsers, searchUsersPage } from './users-search.ts';
@@ -38,15 +39,6 @@ function listing(accountId: string, query: ListingQuery, includeEmpty: boolean):
 /** A file name safe in any Content-Disposition parser. */
 function csvFileName(accountId: string, now: number): string {
   return `access-${accountId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}-${new Date(now).toISOString().slice(0, 10)}.csv`;
-}
-
-/** The values of an async generator, mapped (closing the source when abandoned). */
-async function* mapAsync<T, U>(source: AsyncGenerator<T>, fn: (value: T) => U): AsyncGenerator<U> {
-  try {
-    for await (const value of source) yield fn(value);
-  } finally {
-    await source.return(undefined);
-  }
 }
 
 /** Adds GET /users and GET /users.csv. */
@@ -96,16 +88,21 @@ export function registerUsersRoutes(app: OpenAPIHono<ApiEnv>, services: ReportSe
       const { account_id } = c.req.valid('param');
       const query = c.req.valid('query');
       const { filter, sort } = listing(account_id, query, false);
-      const read = await beginRead(services, c, { ...query, accountId: account_id }, query.as_of === undefined ? 'search' : 'counters');
-      const users =
-        query.as_of === undefined
-          ? mapAsync(scanUsers(services.opensearch, read.live.index, filter, sort), fromIndexedUser)
-          : scanDocsAsOf(intervalSources(services, read.live), asOfMs(query.as_of), filter, sort, (offsets) =>
-              c.header(POSITION_HEADER, formatPositions(exactPositions(read.positions, offsets))),
-            );
+      const accountQuery = { ...query, accountId: account_id };
+      let users: AsyncGenerator<UserDoc>;
       // The first page is read before answering, so that a failure to start is still a proper problem.
-      let next = query.as_of === undefined ? await openWhole(services, read.live, account_id, () => users.next()) : await users.next();
-      if (query.as_of !== undefined) await confirmIndex(services, read.live, read.live.facts);
+      let next: IteratorResult<UserDoc, unknown>;
+      if (query.as_of === undefined) {
+        // Named as the account's inboxes and queues were at the export's position (decision 64).
+        ({ docs: users, first: next } = await openNamedScan(services, c, accountQuery, (scope) => scanUsers(services.opensearch, scope.live.index, filter, sort)));
+      } else {
+        const read = await beginRead(services, c, accountQuery, 'counters');
+        users = scanDocsAsOf(intervalSources(services, read.live), asOfMs(query.as_of), filter, sort, (offsets) =>
+          c.header(POSITION_HEADER, formatPositions(exactPositions(read.positions, offsets))),
+        );
+        next = await users.next();
+        await confirmIndex(services, read.live, read.live.facts);
+      }
       let headerSent = false;
       const log = c.var.log;
       const body = new ReadableStream<string>({

@@ -3,7 +3,18 @@
  * (channel, access type) filter combination, so that a filtered, sorted report page is a plain
  * range filter and sort on numbers and keywords, with no nested queries.
  */
-import { ACCESS_TYPES, type AccessType, CHANNEL_SCOPES, type ChannelScope, type Entry, type EntryView, type UserDoc, accessTypes, channelView } from '../../projections/index.ts';
+import {
+  ACCESS_TYPES,
+  type AccessType,
+  CHANNEL_SCOPES,
+  type ChannelScope,
+  type Entry,
+  type EntityNames,
+  type EntryView,
+  type UserDoc,
+  accessTypes,
+  channelView,
+} from '../../projections/index.ts';
 import { fold, searchTerms } from './search-terms.ts';
 
 export type TypeScope = AccessType | 'all';
@@ -26,7 +37,57 @@ export interface IndexedUser {
   tg: Record<ChannelScope, string[]>;
   /** Can Access above 1 under a key, as the set bits of (Can Access - 1): `<key>␟<bit>` (sorting without scripts) */
   tc: Record<ChannelScope, string[]>;
-  entries: Entry[];
+  entries: StoredEntry[];
+}
+
+/**
+ * An entry as the index keeps it: without the names of its target and queues, which the reader
+ * takes from the account's current facts (decision 64), so that a rename rewrites no document.
+ * Documents written before decision 64 still carry names; they count as the fallback.
+ */
+export interface StoredEntry {
+  access_type: Entry['access_type'];
+  target: { type: Entry['target']['type']; id: string; name?: string };
+  queues: { id: string; name?: string }[];
+  channels: Entry['channels'];
+  granted_by: Entry['granted_by'];
+}
+
+/** An entry without its names (the same fields in the same order, so stored forms compare as JSON). */
+export function storedEntry(e: StoredEntry): StoredEntry {
+  const queues: { id: string }[] = [];
+  for (const q of e.queues) queues.push({ id: q.id });
+  return { access_type: e.access_type, target: { type: e.target.type, id: e.target.id }, queues, channels: e.channels, granted_by: e.granted_by };
+}
+
+/** A stored document as one written now would be (a document from before decision 64 loses its names): what parity and verify compare. */
+export function storedForm(indexed: IndexedUser): IndexedUser {
+  return { ...indexed, entries: indexed.entries.map(storedEntry) };
+}
+
+/** The inboxes and queues the entries name: what a reader looks up. */
+export function namedIds(entries: readonly StoredEntry[]): { inboxes: Set<string>; queues: Set<string> } {
+  const inboxes = new Set<string>();
+  const queues = new Set<string>();
+  for (const e of entries) {
+    (e.target.type === 'inbox' ? inboxes : queues).add(e.target.id);
+    for (const q of e.queues) queues.add(q.id);
+  }
+  return { inboxes, queues };
+}
+
+/** No names known: entries named by what they stored, else their ids (for counting, where no name shows). */
+export const UNNAMED: EntityNames = { inbox: () => undefined, queue: () => undefined };
+
+/** The entries with names: the current one, else the one stored with the entry, else the id. */
+export function namedEntries(entries: readonly StoredEntry[], names: EntityNames): Entry[] {
+  return entries.map((e) => ({
+    access_type: e.access_type,
+    target: { type: e.target.type, id: e.target.id, name: (e.target.type === 'inbox' ? names.inbox(e.target.id) : names.queue(e.target.id)) ?? e.target.name ?? e.target.id },
+    queues: e.queues.map((q) => ({ id: q.id, name: names.queue(q.id) ?? q.name ?? q.id })),
+    channels: e.channels,
+    granted_by: e.granted_by,
+  }));
 }
 
 const SEP = '\u001f';
@@ -170,18 +231,18 @@ export function toIndexedUser(accountId: string, doc: UserDoc): IndexedUser {
     at,
     tg,
     tc,
-    entries: doc.entries,
+    entries: doc.entries.map(storedEntry),
   };
 }
 
-/** Back to the core's document (what the drill-down and verify read). */
-export function fromIndexedUser(indexed: IndexedUser): UserDoc {
+/** Back to the core's document, named by `names` (what the drill-down and the export read). */
+export function fromIndexedUser(indexed: IndexedUser, names: EntityNames): UserDoc {
   return {
     user_id: indexed.user_id,
     display_name: indexed.display_name,
     user_email: indexed.user_email,
     user_access: indexed.user_access,
-    entries: indexed.entries,
+    entries: namedEntries(indexed.entries, names),
   };
 }
 

@@ -122,7 +122,8 @@ function* changedDocs(
   const deltas = new Map<string, number>();
   for (const [userId, old] of start) {
     const now = yield* derive(state, userId, count);
-    if (sameDoc(old, now)) continue;
+    // The stored document holds no names (decision 64): a rename alone writes nothing.
+    if (sameDoc(old, now, false)) continue;
     docs.set(userId, now);
     for (const [key, d] of counterDeltas(old, now)) {
       const v = (deltas.get(key) ?? 0) + d;
@@ -199,7 +200,7 @@ function* planSteps(state: AccountState, raw: RawState, source: BatchSource, eve
       duplicates += 1;
       continue;
     }
-    const affected = affectedUsers(state.facts, event);
+    const affected = affectedUsers(state.facts, event, { names: false });
     let reached = 0;
     for (const userId of affected) if (!start.has(userId)) reached += 1;
     if (consumed > 0 && reached > 0 && work + reached + 1 > maxWork) break;

@@ -6,6 +6,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { AccountStatePort } from '../ports/account-state.ts';
 import { readAccountUsers } from '../opensearch/read-users.ts';
+import { storedForm } from '../opensearch/user-document.ts';
 
 export interface GenerationView {
   store: AccountStatePort;
@@ -33,7 +34,8 @@ async function sameUsers(opensearch: Client, liveIndex: string, nextIndex: strin
     for (;;) {
       const [x, y] = await Promise.all([a.next(), b.next()]);
       if (x.done || y.done) return !!x.done && !!y.done;
-      if (JSON.stringify(x.value) !== JSON.stringify(y.value)) return false;
+      // Names are not part of a document since decision 64; a live one written before still has them.
+      if (JSON.stringify(storedForm(x.value)) !== JSON.stringify(storedForm(y.value))) return false;
     }
   } finally {
     await Promise.all([a.return(undefined), b.return(undefined)]);

@@ -15,7 +15,10 @@ import { type ApiEnv, startApiEnv, toMessage } from './api-harness.ts';
 
 const BIG = 'acc-big';
 const SMALL = 'acc-small';
-/** The neighbour's inboxes, each held by its own users: a rename of one reaches users no other rename reaches. */
+/**
+ * The neighbour's inboxes and queues, each queue with its own users: granting an inbox to a queue
+ * reaches users no other grant reaches. (Renames did, until decision 64 made a rename write nothing.)
+ */
 const INBOXES = 40;
 const HOLDERS = 50;
 
@@ -30,8 +33,8 @@ describe('a small account beside a big fan-out on the same partition', () => {
     api = await startApiEnv({ partitions: 1 });
     const setup: FactEvent[] = [];
     for (let i = 0; i < INBOXES; i++) {
-      setup.push(b.inbox(`ib${i}`, `Voicemail ${i}`));
-      for (let n = 0; n < HOLDERS; n++) setup.push(b.user(`u${i}-${n}`, `Agent ${i} ${n}`), b.grantUser(`ib${i}`, `u${i}-${n}`));
+      setup.push(b.inbox(`ib${i}`, `Voicemail ${i}`), b.queue(`q${i}`));
+      for (let n = 0; n < HOLDERS; n++) setup.push(b.user(`u${i}-${n}`, `Agent ${i} ${n}`), b.member(`q${i}`, `u${i}-${n}`));
     }
     await api.load(BIG, setup);
     await api.load(SMALL, [b.inbox('i1', 'Front desk'), b.user('ana', 'Ana Small')]);
@@ -47,8 +50,8 @@ describe('a small account beside a big fan-out on the same partition', () => {
 
   it("is answered at its own offset while the neighbour's earlier events are still being projected", async () => {
     const topic = api.env.config.topics.inboxes;
-    // Each rename reaches its inbox's 50 holders: with rounds of 20 units of work, one rename per round.
-    const renames = Array.from({ length: INBOXES }, (_, i) => toMessage(BIG, b.inbox(`ib${i}`, `Voicemail ${i} renamed`)));
+    // Each grant reaches its queue's 50 members: with rounds of 20 units of work, one grant per round.
+    const grants = Array.from({ length: INBOXES }, (_, i) => toMessage(BIG, b.grantQueue(`ib${i}`, `q${i}`)));
     const grant = toMessage(SMALL, b.grantUser('i1', 'ana'));
     // The harness's projector is replaced by one with small rounds, in the same group.
     // (Stopping it first: a stopped projector leaves its partitions to the new one.)
@@ -64,20 +67,20 @@ describe('a small account beside a big fan-out on the same partition', () => {
       publishIntervalMs: 50,
     });
     await projector.start();
-    const sent = await producer.send({ topic, acks: -1, messages: [...renames, grant].map((m) => ({ key: m.key, value: m.value })) });
+    const sent = await producer.send({ topic, acks: -1, messages: [...grants, grant].map((m) => ({ key: m.key, value: m.value })) });
     const base = BigInt(sent[0]!.baseOffset!);
-    const lastRename = base + BigInt(INBOXES) - 1n;
+    const lastGrant = base + BigInt(INBOXES) - 1n;
     const grantAt = `${topic}:0:${base + BigInt(INBOXES)}`;
 
     const token = await api.token(SMALL);
     const summary = await api.get(`/v1/accounts/${SMALL}/access/summary?min_position=${grantAt}&wait_ms=30000`, token);
     const user = await api.get(`/v1/accounts/${SMALL}/access/users/ana?min_position=${grantAt}&wait_ms=30000`, token);
-    // Read right after the answers: the partition's own positions had not reached the last rename.
+    // Read right after the answers: the partition's own positions had not reached the last grant.
     const [applied, published] = [(await api.env.store.applied()).get(`${topic}:0`), (await api.env.store.positions()).get(`${topic}:0`)];
     expect(summary.status, await summary.clone().text()).toBe(200);
     expect(user.status, await user.clone().text()).toBe(200);
-    expect(applied).toBeLessThan(lastRename);
-    expect(published).toBeLessThan(lastRename);
+    expect(applied).toBeLessThan(lastGrant);
+    expect(published).toBeLessThan(lastGrant);
 
     const body = (await user.json()) as { entries: { target: { id: string } }[]; position: string };
     expect(body.entries.map((e) => e.target.id)).toEqual(['i1']);

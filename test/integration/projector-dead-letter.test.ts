@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allDocs, replay, DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { DEAD_LETTER_HEADERS } from '../../src/projector/dead-letter.ts';
-import { readAccountUsers } from '../../src/opensearch/read-users.ts';
-import { fromIndexedUser } from '../../src/opensearch/user-document.ts';
+import { indexedDocs } from '../support/history.ts';
 import { type TestNamespace, createTestNamespace } from '../helpers/namespace.ts';
 import { createEventBuilder } from '../support/builders.ts';
 import { type OutgoingMessage, type PreparedNamespace, prepareNamespace } from '../support/pipeline.ts';
@@ -59,8 +58,7 @@ describe('poison events', () => {
 
   it('every good event is applied, as if the poison were not there', async () => {
     const expected = [...allDocs(replay(good, DEFAULT_DEDUPE_WINDOW_MS).facts).values()];
-    const indexed = [];
-    for await (const u of readAccountUsers(env.clients.opensearch, env.index, 'acc')) indexed.push(fromIndexedUser(u));
+    const indexed = await indexedDocs(env, 'acc');
     expect(indexed).toEqual(expected);
     expect(indexed.find((u) => u.user_id === 'u1')?.entries.length).toBe(3);
     expect(await env.verify()).toEqual([]);

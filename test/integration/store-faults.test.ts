@@ -153,7 +153,7 @@ async function expectExact(s: Stage): Promise<void> {
     const index = `${config.namespace}-users-${generation}`;
     const reports = await verifyAll({ store, opensearch: clients.opensearch, index, factsIndex: `${config.namespace}-facts-${generation}`, windowMs: config.dedupeWindowMs });
     expect(reports.flatMap((r) => r.differences)).toEqual([]);
-    const actual = await indexedState({ clients, store, index } as never, [...expected.keys()]);
+    const actual = await indexedState({ clients, store, index, space }, [...expected.keys()]);
     expect(actual).toEqual(expected);
   } finally {
     await clients.close();

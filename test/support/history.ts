@@ -6,6 +6,7 @@ import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, type UserDoc, allDocs, counte
 import { decodeEvent } from '../../schemas/decode.ts';
 import { readAccountUsers } from '../../src/opensearch/read-users.ts';
 import { fromIndexedUser } from '../../src/opensearch/user-document.ts';
+import { readAllNamesAt } from '../../src/redis/entity-names.ts';
 import { generateHistory, testPreset } from '../../src/demo/generator.ts';
 import type { OutgoingMessage, PreparedNamespace } from './pipeline.ts';
 
@@ -50,13 +51,20 @@ export function expectedState(events: readonly HistoryEvent[]): Map<string, Acco
   return out;
 }
 
+/** What the index and Redis of a generation are read through. */
+type IndexedEnv = Pick<PreparedNamespace, 'clients' | 'store' | 'index' | 'space'>;
+
+/** The account's user documents in the index, named from its facts in Redis as the drill-down names them (decision 64). */
+export async function indexedDocs(env: IndexedEnv, account: string): Promise<UserDoc[]> {
+  const { names } = await readAllNamesAt(env.clients.redis, env.space, account);
+  const docs: UserDoc[] = [];
+  for await (const u of readAccountUsers(env.clients.opensearch, env.index, account)) docs.push(fromIndexedUser(u, names));
+  return docs;
+}
+
 /** What OpenSearch and the Redis counters hold for the accounts. */
-export async function indexedState(env: PreparedNamespace, accounts: readonly string[]): Promise<Map<string, AccountView>> {
+export async function indexedState(env: IndexedEnv, accounts: readonly string[]): Promise<Map<string, AccountView>> {
   const out = new Map<string, AccountView>();
-  for (const account of accounts) {
-    const docs: UserDoc[] = [];
-    for await (const u of readAccountUsers(env.clients.opensearch, env.index, account)) docs.push(fromIndexedUser(u));
-    out.set(account, { docs, counters: sortedCounters(await env.store.counters(account)) });
-  }
+  for (const account of accounts) out.set(account, { docs: await indexedDocs(env, account), counters: sortedCounters(await env.store.counters(account)) });
   return out;
 }

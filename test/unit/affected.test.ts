@@ -4,8 +4,10 @@
  * over random histories; here each shown field is changed on its own, which random histories hit
  * rarely, and the upserts that change nothing shown are shown to reach no one: the work they save).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FactEvent, affectedUsers, applyEvent, deriveUser, emptyAccount } from '../../projections/index.ts';
+import { type FactEvent, affectedUsers, allDocs, applyEvent, deriveUser, emptyAccount, sameDoc } from '../../projections/index.ts';
+import { historyArb } from '../support/arbitraries.ts';
 import { createEventBuilder } from '../support/builders.ts';
 
 const RECORD = 'VoiceRecordingAccess:Read';
@@ -86,5 +88,48 @@ describe('affectedUsers on upserts', () => {
     ['an inbox upserted as it was', (b: ReturnType<typeof createEventBuilder>) => b.inbox('i1')],
   ])('%s reaches no one', (_name, event) => {
     expect(reachAndChange(event)).toEqual({ reached: [], changed: [] });
+  });
+});
+
+describe('affectedUsers without names (the stored document, decision 64)', () => {
+  const reach = (event: (b: ReturnType<typeof createEventBuilder>) => FactEvent) => {
+    const { b, state } = account();
+    return [...affectedUsers(state.facts, event(b), { names: false })].sort();
+  };
+
+  it('a rename reaches no one', () => {
+    expect(reach((b) => b.queue('q1', { inbox: 'i1', automatic: true, ad_hoc: true, name: 'Renamed' }))).toEqual([]);
+    expect(reach((b) => b.inbox('i2', 'Renamed'))).toEqual([]);
+  });
+
+  it('a change beside the name, and an inbox that comes to exist, still reach the holders', () => {
+    expect(reach((b) => b.queue('q1', { inbox: 'i1', ad_hoc: true, name: 'Renamed' }))).toEqual(['u1', 'u3']);
+    // A grant that arrived before its inbox: the inbox's first upsert makes the entry.
+    const { b, state } = account();
+    applyEvent(state.facts, b.grantUser('i9', 'u2'));
+    expect([...affectedUsers(state.facts, b.inbox('i9'), { names: false })]).toEqual(['u2']);
+  });
+
+  it('never misses a user whose document changes other than by a name, over random histories', () => {
+    let renamesSkipped = 0;
+    fc.assert(
+      fc.property(historyArb, (history) => {
+        const states = new Map<string, ReturnType<typeof emptyAccount>>();
+        for (const { account: id, event } of history) {
+          const state = states.get(id) ?? emptyAccount();
+          states.set(id, state);
+          const reached = affectedUsers(state.facts, event, { names: false });
+          if (affectedUsers(state.facts, event).size > 0 && reached.size === 0) renamesSkipped += 1;
+          const before = allDocs(state.facts);
+          applyEvent(state.facts, event);
+          const after = allDocs(state.facts);
+          for (const userId of new Set([...before.keys(), ...after.keys()]))
+            if (!reached.has(userId)) expect(sameDoc(before.get(userId) ?? null, after.get(userId) ?? null, false), `${event.type} missed ${userId}`).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // The histories do rename what users reach: the case this property is about was met.
+    expect(renamesSkipped).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DEDUPE_WINDOW_MS, type UserDoc, emptyAccount } from '../../projections/index.ts';
+import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount } from '../../projections/index.ts';
+import { type IndexedUser, toIndexedUser } from '../../src/opensearch/user-document.ts';
 import { type EventRef, type FactIntervalRecord, factRecordId, openRecord } from '../../src/records/fact-intervals.ts';
 import { type PositionedEvent, planBatch } from '../../src/projector/plan-batch.ts';
 import { historyArb } from '../support/arbitraries.ts';
@@ -17,7 +18,8 @@ const SOURCE = { accountId: 'acc', topic: 'zcc.all', partition: 0 };
 function planInCommits(events: readonly PositionedEvent[], maxWork: number) {
   const state = emptyAccount();
   const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
-  const docs = new Map<string, UserDoc | null>();
+  // As the index holds them: without names (decision 64).
+  const docs = new Map<string, IndexedUser | null>();
   const counters = new Map<string, number>();
   const records = new Map<string, FactIntervalRecord>();
   let rest = events;
@@ -27,7 +29,7 @@ function planInCommits(events: readonly PositionedEvent[], maxWork: number) {
     const plan = planBatch(state, raw, { ...SOURCE, version: commits }, rest, W, maxWork);
     expect(plan.consumed).toBeGreaterThan(0);
     expect(plan.lastOffset).toBe(rest[plan.consumed - 1]!.offset);
-    for (const [u, d] of plan.docs) docs.set(u, d);
+    for (const [u, d] of plan.docs) docs.set(u, d && toIndexedUser(SOURCE.accountId, d));
     for (const [k, d] of plan.counterDeltas) counters.set(k, (counters.get(k) ?? 0) + d);
     for (const [id, r] of plan.intervals) records.set(id, structuredClone(r));
     rest = rest.slice(plan.consumed);
