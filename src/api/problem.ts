@@ -69,7 +69,7 @@ function headersFor(error: AppError): Record<string, string> {
     return { 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${details.scope}"` };
   if (error.code === 'position_timeout') return { 'Retry-After': '1' };
   // A big round's write ends within seconds (decision 59).
-  if (details.fault === 'account_part_written') return { 'Retry-After': '1' };
+  if (details.fault === 'account_part_written' || details.fault === 'names_ahead') return { 'Retry-After': '1' };
   if ((STATUS[error.code] ?? 500) === 503) return { 'Retry-After': '5' };
   return {};
 }

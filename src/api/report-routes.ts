@@ -57,7 +57,8 @@ export function registerReportRoutes(app: OpenAPIHono<ApiEnv>, services: ReportS
       let position: string;
       if (query.as_of === undefined) {
         // The index stores no names: the entries are named as they were at the answer's position (decision 64).
-        const { scope, doc: named } = await readNamedUser(services, c, { ...query, accountId: account_id }, user_id);
+        const filter = { channel: query.channel, access_type: query.access_type, inbox_id: query.inbox_id, cc_queue_id: query.cc_queue_id };
+        const { scope, doc: named } = await readNamedUser(services, c, { ...query, accountId: account_id }, user_id, filter);
         ({ position } = scope);
         doc = named;
       } else {

@@ -1,13 +1,17 @@
 /**
  * The names of an account's inboxes and queues at an answer's position, read from its raw facts
  * in Redis (decision 64): the index stores no names, so the drill-down and the export name entries
- * when they answer. Each raw fact carries the event that set it, so a name is known to be the one
- * at a position when that event is at or before it; a name set (or an entity deleted) after it is
- * "ahead", and the reader waits for a position that covers it (read-context's min_position).
+ * when they answer. Each raw fact carries the event that set it; a value set after the position
+ * (a rename, or any change of a queue, that the projector committed and whose refresh is not
+ * published yet) is walked back through the fact intervals it closed, which stay in the account's
+ * interval outbox until that publish (decision 47). What cannot be walked back (the outbox cleared
+ * meanwhile, or an entity created after the position) is "ahead": the reader waits for a position
+ * that covers it (read-context's min_position).
  */
 import type { Redis } from 'ioredis';
-import { type EntityNames, SEP, entityFactKey } from '../../projections/index.ts';
-import type { RawValue } from '../records/fact-intervals.ts';
+import { ACCESS_TYPES, type EntityNames, SEP, entityFactKey } from '../../projections/index.ts';
+import { decodeIntervalOutbox } from '../records/account-records.ts';
+import type { FactIntervalRecord, RawValue } from '../records/fact-intervals.ts';
 import { type KeySpace, accountKeys } from './keys.ts';
 
 /** The ids to name. */
@@ -16,78 +20,141 @@ export interface NamedIds {
   queues: Iterable<string>;
 }
 
-/** Names, and per `<topic>:<partition>` the furthest offset of the events that set them. */
-export interface NamesAt {
-  names: EntityNames;
-  setBy: ReadonlyMap<string, bigint>;
-}
-
 type Kind = 'inbox' | 'queue';
-const PREFIX: Record<Kind, 'i' | 'q'> = { inbox: 'i', queue: 'q' };
 const NAME_FIELD: Record<Kind, 'inbox_name' | 'queue_name'> = { inbox: 'inbox_name', queue: 'queue_name' };
-const goneKey = (kind: Kind, id: string) => `x${SEP}${PREFIX[kind]}${SEP}${id}`;
+const goneKey = (kind: Kind, id: string) => `x${SEP}${kind === 'inbox' ? 'i' : 'q'}${SEP}${id}`;
 
-function collector() {
-  const known = new Map<string, string | undefined>();
-  const setBy = new Map<string, bigint>();
-  const note = (json: string | null | undefined): RawValue | undefined => {
-    if (!json) return undefined;
-    const raw = JSON.parse(json) as RawValue;
-    const field = `${raw.f.topic}:${raw.f.partition}`;
-    const offset = BigInt(raw.f.offset);
-    if ((setBy.get(field) ?? -1n) < offset) setBy.set(field, offset);
-    return raw;
-  };
-  return {
-    /** the entity's raw value and its tombstone (either may be absent) */
-    add(kind: Kind, id: string, value: string | null | undefined, gone: string | null | undefined): void {
-      const raw = note(value);
-      note(gone);
-      const name = raw ? (JSON.parse(raw.v) as Record<string, unknown>)[NAME_FIELD[kind]] : undefined;
-      known.set(entityFactKey(kind, id), typeof name === 'string' ? name : undefined);
-    },
-    result(): NamesAt {
-      return { names: { inbox: (id) => known.get(entityFactKey('inbox', id)), queue: (id) => known.get(entityFactKey('queue', id)) }, setBy };
-    },
-  };
+/** An entity as its raw facts say it now: its value and its tombstone (either may be absent). */
+interface EntityRead {
+  kind: Kind;
+  value: RawValue | undefined;
+  gone: RawValue | undefined;
 }
 
-/** The names of `ids` (one HMGET of the account's raw facts). */
-export async function readNamesAt(redis: Redis, space: KeySpace, accountId: string, ids: NamedIds): Promise<NamesAt> {
-  const wanted: [Kind, string][] = [...[...ids.inboxes].map((id): [Kind, string] => ['inbox', id]), ...[...ids.queues].map((id): [Kind, string] => ['queue', id])];
-  const out = collector();
-  if (wanted.length === 0) return out.result();
-  const values = await redis.hmget(accountKeys(space, accountId).rawFacts, ...wanted.flatMap(([kind, id]) => [entityFactKey(kind, id), goneKey(kind, id)]));
-  wanted.forEach(([kind, id], i) => out.add(kind, id, values[2 * i], values[2 * i + 1]));
-  return out.result();
+/** What keeps a read from naming its entities exactly at its position. */
+export interface NamesBlocked {
+  /** per `<topic>:<partition>`, the offset a position must reach */
+  ahead: Map<string, bigint>;
+  /** entities with neither a value nor a tombstone: the read met a state being replaced (a repair) */
+  missing: number;
 }
 
-/** The names of every inbox and queue of the account (a scan of its raw facts: an export's whole snapshot). */
-export async function readAllNamesAt(redis: Redis, space: KeySpace, accountId: string): Promise<NamesAt> {
-  const key = accountKeys(space, accountId).rawFacts;
-  const values = new Map<string, string>();
-  let cursor = '0';
-  do {
-    const [next, flat] = await redis.hscan(key, cursor, 'COUNT', 5000);
-    for (let j = 0; j < flat.length; j += 2) {
-      const field = flat[j]!;
-      if (/^(x\u001f)?[iq]\u001f/.test(field)) values.set(field, flat[j + 1]!);
-    }
-    cursor = next;
-  } while (cursor !== '0');
-  const out = collector();
-  for (const field of values.keys()) {
-    const gone = field.startsWith(`x${SEP}`);
-    const kind: Kind = field[gone ? 2 : 0] === 'i' ? 'inbox' : 'queue';
-    const id = field.slice(gone ? 4 : 2);
-    out.add(kind, id, values.get(entityFactKey(kind, id)), values.get(goneKey(kind, id)));
+// KEYS: the raw facts, the inbox counters of the `all` scope, then its queue counters per access type.
+// Returns, for every inbox then every queue some entry counts (ids once): kind, id, raw value, tombstone.
+const SHOWN_ENTITIES = `
+local out, seen = {}, {}
+for i = 2, #KEYS do
+  local prefix = i == 2 and 'i' or 'q'
+  for _, id in ipairs(redis.call('HKEYS', KEYS[i])) do
+    if not seen[prefix .. id] then
+      seen[prefix .. id] = true
+      out[#out + 1] = prefix
+      out[#out + 1] = id
+      out[#out + 1] = redis.call('HGET', KEYS[1], prefix .. '\\31' .. id) or false
+      out[#out + 1] = redis.call('HGET', KEYS[1], 'x\\31' .. prefix .. '\\31' .. id) or false
+    end
+  end
+end
+return out
+`;
+
+// KEYS: the interval outbox. ARGV: the outbox field prefix of each raw key wanted (`f␟<account>␟<key>␟`).
+// Returns the records of those keys.
+const PAST_RECORDS = `
+local out = {}
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  for i = 1, #ARGV do
+    if string.sub(field, 1, #ARGV[i]) == ARGV[i] then
+      out[#out + 1] = redis.call('HGET', KEYS[1], field)
+      break
+    end
+  end
+end
+return out
+`;
+
+const parse = (json: string | null | undefined): RawValue | undefined => (json ? (JSON.parse(json) as RawValue) : undefined);
+const fieldOf = (f: RawValue['f']) => `${f.topic}:${f.partition}`;
+const covered = (f: RawValue['f'], positions: ReadonlyMap<string, bigint>) => BigInt(f.offset) <= (positions.get(fieldOf(f)) ?? -1n);
+
+/** The name at `positions`, walking back through `past` (records by the id of the event that closed them). */
+function nameAt(
+  key: string,
+  e: EntityRead,
+  positions: ReadonlyMap<string, bigint>,
+  past: ReadonlyMap<string, FactIntervalRecord>,
+): { name: string | undefined } | { ahead: RawValue['f'] } {
+  let value = e.value?.v;
+  let setBy = e.value?.f ?? e.gone!.f;
+  while (!covered(setBy, positions)) {
+    const before = past.get(`${key}${SEP}${setBy.event_id}`);
+    if (!before) return { ahead: setBy };
+    value = before.value;
+    setBy = before.from;
   }
-  return out.result();
+  const name = value === undefined ? undefined : (JSON.parse(value) as Record<string, unknown>)[NAME_FIELD[e.kind]];
+  return { name: typeof name === 'string' ? name : undefined };
 }
 
-/** The positions a read must reach for `names` to be those at it: where they were set after `positions` (empty: they are). */
-export function namesAhead(names: NamesAt, positions: ReadonlyMap<string, bigint>): Map<string, bigint> {
-  const ahead = new Map<string, bigint>();
-  for (const [field, offset] of names.setBy) if (offset > (positions.get(field) ?? -1n)) ahead.set(field, offset);
-  return ahead;
+/** One answer's names: what it read of the account's raw facts, and the names resolved at its position. */
+export function entityNamesReader(redis: Redis, space: KeySpace, accountId: string) {
+  const keys = accountKeys(space, accountId);
+  const read = new Map<string, EntityRead>();
+  const resolved = new Map<string, string | undefined>();
+  const names: EntityNames = { inbox: (id) => resolved.get(entityFactKey('inbox', id)), queue: (id) => resolved.get(entityFactKey('queue', id)) };
+  const add = (kind: Kind, id: string, value: string | null | undefined, gone: string | null | undefined): string => {
+    const key = entityFactKey(kind, id);
+    read.set(key, { kind, value: parse(value), gone: parse(gone) });
+    return key;
+  };
+
+  return {
+    names,
+    /** Reads the raw facts of the ids not read yet (one HMGET); returns their keys. */
+    async read(ids: NamedIds): Promise<string[]> {
+      const wanted: [Kind, string][] = [];
+      for (const id of ids.inboxes) if (!read.has(entityFactKey('inbox', id))) wanted.push(['inbox', id]);
+      for (const id of ids.queues) if (!read.has(entityFactKey('queue', id))) wanted.push(['queue', id]);
+      if (wanted.length === 0) return [];
+      const values = await redis.hmget(keys.rawFacts, ...wanted.flatMap(([kind, id]) => [entityFactKey(kind, id), goneKey(kind, id)]));
+      return wanted.map(([kind, id], i) => add(kind, id, values[2 * i], values[2 * i + 1]));
+    },
+    /** Reads, at once, the raw facts of every inbox and queue the account's entries show now (its counters' keys). */
+    async readShown(): Promise<string[]> {
+      const counterKeys = [keys.rawFacts, keys.inboxCounters('all'), ...ACCESS_TYPES.map((t) => keys.queueCounters('all', t))];
+      const flat = (await redis.eval(SHOWN_ENTITIES, counterKeys.length, ...counterKeys)) as (string | null)[];
+      const out: string[] = [];
+      for (let j = 0; j < flat.length; j += 4) out.push(add(flat[j] === 'i' ? 'inbox' : 'queue', flat[j + 1]!, flat[j + 2], flat[j + 3]));
+      return out;
+    },
+    /** Names the entities of `which` (keys read) at `positions`; says what keeps any of them from it. */
+    async resolve(which: readonly string[], positions: ReadonlyMap<string, bigint>): Promise<NamesBlocked> {
+      const blocked: NamesBlocked = { ahead: new Map(), missing: 0 };
+      const later: string[] = [];
+      for (const key of which) {
+        const e = read.get(key)!;
+        if (!e.value && !e.gone) blocked.missing += 1;
+        else if (!covered(e.value?.f ?? e.gone!.f, positions)) later.push(key);
+        else {
+          const at = nameAt(key, e, positions, new Map());
+          if ('name' in at) resolved.set(key, at.name);
+        }
+      }
+      if (later.length === 0) return blocked;
+      const records = (await redis.eval(PAST_RECORDS, 1, keys.intervalOutbox, ...later.map((key) => `f${SEP}${accountId}${SEP}${key}${SEP}`))) as string[];
+      const past = new Map<string, FactIntervalRecord>();
+      for (const [, { json }] of decodeIntervalOutbox(records.map((value, i): [string, string] => [String(i), value]))) {
+        const r = JSON.parse(json) as FactIntervalRecord;
+        if (r.to) past.set(`${r.fact_key}${SEP}${r.to.event_id}`, r);
+      }
+      for (const key of later) {
+        const at = nameAt(key, read.get(key)!, positions, past);
+        if ('name' in at) resolved.set(key, at.name);
+        else if ((blocked.ahead.get(fieldOf(at.ahead)) ?? -1n) < BigInt(at.ahead.offset)) blocked.ahead.set(fieldOf(at.ahead), BigInt(at.ahead.offset));
+      }
+      return blocked;
+    },
+  };
 }
+
+export type EntityNamesReader = ReturnType<typeof entityNamesReader>;

@@ -8,6 +8,7 @@ import { type FactEvent, type UserDoc } from '../../projections/index.ts';
 import { csvRows } from '../../src/api/csv-rows.ts';
 import { userDocId } from '../../src/opensearch/user-document.ts';
 import { accountKeys } from '../../src/redis/keys.ts';
+import { NAMES_WAIT_MS } from '../../src/api/named-reads.ts';
 import { parseCsv } from './api-csv-parse.ts';
 import { type ApiEnv, byDisplayName, expectedDocs, startApiEnv, toMessage } from './api-harness.ts';
 import { createEventBuilder } from '../support/builders.ts';
@@ -128,4 +129,44 @@ describe('names resolved on read (decision 64)', () => {
     expect(await (await csv).text()).toContain('Escalations (next)');
     await api.env.clients.redis.hset(raw, key, JSON.stringify(real));
   }, 60_000);
+
+  /**
+   * A rename committed after the published position whose closed interval is still in the outbox
+   * (as it stays until that publish, decision 47): the answer walks back to the name at its
+   * position at once, and the export names the whole file at its position alike.
+   */
+  it('a name set after the published position is walked back through the outbox to the name at it', async () => {
+    const inboxes = api.env.config.topics.inboxes;
+    const position = (await json(`${BASE}/users/u1`)).position as string;
+    const published = BigInt(
+      position
+        .split(',')
+        .find((p) => p.startsWith(`${inboxes}:0:`))!
+        .split(':')
+        .at(-1)!,
+    );
+    const keys = accountKeys(api.env.space, ACCOUNT);
+    const key = 'i\u001fi2';
+    const real = JSON.parse((await api.env.clients.redis.hget(keys.rawFacts, key))!);
+    const rename = { ...real.f, event_id: 'not-yet-published', topic: inboxes, partition: 0, offset: String(published + 1n) };
+    const closed = { account_id: ACCOUNT, fact_key: key, subject: 'i2', value: real.v, from_ms: real.f.time_ms, to_ms: real.f.time_ms + 1, from: real.f, to: rename };
+    const outboxField = `f\u001f${ACCOUNT}\u001f${key}\u001f${real.f.event_id}`;
+    await api.env.clients.redis.hset(keys.rawFacts, key, JSON.stringify({ v: JSON.stringify({ inbox_name: 'Escalations (renamed later)' }), f: rename }));
+    // As the projector writes it: the commit's version, a newline, the record.
+    await api.env.clients.redis.hset(keys.intervalOutbox, outboxField, `7\n${JSON.stringify(closed)}`);
+    try {
+      const started = performance.now();
+      const body = await json(`${BASE}/users/u1`);
+      // Answered without waiting for a position that covers the rename.
+      expect(performance.now() - started).toBeLessThan(NAMES_WAIT_MS);
+      expect(body.position).toBe(position);
+      expect(body.entries.find((e: any) => e.target.id === 'i2').target.name).toBe(JSON.parse(real.v).inbox_name);
+      const csv = await (await api.get(`${BASE}/users.csv`, token)).text();
+      expect(csv).toContain(JSON.parse(real.v).inbox_name);
+      expect(csv).not.toContain('renamed later');
+    } finally {
+      await api.env.clients.redis.hset(keys.rawFacts, key, JSON.stringify(real));
+      await api.env.clients.redis.hdel(keys.intervalOutbox, outboxField);
+    }
+  });
 });

@@ -5,8 +5,8 @@
 import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, type UserDoc, allDocs, countersFromDocs, emptyAccount, step } from '../../projections/index.ts';
 import { decodeEvent } from '../../schemas/decode.ts';
 import { readAccountUsers } from '../../src/opensearch/read-users.ts';
-import { fromIndexedUser } from '../../src/opensearch/user-document.ts';
-import { readAllNamesAt } from '../../src/redis/entity-names.ts';
+import { type IndexedUser, fromIndexedUser, namedIds } from '../../src/opensearch/user-document.ts';
+import { entityNamesReader } from '../../src/redis/entity-names.ts';
 import { generateHistory, testPreset } from '../../src/demo/generator.ts';
 import type { OutgoingMessage, PreparedNamespace } from './pipeline.ts';
 
@@ -56,10 +56,14 @@ type IndexedEnv = Pick<PreparedNamespace, 'clients' | 'store' | 'index' | 'space
 
 /** The account's user documents in the index, named from its facts in Redis as the drill-down names them (decision 64). */
 export async function indexedDocs(env: IndexedEnv, account: string): Promise<UserDoc[]> {
-  const { names } = await readAllNamesAt(env.clients.redis, env.space, account);
-  const docs: UserDoc[] = [];
-  for await (const u of readAccountUsers(env.clients.opensearch, env.index, account)) docs.push(fromIndexedUser(u, names));
-  return docs;
+  const indexed: IndexedUser[] = [];
+  for await (const u of readAccountUsers(env.clients.opensearch, env.index, account)) indexed.push(u);
+  // At the published positions, as the drill-down names them.
+  const reader = entityNamesReader(env.clients.redis, env.space, account);
+  const blocked = await reader.resolve(await reader.read(namedIds(indexed.flatMap((u) => u.entries))), await env.store.positions());
+  if (blocked.ahead.size > 0 || blocked.missing > 0)
+    throw new Error(`${account}: names not at the published positions: ${JSON.stringify({ ahead: [...blocked.ahead].map(String), missing: blocked.missing })}`);
+  return indexed.map((u) => fromIndexedUser(u, reader.names));
 }
 
 /** What OpenSearch and the Redis counters hold for the accounts. */
