@@ -42,6 +42,8 @@ export const SEP = '\u001f';
 const ENTITY_PREFIX: Record<EntityKind, string> = { user: 'u', role: 'r', queue: 'q', inbox: 'i' };
 /** The flat key of an entity's own data (`i␟<inbox id>`): the store's field, read by the API for names (decision 64). */
 export const entityFactKey = (kind: EntityKind, id: string): string => `${ENTITY_PREFIX[kind]}${SEP}${id}`;
+/** The flat key of an entity's tombstone (`x␟i␟<inbox id>`), in the facts and the raw facts alike. */
+export const tombstoneKey = (kind: EntityKind, id: string): string => `x${SEP}${ENTITY_PREFIX[kind]}${SEP}${id}`;
 
 const KIND_OF_PREFIX: Record<string, EntityKind> = { u: 'user', r: 'role', q: 'queue', i: 'inbox' };
 
@@ -119,7 +121,7 @@ export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
         if (q.overflow_to_inbox_id) addTo(facts.overflowQueues, q.overflow_to_inbox_id, id);
       }
       entityMap(facts, kind).set(id, value);
-      changes?.push(fact(`${ENTITY_PREFIX[kind]}${SEP}${id}`, JSON.stringify(value)));
+      changes?.push(fact(entityFactKey(kind, id), JSON.stringify(value)));
     },
     /** Removes the entity for good: tombstone, and its own data. Relations are ended by the caller. */
     tombstone(kind: EntityKind, id: string): void {
@@ -127,9 +129,9 @@ export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
         const old = facts.queues.get(id);
         if (old?.overflow_to_inbox_id) removeFrom(facts.overflowQueues, old.overflow_to_inbox_id, id);
       }
-      if (entityMap(facts, kind).delete(id)) changes?.push(fact(`${ENTITY_PREFIX[kind]}${SEP}${id}`, null));
+      if (entityMap(facts, kind).delete(id)) changes?.push(fact(entityFactKey(kind, id), null));
       facts.deleted[kind].add(id);
-      changes?.push(fact(`x${SEP}${ENTITY_PREFIX[kind]}${SEP}${id}`, '1'));
+      changes?.push(fact(tombstoneKey(kind, id), '1'));
     },
     setRole(userId: string, roleId: string): void {
       const old = facts.roleOf.get(userId);

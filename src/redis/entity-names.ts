@@ -9,7 +9,7 @@
  * that covers it (read-context's min_position).
  */
 import type { Redis } from 'ioredis';
-import { ACCESS_TYPES, type EntityNames, SEP, entityFactKey } from '../../projections/index.ts';
+import { ACCESS_TYPES, type EntityNames, SEP, entityFactKey, tombstoneKey } from '../../projections/index.ts';
 import { decodeIntervalOutbox } from '../records/account-records.ts';
 import type { FactIntervalRecord, RawValue } from '../records/fact-intervals.ts';
 import { type KeySpace, accountKeys } from './keys.ts';
@@ -22,7 +22,6 @@ export interface NamedIds {
 
 type Kind = 'inbox' | 'queue';
 const NAME_FIELD: Record<Kind, 'inbox_name' | 'queue_name'> = { inbox: 'inbox_name', queue: 'queue_name' };
-const goneKey = (kind: Kind, id: string) => `x${SEP}${kind === 'inbox' ? 'i' : 'q'}${SEP}${id}`;
 
 /** An entity as its raw facts say it now: its value and its tombstone (either may be absent). */
 interface EntityRead {
@@ -77,6 +76,9 @@ const parse = (json: string | null | undefined): RawValue | undefined => (json ?
 const fieldOf = (f: RawValue['f']) => `${f.topic}:${f.partition}`;
 const covered = (f: RawValue['f'], positions: ReadonlyMap<string, bigint>) => BigInt(f.offset) <= (positions.get(fieldOf(f)) ?? -1n);
 
+/** No closed intervals: what a value set at or before the position needs. */
+const NO_PAST: ReadonlyMap<string, FactIntervalRecord> = new Map();
+
 /** The name at `positions`, walking back through `past` (records by the id of the event that closed them). */
 function nameAt(
   key: string,
@@ -116,7 +118,7 @@ export function entityNamesReader(redis: Redis, space: KeySpace, accountId: stri
       for (const id of ids.inboxes) if (!read.has(entityFactKey('inbox', id))) wanted.push(['inbox', id]);
       for (const id of ids.queues) if (!read.has(entityFactKey('queue', id))) wanted.push(['queue', id]);
       if (wanted.length === 0) return [];
-      const values = await redis.hmget(keys.rawFacts, ...wanted.flatMap(([kind, id]) => [entityFactKey(kind, id), goneKey(kind, id)]));
+      const values = await redis.hmget(keys.rawFacts, ...wanted.flatMap(([kind, id]) => [entityFactKey(kind, id), tombstoneKey(kind, id)]));
       return wanted.map(([kind, id], i) => add(kind, id, values[2 * i], values[2 * i + 1]));
     },
     /** Reads, at once, the raw facts of every inbox and queue the account's entries show now (its counters' keys). */
@@ -136,7 +138,7 @@ export function entityNamesReader(redis: Redis, space: KeySpace, accountId: stri
         if (!e.value && !e.gone) blocked.missing += 1;
         else if (!covered(e.value?.f ?? e.gone!.f, positions)) later.push(key);
         else {
-          const at = nameAt(key, e, positions, new Map());
+          const at = nameAt(key, e, positions, NO_PAST);
           if ('name' in at) resolved.set(key, at.name);
         }
       }
