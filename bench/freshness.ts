@@ -26,17 +26,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintToken } from '../src/api/tokens.ts';
 import { benchPreset } from '../src/demo/presets.ts';
-import { accountKeys, generationKeys } from '../src/redis/keys.ts';
 import { sleep } from '../src/retry.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type ApiProcess, type LatencyStats, latencyStats, processMemory, startApiProcess } from './support/load.ts';
-import type { Redis } from 'ioredis';
 import {
   type CapacityResult,
   describeWindow,
@@ -45,7 +42,6 @@ import {
   type ProjectorWindow,
   openLivePipeline,
   publishDataset,
-  type SampleAt,
   sampleEvery,
   splitHistory,
   startInProcessProjector,
@@ -53,6 +49,7 @@ import {
   churnOf,
 } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
+import { PROBES, type Probe, type ProbeProcess, type SampleResult, startProbeProcess } from './support/probes.ts';
 import { emitReport, fmt, mib, progress, runIfMain, table } from './support/report.ts';
 
 export const FRESHNESS_FLAGS = {
@@ -71,17 +68,6 @@ export const FRESHNESS_FLAGS = {
   out: { default: '', help: 'also write the JSON report to this file' },
   json: { default: false, help: 'print the JSON report on stdout instead of the table' },
 } as const;
-
-const PROBES = ['summary (Redis)', 'summary (API)', 'searchable (Redis)', 'searchable (API)'] as const;
-type Probe = (typeof PROBES)[number];
-
-interface SampleResult {
-  ackMs: number;
-  type: string;
-  /** ms from just before the send; null when the probe gave up or failed */
-  probes: Record<Probe, number | null>;
-  failures: string[];
-}
 
 interface LoadRound {
   load: number;
@@ -127,103 +113,8 @@ interface NeighbourCase {
   stats: Record<Probe | 'produce ack', LatencyStats>;
 }
 
-/** A search word no generated name or email has (8 letters: typo-tolerant matching stays far from real words). */
-const NO_MATCH = 'qxqzqxqz';
-
 /** The history's churn factor (the dataset is its first benchPreset(scale) events); the generator is lazy. */
 const CHURN_FACTOR = 60;
-
-/**
- * One Redis poller for every waiting probe: every `everyMs`, one pipeline reads the published
- * positions and the applied offsets of the accounts being waited for, and resolves what is reached.
- * (A poll loop per probe would multiply Redis calls in the projector's own process as lag grows.)
- */
-function createRedisWatcher(redis: Redis, positionsKey: string, metaKey: (accountId: string) => string, everyMs = 5) {
-  interface Waiter {
-    /** the hash fields, any of which reaching `offset` resolves */
-    at: [key: string, field: string][];
-    offset: bigint;
-    since: number;
-    deadline: number;
-    resolve: (ms: number | null) => void;
-  }
-  const waiters = new Set<Waiter>();
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      if (waiters.size > 0) {
-        const reads = [...new Set([...waiters].flatMap((w) => w.at.map(([key, field]) => `${key}\u0000${field}`)))].map((k) => k.split('\u0000') as [string, string]);
-        const pipeline = redis.pipeline();
-        for (const [key, field] of reads) pipeline.hget(key, field);
-        const results = (await pipeline.exec()) ?? [];
-        const now = performance.now();
-        const values = new Map(reads.map(([key, field], i) => [`${key}\u0000${field}`, results[i]?.[1] as string | null]));
-        for (const w of waiters) {
-          const reached = w.at.some(([key, field]) => {
-            const value = values.get(`${key}\u0000${field}`);
-            return value !== null && value !== undefined && BigInt(value) >= w.offset;
-          });
-          if (reached) {
-            waiters.delete(w);
-            w.resolve(now - w.since);
-          } else if (now > w.deadline) {
-            waiters.delete(w);
-            w.resolve(null);
-          }
-        }
-      }
-      await sleep(everyMs);
-    }
-  })();
-  const wait = (at: [string, string][], offset: bigint, since: number, waitMs: number) =>
-    new Promise<number | null>((resolve) => waiters.add({ at, offset, since, deadline: since + waitMs, resolve }));
-  return {
-    /** ms from `since` until the account's applied offset of `field` reaches `offset` */
-    applied: (accountId: string, field: string, offset: bigint, since: number, waitMs: number) => wait([[metaKey(accountId), `off:${field}`]], offset, since, waitMs),
-    /**
-     * ms from `since` until the published searchable position of `field` reaches `offset`: the
-     * generation's, or the account's own (decision 34)
-     */
-    searchable: (accountId: string, field: string, offset: bigint, since: number, waitMs: number) =>
-      wait(
-        [
-          [positionsKey, field],
-          [metaKey(accountId), `s:${field}`],
-        ],
-        offset,
-        since,
-        waitMs,
-      ),
-    async stop() {
-      stopped = true;
-      await loop;
-    },
-  };
-}
-
-/**
- * A GET's status, and for any other than 200 the start of its body (a problem's reason). A kept-alive
- * socket the API closed as idle (its keep-alive timeout) just as this request went out fails with
- * ECONNRESET before the API saw the request; it is sent again once on a new socket, as Node's
- * documentation advises (`request.reusedSocket`).
- */
-function httpGet(agent: Agent, base: URL, path: string, token: string, retried = false): Promise<{ status: number; body: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const req = request({ host: base.hostname, port: base.port, path, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const status = res.statusCode ?? 0;
-      let body = '';
-      if (status === 200) res.resume();
-      else res.on('data', (chunk: Buffer) => (body = (body + chunk.toString()).slice(0, 400)));
-      res.on('end', () => resolvePromise({ status, body }));
-      res.on('error', reject);
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (!retried && req.reusedSocket && error.code === 'ECONNRESET') resolvePromise(httpGet(agent, base, path, token, true));
-      else reject(error);
-    });
-    req.end();
-  });
-}
 
 export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<typeof FRESHNESS_FLAGS>>): Promise<FreshnessReport> {
   const loads = flags.loads
@@ -243,22 +134,25 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
   const secret = randomBytes(36).toString('base64');
   const logFile = join(tmpdir(), `${ns.prefix}-api.log`);
   const memory: FreshnessReport['memory'] = {};
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   let pipeline: LivePipeline | undefined;
   let projector: Awaited<ReturnType<typeof startInProcessProjector>> | undefined;
   let api: ApiProcess | undefined;
+  let prober: ProbeProcess | undefined;
   try {
     pipeline = await openLivePipeline(ns);
     const history = splitHistory(flags.scale, flags.seed, CHURN_FACTOR);
     progress(`publishing the first ${fmt(history.datasetEvents)} events of benchPreset(${flags.scale}) (seed ${flags.seed})`);
     const published = await publishDataset(pipeline, history.dataset);
     let producerPid: number | undefined;
-    projector = await startInProcessProjector(pipeline, machine, () => ({ ...(api ? { API: api.pid } : {}), ...(producerPid ? { producer: producerPid } : {}) }));
+    projector = await startInProcessProjector(pipeline, machine, () => ({
+      ...(api ? { API: api.pid } : {}),
+      ...(producerPid ? { producer: producerPid } : {}),
+      ...(prober ? { probes: prober.pid } : {}),
+    }));
     const drainMs = await pipeline.waitSearchable(published.lastOffsets, flags['timeout-s'] * 1000);
     const drainRate = (published.total * 1000) / drainMs;
     progress(`  drained: ${fmt(drainRate)} events/s`);
     api = await startApiProcess(ns.config, { secret, logFile });
-    const base = new URL(api.url);
 
     const capacityEvents = flags['capacity-events'] || Math.round(Math.min(50_000, Math.max(5_000, 10 * drainRate)));
     progress(`capacity: ${fmt(capacityEvents)} churn events published at once`);
@@ -270,45 +164,16 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
     memory['projector process, dataset loaded'] = processMemory('self');
     memory['API process, started'] = api.memory();
 
-    const tokens = new Map<string, Promise<string>>();
-    const tokenFor = (accountId: string) => {
-      let t = tokens.get(accountId);
-      if (!t) tokens.set(accountId, (t = mintToken({ secret, accountId, sub: 'bench', ttlSeconds: 6 * 3600 })));
-      return t;
-    };
-    const space = pipeline.space;
-    const watcher = createRedisWatcher(pipeline.clients.redis, generationKeys(space).positions, (accountId) => accountKeys(space, accountId).meta);
-    const epochOffset = Date.now() - performance.now();
-
-    const probe = async (s: SampleAt): Promise<SampleResult> => {
-      const since = s.sentAtEpochMs - epochOffset;
-      const failures: string[] = [];
-      const token = await tokenFor(s.accountId);
-      const minPosition = `${s.topic}:${s.partition}:${s.offset}`;
-      const prefix = `/v1/accounts/${encodeURIComponent(s.accountId)}/access`;
-      const viaApi = async (path: string): Promise<number | null> => {
-        const answer = await httpGet(
-          agent,
-          base,
-          `${prefix}${path}${path.includes('?') ? '&' : '?'}min_position=${encodeURIComponent(minPosition)}&wait_ms=${flags['wait-ms']}`,
-          token,
-        ).catch((e: Error) => ({ status: 0, body: e.message }));
-        if (answer.status === 200) return performance.now() - since;
-        failures.push(`${path.split('?')[0]}: ${answer.status} ${answer.body}`);
-        return null;
-      };
-      const field = `${s.topic}:${s.partition}`;
-      const [a, b, c, d] = await Promise.all([
-        watcher.applied(s.accountId, field, s.offset, since, flags['wait-ms']),
-        viaApi('/summary'),
-        watcher.searchable(s.accountId, field, s.offset, since, flags['wait-ms']),
-        // A search that matches no one: the API waits for min_position, then searches; with no row
-        // there is no cursor, so the listing's point in time is closed at once (a listing with more
-        // rows than `size` keeps one open 5 minutes, and the cluster allows 300 at a time).
-        viaApi(`/users?size=1&q=${NO_MATCH}`),
-      ]);
-      return { ackMs: s.ackMs, type: s.type, probes: { 'summary (Redis)': a, 'summary (API)': b, 'searchable (Redis)': c, 'searchable (API)': d }, failures };
-    };
+    // The probes run in a process of their own, as a client's would (bench/support/probes.ts).
+    prober = await startProbeProcess({
+      redisUrl: ns.config.redisUrl,
+      brokers: ns.config.kafkaBrokers,
+      space: pipeline.space,
+      apiUrl: api.url,
+      secret,
+      waitMs: flags['wait-ms'],
+    });
+    const probe = prober.probe;
 
     const rounds: LoadRound[] = [];
     const topics = ns.config.topics;
@@ -368,7 +233,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       const accounts = benchPreset(flags.scale).accounts;
       const big = accounts.slice(0, flags.neighbours);
       const small = [...accounts].sort((a, b) => a.agents - b.agents || (a.id < b.id ? -1 : 1))[0]!;
-      const token = await tokenFor(small.id);
+      const token = await mintToken({ secret, accountId: small.id, sub: 'bench', ttlSeconds: 3600 });
       const read = async <T>(path: string): Promise<T> => {
         const response = await fetch(`${api!.url}/v1/accounts/${encodeURIComponent(small.id)}/access${path}`, { headers: { authorization: `Bearer ${token}` } });
         if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
@@ -391,37 +256,21 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       producerPid = producer.pid;
       await projector.window();
       const lagSampler = sampleEvery(1000, () => pipeline!.lag());
-      const kafkaProducer = pipeline.clients.kafka.producer();
-      await kafkaProducer.connect();
-      const probes: Promise<SampleResult>[] = [];
-      const started = performance.now();
-      for (let n = 0; performance.now() - started < flags['duration-s'] * 1000; n++) {
-        const tick = performance.now();
-        const userId = users[Math.floor(n / 2) % users.length]!;
-        const type = n % 2 === 0 ? 'inbox.user_granted' : 'inbox.user_revoked';
-        const value = {
-          specversion: '1.0',
-          id: `${ns.prefix}-nb-${n}`,
-          source: 'bench-neighbour',
-          type,
-          time: new Date().toISOString(),
-          accountid: small.id,
-          datacontenttype: 'application/json',
-          data: { inbox_id: inbox, user_id: userId },
-        };
-        const sentAtEpochMs = Date.now();
-        const t0 = performance.now();
-        const [meta] = await kafkaProducer.send({ topic: topics.inboxes, messages: [{ key: small.id, value: JSON.stringify(value) }] });
-        const ackMs = performance.now() - t0;
-        probes.push(probe({ topic: topics.inboxes, partition: meta!.partition, offset: BigInt(meta!.baseOffset!), accountId: small.id, type, userId, ackMs, sentAtEpochMs }));
-        await sleep(Math.max(0, flags['sample-ms'] - (performance.now() - tick)));
-      }
+      const small$ = prober.smallAccount({
+        topic: topics.inboxes,
+        accountId: small.id,
+        inboxId: inbox,
+        users,
+        idPrefix: ns.prefix,
+        durationMs: flags['duration-s'] * 1000,
+        sampleMs: flags['sample-ms'],
+      });
+      await small$.sent;
       const produced = await producer.stop();
-      await kafkaProducer.disconnect();
       const window = await projector.window();
       const lag = await lagSampler.stop();
       await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
-      const samples = await Promise.all(probes);
+      const samples = await small$.results;
       const stats = statsOf(samples, produced.elapsedMs);
       neighbour = {
         small: { accountId: small.id, agents: small.agents },
@@ -439,7 +288,6 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       );
       progress(`  ${describeWindow(window)}`);
     }
-    await watcher.stop();
     memory['projector process, after the loads'] = processMemory('self');
     memory['API process, after the loads'] = api.memory();
 
@@ -497,7 +345,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
       ...(neighbour ? { neighbour } : {}),
     };
   } finally {
-    agent.destroy();
+    await prober?.stop().catch(() => undefined);
     await api?.stop().catch(() => undefined);
     await projector?.stop().catch((error) => progress(`projector stop failed: ${(error as Error).message}`));
     await pipeline?.close();
@@ -578,7 +426,7 @@ export function formatFreshnessReport(report: FreshnessReport): string {
       'event loop busy %',
       'projector cores',
       'OpenSearch cores',
-      'API + producer cores',
+      'API, producer, probes cores',
       'other users cores',
       'machine cores busy',
     ],
