@@ -45,6 +45,22 @@ export const entityFactKey = (kind: EntityKind, id: string): string => `${ENTITY
 /** The flat key of an entity's tombstone (`x␟i␟<inbox id>`), in the facts and the raw facts alike. */
 export const tombstoneKey = (kind: EntityKind, id: string): string => `x${SEP}${ENTITY_PREFIX[kind]}${SEP}${id}`;
 
+/**
+ * The flat keys of the relations (`ro␟<user>`, `m␟<queue>␟<user>␟<type>`, `gu␟<inbox>␟<user>`,
+ * `gq␟<inbox>␟<queue>`), in the facts and the raw facts alike, and the prefixes a deletion ends
+ * them by (every assignment of a role, one queue's members, one inbox's grants).
+ */
+export const relationKey = {
+  roleOf: (userId: string): string => `ro${SEP}${userId}`,
+  member: (queueId: string, userId: string, type: string): string => `m${SEP}${queueId}${SEP}${userId}${SEP}${type}`,
+  userGrant: (inboxId: string, userId: string): string => `gu${SEP}${inboxId}${SEP}${userId}`,
+  queueGrant: (inboxId: string, queueId: string): string => `gq${SEP}${inboxId}${SEP}${queueId}`,
+  anyRoleOf: `ro${SEP}`,
+  membersOf: (queueId: string): string => `m${SEP}${queueId}${SEP}`,
+  userGrantsOf: (inboxId: string): string => `gu${SEP}${inboxId}${SEP}`,
+  queueGrantsOf: (inboxId: string): string => `gq${SEP}${inboxId}${SEP}`,
+};
+
 const KIND_OF_PREFIX: Record<string, EntityKind> = { u: 'user', r: 'role', q: 'queue', i: 'inbox' };
 
 function entityMap(facts: AccountFacts, kind: EntityKind): Map<string, unknown> {
@@ -139,50 +155,50 @@ export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
       if (old !== undefined) removeFrom(facts.usersOfRole, old, userId);
       facts.roleOf.set(userId, roleId);
       addTo(facts.usersOfRole, roleId, userId);
-      changes?.push(fact(`ro${SEP}${userId}`, roleId));
+      changes?.push(fact(relationKey.roleOf(userId), roleId));
     },
     clearRole(userId: string): void {
       const old = facts.roleOf.get(userId);
       if (old === undefined) return;
       removeFrom(facts.usersOfRole, old, userId);
       facts.roleOf.delete(userId);
-      changes?.push(fact(`ro${SEP}${userId}`, null));
+      changes?.push(fact(relationKey.roleOf(userId), null));
     },
     addMember(queueId: string, userId: string, type: MemberType): void {
       if (facts.members.get(queueId)?.get(userId)?.has(type)) return;
       addMemberIndex(facts.members, queueId, userId, type);
       addMemberIndex(facts.queuesOf, userId, queueId, type);
-      changes?.push(fact(`m${SEP}${queueId}${SEP}${userId}${SEP}${type}`, '1'));
+      changes?.push(fact(relationKey.member(queueId, userId, type), '1'));
     },
     removeMember(queueId: string, userId: string, type: MemberType): void {
       if (!facts.members.get(queueId)?.get(userId)?.has(type)) return;
       removeMemberIndex(facts.members, queueId, userId, type);
       removeMemberIndex(facts.queuesOf, userId, queueId, type);
-      changes?.push(fact(`m${SEP}${queueId}${SEP}${userId}${SEP}${type}`, null));
+      changes?.push(fact(relationKey.member(queueId, userId, type), null));
     },
     addUserGrant(inboxId: string, userId: string): void {
       if (facts.inboxUsers.get(inboxId)?.has(userId)) return;
       addTo(facts.inboxUsers, inboxId, userId);
       addTo(facts.userInboxes, userId, inboxId);
-      changes?.push(fact(`gu${SEP}${inboxId}${SEP}${userId}`, '1'));
+      changes?.push(fact(relationKey.userGrant(inboxId, userId), '1'));
     },
     removeUserGrant(inboxId: string, userId: string): void {
       if (!facts.inboxUsers.get(inboxId)?.has(userId)) return;
       removeFrom(facts.inboxUsers, inboxId, userId);
       removeFrom(facts.userInboxes, userId, inboxId);
-      changes?.push(fact(`gu${SEP}${inboxId}${SEP}${userId}`, null));
+      changes?.push(fact(relationKey.userGrant(inboxId, userId), null));
     },
     addQueueGrant(inboxId: string, queueId: string): void {
       if (facts.inboxQueues.get(inboxId)?.has(queueId)) return;
       addTo(facts.inboxQueues, inboxId, queueId);
       addTo(facts.queueInboxes, queueId, inboxId);
-      changes?.push(fact(`gq${SEP}${inboxId}${SEP}${queueId}`, '1'));
+      changes?.push(fact(relationKey.queueGrant(inboxId, queueId), '1'));
     },
     removeQueueGrant(inboxId: string, queueId: string): void {
       if (!facts.inboxQueues.get(inboxId)?.has(queueId)) return;
       removeFrom(facts.inboxQueues, inboxId, queueId);
       removeFrom(facts.queueInboxes, queueId, inboxId);
-      changes?.push(fact(`gq${SEP}${inboxId}${SEP}${queueId}`, null));
+      changes?.push(fact(relationKey.queueGrant(inboxId, queueId), null));
     },
   };
 }

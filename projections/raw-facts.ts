@@ -7,7 +7,7 @@
  * (relations count only while both ends exist), give the report as of that instant.
  */
 import type { FactEvent } from './events.ts';
-import { type FactChange, SEP } from './facts.ts';
+import { entityFactKey, type FactChange, relationKey, SEP, tombstoneKey } from './facts.ts';
 
 /** Flat key -> value, in the same key format as the facts (projections/facts.ts). */
 export type RawFacts = Map<string, string>;
@@ -18,15 +18,12 @@ export interface RawChange extends FactChange {
 }
 
 const K = {
-  user: (id: string) => `u${SEP}${id}`,
-  role: (id: string) => `r${SEP}${id}`,
-  queue: (id: string) => `q${SEP}${id}`,
-  inbox: (id: string) => `i${SEP}${id}`,
-  gone: (kind: 'u' | 'r' | 'q' | 'i', id: string) => `x${SEP}${kind}${SEP}${id}`,
-  roleOf: (user: string) => `ro${SEP}${user}`,
-  member: (queue: string, user: string, type: string) => `m${SEP}${queue}${SEP}${user}${SEP}${type}`,
-  userGrant: (inbox: string, user: string) => `gu${SEP}${inbox}${SEP}${user}`,
-  queueGrant: (inbox: string, queue: string) => `gq${SEP}${inbox}${SEP}${queue}`,
+  user: (id: string) => entityFactKey('user', id),
+  role: (id: string) => entityFactKey('role', id),
+  queue: (id: string) => entityFactKey('queue', id),
+  inbox: (id: string) => entityFactKey('inbox', id),
+  gone: tombstoneKey,
+  ...relationKey,
 };
 
 function setRaw(raw: RawFacts, changes: RawChange[], key: string, value: string): void {
@@ -61,25 +58,25 @@ export function applyRaw(raw: RawFacts, event: FactEvent): RawChange[] {
   switch (event.type) {
     case 'user.upserted': {
       const { user_id, display_name, user_email, user_access } = event.data;
-      if (!raw.has(K.gone('u', user_id))) setRaw(raw, changes, K.user(user_id), JSON.stringify({ display_name, user_email, user_access }));
+      if (!raw.has(K.gone('user', user_id))) setRaw(raw, changes, K.user(user_id), JSON.stringify({ display_name, user_email, user_access }));
       break;
     }
     case 'user.deleted':
       delRaw(raw, changes, K.user(event.data.user_id));
-      setRaw(raw, changes, K.gone('u', event.data.user_id), '1');
+      setRaw(raw, changes, K.gone('user', event.data.user_id), '1');
       break;
     case 'role.upserted': {
       const { role_id, role_name, privileges } = event.data;
-      if (!raw.has(K.gone('r', role_id))) setRaw(raw, changes, K.role(role_id), JSON.stringify({ role_name, privileges: [...new Set(privileges)].sort() }));
+      if (!raw.has(K.gone('role', role_id))) setRaw(raw, changes, K.role(role_id), JSON.stringify({ role_name, privileges: [...new Set(privileges)].sort() }));
       break;
     }
     case 'role.deleted':
       delRaw(raw, changes, K.role(event.data.role_id));
-      setRaw(raw, changes, K.gone('r', event.data.role_id), '1');
-      delRawWhere(raw, changes, `ro${SEP}`, event.data.role_id);
+      setRaw(raw, changes, K.gone('role', event.data.role_id), '1');
+      delRawWhere(raw, changes, K.anyRoleOf, event.data.role_id);
       break;
     case 'role.user_assigned':
-      if (raw.has(K.gone('r', event.data.role_id))) delRaw(raw, changes, K.roleOf(event.data.user_id));
+      if (raw.has(K.gone('role', event.data.role_id))) delRaw(raw, changes, K.roleOf(event.data.user_id));
       else setRaw(raw, changes, K.roleOf(event.data.user_id), event.data.role_id);
       break;
     case 'role.user_unassigned':
@@ -87,7 +84,7 @@ export function applyRaw(raw: RawFacts, event: FactEvent): RawChange[] {
       break;
     case 'queue.upserted': {
       const { cc_queue_id, queue_name, channel, overflow_to_inbox_id, recording } = event.data;
-      if (!raw.has(K.gone('q', cc_queue_id)))
+      if (!raw.has(K.gone('queue', cc_queue_id)))
         setRaw(
           raw,
           changes,
@@ -98,32 +95,32 @@ export function applyRaw(raw: RawFacts, event: FactEvent): RawChange[] {
     }
     case 'queue.deleted':
       delRaw(raw, changes, K.queue(event.data.cc_queue_id));
-      setRaw(raw, changes, K.gone('q', event.data.cc_queue_id), '1');
-      delRawWhere(raw, changes, `m${SEP}${event.data.cc_queue_id}${SEP}`);
+      setRaw(raw, changes, K.gone('queue', event.data.cc_queue_id), '1');
+      delRawWhere(raw, changes, K.membersOf(event.data.cc_queue_id));
       break;
     case 'queue.member_assigned':
-      if (!raw.has(K.gone('q', event.data.cc_queue_id))) setRaw(raw, changes, K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type), '1');
+      if (!raw.has(K.gone('queue', event.data.cc_queue_id))) setRaw(raw, changes, K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type), '1');
       break;
     case 'queue.member_unassigned':
       delRaw(raw, changes, K.member(event.data.cc_queue_id, event.data.user_id, event.data.member_type));
       break;
     case 'inbox.upserted':
-      if (!raw.has(K.gone('i', event.data.inbox_id))) setRaw(raw, changes, K.inbox(event.data.inbox_id), JSON.stringify({ inbox_name: event.data.inbox_name }));
+      if (!raw.has(K.gone('inbox', event.data.inbox_id))) setRaw(raw, changes, K.inbox(event.data.inbox_id), JSON.stringify({ inbox_name: event.data.inbox_name }));
       break;
     case 'inbox.deleted':
       delRaw(raw, changes, K.inbox(event.data.inbox_id));
-      setRaw(raw, changes, K.gone('i', event.data.inbox_id), '1');
-      delRawWhere(raw, changes, `gu${SEP}${event.data.inbox_id}${SEP}`);
-      delRawWhere(raw, changes, `gq${SEP}${event.data.inbox_id}${SEP}`);
+      setRaw(raw, changes, K.gone('inbox', event.data.inbox_id), '1');
+      delRawWhere(raw, changes, K.userGrantsOf(event.data.inbox_id));
+      delRawWhere(raw, changes, K.queueGrantsOf(event.data.inbox_id));
       break;
     case 'inbox.user_granted':
-      if (!raw.has(K.gone('i', event.data.inbox_id))) setRaw(raw, changes, K.userGrant(event.data.inbox_id, event.data.user_id), '1');
+      if (!raw.has(K.gone('inbox', event.data.inbox_id))) setRaw(raw, changes, K.userGrant(event.data.inbox_id, event.data.user_id), '1');
       break;
     case 'inbox.user_revoked':
       delRaw(raw, changes, K.userGrant(event.data.inbox_id, event.data.user_id));
       break;
     case 'inbox.queue_granted':
-      if (!raw.has(K.gone('i', event.data.inbox_id))) setRaw(raw, changes, K.queueGrant(event.data.inbox_id, event.data.cc_queue_id), '1');
+      if (!raw.has(K.gone('inbox', event.data.inbox_id))) setRaw(raw, changes, K.queueGrant(event.data.inbox_id, event.data.cc_queue_id), '1');
       break;
     case 'inbox.queue_revoked':
       delRaw(raw, changes, K.queueGrant(event.data.inbox_id, event.data.cc_queue_id));
@@ -153,19 +150,19 @@ export function rawSubject(key: string): string {
     case 'x':
       return `${a}${SEP}${b}`;
     case 'ro':
-      return `u${SEP}${a}`;
+      return entityFactKey('user', a);
     case 'm':
     case 'gu':
-      return `u${SEP}${b}`;
+      return entityFactKey('user', b);
     case 'gq':
-      return `q${SEP}${b}`;
+      return entityFactKey('queue', b);
     default:
       throw new Error(`unknown raw key ${JSON.stringify(key)}`);
   }
 }
 
 /** The subject of a user's own raw keys: where the search for their history starts. */
-export const userSubject = (userId: string) => `u${SEP}${userId}`;
+export const userSubject = (userId: string) => entityFactKey('user', userId);
 
 /**
  * The subjects a raw fact leads to, for a user's derivation: a role assignment to the role, a
@@ -177,16 +174,16 @@ export function reachedSubjects(key: string, value: string): string[] {
   const [tag, a = '', b = ''] = key.split(SEP);
   switch (tag) {
     case 'ro':
-      return [`r${SEP}${value}`];
+      return [entityFactKey('role', value)];
     case 'm':
-      return [`q${SEP}${a}`];
+      return [entityFactKey('queue', a)];
     case 'gu':
-      return [`i${SEP}${a}`];
+      return [entityFactKey('inbox', a)];
     case 'gq':
-      return [`i${SEP}${a}`, `q${SEP}${b}`];
+      return [entityFactKey('inbox', a), entityFactKey('queue', b)];
     case 'q': {
       const overflow = (JSON.parse(value) as { overflow_to_inbox_id?: string | null }).overflow_to_inbox_id;
-      return overflow ? [`i${SEP}${overflow}`] : [];
+      return overflow ? [entityFactKey('inbox', overflow)] : [];
     }
     default:
       return [];
