@@ -51,9 +51,14 @@ export interface FactIntervalRecord {
   to: EventRef | null;
 }
 
+/** What every record id of one raw key starts with (`f␟<account>␟<key>␟`): the outbox is searched by it (src/redis/entity-names.ts). */
+export function factRecordIdPrefix(accountId: string, key: string): string {
+  return `f\u001f${accountId}\u001f${key}\u001f`;
+}
+
 /** Fact record ids start with "f" + U+001F: unique in the Redis outbox, which once held document intervals too. */
 export function factRecordId(accountId: string, key: string, from: EventRef): string {
-  return `f\u001f${accountId}\u001f${key}\u001f${from.event_id}`;
+  return `${factRecordIdPrefix(accountId, key)}${from.event_id}`;
 }
 
 export function factRecord(accountId: string, key: string, value: string, from: EventRef, to: EventRef | null): FactIntervalRecord {

@@ -11,7 +11,7 @@
 import type { Redis } from 'ioredis';
 import { ACCESS_TYPES, type EntityNames, SEP, entityFactKey, tombstoneKey } from '../../projections/index.ts';
 import { decodeIntervalOutbox } from '../records/account-records.ts';
-import type { FactIntervalRecord, RawValue } from '../records/fact-intervals.ts';
+import { type FactIntervalRecord, type RawValue, factRecordIdPrefix } from '../records/fact-intervals.ts';
 import { type KeySpace, accountKeys } from './keys.ts';
 
 /** The ids to name. */
@@ -143,7 +143,7 @@ export function entityNamesReader(redis: Redis, space: KeySpace, accountId: stri
         }
       }
       if (later.length === 0) return blocked;
-      const records = (await redis.eval(PAST_RECORDS, 1, keys.intervalOutbox, ...later.map((key) => `f${SEP}${accountId}${SEP}${key}${SEP}`))) as string[];
+      const records = (await redis.eval(PAST_RECORDS, 1, keys.intervalOutbox, ...later.map((key) => factRecordIdPrefix(accountId, key)))) as string[];
       const past = new Map<string, FactIntervalRecord>();
       for (const [, { json }] of decodeIntervalOutbox(records.map((value, i): [string, string] => [String(i), value]))) {
         const r = JSON.parse(json) as FactIntervalRecord;
