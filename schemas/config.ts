@@ -118,6 +118,8 @@ export const configSchema = z
     ACCESS_INDEX_ROUND_WORK: wholeNumber('10000', 1, 10_000_000),
     // How often searchable positions are published (an index refresh each time something is pending).
     ACCESS_INDEX_PUBLISH_INTERVAL_MS: wholeNumber('200', 10, 60_000, 'milliseconds'),
+    // How long the projector may make no step while events wait before it reports a stall (decision 66).
+    ACCESS_INDEX_STALL_SECONDS: wholeNumber('60', 5, 3_600, 'seconds'),
   })
   .superRefine((env, ctx) => {
     // Each topic maps back to one logical topic (events on a foreign topic are refused), and the
@@ -160,6 +162,7 @@ export const configSchema = z
     laneEvents: env.ACCESS_INDEX_LANE_EVENTS,
     roundEvents: env.ACCESS_INDEX_ROUND_EVENTS,
     roundWork: env.ACCESS_INDEX_ROUND_WORK,
+    stallMs: env.ACCESS_INDEX_STALL_SECONDS * 1000,
   }));
 
 export type Config = z.infer<typeof configSchema>;

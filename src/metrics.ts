@@ -73,6 +73,15 @@ function accountCacheMetrics(registers: Registry[]) {
   };
 }
 
+function projectorStalls(registers: Registry[]) {
+  return new Counter({
+    name: 'access_index_projector_stalls_total',
+    help: 'Times the projector made no step for ACCESS_INDEX_STALL_SECONDS while events waited (decision 66), by what it did: restarted its Kafka consumer, or only reported it',
+    labelNames: ['action'],
+    registers,
+  });
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'access_index_' });
@@ -121,6 +130,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['fault'],
       registers,
     }),
+    projectorStalls: projectorStalls(registers),
     integrityRepairs: new Counter({ name: 'access_index_integrity_repairs_total', help: 'Repairs started, by the fault they repair', labelNames: ['fault'], registers }),
     httpSeconds: new Histogram({
       name: 'access_index_http_request_seconds',

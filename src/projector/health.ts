@@ -1,22 +1,32 @@
 /**
  * The projector's health: its lifecycle state, the steps waiting for a dependency, whether
- * publishing positions works, whether the consumer is down, the fault that stopped it and the last
- * error. `effective()` is what /health and the readiness metric report: `degraded` while running
- * with anything waiting or failing, `faulted` once the stores disagreed.
+ * publishing positions works, whether the consumer is down, a stall (events wait and no step is
+ * made), the fault that stopped it and the last error. `effective()` is what /health and the
+ * readiness metric report: `degraded` while running with anything waiting, failing or stalled,
+ * `faulted` once the stores disagreed.
  */
 import type { IntegrityFault } from '../integrity/fault.ts';
 import type { Metrics } from '../metrics.ts';
 
 export type ProjectorState = 'idle' | 'starting' | 'running' | 'degraded' | 'faulted' | 'stopping' | 'stopped';
 
+/** A stall as /readyz shows it: for how long, how many events wait, and the oldest step under way (where it hangs). */
+export interface Stall {
+  seconds: number;
+  eventsWaiting: number;
+  oldestStep?: string;
+}
+
 export function createProjectorHealth(metrics?: Metrics) {
   let state: ProjectorState = 'idle';
   let waiting = 0;
   let publishFailing = false;
   let consumerDown = false;
+  /** events wait and no step was made for the stall time (src/projector/progress-watch.ts) */
+  let stalled: Stall | undefined;
   let fault: IntegrityFault | undefined;
   let lastError: { at: string; message: string } | undefined;
-  const effective = (): ProjectorState => (fault ? 'faulted' : state === 'running' && (waiting > 0 || publishFailing || consumerDown) ? 'degraded' : state);
+  const effective = (): ProjectorState => (fault ? 'faulted' : state === 'running' && (waiting > 0 || publishFailing || consumerDown || stalled) ? 'degraded' : state);
   const refresh = () => metrics?.ready.set({ component: 'projector' }, effective() === 'running' ? 1 : 0);
   const error = (message: string) => {
     lastError = { at: new Date().toISOString(), message };
@@ -42,6 +52,11 @@ export function createProjectorHealth(metrics?: Metrics) {
       consumerDown = down;
       refresh();
     },
+    /** A stall began or goes on (`stall`), or ended (undefined). */
+    stalled(stall: Stall | undefined): void {
+      stalled = stall;
+      refresh();
+    },
     error,
     fault: () => fault,
     /** Records the fault; false when one was recorded before (the first one stands). */
@@ -53,7 +68,14 @@ export function createProjectorHealth(metrics?: Metrics) {
       return true;
     },
     status() {
-      return { state: effective(), waitingSteps: waiting, publishFailing, lastError, ...(fault ? { fault: { code: fault.code, reason: fault.message } } : {}) };
+      return {
+        state: effective(),
+        waitingSteps: waiting,
+        publishFailing,
+        lastError,
+        ...(stalled ? { stalled } : {}),
+        ...(fault ? { fault: { code: fault.code, reason: fault.message } } : {}),
+      };
     },
   };
 }

@@ -7,7 +7,16 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
 
-export function createLagMonitor(options: { kafka: Kafka; topics: readonly string[]; store: AccountStatePort; metrics: Metrics; logger: Logger; intervalMs?: number }) {
+export function createLagMonitor(options: {
+  kafka: Kafka;
+  topics: readonly string[];
+  store: AccountStatePort;
+  metrics?: Metrics | undefined;
+  logger: Logger;
+  intervalMs?: number;
+  /** told each sample's lag per `topic:partition` (the projector's progress watch) */
+  onSample?: (lag: ReadonlyMap<string, number>) => void;
+}) {
   const { kafka, topics, store, metrics, logger } = options;
   let timer: NodeJS.Timeout | undefined;
   let admin: ReturnType<Kafka['admin']> | undefined;
@@ -24,7 +33,7 @@ export function createLagMonitor(options: { kafka: Kafka; topics: readonly strin
         const field = `${topic}:${partition}`;
         const behind = Math.max(0, Number(BigInt(high) - 1n - (positions.get(field) ?? -1n)));
         lag.set(field, behind);
-        metrics.consumerLag.set({ topic, partition: String(partition) }, behind);
+        metrics?.consumerLag.set({ topic, partition: String(partition) }, behind);
       }
     return lag;
   }
@@ -34,6 +43,7 @@ export function createLagMonitor(options: { kafka: Kafka; topics: readonly strin
     start(): void {
       const tick = () => {
         sample()
+          .then((lag) => options.onSample?.(lag))
           .catch((error) => logger.debug({ err: error }, 'lag sample failed'))
           .finally(() => {
             timer = setTimeout(tick, options.intervalMs ?? 5_000);

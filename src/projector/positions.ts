@@ -61,6 +61,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
    * it nor puts it back (what it records may have been undone meanwhile).
    */
   let era = 0;
+  /** publishes made (the projector's progress watch counts them as steps) */
+  let publishes = 0;
+  /** the step of the publish under way, and when it began (for the projector's stall report) */
+  let stage: { what: string; since: number } | undefined;
+  const enter = (what: string) => void (stage = { what, since: now() });
 
   /**
    * Before new checkpoints are written: every index still holds the ones already published, the
@@ -131,7 +136,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   }
 
   /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
-  async function publishOnce(): Promise<number> {
+  async function publishPending(): Promise<number> {
     await mendBroken();
     if (!anyPending() && !options.torn?.due()) return 0;
     let gotGate = 0;
@@ -152,6 +157,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       // written in several turns, part of those under way, whose accounts it marks (decision 59).
       await (options.gate ?? { refresh: (fn: () => Promise<void>) => fn() }).refresh(async () => {
         gotGate = now();
+        enter('checkpoints and refresh');
         snapshotEra = era;
         snapshot = pending;
         pending = new Map();
@@ -173,6 +179,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       });
       // Sealed before any position of this refresh is published: a reader that reads a position and
       // then the sealed number compares the index with a refresh at or past the one that published it.
+      enter('sealing and raising the positions');
       if (options.checkpoints) await store.sealRefresh(refresh);
       // A discard since the snapshot (a rollback repair lowers the positions next, on the same
       // connection): raising them now would vouch for writes the repair undoes. Checked right
@@ -188,6 +195,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
       const at = now();
       for (const { newestMs } of snapshot.values()) if (newestMs > 0) metrics?.freshnessSeconds.observe(Math.max(0, at - newestMs) / 1000);
       if (markedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'publish' }, (now() - markedMs) / 1000);
+      publishes += 1;
       return at - gotGate;
     } catch (error) {
       if (!current()) throw error;
@@ -202,7 +210,23 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     }
   }
 
+  /** publishPending, with its step known while it runs */
+  async function publishOnce(): Promise<number> {
+    enter('waiting for the write gate (after reading what is pending)');
+    try {
+      return await publishPending();
+    } finally {
+      stage = undefined;
+    }
+  }
+
   return {
+    /** publishes made so far */
+    published: () => publishes,
+    /** Whether writes wait to be published, and the step of the publish under way (for the projector's stall report). */
+    status(): { pending: boolean; step?: string; stepMs?: number } {
+      return { pending: anyPending() || (options.torn?.due() ?? false), ...(stage ? { step: stage.what, stepMs: Math.round(now() - stage.since) } : {}) };
+    },
     /** Records that everything up to `offset` of `<topic>:<partition>` is written (not yet searchable). */
     mark(field: string, offset: bigint, newestMs: number): void {
       oldestMarkMs ??= now();

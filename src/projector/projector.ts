@@ -28,6 +28,7 @@ import { sendToDeadLetter } from './dead-letter.ts';
 import { decodeBatch } from './decode-batch.ts';
 import { createProjectorHealth } from './health.ts';
 import { createLagMonitor } from './lag-monitor.ts';
+import { createActivity, createProgressWatch } from './progress-watch.ts';
 import { type Consumed, type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
 import { lightAccounts } from './light-accounts.ts';
 import { catchingUpAccounts } from './catching-up.ts';
@@ -45,7 +46,7 @@ export interface ProjectorDeps {
   redis: Redis;
   opensearch: Client;
   config: Pick<Config, 'topics' | 'namespace' | 'dedupeWindowMs'> &
-    Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition' | 'accountCacheBytes' | 'laneEvents' | 'roundEvents' | 'roundWork'>>;
+    Partial<Pick<Config, 'sessionTimeoutMs' | 'publishIntervalMs' | 'maxBytesPerPartition' | 'accountCacheBytes' | 'laneEvents' | 'roundEvents' | 'roundWork' | 'stallMs'>>;
   space: KeySpace;
   /** the OpenSearch indices of the generation this projector writes */
   indices: { users: string; facts: string };
@@ -139,6 +140,12 @@ const SLOW_LOAD_SECONDS = 0.5;
 /** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
 export const HEAVY_WORK = 1_000;
 
+/** How long events may wait with no step made before the projector reports a stall (ACCESS_INDEX_STALL_SECONDS; decision 66). */
+export const STALL_MS = 60_000;
+
+/** How long a stuck consumer's disconnect may take before its replacement starts anyway. */
+const DISCONNECT_TIMEOUT_MS = 30_000;
+
 /** How long the loop waits after a step failed for good (as kafkajs restarting a crashed consumer would). */
 const PERMANENT_FAILURE_PAUSE_MS = 5_000;
 
@@ -222,7 +229,12 @@ export function createProjector(deps: ProjectorDeps) {
     ...(metrics ? { metrics } : {}),
     onHealth: (ok) => health.publishing(ok),
   });
-  const lagMonitor = metrics ? createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger }) : undefined;
+  /** the steps the projector makes, and a watch over them (decision 66) */
+  const activity = createActivity();
+  const progress = createProgressWatch({ stallMs: config.stallMs ?? STALL_MS });
+  /** the partitions of the latest assignment */
+  let assigned: readonly string[] = [];
+  const lagMonitor = createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger, onSample: (lag) => watchProgress(lag) });
   /** the latest batch's heartbeat: a long round keeps the group membership alive with it */
   let heartbeat: () => Promise<void> = async () => undefined;
 
@@ -231,12 +243,12 @@ export function createProjector(deps: ProjectorDeps) {
     const { batch } = payload;
     // The assignment's seek first; a batch fetched before a seek is stale: kafkajs reads the
     // partition again from the sought offset (and its poison is dead-lettered then, once).
-    await joined;
+    await activity.run('a batch waits for the assignment check', () => joined, false);
     if (batch.messages.length === 0 || payload.isStale()) return;
     const field = `${batch.topic}:${batch.partition}`;
     const { events, poison } = decodeBatch(batch, topics.get(batch.topic));
     if (poison.length > 0) {
-      await patiently('dead-letter', () => sendToDeadLetter(producer!, config.topics.deadLetter, poison), payload);
+      await activity.run('dead-letter', () => patiently('dead-letter', () => sendToDeadLetter(producer!, config.topics.deadLetter, poison), payload));
       for (const p of poison) metrics?.deadLetters.inc({ code: p.code });
       logger.warn({ count: poison.length, field, reasons: poison.slice(0, 5).map((p) => `${p.offset}: ${p.reason}`) }, 'poison messages sent to the dead-letter topic');
     }
@@ -248,8 +260,9 @@ export function createProjector(deps: ProjectorDeps) {
     // kafkajs fetches on from here; what counts as consumed (Redis's applied offsets, the group's
     // committed offsets) is each partition's finished prefix, raised by the rounds.
     payload.resolveOffset(last);
+    activity.made();
     metrics?.laneEvents.set(lanes.queued());
-    await lanes.room();
+    await activity.run('a batch waits for room in the lanes', () => lanes.room(), false);
   }
 
   const documents = createOpenSearchDocuments(opensearch);
@@ -312,6 +325,8 @@ export function createProjector(deps: ProjectorDeps) {
       stage?.observe({ stage: name }, (at - since) / 1000);
       stagesMs[name] = Math.round(at - since);
       since = at;
+      const entry = running.get(round);
+      if (entry) entry.stage = `after ${name}`;
     };
     const checked = await checks.run(() => guard.checkRound(round.bounds, running.size === 1));
     lap('check');
@@ -426,6 +441,8 @@ export function createProjector(deps: ProjectorDeps) {
     }
     // Its writes are made: the accounts' next rounds may write (the settle below touches no account).
     turn.done();
+    const entry = running.get(round);
+    if (entry) entry.stage = 'finishing (repair settled, offsets committed to Kafka)';
     await finish(round, attempted, control, started).catch(failed);
   }
 
@@ -451,7 +468,7 @@ export function createProjector(deps: ProjectorDeps) {
   const writeOrder = createWriteOrder();
 
   /** Rounds in flight, each with the accounts it holds until it commits them (no account is in two rounds' plans at once). */
-  const running = new Map<Round, { accounts: ReadonlySet<string>; writing: readonly string[]; done: Promise<void> }>();
+  const running = new Map<Round, { accounts: ReadonlySet<string>; writing: readonly string[]; done: Promise<void>; stage: string; since: number }>();
   /** wakes the round loop when a round lets its accounts go before it ends */
   let accountsFreed: (() => void) | undefined;
 
@@ -566,10 +583,19 @@ export function createProjector(deps: ProjectorDeps) {
       }
       if (round.oldestAddedMs !== undefined) metrics?.roundStageSeconds.observe({ stage: 'lane' }, (performance.now() - round.oldestAddedMs) / 1000);
       // In `running` before it starts: its check counts itself.
-      const entry = { accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])), writing: [] as readonly string[], done: Promise.resolve() };
+      const entry = {
+        accounts: new Set(round.parts.flatMap((p) => [...p.byAccount.keys()])),
+        writing: [] as readonly string[],
+        done: Promise.resolve(),
+        stage: 'checking',
+        since: performance.now(),
+      };
       running.set(round, entry);
       const turn = writeOrder.enter(entry.accounts);
-      entry.done = projectRound(round, turn).finally(() => running.delete(round));
+      entry.done = projectRound(round, turn).finally(() => {
+        running.delete(round);
+        activity.made();
+      });
       // A round that may repair runs alone, to its end.
       if (repairWanted) {
         await entry.done;
@@ -622,6 +648,84 @@ export function createProjector(deps: ProjectorDeps) {
     if (accounts.length > 0) logger.info({ accounts: accounts.length }, 'outbox recovered');
   }
 
+  /** A new consumer, connected, subscribed and running. */
+  async function runConsumer(): Promise<void> {
+    const c = createConsumer();
+    consumer = c;
+    await patiently('connect consumer', () => c.connect());
+    await c.subscribe({ topics: eventTopicNames, fromBeginning: deps.fromBeginning ?? true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Every batch of a fetch at once (each only decodes and queues).
+      partitionsConsumedConcurrently: deps.partitionsConsumedConcurrently ?? PARTITIONS_IN_FLIGHT,
+      eachBatch,
+    });
+  }
+
+  /**
+   * The consumer is replaced by a new one: it joins the group again, and on its assignment every
+   * partition continues where Redis's applied offsets end (as after a restart of the process).
+   */
+  async function restartConsumer(reason: string): Promise<void> {
+    const old = consumer;
+    if (!old || abort.signal.aborted) return;
+    logger.warn({ reason }, 'restarting the Kafka consumer');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, DISCONNECT_TIMEOUT_MS)));
+    await Promise.race([old.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed')), timeout]);
+    clearTimeout(timer);
+    if (abort.signal.aborted) return;
+    await runConsumer();
+    logger.info('the Kafka consumer runs again');
+  }
+
+  /** What the projector is doing, for a stall's log line: the oldest step is where it hangs. */
+  function stallReport() {
+    const at = performance.now();
+    return {
+      steps: activity.inFlight(),
+      rounds: [...running].map(([round, entry]) => ({
+        kind: round.kind ?? 'raise',
+        accounts: entry.accounts.size,
+        writing: entry.writing.length,
+        stage: entry.stage,
+        ms: Math.round(at - entry.since),
+      })),
+      queuedEvents: lanes.queued(),
+      writeGate: gate.status(),
+      checkGate: checks.status(),
+      writeGroup: group.status(),
+      publisher: publisher.status(),
+      accountsWaitingToWrite: writeOrder.size(),
+      lastError: health.status().lastError,
+    };
+  }
+
+  /** Each lag sample: a stall begins, goes on or ends (src/projector/progress-watch.ts, decision 66). */
+  function watchProgress(lag: ReadonlyMap<string, number>): void {
+    if (health.state() !== 'running' || health.fault() || abort.signal.aborted) return;
+    let behind = 0;
+    for (const field of assigned) behind += lag.get(field) ?? 0;
+    const idle = lanes.queued() === 0 && running.size === 0 && activity.inFlight().length === 0 && !publisher.status().pending;
+    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle });
+    if (verdict.ended) {
+      health.stalled(undefined);
+      logger.info({ eventsWaiting: behind }, 'the projector makes progress again');
+    }
+    if (verdict.stalledMs === 0) return;
+    const oldest = activity.inFlight()[0];
+    health.stalled({ seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, ...(oldest ? { oldestStep: `${oldest.what} (${oldest.ms} ms)` } : {}) });
+    if (verdict.began || verdict.restartConsumer) {
+      metrics?.projectorStalls.inc({ action: verdict.restartConsumer ? 'restart_consumer' : 'report' });
+      logger.warn({ seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, idle, ...stallReport() }, 'the projector has made no step while events wait');
+    }
+    if (verdict.restartConsumer)
+      void restartConsumer(`nothing in flight for ${Math.round(verdict.stalledMs / 1000)} s while ${behind} events wait in Kafka: the consumer hands no batch over`).catch(
+        (error: unknown) => logger.error({ err: error }, 'the Kafka consumer could not be restarted'),
+      );
+  }
+
   function createConsumer(): Consumer {
     const c = kafka.consumer({
       groupId,
@@ -642,12 +746,15 @@ export function createProjector(deps: ProjectorDeps) {
       // Whatever the lanes held is read again from where Redis says each partition continues.
       lanes.clear();
       committedTo.clear();
-      joined = idle()
-        .then(() => onAssignment(e.payload.memberAssignment))
-        .catch((error: unknown) => {
-          if (error instanceof IntegrityFault) enterFault(error);
-          else logger.warn({ err: error }, 'could not check the assignment');
-        });
+      assigned = eventTopicNames.flatMap((topic) => (e.payload.memberAssignment[topic] ?? []).map((p) => `${topic}:${p}`));
+      joined = activity.run('checking the assignment', () =>
+        idle()
+          .then(() => onAssignment(e.payload.memberAssignment))
+          .catch((error: unknown) => {
+            if (error instanceof IntegrityFault) enterFault(error);
+            else logger.warn({ err: error }, 'could not check the assignment');
+          }),
+      );
     });
     return c;
   }
@@ -662,6 +769,8 @@ export function createProjector(deps: ProjectorDeps) {
      * events come): the rebuild does once caught up, before it verifies beside this projector.
      */
     dropIdleAccounts: () => cache.trim(0),
+    /** Replaces the Kafka consumer (what a stall with nothing in flight does; decision 66). */
+    restartConsumer: (reason: string) => restartConsumer(reason),
 
     async start(): Promise<void> {
       health.set('starting');
@@ -675,19 +784,10 @@ export function createProjector(deps: ProjectorDeps) {
       producer = kafka.producer({ allowAutoTopicCreation: false });
       await patiently('connect producer', () => producer!.connect());
       await recoverOutbox();
-      consumer = createConsumer();
-      await patiently('connect consumer', () => consumer!.connect());
-      await consumer.subscribe({ topics: eventTopicNames, fromBeginning: deps.fromBeginning ?? true });
       publisher.start();
-      lagMonitor?.start();
+      lagMonitor.start();
       looping = roundLoop();
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        // Every batch of a fetch at once (each only decodes and queues).
-        partitionsConsumedConcurrently: deps.partitionsConsumedConcurrently ?? PARTITIONS_IN_FLIGHT,
-        eachBatch,
-      });
+      await runConsumer();
       health.set('running');
       logger.info({ groupId, indices: deps.indices, generation: deps.space.generation }, 'projector running');
     },
@@ -701,7 +801,7 @@ export function createProjector(deps: ProjectorDeps) {
       await looping;
       await consumer?.disconnect().catch((error) => logger.warn({ err: error }, 'consumer disconnect failed'));
       await publisher.stop();
-      await lagMonitor?.stop();
+      await lagMonitor.stop();
       await producer?.disconnect().catch(() => undefined);
       redis.disconnect();
       unwatchCache?.();

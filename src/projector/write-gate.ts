@@ -20,6 +20,8 @@ export interface WriteGate {
   run<T>(fn: () => Promise<T>, weight?: number | (() => number)): Promise<T>;
   /** Runs `fn` as a refresh: the lightest of all (weight 0), when `holdRefresh` does not say no. */
   refresh<T>(fn: () => Promise<T>): Promise<T>;
+  /** Who holds the gate and who waits (for the projector's stall report). */
+  status(): { busyMs?: number; waiting: number; refreshWaiting: boolean; refreshHeld: boolean };
 }
 
 interface Waiter {
@@ -34,6 +36,8 @@ export function createWriteGate(options: { holdRefresh?: () => boolean } = {}): 
   const waiting: Waiter[] = [];
   const weigh = (w: number | (() => number)) => (typeof w === 'number' ? w : w());
   let busy = false;
+  /** when the gate was last taken */
+  let takenAt = 0;
   let seq = 0;
 
   function next(): void {
@@ -52,6 +56,7 @@ export function createWriteGate(options: { holdRefresh?: () => boolean } = {}): 
     if (best < 0) return;
     const [chosen] = waiting.splice(best, 1);
     busy = true;
+    takenAt = performance.now();
     chosen!.start();
   }
 
@@ -77,5 +82,11 @@ export function createWriteGate(options: { holdRefresh?: () => boolean } = {}): 
   return {
     run: (fn, weight = 0) => enqueue(fn, weight),
     refresh: (fn) => enqueue(fn, 0, true),
+    status: () => ({
+      ...(busy ? { busyMs: Math.round(performance.now() - takenAt) } : {}),
+      waiting: waiting.length,
+      refreshWaiting: waiting.some((w) => w.refresh),
+      refreshHeld: options.holdRefresh?.() ?? false,
+    }),
   };
 }

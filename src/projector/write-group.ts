@@ -77,6 +77,8 @@ export interface GroupedWrite {
 export interface WriteGroup {
   /** Resolves once the round's ops are written and its `after` has run, inside the gate. */
   write(job: GroupedWrite): Promise<void>;
+  /** The rounds waiting, whether a turn is asked for, and the big round in slices (for the projector's stall report). */
+  status(): { waiting: number; oldestWaitingMs?: number; turnAsked: boolean; slicing?: { written: number; of: number } };
 }
 
 interface Waiting extends GroupedWrite {
@@ -374,6 +376,15 @@ export function createWriteGroup(deps: WriteGroupDeps): WriteGroup {
   }
 
   return {
+    status() {
+      const oldest = Math.min(...waiting.map((job) => job.since));
+      return {
+        waiting: waiting.length,
+        ...(waiting.length > 0 ? { oldestWaitingMs: Math.round(now() - oldest) } : {}),
+        turnAsked: asked,
+        ...(sliced ? { slicing: { written: sliced.at, of: sliced.ops.length } } : {}),
+      };
+    },
     write(job: GroupedWrite): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         const joining: Waiting = {

@@ -4,6 +4,8 @@
  * after it must finish the backlog exactly (what was committed stays, the rest is read again).
  * Before the fix, the next batch kafkajs delivered after the stop waited for room forever, and so
  * did the stop (seen in a bench: its consumer's session expired, the process idle).
+ * Replacing a projector's consumer in the middle of a backlog (what a stall with nothing in flight
+ * does, decision 66) must not lose or double anything either.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FactEvent } from '../../projections/index.ts';
@@ -62,6 +64,58 @@ describe('a projector stopped in a backlog', () => {
     await second.start();
     await env.waitForPositions(targets, 120_000);
     await second.stop();
+    expect(await env.verify()).toEqual([]);
+  });
+});
+
+describe("a projector's consumer replaced", () => {
+  const ns = createTestNamespace();
+  let close = async () => {};
+  afterAll(async () => {
+    await close();
+    await ns.cleanup();
+  });
+
+  it('a consumer replaced in the middle of a backlog (what a stall with nothing in flight does) rejoins, and the backlog is finished exactly', async () => {
+    const env = await prepareNamespace(ns, { partitions: 2 });
+    close = () => env.close();
+    const t0 = Date.parse('2026-03-01T00:00:00Z');
+    const messages = Array.from({ length: 3_000 }, (_, i) =>
+      toMessage(`acc-restart-${i % 4}`, {
+        id: `r${i}`,
+        type: 'user.upserted',
+        timeMs: t0 + i * 1_000,
+        data: { user_id: `u${i % 700}`, display_name: `Agent ${i}`, user_email: `u${i % 700}@x.test`, user_access: i % 5 === 0 ? 'inactive' : 'active' },
+      }),
+    );
+    const targets = await env.produce(messages);
+    const projector = createProjector({
+      kafka: env.clients.kafka,
+      redis: env.clients.redis,
+      opensearch: env.clients.opensearch,
+      config: { ...env.config, laneEvents: 100, maxBytesPerPartition: 16 * 1024 },
+      space: env.space,
+      indices: env.indices,
+      logger: silentLogger(),
+      publishIntervalMs: 50,
+    });
+    await projector.start();
+    try {
+      for (;;) {
+        const applied = [...(await env.store.positions()).values()].reduce((sum, offset) => sum + offset, 0n);
+        if (applied > 300n) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const restarted = await Promise.race([
+        projector.restartConsumer('a test').then(() => 'restarted'),
+        new Promise((r) => setTimeout(() => r('still restarting after 40 s'), 40_000)),
+      ]);
+      expect(restarted).toBe('restarted');
+      await env.waitForPositions(targets, 120_000);
+      expect(projector.status().state).toBe('running');
+    } finally {
+      await projector.stop();
+    }
     expect(await env.verify()).toEqual([]);
   });
 });

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       laneEvents: 50_000,
       roundEvents: 5_000,
       roundWork: 10_000,
+      stallMs: 60_000,
     });
   });
 
@@ -73,6 +74,7 @@ describe('loadConfig', () => {
       ACCESS_INDEX_LANE_EVENTS: '2000',
       ACCESS_INDEX_ROUND_EVENTS: '50',
       ACCESS_INDEX_ROUND_WORK: '300',
+      ACCESS_INDEX_STALL_SECONDS: '20',
     });
     expect(config).toEqual({
       kafkaBrokers: ['kafka-1:9092', 'kafka_2:9093', '[::1]:9094'],
@@ -92,6 +94,7 @@ describe('loadConfig', () => {
       laneEvents: 2000,
       roundEvents: 50,
       roundWork: 300,
+      stallMs: 20_000,
     });
   });
 

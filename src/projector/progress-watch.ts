@@ -1,0 +1,100 @@
+/**
+ * Whether the projector moves (docs/decisions.md 66). A projector that waits for nothing it can
+ * name and makes no step while events wait is stuck, and nothing else says so: no error is thrown,
+ * the logs fall silent, and the API only sees positions that stop moving (a CI run saw that once,
+ * with nothing left to tell where). So the projector counts the steps it makes (batches taken in,
+ * rounds ended, positions published), names the steps under way, and every few seconds tells the
+ * watch how many events on its partitions are in Kafka and not yet searchable. Events waiting
+ * with no step made for `stallMs` is a stall: logged once with the steps under way (the oldest is
+ * where it hangs), and reported by the projector's health until a step is made.
+ *
+ * One stall has a known way out: nothing in flight at all (the lanes empty, no round, nothing to
+ * publish) while events wait in Kafka means the consumer stopped handing batches over (kafkajs
+ * has such reports, tulios/kafkajs#659 and #1456). Then the consumer is restarted, at most once a
+ * `stallMs`: it joins the group again and continues where Redis's applied offsets end.
+ */
+
+/** A step under way: what it is and how long it has run. */
+export interface StepInFlight {
+  what: string;
+  ms: number;
+}
+
+/** The steps the projector makes: counted when they end, named while they run. */
+export function createActivity(now: () => number = () => performance.now()) {
+  let nextId = 0;
+  let made = 0;
+  const open = new Map<number, { what: string; since: number }>();
+  return {
+    /** Runs `fn` as a step named `what`: listed while it runs, counted as made once it settles (unless `counts` is false). */
+    async run<T>(what: string, fn: () => Promise<T>, counts = true): Promise<T> {
+      const id = nextId++;
+      open.set(id, { what, since: now() });
+      try {
+        return await fn();
+      } finally {
+        open.delete(id);
+        if (counts) made += 1;
+      }
+    },
+    /** A step made that was not listed while it ran. */
+    made(): void {
+      made += 1;
+    },
+    /** steps made so far */
+    count: () => made,
+    /** the steps under way, oldest first */
+    inFlight(): StepInFlight[] {
+      const at = now();
+      return [...open.values()].map((s) => ({ what: s.what, ms: Math.round(at - s.since) }));
+    },
+  };
+}
+
+export type Activity = ReturnType<typeof createActivity>;
+
+export interface ProgressSample {
+  /** events on the projector's partitions that are in Kafka and not yet searchable */
+  behind: number;
+  /** steps made so far (Activity.count) */
+  steps: number;
+  /** nothing is in flight: no events in the lanes, no round, nothing waiting to be published */
+  idle: boolean;
+}
+
+export interface ProgressVerdict {
+  /** how long events have waited with no step made (0: moving, or nothing waits) */
+  stalledMs: number;
+  /** this sample made it a stall */
+  began: boolean;
+  /** this sample ended a stall (a step was made, or nothing waits any more) */
+  ended: boolean;
+  /** the consumer is what stopped (idle while events wait): restart it */
+  restartConsumer: boolean;
+}
+
+export function createProgressWatch(options: { stallMs: number; now?: () => number }) {
+  const now = options.now ?? (() => performance.now());
+  let steps = -1;
+  let movedAt = now();
+  let stalled = false;
+  let restartedAt: number | undefined;
+  return {
+    observe(sample: ProgressSample): ProgressVerdict {
+      const at = now();
+      if (sample.steps !== steps || sample.behind === 0) {
+        steps = sample.steps;
+        movedAt = at;
+      }
+      const stalledMs = at - movedAt;
+      const isStalled = stalledMs >= options.stallMs;
+      const verdict = { stalledMs: isStalled ? stalledMs : 0, began: isStalled && !stalled, ended: !isStalled && stalled, restartConsumer: false };
+      stalled = isStalled;
+      if (isStalled && sample.idle && (restartedAt === undefined || at - restartedAt >= options.stallMs)) {
+        restartedAt = at;
+        verdict.restartConsumer = true;
+      }
+      return verdict;
+    },
+  };
+}

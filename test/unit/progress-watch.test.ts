@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { createActivity, createProgressWatch } from '../../src/projector/progress-watch.ts';
+
+/** A clock the test moves by hand. */
+function clock() {
+  let t = 0;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+describe('the progress watch', () => {
+  it('calls it a stall only once events have waited the stall time with no step made, and says once when it began and when it ended', () => {
+    const c = clock();
+    const watch = createProgressWatch({ stallMs: 60_000, now: c.now });
+    expect(watch.observe({ behind: 500, steps: 10, idle: false })).toEqual({ stalledMs: 0, began: false, ended: false, restartConsumer: false });
+    c.advance(59_000);
+    expect(watch.observe({ behind: 500, steps: 10, idle: false }).stalledMs).toBe(0);
+    c.advance(1_000);
+    expect(watch.observe({ behind: 500, steps: 10, idle: false })).toEqual({ stalledMs: 60_000, began: true, ended: false, restartConsumer: false });
+    c.advance(5_000);
+    expect(watch.observe({ behind: 500, steps: 10, idle: false })).toEqual({ stalledMs: 65_000, began: false, ended: false, restartConsumer: false });
+    // One step made ends it.
+    c.advance(5_000);
+    expect(watch.observe({ behind: 500, steps: 11, idle: false })).toEqual({ stalledMs: 0, began: false, ended: true, restartConsumer: false });
+  });
+
+  it('never calls an idle projector with nothing waiting stalled, however long no step is made', () => {
+    const c = clock();
+    const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
+    for (let i = 0; i < 20; i++) {
+      c.advance(5_000);
+      expect(watch.observe({ behind: 0, steps: 3, idle: true }).stalledMs).toBe(0);
+    }
+    // Events arrive: the time counts from their first sample, not from the last step.
+    expect(watch.observe({ behind: 7, steps: 3, idle: true }).stalledMs).toBe(0);
+    c.advance(9_000);
+    expect(watch.observe({ behind: 7, steps: 3, idle: true }).stalledMs).toBe(0);
+  });
+
+  it('restarts the consumer only when nothing is in flight, and then at most once per stall time', () => {
+    const c = clock();
+    const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
+    watch.observe({ behind: 40, steps: 1, idle: false });
+    c.advance(10_000);
+    // Something in flight (a round, a publish): the consumer is not what stopped.
+    expect(watch.observe({ behind: 40, steps: 1, idle: false })).toMatchObject({ began: true, restartConsumer: false });
+    c.advance(5_000);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true }).restartConsumer).toBe(true);
+    c.advance(5_000);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true }).restartConsumer).toBe(false);
+    c.advance(5_000);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true }).restartConsumer).toBe(true);
+  });
+});
+
+describe('the activity of the projector', () => {
+  it('lists the steps under way oldest first with how long each has run, and counts those that count once they settle', async () => {
+    const c = clock();
+    const activity = createActivity(c.now);
+    let release!: () => void;
+    const waiting = activity.run('a batch waits for room in the lanes', () => new Promise<void>((r) => (release = r)), false);
+    c.advance(300);
+    let fail!: (e: Error) => void;
+    const round = activity.run('round', () => new Promise<void>((_, reject) => (fail = reject)));
+    c.advance(200);
+    expect(activity.inFlight()).toEqual([
+      { what: 'a batch waits for room in the lanes', ms: 500 },
+      { what: 'round', ms: 200 },
+    ]);
+    fail(new Error('bulk refused'));
+    await expect(round).rejects.toThrow('bulk refused');
+    release();
+    await waiting;
+    activity.made();
+    expect(activity.inFlight()).toEqual([]);
+    // The failed round counts (it ended), the wait does not, the batch taken in does.
+    expect(activity.count()).toBe(2);
+  });
+});
