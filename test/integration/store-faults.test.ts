@@ -116,8 +116,10 @@ async function caughtUp(s: Stage, timeoutMs = 120_000): Promise<number> {
     await response.body?.cancel();
     if (Date.now() - started > timeoutMs)
       throw new Error(
-        `not caught up in ${timeoutMs} ms; last log lines:\n${s.service.logs
-          .slice(-15)
+        // The service's own lines (the API's are its refusals of these very requests).
+        `not caught up in ${timeoutMs} ms; the service's last log lines:\n${s.service.logs
+          .filter((l) => l.component !== 'api')
+          .slice(-25)
           .map((l) => JSON.stringify(l))
           .join('\n')}`,
       );
