@@ -8,10 +8,13 @@
  * with no step made for `stallMs` is a stall: logged once with the steps under way (the oldest is
  * where it hangs), and reported by the projector's health until a step is made.
  *
- * One stall has a known way out: nothing in flight at all (the lanes empty, no round, nothing to
- * publish) while events wait in Kafka means the consumer stopped handing batches over (kafkajs
- * has such reports, tulios/kafkajs#659 and #1456). Then the consumer is restarted, at most once a
- * `stallMs`: it joins the group again and continues where Redis's applied offsets end.
+ * Nothing in flight at all (the lanes empty, no round, nothing to publish) while the consumer still
+ * fetches is no stall: whatever lag is left, the consumer has nothing to hand over (a partition
+ * that ends in a transaction's commit marker keeps a lag of one for good, since a marker is no
+ * message). Nothing in flight while the consumer has not fetched for `stallMs` is the stall with a
+ * known way out: the consumer's fetch loop stopped (kafkajs has such reports, tulios/kafkajs#659
+ * and #1456). Then the consumer is restarted, at most once a `stallMs`: it joins the group again
+ * and continues where Redis's applied offsets end.
  */
 
 /** A step under way: what it is and how long it has run. */
@@ -60,6 +63,8 @@ export interface ProgressSample {
   steps: number;
   /** nothing is in flight: no events in the lanes, no round, nothing waiting to be published */
   idle: boolean;
+  /** the Kafka consumer completed a fetch within the last `stallMs` */
+  fetching: boolean;
 }
 
 export interface ProgressVerdict {
@@ -69,7 +74,7 @@ export interface ProgressVerdict {
   began: boolean;
   /** this sample ended a stall (a step was made, or nothing waits any more) */
   ended: boolean;
-  /** the consumer is what stopped (idle while events wait): restart it */
+  /** the consumer is what stopped (idle and not fetching while events wait): restart it */
   restartConsumer: boolean;
 }
 
@@ -82,7 +87,8 @@ export function createProgressWatch(options: { stallMs: number; now?: () => numb
   return {
     observe(sample: ProgressSample): ProgressVerdict {
       const at = now();
-      if (sample.steps !== steps || sample.behind === 0) {
+      // Idle with a consumer that fetches: nothing to do, however long.
+      if (sample.steps !== steps || sample.behind === 0 || (sample.idle && sample.fetching)) {
         steps = sample.steps;
         movedAt = at;
       }

@@ -234,6 +234,8 @@ export function createProjector(deps: ProjectorDeps) {
   const progress = createProgressWatch({ stallMs: config.stallMs ?? STALL_MS });
   /** the partitions of the latest assignment */
   let assigned: readonly string[] = [];
+  /** when the consumer last completed a fetch (kafkajs fetches at least every 5 s, idle or not) */
+  let fetchedAt = performance.now();
   const lagMonitor = createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger, onSample: (lag) => watchProgress(lag) });
   /** the latest batch's heartbeat: a long round keeps the group membership alive with it */
   let heartbeat: () => Promise<void> = async () => undefined;
@@ -648,12 +650,20 @@ export function createProjector(deps: ProjectorDeps) {
     if (accounts.length > 0) logger.info({ accounts: accounts.length }, 'outbox recovered');
   }
 
-  /** A new consumer, connected, subscribed and running. */
-  async function runConsumer(): Promise<void> {
+  /** A new consumer, connected and subscribed (`runConsumer` starts it). */
+  async function connectConsumer(): Promise<Consumer> {
     const c = createConsumer();
     consumer = c;
+    fetchedAt = performance.now();
+    c.on(c.events.FETCH, () => {
+      if (consumer === c) fetchedAt = performance.now();
+    });
     await patiently('connect consumer', () => c.connect());
     await c.subscribe({ topics: eventTopicNames, fromBeginning: deps.fromBeginning ?? true });
+    return c;
+  }
+
+  async function runConsumer(c: Consumer): Promise<void> {
     await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -676,7 +686,13 @@ export function createProjector(deps: ProjectorDeps) {
     await Promise.race([old.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed')), timeout]);
     clearTimeout(timer);
     if (abort.signal.aborted) return;
-    await runConsumer();
+    const c = await connectConsumer();
+    // Stopped meanwhile: `stop` disconnected it, or disconnected the old one and leaves this one.
+    if (abort.signal.aborted) {
+      await c.disconnect().catch(() => undefined);
+      return;
+    }
+    await runConsumer(c);
     logger.info('the Kafka consumer runs again');
   }
 
@@ -708,7 +724,8 @@ export function createProjector(deps: ProjectorDeps) {
     let behind = 0;
     for (const field of assigned) behind += lag.get(field) ?? 0;
     const idle = lanes.queued() === 0 && running.size === 0 && activity.inFlight().length === 0 && !publisher.status().pending;
-    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle });
+    const fetching = performance.now() - fetchedAt < (config.stallMs ?? STALL_MS);
+    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle, fetching });
     if (verdict.ended) {
       health.stalled(undefined);
       logger.info({ eventsWaiting: behind }, 'the projector makes progress again');
@@ -718,11 +735,14 @@ export function createProjector(deps: ProjectorDeps) {
     health.stalled({ seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, ...(oldest ? { oldestStep: `${oldest.what} (${oldest.ms} ms)` } : {}) });
     if (verdict.began || verdict.restartConsumer) {
       metrics?.projectorStalls.inc({ action: verdict.restartConsumer ? 'restart_consumer' : 'report' });
-      logger.warn({ seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, idle, ...stallReport() }, 'the projector has made no step while events wait');
+      logger.warn(
+        { seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, idle, lastFetchS: Math.round((performance.now() - fetchedAt) / 1000), ...stallReport() },
+        'the projector has made no step while events wait',
+      );
     }
     if (verdict.restartConsumer)
-      void restartConsumer(`nothing in flight for ${Math.round(verdict.stalledMs / 1000)} s while ${behind} events wait in Kafka: the consumer hands no batch over`).catch(
-        (error: unknown) => logger.error({ err: error }, 'the Kafka consumer could not be restarted'),
+      void restartConsumer(`nothing in flight and no fetch for ${Math.round(verdict.stalledMs / 1000)} s while ${behind} events wait in Kafka`).catch((error: unknown) =>
+        logger.error({ err: error }, 'the Kafka consumer could not be restarted'),
       );
   }
 
@@ -784,10 +804,11 @@ export function createProjector(deps: ProjectorDeps) {
       producer = kafka.producer({ allowAutoTopicCreation: false });
       await patiently('connect producer', () => producer!.connect());
       await recoverOutbox();
+      const c = await connectConsumer();
       publisher.start();
       lagMonitor.start();
       looping = roundLoop();
-      await runConsumer();
+      await runConsumer(c);
       health.set('running');
       logger.info({ groupId, indices: deps.indices, generation: deps.space.generation }, 'projector running');
     },

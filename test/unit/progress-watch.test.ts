@@ -11,44 +11,45 @@ describe('the progress watch', () => {
   it('calls it a stall only once events have waited the stall time with no step made, and says once when it began and when it ended', () => {
     const c = clock();
     const watch = createProgressWatch({ stallMs: 60_000, now: c.now });
-    expect(watch.observe({ behind: 500, steps: 10, idle: false })).toEqual({ stalledMs: 0, began: false, ended: false, restartConsumer: false });
+    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true })).toEqual({ stalledMs: 0, began: false, ended: false, restartConsumer: false });
     c.advance(59_000);
-    expect(watch.observe({ behind: 500, steps: 10, idle: false }).stalledMs).toBe(0);
+    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true }).stalledMs).toBe(0);
     c.advance(1_000);
-    expect(watch.observe({ behind: 500, steps: 10, idle: false })).toEqual({ stalledMs: 60_000, began: true, ended: false, restartConsumer: false });
+    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true })).toEqual({ stalledMs: 60_000, began: true, ended: false, restartConsumer: false });
     c.advance(5_000);
-    expect(watch.observe({ behind: 500, steps: 10, idle: false })).toEqual({ stalledMs: 65_000, began: false, ended: false, restartConsumer: false });
+    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true })).toEqual({ stalledMs: 65_000, began: false, ended: false, restartConsumer: false });
     // One step made ends it.
     c.advance(5_000);
-    expect(watch.observe({ behind: 500, steps: 11, idle: false })).toEqual({ stalledMs: 0, began: false, ended: true, restartConsumer: false });
+    expect(watch.observe({ behind: 500, steps: 11, idle: false, fetching: true })).toEqual({ stalledMs: 0, began: false, ended: true, restartConsumer: false });
   });
 
-  it('never calls an idle projector with nothing waiting stalled, however long no step is made', () => {
+  it('never calls an idle projector stalled while nothing waits, or while its consumer fetches (a lag that is a commit marker), however long no step is made', () => {
     const c = clock();
     const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
     for (let i = 0; i < 20; i++) {
       c.advance(5_000);
-      expect(watch.observe({ behind: 0, steps: 3, idle: true }).stalledMs).toBe(0);
+      expect(watch.observe({ behind: 0, steps: 3, idle: true, fetching: false }).stalledMs).toBe(0);
+      expect(watch.observe({ behind: 1, steps: 3, idle: true, fetching: true }).stalledMs).toBe(0);
     }
     // Events arrive: the time counts from their first sample, not from the last step.
-    expect(watch.observe({ behind: 7, steps: 3, idle: true }).stalledMs).toBe(0);
+    expect(watch.observe({ behind: 7, steps: 3, idle: true, fetching: false }).stalledMs).toBe(0);
     c.advance(9_000);
-    expect(watch.observe({ behind: 7, steps: 3, idle: true }).stalledMs).toBe(0);
+    expect(watch.observe({ behind: 7, steps: 3, idle: true, fetching: false }).stalledMs).toBe(0);
   });
 
   it('restarts the consumer only when nothing is in flight, and then at most once per stall time', () => {
     const c = clock();
     const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
-    watch.observe({ behind: 40, steps: 1, idle: false });
+    watch.observe({ behind: 40, steps: 1, idle: false, fetching: true });
     c.advance(10_000);
-    // Something in flight (a round, a publish): the consumer is not what stopped.
-    expect(watch.observe({ behind: 40, steps: 1, idle: false })).toMatchObject({ began: true, restartConsumer: false });
+    // Something in flight (a round, a publish): the consumer is not what stopped; a stall all the same.
+    expect(watch.observe({ behind: 40, steps: 1, idle: false, fetching: true })).toMatchObject({ began: true, restartConsumer: false });
     c.advance(5_000);
-    expect(watch.observe({ behind: 40, steps: 1, idle: true }).restartConsumer).toBe(true);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false }).restartConsumer).toBe(true);
     c.advance(5_000);
-    expect(watch.observe({ behind: 40, steps: 1, idle: true }).restartConsumer).toBe(false);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false }).restartConsumer).toBe(false);
     c.advance(5_000);
-    expect(watch.observe({ behind: 40, steps: 1, idle: true }).restartConsumer).toBe(true);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false }).restartConsumer).toBe(true);
   });
 });
 
