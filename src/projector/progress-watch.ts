@@ -23,8 +23,9 @@ export interface StepInFlight {
   ms: number;
 }
 
-/** The steps the projector makes: counted when they end, named while they run. */
-export function createActivity(now: () => number = () => performance.now()) {
+/** The steps the projector makes: counted when they end (`onStep` is told), named while they run. */
+export function createActivity(options: { now?: () => number; onStep?: () => void } = {}) {
+  const now = options.now ?? (() => performance.now());
   let nextId = 0;
   let made = 0;
   const open = new Map<number, { what: string; since: number }>();
@@ -37,12 +38,16 @@ export function createActivity(now: () => number = () => performance.now()) {
         return await fn();
       } finally {
         open.delete(id);
-        if (counts) made += 1;
+        if (counts) {
+          made += 1;
+          options.onStep?.();
+        }
       }
     },
     /** A step made that was not listed while it ran. */
     made(): void {
       made += 1;
+      options.onStep?.();
     },
     /** steps made so far */
     count: () => made,

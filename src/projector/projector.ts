@@ -143,6 +143,9 @@ export const HEAVY_WORK = 1_000;
 /** How long events may wait with no step made before the projector reports a stall (ACCESS_INDEX_STALL_SECONDS; decision 66). */
 export const STALL_MS = 60_000;
 
+/** How often the progress watch looks (the lag is sampled as often). */
+const WATCH_INTERVAL_MS = 5_000;
+
 /** How long a stuck consumer's disconnect may take before its replacement starts anyway. */
 const DISCONNECT_TIMEOUT_MS = 30_000;
 
@@ -230,13 +233,27 @@ export function createProjector(deps: ProjectorDeps) {
     onHealth: (ok) => health.publishing(ok),
   });
   /** the steps the projector makes, and a watch over them (decision 66) */
-  const activity = createActivity();
+  // A step made ends a stall at once: /readyz does not wait for the next look of the watch.
+  const activity = createActivity({
+    onStep: () => {
+      if (stalled) endStall();
+    },
+  });
+  /** a stall is reported (health, log) */
+  let stalled = false;
   const progress = createProgressWatch({ stallMs: config.stallMs ?? STALL_MS });
   /** the partitions of the latest assignment */
   let assigned: readonly string[] = [];
   /** when the consumer last completed a fetch (kafkajs fetches at least every 5 s, idle or not) */
   let fetchedAt = performance.now();
-  const lagMonitor = createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger, onSample: (lag) => watchProgress(lag) });
+  /** the latest lag sample, and when it was taken */
+  let lag: { byField: ReadonlyMap<string, number>; at: number } = { byField: new Map(), at: performance.now() };
+  const lagMonitor = createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger, onSample: (byField) => (lag = { byField, at: performance.now() }) });
+  /**
+   * The watch runs on a timer of its own, with the latest lag sample: a sample that hangs (a Redis
+   * that no longer answers) must not blind it, and then the events in the lanes count as waiting.
+   */
+  let watchTimer: NodeJS.Timeout | undefined;
   /** the latest batch's heartbeat: a long round keeps the group membership alive with it */
   let heartbeat: () => Promise<void> = async () => undefined;
 
@@ -718,25 +735,37 @@ export function createProjector(deps: ProjectorDeps) {
     };
   }
 
-  /** Each lag sample: a stall begins, goes on or ends (src/projector/progress-watch.ts, decision 66). */
-  function watchProgress(lag: ReadonlyMap<string, number>): void {
+  function endStall(): void {
+    stalled = false;
+    health.stalled(undefined);
+    logger.info('the projector makes progress again');
+  }
+
+  /** Every WATCH_INTERVAL_MS: a stall begins, goes on or ends (src/projector/progress-watch.ts, decision 66). */
+  function watchProgress(): void {
     if (health.state() !== 'running' || health.fault() || abort.signal.aborted) return;
-    let behind = 0;
-    for (const field of assigned) behind += lag.get(field) ?? 0;
+    let sampled = 0;
+    for (const field of assigned) sampled += lag.byField.get(field) ?? 0;
+    const behind = Math.max(sampled, lanes.queued());
     const idle = lanes.queued() === 0 && running.size === 0 && activity.inFlight().length === 0 && !publisher.status().pending;
     const fetching = performance.now() - fetchedAt < (config.stallMs ?? STALL_MS);
     const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle, fetching });
-    if (verdict.ended) {
-      health.stalled(undefined);
-      logger.info({ eventsWaiting: behind }, 'the projector makes progress again');
-    }
+    if (verdict.ended && stalled) endStall();
     if (verdict.stalledMs === 0) return;
+    stalled = true;
     const oldest = activity.inFlight()[0];
     health.stalled({ seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, ...(oldest ? { oldestStep: `${oldest.what} (${oldest.ms} ms)` } : {}) });
     if (verdict.began || verdict.restartConsumer) {
       metrics?.projectorStalls.inc({ action: verdict.restartConsumer ? 'restart_consumer' : 'report' });
       logger.warn(
-        { seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, idle, lastFetchS: Math.round((performance.now() - fetchedAt) / 1000), ...stallReport() },
+        {
+          seconds: Math.round(verdict.stalledMs / 1000),
+          eventsWaiting: behind,
+          idle,
+          lastFetchS: Math.round((performance.now() - fetchedAt) / 1000),
+          lagSampleAgeS: Math.round((performance.now() - lag.at) / 1000),
+          ...stallReport(),
+        },
         'the projector has made no step while events wait',
       );
     }
@@ -807,6 +836,8 @@ export function createProjector(deps: ProjectorDeps) {
       const c = await connectConsumer();
       publisher.start();
       lagMonitor.start();
+      watchTimer = setInterval(watchProgress, WATCH_INTERVAL_MS);
+      watchTimer.unref();
       looping = roundLoop();
       await runConsumer(c);
       health.set('running');
@@ -822,6 +853,7 @@ export function createProjector(deps: ProjectorDeps) {
       await looping;
       await consumer?.disconnect().catch((error) => logger.warn({ err: error }, 'consumer disconnect failed'));
       await publisher.stop();
+      clearInterval(watchTimer);
       await lagMonitor.stop();
       await producer?.disconnect().catch(() => undefined);
       redis.disconnect();

@@ -54,9 +54,10 @@ describe('the progress watch', () => {
 });
 
 describe('the activity of the projector', () => {
-  it('lists the steps under way oldest first with how long each has run, and counts those that count once they settle', async () => {
+  it('lists the steps under way oldest first with how long each has run, and counts those that count once they settle, telling each', async () => {
     const c = clock();
-    const activity = createActivity(c.now);
+    let told = 0;
+    const activity = createActivity({ now: c.now, onStep: () => (told += 1) });
     let release!: () => void;
     const waiting = activity.run('a batch waits for room in the lanes', () => new Promise<void>((r) => (release = r)), false);
     c.advance(300);
@@ -75,5 +76,6 @@ describe('the activity of the projector', () => {
     expect(activity.inFlight()).toEqual([]);
     // The failed round counts (it ended), the wait does not, the batch taken in does.
     expect(activity.count()).toBe(2);
+    expect(told).toBe(2);
   });
 });
