@@ -4,6 +4,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../logger.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Metrics } from '../metrics.ts';
 import type { AccountStatePort } from '../ports/account-state.ts';
 
@@ -19,6 +20,9 @@ export function createLagMonitor(options: {
 }) {
   const { kafka, topics, store, metrics, logger } = options;
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  /** the sample under way (stop waits for it before it disconnects the admin client) */
+  let inFlight: Promise<void> = Promise.resolve();
   let admin: ReturnType<Kafka['admin']> | undefined;
 
   async function sample(): Promise<Map<string, number>> {
@@ -42,10 +46,11 @@ export function createLagMonitor(options: {
     sample,
     start(): void {
       const tick = () => {
-        sample()
+        inFlight = sample()
           .then((lag) => options.onSample?.(lag))
           .catch((error) => logger.debug({ err: error }, 'lag sample failed'))
           .finally(() => {
+            if (stopped) return;
             timer = setTimeout(tick, options.intervalMs ?? 5_000);
             timer.unref();
           });
@@ -53,7 +58,10 @@ export function createLagMonitor(options: {
       tick();
     },
     async stop(): Promise<void> {
+      stopped = true;
       if (timer) clearTimeout(timer);
+      // A sample that hangs (a Redis that no longer answers) does not hold the stop.
+      await Promise.race([inFlight, sleep(5_000, undefined, { ref: false })]);
       await admin?.disconnect().catch(() => undefined);
     },
   };

@@ -16,6 +16,9 @@ import type { TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
 import { refreshIndices } from '../opensearch/indices.ts';
 
+/** The publish step that waits for the writes before it (the projector's stall report does not count it as stuck). */
+export const GATE_WAIT = 'waiting for the write gate (after reading what is pending)';
+
 export interface PositionPublisherOptions {
   opensearch: Client;
   index: () => string;
@@ -212,7 +215,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
 
   /** publishPending, with its step known while it runs */
   async function publishOnce(): Promise<number> {
-    enter('waiting for the write gate (after reading what is pending)');
+    enter(GATE_WAIT);
     try {
       return await publishPending();
     } finally {

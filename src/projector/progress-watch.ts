@@ -8,6 +8,9 @@
  * with no step made for `stallMs` is a stall: logged once with the steps under way (the oldest is
  * where it hangs), and reported by the projector's health until a step is made.
  *
+ * A step under way for `stallMs` is a stall too, whatever other steps are made meanwhile: a round
+ * that hangs holds its partitions' positions while other accounts' rounds go on.
+ *
  * Nothing in flight at all (the lanes empty, no round, nothing to publish) while the consumer still
  * fetches is no stall: whatever lag is left, the consumer has nothing to hand over (a partition
  * that ends in a transaction's commit marker keeps a lag of one for good, since a marker is no
@@ -68,12 +71,14 @@ export interface ProgressSample {
   steps: number;
   /** nothing is in flight: no events in the lanes, no round, nothing waiting to be published */
   idle: boolean;
-  /** the Kafka consumer completed a fetch within the last `stallMs` */
+  /** the Kafka consumer completed a fetch (or rejoined) recently enough: it has not stopped */
   fetching: boolean;
+  /** how long the oldest step under way has run (a round, a publish; 0 when none) */
+  stuckMs: number;
 }
 
 export interface ProgressVerdict {
-  /** how long events have waited with no step made (0: moving, or nothing waits) */
+  /** how long events have waited with no step made, or the oldest step under way has run, once past `stallMs` (0: no stall) */
   stalledMs: number;
   /** this sample made it a stall */
   began: boolean;
@@ -97,11 +102,14 @@ export function createProgressWatch(options: { stallMs: number; now?: () => numb
         steps = sample.steps;
         movedAt = at;
       }
-      const stalledMs = at - movedAt;
-      const isStalled = stalledMs >= options.stallMs;
-      const verdict = { stalledMs: isStalled ? stalledMs : 0, began: isStalled && !stalled, ended: !isStalled && stalled, restartConsumer: false };
+      // No step at all, or one step that never ends while others go on (a round that hangs holds
+      // its partitions' positions however many other rounds end).
+      const quietMs = at - movedAt >= options.stallMs ? at - movedAt : 0;
+      const stalledMs = Math.max(quietMs, sample.stuckMs >= options.stallMs ? sample.stuckMs : 0);
+      const isStalled = stalledMs > 0;
+      const verdict = { stalledMs, began: isStalled && !stalled, ended: !isStalled && stalled, restartConsumer: false };
       stalled = isStalled;
-      if (isStalled && sample.idle && (restartedAt === undefined || at - restartedAt >= options.stallMs)) {
+      if (quietMs > 0 && sample.idle && (restartedAt === undefined || at - restartedAt >= options.stallMs)) {
         restartedAt = at;
         verdict.restartConsumer = true;
       }

@@ -33,7 +33,7 @@ import { type Consumed, type Lanes, type Raise, type Round, createLanes } from '
 import { lightAccounts } from './light-accounts.ts';
 import { catchingUpAccounts } from './catching-up.ts';
 import { type BatchControl, createPatience } from './patience.ts';
-import { createPositionPublisher } from './positions.ts';
+import { GATE_WAIT, createPositionPublisher } from './positions.ts';
 import { createTornAccounts } from './torn-accounts.ts';
 import { type BatchDeps, type BatchOutcome, projectBatch } from './project-batch.ts';
 import { RepairNeeded, createStateGuard } from './state-guard.ts';
@@ -140,8 +140,17 @@ const SLOW_LOAD_SECONDS = 0.5;
 /** An account whose last round's plans took more work than this is heavy: it gets rounds of its own. */
 export const HEAVY_WORK = 1_000;
 
+/** The consumer group's session timeout unless KAFKA_SESSION_TIMEOUT_MS says otherwise. */
+const SESSION_TIMEOUT_MS = 30_000;
+
+/** How long the group waits for its members to rejoin: a minute, or the session timeout if longer. */
+const rebalanceTimeoutMs = (sessionTimeoutMs: number | undefined) => Math.max(60_000, sessionTimeoutMs ?? 0);
+
 /** How long events may wait with no step made before the projector reports a stall (ACCESS_INDEX_STALL_SECONDS; decision 66). */
 export const STALL_MS = 60_000;
+
+/** A batch's wait for room in the lanes: backpressure, however long, never a stuck step. */
+const ROOM_WAIT = 'a batch waits for room in the lanes';
 
 /** How often the progress watch looks (the lag is sampled as often). */
 const WATCH_INTERVAL_MS = 5_000;
@@ -236,16 +245,24 @@ export function createProjector(deps: ProjectorDeps) {
   // A step made ends a stall at once: /readyz does not wait for the next look of the watch.
   const activity = createActivity({
     onStep: () => {
+      lastStepAt = performance.now();
       if (stalled) endStall();
     },
   });
+  /** when the last step was made (a restart needs a lag sample taken after it) */
+  let lastStepAt = performance.now();
   /** a stall is reported (health, log) */
   let stalled = false;
   const progress = createProgressWatch({ stallMs: config.stallMs ?? STALL_MS });
   /** the partitions of the latest assignment */
   let assigned: readonly string[] = [];
-  /** when the consumer last completed a fetch (kafkajs fetches at least every 5 s, idle or not) */
+  /** when the consumer last completed a fetch, began a rejoin or joined (kafkajs fetches at least every 5 s, idle or not) */
   let fetchedAt = performance.now();
+  /**
+   * No fetch for this long is a consumer that stopped: at least the stall time, and at least a
+   * rejoin's longest wait (the rebalance timeout, another member slow to rejoin) plus a session.
+   */
+  const noFetchMs = Math.max(config.stallMs ?? STALL_MS, rebalanceTimeoutMs(config.sessionTimeoutMs) + (config.sessionTimeoutMs ?? SESSION_TIMEOUT_MS));
   /** the latest lag sample, and when it was taken */
   let lag: { byField: ReadonlyMap<string, number>; at: number } = { byField: new Map(), at: performance.now() };
   const lagMonitor = createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger, onSample: (byField) => (lag = { byField, at: performance.now() }) });
@@ -281,7 +298,7 @@ export function createProjector(deps: ProjectorDeps) {
     payload.resolveOffset(last);
     activity.made();
     metrics?.laneEvents.set(lanes.queued());
-    await activity.run('a batch waits for room in the lanes', () => lanes.room(), false);
+    await activity.run(ROOM_WAIT, () => lanes.room(), false);
   }
 
   const documents = createOpenSearchDocuments(opensearch);
@@ -667,11 +684,15 @@ export function createProjector(deps: ProjectorDeps) {
     if (accounts.length > 0) logger.info({ accounts: accounts.length }, 'outbox recovered');
   }
 
+  /** the restart under way (one at a time; stop waits for it) */
+  let restarting: Promise<void> | undefined;
+  /** consumers replaced whose disconnect did not end in time (stop disconnects them again) */
+  const abandoned: Consumer[] = [];
+
   /** A new consumer, connected and subscribed (`runConsumer` starts it). */
   async function connectConsumer(): Promise<Consumer> {
     const c = createConsumer();
     consumer = c;
-    fetchedAt = performance.now();
     c.on(c.events.FETCH, () => {
       if (consumer === c) fetchedAt = performance.now();
     });
@@ -694,13 +715,28 @@ export function createProjector(deps: ProjectorDeps) {
    * The consumer is replaced by a new one: it joins the group again, and on its assignment every
    * partition continues where Redis's applied offsets end (as after a restart of the process).
    */
-  async function restartConsumer(reason: string): Promise<void> {
+  function restartConsumer(reason: string): Promise<void> {
+    // One at a time: a second restart while the first one's consumer still connects (Kafka is
+    // out) would leave two consumers of this projector in the group.
+    restarting ??= replaceConsumer(reason).finally(() => (restarting = undefined));
+    return restarting;
+  }
+
+  async function replaceConsumer(reason: string): Promise<void> {
     const old = consumer;
     if (!old || abort.signal.aborted) return;
     logger.warn({ reason }, 'restarting the Kafka consumer');
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, DISCONNECT_TIMEOUT_MS)));
-    await Promise.race([old.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed')), timeout]);
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DISCONNECT_TIMEOUT_MS)));
+    const left = old.disconnect().then(
+      () => true,
+      (error: unknown) => {
+        logger.warn({ err: error }, 'consumer disconnect failed');
+        return true;
+      },
+    );
+    // A disconnect that hangs is tried again at stop.
+    if (!(await Promise.race([left, timeout]))) abandoned.push(old);
     clearTimeout(timer);
     if (abort.signal.aborted) return;
     const c = await connectConsumer();
@@ -747,9 +783,16 @@ export function createProjector(deps: ProjectorDeps) {
     let sampled = 0;
     for (const field of assigned) sampled += lag.byField.get(field) ?? 0;
     const behind = Math.max(sampled, lanes.queued());
-    const idle = lanes.queued() === 0 && running.size === 0 && activity.inFlight().length === 0 && !publisher.status().pending;
-    const fetching = performance.now() - fetchedAt < (config.stallMs ?? STALL_MS);
-    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle, fetching });
+    const now = performance.now();
+    const publishing = publisher.status();
+    const idle = lanes.queued() === 0 && running.size === 0 && activity.inFlight().length === 0 && !publishing.pending && publishing.step === undefined;
+    const fetching = now - fetchedAt < noFetchMs;
+    // The oldest step under way: a round, a publish, an assignment check (a batch waiting for room
+    // in the lanes, or a publish waiting for the writes before it, is backpressure, not a step).
+    const steps = activity.inFlight().filter((step) => step.what !== ROOM_WAIT);
+    const publishMs = publishing.step === GATE_WAIT ? 0 : (publishing.stepMs ?? 0);
+    const stuckMs = Math.max(0, publishMs, ...[...running.values()].map((r) => now - r.since), ...steps.map((step) => step.ms));
+    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle, fetching, stuckMs });
     if (verdict.ended && stalled) endStall();
     if (verdict.stalledMs === 0) return;
     stalled = true;
@@ -769,7 +812,8 @@ export function createProjector(deps: ProjectorDeps) {
         'the projector has made no step while events wait',
       );
     }
-    if (verdict.restartConsumer)
+    // Only on a lag sample taken since the last step (one taken before the catch-up may show events already done).
+    if (verdict.restartConsumer && lag.at > lastStepAt)
       void restartConsumer(`nothing in flight and no fetch for ${Math.round(verdict.stalledMs / 1000)} s while ${behind} events wait in Kafka`).catch((error: unknown) =>
         logger.error({ err: error }, 'the Kafka consumer could not be restarted'),
       );
@@ -779,18 +823,27 @@ export function createProjector(deps: ProjectorDeps) {
     const c = kafka.consumer({
       groupId,
       partitionAssigners: [CoPartitionedAssigner],
-      sessionTimeout: config.sessionTimeoutMs ?? 30_000,
-      rebalanceTimeout: Math.max(60_000, config.sessionTimeoutMs ?? 0),
+      sessionTimeout: config.sessionTimeoutMs ?? SESSION_TIMEOUT_MS,
+      rebalanceTimeout: rebalanceTimeoutMs(config.sessionTimeoutMs),
       heartbeatInterval: 3_000,
       maxBytesPerPartition: config.maxBytesPerPartition ?? 4 * 1024 * 1024,
       allowAutoTopicCreation: false,
     });
     c.on(c.events.CRASH, (e) => {
+      if (consumer !== c) return;
       health.error(`consumer crashed: ${e.payload.error.message}`);
       logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
       health.consumerDown(!e.payload.restart);
     });
+    // A rejoin fetches nothing until it ends (up to the rebalance timeout): it counts as the consumer's activity.
+    c.on(c.events.REBALANCING, () => {
+      if (consumer === c) fetchedAt = performance.now();
+    });
     c.on(c.events.GROUP_JOIN, (e) => {
+      // A consumer replaced (decision 66) that still joins: it is not this projector's any more.
+      if (consumer !== c) return;
+      fetchedAt = performance.now();
+      health.consumerDown(false);
       logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
       // Whatever the lanes held is read again from where Redis says each partition continues.
       lanes.clear();
@@ -851,7 +904,10 @@ export function createProjector(deps: ProjectorDeps) {
       abort.abort();
       lanes.release();
       await looping;
+      // A restart under way ends first (its new consumer disconnects itself, or is `consumer` now).
+      await restarting?.catch(() => undefined);
       await consumer?.disconnect().catch((error) => logger.warn({ err: error }, 'consumer disconnect failed'));
+      for (const c of abandoned) await c.disconnect().catch(() => undefined);
       await publisher.stop();
       clearInterval(watchTimer);
       await lagMonitor.stop();

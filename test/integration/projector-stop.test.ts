@@ -99,6 +99,10 @@ describe("a projector's consumer replaced", () => {
       logger: silentLogger(),
       publishIntervalMs: 50,
     });
+    const admin = env.clients.kafka.admin();
+    await admin.connect();
+    /** the group's members as the coordinator sees them */
+    const members = async () => (await admin.describeGroups([projector.groupId])).groups[0]!.members.map((m) => m.memberId);
     await projector.start();
     try {
       for (;;) {
@@ -106,6 +110,8 @@ describe("a projector's consumer replaced", () => {
         if (applied > 300n) break;
         await new Promise((r) => setTimeout(r, 20));
       }
+      const before = await members();
+      expect(before).toHaveLength(1);
       const restarted = await Promise.race([
         projector.restartConsumer('a test').then(() => 'restarted'),
         new Promise((r) => setTimeout(() => r('still restarting after 40 s'), 40_000)),
@@ -113,9 +119,15 @@ describe("a projector's consumer replaced", () => {
       expect(restarted).toBe('restarted');
       await env.waitForPositions(targets, 120_000);
       expect(projector.status().state).toBe('running');
+      // One member, a new one: the old consumer left the group.
+      const after = await members();
+      expect(after).toHaveLength(1);
+      expect(after[0]).not.toBe(before[0]);
     } finally {
       await projector.stop();
     }
+    expect(await members()).toEqual([]);
+    await admin.disconnect();
     expect(await env.verify()).toEqual([]);
   });
 });

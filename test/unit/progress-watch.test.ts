@@ -11,16 +11,16 @@ describe('the progress watch', () => {
   it('calls it a stall only once events have waited the stall time with no step made, and says once when it began and when it ended', () => {
     const c = clock();
     const watch = createProgressWatch({ stallMs: 60_000, now: c.now });
-    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true })).toEqual({ stalledMs: 0, began: false, ended: false, restartConsumer: false });
+    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true, stuckMs: 0 })).toEqual({ stalledMs: 0, began: false, ended: false, restartConsumer: false });
     c.advance(59_000);
-    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true }).stalledMs).toBe(0);
+    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true, stuckMs: 0 }).stalledMs).toBe(0);
     c.advance(1_000);
-    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true })).toEqual({ stalledMs: 60_000, began: true, ended: false, restartConsumer: false });
+    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true, stuckMs: 0 })).toEqual({ stalledMs: 60_000, began: true, ended: false, restartConsumer: false });
     c.advance(5_000);
-    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true })).toEqual({ stalledMs: 65_000, began: false, ended: false, restartConsumer: false });
+    expect(watch.observe({ behind: 500, steps: 10, idle: false, fetching: true, stuckMs: 0 })).toEqual({ stalledMs: 65_000, began: false, ended: false, restartConsumer: false });
     // One step made ends it.
     c.advance(5_000);
-    expect(watch.observe({ behind: 500, steps: 11, idle: false, fetching: true })).toEqual({ stalledMs: 0, began: false, ended: true, restartConsumer: false });
+    expect(watch.observe({ behind: 500, steps: 11, idle: false, fetching: true, stuckMs: 0 })).toEqual({ stalledMs: 0, began: false, ended: true, restartConsumer: false });
   });
 
   it('never calls an idle projector stalled while nothing waits, or while its consumer fetches (a lag that is a commit marker), however long no step is made', () => {
@@ -28,28 +28,41 @@ describe('the progress watch', () => {
     const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
     for (let i = 0; i < 20; i++) {
       c.advance(5_000);
-      expect(watch.observe({ behind: 0, steps: 3, idle: true, fetching: false }).stalledMs).toBe(0);
-      expect(watch.observe({ behind: 1, steps: 3, idle: true, fetching: true }).stalledMs).toBe(0);
+      expect(watch.observe({ behind: 0, steps: 3, idle: true, fetching: false, stuckMs: 0 }).stalledMs).toBe(0);
+      expect(watch.observe({ behind: 1, steps: 3, idle: true, fetching: true, stuckMs: 0 }).stalledMs).toBe(0);
     }
     // Events arrive: the time counts from their first sample, not from the last step.
-    expect(watch.observe({ behind: 7, steps: 3, idle: true, fetching: false }).stalledMs).toBe(0);
+    expect(watch.observe({ behind: 7, steps: 3, idle: true, fetching: false, stuckMs: 0 }).stalledMs).toBe(0);
     c.advance(9_000);
-    expect(watch.observe({ behind: 7, steps: 3, idle: true, fetching: false }).stalledMs).toBe(0);
+    expect(watch.observe({ behind: 7, steps: 3, idle: true, fetching: false, stuckMs: 0 }).stalledMs).toBe(0);
   });
 
   it('restarts the consumer only when nothing is in flight, and then at most once per stall time', () => {
     const c = clock();
     const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
-    watch.observe({ behind: 40, steps: 1, idle: false, fetching: true });
+    watch.observe({ behind: 40, steps: 1, idle: false, fetching: true, stuckMs: 0 });
     c.advance(10_000);
     // Something in flight (a round, a publish): the consumer is not what stopped; a stall all the same.
-    expect(watch.observe({ behind: 40, steps: 1, idle: false, fetching: true })).toMatchObject({ began: true, restartConsumer: false });
+    expect(watch.observe({ behind: 40, steps: 1, idle: false, fetching: true, stuckMs: 0 })).toMatchObject({ began: true, restartConsumer: false });
     c.advance(5_000);
-    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false }).restartConsumer).toBe(true);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false, stuckMs: 0 }).restartConsumer).toBe(true);
     c.advance(5_000);
-    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false }).restartConsumer).toBe(false);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false, stuckMs: 0 }).restartConsumer).toBe(false);
     c.advance(5_000);
-    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false }).restartConsumer).toBe(true);
+    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false, stuckMs: 0 }).restartConsumer).toBe(true);
+  });
+
+  it('calls a step under way past the stall time a stall, however many other steps are made meanwhile, and never restarts the consumer for it', () => {
+    const c = clock();
+    const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
+    let steps = 0;
+    const look = (stuckMs: number) => watch.observe({ behind: 90, steps: (steps += 1), idle: false, fetching: true, stuckMs });
+    expect(look(9_000).stalledMs).toBe(0);
+    expect(look(10_000)).toEqual({ stalledMs: 10_000, began: true, ended: false, restartConsumer: false });
+    c.advance(5_000);
+    expect(look(15_000)).toEqual({ stalledMs: 15_000, began: false, ended: false, restartConsumer: false });
+    // The step ended.
+    expect(look(0)).toEqual({ stalledMs: 0, began: false, ended: true, restartConsumer: false });
   });
 });
 
