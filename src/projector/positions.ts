@@ -91,6 +91,11 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     return pending.size > 0 || pendingAccounts.size > 0 || pendingIntervals.length > 0;
   }
 
+  /** Whether a publish has something to do: writes to publish, or a mark due to be lifted. */
+  function due(): boolean {
+    return anyPending() || (options.torn?.due() ?? false);
+  }
+
   function markAccounts(accounts: ReadonlyMap<string, ReadonlyMap<string, bigint>>): void {
     oldestMarkMs ??= now();
     for (const [accountId, offsets] of accounts) {
@@ -141,7 +146,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
   /** Publishes what is pending; returns how long it took once it had the gate (ms), 0 when nothing was pending. */
   async function publishPending(): Promise<number> {
     await mendBroken();
-    if (!anyPending() && !options.torn?.due()) return 0;
+    if (!due()) return 0;
     let gotGate = 0;
     let snapshot = new Map<string, { offset: bigint; newestMs: number }>();
     let markedMs: number | undefined;
@@ -228,7 +233,7 @@ export function createPositionPublisher(options: PositionPublisherOptions) {
     published: () => publishes,
     /** Whether writes wait to be published, and the step of the publish under way (for the projector's stall report). */
     status(): { pending: boolean; step?: string; stepMs?: number } {
-      return { pending: anyPending() || (options.torn?.due() ?? false), ...(stage ? { step: stage.what, stepMs: Math.round(now() - stage.since) } : {}) };
+      return { pending: due(), ...(stage ? { step: stage.what, stepMs: Math.round(now() - stage.since) } : {}) };
     },
     /** Records that everything up to `offset` of `<topic>:<partition>` is written (not yet searchable). */
     mark(field: string, offset: bigint, newestMs: number): void {
