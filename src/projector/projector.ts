@@ -28,7 +28,7 @@ import { sendToDeadLetter } from './dead-letter.ts';
 import { decodeBatch } from './decode-batch.ts';
 import { createProjectorHealth } from './health.ts';
 import { createLagMonitor } from './lag-monitor.ts';
-import { createActivity, createProgressWatch } from './progress-watch.ts';
+import { type StepInFlight, createActivity, createProgressWatch } from './progress-watch.ts';
 import { type Consumed, type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
 import { lightAccounts } from './light-accounts.ts';
 import { catchingUpAccounts } from './catching-up.ts';
@@ -749,23 +749,27 @@ export function createProjector(deps: ProjectorDeps) {
     logger.info('the Kafka consumer runs again');
   }
 
+  /** The rounds in flight, with their stage and how long they have run (ms). */
+  function roundsInFlight(at: number) {
+    return [...running].map(([round, entry]) => ({
+      kind: round.kind ?? 'raise',
+      accounts: entry.accounts.size,
+      writing: entry.writing.length,
+      stage: entry.stage,
+      ms: Math.round(at - entry.since),
+    }));
+  }
+
   /** What the projector is doing, for a stall's log line: the oldest step is where it hangs. */
-  function stallReport() {
-    const at = performance.now();
+  function stallReport(steps: StepInFlight[], rounds: ReturnType<typeof roundsInFlight>, publishing: ReturnType<typeof publisher.status>) {
     return {
-      steps: activity.inFlight(),
-      rounds: [...running].map(([round, entry]) => ({
-        kind: round.kind ?? 'raise',
-        accounts: entry.accounts.size,
-        writing: entry.writing.length,
-        stage: entry.stage,
-        ms: Math.round(at - entry.since),
-      })),
+      steps,
+      rounds,
       queuedEvents: lanes.queued(),
       writeGate: gate.status(),
       checkGate: checks.status(),
       writeGroup: group.status(),
-      publisher: publisher.status(),
+      publisher: publishing,
       accountsWaitingToWrite: writeOrder.size(),
       lastError: health.status().lastError,
     };
@@ -785,18 +789,21 @@ export function createProjector(deps: ProjectorDeps) {
     const behind = Math.max(sampled, lanes.queued());
     const now = performance.now();
     const publishing = publisher.status();
-    const idle = lanes.queued() === 0 && running.size === 0 && activity.inFlight().length === 0 && !publishing.pending && publishing.step === undefined;
+    const steps = activity.inFlight();
+    const rounds = roundsInFlight(now);
+    const idle = lanes.queued() === 0 && rounds.length === 0 && steps.length === 0 && !publishing.pending && publishing.step === undefined;
     const fetching = now - fetchedAt < noFetchMs;
-    // The oldest step under way: a round, a publish, an assignment check (a batch waiting for room
-    // in the lanes, or a publish waiting for the writes before it, is backpressure, not a step).
-    const steps = activity.inFlight().filter((step) => step.what !== ROOM_WAIT);
-    const publishMs = publishing.step === GATE_WAIT ? 0 : (publishing.stepMs ?? 0);
-    const stuckMs = Math.max(0, publishMs, ...[...running.values()].map((r) => now - r.since), ...steps.map((step) => step.ms));
-    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle, fetching, stuckMs });
+    // The oldest step under way that can hang: a round, a publish, an assignment check (a batch
+    // waiting for room in the lanes, or a publish waiting for the writes before it, is backpressure).
+    const oldest = [
+      ...rounds.map((r) => ({ what: `round (${r.kind}, ${r.stage})`, ms: r.ms })),
+      ...steps.filter((step) => step.what !== ROOM_WAIT),
+      ...(publishing.step !== undefined && publishing.step !== GATE_WAIT ? [{ what: `publish: ${publishing.step}`, ms: publishing.stepMs ?? 0 }] : []),
+    ].reduce<StepInFlight | undefined>((a, b) => (a && a.ms >= b.ms ? a : b), undefined);
+    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle, fetching, stuckMs: oldest?.ms ?? 0 });
     if (verdict.ended && stalled) endStall();
     if (verdict.stalledMs === 0) return;
     stalled = true;
-    const oldest = activity.inFlight()[0];
     health.stalled({ seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, ...(oldest ? { oldestStep: `${oldest.what} (${oldest.ms} ms)` } : {}) });
     if (verdict.began || verdict.restartConsumer) {
       metrics?.projectorStalls.inc({ action: verdict.restartConsumer ? 'restart_consumer' : 'report' });
@@ -805,9 +812,9 @@ export function createProjector(deps: ProjectorDeps) {
           seconds: Math.round(verdict.stalledMs / 1000),
           eventsWaiting: behind,
           idle,
-          lastFetchS: Math.round((performance.now() - fetchedAt) / 1000),
-          lagSampleAgeS: Math.round((performance.now() - lag.at) / 1000),
-          ...stallReport(),
+          lastFetchS: Math.round((now - fetchedAt) / 1000),
+          lagSampleAgeS: Math.round((now - lag.at) / 1000),
+          ...stallReport(steps, rounds, publishing),
         },
         'the projector has made no step while events wait',
       );
