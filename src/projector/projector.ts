@@ -805,8 +805,10 @@ export function createProjector(deps: ProjectorDeps) {
     if (verdict.stalledMs === 0) return;
     stalled = true;
     health.stalled({ seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, ...(oldest ? { oldestStep: `${oldest.what} (${oldest.ms} ms)` } : {}) });
-    if (verdict.began || verdict.restartConsumer) {
-      metrics?.projectorStalls.inc({ action: verdict.restartConsumer ? 'restart_consumer' : 'report' });
+    // Only on a lag sample taken since the last step (one taken before the catch-up may show events already done).
+    const restart = verdict.restartConsumer && lag.at > lastStepAt;
+    if (verdict.began || restart) {
+      metrics?.projectorStalls.inc({ action: restart ? 'restart_consumer' : 'report' });
       logger.warn(
         {
           seconds: Math.round(verdict.stalledMs / 1000),
@@ -819,8 +821,7 @@ export function createProjector(deps: ProjectorDeps) {
         'the projector has made no step while events wait',
       );
     }
-    // Only on a lag sample taken since the last step (one taken before the catch-up may show events already done).
-    if (verdict.restartConsumer && lag.at > lastStepAt)
+    if (restart)
       void restartConsumer(`nothing in flight and no fetch for ${Math.round(verdict.stalledMs / 1000)} s while ${behind} events wait in Kafka`).catch((error: unknown) =>
         logger.error({ err: error }, 'the Kafka consumer could not be restarted'),
       );
