@@ -17,6 +17,36 @@ import { prepareNamespace } from '../support/pipeline.ts';
 
 const EVENTS = 6_000;
 
+type Env = Awaited<ReturnType<typeof prepareNamespace>>;
+
+/** A projector of the namespace with lanes of `laneEvents` and small fetches. */
+function projectorIn(env: Env, laneEvents: number) {
+  return createProjector({
+    kafka: env.clients.kafka,
+    redis: env.clients.redis,
+    opensearch: env.clients.opensearch,
+    config: { ...env.config, laneEvents, maxBytesPerPartition: 16 * 1024 },
+    space: env.space,
+    indices: env.indices,
+    logger: silentLogger(),
+    publishIntervalMs: 50,
+  });
+}
+
+/** Settles once the applied offsets of all partitions add up to more than `offsets`. */
+async function untilApplied(env: Env, offsets: bigint): Promise<void> {
+  for (;;) {
+    const applied = [...(await env.store.positions()).values()].reduce((sum, offset) => sum + offset, 0n);
+    if (applied > offsets) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** `done` once `step` settles, `late` if it has not after `ms`. */
+function within(step: Promise<void>, ms: number, done: string, late: string): Promise<unknown> {
+  return Promise.race([step.then(() => done), new Promise((r) => setTimeout(() => r(late), ms))]);
+}
+
 describe('a projector stopped in a backlog', () => {
   const ns = createTestNamespace();
   let close = async () => {};
@@ -39,28 +69,12 @@ describe('a projector stopped in a backlog', () => {
     let targets = new Map<string, bigint>();
     for (let i = 0; i < messages.length; i += 1_000) targets = await env.produce(messages.slice(i, i + 1_000));
     // Lanes of 50 events: eachBatch waits for room nearly all the time.
-    const start = () =>
-      createProjector({
-        kafka: env.clients.kafka,
-        redis: env.clients.redis,
-        opensearch: env.clients.opensearch,
-        config: { ...env.config, laneEvents: 50, maxBytesPerPartition: 16 * 1024 },
-        space: env.space,
-        indices: env.indices,
-        logger: silentLogger(),
-        publishIntervalMs: 50,
-      });
-    const first = start();
+    const first = projectorIn(env, 50);
     await first.start();
     // Stop once some rounds have committed, with most of the backlog still in Kafka.
-    for (;;) {
-      const applied = [...(await env.store.positions()).values()].reduce((sum, offset) => sum + offset, 0n);
-      if (applied > 200n) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const stopped = await Promise.race([first.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 20 s'), 20_000))]);
-    expect(stopped).toBe('stopped');
-    const second = start();
+    await untilApplied(env, 200n);
+    expect(await within(first.stop(), 20_000, 'stopped', 'still stopping after 20 s')).toBe('stopped');
+    const second = projectorIn(env, 50);
     await second.start();
     await env.waitForPositions(targets, 120_000);
     await second.stop();
@@ -89,34 +103,17 @@ describe("a projector's consumer replaced", () => {
       }),
     );
     const targets = await env.produce(messages);
-    const projector = createProjector({
-      kafka: env.clients.kafka,
-      redis: env.clients.redis,
-      opensearch: env.clients.opensearch,
-      config: { ...env.config, laneEvents: 100, maxBytesPerPartition: 16 * 1024 },
-      space: env.space,
-      indices: env.indices,
-      logger: silentLogger(),
-      publishIntervalMs: 50,
-    });
+    const projector = projectorIn(env, 100);
     const admin = env.clients.kafka.admin();
     await admin.connect();
     /** the group's members as the coordinator sees them */
     const members = async () => (await admin.describeGroups([projector.groupId])).groups[0]!.members.map((m) => m.memberId);
     await projector.start();
     try {
-      for (;;) {
-        const applied = [...(await env.store.positions()).values()].reduce((sum, offset) => sum + offset, 0n);
-        if (applied > 300n) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilApplied(env, 300n);
       const before = await members();
       expect(before).toHaveLength(1);
-      const restarted = await Promise.race([
-        projector.restartConsumer('a test').then(() => 'restarted'),
-        new Promise((r) => setTimeout(() => r('still restarting after 40 s'), 40_000)),
-      ]);
-      expect(restarted).toBe('restarted');
+      expect(await within(projector.restartConsumer('a test'), 40_000, 'restarted', 'still restarting after 40 s')).toBe('restarted');
       await env.waitForPositions(targets, 120_000);
       expect(projector.status().state).toBe('running');
       // One member, a new one: the old consumer left the group.
