@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import { type ReportFilter, type UserDoc, filterEntries } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
 import { type IndexedUser, UNNAMED, fromIndexedUser, namedEntries, namedIds } from '../opensearch/user-document.ts';
-import { type EntityNamesReader, type NamesBlocked, entityNamesReader } from '../redis/entity-names.ts';
+import { type EntityNamesReader, type NamesBlocked, entityNamesReader, namesBlocked } from '../redis/entity-names.ts';
 import { formatPositions } from './position.ts';
 import { type ReadQuery, type ReadScope, type ReportServices, beginRead, openWhole, parseMinPosition, readExactly } from './read-context.ts';
 import { readUser } from './user-reader.ts';
@@ -47,7 +47,7 @@ async function readNamedExactly<T>(
   let q = query;
   for (let attempt = 0; attempt < NAMES_ATTEMPTS; attempt++) {
     const { scope, value, blocked } = await read(q);
-    if (blocked.ahead.size === 0 && blocked.missing === 0) return { scope, value };
+    if (!namesBlocked(blocked)) return { scope, value };
     await discard(value);
     q = blocked.ahead.size > 0 ? waitingFor(services, query, blocked.ahead) : q;
   }
@@ -120,7 +120,7 @@ export async function openNamedScan(
   const { reader } = value;
   const named = async (u: IndexedUser): Promise<UserDoc> => {
     const blocked = await reader.resolve(await reader.read(namedIds(u.entries)), scope.positions);
-    if (blocked.ahead.size > 0 || blocked.missing > 0) throw namesError(query.accountId);
+    if (namesBlocked(blocked)) throw namesError(query.accountId);
     return fromIndexedUser(u, reader.names);
   };
   const first: IteratorResult<UserDoc, undefined> = value.first.done ? { done: true, value: undefined } : { done: false, value: await named(value.first.value) };

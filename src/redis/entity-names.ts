@@ -38,24 +38,33 @@ export interface NamesBlocked {
   missing: number;
 }
 
+/** Whether anything keeps the read from naming its entities exactly at its position. */
+export const namesBlocked = (blocked: NamesBlocked): boolean => blocked.ahead.size > 0 || blocked.missing > 0;
+
 // KEYS: the raw facts, the inbox counters of the `all` scope, then its queue counters per access type.
-// Returns, for every inbox then every queue some entry counts (ids once): kind, id, raw value, tombstone.
+// ARGV: the raw facts' key prefixes of an inbox, an inbox's tombstone, a queue and a queue's tombstone
+// (entityFactKey and tombstoneKey with an empty id: the script does not spell the keys itself).
+// Returns, for every inbox then every queue some entry counts (ids once): kind ('inbox' or 'queue'), id, raw value, tombstone.
 const SHOWN_ENTITIES = `
 local out, seen = {}, {}
 for i = 2, #KEYS do
-  local prefix = i == 2 and 'i' or 'q'
+  local kind, value, gone = 'inbox', ARGV[1], ARGV[2]
+  if i > 2 then kind, value, gone = 'queue', ARGV[3], ARGV[4] end
   for _, id in ipairs(redis.call('HKEYS', KEYS[i])) do
-    if not seen[prefix .. id] then
-      seen[prefix .. id] = true
-      out[#out + 1] = prefix
+    if not seen[value .. id] then
+      seen[value .. id] = true
+      out[#out + 1] = kind
       out[#out + 1] = id
-      out[#out + 1] = redis.call('HGET', KEYS[1], prefix .. '\\31' .. id) or false
-      out[#out + 1] = redis.call('HGET', KEYS[1], 'x\\31' .. prefix .. '\\31' .. id) or false
+      out[#out + 1] = redis.call('HGET', KEYS[1], value .. id) or false
+      out[#out + 1] = redis.call('HGET', KEYS[1], gone .. id) or false
     end
   end
 end
 return out
 `;
+
+/** SHOWN_ENTITIES' ARGV: the key prefixes of inboxes and queues, and of their tombstones. */
+const SHOWN_PREFIXES = (['inbox', 'queue'] as const).flatMap((kind) => [entityFactKey(kind, ''), tombstoneKey(kind, '')]);
 
 // KEYS: the interval outbox. ARGV: the outbox field prefix of each raw key wanted (`f␟<account>␟<key>␟`).
 // Returns the records of those keys.
@@ -124,9 +133,9 @@ export function entityNamesReader(redis: Redis, space: KeySpace, accountId: stri
     /** Reads, at once, the raw facts of every inbox and queue the account's entries show now (its counters' keys). */
     async readShown(): Promise<string[]> {
       const counterKeys = [keys.rawFacts, keys.inboxCounters('all'), ...ACCESS_TYPES.map((t) => keys.queueCounters('all', t))];
-      const flat = (await redis.eval(SHOWN_ENTITIES, counterKeys.length, ...counterKeys)) as (string | null)[];
+      const flat = (await redis.eval(SHOWN_ENTITIES, counterKeys.length, ...counterKeys, ...SHOWN_PREFIXES)) as (string | null)[];
       const out: string[] = [];
-      for (let j = 0; j < flat.length; j += 4) out.push(add(flat[j] === 'i' ? 'inbox' : 'queue', flat[j + 1]!, flat[j + 2], flat[j + 3]));
+      for (let j = 0; j < flat.length; j += 4) out.push(add(flat[j] as Kind, flat[j + 1]!, flat[j + 2], flat[j + 3]));
       return out;
     },
     /** Names the entities of `which` (keys read) at `positions`; says what keeps any of them from it. */
