@@ -17,7 +17,8 @@
  * message). Nothing in flight while the consumer has not fetched for `stallMs` is the stall with a
  * known way out: the consumer's fetch loop stopped (kafkajs has such reports, tulios/kafkajs#659
  * and #1456). Then the consumer is restarted, at most once a `stallMs`: it joins the group again
- * and continues where Redis's applied offsets end.
+ * and continues where Redis's applied offsets end. It rests only on a lag sample taken after the
+ * last step; without one, the restart waits for the next look.
  */
 
 /** A step under way: what it is and how long it has run. */
@@ -75,6 +76,11 @@ export interface ProgressSample {
   fetching: boolean;
   /** how long the oldest step under way has run (a round, a publish; 0 when none) */
   stuckMs: number;
+  /**
+   * `behind` was sampled after the last step (default true): a sample taken before a catch-up may
+   * count events done since, so no restart rests on it, and the watch keeps its restart for a later one.
+   */
+  sampledSinceStep?: boolean;
 }
 
 export interface ProgressVerdict {
@@ -109,7 +115,7 @@ export function createProgressWatch(options: { stallMs: number; now?: () => numb
       const isStalled = stalledMs > 0;
       const verdict = { stalledMs, began: isStalled && !stalled, ended: !isStalled && stalled, restartConsumer: false };
       stalled = isStalled;
-      if (quietMs > 0 && sample.idle && (restartedAt === undefined || at - restartedAt >= options.stallMs)) {
+      if (quietMs > 0 && sample.idle && sample.sampledSinceStep !== false && (restartedAt === undefined || at - restartedAt >= options.stallMs)) {
         restartedAt = at;
         verdict.restartConsumer = true;
       }

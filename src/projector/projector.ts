@@ -800,13 +800,14 @@ export function createProjector(deps: ProjectorDeps) {
       ...steps.filter((step) => step.what !== ROOM_WAIT),
       ...(publishing.step !== undefined && publishing.step !== GATE_WAIT ? [{ what: `publish: ${publishing.step}`, ms: publishing.stepMs ?? 0 }] : []),
     ].reduce<StepInFlight | undefined>((a, b) => (a && a.ms >= b.ms ? a : b), undefined);
-    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle, fetching, stuckMs: oldest?.ms ?? 0 });
+    // Only on a lag sample taken since the last step (one taken before the catch-up may show events already done).
+    const sampledSinceStep = lag.at > lastStepAt;
+    const verdict = progress.observe({ behind, steps: activity.count() + publisher.published(), idle, fetching, stuckMs: oldest?.ms ?? 0, sampledSinceStep });
     if (verdict.ended && stalled) endStall();
     if (verdict.stalledMs === 0) return;
     stalled = true;
     health.stalled({ seconds: Math.round(verdict.stalledMs / 1000), eventsWaiting: behind, ...(oldest ? { oldestStep: `${oldest.what} (${oldest.ms} ms)` } : {}) });
-    // Only on a lag sample taken since the last step (one taken before the catch-up may show events already done).
-    const restart = verdict.restartConsumer && lag.at > lastStepAt;
+    const restart = verdict.restartConsumer;
     if (verdict.began || restart) {
       metrics?.projectorStalls.inc({ action: restart ? 'restart_consumer' : 'report' });
       logger.warn(

@@ -52,6 +52,18 @@ describe('the progress watch', () => {
     expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false, stuckMs: 0 }).restartConsumer).toBe(true);
   });
 
+  it('keeps its restart for a lag sample taken after the last step, and restarts on the next one', () => {
+    const c = clock();
+    const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
+    watch.observe({ behind: 40, steps: 1, idle: true, fetching: false, stuckMs: 0, sampledSinceStep: false });
+    c.advance(10_000);
+    // A sample from before the last step may count events done since: a stall, but no restart on it.
+    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false, stuckMs: 0, sampledSinceStep: false })).toMatchObject({ began: true, restartConsumer: false });
+    c.advance(5_000);
+    // The next look has a fresh sample that still shows events waiting: the restart is not a stall time away.
+    expect(watch.observe({ behind: 40, steps: 1, idle: true, fetching: false, stuckMs: 0, sampledSinceStep: true }).restartConsumer).toBe(true);
+  });
+
   it('calls a step under way past the stall time a stall, however many other steps are made meanwhile, and never restarts the consumer for it', () => {
     const c = clock();
     const watch = createProgressWatch({ stallMs: 10_000, now: c.now });
