@@ -20,7 +20,8 @@
  *   5. a small account under big neighbours (issue 13): the churn of the `--neighbours` largest
  *      accounts only, at `--neighbour-rate` events/s, while every `--sample-ms` the smallest account
  *      gets one permission change of its own (an inbox granted to one of its users, then revoked,
- *      and so on), timed by the same four probes.
+ *      and so on), timed by the same four probes; `--runs` times, each on fresh churn, and its goals
+ *      compare the median of the runs' p99s (issue 13 asks for medians of 3).
  *
  *   npx tsx bench/freshness.ts [--scale 0.02] [--loads 0.5,0.8] [--duration-s 30] [--runs 2] [--neighbour-rate 400] [--neighbours 4] [--only neighbour] [--json] [--out file]
  */
@@ -50,14 +51,19 @@ import {
 } from './support/live-pipeline.ts';
 import { describeMachine, type MachineInfo } from './support/machine.ts';
 import { PROBES, type Probe, type ProbeProcess, type SampleResult, startProbeProcess } from './support/probes.ts';
-import { emitReport, fmt, mib, progress, runIfMain, table } from './support/report.ts';
+import { emitReport, fmt, median, mib, progress, runIfMain, table } from './support/report.ts';
 
 export const FRESHNESS_FLAGS = {
   scale: { default: 0.02, help: 'benchPreset scale of the dataset (1 = 2,000,000 events)', min: 0.001, max: 0.5 },
   seed: { default: 42, help: 'generator seed', min: 0, max: 0xffffffff },
   loads: { default: '0.5,0.8', help: 'steady loads as shares of the measured capacity, comma-separated' },
   'duration-s': { default: 30, help: 'seconds of steady production per load and round', min: 5, max: 300 },
-  runs: { default: 2, help: 'rounds of every load; p50/p99 are pooled over rounds (each round is listed too)', min: 1, max: 10 },
+  runs: {
+    default: 2,
+    help: 'rounds of every load (p50/p99 pooled over rounds, each round listed too), and runs of the small-account case (goals on the median of their p99s)',
+    min: 1,
+    max: 10,
+  },
   'sample-ms': { default: 200, help: 'one sampled event every this many ms', min: 20, max: 5_000 },
   'capacity-events': { default: 0, help: 'churn events of the capacity burst (0: 10 s of the dataset drain rate, 5,000 to 50,000)', min: 0, max: 500_000 },
   'wait-ms': { default: 10_000, help: "wait_ms of the API probes (and the Redis probes' give-up time)", min: 100, max: 30_000 },
@@ -106,6 +112,16 @@ interface NeighbourCase {
   small: { accountId: string; agents: number };
   neighbours: { accountId: string; agents: number }[];
   targetRate: number;
+  /** one per `--runs`, each with fresh churn */
+  runs: NeighbourRun[];
+  /** over every run's samples */
+  pooled: Record<Probe | 'produce ack', LatencyStats>;
+  /** the median of the runs' p99s (what the goals compare: issue 13 asks for medians of 3 runs) */
+  medianP99: Record<Probe | 'produce ack', number>;
+}
+
+interface NeighbourRun {
+  run: number;
   rate: number;
   lag: number[];
   projector: ProjectorWindow;
@@ -247,46 +263,54 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         `small account ${small.id} (${small.agents} agents) beside ${big.map((a) => `${a.id} (${fmt(a.agents)})`).join(', ')} churning at ${fmt(flags['neighbour-rate'])} events/s for ${flags['duration-s']} s; ` +
           `one change of the small account every ${flags['sample-ms']} ms (inbox ${inbox} granted to or revoked from one of ${users.length} users)`,
       );
-      const producer = await startProducerProcess({
-        ...churnOf(pipeline, flags.scale, flags.seed, CHURN_FACTOR),
-        skip: churnUsed,
-        rate: flags['neighbour-rate'],
-        accounts: big.map((a) => a.id),
-      });
-      producerPid = producer.pid;
-      await projector.window();
-      const lagSampler = sampleEvery(1000, () => pipeline!.lag());
-      const small$ = prober.smallAccount({
-        topic: topics.inboxes,
-        accountId: small.id,
-        inboxId: inbox,
-        users,
-        idPrefix: ns.prefix,
-        durationMs: flags['duration-s'] * 1000,
-        sampleMs: flags['sample-ms'],
-      });
-      await small$.sent;
-      const produced = await producer.stop();
-      const window = await projector.window();
-      const lag = await lagSampler.stop();
-      await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
-      const samples = await small$.results;
-      const stats = statsOf(samples, produced.elapsedMs);
+      const runs: NeighbourRun[] = [];
+      for (let run = 1; run <= flags.runs; run++) {
+        const producer = await startProducerProcess({
+          ...churnOf(pipeline, flags.scale, flags.seed, CHURN_FACTOR),
+          skip: churnUsed,
+          rate: flags['neighbour-rate'],
+          accounts: big.map((a) => a.id),
+        });
+        producerPid = producer.pid;
+        await projector.window();
+        const lagSampler = sampleEvery(1000, () => pipeline!.lag());
+        const small$ = prober.smallAccount({
+          topic: topics.inboxes,
+          accountId: small.id,
+          inboxId: inbox,
+          users,
+          idPrefix: `${ns.prefix}-r${run}`,
+          durationMs: flags['duration-s'] * 1000,
+          sampleMs: flags['sample-ms'],
+        });
+        await small$.sent;
+        const produced = await producer.stop();
+        // The next run's neighbours go on from where this one left the churn (a replayed event would be a redelivery).
+        churnUsed += produced.drawn ?? produced.sent;
+        const window = await projector.window();
+        const lag = await lagSampler.stop();
+        await pipeline.waitSearchable(await pipeline.endOffsets(), 300_000);
+        const samples = await small$.results;
+        const stats = statsOf(samples, produced.elapsedMs);
+        runs.push({ run, rate: produced.rate, lag, projector: window, samples, stats });
+        progress(
+          `  run ${run}/${flags.runs}: neighbours at ${fmt(produced.rate)} events/s; ${samples.length} changes of ${small.id}; lag max ${fmt(Math.max(0, ...lag))}; ` +
+            PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; '),
+        );
+        progress(`  ${describeWindow(window)}`);
+      }
+      const names = [...PROBES, 'produce ack'] as const;
       neighbour = {
         small: { accountId: small.id, agents: small.agents },
         neighbours: big.map((a) => ({ accountId: a.id, agents: a.agents })),
         targetRate: flags['neighbour-rate'],
-        rate: produced.rate,
-        lag,
-        projector: window,
-        samples,
-        stats,
+        runs,
+        pooled: statsOf(
+          runs.flatMap((r) => r.samples),
+          0,
+        ),
+        medianP99: Object.fromEntries(names.map((n) => [n, median(runs.map((r) => r.stats[n].p99))])) as NeighbourCase['medianP99'],
       };
-      progress(
-        `  neighbours at ${fmt(produced.rate)} events/s; ${samples.length} changes of ${small.id}; lag max ${fmt(Math.max(0, ...lag))}; ` +
-          PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; '),
-      );
-      progress(`  ${describeWindow(window)}`);
     }
     memory['projector process, after the loads'] = processMemory('self');
     memory['API process, after the loads'] = api.memory();
@@ -324,11 +348,11 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         ['searchable (API)', 1000],
       ] as const)
         goals.push({
-          goal: `small account beside big neighbours: ${probeName} p99 ≤ ${limit} ms (issue 13)`,
+          goal: `small account beside big neighbours: ${probeName} p99 ≤ ${limit} ms (issue 13; the median of ${neighbour.runs.length} run(s))`,
           load: 'neighbours',
-          measured: neighbour.stats[probeName].p99,
+          measured: neighbour.medianP99[probeName],
           limit,
-          met: neighbour.stats[probeName].p99 <= limit && neighbour.stats[probeName].errors === 0,
+          met: neighbour.medianP99[probeName] <= limit && neighbour.pooled[probeName].errors === 0,
         });
     return {
       bench: 'freshness',
@@ -410,7 +434,7 @@ export function formatFreshnessReport(report: FreshnessReport): string {
   const windows: [string, ProjectorWindow][] = [
     ['capacity burst', report.capacityWindow],
     ...report.rounds.map((r) => [`round ${r.round}, load ${r.load}`, r.projector] as [string, ProjectorWindow]),
-    ...(report.neighbour ? [['small account beside neighbours', report.neighbour.projector] as [string, ProjectorWindow]] : []),
+    ...(report.neighbour?.runs.map((r) => [`small account beside neighbours, run ${r.run}`, r.projector] as [string, ProjectorWindow]) ?? []),
   ];
   const projector = table(
     [
@@ -458,17 +482,31 @@ export function formatFreshnessReport(report: FreshnessReport): string {
   const nb = report.neighbour;
   const neighbourTable = nb
     ? [
-        `small account ${nb.small.accountId} (${nb.small.agents} agents) beside ${nb.neighbours.map((a) => `${a.accountId} (${fmt(a.agents)})`).join(', ')} churning at ${fmt(nb.rate)} events/s (target ${fmt(nb.targetRate)}); lag max ${fmt(Math.max(0, ...nb.lag))}`,
+        `small account ${nb.small.accountId} (${nb.small.agents} agents) beside ${nb.neighbours.map((a) => `${a.accountId} (${fmt(a.agents)})`).join(', ')} churning at ${fmt(nb.targetRate)} events/s; ${nb.runs.length} run(s)`,
+        table(
+          ['run', 'neighbours events/s', 'lag max', ...names.filter((n) => n !== 'produce ack').flatMap((n) => [`${n} p50`, `${n} p99`])],
+          [
+            ...nb.runs.map((r) => [
+              String(r.run),
+              fmt(r.rate),
+              fmt(Math.max(0, ...r.lag)),
+              ...names.filter((n) => n !== 'produce ack').flatMap((n) => [fmt(r.stats[n].p50), fmt(r.stats[n].p99)]),
+            ]),
+            ['median of the runs', '', '', ...names.filter((n) => n !== 'produce ack').flatMap((n) => ['', fmt(nb.medianP99[n])])],
+          ],
+        ),
+        '',
+        'pooled over the runs:',
         table(
           ['measure', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'gave up'],
           names.map((n) => [
             n,
-            fmt(nb.stats[n].count),
-            fmt(nb.stats[n].p50),
-            fmt(nb.stats[n].p90),
-            fmt(nb.stats[n].p99),
-            fmt(nb.stats[n].max),
-            n === 'produce ack' ? '' : fmt(nb.stats[n].errors),
+            fmt(nb.pooled[n].count),
+            fmt(nb.pooled[n].p50),
+            fmt(nb.pooled[n].p90),
+            fmt(nb.pooled[n].p99),
+            fmt(nb.pooled[n].max),
+            n === 'produce ack' ? '' : fmt(nb.pooled[n].errors),
           ]),
         ),
         '',

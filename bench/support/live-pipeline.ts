@@ -430,6 +430,11 @@ export interface SteadyProducerResult {
   maxBehind: number;
   samples: number;
   exhausted: boolean;
+  /**
+   * events taken from the churn stream, those an account filter passed over included (set by the
+   * producer process): where the next producer of the same stream starts
+   */
+  drawn?: number;
 }
 
 export interface SteadyProducer {

@@ -15,13 +15,15 @@ async function run(job: ProducerJob): Promise<void> {
   const history = splitHistory(job.scale, job.seed, job.factor);
   for (const _ of history.dataset);
   for (const _ of take(history.churn, job.skip));
+  const drawn = { n: 0 };
+  const churn = counting(history.churn, drawn);
   const kafka = createKafka({ kafkaBrokers: job.brokers }, silentLogger(), 'bench-churn-producer');
   // performance.now() differs between processes: samples carry the wall clock of their send.
   const offset = Date.now() - performance.now();
   const producer = await startSteadyProducer({
     kafka,
     topics: job.topics,
-    events: job.accounts ? only(history.churn, new Set(job.accounts)) : history.churn,
+    events: job.accounts ? only(churn, new Set(job.accounts)) : churn,
     rate: job.rate,
     ...(job.sampleEveryMs ? { sampleEveryMs: job.sampleEveryMs } : {}),
     onSample: (s) => send({ kind: 'sample', sample: { ...s, offset: s.offset.toString(), sentAtEpochMs: s.sentAt + offset } }),
@@ -34,7 +36,15 @@ async function run(job: ProducerJob): Promise<void> {
       resolve();
     });
   });
-  send({ kind: 'done', result: await producer.stop() });
+  send({ kind: 'done', result: { ...(await producer.stop()), drawn: drawn.n } });
+}
+
+/** The events as they are taken, counted (the filter below passes over some: the count says where the stream was left). */
+function* counting<T>(events: Iterator<T>, drawn: { n: number }): Generator<T> {
+  for (let next = events.next(); !next.done; next = events.next()) {
+    drawn.n += 1;
+    yield next.value;
+  }
 }
 
 /** The events of some accounts only (the generator keys every event by its account). */
