@@ -76,7 +76,7 @@ function accountCacheMetrics(registers: Registry[]) {
 function projectorStalls(registers: Registry[]) {
   return new Counter({
     name: 'access_index_projector_stalls_total',
-    help: 'Times the projector made no step for ACCESS_INDEX_STALL_SECONDS while events waited (decision 66), by what it did: restarted its Kafka consumer, or only reported it',
+    help: 'Times the projector made no step for ACCESS_INDEX_STALL_SECONDS while events waited (decision 66), by what it did: restarted its Kafka consumer (restart_consumer), or only reported it (report); report_partition: partitions began to get nothing from the consumer for that long while Kafka held events past them (decision 67)',
     labelNames: ['action'],
     registers,
   });

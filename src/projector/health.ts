@@ -1,12 +1,13 @@
 /**
  * The projector's health: its lifecycle state, the steps waiting for a dependency, whether
  * publishing positions works, whether the consumer is down, a stall (events wait and no step is
- * made), the fault that stopped it and the last error. `effective()` is what /health and the
+ * made), partitions the consumer feeds nothing of (decision 67), the fault that stopped it and the last error. `effective()` is what /health and the
  * readiness metric report: `degraded` while running with anything waiting, failing or stalled,
  * `faulted` once the stores disagreed.
  */
 import type { IntegrityFault } from '../integrity/fault.ts';
 import type { Metrics } from '../metrics.ts';
+import type { StarvedPartition } from './progress-watch.ts';
 
 export type ProjectorState = 'idle' | 'starting' | 'running' | 'degraded' | 'faulted' | 'stopping' | 'stopped';
 
@@ -24,13 +25,13 @@ export function createProjectorHealth(metrics?: Metrics) {
   let consumerDown = false;
   /** events wait and no step was made for the stall time (src/projector/progress-watch.ts) */
   let stalled: Stall | undefined;
+  /** partitions the consumer hands nothing over for while Kafka holds events past them */
+  let starved: readonly StarvedPartition[] | undefined;
   let fault: IntegrityFault | undefined;
   let lastError: { at: string; message: string } | undefined;
-  const effective = (): ProjectorState => (fault ? 'faulted' : state === 'running' && (waiting > 0 || publishFailing || consumerDown || stalled) ? 'degraded' : state);
+  const effective = (): ProjectorState => (fault ? 'faulted' : state === 'running' && (waiting > 0 || publishFailing || consumerDown || stalled || starved) ? 'degraded' : state);
   const refresh = () => metrics?.ready.set({ component: 'projector' }, effective() === 'running' ? 1 : 0);
-  const error = (message: string) => {
-    lastError = { at: new Date().toISOString(), message };
-  };
+  const error = (message: string) => void (lastError = { at: new Date().toISOString(), message });
 
   return {
     effective,
@@ -57,6 +58,8 @@ export function createProjectorHealth(metrics?: Metrics) {
       stalled = stall;
       refresh();
     },
+    /** Partitions starved (the list), or none any more (undefined). */
+    starved: (partitions: readonly StarvedPartition[] | undefined) => void ((starved = partitions), refresh()),
     error,
     fault: () => fault,
     /** Records the fault; false when one was recorded before (the first one stands). */
@@ -74,6 +77,7 @@ export function createProjectorHealth(metrics?: Metrics) {
         publishFailing,
         lastError,
         ...(stalled ? { stalled } : {}),
+        ...(starved ? { starvedPartitions: starved } : {}),
         ...(fault ? { fault: { code: fault.code, reason: fault.message } } : {}),
       };
     },

@@ -15,8 +15,8 @@ export function createLagMonitor(options: {
   metrics?: Metrics | undefined;
   logger: Logger;
   intervalMs?: number;
-  /** told each sample's lag per `topic:partition` (the projector's progress watch) */
-  onSample?: (lag: ReadonlyMap<string, number>) => void;
+  /** told each sample's lag per `topic:partition`, and each partition's high watermark (the projector's progress watch) */
+  onSample?: (lag: ReadonlyMap<string, number>, highs: ReadonlyMap<string, bigint>) => void;
 }) {
   const { kafka, topics, store, metrics, logger } = options;
   let timer: NodeJS.Timeout | undefined;
@@ -25,21 +25,23 @@ export function createLagMonitor(options: {
   let inFlight: Promise<void> = Promise.resolve();
   let admin: ReturnType<Kafka['admin']> | undefined;
 
-  async function sample(): Promise<Map<string, number>> {
+  async function sample(): Promise<{ lag: Map<string, number>; highs: Map<string, bigint> }> {
     if (!admin) {
       admin = kafka.admin();
       await admin.connect();
     }
     const positions = await store.positions();
     const lag = new Map<string, number>();
+    const highs = new Map<string, bigint>();
     for (const topic of topics)
       for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
         const field = `${topic}:${partition}`;
+        highs.set(field, BigInt(high));
         const behind = Math.max(0, Number(BigInt(high) - 1n - (positions.get(field) ?? -1n)));
         lag.set(field, behind);
         metrics?.consumerLag.set({ topic, partition: String(partition) }, behind);
       }
-    return lag;
+    return { lag, highs };
   }
 
   return {
@@ -47,7 +49,7 @@ export function createLagMonitor(options: {
     start(): void {
       const tick = () => {
         inFlight = sample()
-          .then((lag) => options.onSample?.(lag))
+          .then(({ lag, highs }) => options.onSample?.(lag, highs))
           .catch((error) => logger.debug({ err: error }, 'lag sample failed'))
           .finally(() => {
             if (stopped) return;

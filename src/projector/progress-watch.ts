@@ -123,3 +123,52 @@ export function createProgressWatch(options: { stallMs: number; now?: () => numb
     },
   };
 }
+
+/**
+ * A partition as one look sees it. `beyond`: events in Kafka past the last one the consumer handed
+ * over for it (or past its published position, when that is further); `reached`: the last offset
+ * the consumer handed over or passed (a batch's last, batches of transaction markers and aborted
+ * messages included), -1 before any since the assignment.
+ */
+export interface PartitionLook {
+  field: string;
+  beyond: number;
+  reached: bigint;
+}
+
+/** A partition the consumer hands nothing over for, while Kafka holds events past it. */
+export interface StarvedPartition {
+  field: string;
+  beyond: number;
+  seconds: number;
+}
+
+/**
+ * The partitions that have had events in Kafka past what the consumer handed over, and none handed
+ * over, for `stallMs`, while the consumer is not held by the projector (a batch waiting for room in
+ * the lanes or for the assignment check holds every fetch, rightly). The projector's own watch does
+ * not see such a partition while the others move: kafkajs has a report of a consumer that goes on
+ * fetching and never hands one partition over again (tulios/kafkajs#1456), and it fetches the
+ * partitions in the same order every time, so a partition late in that order can wait while the
+ * earlier ones fill each fetch. Either way the partition's accounts are as old as its last batch,
+ * and only the lag metric showed it.
+ */
+export function createPartitionWatch(options: { stallMs: number; now?: () => number }) {
+  const now = options.now ?? (() => performance.now());
+  const seen = new Map<string, { reached: bigint; movedAt: number }>();
+  return {
+    observe(looks: readonly PartitionLook[], held: boolean): StarvedPartition[] {
+      const at = now();
+      const starved: StarvedPartition[] = [];
+      const fields = new Set<string>();
+      for (const look of looks) {
+        fields.add(look.field);
+        const last = seen.get(look.field);
+        if (!last || last.reached !== look.reached || look.beyond <= 0 || held) seen.set(look.field, { reached: look.reached, movedAt: at });
+        else if (at - last.movedAt >= options.stallMs) starved.push({ field: look.field, beyond: look.beyond, seconds: Math.round((at - last.movedAt) / 1000) });
+      }
+      for (const field of seen.keys()) if (!fields.has(field)) seen.delete(field);
+      return starved;
+    },
+  };
+}

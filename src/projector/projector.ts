@@ -28,7 +28,7 @@ import { sendToDeadLetter } from './dead-letter.ts';
 import { decodeBatch } from './decode-batch.ts';
 import { createProjectorHealth } from './health.ts';
 import { createLagMonitor } from './lag-monitor.ts';
-import { type StepInFlight, createActivity, createProgressWatch } from './progress-watch.ts';
+import { type PartitionLook, type StepInFlight, createActivity, createPartitionWatch, createProgressWatch } from './progress-watch.ts';
 import { type Consumed, type Lanes, type Raise, type Round, createLanes } from './lanes.ts';
 import { lightAccounts } from './light-accounts.ts';
 import { catchingUpAccounts } from './catching-up.ts';
@@ -263,9 +263,21 @@ export function createProjector(deps: ProjectorDeps) {
    * rejoin's longest wait (the rebalance timeout, another member slow to rejoin) plus a session.
    */
   const noFetchMs = Math.max(config.stallMs ?? STALL_MS, rebalanceTimeoutMs(config.sessionTimeoutMs) + (config.sessionTimeoutMs ?? SESSION_TIMEOUT_MS));
-  /** the latest lag sample, and when it was taken */
-  let lag: { byField: ReadonlyMap<string, number>; at: number } = { byField: new Map(), at: performance.now() };
-  const lagMonitor = createLagMonitor({ kafka, topics: eventTopicNames, store, metrics, logger, onSample: (byField) => (lag = { byField, at: performance.now() }) });
+  /** the latest lag sample (with the partitions' high watermarks), and when it was taken */
+  let lag: { byField: ReadonlyMap<string, number>; highs: ReadonlyMap<string, bigint>; at: number } = { byField: new Map(), highs: new Map(), at: performance.now() };
+  const lagMonitor = createLagMonitor({
+    kafka,
+    topics: eventTopicNames,
+    store,
+    metrics,
+    logger,
+    onSample: (byField, highs) => (lag = { byField, highs, at: performance.now() }),
+  });
+  /** per partition, the last offset the consumer handed over or passed since the assignment (kafkajs' batch events) */
+  const reached = new Map<string, bigint>();
+  const partitions = createPartitionWatch({ stallMs: config.stallMs ?? STALL_MS });
+  /** the partitions reported as starved (the warning is logged when the set changes) */
+  let starvedNow = '';
   /**
    * The watch runs on a timer of its own, with the latest lag sample: a sample that hangs (a Redis
    * that no longer answers) must not blind it, and then the events in the lanes count as waiting.
@@ -696,6 +708,13 @@ export function createProjector(deps: ProjectorDeps) {
     c.on(c.events.FETCH, () => {
       if (consumer === c) fetchedAt = performance.now();
     });
+    // Every batch kafkajs takes, those of transaction markers and aborted messages too (which never reach eachBatch).
+    c.on(c.events.START_BATCH_PROCESS, ({ payload }) => {
+      if (consumer !== c) return;
+      const field = `${payload.topic}:${payload.partition}`;
+      const last = BigInt(payload.lastOffset);
+      if (last > (reached.get(field) ?? -1n)) reached.set(field, last);
+    });
     await patiently('connect consumer', () => c.connect());
     await c.subscribe({ topics: eventTopicNames, fromBeginning: deps.fromBeginning ?? true });
     return c;
@@ -781,9 +800,40 @@ export function createProjector(deps: ProjectorDeps) {
     logger.info('the projector makes progress again');
   }
 
+  /**
+   * Every look: the partitions the consumer hands nothing over for while Kafka holds events past
+   * them (createPartitionWatch, decision 67). `held`: the consumer waits for the projector (a batch
+   * in eachBatch, an assignment check, a restart) or does not fetch at all (the projector's own
+   * watch restarts it), so no partition can be fed.
+   */
+  function watchPartitions(held: boolean): void {
+    const looks: PartitionLook[] = [];
+    for (const field of assigned) {
+      const high = lag.highs.get(field);
+      if (high === undefined) continue;
+      const handed = reached.get(field) ?? -1n;
+      looks.push({ field, reached: handed, beyond: Math.min(lag.byField.get(field) ?? 0, Number(high - 1n - handed)) });
+    }
+    const starved = partitions.observe(looks, held);
+    health.starved(starved.length > 0 ? starved : undefined);
+    const fields = starved.map((p) => p.field).join(',');
+    if (fields === starvedNow) return;
+    const before = starvedNow;
+    starvedNow = fields;
+    if (starved.length === 0) logger.info({ partitions: before.split(',') }, 'the consumer hands events over for every partition again');
+    else {
+      metrics?.projectorStalls.inc({ action: 'report_partition' });
+      logger.warn(
+        { partitions: starved, lagSampleAgeS: Math.round((performance.now() - lag.at) / 1000) },
+        'the consumer hands nothing over for a partition while Kafka holds events past it',
+      );
+    }
+  }
+
   /** Every WATCH_INTERVAL_MS: a stall begins, goes on or ends (src/projector/progress-watch.ts, decision 66). */
   function watchProgress(): void {
     if (health.state() !== 'running' || health.fault() || abort.signal.aborted) return;
+    watchPartitions(activity.inFlight().length > 0 || restarting !== undefined || performance.now() - fetchedAt >= noFetchMs);
     let sampled = 0;
     for (const field of assigned) sampled += lag.byField.get(field) ?? 0;
     const behind = Math.max(sampled, lanes.queued());
@@ -857,6 +907,8 @@ export function createProjector(deps: ProjectorDeps) {
       // Whatever the lanes held is read again from where Redis says each partition continues.
       lanes.clear();
       committedTo.clear();
+      // kafkajs reads every partition again from where Redis says it continues.
+      reached.clear();
       assigned = eventTopicNames.flatMap((topic) => (e.payload.memberAssignment[topic] ?? []).map((p) => `${topic}:${p}`));
       joined = activity.run('checking the assignment', () =>
         idle()

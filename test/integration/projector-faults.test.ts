@@ -151,7 +151,7 @@ describe('the projector under faults', () => {
     await finish(s);
   });
 
-  it('OpenSearch unreachable mid-stream: the projector pauses, reports not ready and, past the stall time, a stall that names its rounds; then catches up', async () => {
+  it('OpenSearch unreachable mid-stream: the projector pauses, reports not ready and, past the stall time, a stall that names its rounds (and no starved partition); then catches up', async () => {
     const s = await scenario();
     const os = new URL(serverAddresses().opensearchUrl);
     const proxy = await startTcpProxy(os.hostname, Number(os.port));
@@ -179,6 +179,8 @@ describe('the projector under faults', () => {
     expect((await readyz()).status).toBe(200);
     await p.waitForLog((l) => l.msg === 'the projector makes progress again', 10_000);
     expect(p.logs.some((l) => l.msg === 'restarting the Kafka consumer')).toBe(false);
+    // The consumer handed every partition over while the rounds could not write: none was starved (decision 67).
+    expect(p.logs.some((l) => l.msg === 'the consumer hands nothing over for a partition while Kafka holds events past it')).toBe(false);
   });
 
   it('Redis connections dropped repeatedly mid-stream', async () => {

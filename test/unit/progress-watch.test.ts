@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createActivity, createProgressWatch } from '../../src/projector/progress-watch.ts';
+import { createActivity, createPartitionWatch, createProgressWatch } from '../../src/projector/progress-watch.ts';
 
 /** A clock the test moves by hand. */
 function clock() {
@@ -102,5 +102,60 @@ describe('the activity of the projector', () => {
     // The failed round counts (it ended), the wait does not, the batch taken in does.
     expect(activity.count()).toBe(2);
     expect(told).toBe(2);
+  });
+});
+
+describe('the partition watch', () => {
+  it('names a partition the consumer hands nothing over for while Kafka holds events past it, however the others move, until it gets a batch', () => {
+    const c = clock();
+    const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
+    const look = (a: bigint, b: bigint, bBeyond = 300) => [
+      { field: 't:0', reached: a, beyond: 5 },
+      { field: 't:1', reached: b, beyond: bBeyond },
+    ];
+    expect(watch.observe(look(100n, 40n), false)).toEqual([]);
+    c.advance(5_000);
+    expect(watch.observe(look(180n, 40n), false)).toEqual([]);
+    c.advance(5_000);
+    // t:0 gets batches; t:1 has had none for the stall time while 300 events wait past it.
+    expect(watch.observe(look(260n, 40n), false)).toEqual([{ field: 't:1', beyond: 300, seconds: 10 }]);
+    c.advance(5_000);
+    expect(watch.observe(look(340n, 40n), false)).toEqual([{ field: 't:1', beyond: 300, seconds: 15 }]);
+    c.advance(5_000);
+    // A batch of t:1: it is fed again.
+    expect(watch.observe(look(420n, 41n), false)).toEqual([]);
+  });
+
+  it('never names a partition with nothing past what was handed over, nor while the consumer is held (a batch waiting for room)', () => {
+    const c = clock();
+    const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
+    for (let i = 0; i < 5; i++) {
+      // Caught up (a partition at rest, or ending in a transaction marker the consumer passed).
+      expect(watch.observe([{ field: 't:0', reached: 99n, beyond: 0 }], false)).toEqual([]);
+      c.advance(5_000);
+    }
+    for (let i = 0; i < 5; i++) {
+      // Events wait past it, but the consumer fetches nothing while the lanes are full.
+      expect(watch.observe([{ field: 't:0', reached: 99n, beyond: 5_000 }], true)).toEqual([]);
+      c.advance(5_000);
+    }
+    // Let go: the stall time counts from the last look that found it held.
+    expect(watch.observe([{ field: 't:0', reached: 99n, beyond: 5_000 }], false)).toEqual([]);
+    c.advance(5_000);
+    expect(watch.observe([{ field: 't:0', reached: 99n, beyond: 5_000 }], false)).toEqual([{ field: 't:0', beyond: 5_000, seconds: 10 }]);
+  });
+
+  it('forgets a partition no longer assigned, and watches it afresh when it comes back', () => {
+    const c = clock();
+    const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
+    watch.observe([{ field: 't:0', reached: 5n, beyond: 10 }], false);
+    c.advance(5_000);
+    watch.observe([], false);
+    c.advance(5_000);
+    expect(watch.observe([{ field: 't:0', reached: 5n, beyond: 10 }], false)).toEqual([]);
+    c.advance(9_000);
+    expect(watch.observe([{ field: 't:0', reached: 5n, beyond: 10 }], false)).toEqual([]);
+    c.advance(1_000);
+    expect(watch.observe([{ field: 't:0', reached: 5n, beyond: 10 }], false)).toEqual([{ field: 't:0', beyond: 10, seconds: 10 }]);
   });
 });
