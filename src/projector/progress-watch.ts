@@ -125,15 +125,15 @@ export function createProgressWatch(options: { stallMs: number; now?: () => numb
 }
 
 /**
- * A partition as one look sees it. `beyond`: events in Kafka past the last one the consumer handed
- * over for it (or past its published position, when that is further); `reached`: the last offset
- * the consumer handed over or passed (a batch's last, batches of transaction markers and aborted
- * messages included), -1 before any since the assignment.
+ * A partition as one look sees it. `beyond`: events in Kafka past the last batch the consumer
+ * handed over for it (or past its published position, when that is further); `batches`: the batches
+ * handed over for it so far (batches of transaction markers and aborted messages too, stale ones
+ * after a seek too): any change is movement, whatever offsets they held.
  */
 export interface PartitionLook {
   field: string;
   beyond: number;
-  reached: bigint;
+  batches: number;
 }
 
 /** A partition the consumer hands nothing over for, while Kafka holds events past it. */
@@ -144,28 +144,38 @@ export interface StarvedPartition {
 }
 
 /**
- * The partitions that have had events in Kafka past what the consumer handed over, and none handed
- * over, for `stallMs`, while the consumer is not held by the projector (a batch waiting for room in
- * the lanes or for the assignment check holds every fetch, rightly). The projector's own watch does
- * not see such a partition while the others move: kafkajs has a report of a consumer that goes on
- * fetching and never hands one partition over again (tulios/kafkajs#1456), and it fetches the
+ * The partitions that have had events in Kafka past what the consumer handed over, and no batch
+ * handed over, for `stallMs` of the time the consumer was free to fetch. The projector's own watch
+ * does not see such a partition while the others move: kafkajs has a report of a consumer that goes
+ * on fetching and never hands one partition over again (tulios/kafkajs#1456), and it fetches the
  * partitions in the same order every time, so a partition late in that order can wait while the
  * earlier ones fill each fetch. Either way the partition's accounts are as old as its last batch,
  * and only the lag metric showed it.
+ *
+ * A partition's clock starts at the first look that finds events waiting past its last batch, and
+ * an interval between looks counts only when `counts` says so: the consumer completed a fetch in it
+ * and the projector does not hold it at the look (a batch waiting for room in the lanes or for the
+ * assignment check, a consumer restart). A consumer that does not fetch at all is decision 66's case.
  */
 export function createPartitionWatch(options: { stallMs: number; now?: () => number }) {
   const now = options.now ?? (() => performance.now());
-  const seen = new Map<string, { reached: bigint; movedAt: number }>();
+  const seen = new Map<string, { batches: number; waiting: boolean; waitedMs: number; at: number }>();
   return {
-    observe(looks: readonly PartitionLook[], held: boolean): StarvedPartition[] {
+    observe(looks: readonly PartitionLook[], counts: boolean): StarvedPartition[] {
       const at = now();
       const starved: StarvedPartition[] = [];
       const fields = new Set<string>();
       for (const look of looks) {
         fields.add(look.field);
         const last = seen.get(look.field);
-        if (!last || last.reached !== look.reached || look.beyond <= 0 || held) seen.set(look.field, { reached: look.reached, movedAt: at });
-        else if (at - last.movedAt >= options.stallMs) starved.push({ field: look.field, beyond: look.beyond, seconds: Math.round((at - last.movedAt) / 1000) });
+        const waiting = look.beyond > 0;
+        if (!last || last.batches !== look.batches || !waiting || !last.waiting) {
+          seen.set(look.field, { batches: look.batches, waiting, waitedMs: 0, at });
+          continue;
+        }
+        if (counts) last.waitedMs += at - last.at;
+        last.at = at;
+        if (last.waitedMs >= options.stallMs) starved.push({ field: look.field, beyond: look.beyond, seconds: Math.round(last.waitedMs / 1000) });
       }
       for (const field of seen.keys()) if (!fields.has(field)) seen.delete(field);
       return starved;

@@ -273,11 +273,14 @@ export function createProjector(deps: ProjectorDeps) {
     logger,
     onSample: (byField, highs) => (lag = { byField, highs, at: performance.now() }),
   });
-  /** per partition, the last offset the consumer handed over or passed since the assignment (kafkajs' batch events) */
-  const reached = new Map<string, bigint>();
+  /** per partition since the assignment: the batches kafkajs handed over (or passed) and the last offset of the latest one */
+  const handedOver = new Map<string, { batches: number; last: bigint }>();
+  /** fetches the consumer completed, and how many the last look of the partition watch had seen */
+  let fetches = 0;
+  let fetchesSeen = 0;
   const partitions = createPartitionWatch({ stallMs: config.stallMs ?? STALL_MS });
-  /** the partitions reported as starved (the warning is logged when the set changes) */
-  let starvedNow = '';
+  /** the partitions reported as starved */
+  let starvedNow = new Set<string>();
   /**
    * The watch runs on a timer of its own, with the latest lag sample: a sample that hangs (a Redis
    * that no longer answers) must not blind it, and then the events in the lanes count as waiting.
@@ -706,14 +709,16 @@ export function createProjector(deps: ProjectorDeps) {
     const c = createConsumer();
     consumer = c;
     c.on(c.events.FETCH, () => {
-      if (consumer === c) fetchedAt = performance.now();
+      if (consumer !== c) return;
+      fetchedAt = performance.now();
+      fetches += 1;
     });
-    // Every batch kafkajs takes, those of transaction markers and aborted messages too (which never reach eachBatch).
+    // Every batch kafkajs takes: those of transaction markers and aborted messages too (which never
+    // reach eachBatch), stale ones after a seek too (a re-read below an earlier batch is movement).
     c.on(c.events.START_BATCH_PROCESS, ({ payload }) => {
       if (consumer !== c) return;
       const field = `${payload.topic}:${payload.partition}`;
-      const last = BigInt(payload.lastOffset);
-      if (last > (reached.get(field) ?? -1n)) reached.set(field, last);
+      handedOver.set(field, { batches: (handedOver.get(field)?.batches ?? 0) + 1, last: BigInt(payload.lastOffset) });
     });
     await patiently('connect consumer', () => c.connect());
     await c.subscribe({ topics: eventTopicNames, fromBeginning: deps.fromBeginning ?? true });
@@ -802,38 +807,40 @@ export function createProjector(deps: ProjectorDeps) {
 
   /**
    * Every look: the partitions the consumer hands nothing over for while Kafka holds events past
-   * them (createPartitionWatch, decision 67). `held`: the consumer waits for the projector (a batch
-   * in eachBatch, an assignment check, a restart) or does not fetch at all (the projector's own
-   * watch restarts it), so no partition can be fed.
+   * them (createPartitionWatch, decision 67). The time since the last look counts only when the
+   * consumer completed a fetch in it and the projector does not hold it (a batch in eachBatch, an
+   * assignment check, a restart): a consumer that does not fetch at all is the progress watch's.
    */
-  function watchPartitions(held: boolean): void {
+  function watchPartitions(): void {
     const looks: PartitionLook[] = [];
     for (const field of assigned) {
       const high = lag.highs.get(field);
       if (high === undefined) continue;
-      const handed = reached.get(field) ?? -1n;
-      looks.push({ field, reached: handed, beyond: Math.min(lag.byField.get(field) ?? 0, Number(high - 1n - handed)) });
+      const handed = handedOver.get(field);
+      looks.push({ field, batches: handed?.batches ?? 0, beyond: Math.min(lag.byField.get(field) ?? 0, Number(high - 1n - (handed?.last ?? -1n))) });
     }
-    const starved = partitions.observe(looks, held);
+    const counts = fetches > fetchesSeen && activity.inFlight().length === 0 && restarting === undefined;
+    fetchesSeen = fetches;
+    const starved = partitions.observe(looks, counts);
     health.starved(starved.length > 0 ? starved : undefined);
-    const fields = starved.map((p) => p.field).join(',');
-    if (fields === starvedNow) return;
-    const before = starvedNow;
-    starvedNow = fields;
-    if (starved.length === 0) logger.info({ partitions: before.split(',') }, 'the consumer hands events over for every partition again');
-    else {
-      metrics?.projectorStalls.inc({ action: 'report_partition' });
+    const now = new Set(starved.map((p) => p.field));
+    const began = starved.filter((p) => !starvedNow.has(p.field));
+    const ended = [...starvedNow].filter((field) => !now.has(field));
+    starvedNow = now;
+    if (began.length > 0) {
+      metrics?.projectorStalls.inc({ action: 'report_partition' }, began.length);
       logger.warn(
-        { partitions: starved, lagSampleAgeS: Math.round((performance.now() - lag.at) / 1000) },
+        { groupId, partitions: began, starved: now.size, lagSampleAgeS: Math.round((performance.now() - lag.at) / 1000) },
         'the consumer hands nothing over for a partition while Kafka holds events past it',
       );
     }
+    if (ended.length > 0) logger.info({ groupId, partitions: ended, starved: now.size }, 'the consumer hands events over again for a partition it had starved');
   }
 
   /** Every WATCH_INTERVAL_MS: a stall begins, goes on or ends (src/projector/progress-watch.ts, decision 66). */
   function watchProgress(): void {
     if (health.state() !== 'running' || health.fault() || abort.signal.aborted) return;
-    watchPartitions(activity.inFlight().length > 0 || restarting !== undefined || performance.now() - fetchedAt >= noFetchMs);
+    watchPartitions();
     let sampled = 0;
     for (const field of assigned) sampled += lag.byField.get(field) ?? 0;
     const behind = Math.max(sampled, lanes.queued());
@@ -908,7 +915,7 @@ export function createProjector(deps: ProjectorDeps) {
       lanes.clear();
       committedTo.clear();
       // kafkajs reads every partition again from where Redis says it continues.
-      reached.clear();
+      handedOver.clear();
       assigned = eventTopicNames.flatMap((topic) => (e.payload.memberAssignment[topic] ?? []).map((p) => `${topic}:${p}`));
       joined = activity.run('checking the assignment', () =>
         idle()

@@ -58,7 +58,7 @@ describe('a partition the consumer hands nothing over for', () => {
       kafka,
       redis: env.clients.redis,
       opensearch: env.clients.opensearch,
-      config: { ...env.config, stallMs: 5_000 },
+      config: { ...env.config, stallMs: 10_000 },
       space: env.space,
       indices: env.indices,
       logger: silentLogger(),
@@ -71,18 +71,22 @@ describe('a partition the consumer hands nothing over for', () => {
       const stuck = { topic: users, partitions: [0] };
       consumers.at(-1)!.pause([stuck]);
       const targets = await env.produce(renames('b', 400));
+      const producedAt = Date.now();
       // The other partition goes on being fed and published...
       await env.waitForPositions(new Map([...targets].filter(([field]) => field !== `${users}:0`)));
       // ...and the stuck one is named, alone, once nothing was handed over for the stall time.
       const status = await until(
         () => projector.status(),
         (s) => (s.starvedPartitions?.length ?? 0) > 0,
-        40_000,
+        90_000,
         'a starved partition',
       );
       expect(status.state).toBe('degraded');
       expect(status.starvedPartitions!.map((p) => p.field)).toEqual([`${users}:0`]);
       expect(status.starvedPartitions![0]!.beyond).toBeGreaterThan(0);
+      // Not before its events have waited the stall time.
+      expect(Date.now() - producedAt).toBeGreaterThanOrEqual(10_000);
+      expect(status.starvedPartitions![0]!.seconds).toBeGreaterThanOrEqual(10);
       consumers.at(-1)!.resume([stuck]);
       await env.waitForPositions(targets, 60_000);
       await until(

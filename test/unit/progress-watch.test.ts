@@ -106,56 +106,71 @@ describe('the activity of the projector', () => {
 });
 
 describe('the partition watch', () => {
-  it('names a partition the consumer hands nothing over for while Kafka holds events past it, however the others move, until it gets a batch', () => {
+  it('names a partition the consumer hands no batch over for while Kafka holds events past it, however the others move, until it gets one', () => {
     const c = clock();
     const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
-    const look = (a: bigint, b: bigint, bBeyond = 300) => [
-      { field: 't:0', reached: a, beyond: 5 },
-      { field: 't:1', reached: b, beyond: bBeyond },
+    const look = (a: number, b: number) => [
+      { field: 't:0', batches: a, beyond: 5 },
+      { field: 't:1', batches: b, beyond: 300 },
     ];
-    expect(watch.observe(look(100n, 40n), false)).toEqual([]);
+    expect(watch.observe(look(1, 7), true)).toEqual([]);
     c.advance(5_000);
-    expect(watch.observe(look(180n, 40n), false)).toEqual([]);
+    expect(watch.observe(look(2, 7), true)).toEqual([]);
     c.advance(5_000);
     // t:0 gets batches; t:1 has had none for the stall time while 300 events wait past it.
-    expect(watch.observe(look(260n, 40n), false)).toEqual([{ field: 't:1', beyond: 300, seconds: 10 }]);
+    expect(watch.observe(look(3, 7), true)).toEqual([{ field: 't:1', beyond: 300, seconds: 10 }]);
     c.advance(5_000);
-    expect(watch.observe(look(340n, 40n), false)).toEqual([{ field: 't:1', beyond: 300, seconds: 15 }]);
+    expect(watch.observe(look(4, 7), true)).toEqual([{ field: 't:1', beyond: 300, seconds: 15 }]);
     c.advance(5_000);
-    // A batch of t:1: it is fed again.
-    expect(watch.observe(look(420n, 41n), false)).toEqual([]);
+    // A batch of t:1, whatever its offsets (a re-read after a seek too): it is fed again.
+    expect(watch.observe(look(5, 8), true)).toEqual([]);
   });
 
-  it('never names a partition with nothing past what was handed over, nor while the consumer is held (a batch waiting for room)', () => {
+  it('starts the clock at the first look that finds events waiting, not at the look before', () => {
+    const c = clock();
+    const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
+    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 0 }], true)).toEqual([]);
+    c.advance(5_000);
+    // An event arrived some time in these 5 s: its wait counts from here.
+    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], true)).toEqual([]);
+    c.advance(5_000);
+    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], true)).toEqual([]);
+    c.advance(5_000);
+    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], true)).toEqual([{ field: 't:0', beyond: 1, seconds: 10 }]);
+  });
+
+  it('never names a partition at rest, and counts no time in which the consumer did not fetch or was held', () => {
     const c = clock();
     const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
     for (let i = 0; i < 5; i++) {
       // Caught up (a partition at rest, or ending in a transaction marker the consumer passed).
-      expect(watch.observe([{ field: 't:0', reached: 99n, beyond: 0 }], false)).toEqual([]);
+      expect(watch.observe([{ field: 't:0', batches: 4, beyond: 0 }], true)).toEqual([]);
       c.advance(5_000);
     }
     for (let i = 0; i < 5; i++) {
-      // Events wait past it, but the consumer fetches nothing while the lanes are full.
-      expect(watch.observe([{ field: 't:0', reached: 99n, beyond: 5_000 }], true)).toEqual([]);
+      // Events wait past it, but the consumer fetches nothing (lanes full, a rejoin, Kafka out).
+      expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], false)).toEqual([]);
       c.advance(5_000);
     }
-    // Let go: the stall time counts from the last look that found it held.
-    expect(watch.observe([{ field: 't:0', reached: 99n, beyond: 5_000 }], false)).toEqual([]);
+    // Free again: what counts is the time between looks in which it fetched and was not held.
+    expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], true)).toEqual([]);
     c.advance(5_000);
-    expect(watch.observe([{ field: 't:0', reached: 99n, beyond: 5_000 }], false)).toEqual([{ field: 't:0', beyond: 5_000, seconds: 10 }]);
+    expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], false)).toEqual([]);
+    c.advance(5_000);
+    expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], true)).toEqual([{ field: 't:0', beyond: 5_000, seconds: 10 }]);
   });
 
   it('forgets a partition no longer assigned, and watches it afresh when it comes back', () => {
     const c = clock();
     const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
-    watch.observe([{ field: 't:0', reached: 5n, beyond: 10 }], false);
+    watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], true);
     c.advance(5_000);
-    watch.observe([], false);
+    watch.observe([], true);
     c.advance(5_000);
-    expect(watch.observe([{ field: 't:0', reached: 5n, beyond: 10 }], false)).toEqual([]);
+    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], true)).toEqual([]);
     c.advance(9_000);
-    expect(watch.observe([{ field: 't:0', reached: 5n, beyond: 10 }], false)).toEqual([]);
+    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], true)).toEqual([]);
     c.advance(1_000);
-    expect(watch.observe([{ field: 't:0', reached: 5n, beyond: 10 }], false)).toEqual([{ field: 't:0', beyond: 10, seconds: 10 }]);
+    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], true)).toEqual([{ field: 't:0', beyond: 10, seconds: 10 }]);
   });
 });
