@@ -126,9 +126,10 @@ export function createProgressWatch(options: { stallMs: number; now?: () => numb
 
 /**
  * A partition as one look sees it. `beyond`: events in Kafka past the last batch the consumer
- * handed over for it (or past its published position, when that is further); `batches`: the batches
- * handed over for it so far (batches of transaction markers and aborted messages too, stale ones
- * after a seek too): any change is movement, whatever offsets they held.
+ * handed over for it (or past where it continues after a seek, or past its published position,
+ * whichever is furthest); `batches`: the batches handed over for it so far (batches of transaction
+ * markers and aborted messages too, stale ones after a seek too): any change is movement, whatever
+ * offsets they held.
  */
 export interface PartitionLook {
   field: string;
@@ -143,25 +144,30 @@ export interface StarvedPartition {
   seconds: number;
 }
 
+/** Fetches the consumer must complete, none handing the partition over, before it counts as starved. */
+export const STARVED_FETCHES = 3;
+
 /**
  * The partitions that have had events in Kafka past what the consumer handed over, and no batch
- * handed over, for `stallMs` of the time the consumer was free to fetch. The projector's own watch
- * does not see such a partition while the others move: kafkajs has a report of a consumer that goes
- * on fetching and never hands one partition over again (tulios/kafkajs#1456), and it fetches the
- * partitions in the same order every time, so a partition late in that order can wait while the
- * earlier ones fill each fetch. Either way the partition's accounts are as old as its last batch,
- * and only the lag metric showed it.
+ * handed over, for `stallMs` while the consumer completed fetches (at least STARVED_FETCHES). The
+ * projector's own watch does not see such a partition while the others move: kafkajs has a report
+ * of a consumer that goes on fetching and never hands one partition over again
+ * (tulios/kafkajs#1456), and it fetches the partitions in the same order every time, so a partition
+ * late in that order can wait while the earlier ones fill each fetch. Either way the partition's
+ * accounts are as old as its last batch, and only the lag metric showed it.
  *
- * A partition's clock starts at the first look that finds events waiting past its last batch, and
- * an interval between looks counts only when `counts` says so: the consumer completed a fetch in it
- * and the projector does not hold it at the look (a batch waiting for room in the lanes or for the
- * assignment check, a consumer restart). A consumer that does not fetch at all is decision 66's case.
+ * A partition's clock starts at the first look that finds events waiting past its last batch; a
+ * batch restarts it. `fetches` is the count of fetches the consumer completed: kafkajs fetches again
+ * only once every batch of the last fetch was handed over, so completed fetches without a batch of
+ * the partition say the consumer passed it over, however long it was held in between (full lanes);
+ * a consumer that does not fetch at all (a rejoin, Kafka out) completes none, and is the progress
+ * watch's matter.
  */
 export function createPartitionWatch(options: { stallMs: number; now?: () => number }) {
   const now = options.now ?? (() => performance.now());
-  const seen = new Map<string, { batches: number; waiting: boolean; waitedMs: number; at: number }>();
+  const seen = new Map<string, { batches: number; waiting: boolean; since: number; fetches: number }>();
   return {
-    observe(looks: readonly PartitionLook[], counts: boolean): StarvedPartition[] {
+    observe(looks: readonly PartitionLook[], fetches: number): StarvedPartition[] {
       const at = now();
       const starved: StarvedPartition[] = [];
       const fields = new Set<string>();
@@ -169,13 +175,9 @@ export function createPartitionWatch(options: { stallMs: number; now?: () => num
         fields.add(look.field);
         const last = seen.get(look.field);
         const waiting = look.beyond > 0;
-        if (!last || last.batches !== look.batches || !waiting || !last.waiting) {
-          seen.set(look.field, { batches: look.batches, waiting, waitedMs: 0, at });
-          continue;
-        }
-        if (counts) last.waitedMs += at - last.at;
-        last.at = at;
-        if (last.waitedMs >= options.stallMs) starved.push({ field: look.field, beyond: look.beyond, seconds: Math.round(last.waitedMs / 1000) });
+        if (!last || last.batches !== look.batches || !waiting || !last.waiting) seen.set(look.field, { batches: look.batches, waiting, since: at, fetches });
+        else if (at - last.since >= options.stallMs && fetches - last.fetches >= STARVED_FETCHES)
+          starved.push({ field: look.field, beyond: look.beyond, seconds: Math.round((at - last.since) / 1000) });
       }
       for (const field of seen.keys()) if (!fields.has(field)) seen.delete(field);
       return starved;

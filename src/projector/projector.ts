@@ -198,6 +198,8 @@ export function createProjector(deps: ProjectorDeps) {
     onReconnect: () => cache.clear(),
     seek: (field, offset) => {
       lanes.reset(field, offset);
+      // The consumer continues there: nothing before it is to be handed over (decision 67).
+      handedOver.set(field, { batches: handedOver.get(field)?.batches ?? 0, last: offset - 1n });
       consumer!.seek({ ...splitField(field), offset: offset.toString() });
     },
     repair: repairFromRedis,
@@ -273,11 +275,13 @@ export function createProjector(deps: ProjectorDeps) {
     logger,
     onSample: (byField, highs) => (lag = { byField, highs, at: performance.now() }),
   });
-  /** per partition since the assignment: the batches kafkajs handed over (or passed) and the last offset of the latest one */
-  const handedOver = new Map<string, { batches: number; last: bigint }>();
-  /** fetches the consumer completed, and how many the last look of the partition watch had seen */
+  /**
+   * per partition: the batches kafkajs handed over (or passed), and where the consumer stands: the
+   * last offset of the latest batch, or the one before where it was sought or continues after a join
+   */
+  const handedOver = new Map<string, { batches: number; last: bigint | undefined }>();
+  /** fetches the consumer completed */
   let fetches = 0;
-  let fetchesSeen = 0;
   const partitions = createPartitionWatch({ stallMs: config.stallMs ?? STALL_MS });
   /** the partitions reported as starved */
   let starvedNow = new Set<string>();
@@ -351,6 +355,8 @@ export function createProjector(deps: ProjectorDeps) {
 
   function enterFault(error: IntegrityFault): void {
     if (!health.enterFault(error)) return;
+    // Nothing is consumed any more: no partition is starved by the consumer (the watch stops looking).
+    health.starved(undefined);
     logger.error({ fault: error.code, reason: error.message }, 'the stores disagree; the projector stops consuming');
     consumer?.pause(eventTopicNames.map((topic) => ({ topic })));
     deps.onFault?.(error);
@@ -677,6 +683,9 @@ export function createProjector(deps: ProjectorDeps) {
       // marks of this assignment's accounts are this projector's to lift (decision 59).
       torn.adopt(await store.tornAccounts(), new Set(fields.map((field) => splitField(field).partition)));
       for (const field of fields) if ((applied.get(field) ?? -1n) >= 0n) publisher.mark(field, applied.get(field)!, 0);
+      // Where each partition continues, unless a seek or a batch said so already (decision 67).
+      for (const field of fields)
+        if (handedOver.get(field)?.last === undefined) handedOver.set(field, { batches: handedOver.get(field)?.batches ?? 0, last: applied.get(field) ?? -1n });
     });
   }
 
@@ -807,21 +816,18 @@ export function createProjector(deps: ProjectorDeps) {
 
   /**
    * Every look: the partitions the consumer hands nothing over for while Kafka holds events past
-   * them (createPartitionWatch, decision 67). The time since the last look counts only when the
-   * consumer completed a fetch in it and the projector does not hold it (a batch in eachBatch, an
-   * assignment check, a restart): a consumer that does not fetch at all is the progress watch's.
+   * them, through fetches it completes (createPartitionWatch, decision 67).
    */
   function watchPartitions(): void {
     const looks: PartitionLook[] = [];
     for (const field of assigned) {
       const high = lag.highs.get(field);
-      if (high === undefined) continue;
       const handed = handedOver.get(field);
-      looks.push({ field, batches: handed?.batches ?? 0, beyond: Math.min(lag.byField.get(field) ?? 0, Number(high - 1n - (handed?.last ?? -1n))) });
+      // Until the assignment check says where the partition continues, nothing is known to wait.
+      if (high === undefined || handed?.last === undefined) continue;
+      looks.push({ field, batches: handed.batches, beyond: Math.min(lag.byField.get(field) ?? 0, Number(high - 1n - handed.last)) });
     }
-    const counts = fetches > fetchesSeen && activity.inFlight().length === 0 && restarting === undefined;
-    fetchesSeen = fetches;
-    const starved = partitions.observe(looks, counts);
+    const starved = partitions.observe(looks, fetches);
     health.starved(starved.length > 0 ? starved : undefined);
     const now = new Set(starved.map((p) => p.field));
     const began = starved.filter((p) => !starvedNow.has(p.field));
@@ -834,7 +840,10 @@ export function createProjector(deps: ProjectorDeps) {
         'the consumer hands nothing over for a partition while Kafka holds events past it',
       );
     }
-    if (ended.length > 0) logger.info({ groupId, partitions: ended, starved: now.size }, 'the consumer hands events over again for a partition it had starved');
+    const fed = ended.filter((field) => assigned.includes(field));
+    if (fed.length > 0) logger.info({ groupId, partitions: fed, starved: now.size }, 'the consumer hands events over again for a partition it had starved');
+    if (fed.length < ended.length)
+      logger.info({ groupId, partitions: ended.filter((field) => !fed.includes(field)) }, 'a starved partition is no longer assigned to this projector');
   }
 
   /** Every WATCH_INTERVAL_MS: a stall begins, goes on or ends (src/projector/progress-watch.ts, decision 66). */
@@ -914,8 +923,9 @@ export function createProjector(deps: ProjectorDeps) {
       // Whatever the lanes held is read again from where Redis says each partition continues.
       lanes.clear();
       committedTo.clear();
-      // kafkajs reads every partition again from where Redis says it continues.
-      handedOver.clear();
+      // kafkajs reads every partition again from where Redis says it continues (the assignment check
+      // says where); the batch counts go on, so a count after the join never equals one before it.
+      for (const [field, handed] of handedOver) handedOver.set(field, { batches: handed.batches + 1, last: undefined });
       assigned = eventTopicNames.flatMap((topic) => (e.payload.memberAssignment[topic] ?? []).map((p) => `${topic}:${p}`));
       joined = activity.run('checking the assignment', () =>
         idle()
@@ -969,6 +979,7 @@ export function createProjector(deps: ProjectorDeps) {
     async stop(): Promise<void> {
       if (health.state() === 'stopped' || health.state() === 'stopping') return;
       health.set('stopping');
+      health.starved(undefined);
       abort.abort();
       lanes.release();
       await looping;

@@ -70,8 +70,8 @@ describe('a partition the consumer hands nothing over for', () => {
       const users = env.config.topics.users;
       const stuck = { topic: users, partitions: [0] };
       consumers.at(-1)!.pause([stuck]);
-      const targets = await env.produce(renames('b', 400));
       const producedAt = Date.now();
+      const targets = await env.produce(renames('b', 400));
       // The other partition goes on being fed and published...
       await env.waitForPositions(new Map([...targets].filter(([field]) => field !== `${users}:0`)));
       // ...and the stuck one is named, alone, once nothing was handed over for the stall time.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createActivity, createPartitionWatch, createProgressWatch } from '../../src/projector/progress-watch.ts';
+import { STARVED_FETCHES, createActivity, createPartitionWatch, createProgressWatch } from '../../src/projector/progress-watch.ts';
 
 /** A clock the test moves by hand. */
 function clock() {
@@ -106,71 +106,69 @@ describe('the activity of the projector', () => {
 });
 
 describe('the partition watch', () => {
-  it('names a partition the consumer hands no batch over for while Kafka holds events past it, however the others move, until it gets one', () => {
+  it('names a partition the consumer hands no batch over for, through fetches, while Kafka holds events past it, until it gets one', () => {
     const c = clock();
     const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
     const look = (a: number, b: number) => [
       { field: 't:0', batches: a, beyond: 5 },
       { field: 't:1', batches: b, beyond: 300 },
     ];
-    expect(watch.observe(look(1, 7), true)).toEqual([]);
+    expect(watch.observe(look(1, 7), 100)).toEqual([]);
     c.advance(5_000);
-    expect(watch.observe(look(2, 7), true)).toEqual([]);
+    expect(watch.observe(look(2, 7), 104)).toEqual([]);
     c.advance(5_000);
-    // t:0 gets batches; t:1 has had none for the stall time while 300 events wait past it.
-    expect(watch.observe(look(3, 7), true)).toEqual([{ field: 't:1', beyond: 300, seconds: 10 }]);
+    // t:0 gets batches; t:1 has had none for the stall time and 8 fetches while 300 events wait past it.
+    expect(watch.observe(look(3, 7), 108)).toEqual([{ field: 't:1', beyond: 300, seconds: 10 }]);
     c.advance(5_000);
-    expect(watch.observe(look(4, 7), true)).toEqual([{ field: 't:1', beyond: 300, seconds: 15 }]);
+    expect(watch.observe(look(4, 7), 112)).toEqual([{ field: 't:1', beyond: 300, seconds: 15 }]);
     c.advance(5_000);
     // A batch of t:1, whatever its offsets (a re-read after a seek too): it is fed again.
-    expect(watch.observe(look(5, 8), true)).toEqual([]);
+    expect(watch.observe(look(5, 8), 116)).toEqual([]);
   });
 
   it('starts the clock at the first look that finds events waiting, not at the look before', () => {
     const c = clock();
     const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
-    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 0 }], true)).toEqual([]);
+    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 0 }], 10)).toEqual([]);
     c.advance(5_000);
     // An event arrived some time in these 5 s: its wait counts from here.
-    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], true)).toEqual([]);
+    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], 20)).toEqual([]);
     c.advance(5_000);
-    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], true)).toEqual([]);
+    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], 30)).toEqual([]);
     c.advance(5_000);
-    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], true)).toEqual([{ field: 't:0', beyond: 1, seconds: 10 }]);
+    expect(watch.observe([{ field: 't:0', batches: 3, beyond: 1 }], 40)).toEqual([{ field: 't:0', beyond: 1, seconds: 10 }]);
   });
 
-  it('never names a partition at rest, and counts no time in which the consumer did not fetch or was held', () => {
+  it(`never names a partition at rest, nor one waiting while the consumer completes fewer than ${STARVED_FETCHES} fetches (a rejoin, Kafka out, lanes full)`, () => {
     const c = clock();
     const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
     for (let i = 0; i < 5; i++) {
       // Caught up (a partition at rest, or ending in a transaction marker the consumer passed).
-      expect(watch.observe([{ field: 't:0', batches: 4, beyond: 0 }], true)).toEqual([]);
+      expect(watch.observe([{ field: 't:0', batches: 4, beyond: 0 }], 50 + i)).toEqual([]);
       c.advance(5_000);
     }
-    for (let i = 0; i < 5; i++) {
-      // Events wait past it, but the consumer fetches nothing (lanes full, a rejoin, Kafka out).
-      expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], false)).toEqual([]);
+    // Events wait past it for 40 s, but the consumer completes only two fetches meanwhile.
+    expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], 60)).toEqual([]);
+    for (let i = 0; i < 8; i++) {
       c.advance(5_000);
+      expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], i < 4 ? 61 : 62)).toEqual([]);
     }
-    // Free again: what counts is the time between looks in which it fetched and was not held.
-    expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], true)).toEqual([]);
+    // A third fetch without a batch of it: the consumer passed it over.
     c.advance(5_000);
-    expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], false)).toEqual([]);
-    c.advance(5_000);
-    expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], true)).toEqual([{ field: 't:0', beyond: 5_000, seconds: 10 }]);
+    expect(watch.observe([{ field: 't:0', batches: 4, beyond: 5_000 }], 63)).toEqual([{ field: 't:0', beyond: 5_000, seconds: 45 }]);
   });
 
   it('forgets a partition no longer assigned, and watches it afresh when it comes back', () => {
     const c = clock();
     const watch = createPartitionWatch({ stallMs: 10_000, now: c.now });
-    watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], true);
+    watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], 0);
     c.advance(5_000);
-    watch.observe([], true);
+    watch.observe([], 5);
     c.advance(5_000);
-    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], true)).toEqual([]);
+    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], 10)).toEqual([]);
     c.advance(9_000);
-    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], true)).toEqual([]);
+    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], 20)).toEqual([]);
     c.advance(1_000);
-    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], true)).toEqual([{ field: 't:0', beyond: 10, seconds: 10 }]);
+    expect(watch.observe([{ field: 't:0', batches: 0, beyond: 10 }], 21)).toEqual([{ field: 't:0', beyond: 10, seconds: 10 }]);
   });
 });
