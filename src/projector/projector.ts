@@ -199,7 +199,7 @@ export function createProjector(deps: ProjectorDeps) {
     seek: (field, offset) => {
       lanes.reset(field, offset);
       // The consumer continues there: nothing before it is to be handed over (decision 67).
-      handedOver.set(field, { batches: handedOver.get(field)?.batches ?? 0, last: offset - 1n });
+      standAt(field, offset - 1n, false);
       consumer!.seek({ ...splitField(field), offset: offset.toString() });
     },
     repair: repairFromRedis,
@@ -280,6 +280,8 @@ export function createProjector(deps: ProjectorDeps) {
    * last offset of the latest batch, or the one before where it was sought or continues after a join
    */
   const handedOver = new Map<string, { batches: number; last: bigint | undefined }>();
+  /** Records where the consumer stands on `field`; `moved` counts a batch (movement, for the partition watch). */
+  const standAt = (field: string, last: bigint | undefined, moved: boolean) => handedOver.set(field, { batches: (handedOver.get(field)?.batches ?? 0) + (moved ? 1 : 0), last });
   /** fetches the consumer completed */
   let fetches = 0;
   const partitions = createPartitionWatch({ stallMs: config.stallMs ?? STALL_MS });
@@ -684,8 +686,7 @@ export function createProjector(deps: ProjectorDeps) {
       torn.adopt(await store.tornAccounts(), new Set(fields.map((field) => splitField(field).partition)));
       for (const field of fields) if ((applied.get(field) ?? -1n) >= 0n) publisher.mark(field, applied.get(field)!, 0);
       // Where each partition continues, unless a seek or a batch said so already (decision 67).
-      for (const field of fields)
-        if (handedOver.get(field)?.last === undefined) handedOver.set(field, { batches: handedOver.get(field)?.batches ?? 0, last: applied.get(field) ?? -1n });
+      for (const field of fields) if (handedOver.get(field)?.last === undefined) standAt(field, applied.get(field) ?? -1n, false);
     });
   }
 
@@ -726,8 +727,7 @@ export function createProjector(deps: ProjectorDeps) {
     // reach eachBatch), stale ones after a seek too (a re-read below an earlier batch is movement).
     c.on(c.events.START_BATCH_PROCESS, ({ payload }) => {
       if (consumer !== c) return;
-      const field = `${payload.topic}:${payload.partition}`;
-      handedOver.set(field, { batches: (handedOver.get(field)?.batches ?? 0) + 1, last: BigInt(payload.lastOffset) });
+      standAt(`${payload.topic}:${payload.partition}`, BigInt(payload.lastOffset), true);
     });
     await patiently('connect consumer', () => c.connect());
     await c.subscribe({ topics: eventTopicNames, fromBeginning: deps.fromBeginning ?? true });
@@ -841,9 +841,9 @@ export function createProjector(deps: ProjectorDeps) {
       );
     }
     const fed = ended.filter((field) => assigned.includes(field));
+    const released = ended.filter((field) => !assigned.includes(field));
     if (fed.length > 0) logger.info({ groupId, partitions: fed, starved: now.size }, 'the consumer hands events over again for a partition it had starved');
-    if (fed.length < ended.length)
-      logger.info({ groupId, partitions: ended.filter((field) => !fed.includes(field)) }, 'a starved partition is no longer assigned to this projector');
+    if (released.length > 0) logger.info({ groupId, partitions: released }, 'a starved partition is no longer assigned to this projector');
   }
 
   /** Every WATCH_INTERVAL_MS: a stall begins, goes on or ends (src/projector/progress-watch.ts, decision 66). */
@@ -925,7 +925,7 @@ export function createProjector(deps: ProjectorDeps) {
       committedTo.clear();
       // kafkajs reads every partition again from where Redis says it continues (the assignment check
       // says where); the batch counts go on, so a count after the join never equals one before it.
-      for (const [field, handed] of handedOver) handedOver.set(field, { batches: handed.batches + 1, last: undefined });
+      for (const field of handedOver.keys()) standAt(field, undefined, true);
       assigned = eventTopicNames.flatMap((topic) => (e.payload.memberAssignment[topic] ?? []).map((p) => `${topic}:${p}`));
       joined = activity.run('checking the assignment', () =>
         idle()
