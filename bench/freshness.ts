@@ -239,7 +239,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         const failed = samples.filter((s) => s.failures.length > 0).length;
         progress(
           `  ${fmt(produced.rate)} events/s achieved, ${samples.length} samples${failed ? ` (${failed} with a failed probe)` : ''}; lag max ${fmt(Math.max(0, ...lag))}, last ${fmt(lag[lag.length - 1] ?? 0)}; ` +
-            PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; '),
+            probeSummary(stats),
         );
         for (const failure of new Set(samples.flatMap((s) => s.failures))) progress(`  failed probe: ${failure}`);
         progress(`  ${describeWindow(window)}`);
@@ -295,11 +295,10 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
         runs.push({ run, rate: produced.rate, lag, projector: window, samples, stats });
         progress(
           `  run ${run}/${flags.runs}: neighbours at ${fmt(produced.rate)} events/s; ${samples.length} changes of ${small.id}; lag max ${fmt(Math.max(0, ...lag))}; ` +
-            PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; '),
+            probeSummary(stats),
         );
         progress(`  ${describeWindow(window)}`);
       }
-      const names = [...PROBES, 'produce ack'] as const;
       neighbour = {
         small: { accountId: small.id, agents: small.agents },
         neighbours: big.map((a) => ({ accountId: a.id, agents: a.agents })),
@@ -309,7 +308,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
           runs.flatMap((r) => r.samples),
           0,
         ),
-        medianP99: Object.fromEntries(names.map((n) => [n, median(runs.map((r) => r.stats[n].p99))])) as NeighbourCase['medianP99'],
+        medianP99: Object.fromEntries(MEASURES.map((n) => [n, median(runs.map((r) => r.stats[n].p99))])) as NeighbourCase['medianP99'],
       };
     }
     memory['projector process, after the loads'] = processMemory('self');
@@ -379,6 +378,14 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
   }
 }
 
+/** What each sample is timed by: the probes, and the produce's acknowledgement. */
+const MEASURES = [...PROBES, 'produce ack'] as const;
+
+/** A progress line's summary of the probes: p50 and p99 of each. */
+function probeSummary(stats: Record<Probe, LatencyStats>): string {
+  return PROBES.map((p) => `${p} p50 ${fmt(stats[p].p50)} p99 ${fmt(stats[p].p99)} ms`).join('; ');
+}
+
 function statsOf(samples: SampleResult[], windowMs: number): Record<Probe | 'produce ack', LatencyStats> {
   const out = {} as Record<Probe | 'produce ack', LatencyStats>;
   for (const p of PROBES) {
@@ -394,11 +401,10 @@ function statsOf(samples: SampleResult[], windowMs: number): Record<Probe | 'pro
 
 export function formatFreshnessReport(report: FreshnessReport): string {
   const m = report.machine;
-  const names = [...PROBES, 'produce ack'] as const;
   const pooled = table(
     ['load', 'events/s', 'measure', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'gave up', 'p50 per round', 'p99 per round'],
     report.pooled.flatMap((p) =>
-      names.map((n) => {
+      MEASURES.map((n) => {
         const rounds = report.rounds.filter((r) => r.load === p.load);
         return [
           String(p.load),
@@ -484,22 +490,17 @@ export function formatFreshnessReport(report: FreshnessReport): string {
     ? [
         `small account ${nb.small.accountId} (${nb.small.agents} agents) beside ${nb.neighbours.map((a) => `${a.accountId} (${fmt(a.agents)})`).join(', ')} churning at ${fmt(nb.targetRate)} events/s; ${nb.runs.length} run(s)`,
         table(
-          ['run', 'neighbours events/s', 'lag max', ...names.filter((n) => n !== 'produce ack').flatMap((n) => [`${n} p50`, `${n} p99`])],
+          ['run', 'neighbours events/s', 'lag max', ...PROBES.flatMap((n) => [`${n} p50`, `${n} p99`])],
           [
-            ...nb.runs.map((r) => [
-              String(r.run),
-              fmt(r.rate),
-              fmt(Math.max(0, ...r.lag)),
-              ...names.filter((n) => n !== 'produce ack').flatMap((n) => [fmt(r.stats[n].p50), fmt(r.stats[n].p99)]),
-            ]),
-            ['median of the runs', '', '', ...names.filter((n) => n !== 'produce ack').flatMap((n) => ['', fmt(nb.medianP99[n])])],
+            ...nb.runs.map((r) => [String(r.run), fmt(r.rate), fmt(Math.max(0, ...r.lag)), ...PROBES.flatMap((n) => [fmt(r.stats[n].p50), fmt(r.stats[n].p99)])]),
+            ['median of the runs', '', '', ...PROBES.flatMap((n) => ['', fmt(nb.medianP99[n])])],
           ],
         ),
         '',
         'pooled over the runs:',
         table(
           ['measure', 'samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'gave up'],
-          names.map((n) => [
+          MEASURES.map((n) => [
             n,
             fmt(nb.pooled[n].count),
             fmt(nb.pooled[n].p50),
