@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { mintToken } from '../src/api/tokens.ts';
 import { benchPreset } from '../src/demo/presets.ts';
 import { sleep } from '../src/retry.ts';
-import { type BulkCeilingResult, measureStreams, spoolDocs } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, measureStreams, spoolGeneration } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type ApiProcess, type LatencyStats, latencyStats, processMemory, startApiProcess } from './support/load.ts';
@@ -45,6 +45,7 @@ import {
   describeWindow,
   type LivePipeline,
   measureChurnCapacity,
+  operationsPerEvent,
   type ProjectorWindow,
   openLivePipeline,
   publishDataset,
@@ -141,6 +142,12 @@ interface NeighbourRun {
   samples: SampleResult[];
   stats: Record<Probe | 'produce ack', LatencyStats>;
 }
+
+/** Issue 13's p99 limits (ms), at half the capacity and for the small account beside its neighbours. */
+const ISSUE_13_LIMITS = [
+  ['summary (API)', 250],
+  ['searchable (API)', 1000],
+] as const;
 
 /** The history's churn factor (the dataset is its first benchPreset(scale) events); the generator is lazy. */
 const CHURN_FACTOR = 60;
@@ -364,10 +371,7 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
     }
     goals.push(...issue13Goals(capacity.eventsPerSecond, pooled));
     if (neighbour)
-      for (const [probeName, limit] of [
-        ['summary (API)', 250],
-        ['searchable (API)', 1000],
-      ] as const)
+      for (const [probeName, limit] of ISSUE_13_LIMITS)
         goals.push({
           goal: `small account beside big neighbours: ${probeName} p99 ≤ ${limit} ms (issue 13; the median of ${neighbour.runs.length} run(s))`,
           load: 'neighbours',
@@ -407,18 +411,9 @@ export async function runFreshnessBench(flags: ReturnType<typeof parseFlags<type
  * events/s against the better one.
  */
 async function measureCeiling(pipeline: LivePipeline, machine: MachineInfo, burstEventsPerSecond: number): Promise<NonNullable<FreshnessReport['ceiling']>> {
-  const { namespace } = pipeline.ns.config;
   progress("bulk ceiling: spooling the run's documents to a file");
-  const spool = await spoolDocs(
-    pipeline.clients.opensearch,
-    [
-      { index: pipeline.indices.users, target: `${namespace}-users-ceiling`, bytes: true },
-      { index: pipeline.indices.facts, target: `${namespace}-facts-ceiling` },
-    ],
-    join(tmpdir(), `${pipeline.ns.prefix}-ceiling.spool`),
-  );
+  const spool = await spoolGeneration(pipeline.clients.opensearch, pipeline.indices, pipeline.ns.config.namespace, pipeline.ns.prefix);
   try {
-    progress(`  spooled ${fmt(spool.counts[0]!)} user documents and ${fmt(spool.counts[1]!)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
     const { bulk, bulkBest } = await measureStreams(pipeline.clients.opensearch, spool, machine.pids);
     const burstRatio = burstEventsPerSecond / bulkBest.docsPerSecond;
     progress(`  capacity burst ${fmt(burstEventsPerSecond)} events/s ÷ bulk ceiling ${fmt(bulkBest.docsPerSecond)} documents/s = ${fmt(burstRatio, 2)}`);
@@ -439,10 +434,7 @@ function issue13Goals(capacity: number, pooled: { load: number; stats: Record<Pr
   if (pooled.length > 0) goals.push({ goal: 'capacity on churn ≥ 2,500 events/s (issue 13)', load: 'burst', measured: capacity, limit: 2500, met: capacity >= 2500, higher: true });
   const half = pooled.find((p) => p.load === 0.5);
   if (half)
-    for (const [probeName, limit] of [
-      ['summary (API)', 250],
-      ['searchable (API)', 1000],
-    ] as const)
+    for (const [probeName, limit] of ISSUE_13_LIMITS)
       goals.push({
         goal: `at half the capacity: ${probeName} p99 ≤ ${fmt(limit)} ms (issue 13)`,
         load: 0.5,
@@ -542,7 +534,7 @@ export function formatFreshnessReport(report: FreshnessReport): string {
       fmt(w.batches),
       fmt(w.eventsPerBatch, 1),
       fmt(w.batchMsMean),
-      fmt(w.events > 0 ? w.documents / w.events : 0, 2),
+      fmt(operationsPerEvent(w), 2),
       fmt(w.bulkRequests),
       fmt(w.bulkMsMean),
       fmt(w.io['opensearch _refresh']?.calls ?? 0),

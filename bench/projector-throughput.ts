@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { publishHistory } from '../src/demo/publish.ts';
-import { type BulkCeilingResult, measureBulkCeiling, measureStreams, type ReplayResult, replayBulkBodies, spoolDocs } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, measureBulkCeiling, measureStreams, type ReplayResult, replayBulkBodies, spoolGeneration } from './ceilings/bulk-ceiling.ts';
 import { type ConsumeCeilingResult, measureConsumeCeiling } from './ceilings/consume-ceiling.ts';
 import { type DrainResult, drainBacklog } from './projector/drain.ts';
 import { PARTITIONS_IN_FLIGHT } from '../src/projector/projector.ts';
@@ -134,19 +134,11 @@ export async function runOnce(options: ProjectorBenchOptions, machine: MachineIn
     progress(`  consume ceiling: ${fmt(consume.eventsPerSecond)} events/s`);
 
     progress('  bulk ceiling: spooling every document to a file');
-    const spool = await spoolDocs(
-      clients.opensearch,
-      [
-        { index: indices.users, target: `${config.namespace}-users-ceiling`, bytes: true },
-        { index: indices.facts, target: `${config.namespace}-facts-ceiling` },
-      ],
-      join(tmpdir(), `${ns.prefix}-ceiling.spool`),
-    );
+    const spool = await spoolGeneration(clients.opensearch, indices, config.namespace, ns.prefix);
     let bulk: BulkCeilingResult[];
     let bulkBest: BulkCeilingResult;
     let diagnosis: ProjectorRun['diagnosis'];
     try {
-      progress(`  spooled ${fmt(spool.counts[0]!)} user documents and ${fmt(spool.counts[1]!)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
       ({ bulk, bulkBest } = await measureStreams(clients.opensearch, spool, machine.pids));
       if (captureFile) {
         const interval = options.publishIntervalMs ?? config.publishIntervalMs;

@@ -32,7 +32,7 @@ import { READ_SCOPE } from '../src/api/auth.ts';
 import { mintToken } from '../src/api/tokens.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { factsIndex, usersIndex } from '../src/opensearch/indices.ts';
-import { type BulkCeilingResult, indexingTotals, measureStreams, spoolDocs } from './ceilings/bulk-ceiling.ts';
+import { type BulkCeilingResult, indexingTotals, measureStreams, spoolGeneration } from './ceilings/bulk-ceiling.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { type LivePipeline, openLivePipeline, publishDataset } from './support/live-pipeline.ts';
@@ -226,16 +226,8 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
     progress(`  written by the rebuild: ${fmt(written.index)} index and ${fmt(written.delete)} delete operations (${fmt(written.failed)} refused as stale)`);
 
     progress("  bulk ceiling: spooling the new generation's documents to a file");
-    const spool = await spoolDocs(
-      opensearch,
-      [
-        { index: newIndices.users, target: `${ns.config.namespace}-users-ceiling`, bytes: true },
-        { index: newIndices.facts, target: `${ns.config.namespace}-facts-ceiling` },
-      ],
-      join(tmpdir(), `${ns.prefix}-ceiling.spool`),
-    );
+    const spool = await spoolGeneration(opensearch, newIndices, ns.config.namespace, ns.prefix);
     const distinct = { users: spool.counts[0]!, facts: spool.counts[1]! };
-    progress(`  spooled ${fmt(distinct.users)} user documents and ${fmt(distinct.facts)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
     let ceiling: Awaited<ReturnType<typeof measureStreams>>;
     try {
       ceiling = await measureStreams(opensearch, spool, machine.pids);

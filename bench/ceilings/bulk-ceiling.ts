@@ -13,13 +13,15 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Client } from '@opensearch-project/opensearch';
 import { sleep } from '../../src/retry.ts';
 import { cpuBetween, cpuSnapshot, type MachineInfo } from '../support/machine.ts';
 import { writeDocs } from '../../src/opensearch/bulk-writer.ts';
 import type { BulkResult, DocOp } from '../../src/ports/documents.ts';
-import { fmt, progress } from '../support/report.ts';
+import { fmt, mib, progress } from '../support/report.ts';
 
 /** An index to copy, and the index its copy is written to. */
 export interface SpoolSource {
@@ -70,6 +72,24 @@ export async function spoolDocs(client: Client, sources: readonly SpoolSource[],
     await once(out, 'close');
   }
   return { file, sources, counts, docs: counts.reduce((a, b) => a + b, 0), bytes, ms: performance.now() - started, remove: () => rm(file, { force: true }) };
+}
+
+/**
+ * A generation's documents spooled for the ceiling, as the projector sends them: its user documents
+ * as bytes (decision 61) and its fact intervals, each copied into `<namespace>-users-ceiling` /
+ * `<namespace>-facts-ceiling`; the spool file is `<prefix>-ceiling.spool` in the temporary folder.
+ */
+export async function spoolGeneration(client: Client, indices: { users: string; facts: string }, namespace: string, prefix: string): Promise<Spool> {
+  const spool = await spoolDocs(
+    client,
+    [
+      { index: indices.users, target: `${namespace}-users-ceiling`, bytes: true },
+      { index: indices.facts, target: `${namespace}-facts-ceiling` },
+    ],
+    join(tmpdir(), `${prefix}-ceiling.spool`),
+  );
+  progress(`  spooled ${fmt(spool.counts[0]!)} user documents and ${fmt(spool.counts[1]!)} fact intervals (${mib(spool.bytes)}) in ${fmt(spool.ms / 1000, 1)} s`);
+  return spool;
 }
 
 /** The hits of `index`, a scroll page at a time, in index order. */
