@@ -6,6 +6,7 @@
 import type { Client, Types } from '@opensearch-project/opensearch';
 import { AppError } from '../errors.ts';
 import type { BulkResult, DocOp, WriteOptions } from '../ports/documents.ts';
+import { decidingOps } from '../records/document-ops.ts';
 
 type BulkItem = Record<string, { status: number; error?: { type?: string; reason?: string } }>;
 
@@ -74,11 +75,15 @@ function ndjson(lines: readonly (string | Uint8Array)[], capacity: number): Buff
   return buffer.subarray(0, at);
 }
 
-/** Writes the ops in requests of at most `maxBytes`; throws when any write failed for another reason than staleness. */
-export async function writeDocs(client: Client, ops: readonly DocOp[], options: WriteOptions = {}): Promise<BulkResult> {
+/**
+ * Writes the ops that decide their documents (decidingOps: the others are counted stale, unsent) in
+ * requests of at most `maxBytes`; throws when any write failed for another reason than staleness.
+ */
+export async function writeDocs(client: Client, given: readonly DocOp[], options: WriteOptions = {}): Promise<BulkResult> {
   const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
   const versionOffset = options.versionOffset ?? 0;
-  const result: BulkResult = { indexed: 0, deleted: 0, stale: 0 };
+  const { ops, superseded } = decidingOps(given);
+  const result: BulkResult = { indexed: 0, deleted: 0, stale: superseded };
   const indexJson = new Map<string, string>();
   let lines: (string | Uint8Array)[] = [];
   /** the lines' size: characters of a string, bytes of bytes (what maxBytes counts) */

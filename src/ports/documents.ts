@@ -18,7 +18,11 @@ export type DocOp =
 export interface BulkResult {
   indexed: number;
   deleted: number;
-  /** writes refused because a newer version is already there: expected, harmless */
+  /**
+   * writes that change nothing, expected and harmless: refused because a newer version is already
+   * there, or superseded by a later op on the same document in the same write (not sent: of one
+   * write's ops on a document, the last of the highest version decides it, src/records/document-ops.ts)
+   */
   stale: number;
 }
 

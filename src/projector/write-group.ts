@@ -24,7 +24,8 @@ import { AppError, partlyApplied, retryClass } from '../errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, WriteOptions } from '../ports/documents.ts';
 import type { AccountPartitions, TornAccounts } from './torn-accounts.ts';
 import type { WriteGate } from './write-gate.ts';
-import { docKey, type WriteHandle, withoutDeleted } from './write-order.ts';
+import { docKey } from '../records/document-ops.ts';
+import { type WriteHandle, withoutDeleted } from './write-order.ts';
 
 /**
  * Ops a grouped bulk takes at most (a round with more goes alone, in slices). A small load's

@@ -17,6 +17,7 @@
  * hold older ops, and drops those ops (decision 42).
  */
 import type { DocOp } from '../ports/documents.ts';
+import { docKey } from '../records/document-ops.ts';
 
 /** A round's last write in the write group (src/projector/write-group.ts), as a later round of its accounts sees it. */
 export interface WriteHandle {
@@ -24,9 +25,6 @@ export interface WriteHandle {
   /** why it failed (a round behind it fails because of it) */
   readonly failure?: unknown;
 }
-
-/** An op's document: its index and id. */
-export const docKey = (op: DocOp) => `${op.index}\u001f${op.id}`;
 
 /**
  * `ops` without the index ops of documents deleted at a later version (`deletedAt` gives the

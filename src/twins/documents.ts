@@ -10,6 +10,7 @@
  */
 import { AppError } from '../errors.ts';
 import type { BulkResult, DocOp, DocumentsPort, StoredDoc, WriteOptions } from '../ports/documents.ts';
+import { decidingOps } from '../records/document-ops.ts';
 
 interface TwinIndex {
   docs: Map<string, { version: number; json: string }>;
@@ -75,9 +76,11 @@ export function createDocumentsTwin(): DocumentsTwin {
   }
 
   return {
-    async write(ops: readonly DocOp[], options: WriteOptions = {}): Promise<BulkResult> {
+    async write(given: readonly DocOp[], options: WriteOptions = {}): Promise<BulkResult> {
       const started = performance.now();
-      const result: BulkResult = { indexed: 0, deleted: 0, stale: 0 };
+      // As the adapter: the ops that decide their documents, the others counted stale.
+      const { ops, superseded } = decidingOps(given);
+      const result: BulkResult = { indexed: 0, deleted: 0, stale: superseded };
       const failures: Failure[] = [];
       for (const op of ops) {
         const index = resolve(op.index, options.requireAlias ?? false);

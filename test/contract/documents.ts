@@ -37,15 +37,27 @@ export function documentsContract(setup: () => Promise<DocumentsFixture>): void 
       expect(await f.documents.get(index, 'bytes')).toEqual({ version: 2, source: { name: 'Zoë Ødegård 名前 🎧', n: 3 } });
     });
 
-    it('never replaces a newer version: the stale write is counted and the document stays', async () => {
-      const result = await f.documents.write([
-        { op: 'index', index, id: 'c', version: 5, doc: { name: 'new' } },
-        { op: 'index', index, id: 'c', version: 4, doc: { name: 'old' } },
-        { op: 'delete', index, id: 'c', version: 2 },
-        { op: 'index', index, id: 'c', version: 5, doc: { name: 'same version' } },
-      ]);
-      expect(result).toEqual({ indexed: 2, deleted: 0, stale: 2 });
+    it('never replaces a newer version: the stale write is counted and the document stays; an equal version replaces it', async () => {
+      await f.documents.write([{ op: 'index', index, id: 'c', version: 5, doc: { name: 'new' } }]);
+      expect(await f.documents.write([{ op: 'index', index, id: 'c', version: 4, doc: { name: 'old' } }])).toEqual({ indexed: 0, deleted: 0, stale: 1 });
+      expect(await f.documents.write([{ op: 'delete', index, id: 'c', version: 2 }])).toEqual({ indexed: 0, deleted: 0, stale: 1 });
+      expect(await f.documents.get(index, 'c')).toEqual({ version: 5, source: { name: 'new' } });
+      expect(await f.documents.write([{ op: 'index', index, id: 'c', version: 5, doc: { name: 'same version' } }])).toEqual({ indexed: 1, deleted: 0, stale: 0 });
       expect(await f.documents.get(index, 'c')).toEqual({ version: 5, source: { name: 'same version' } });
+    });
+
+    it('of the ops of one write on a document, the last of the highest version decides it; the others are counted stale', async () => {
+      const result = await f.documents.write([
+        { op: 'index', index, id: 'm', version: 5, doc: { name: 'first' } },
+        { op: 'index', index, id: 'm', version: 4, doc: { name: 'older, later' } },
+        { op: 'index', index, id: 'gone', version: 1, doc: { name: 'made' } },
+        { op: 'delete', index, id: 'm', version: 2 },
+        { op: 'index', index, id: 'm', version: 5, doc: { name: 'same version, last' } },
+        { op: 'delete', index, id: 'gone', version: 2 },
+      ]);
+      expect(result).toEqual({ indexed: 1, deleted: 1, stale: 4 });
+      expect(await f.documents.get(index, 'm')).toEqual({ version: 5, source: { name: 'same version, last' } });
+      expect(await f.documents.get(index, 'gone')).toBeUndefined();
     });
 
     it('adds the version offset to every version (an epoch outranks what the lost state wrote)', async () => {

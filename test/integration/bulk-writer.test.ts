@@ -63,6 +63,20 @@ describe('writeDocs', () => {
     expect((count.body as { count: number }).count).toBe(300);
   });
 
+  it('sends OpenSearch one op per document: the one that decides it (decision 68)', async () => {
+    const own = await createIndex();
+    const ops: DocOp[] = [1, 2, 3].flatMap((version) => [
+      { op: 'index' as const, index: own, id: 'twice', version, doc: { name: `v${version}`, n: version } },
+      { op: 'index' as const, index: own, id: `once-${version}`, version, doc: { name: 'once', n: version } },
+    ]);
+    ops.push({ op: 'delete', index: own, id: 'once-1', version: 2 });
+    expect(await writeDocs(client, ops)).toEqual({ indexed: 3, deleted: 1, stale: 3 });
+    const stats = await client.indices.stats({ index: own, metric: 'indexing' });
+    const indexing = (stats.body as { _all: { primaries: { indexing: { index_total: number; delete_total: number } } } })._all.primaries.indexing;
+    expect({ index: indexing.index_total, delete: indexing.delete_total }).toEqual({ index: 3, delete: 1 });
+    expect(await createOpenSearchDocuments(client).get(own, 'twice')).toEqual({ version: 3, source: { name: 'v3', n: 3 } });
+  });
+
   it('awaits betweenRequests between requests (a long write keeps the consumer group heartbeat), not before the first', async () => {
     const events: string[] = [];
     const ops: DocOp[] = Array.from({ length: 60 }, (_, i) => ({ op: 'index', index, id: `h${i}`, version: 1, doc: { name: `doc ${i} ${'y'.repeat(200)}`, n: i } }));
