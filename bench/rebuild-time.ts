@@ -60,6 +60,8 @@ interface CommandRun {
   marks: Record<string, number>;
   stdout: string;
   peakRss: number;
+  /** ms from spawn to the sample that first saw the peak, and the phase it fell in (the last mark before it) */
+  peakAt: { ms: number; phase: string };
 }
 
 /** Resident memory of the product's processes, and the stores' sizes, with the whole dataset. */
@@ -108,6 +110,9 @@ const MARKS: [string, RegExp][] = [
   ['live', /^Generation \S+ is live/],
 ];
 
+/** The phase (as the report names them) that each mark begins. */
+const PHASE_FROM: Record<string, string> = { started: 'fill', 'caught up': 'verify', parity: 'parity', swapping: 'swap and exit', live: 'swap and exit' };
+
 function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandRun> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
@@ -116,9 +121,15 @@ function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<C
     let stdout = '';
     let errBuffer = '';
     let peakRss = 0;
+    const peakAt = { ms: 0, phase: 'startup' };
     const sampler = setInterval(() => {
       const m = processMemory(child.pid!);
-      if (Number.isFinite(m.peakRss)) peakRss = Math.max(peakRss, m.peakRss);
+      if (!Number.isFinite(m.peakRss) || m.peakRss <= peakRss) return;
+      peakRss = m.peakRss;
+      peakAt.ms = performance.now() - t0;
+      // The phase begun by the last mark seen (marks are in the order the command prints them).
+      const last = MARKS.filter(([name]) => marks[name] !== undefined).at(-1)?.[0];
+      peakAt.phase = last === undefined ? 'startup' : PHASE_FROM[last]!;
     }, 100);
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -130,7 +141,9 @@ function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<C
         errBuffer = errBuffer.slice(nl + 1);
         const at = performance.now() - t0;
         for (const [name, pattern] of MARKS) if (marks[name] === undefined && pattern.test(line)) marks[name] = at;
-        if (line.startsWith('rebuild:') || MARKS.some(([, p]) => p.test(line))) progress(`    ${line}`);
+        // The command's progress with its resident memory then (where the peak comes from).
+        if (line.startsWith('rebuild:')) progress(`    ${line}; rss ${mib(processMemory(child.pid!).rss)}`);
+        else if (MARKS.some(([, p]) => p.test(line))) progress(`    ${line}`);
         else if (line.length > 0) process.stderr.write(`    ${line}\n`);
       }
     });
@@ -138,7 +151,7 @@ function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<C
     child.on('close', (exitCode) => {
       clearInterval(sampler);
       clearTimeout(timer);
-      resolvePromise({ exitCode, wallMs: performance.now() - t0, marks, stdout, peakRss });
+      resolvePromise({ exitCode, wallMs: performance.now() - t0, marks, stdout, peakRss, peakAt });
     });
   });
 }
@@ -216,7 +229,7 @@ export async function runOnce(flags: ReturnType<typeof parseFlags<typeof REBUILD
       swapMs: command.wallMs - (m.swapping ?? Number.NaN),
     };
     progress(
-      `  rebuilt ${generation} in ${fmt(command.wallMs / 1000, 1)} s: startup ${fmt(phases.startupMs / 1000, 1)} s, fill ${fmt(phases.fillMs / 1000, 1)} s, verify ${fmt(phases.verifyMs / 1000, 1)} s, parity ${fmt(phases.parityMs / 1000, 1)} s, swap and exit ${fmt(phases.swapMs / 1000, 1)} s; peak rss ${mib(command.peakRss)}`,
+      `  rebuilt ${generation} in ${fmt(command.wallMs / 1000, 1)} s: startup ${fmt(phases.startupMs / 1000, 1)} s, fill ${fmt(phases.fillMs / 1000, 1)} s, verify ${fmt(phases.verifyMs / 1000, 1)} s, parity ${fmt(phases.parityMs / 1000, 1)} s, swap and exit ${fmt(phases.swapMs / 1000, 1)} s; peak rss ${mib(command.peakRss)}, reached at ${fmt(command.peakAt.ms / 1000, 1)} s (${command.peakAt.phase})`,
     );
 
     const { opensearch } = pipeline.clients;
