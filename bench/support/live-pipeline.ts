@@ -377,10 +377,10 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
   };
 }
 
-/** One line about a projector window, for progress output. */
 /** OpenSearch operations (index and delete) per event projected in the window (0 without events). */
 export const operationsPerEvent = (w: ProjectorWindow): number => (w.events > 0 ? w.documents / w.events : 0);
 
+/** One line about a projector window, for progress output. */
 export function describeWindow(w: ProjectorWindow): string {
   const busy = (kind: string) => fmt(w.io[kind]?.busyPct ?? 0);
   return `projector: ${fmt((w.events * 1000) / w.ms)} events/s, ${fmt(w.batches)} batches (${fmt(w.eventsPerBatch, 1)} events, ${fmt(w.batchMsMean)} ms each), ${fmt(w.bulkRequests)} _bulk (${fmt(w.bulkMsMean)} ms), ${fmt(w.documents)} OpenSearch operations (${fmt(operationsPerEvent(w), 2)} per event), event loop ${fmt(100 * w.eventLoopUtilization)}% busy (late p50 / p99 / max ${fmt(w.loopDelayMs.p50)} / ${fmt(w.loopDelayMs.p99)} / ${fmt(w.loopDelayMs.max)} ms; GC ${fmt((100 * w.gcMs.total) / w.ms)} %, longest pause ${fmt(w.gcMs.max)} ms), ${fmt(w.cores.self, 2)} cores; busy %: redis ${fmt(
