@@ -101,17 +101,14 @@ export interface RebuildReport {
   medians: Record<string, number>;
 }
 
-/** The command's progress lines that start each phase (src/rebuild/rebuild.ts). */
-const MARKS: [string, RegExp][] = [
-  ['started', /^(Starting|Resuming) the rebuild/],
-  ['caught up', /^Caught up\. Verifying/],
-  ['parity', /^Checking parity/],
-  ['swapping', /^Parity holds/],
-  ['live', /^Generation \S+ is live/],
+/** The command's progress lines that start each phase (src/rebuild/rebuild.ts), with the phase each begins as the report names it. */
+const MARKS: [name: string, line: RegExp, begins: string][] = [
+  ['started', /^(Starting|Resuming) the rebuild/, 'fill'],
+  ['caught up', /^Caught up\. Verifying/, 'verify'],
+  ['parity', /^Checking parity/, 'parity'],
+  ['swapping', /^Parity holds/, 'swap and exit'],
+  ['live', /^Generation \S+ is live/, 'swap and exit'],
 ];
-
-/** The phase (as the report names them) that each mark begins. */
-const PHASE_FROM: Record<string, string> = { started: 'fill', 'caught up': 'verify', parity: 'parity', swapping: 'swap and exit', live: 'swap and exit' };
 
 function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandRun> {
   return new Promise((resolvePromise, reject) => {
@@ -120,16 +117,18 @@ function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<C
     const marks: Record<string, number> = {};
     let stdout = '';
     let errBuffer = '';
+    /** the phase begun by the latest mark (the command prints them in order) */
+    let phase = 'startup';
+    /** the latest sample's resident memory, and the peak so far with when and in which phase it came */
+    let rss = Number.NaN;
     let peakRss = 0;
-    const peakAt = { ms: 0, phase: 'startup' };
+    let peakAt = { ms: 0, phase };
     const sampler = setInterval(() => {
       const m = processMemory(child.pid!);
+      rss = m.rss;
       if (!Number.isFinite(m.peakRss) || m.peakRss <= peakRss) return;
       peakRss = m.peakRss;
-      peakAt.ms = performance.now() - t0;
-      // The phase begun by the last mark seen (marks are in the order the command prints them).
-      const last = MARKS.filter(([name]) => marks[name] !== undefined).at(-1)?.[0];
-      peakAt.phase = last === undefined ? 'startup' : PHASE_FROM[last]!;
+      peakAt = { ms: performance.now() - t0, phase };
     }, 100);
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -140,9 +139,13 @@ function runRebuildCommand(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<C
         const line = errBuffer.slice(0, nl).trim();
         errBuffer = errBuffer.slice(nl + 1);
         const at = performance.now() - t0;
-        for (const [name, pattern] of MARKS) if (marks[name] === undefined && pattern.test(line)) marks[name] = at;
+        for (const [name, pattern, begins] of MARKS)
+          if (marks[name] === undefined && pattern.test(line)) {
+            marks[name] = at;
+            phase = begins;
+          }
         // The command's progress with its resident memory then (where the peak comes from).
-        if (line.startsWith('rebuild:')) progress(`    ${line}; rss ${mib(processMemory(child.pid!).rss)}`);
+        if (line.startsWith('rebuild:')) progress(`    ${line}; rss ${mib(rss)}`);
         else if (MARKS.some(([, p]) => p.test(line))) progress(`    ${line}`);
         else if (line.length > 0) process.stderr.write(`    ${line}\n`);
       }
