@@ -206,11 +206,11 @@ export function createFactWriter(facts: AccountFacts, changes?: FactChange[]) {
 export type FactWriter = ReturnType<typeof createFactWriter>;
 
 /**
- * Rebuilds an account's facts from its flat form (as a store returns it). Throws on a key it does
- * not know: the flat form is ours, so an unknown key means a corrupted or foreign store.
+ * Rebuilds an account's facts from its flat form (as a store returns it), into `facts` when given
+ * (a store read in pieces adds each piece in turn). Throws on a key it does not know: the flat form
+ * is ours, so an unknown key means a corrupted or foreign store.
  */
-export function loadFacts(flat: Iterable<readonly [string, string]>): AccountFacts {
-  const facts = emptyFacts();
+export function loadFacts(flat: Iterable<readonly [string, string]>, facts: AccountFacts = emptyFacts()): AccountFacts {
   const w = createFactWriter(facts);
   for (const [key, value] of flat) {
     const parts = key.split(SEP);

@@ -9,7 +9,7 @@ import { FACT_SORT, scanRecords } from './opensearch/fact-store.ts';
 import { OPEN_END, factRecordId } from './records/fact-intervals.ts';
 import { readAccountUsers } from './opensearch/read-users.ts';
 import { storedForm, toIndexedUser } from './opensearch/user-document.ts';
-import type { AccountStatePort } from './ports/account-state.ts';
+import type { AccountFactsRead, AccountStatePort } from './ports/account-state.ts';
 
 export interface VerifyDeps {
   store: AccountStatePort;
@@ -61,16 +61,24 @@ function firstDifference(a: unknown, b: unknown, path = ''): string | undefined 
   return `${path || '.'}: expected ${JSON.stringify(a)?.slice(0, 200)}, found ${JSON.stringify(b)?.slice(0, 200)}`;
 }
 
+/** The account's facts, read in pieces; read whole when it committed meanwhile (a torn read). */
+async function readAccountFacts(deps: VerifyDeps, accountId: string): Promise<AccountFactsRead> {
+  const read = await deps.store.readFacts(accountId);
+  if (read) return read;
+  const loaded = await deps.store.load(accountId, deps.windowMs);
+  return { facts: loaded.state.facts, raw: loaded.raw, version: loaded.version, dirtyUsers: loaded.dirty.size };
+}
+
 /**
  * Compares one account; `differences` is empty when the index and counters equal a clean replay.
  * Each user's document is derived when compared, never all of an account's at once: the largest
  * account has tens of thousands of users, and the rebuild verifies beside a running projector.
  */
 export async function verifyAccount(deps: VerifyDeps, accountId: string): Promise<AccountReport> {
-  const loaded = await deps.store.load(accountId, deps.windowMs);
-  const facts = loaded.state.facts;
+  const loaded = await readAccountFacts(deps, accountId);
+  const facts = loaded.facts;
   const differences: string[] = [];
-  if (loaded.dirty.size > 0) differences.push(`outbox: ${loaded.dirty.size} documents not confirmed written (projector busy or interrupted)`);
+  if (loaded.dirtyUsers > 0) differences.push(`outbox: ${loaded.dirtyUsers} documents not confirmed written (projector busy or interrupted)`);
 
   const seen = new Set<string>();
   for await (const indexed of readAccountUsers(deps.opensearch, deps.index, accountId)) {

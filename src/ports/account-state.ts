@@ -17,7 +17,7 @@
  * - `fence` (an option of both) runs before every read of an account and every commit, so that a
  *   caller can refuse to touch a store it has not checked since a reconnect.
  */
-import type { AccountState, FactChange } from '../../projections/index.ts';
+import type { AccountFacts, AccountState, FactChange } from '../../projections/index.ts';
 import type { RawState, RawValue } from '../records/fact-intervals.ts';
 
 export interface LoadedAccount {
@@ -31,6 +31,15 @@ export interface LoadedAccount {
   intervalOutbox: Map<string, { version: number; json: string }>;
   /** raw facts (each topic's own assertions) with the event that opened each value */
   raw: RawState;
+}
+
+/** An account's facts and raw facts, as `readFacts` gives them. */
+export interface AccountFactsRead {
+  facts: AccountFacts;
+  raw: RawState;
+  version: number;
+  /** how many users' documents may not be in OpenSearch yet */
+  dirtyUsers: number;
 }
 
 export interface BatchCommit {
@@ -66,11 +75,21 @@ export interface AccountStateOptions {
    * that nothing is read or written on a Redis that may have come back older (docs/reliability.md).
    */
   fence?: () => void;
+  /** Fields per piece when `readFacts` reads a hash in pieces (the Redis adapter's HSCAN COUNT; default 2,000). */
+  pieceSize?: number;
 }
 
 export interface AccountStatePort {
   /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
   load(accountId: string, windowMs: number): Promise<LoadedAccount>;
+  /**
+   * Reads an account's facts and raw facts in pieces, without its remembered ids, offsets or
+   * outbox: what verify compares. A whole `load` of the largest account holds the store's reply
+   * beside what is decoded from it; read in pieces, only one piece's reply is held (decision 69).
+   * Null when the account committed while it was read (the pieces may then mix two versions): the
+   * caller reads it whole with `load`.
+   */
+  readFacts(accountId: string): Promise<AccountFactsRead | null>;
   /** The last applied offset of each partition that has fed the account (`<topic>:<partition>`). */
   appliedOffsets(accountId: string): Promise<Map<string, bigint>>;
   /** The account's version alone (cheap staleness check). */

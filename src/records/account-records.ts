@@ -7,8 +7,8 @@
 import type { FactChange } from '../../projections/index.ts';
 import { type RawState, type RawValue, sharedName } from './fact-intervals.ts';
 
-export function decodeRaw(entries: Iterable<readonly [string, string]>): RawState {
-  const raw: RawState = { values: new Map(), opened: new Map() };
+/** Decodes raw facts (into `raw` when given: a store read in pieces adds each piece in turn). */
+export function decodeRaw(entries: Iterable<readonly [string, string]>, raw: RawState = { values: new Map(), opened: new Map() }): RawState {
   for (const [key, json] of entries) {
     const { v, f } = JSON.parse(json) as RawValue;
     raw.values.set(key, v);

@@ -4,13 +4,16 @@
  * guarded by the account version so that two projectors never interleave writes to one account.
  */
 import type { Redis } from 'ioredis';
-import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
-import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
+import { type SeenIds, dedupeHorizon, emptyFacts, loadFacts } from '../../projections/index.ts';
+import type { AccountFactsRead, AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
 import { AppError } from '../errors.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
-import { subjectMember } from '../records/fact-intervals.ts';
+import { type RawState, subjectMember } from '../records/fact-intervals.ts';
 import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
+
+/** Fields per HSCAN piece of `readFacts`: a reply of a few hundred KiB. */
+const DEFAULT_PIECE_SIZE = 2_000;
 
 type MultiResult = [Error | null, unknown][] | null;
 
@@ -27,6 +30,20 @@ export function unwrap(results: MultiResult): unknown[] {
 export function createAccountStore(redis: Redis, space: KeySpace, options: AccountStateOptions = {}): AccountStatePort {
   const gen = generationKeys(space);
   const fence = options.fence ?? (() => undefined);
+  const pieceSize = options.pieceSize ?? DEFAULT_PIECE_SIZE;
+
+  /** A hash's fields and values, a piece (about `pieceSize` fields) at a time; a field may come twice (HSCAN's guarantee). */
+  async function* hashPieces(key: string): AsyncGenerator<[string, string][]> {
+    let cursor = '0';
+    do {
+      fence();
+      const [next, flat] = await redis.hscan(key, cursor, 'COUNT', pieceSize);
+      const piece: [string, string][] = [];
+      for (let i = 0; i < flat.length; i += 2) piece.push([flat[i]!, flat[i + 1]!]);
+      yield piece;
+      cursor = next;
+    } while (cursor !== '0');
+  }
 
   /** Raises the offsets of a positions hash, never lowering one (two projectors may publish around a rebalance). */
   async function raise(hash: string, positions: ReadonlyMap<string, bigint>): Promise<void> {
@@ -59,6 +76,21 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
         intervalOutbox: decodeIntervalOutbox(Object.entries(hout)),
         raw: decodeRaw(Object.entries(rawValues)),
       };
+    },
+
+    async readFacts(accountId: string): Promise<AccountFactsRead | null> {
+      fence();
+      const k = accountKeys(space, accountId);
+      const before = await redis.hget(k.meta, 'v');
+      // Every commit raises the version in the script that changes the hashes: an unchanged version means no piece saw another state.
+      const facts = emptyFacts();
+      for await (const piece of hashPieces(k.facts)) loadFacts(piece, facts);
+      const raw: RawState = { values: new Map(), opened: new Map() };
+      for await (const piece of hashPieces(k.rawFacts)) decodeRaw(piece, raw);
+      fence();
+      const [after, dirtyUsers] = unwrap(await redis.multi().hget(k.meta, 'v').hlen(k.dirty).exec()) as [string | null, number];
+      if (after !== before) return null;
+      return { facts, raw, version: Number(after ?? 0), dirtyUsers };
     },
 
     /** The last applied offset of each partition that has fed the account (`<topic>:<partition>`). */

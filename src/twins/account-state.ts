@@ -7,7 +7,7 @@
  */
 import { type SeenIds, dedupeHorizon, loadFacts } from '../../projections/index.ts';
 import { AppError } from '../errors.ts';
-import type { AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
+import type { AccountFactsRead, AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, outboxValue, outboxVersion, splitRawChanges } from '../records/account-records.ts';
 
 interface StoredAccount {
@@ -124,6 +124,13 @@ export function createAccountStateTwin(options: AccountStateOptions = {}): Accou
         intervalOutbox: decodeIntervalOutbox(a.intervalOutbox),
         raw: decodeRaw(a.raw),
       };
+    },
+
+    async readFacts(accountId: string): Promise<AccountFactsRead | null> {
+      fence();
+      const a = account(accountId);
+      // Read in one step: nothing commits in between, so the read is never torn.
+      return { facts: loadFacts(a.facts), raw: decodeRaw(a.raw), version: a.version, dirtyUsers: a.dirty.size };
     },
 
     async appliedOffsets(accountId: string): Promise<Map<string, bigint>> {

@@ -95,6 +95,38 @@ export function accountStateContract(make: MakeAccountState): void {
       expect(names.map((_, i) => loaded.raw.values.get(`u${SEP}u${i}`))).toEqual(names.map((name) => JSON.stringify({ display_name: name })));
     });
 
+    it('reads in pieces what load reads whole: facts, raw facts, version and the dirty users', async () => {
+      const store = make({ pieceSize: 3 });
+      const from = (seq: number) => ({
+        event_id: `e${seq}`,
+        type: 'user.upserted',
+        topic: 't',
+        partition: 0,
+        offset: String(seq),
+        time: '2026-03-01T00:00:00.000Z',
+        time_ms: 1000,
+        seq,
+      });
+      const users = Array.from({ length: 20 }, (_, i) => userFact(`u${i}`, `User ${i}`));
+      await store.commit(commitOf({ changes: users, dirtyUsers: ['u1', 'u2'], rawChanges: new Map(users.map((u, i) => [u.key, { v: u.value, f: from(i) }])) }));
+      await store.commit(commitOf({ expectedVersion: 1, lastOffset: 11n, changes: [{ key: `u${SEP}u3`, value: null }], rawChanges: new Map([[`u${SEP}u3`, null]]) }));
+      const read = await store.readFacts('acc');
+      const loaded = await store.load('acc', DAY);
+      expect(read).not.toBeNull();
+      expect(read!.facts.users.size).toBe(19);
+      expect(read!.facts).toEqual(loaded.state.facts);
+      expect(read!.raw).toEqual(loaded.raw);
+      expect(read!.raw.values.size).toBe(19);
+      expect(read!.version).toBe(2);
+      expect(read!.dirtyUsers).toBe(2);
+      expect(await store.readFacts('never')).toEqual({
+        facts: (await store.load('never', DAY)).state.facts,
+        raw: { values: new Map(), opened: new Map() },
+        version: 0,
+        dirtyUsers: 0,
+      });
+    });
+
     it('an account never written loads empty at version 0', async () => {
       const loaded = await make().load('nobody', DAY);
       expect([loaded.version, loaded.offsets.size, loaded.dirty.size, loaded.intervalOutbox.size, loaded.state.facts.users.size]).toEqual([0, 0, 0, 0, 0]);
@@ -305,7 +337,7 @@ export function accountStateContract(make: MakeAccountState): void {
       expect(await store.sealedRefresh()).toBe(5);
     });
 
-    it('the fence runs before every load, commit and applied raise: when it throws, nothing is read or written', async () => {
+    it('the fence runs before every load, read, commit and applied raise: when it throws, nothing is read or written', async () => {
       let closed = false;
       const store = make({
         fence: () => {
@@ -315,6 +347,7 @@ export function accountStateContract(make: MakeAccountState): void {
       await store.commit(commitOf({ counterDeltas: new Map([['u|all|total', 1]]) }));
       closed = true;
       await expect(store.load('acc', DAY)).rejects.toThrow('fenced');
+      await expect(store.readFacts('acc')).rejects.toThrow('fenced');
       await expect(store.commit(commitOf({ expectedVersion: 1, lastOffset: 11n, counterDeltas: new Map([['u|all|total', 1]]) }))).rejects.toThrow('fenced');
       await expect(store.raiseApplied(new Map([['t:0', { from: 0n, to: 1n }]]))).rejects.toThrow('fenced');
       closed = false;

@@ -39,4 +39,37 @@ describe('Redis account store', () => {
     expect(loaded.dirty.size).toBe(n);
     expect((await store.counters('acc')).get('u|all|total')).toBe(3);
   });
+
+  it('a commit between the pieces of a read makes it null (read whole instead), never a mix of two versions', async () => {
+    const space = { namespace: ns.prefix, generation: `g${(generations += 1)}` };
+    const writer = createAccountStore(redis, space);
+    const users = Array.from({ length: 60 }, (_, i) => ({
+      key: `u${SEP}user-${i}`,
+      value: JSON.stringify({ display_name: `User ${i}`, user_email: `u${i}@x.test`, user_access: 'active' }),
+    }));
+    await writer.commit(commitOf({ changes: users }));
+    // The fence runs before each piece: on the third, another connection commits, before the next piece is asked for.
+    const other = createTestRedis();
+    await other.ping();
+    let pieces = 0;
+    let committed: Promise<number | null> | undefined;
+    const reader = createAccountStore(redis, space, {
+      pieceSize: 5,
+      fence: () => {
+        if (++pieces === 3)
+          committed = createAccountStore(other, space).commit(commitOf({ expectedVersion: 1, lastOffset: 11n, changes: [{ key: `u${SEP}user-0`, value: null }] }));
+      },
+    });
+    try {
+      const read = await reader.readFacts('acc');
+      expect(await committed).toBe(2);
+      expect(pieces).toBeGreaterThan(4);
+      expect(read).toBeNull();
+      const again = await reader.readFacts('acc');
+      expect(again?.version).toBe(2);
+      expect(again?.facts.users.size).toBe(59);
+    } finally {
+      await other.quit();
+    }
+  });
 });
