@@ -21,6 +21,11 @@ function bulkRounds(registers: Registry[]) {
 function heapGauges(registers: Registry[]) {
   return {
     heapLive: new Gauge({ name: 'access_index_heap_live_bytes', help: 'V8 heap in use right after the last full collection: what the process keeps alive', registers }),
+    heapForcedCollections: new Counter({
+      name: 'access_index_heap_forced_collections_total',
+      help: "Full collections the memory budget forced because the heap in use had passed ACCESS_INDEX_MEMORY_MB between two of V8's own (decision 69)",
+      registers,
+    }),
     heapGrowingPercent: new Gauge({
       name: 'access_index_heap_growing_percent',
       help: "V8's heap growing percent set to keep the process within ACCESS_INDEX_MEMORY_MB (0: V8's own choice, far below the budget)",

@@ -67,6 +67,7 @@ function holdMemory(config: Config, logger: Logger, metrics: Metrics): MemoryHol
       metrics.heapLive.set(reading.live);
       metrics.heapGrowingPercent.set(decision.percent);
     },
+    forced: () => metrics.heapForcedCollections.inc(),
   });
 }
 

@@ -12,6 +12,7 @@ import { clearRepair, writeRepair } from '../integrity/repair-state.ts';
 import { endOffsets, eventTopics } from '../kafka/client.ts';
 import { requireFullHistory } from '../kafka/history-retention.ts';
 import { createMetrics } from '../metrics.ts';
+import { collectNow } from '../memory-budget.ts';
 import { factsAlias, factsIndex, pointAlias, refreshIndices, usersAlias, usersIndex } from '../opensearch/indices.ts';
 import { createProjector, projectorGroupId } from '../projector/projector.ts';
 import { createAccountStore } from '../redis/account-store.ts';
@@ -142,8 +143,10 @@ export async function runRebuild(runtime: Runtime, options: RebuildOptions = {})
       options.onProgress?.({ phase: 'catching-up', done, total: all });
     });
     await redis.hset(key, 'phase', 'verifying');
-    // The verification loads each account again (and the largest are big): the projector's cached copies would sit beside them.
+    // The verification loads each account again (and the largest are big): the projector's cached
+    // copies would sit beside them, and, until a full collection, so would the memory they held.
     projector.dropIdleAccounts();
+    collectNow();
     log('Caught up. Verifying the new generation against its facts…');
     const verifyDeps = { store, opensearch, index: indices.users, factsIndex: indices.facts, windowMs: config.dedupeWindowMs };
     const verified = await verifyAll(verifyDeps);
