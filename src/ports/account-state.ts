@@ -14,6 +14,8 @@
  *   `dirtyAccounts` only when both its outboxes are empty;
  * - positions only ever go up; `raiseApplied` raises nothing and throws when a range does not
  *   continue its partition (the store lost applied events since they were checked);
+ * - `readFacts` gives the facts and raw facts `load` would give at one version, or null, never a
+ *   mix of two versions;
  * - `fence` (an option of both) runs before every read of an account and every commit, so that a
  *   caller can refuse to touch a store it has not checked since a reconnect.
  */
