@@ -5,10 +5,10 @@
  * changes coalesced so that each key is written once, with its last value.
  */
 import type { FactChange } from '../../projections/index.ts';
-import { type RawState, type RawValue, sharedName } from './fact-intervals.ts';
+import { emptyRaw, type RawState, type RawValue, sharedName } from './fact-intervals.ts';
 
 /** Decodes raw facts (into `raw` when given: a store read in pieces adds each piece in turn). */
-export function decodeRaw(entries: Iterable<readonly [string, string]>, raw: RawState = { values: new Map(), opened: new Map() }): RawState {
+export function decodeRaw(entries: Iterable<readonly [string, string]>, raw: RawState = emptyRaw()): RawState {
   for (const [key, json] of entries) {
     const { v, f } = JSON.parse(json) as RawValue;
     raw.values.set(key, v);

@@ -77,6 +77,11 @@ export interface RawState {
   opened: Map<string, EventRef>;
 }
 
+/** No raw facts yet (a store read in pieces adds each piece to it). */
+export function emptyRaw(): RawState {
+  return { values: new Map(), opened: new Map() };
+}
+
 /** Sequence numbers of one commit: `version × 1e6 + position` (src/projector/plan-batch.ts). */
 export const SEQ_PER_VERSION = 1_000_000;
 

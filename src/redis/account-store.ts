@@ -9,7 +9,7 @@ import type { AccountFactsRead, AccountStateOptions, AccountStatePort, BatchComm
 import { AppError } from '../errors.ts';
 import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
-import { type RawState, subjectMember } from '../records/fact-intervals.ts';
+import { emptyRaw, subjectMember } from '../records/fact-intervals.ts';
 import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
 /** Fields per HSCAN piece of `readFacts`: a reply of a few hundred KiB. */
@@ -85,7 +85,7 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
       // Every commit raises the version in the script that changes the hashes: an unchanged version means no piece saw another state.
       const facts = emptyFacts();
       for await (const piece of hashPieces(k.facts)) loadFacts(piece, facts);
-      const raw: RawState = { values: new Map(), opened: new Map() };
+      const raw = emptyRaw();
       for await (const piece of hashPieces(k.rawFacts)) decodeRaw(piece, raw);
       fence();
       const [after, dirtyUsers] = unwrap(await redis.multi().hget(k.meta, 'v').hlen(k.dirty).exec()) as [string | null, number];
