@@ -3,13 +3,19 @@
  * (src/projector/account-cache.ts): the drain's "reads of accounts the budget dropped". The largest
  * account of benchPreset(scale) is applied in memory (planBatch over its events, in the history's
  * order), committed to Redis through the real account store in a namespace of its own, then read
- * back `--runs` times. Printed per run: the whole `load()`, and its steps timed apart (the five hashes
+ * back `--runs` times. Printed per run: the store's `load()` (in pieces, decision 70), and the whole read's steps timed apart (the five hashes
  * fetched in one MULTI, the raw facts decoded, the derived facts loaded); then the medians, and the
  * milliseconds per MiB of the hashes' bytes; with `--expose-gc`, the heap the account holds once read
- * (what the cache keeps of it). The namespace is deleted at the end.
+ * (what the cache keeps of it). Then, in a fresh process per read (bench/support/load-peak-worker.ts),
+ * `--runs` reads of each kind alternated, whole (one MULTI) and in pieces (decision 70): how far
+ * each rises above its resident memory before the read. The namespace is deleted at the end.
  *
  *   node --expose-gc --import tsx bench/account-load.ts [--scale 0.1] [--runs 5]
  */
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount, loadFacts } from '../projections/index.ts';
 import { planBatch } from '../src/projector/plan-batch.ts';
@@ -94,6 +100,25 @@ try {
     const bytes = process.memoryUsage().heapUsed - before;
     process.stdout.write(`the account as read holds ${(bytes / 2 ** 20).toFixed(1)} MiB of heap, ${(bytes / held.raw.values.size).toFixed(0)} bytes per raw fact\n`);
   }
+  const peaks = { whole: [] as number[], pieces: [] as number[], wholeMs: [] as number[], piecesMs: [] as number[] };
+  const worker = join(dirname(fileURLToPath(import.meta.url)), 'support', 'load-peak-worker.ts');
+  process.stdout.write('run   kind     before MiB   peak MiB   rise MiB   ms\n');
+  for (let run = 1; run <= flags.runs; run++)
+    for (const kind of ['whole', 'pieces'] as const) {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', worker, space.namespace, space.generation, accountId, kind === 'whole' ? '0' : '2000']);
+      const read = JSON.parse(stdout) as { beforeKiB: number; peakKiB: number; ms: number; rawFacts: number };
+      if (read.rawFacts !== rawFacts) throw new Error(`the ${kind} read gave ${read.rawFacts} raw facts, not ${rawFacts}`);
+      const rise = (read.peakKiB - read.beforeKiB) / 1024;
+      peaks[kind].push(rise);
+      peaks[kind === 'whole' ? 'wholeMs' : 'piecesMs'].push(read.ms);
+      process.stdout.write(
+        `${String(run).padStart(3)}   ${kind.padEnd(6)} ${(read.beforeKiB / 1024).toFixed(0).padStart(12)} ${(read.peakKiB / 1024).toFixed(0).padStart(10)} ${rise.toFixed(0).padStart(10)} ${read.ms.toFixed(0).padStart(4)}\n`,
+      );
+    }
+  process.stdout.write(
+    `a process reading the account rises by ${median(peaks.whole).toFixed(0)} MiB whole (${median(peaks.wholeMs).toFixed(0)} ms), ` +
+      `${median(peaks.pieces).toFixed(0)} MiB in pieces (${median(peaks.piecesMs).toFixed(0)} ms), medians of ${flags.runs}\n`,
+  );
   const load = median(rows.load);
   process.stdout.write(
     `medians: load ${load.toFixed(0)} ms (${(load / mib).toFixed(1)} ms per MiB held in Redis), fetch ${median(rows.fetch).toFixed(0)}, ` +

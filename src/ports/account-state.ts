@@ -14,6 +14,7 @@
  *   `dirtyAccounts` only when both its outboxes are empty;
  * - positions only ever go up; `raiseApplied` raises nothing and throws when a range does not
  *   continue its partition (the store lost applied events since they were checked);
+ * - `load` gives an account as one version left it, whatever commits run while it reads;
  * - `readFacts` gives the facts and raw facts `load` would give at one version, or null, never a
  *   mix of two versions;
  * - `fence` (an option of both) runs before every read of an account and every commit, so that a
@@ -77,12 +78,20 @@ export interface AccountStateOptions {
    * that nothing is read or written on a Redis that may have come back older (docs/reliability.md).
    */
   fence?: () => void;
-  /** Fields per piece when `readFacts` reads a hash in pieces (the Redis adapter's HSCAN COUNT; default 2,000). */
+  /**
+   * Fields per piece when `load` and `readFacts` read the facts hashes in pieces (the Redis
+   * adapter's HSCAN COUNT; default 2,000); 0: `load` reads them whole, in its one MULTI.
+   */
   pieceSize?: number;
 }
 
 export interface AccountStatePort {
-  /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
+  /**
+   * Reads one account (facts, ids within the window, version, offsets, outbox), all of one version.
+   * The Redis adapter reads the facts and raw facts in pieces, as `readFacts` does, so that a big
+   * account's load holds one piece's reply at a time, not the whole account's beside what is
+   * decoded from it (decision 70).
+   */
   load(accountId: string, windowMs: number): Promise<LoadedAccount>;
   /**
    * Reads an account's facts and raw facts in pieces, without its remembered ids, offsets or

@@ -4,16 +4,19 @@
  * guarded by the account version so that two projectors never interleave writes to one account.
  */
 import type { Redis } from 'ioredis';
-import { type SeenIds, dedupeHorizon, emptyFacts, loadFacts } from '../../projections/index.ts';
+import { type AccountFacts, type SeenIds, dedupeHorizon, emptyFacts, loadFacts } from '../../projections/index.ts';
 import type { AccountFactsRead, AccountStateOptions, AccountStatePort, BatchCommit, LoadedAccount, OutboxClear } from '../ports/account-state.ts';
 import { AppError } from '../errors.ts';
-import { APPLIED_PREFIX, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
+import { APPLIED_PREFIX, type AccountKeys, type KeySpace, SEARCHABLE_PREFIX, accountKeys, counterLocation, generationKeys, offsetsIn } from './keys.ts';
 import { appliedGapMessage, coalesce, decodeIntervalOutbox, decodeRaw, splitRawChanges } from '../records/account-records.ts';
-import { emptyRaw, subjectMember } from '../records/fact-intervals.ts';
+import { type RawState, emptyRaw, subjectMember } from '../records/fact-intervals.ts';
 import { BEGIN_REFRESH, CLEAR_OUTBOX, COMMIT_BATCH, END_REFRESH, RAISE_APPLIED, RAISE_COUNTER, RAISE_POSITIONS } from './scripts.ts';
 
-/** Fields per HSCAN piece of `readFacts`: a reply of a few hundred KiB. */
+/** Fields per HSCAN piece of `load` and `readFacts`: a reply of a few hundred KiB. */
 const DEFAULT_PIECE_SIZE = 2_000;
+
+/** Reads in pieces that may see a commit before `load` reads the account whole (a commit by another projector is rare: a rebalance). */
+const PIECED_ATTEMPTS = 3;
 
 type MultiResult = [Error | null, unknown][] | null;
 
@@ -45,6 +48,48 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     } while (cursor !== '0');
   }
 
+  /**
+   * The account's facts and raw facts, a piece at a time, and the version before the first piece.
+   * Every commit raises the version in the script that changes the hashes: the caller reads the
+   * version again after the last piece, and an unchanged one means no piece saw another state.
+   */
+  async function factsInPieces(k: AccountKeys): Promise<{ facts: AccountFacts; raw: RawState; version: number }> {
+    fence();
+    const version = Number((await redis.hget(k.meta, 'v')) ?? 0);
+    const facts = emptyFacts();
+    for await (const piece of hashPieces(k.facts)) loadFacts(piece, facts);
+    const raw = emptyRaw();
+    for await (const piece of hashPieces(k.rawFacts)) decodeRaw(piece, raw);
+    fence();
+    return { facts, raw, version };
+  }
+
+  /** A loaded account from its hashes as read at one version, and its remembered ids within the window (read after them). */
+  async function loaded(
+    k: AccountKeys,
+    windowMs: number,
+    meta: Record<string, string>,
+    facts: AccountFacts,
+    dirty: Record<string, string>,
+    hout: Record<string, string>,
+    raw: RawState,
+  ): Promise<LoadedAccount> {
+    const newestMs = meta.n === undefined ? Number.NEGATIVE_INFINITY : Number(meta.n);
+    const seen: SeenIds = { ids: new Map(), newestMs };
+    if (Number.isFinite(newestMs)) {
+      const rows = await redis.zrangebyscore(k.seen, dedupeHorizon({ ids: new Map(), newestMs }, windowMs), '+inf', 'WITHSCORES');
+      for (let i = 0; i < rows.length; i += 2) seen.ids.set(rows[i]!, Number(rows[i + 1]));
+    }
+    return {
+      state: { facts, seen },
+      version: Number(meta.v ?? 0),
+      offsets: offsetsIn(meta, APPLIED_PREFIX),
+      dirty: new Map(Object.entries(dirty).map(([u, v]) => [u, Number(v)])),
+      intervalOutbox: decodeIntervalOutbox(Object.entries(hout)),
+      raw,
+    };
+  }
+
   /** Raises the offsets of a positions hash, never lowering one (two projectors may publish around a rebalance). */
   async function raise(hash: string, positions: ReadonlyMap<string, bigint>): Promise<void> {
     if (positions.size === 0) return;
@@ -54,43 +99,38 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
   }
 
   return {
-    /** Reads one account whole (facts, ids within the window, version, offsets, outbox). */
+    /**
+     * Reads one account (facts, ids within the window, version, offsets, outbox) at one version: its
+     * facts and raw facts in pieces, the rest in one MULTI that checks the version has not moved
+     * (decision 70); after PIECED_ATTEMPTS reads that saw a commit, whole in one MULTI.
+     */
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
       fence();
       const k = accountKeys(space, accountId);
+      if (pieceSize > 0)
+        for (let attempt = 0; attempt < PIECED_ATTEMPTS; attempt++) {
+          const read = await factsInPieces(k);
+          const [meta, dirty, hout] = unwrap(await redis.multi().hgetall(k.meta).hgetall(k.dirty).hgetall(k.intervalOutbox).exec()) as Record<string, string>[] as [
+            Record<string, string>,
+            Record<string, string>,
+            Record<string, string>,
+          ];
+          if (Number(meta.v ?? 0) !== read.version) continue;
+          return loaded(k, windowMs, meta, read.facts, dirty, hout, read.raw);
+        }
+      fence();
       const [meta, flat, dirty, hout, rawValues] = unwrap(
         await redis.multi().hgetall(k.meta).hgetall(k.facts).hgetall(k.dirty).hgetall(k.intervalOutbox).hgetall(k.rawFacts).exec(),
       ) as Record<string, string>[] as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
-      const newestMs = meta.n === undefined ? Number.NEGATIVE_INFINITY : Number(meta.n);
-      const seen: SeenIds = { ids: new Map(), newestMs };
-      if (Number.isFinite(newestMs)) {
-        const rows = await redis.zrangebyscore(k.seen, dedupeHorizon({ ids: new Map(), newestMs }, windowMs), '+inf', 'WITHSCORES');
-        for (let i = 0; i < rows.length; i += 2) seen.ids.set(rows[i]!, Number(rows[i + 1]));
-      }
-      const offsets = offsetsIn(meta, APPLIED_PREFIX);
-      return {
-        state: { facts: loadFacts(Object.entries(flat)), seen },
-        version: Number(meta.v ?? 0),
-        offsets,
-        dirty: new Map(Object.entries(dirty).map(([u, v]) => [u, Number(v)])),
-        intervalOutbox: decodeIntervalOutbox(Object.entries(hout)),
-        raw: decodeRaw(Object.entries(rawValues)),
-      };
+      return loaded(k, windowMs, meta, loadFacts(Object.entries(flat)), dirty, hout, decodeRaw(Object.entries(rawValues)));
     },
 
     async readFacts(accountId: string): Promise<AccountFactsRead | null> {
       fence();
       const k = accountKeys(space, accountId);
-      const before = await redis.hget(k.meta, 'v');
-      // Every commit raises the version in the script that changes the hashes: an unchanged version means no piece saw another state.
-      const facts = emptyFacts();
-      for await (const piece of hashPieces(k.facts)) loadFacts(piece, facts);
-      const raw = emptyRaw();
-      for await (const piece of hashPieces(k.rawFacts)) decodeRaw(piece, raw);
-      fence();
+      const read = await factsInPieces(k);
       const [after, dirtyUsers] = unwrap(await redis.multi().hget(k.meta, 'v').hlen(k.dirty).exec()) as [string | null, number];
-      if (after !== before) return null;
-      return { facts, raw, version: Number(after ?? 0), dirtyUsers };
+      return Number(after ?? 0) === read.version ? { ...read, dirtyUsers } : null;
     },
 
     /** The last applied offset of each partition that has fed the account (`<topic>:<partition>`). */

@@ -72,4 +72,89 @@ describe('Redis account store', () => {
       await other.quit();
     }
   });
+
+  describe('load in pieces (decision 70)', () => {
+    const DAY = 86_400_000;
+    const userChange = (i: number, name = `User ${i}`) => ({
+      key: `u${SEP}user-${i}`,
+      value: JSON.stringify({ display_name: name, user_email: `u${i}@x.test`, user_access: 'active' }),
+    });
+    const rawOf = (changes: { key: string; value: string | null }[], seq: number) =>
+      new Map(
+        changes.map((c) => [
+          c.key,
+          c.value === null
+            ? null
+            : {
+                v: c.value,
+                f: { event_id: `e${seq}`, type: 'user.upserted', topic: 't', partition: 0, offset: String(seq), time: '2026-03-01T00:00:00.000Z', time_ms: 1000, seq },
+              },
+        ]),
+      );
+
+    /** An account of 60 users with raw facts, dirty users, an outbox and remembered ids, committed at version 1. */
+    async function seeded(): Promise<{ space: { namespace: string; generation: string } }> {
+      const space = { namespace: ns.prefix, generation: `g${(generations += 1)}` };
+      const changes = Array.from({ length: 60 }, (_, i) => userChange(i));
+      await createAccountStore(redis, space).commit(
+        commitOf({
+          changes,
+          rawChanges: rawOf(changes, 1),
+          dirtyUsers: ['user-1', 'user-2'],
+          intervalJson: new Map([['iv-1', JSON.stringify({ account_id: 'acc', fact_key: 'iv-1' })]]),
+          seen: [{ id: 'e1', timeMs: 1000 }],
+        }),
+      );
+      return { space };
+    }
+
+    it('reads in pieces exactly what one MULTI reads whole: facts, raw facts, version, offsets, dirty users, outbox, remembered ids', async () => {
+      const { space } = await seeded();
+      const pieced = await createAccountStore(redis, space, { pieceSize: 5 }).load('acc', DAY);
+      const whole = await createAccountStore(redis, space, { pieceSize: 0 }).load('acc', DAY);
+      expect(pieced).toEqual(whole);
+      expect(pieced.state.facts.users.size).toBe(60);
+      expect(pieced.raw.values.size).toBe(60);
+      expect([...pieced.dirty.keys()].sort()).toEqual(['user-1', 'user-2']);
+      expect([...pieced.intervalOutbox.keys()]).toEqual(['iv-1']);
+      expect([...pieced.state.seen.ids.keys()]).toEqual(['e1']);
+      expect(pieced.offsets.get('topic:0')).toBe(10n);
+    });
+
+    it('commits from another connection between the pieces never make a mix of two versions: the load gives the last one whole', async () => {
+      const { space } = await seeded();
+      const other = createTestRedis();
+      await other.ping();
+      const writer = createAccountStore(other, space);
+      let fences = 0;
+      let version = 1;
+      const commits: Promise<number | null>[] = [];
+      // Every tenth fence (one per piece, more than ten per read), up to four commits: each renames a user and drops another.
+      const reader = createAccountStore(redis, space, {
+        pieceSize: 5,
+        fence: () => {
+          if (++fences % 10 !== 3 || commits.length === 4) return;
+          const n = commits.length;
+          const changes = [userChange(10 + n, `Renamed ${n}`), { key: `u${SEP}user-${20 + n}`, value: null }];
+          commits.push(
+            writer.commit(commitOf({ expectedVersion: version, lastOffset: BigInt(11 + n), changes, rawChanges: rawOf(changes, 2 + n), dirtyUsers: [`user-${10 + n}`] })),
+          );
+          version += 1;
+        },
+      });
+      try {
+        const loaded = await reader.load('acc', DAY);
+        const settled = await Promise.all(commits);
+        expect(settled.length).toBeGreaterThan(0);
+        expect(settled).toEqual(settled.map((_, i) => i + 2));
+        // What the store holds now, read whole and at rest: the load above is that version, whole.
+        const atRest = await createAccountStore(redis, space, { pieceSize: 0 }).load('acc', DAY);
+        expect(loaded.version).toBe(atRest.version);
+        expect(loaded).toEqual(atRest);
+        expect(loaded.state.facts.users.size).toBe(60 - settled.length);
+      } finally {
+        await other.quit();
+      }
+    });
+  });
 });

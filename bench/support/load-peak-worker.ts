@@ -1,0 +1,30 @@
+/**
+ * One read of an account in a process of its own (bench/account-load.ts): how far the resident
+ * memory rises above where it stood before the read, with the facts hashes read whole in one MULTI
+ * (`pieceSize` 0) or in pieces (decision 70). A fresh process per read: no freed pages of an earlier
+ * read to reuse, no heap grown by the bench's own work.
+ *
+ *   node --import tsx bench/support/load-peak-worker.ts <namespace> <generation> <account> <pieceSize>
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
+import { createAccountStore } from '../../src/redis/account-store.ts';
+
+const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
+
+const [namespace, generation, accountId, pieceSize] = process.argv.slice(2) as [string, string, string, string];
+const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+await redis.connect();
+const store = createAccountStore(redis, { namespace, generation }, { pieceSize: Number(pieceSize) });
+// The code paths compiled and the connection warm: a read of an account that does not exist.
+await store.load(`${accountId}-absent`, DEFAULT_DEDUPE_WINDOW_MS);
+const beforeKiB = kib('VmRSS');
+// The high-water mark starts again from here (Linux: 5 resets VmHWM to the current RSS).
+writeFileSync('/proc/self/clear_refs', '5');
+const started = performance.now();
+const loaded = await store.load(accountId, DEFAULT_DEDUPE_WINDOW_MS);
+const ms = performance.now() - started;
+const peakKiB = kib('VmHWM');
+redis.disconnect();
+process.stdout.write(`${JSON.stringify({ beforeKiB, peakKiB, ms, rawFacts: loaded.raw.values.size })}\n`);
