@@ -20,7 +20,7 @@ import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount, loadFacts } from '../projections/index.ts';
 import { planBatch } from '../src/projector/plan-batch.ts';
 import { decodeRaw } from '../src/records/account-records.ts';
-import type { EventRef } from '../src/records/fact-intervals.ts';
+import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { createAccountStore, unwrap } from '../src/redis/account-store.ts';
 import { accountKeys } from '../src/redis/keys.ts';
 import { largestAccounts } from './support/accounts.ts';
@@ -30,17 +30,12 @@ import { progress } from './support/report.ts';
 const flags = parseFlags('bench/account-load.ts', {
   scale: { default: 0.1, help: 'benchPreset scale', min: 0.001, max: 1 },
   runs: { default: 5, help: 'reads of the account', min: 1, max: 50 },
+  'piece-size': { default: 0, help: 'fields per piece of the reads in pieces (0: the store default)', min: 0, max: 1_000_000 },
 });
 
 const [accountId, events] = largestAccounts(flags.scale, 1).largest[0]!;
 progress(`${accountId}: applying ${events.length} events in memory`);
-const plan = planBatch(
-  emptyAccount(),
-  { values: new Map<string, string>(), opened: new Map<string, EventRef>() },
-  { accountId, topic: 'all', partition: 0, version: 1 },
-  events,
-  DEFAULT_DEDUPE_WINDOW_MS,
-);
+const plan = planBatch(emptyAccount(), emptyRaw(), { accountId, topic: 'all', partition: 0, version: 1 }, events, DEFAULT_DEDUPE_WINDOW_MS);
 
 const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
 await redis.connect();
@@ -105,7 +100,15 @@ try {
   process.stdout.write('run   kind     before MiB   peak MiB   rise MiB   ms\n');
   for (let run = 1; run <= flags.runs; run++)
     for (const kind of ['whole', 'pieces'] as const) {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', worker, space.namespace, space.generation, accountId, kind === 'whole' ? '0' : '2000']);
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        '--import',
+        'tsx',
+        worker,
+        space.namespace,
+        space.generation,
+        accountId,
+        kind === 'whole' ? 'whole' : String(flags['piece-size'] || 'default'),
+      ]);
       const read = JSON.parse(stdout) as { beforeKiB: number; peakKiB: number; ms: number; rawFacts: number };
       if (read.rawFacts !== rawFacts) throw new Error(`the ${kind} read gave ${read.rawFacts} raw facts, not ${rawFacts}`);
       const rise = (read.peakKiB - read.beforeKiB) / 1024;

@@ -4,7 +4,7 @@
  * (`pieceSize` 0) or in pieces (decision 70). A fresh process per read: no freed pages of an earlier
  * read to reuse, no heap grown by the bench's own work.
  *
- *   node --import tsx bench/support/load-peak-worker.ts <namespace> <generation> <account> <pieceSize>
+ *   node --import tsx bench/support/load-peak-worker.ts <namespace> <generation> <account> whole|default|<pieceSize>
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -16,7 +16,7 @@ const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(rea
 const [namespace, generation, accountId, pieceSize] = process.argv.slice(2) as [string, string, string, string];
 const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
 await redis.connect();
-const store = createAccountStore(redis, { namespace, generation }, { pieceSize: Number(pieceSize) });
+const store = createAccountStore(redis, { namespace, generation }, pieceSize === 'default' ? {} : { pieceSize: pieceSize === 'whole' ? 0 : Number(pieceSize) });
 // The code paths compiled and the connection warm: a read of an account that does not exist.
 await store.load(`${accountId}-absent`, DEFAULT_DEDUPE_WINDOW_MS);
 const beforeKiB = kib('VmRSS');

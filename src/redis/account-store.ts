@@ -57,9 +57,17 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     fence();
     const version = Number((await redis.hget(k.meta, 'v')) ?? 0);
     const facts = emptyFacts();
-    for await (const piece of hashPieces(k.facts)) loadFacts(piece, facts);
     const raw = emptyRaw();
-    for await (const piece of hashPieces(k.rawFacts)) decodeRaw(piece, raw);
+    // The two hashes side by side: a piece waits behind whatever the connection sent before it
+    // (a projector's commits), so two scans in flight wait half as many times.
+    await Promise.all([
+      (async () => {
+        for await (const piece of hashPieces(k.facts)) loadFacts(piece, facts);
+      })(),
+      (async () => {
+        for await (const piece of hashPieces(k.rawFacts)) decodeRaw(piece, raw);
+      })(),
+    ]);
     fence();
     return { facts, raw, version };
   }
