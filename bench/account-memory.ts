@@ -20,7 +20,7 @@ import { planBatch } from '../src/projector/plan-batch.ts';
 import { WORK_PER_COMMIT } from '../src/projector/project-batch.ts';
 import { HEAVY_ROUND_BYTES } from '../src/projector/catching-up.ts';
 import { ROUND_EVENTS } from '../src/projector/projector.ts';
-import type { EventRef } from '../src/records/fact-intervals.ts';
+import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { largestAccounts } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { progress } from './support/report.ts';
@@ -46,7 +46,7 @@ for (const [accountId, events] of largest) {
   gc();
   const before = process.memoryUsage().heapUsed;
   const state = emptyAccount();
-  const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
+  const raw = emptyRaw();
   planBatch(state, raw, { accountId, topic: 'all', partition: 0, version: 1 }, events, DEFAULT_DEDUPE_WINDOW_MS);
   gc();
   const held = process.memoryUsage().heapUsed - before;
@@ -78,7 +78,7 @@ function heldBy(ops: (string | Buffer)[]): number {
 
 const [accountId, events] = largest[0]!;
 const state = emptyAccount();
-const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
+const raw = emptyRaw();
 let round = { at: 0, docs: 0, intervals: 0, chars: 0 };
 /** the longest round's serialized ops, kept until measured at the end (a full collection per round would take minutes) */
 let longest: (string | Buffer)[] = [];

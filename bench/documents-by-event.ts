@@ -12,7 +12,7 @@ import { DEFAULT_DEDUPE_WINDOW_MS, type UserDoc, affectedUsers, deriveUser, empt
 import { type DecodeInput, decodeEvent } from '../schemas/decode.ts';
 import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { planBatch } from '../src/projector/plan-batch.ts';
-import type { EventRef } from '../src/records/fact-intervals.ts';
+import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { parseFlags } from './support/args.ts';
 import { fmt, progress, table } from './support/report.ts';
 
@@ -41,7 +41,7 @@ const byType = new Map<string, TypeCount>();
 for (const [accountId, messages] of largest) {
   progress(`${accountId}: ${fmt(messages.length)} events`);
   const state = emptyAccount();
-  const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
+  const raw = emptyRaw();
   const churnFrom = Math.floor(messages.length / 2);
   for (const [i, message] of messages.entries()) {
     const decoded = decodeEvent(message);

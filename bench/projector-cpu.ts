@@ -20,7 +20,7 @@ import { benchPreset, generateHistory } from '../src/demo/generator.ts';
 import { toIndexedUser } from '../src/opensearch/user-document.ts';
 import { WORK_PER_COMMIT } from '../src/projector/project-batch.ts';
 import { type PositionedEvent, planBatch } from '../src/projector/plan-batch.ts';
-import type { EventRef } from '../src/records/fact-intervals.ts';
+import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { parseFlags } from './support/args.ts';
 import { fmt, median, progress, table } from './support/report.ts';
 
@@ -70,7 +70,7 @@ async function run(): Promise<RunResult> {
   const started = performance.now();
   for (const [accountId, messages] of byAccount) {
     const state = emptyAccount();
-    const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
+    const raw = emptyRaw();
     let version = 0;
     let offset = 0n;
     for (let at = 0; at < messages.length; at += flags.batch) {

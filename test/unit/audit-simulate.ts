@@ -5,7 +5,7 @@
  * keeps) as the readers merge them (decision 47).
  */
 import { DEFAULT_DEDUPE_WINDOW_MS, type FactEvent, emptyAccount } from '../../projections/index.ts';
-import { type EventRef, type FactIntervalRecord, mergeIntervals, openRecord } from '../../src/records/fact-intervals.ts';
+import { type FactIntervalRecord, emptyRaw, mergeIntervals, openRecord } from '../../src/records/fact-intervals.ts';
 import { planBatch } from '../../src/projector/plan-batch.ts';
 
 const TOPIC_OF: Record<string, string> = { user: 'zcc.users', role: 'zcc.roles', queue: 'zcc.queues', inbox: 'zcc.inboxes' };
@@ -23,7 +23,7 @@ export interface Commit {
 /** The events applied in the given order, one commit each (version i + 1), as the projector plans them. */
 export function commitEach(accountId: string, events: readonly FactEvent[]): Commit[] {
   const state = emptyAccount();
-  const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
+  const raw = emptyRaw();
   const offsets = new Map<string, bigint>();
   return events.map((event, i) => {
     const topic = topicOf(event);

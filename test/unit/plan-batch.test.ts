@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount } from '../../projections/index.ts';
 import { type IndexedUser, toIndexedUser } from '../../src/opensearch/user-document.ts';
-import { type EventRef, type FactIntervalRecord, factRecordId, openRecord } from '../../src/records/fact-intervals.ts';
+import { type FactIntervalRecord, emptyRaw, factRecordId, openRecord } from '../../src/records/fact-intervals.ts';
 import { type PositionedEvent, planBatch } from '../../src/projector/plan-batch.ts';
 import { historyArb } from '../support/arbitraries.ts';
 
@@ -17,7 +17,7 @@ const SOURCE = { accountId: 'acc', topic: 'zcc.all', partition: 0 };
 /** What the commits of a batch leave behind, merged as Redis and OpenSearch would hold it. */
 function planInCommits(events: readonly PositionedEvent[], maxWork: number) {
   const state = emptyAccount();
-  const raw = { values: new Map<string, string>(), opened: new Map<string, EventRef>() };
+  const raw = emptyRaw();
   // As the index holds them: without names (decision 64).
   const docs = new Map<string, IndexedUser | null>();
   const counters = new Map<string, number>();
@@ -73,7 +73,7 @@ describe('planBatch work budget', () => {
       { event: { id: 'b', type: 'user.upserted', timeMs: 2, data: { user_id: 'u2', display_name: 'Bo', user_email: 'b@x.test', user_access: 'active' } }, offset: 8n },
     ];
     const state = emptyAccount();
-    const plan = planBatch(state, { values: new Map(), opened: new Map() }, { ...SOURCE, version: 1 }, events, W, 0);
+    const plan = planBatch(state, emptyRaw(), { ...SOURCE, version: 1 }, events, W, 0);
     expect([plan.consumed, plan.lastOffset, [...plan.docs.keys()]]).toEqual([1, 7n, ['u1']]);
   });
 });
