@@ -8,7 +8,8 @@
  * milliseconds per MiB of the hashes' bytes; with `--expose-gc`, the heap the account holds once read
  * (what the cache keeps of it). Then, in a fresh process per read (bench/support/load-peak-worker.ts),
  * `--runs` reads of each kind alternated, whole (one MULTI) and in pieces (decision 70): how far
- * each rises above its resident memory before the read. The namespace is deleted at the end.
+ * each rises above its resident memory before the read, and the longest it holds the event loop.
+ * The namespace is deleted at the end.
  *
  *   node --expose-gc --import tsx bench/account-load.ts [--scale 0.1] [--runs 5]
  */
@@ -95,9 +96,9 @@ try {
     const bytes = process.memoryUsage().heapUsed - before;
     process.stdout.write(`the account as read holds ${(bytes / 2 ** 20).toFixed(1)} MiB of heap, ${(bytes / held.raw.values.size).toFixed(0)} bytes per raw fact\n`);
   }
-  const peaks = { whole: [] as number[], pieces: [] as number[], wholeMs: [] as number[], piecesMs: [] as number[] };
+  const peaks = { whole: [] as number[], pieces: [] as number[], wholeMs: [] as number[], piecesMs: [] as number[], wholeHeld: [] as number[], piecesHeld: [] as number[] };
   const worker = join(dirname(fileURLToPath(import.meta.url)), 'support', 'load-peak-worker.ts');
-  process.stdout.write('run   kind     before MiB   peak MiB   rise MiB   ms\n');
+  process.stdout.write('run   kind     before MiB   peak MiB   rise MiB     ms   loop held ms\n');
   for (let run = 1; run <= flags.runs; run++)
     for (const kind of ['whole', 'pieces'] as const) {
       const { stdout } = await promisify(execFile)(process.execPath, [
@@ -109,18 +110,19 @@ try {
         accountId,
         kind === 'whole' ? 'whole' : String(flags['piece-size'] || 'default'),
       ]);
-      const read = JSON.parse(stdout) as { beforeKiB: number; peakKiB: number; ms: number; rawFacts: number };
+      const read = JSON.parse(stdout) as { beforeKiB: number; peakKiB: number; ms: number; heldMs: number; rawFacts: number };
       if (read.rawFacts !== rawFacts) throw new Error(`the ${kind} read gave ${read.rawFacts} raw facts, not ${rawFacts}`);
       const rise = (read.peakKiB - read.beforeKiB) / 1024;
       peaks[kind].push(rise);
       peaks[kind === 'whole' ? 'wholeMs' : 'piecesMs'].push(read.ms);
+      peaks[kind === 'whole' ? 'wholeHeld' : 'piecesHeld'].push(read.heldMs);
       process.stdout.write(
-        `${String(run).padStart(3)}   ${kind.padEnd(6)} ${(read.beforeKiB / 1024).toFixed(0).padStart(12)} ${(read.peakKiB / 1024).toFixed(0).padStart(10)} ${rise.toFixed(0).padStart(10)} ${read.ms.toFixed(0).padStart(4)}\n`,
+        `${String(run).padStart(3)}   ${kind.padEnd(6)} ${(read.beforeKiB / 1024).toFixed(0).padStart(12)} ${(read.peakKiB / 1024).toFixed(0).padStart(10)} ${rise.toFixed(0).padStart(10)} ${read.ms.toFixed(0).padStart(6)} ${read.heldMs.toFixed(0).padStart(14)}\n`,
       );
     }
   process.stdout.write(
-    `a process reading the account rises by ${median(peaks.whole).toFixed(0)} MiB whole (${median(peaks.wholeMs).toFixed(0)} ms), ` +
-      `${median(peaks.pieces).toFixed(0)} MiB in pieces (${median(peaks.piecesMs).toFixed(0)} ms), medians of ${flags.runs}\n`,
+    `a process reading the account rises by ${median(peaks.whole).toFixed(0)} MiB whole (${median(peaks.wholeMs).toFixed(0)} ms, the event loop held up to ${median(peaks.wholeHeld).toFixed(0)} ms), ` +
+      `${median(peaks.pieces).toFixed(0)} MiB in pieces (${median(peaks.piecesMs).toFixed(0)} ms, up to ${median(peaks.piecesHeld).toFixed(0)} ms), medians of ${flags.runs}\n`,
   );
   const load = median(rows.load);
   process.stdout.write(

@@ -1,12 +1,13 @@
 /**
  * One read of an account in a process of its own (bench/account-load.ts): how far the resident
- * memory rises above where it stood before the read, with the facts hashes read whole in one MULTI
+ * memory rises above where it stood before the read, and the longest it held the event loop, with the facts hashes read whole in one MULTI
  * (`pieceSize` 0) or in pieces (decision 70). A fresh process per read: no freed pages of an earlier
  * read to reuse, no heap grown by the bench's own work.
  *
  *   node --import tsx bench/support/load-peak-worker.ts <namespace> <generation> <account> whole|default|<pieceSize>
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
@@ -22,9 +23,13 @@ await store.load(`${accountId}-absent`, DEFAULT_DEDUPE_WINDOW_MS);
 const beforeKiB = kib('VmRSS');
 // The high-water mark starts again from here (Linux: 5 resets VmHWM to the current RSS).
 writeFileSync('/proc/self/clear_refs', '5');
+// The longest the event loop was held during the read (a whole reply is parsed and decoded in one go).
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
 const started = performance.now();
 const loaded = await store.load(accountId, DEFAULT_DEDUPE_WINDOW_MS);
 const ms = performance.now() - started;
+delay.disable();
 const peakKiB = kib('VmHWM');
 redis.disconnect();
-process.stdout.write(`${JSON.stringify({ beforeKiB, peakKiB, ms, rawFacts: loaded.raw.values.size })}\n`);
+process.stdout.write(`${JSON.stringify({ beforeKiB, peakKiB, ms, heldMs: delay.max / 1e6, rawFacts: loaded.raw.values.size })}\n`);
