@@ -49,7 +49,8 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
   }
 
   /**
-   * The account's facts and raw facts, a piece at a time, and the version before the first piece.
+   * The account's facts and raw facts, a piece at a time, and the version before the first piece;
+   * the fence runs before its first read and after its last (before the caller's check).
    * Every commit raises the version in the script that changes the hashes: the caller reads the
    * version again after the last piece, and an unchanged one means no piece saw another state.
    */
@@ -113,7 +114,6 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
      * (decision 70); after PIECED_ATTEMPTS reads that saw a commit, whole in one MULTI.
      */
     async load(accountId: string, windowMs: number): Promise<LoadedAccount> {
-      fence();
       const k = accountKeys(space, accountId);
       if (pieceSize > 0)
         for (let attempt = 0; attempt < PIECED_ATTEMPTS; attempt++) {
@@ -134,7 +134,6 @@ export function createAccountStore(redis: Redis, space: KeySpace, options: Accou
     },
 
     async readFacts(accountId: string): Promise<AccountFactsRead | null> {
-      fence();
       const k = accountKeys(space, accountId);
       const read = await factsInPieces(k);
       const [after, dirtyUsers] = unwrap(await redis.multi().hget(k.meta, 'v').hlen(k.dirty).exec()) as [string | null, number];
