@@ -96,7 +96,8 @@ try {
     const bytes = process.memoryUsage().heapUsed - before;
     process.stdout.write(`the account as read holds ${(bytes / 2 ** 20).toFixed(1)} MiB of heap, ${(bytes / held.raw.values.size).toFixed(0)} bytes per raw fact\n`);
   }
-  const peaks = { whole: [] as number[], pieces: [] as number[], wholeMs: [] as number[], piecesMs: [] as number[], wholeHeld: [] as number[], piecesHeld: [] as number[] };
+  /** each kind's reads: the rise above the resident memory before the read (MiB), its time and the longest it held the event loop (ms) */
+  const reads = { whole: [] as { rise: number; ms: number; heldMs: number }[], pieces: [] as { rise: number; ms: number; heldMs: number }[] };
   const worker = join(dirname(fileURLToPath(import.meta.url)), 'support', 'load-peak-worker.ts');
   process.stdout.write('run   kind     before MiB   peak MiB   rise MiB     ms   loop held ms\n');
   for (let run = 1; run <= flags.runs; run++)
@@ -113,16 +114,15 @@ try {
       const read = JSON.parse(stdout) as { beforeKiB: number; peakKiB: number; ms: number; heldMs: number; rawFacts: number };
       if (read.rawFacts !== rawFacts) throw new Error(`the ${kind} read gave ${read.rawFacts} raw facts, not ${rawFacts}`);
       const rise = (read.peakKiB - read.beforeKiB) / 1024;
-      peaks[kind].push(rise);
-      peaks[kind === 'whole' ? 'wholeMs' : 'piecesMs'].push(read.ms);
-      peaks[kind === 'whole' ? 'wholeHeld' : 'piecesHeld'].push(read.heldMs);
+      reads[kind].push({ rise, ms: read.ms, heldMs: read.heldMs });
       process.stdout.write(
         `${String(run).padStart(3)}   ${kind.padEnd(6)} ${(read.beforeKiB / 1024).toFixed(0).padStart(12)} ${(read.peakKiB / 1024).toFixed(0).padStart(10)} ${rise.toFixed(0).padStart(10)} ${read.ms.toFixed(0).padStart(6)} ${read.heldMs.toFixed(0).padStart(14)}\n`,
       );
     }
+  const of = (kind: keyof typeof reads, measure: 'rise' | 'ms' | 'heldMs') => median(reads[kind].map((r) => r[measure])).toFixed(0);
   process.stdout.write(
-    `a process reading the account rises by ${median(peaks.whole).toFixed(0)} MiB whole (${median(peaks.wholeMs).toFixed(0)} ms, the event loop held up to ${median(peaks.wholeHeld).toFixed(0)} ms), ` +
-      `${median(peaks.pieces).toFixed(0)} MiB in pieces (${median(peaks.piecesMs).toFixed(0)} ms, up to ${median(peaks.piecesHeld).toFixed(0)} ms), medians of ${flags.runs}\n`,
+    `a process reading the account rises by ${of('whole', 'rise')} MiB whole (${of('whole', 'ms')} ms, the event loop held up to ${of('whole', 'heldMs')} ms), ` +
+      `${of('pieces', 'rise')} MiB in pieces (${of('pieces', 'ms')} ms, up to ${of('pieces', 'heldMs')} ms), medians of ${flags.runs}\n`,
   );
   const load = median(rows.load);
   process.stdout.write(

@@ -28,7 +28,19 @@ export const commitOf = (over: Partial<BatchCommit>): BatchCommit => ({
   ...over,
 });
 
-const userFact = (id: string, name: string) => ({ key: `u${SEP}${id}`, value: JSON.stringify({ display_name: name, user_email: `${id}@x.test`, user_access: 'active' }) });
+/** A user's fact change (name, email, access), as a commit carries it. */
+export const userFact = (id: string, name: string) => ({ key: `u${SEP}${id}`, value: JSON.stringify({ display_name: name, user_email: `${id}@x.test`, user_access: 'active' }) });
+/** The event that opened a raw fact, numbered `seq` (its offset too). */
+export const openedBy = (seq: number) => ({
+  event_id: `e${seq}`,
+  type: 'user.upserted',
+  topic: 't',
+  partition: 0,
+  offset: String(seq),
+  time: '2026-03-01T00:00:00.000Z',
+  time_ms: 1000,
+  seq,
+});
 const intervalJson = (id: string) => [id, JSON.stringify({ account_id: 'x', fact_key: id })] as [string, string];
 
 export function accountStateContract(make: MakeAccountState): void {
@@ -97,18 +109,8 @@ export function accountStateContract(make: MakeAccountState): void {
 
     it('reads in pieces what load reads whole: facts, raw facts, version and the dirty users', async () => {
       const store = make({ pieceSize: 3 });
-      const from = (seq: number) => ({
-        event_id: `e${seq}`,
-        type: 'user.upserted',
-        topic: 't',
-        partition: 0,
-        offset: String(seq),
-        time: '2026-03-01T00:00:00.000Z',
-        time_ms: 1000,
-        seq,
-      });
       const users = Array.from({ length: 20 }, (_, i) => userFact(`u${i}`, `User ${i}`));
-      await store.commit(commitOf({ changes: users, dirtyUsers: ['u1', 'u2'], rawChanges: new Map(users.map((u, i) => [u.key, { v: u.value, f: from(i) }])) }));
+      await store.commit(commitOf({ changes: users, dirtyUsers: ['u1', 'u2'], rawChanges: new Map(users.map((u, i) => [u.key, { v: u.value, f: openedBy(i) }])) }));
       await store.commit(commitOf({ expectedVersion: 1, lastOffset: 11n, changes: [{ key: `u${SEP}u3`, value: null }], rawChanges: new Map([[`u${SEP}u3`, null]]) }));
       const read = await store.readFacts('acc');
       const loaded = await store.load('acc', DAY);

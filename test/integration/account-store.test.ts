@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEP } from '../../projections/index.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
-import { accountStateContract, commitOf } from '../contract/account-state.ts';
+import { accountStateContract, commitOf, openedBy, userFact } from '../contract/account-state.ts';
 import { type TestNamespace, createTestNamespace } from '../helpers/namespace.ts';
 import { createTestRedis } from '../helpers/servers.ts';
 
@@ -43,10 +43,7 @@ describe('Redis account store', () => {
   it('a commit between the pieces of a read makes it null (read whole instead), never a mix of two versions', async () => {
     const space = { namespace: ns.prefix, generation: `g${(generations += 1)}` };
     const writer = createAccountStore(redis, space);
-    const users = Array.from({ length: 60 }, (_, i) => ({
-      key: `u${SEP}user-${i}`,
-      value: JSON.stringify({ display_name: `User ${i}`, user_email: `u${i}@x.test`, user_access: 'active' }),
-    }));
+    const users = Array.from({ length: 60 }, (_, i) => userFact(`user-${i}`, `User ${i}`));
     await writer.commit(commitOf({ changes: users }));
     // The fence runs before each piece: on the third, another connection commits, before the next piece is asked for.
     const other = createTestRedis();
@@ -75,22 +72,9 @@ describe('Redis account store', () => {
 
   describe('load in pieces (decision 70)', () => {
     const DAY = 86_400_000;
-    const userChange = (i: number, name = `User ${i}`) => ({
-      key: `u${SEP}user-${i}`,
-      value: JSON.stringify({ display_name: name, user_email: `u${i}@x.test`, user_access: 'active' }),
-    });
+    const userChange = (i: number, name = `User ${i}`) => userFact(`user-${i}`, name);
     const rawOf = (changes: { key: string; value: string | null }[], seq: number) =>
-      new Map(
-        changes.map((c) => [
-          c.key,
-          c.value === null
-            ? null
-            : {
-                v: c.value,
-                f: { event_id: `e${seq}`, type: 'user.upserted', topic: 't', partition: 0, offset: String(seq), time: '2026-03-01T00:00:00.000Z', time_ms: 1000, seq },
-              },
-        ]),
-      );
+      new Map(changes.map((c) => [c.key, c.value === null ? null : { v: c.value, f: openedBy(seq) }]));
 
     /** An account of 60 users with raw facts, dirty users, an outbox and remembered ids, committed at version 1. */
     async function seeded(): Promise<{ space: { namespace: string; generation: string } }> {
