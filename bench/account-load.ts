@@ -24,7 +24,7 @@ import { decodeRaw } from '../src/records/account-records.ts';
 import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { createAccountStore, unwrap } from '../src/redis/account-store.ts';
 import { accountKeys } from '../src/redis/keys.ts';
-import { largestAccounts } from './support/accounts.ts';
+import { largestAccounts, wholeCommit } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { progress } from './support/report.ts';
 
@@ -48,20 +48,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const rawFacts = [...plan.rawChanges.values()].filter((v) => v !== null).length;
 try {
   progress(`${accountId}: committing ${plan.changes.length} fact changes and ${rawFacts} raw facts to Redis`);
-  const version = await store.commit({
-    accountId,
-    expectedVersion: 0,
-    partition: 'all:0',
-    lastOffset: plan.lastOffset,
-    changes: plan.changes,
-    seen: plan.seen,
-    newestMs: plan.newestMs,
-    pruneBeforeMs: plan.pruneBeforeMs,
-    counterDeltas: new Map(),
-    dirtyUsers: [],
-    intervalJson: new Map(),
-    rawChanges: plan.rawChanges,
-  });
+  const version = await store.commit(wholeCommit(accountId, plan));
   if (version === null) throw new Error('the commit was refused');
   const k = accountKeys(space, accountId);
   const bytes = Number(await redis.memory('USAGE', k.rawFacts, 'SAMPLES', '0')) + Number(await redis.memory('USAGE', k.facts, 'SAMPLES', '0'));

@@ -26,7 +26,7 @@ import type { DocOp } from '../src/ports/documents.ts';
 import { planBatch } from '../src/projector/plan-batch.ts';
 import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { createAccountStore } from '../src/redis/account-store.ts';
-import { largestAccounts } from './support/accounts.ts';
+import { largestAccounts, wholeCommit } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { median, progress } from './support/report.ts';
@@ -52,20 +52,7 @@ try {
   await redis.connect();
   const store = createAccountStore(redis, { namespace: ns.prefix, generation });
   progress(`${accountId}: committing ${plan.changes.length} fact changes to Redis`);
-  const version = await store.commit({
-    accountId,
-    expectedVersion: 0,
-    partition: 'all:0',
-    lastOffset: plan.lastOffset,
-    changes: plan.changes,
-    seen: plan.seen,
-    newestMs: plan.newestMs,
-    pruneBeforeMs: plan.pruneBeforeMs,
-    counterDeltas: plan.counterDeltas,
-    dirtyUsers: [],
-    intervalJson: new Map(),
-    rawChanges: plan.rawChanges,
-  });
+  const version = await store.commit(wholeCommit(accountId, plan, plan.counterDeltas));
   if (version === null) throw new Error('the commit was refused');
 
   await ensureTemplates(opensearch, { namespace: ns.prefix });

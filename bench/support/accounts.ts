@@ -4,7 +4,8 @@
  */
 import { decodeEvent } from '../../schemas/decode.ts';
 import { benchPreset, generateHistory } from '../../src/demo/generator.ts';
-import type { PositionedEvent } from '../../src/projector/plan-batch.ts';
+import type { BatchCommit } from '../../src/ports/account-state.ts';
+import type { BatchPlan, PositionedEvent } from '../../src/projector/plan-batch.ts';
 
 /** The `count` accounts with the most events, the largest first, and how many accounts there are. */
 export function largestAccounts(scale: number, count: number): { accounts: number; largest: [string, PositionedEvent[]][] } {
@@ -18,4 +19,25 @@ export function largestAccounts(scale: number, count: number): { accounts: numbe
     byAccount.set(g.key, list);
   }
   return { accounts: byAccount.size, largest: [...byAccount].sort(([, a], [, b]) => b.length - a.length).slice(0, count) };
+}
+
+/**
+ * One account's whole plan (planBatch over all its events) as one commit at version 1, its outbox
+ * empty (nothing left to write): how the in-memory benches put an account into Redis.
+ */
+export function wholeCommit(accountId: string, plan: BatchPlan, counterDeltas = new Map<string, number>()): BatchCommit {
+  return {
+    accountId,
+    expectedVersion: 0,
+    partition: 'all:0',
+    lastOffset: plan.lastOffset,
+    changes: plan.changes,
+    seen: plan.seen,
+    newestMs: plan.newestMs,
+    pruneBeforeMs: plan.pruneBeforeMs,
+    counterDeltas,
+    dirtyUsers: [],
+    intervalJson: new Map(),
+    rawChanges: plan.rawChanges,
+  };
 }
