@@ -98,12 +98,12 @@ try {
         accountId,
         kind === 'whole' ? 'whole' : String(flags['piece-size'] || 'default'),
       ]);
-      const read = JSON.parse(stdout) as { beforeKiB: number; peakKiB: number; ms: number; heldMs: number; rawFacts: number };
+      const read = JSON.parse(stdout) as { before: number; peak: number; ms: number; heldMs: number; rawFacts: number };
       if (read.rawFacts !== rawFacts) throw new Error(`the ${kind} read gave ${read.rawFacts} raw facts, not ${rawFacts}`);
-      const rise = (read.peakKiB - read.beforeKiB) / 1024;
+      const rise = (read.peak - read.before) / 2 ** 20;
       reads[kind].push({ rise, ms: read.ms, heldMs: read.heldMs });
       process.stdout.write(
-        `${String(run).padStart(3)}   ${kind.padEnd(6)} ${(read.beforeKiB / 1024).toFixed(0).padStart(12)} ${(read.peakKiB / 1024).toFixed(0).padStart(10)} ${rise.toFixed(0).padStart(10)} ${read.ms.toFixed(0).padStart(6)} ${read.heldMs.toFixed(0).padStart(14)}\n`,
+        `${String(run).padStart(3)}   ${kind.padEnd(6)} ${(read.before / 2 ** 20).toFixed(0).padStart(12)} ${(read.peak / 2 ** 20).toFixed(0).padStart(10)} ${rise.toFixed(0).padStart(10)} ${read.ms.toFixed(0).padStart(6)} ${read.heldMs.toFixed(0).padStart(14)}\n`,
       );
     }
   const of = (kind: keyof typeof reads, measure: 'rise' | 'ms' | 'heldMs') => median(reads[kind].map((r) => r[measure])).toFixed(0);

@@ -72,11 +72,11 @@ try {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', worker, ns.prefix, generation, accountId, String(flags['budget-mb'])], {
       maxBuffer: 64 * 2 ** 20,
     });
-    const read = JSON.parse(stdout) as { beforeKiB: number; peakKiB: number; ms: number; users: number; differences: string[] };
-    const rise = (read.peakKiB - read.beforeKiB) / 1024;
+    const read = JSON.parse(stdout) as { before: number; peak: number; ms: number; users: number; differences: string[] };
+    const rise = (read.peak - read.before) / 2 ** 20;
     runs.push({ rise, ms: read.ms });
     process.stdout.write(
-      `${String(run).padStart(3)} ${(read.beforeKiB / 1024).toFixed(0).padStart(12)} ${(read.peakKiB / 1024).toFixed(0).padStart(10)} ${rise.toFixed(0).padStart(10)} ${read.ms.toFixed(0).padStart(8)} ${String(read.users).padStart(7)} ${String(read.differences.length).padStart(13)}\n`,
+      `${String(run).padStart(3)} ${(read.before / 2 ** 20).toFixed(0).padStart(12)} ${(read.peak / 2 ** 20).toFixed(0).padStart(10)} ${rise.toFixed(0).padStart(10)} ${read.ms.toFixed(0).padStart(8)} ${String(read.users).padStart(7)} ${String(read.differences.length).padStart(13)}\n`,
     );
     if (read.differences.length > 0) throw new Error(`verify found differences in the bench's own account: ${read.differences.slice(0, 3).join('; ')}`);
   }

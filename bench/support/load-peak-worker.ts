@@ -6,13 +6,11 @@
  *
  *   node --import tsx bench/support/load-peak-worker.ts <namespace> <generation> <account> whole|default|<pieceSize>
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
-
-const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
+import { processMemory, resetPeakRss } from './load.ts';
 
 const [namespace, generation, accountId, pieceSize] = process.argv.slice(2) as [string, string, string, string];
 const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -20,9 +18,9 @@ await redis.connect();
 const store = createAccountStore(redis, { namespace, generation }, pieceSize === 'default' ? {} : { pieceSize: pieceSize === 'whole' ? 0 : Number(pieceSize) });
 // The code paths compiled and the connection warm: a read of an account that does not exist.
 await store.load(`${accountId}-absent`, DEFAULT_DEDUPE_WINDOW_MS);
-const beforeKiB = kib('VmRSS');
-// The high-water mark starts again from here (Linux: 5 resets VmHWM to the current RSS).
-writeFileSync('/proc/self/clear_refs', '5');
+const before = processMemory('self').rss;
+// The peak starts again from here.
+resetPeakRss();
 // The longest the event loop was held during the read (a whole reply is parsed and decoded in one go).
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
@@ -30,6 +28,6 @@ const started = performance.now();
 const loaded = await store.load(accountId, DEFAULT_DEDUPE_WINDOW_MS);
 const ms = performance.now() - started;
 delay.disable();
-const peakKiB = kib('VmHWM');
+const peak = processMemory('self').peakRss;
 redis.disconnect();
-process.stdout.write(`${JSON.stringify({ beforeKiB, peakKiB, ms, heldMs: delay.max / 1e6, rawFacts: loaded.raw.values.size })}\n`);
+process.stdout.write(`${JSON.stringify({ before, peak, ms, heldMs: delay.max / 1e6, rawFacts: loaded.raw.values.size })}\n`);

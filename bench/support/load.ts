@@ -13,7 +13,7 @@
  * Everything talks to 127.0.0.1 only.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.ts';
@@ -329,6 +329,15 @@ export interface ProcessMemory {
   rss: number;
   /** peak resident set size of the process so far */
   peakRss: number;
+}
+
+/**
+ * Starts this process's peak resident memory (`peakRss`) again from its resident memory now
+ * (Linux: writing 5 to /proc/self/clear_refs resets VmHWM), so that a later reading is the peak of
+ * what ran in between.
+ */
+export function resetPeakRss(): void {
+  writeFileSync('/proc/self/clear_refs', '5');
 }
 
 /** Resident memory of a process from /proc (NaN when it cannot be read). */

@@ -9,16 +9,14 @@
  *
  *   node --import tsx bench/support/verify-peak-worker.ts <namespace> <generation> <account> <budget MiB>
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
 import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
 import { holdMemoryBudget } from '../../src/memory-budget.ts';
 import { factsIndex, usersIndex } from '../../src/opensearch/indices.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
+import { processMemory, resetPeakRss } from './load.ts';
 import { verifyAccount } from '../../src/verify.ts';
-
-const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
 
 const [namespace, generation, accountId, budgetMb] = process.argv.slice(2) as [string, string, string, string];
 const budget = holdMemoryBudget(Number(budgetMb) * 2 ** 20);
@@ -34,14 +32,14 @@ const deps = {
 };
 // The code paths compiled and the connections warm: a verification of an account that does not exist.
 await verifyAccount(deps, `${accountId}-absent`);
-const beforeKiB = kib('VmRSS');
-// The high-water mark starts again from here (Linux: 5 resets VmHWM to the current RSS).
-writeFileSync('/proc/self/clear_refs', '5');
+const before = processMemory('self').rss;
+// The peak starts again from here.
+resetPeakRss();
 const started = performance.now();
 const report = await verifyAccount(deps, accountId);
 const ms = performance.now() - started;
-const peakKiB = kib('VmHWM');
+const peak = processMemory('self').peakRss;
 budget.release();
 redis.disconnect();
 await opensearch.close();
-process.stdout.write(`${JSON.stringify({ beforeKiB, peakKiB, ms, users: report.users, differences: report.differences })}\n`);
+process.stdout.write(`${JSON.stringify({ before, peak, ms, users: report.users, differences: report.differences })}\n`);
