@@ -522,6 +522,7 @@ export function formatFreshnessReport(report: FreshnessReport): string {
       '_refresh',
       '_refresh busy %',
       'event loop busy %',
+      'waiting for a core %',
       'projector cores',
       'OpenSearch cores',
       'API, producer, probes cores',
@@ -540,6 +541,7 @@ export function formatFreshnessReport(report: FreshnessReport): string {
       fmt(w.io['opensearch _refresh']?.calls ?? 0),
       fmt(w.io['opensearch _refresh']?.busyPct ?? 0),
       fmt(100 * w.eventLoopUtilization),
+      fmt(100 * w.waitedForCore),
       fmt(w.cores.self, 2),
       fmt(w.cores.opensearch, 2),
       fmt(

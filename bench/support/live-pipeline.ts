@@ -26,7 +26,7 @@ import { sleep } from '../../src/retry.ts';
 import type { BenchNamespace } from './bench-namespace.ts';
 import { gcTotalMs, watchGc } from './gc-pauses.ts';
 import { type CallStats, createIoTracker, type IoTracker, traceOpenSearch, traceRedis } from './io-timing.ts';
-import { cpuBetween, cpuSnapshot, type MachineInfo, processCpuSeconds } from './machine.ts';
+import { cpuBetween, cpuSnapshot, type MachineInfo, processCpuSeconds, threadSchedstat } from './machine.ts';
 import { fmt, progress } from './report.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -227,6 +227,12 @@ export interface ProjectorWindow {
   loopDelayMs: { p50: number; p99: number; max: number };
   /** garbage collection in the window: its pauses' total and longest (ms) */
   gcMs: { total: number; max: number };
+  /**
+   * the share of the window this process's main thread (the projector's, and the harness's) was
+   * runnable but waiting for a core (the kernel's run-queue wait): time the event loop counts as
+   * busy, in which nothing of it ran, because the machine's other processes had both cores
+   */
+  waitedForCore: number;
   /** CPU cores used: this process, OpenSearch, Kafka, Redis, the whole machine */
   cores: { self: number; opensearch: number; kafka: number; redis: number; machine: number; others: Record<string, number>; rest: number };
   io: Record<string, CallStats & { busyPct: number }>;
@@ -298,6 +304,7 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
     others: Object.fromEntries(Object.entries(otherPids()).map(([name, pid]) => [name, processCpuSeconds(pid)])),
     elu: performance.eventLoopUtilization(),
     cpu: cpuSnapshot(pids),
+    sched: threadSchedstat(process.pid),
     events: await totals(metrics.eventsApplied),
     batches: await totals(metrics.batchSeconds, '_count'),
     batchSeconds: await totals(metrics.batchSeconds, '_sum'),
@@ -350,6 +357,7 @@ export async function startInProcessProjector(pipeline: LivePipeline, machine?: 
         eventLoopUtilization: performance.eventLoopUtilization(now.elu, a.elu).utilization,
         loopDelayMs,
         gcMs: { total: gcTotalMs(gcWindow), max: gcWindow.maxMs },
+        waitedForCore: (now.sched.waitS - a.sched.waitS) / secs,
         cores: {
           self: cpu.self / secs,
           opensearch: cpu.opensearch / secs,
@@ -383,7 +391,7 @@ export const operationsPerEvent = (w: ProjectorWindow): number => (w.events > 0 
 /** One line about a projector window, for progress output. */
 export function describeWindow(w: ProjectorWindow): string {
   const busy = (kind: string) => fmt(w.io[kind]?.busyPct ?? 0);
-  return `projector: ${fmt((w.events * 1000) / w.ms)} events/s, ${fmt(w.batches)} batches (${fmt(w.eventsPerBatch, 1)} events, ${fmt(w.batchMsMean)} ms each), ${fmt(w.bulkRequests)} _bulk (${fmt(w.bulkMsMean)} ms), ${fmt(w.documents)} OpenSearch operations (${fmt(operationsPerEvent(w), 2)} per event), event loop ${fmt(100 * w.eventLoopUtilization)}% busy (late p50 / p99 / max ${fmt(w.loopDelayMs.p50)} / ${fmt(w.loopDelayMs.p99)} / ${fmt(w.loopDelayMs.max)} ms; GC ${fmt((100 * w.gcMs.total) / w.ms)} %, longest pause ${fmt(w.gcMs.max)} ms), ${fmt(w.cores.self, 2)} cores; busy %: redis ${fmt(
+  return `projector: ${fmt((w.events * 1000) / w.ms)} events/s, ${fmt(w.batches)} batches (${fmt(w.eventsPerBatch, 1)} events, ${fmt(w.batchMsMean)} ms each), ${fmt(w.bulkRequests)} _bulk (${fmt(w.bulkMsMean)} ms), ${fmt(w.documents)} OpenSearch operations (${fmt(operationsPerEvent(w), 2)} per event), event loop ${fmt(100 * w.eventLoopUtilization)}% busy (late p50 / p99 / max ${fmt(w.loopDelayMs.p50)} / ${fmt(w.loopDelayMs.p99)} / ${fmt(w.loopDelayMs.max)} ms; GC ${fmt((100 * w.gcMs.total) / w.ms)} %, longest pause ${fmt(w.gcMs.max)} ms; waiting for a core ${fmt(100 * w.waitedForCore)} %), ${fmt(w.cores.self, 2)} cores; busy %: redis ${fmt(
     Object.entries(w.io)
       .filter(([k]) => k.startsWith('redis'))
       .reduce((a, [, s]) => Math.max(a, s.busyPct), 0),

@@ -90,6 +90,20 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * A thread's time on a core and its time runnable but waiting for one (seconds), from the kernel's
+ * scheduler statistics (/proc/<pid>/task/<tid>/schedstat: run, run-queue wait, slices); NaN where
+ * the file is absent (not Linux). The main thread of a process is the task whose id is the pid.
+ */
+export function threadSchedstat(pid: number, tid = pid): { runS: number; waitS: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { runS: (run ?? Number.NaN) / 1e9, waitS: (wait ?? Number.NaN) / 1e9 };
+  } catch {
+    return { runS: Number.NaN, waitS: Number.NaN };
+  }
+}
+
 /** Samples the CPU seconds of the servers and of the whole machine, to diff around a measurement. */
 export function cpuSnapshot(pids: MachineInfo['pids']) {
   const total = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
