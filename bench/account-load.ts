@@ -17,7 +17,6 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount, loadFacts } from '../projections/index.ts';
 import { planBatch } from '../src/projector/plan-batch.ts';
 import { decodeRaw } from '../src/records/account-records.ts';
@@ -27,6 +26,7 @@ import { accountKeys } from '../src/redis/keys.ts';
 import { largestAccounts, wholeCommit } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { progress } from './support/report.ts';
+import { workerServers } from './support/bench-namespace.ts';
 
 const flags = parseFlags('bench/account-load.ts', {
   scale: { default: 0.1, help: 'benchPreset scale', min: 0.001, max: 1 },
@@ -38,7 +38,7 @@ const [accountId, events] = largestAccounts(flags.scale, 1).largest[0]!;
 progress(`${accountId}: applying ${events.length} events in memory`);
 const plan = planBatch(emptyAccount(), emptyRaw(), { accountId, topic: 'all', partition: 0, version: 1 }, events, DEFAULT_DEDUPE_WINDOW_MS);
 
-const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+const { redis } = workerServers();
 await redis.connect();
 const space = { namespace: `bench-load-${process.pid}`, generation: 'g1' };
 const store = createAccountStore(redis, space);

@@ -5,6 +5,7 @@
  * of its own; a kept namespace given back to a bench is not removed by an interrupt.
  */
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { deleteNamespace } from '../../src/services/namespace-cleanup.ts';
 
@@ -28,6 +29,15 @@ function installSignalHandlers(): void {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+}
+
+/**
+ * The servers a bench's own worker process talks to: the configured ones (REDIS_URL, OPENSEARCH_URL,
+ * which a worker inherits from the bench that started it), else 127.0.0.1 as everywhere.
+ */
+export function workerServers(env: NodeJS.ProcessEnv = process.env): { redis: Redis; opensearchUrl: string } {
+  const config = loadConfig({ REDIS_URL: env.REDIS_URL, OPENSEARCH_URL: env.OPENSEARCH_URL, LOG_LEVEL: 'warn' });
+  return { redis: new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 }), opensearchUrl: config.opensearchUrl };
 }
 
 /**

@@ -7,13 +7,13 @@
  *   node --import tsx bench/support/load-peak-worker.ts <namespace> <generation> <account> whole|default|<pieceSize>
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
 import { processMemory, resetPeakRss } from './load.ts';
+import { workerServers } from './bench-namespace.ts';
 
 const [namespace, generation, accountId, pieceSize] = process.argv.slice(2) as [string, string, string, string];
-const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+const { redis } = workerServers();
 await redis.connect();
 const store = createAccountStore(redis, { namespace, generation }, pieceSize === 'default' ? {} : { pieceSize: pieceSize === 'whole' ? 0 : Number(pieceSize) });
 // The code paths compiled and the connection warm: a read of an account that does not exist.

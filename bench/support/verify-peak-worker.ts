@@ -10,18 +10,18 @@
  *   node --import tsx bench/support/verify-peak-worker.ts <namespace> <generation> <account> <budget MiB>
  */
 import { Client } from '@opensearch-project/opensearch';
-import { Redis } from 'ioredis';
 import { DEFAULT_DEDUPE_WINDOW_MS } from '../../projections/index.ts';
 import { holdMemoryBudget } from '../../src/memory-budget.ts';
 import { factsIndex, usersIndex } from '../../src/opensearch/indices.ts';
 import { createAccountStore } from '../../src/redis/account-store.ts';
 import { processMemory, resetPeakRss } from './load.ts';
 import { verifyAccount } from '../../src/verify.ts';
+import { workerServers } from './bench-namespace.ts';
 
 const [namespace, generation, accountId, budgetMb] = process.argv.slice(2) as [string, string, string, string];
 const budget = holdMemoryBudget(Number(budgetMb) * 2 ** 20);
-const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
-const opensearch = new Client({ node: process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9200' });
+const { redis, opensearchUrl } = workerServers();
+const opensearch = new Client({ node: opensearchUrl });
 await redis.connect();
 const deps = {
   store: createAccountStore(redis, { namespace, generation }),
