@@ -23,7 +23,7 @@ import { decodeRaw } from '../src/records/account-records.ts';
 import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { createAccountStore, unwrap } from '../src/redis/account-store.ts';
 import { accountKeys } from '../src/redis/keys.ts';
-import { largestAccounts, wholeCommit } from './support/accounts.ts';
+import { heldRawFacts, largestAccounts, wholeCommit } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { progress } from './support/report.ts';
 import { workerServers } from './support/bench-namespace.ts';
@@ -45,7 +45,7 @@ const store = createAccountStore(redis, space);
 const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const rawFacts = [...plan.rawChanges.values()].filter((v) => v !== null).length;
+const rawFacts = heldRawFacts(plan);
 try {
   progress(`${accountId}: committing ${plan.changes.length} fact changes and ${rawFacts} raw facts to Redis`);
   const version = await store.commit(wholeCommit(accountId, plan));

@@ -26,7 +26,7 @@ import type { DocOp } from '../src/ports/documents.ts';
 import { planBatch } from '../src/projector/plan-batch.ts';
 import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { createAccountStore } from '../src/redis/account-store.ts';
-import { largestAccounts, wholeCommit } from './support/accounts.ts';
+import { heldRawFacts, largestAccounts, wholeCommit } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { median, progress } from './support/report.ts';
@@ -81,7 +81,7 @@ try {
     if (read.differences.length > 0) throw new Error(`verify found differences in the bench's own account: ${read.differences.slice(0, 3).join('; ')}`);
   }
   process.stdout.write(
-    `verify of ${accountId} (${plan.docs.size} users, ${[...plan.rawChanges.values()].filter((v) => v !== null).length} raw facts) raises a process by ${median(runs.map((r) => r.rise)).toFixed(0)} MiB in ${median(runs.map((r) => r.ms)).toFixed(0)} ms, medians of ${flags.runs}\n`,
+    `verify of ${accountId} (${plan.docs.size} users, ${heldRawFacts(plan)} raw facts) raises a process by ${median(runs.map((r) => r.rise)).toFixed(0)} MiB in ${median(runs.map((r) => r.ms)).toFixed(0)} ms, medians of ${flags.runs}\n`,
   );
 } finally {
   redis.disconnect();

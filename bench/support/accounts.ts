@@ -41,3 +41,6 @@ export function wholeCommit(accountId: string, plan: BatchPlan, counterDeltas = 
     rawChanges: plan.rawChanges,
   };
 }
+
+/** The raw facts a plan leaves held (its raw changes that are not deletions). */
+export const heldRawFacts = (plan: BatchPlan): number => [...plan.rawChanges.values()].filter((v) => v !== null).length;
