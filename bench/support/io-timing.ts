@@ -46,13 +46,23 @@ function createTracker() {
 
 export type IoTracker = ReturnType<typeof createTracker>;
 
-/** Times every command the Redis client sends (MULTI/pipeline members included), by command name. */
+/**
+ * Times every command the Redis client sends (MULTI/pipeline members included), by command name;
+ * and those of every connection duplicated from it: the projector talks on a connection of its own
+ * (`redis.duplicate()`, src/projector/projector.ts), which was not traced before session 42.
+ */
 export function traceRedis(redis: Redis, tracker: IoTracker): void {
   const original = redis.sendCommand.bind(redis);
   redis.sendCommand = (command: { name: string; promise: Promise<unknown> }, ...rest: unknown[]) => {
     const end = tracker.begin(`redis ${command.name}`);
     command.promise.then(end, end);
     return (original as (...a: unknown[]) => unknown)(command, ...rest);
+  };
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+    const copy = duplicate(...args);
+    traceRedis(copy, tracker);
+    return copy;
   };
 }
 
