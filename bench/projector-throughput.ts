@@ -222,6 +222,7 @@ function figures(run: ProjectorRun): Record<string, number> {
     'live heap at end MiB (after GC)': d.memory.heapLive / 2 ** 20,
     'projector process CPU (cores)': d.cpu.self / secs,
     'event loop utilization': d.eventLoopUtilization,
+    'main thread waiting for a core % of drain': (100 * d.waitedForCoreS * 1000) / d.wallMs,
     'GC pauses % of drain': (100 * (d.gc.minor.ms + d.gc.major.ms + d.gc.incremental.ms)) / d.wallMs,
     'GC minor pauses s': d.gc.minor.ms / 1000,
     'GC major + incremental pauses s': (d.gc.major.ms + d.gc.incremental.ms) / 1000,

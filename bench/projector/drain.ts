@@ -21,7 +21,7 @@ import type { KeySpace } from '../../src/redis/keys.ts';
 import { sleep } from '../../src/retry.ts';
 import { type GcPauses, watchGc } from '../support/gc-pauses.ts';
 import { type CallStats, createIoTracker, traceOpenSearch, traceRedis } from '../support/io-timing.ts';
-import { type CpuSnapshot, cpuBetween, cpuSnapshot, type MachineInfo } from '../support/machine.ts';
+import { type CpuSnapshot, cpuBetween, cpuSnapshot, type MachineInfo, threadSchedstat } from '../support/machine.ts';
 import { fmt, progress } from '../support/report.ts';
 
 export interface DrainResult {
@@ -45,6 +45,8 @@ export interface DrainResult {
   /** CPU seconds during the drain (start to searchable): this process, the servers, the machine */
   cpu: CpuSnapshot;
   eventLoopUtilization: number;
+  /** seconds this process's main thread (the projector's event loop) was runnable but waiting for a core (the kernel's run-queue wait) */
+  waitedForCoreS: number;
   io: Record<string, CallStats>;
   memory: { rssBefore: number; rss: number; heapUsed: number; heapLive: number; external: number; arrayBuffers: number };
   /** how long the event loop was blocked: the longest stall, p99, and stalls over 1 s */
@@ -146,6 +148,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 65_536, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
   const cpu0 = cpuSnapshot(options.machine.pids);
+  const sched0 = threadSchedstat(process.pid);
   const elu0 = performance.eventLoopUtilization();
   const gcWatch = watchGc();
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
@@ -227,6 +230,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
   loopDelay.disable();
   const gcTotals = gcWatch.stop();
   const cpu1 = cpuSnapshot(options.machine.pids);
+  const sched1 = threadSchedstat(process.pid);
   const elu = performance.eventLoopUtilization(elu0);
   const memory = process.memoryUsage();
   // The live heap (what the projector keeps), when the bench runs with --expose-gc.
@@ -262,6 +266,7 @@ export async function drainBacklog(options: DrainOptions): Promise<DrainResult> 
     bulk,
     cpu: cpuBetween(cpu0, cpu1),
     eventLoopUtilization: elu.utilization,
+    waitedForCoreS: sched1.waitS - sched0.waitS,
     io: ioStats,
     memory: { rssBefore, rss: memory.rss, heapUsed: memory.heapUsed, heapLive, external: memory.external, arrayBuffers: memory.arrayBuffers },
     cachedAccounts,
