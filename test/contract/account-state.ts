@@ -47,7 +47,7 @@ export function accountStateContract(make: MakeAccountState): void {
   describe('account-state contract', () => {
     it('loads what a commit wrote: facts, version, offset, remembered ids, outbox, raw facts and counters', async () => {
       const store = make();
-      const from = { event_id: 'e1', type: 'user.upserted', topic: 't', partition: 0, offset: '9', time: '2026-03-01T00:00:00.000Z', time_ms: 1000, seq: 1 };
+      const from = openedBy(1);
       const version = await store.commit(
         commitOf({
           changes: [userFact('u1', 'Ana'), userFact('u2', 'Bo'), { key: `u${SEP}u2`, value: null }],
@@ -93,7 +93,7 @@ export function accountStateContract(make: MakeAccountState): void {
     it('keeps names in any script exactly, in short values and long ones (facts, fact intervals, raw facts)', async () => {
       const store = make();
       const names = ['Łukasz', 'Δημήτρης Παπαδόπουλος-Οικονόμου του Γεωργίου', 'Дмитрий', 'José 😀 Müller', 'a'.repeat(70) + '€'];
-      const from = { event_id: 'e1', type: 'user.upserted', topic: 't', partition: 0, offset: '9', time: '2026-03-01T00:00:00.000Z', time_ms: 1000, seq: 1 };
+      const from = openedBy(1);
       await store.commit(
         commitOf({
           changes: names.map((name, i) => userFact(`u${i}`, name)),
