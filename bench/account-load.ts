@@ -17,15 +17,13 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount, loadFacts } from '../projections/index.ts';
-import { planBatch } from '../src/projector/plan-batch.ts';
+import { DEFAULT_DEDUPE_WINDOW_MS, loadFacts } from '../projections/index.ts';
 import { decodeRaw } from '../src/records/account-records.ts';
-import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { createAccountStore, unwrap } from '../src/redis/account-store.ts';
 import { accountKeys } from '../src/redis/keys.ts';
-import { heldRawFacts, largestAccounts, wholeCommit } from './support/accounts.ts';
+import { heldRawFacts, largestAccountPlan, wholeCommit } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
-import { progress } from './support/report.ts';
+import { median, progress } from './support/report.ts';
 import { workerServers } from './support/bench-namespace.ts';
 
 const flags = parseFlags('bench/account-load.ts', {
@@ -34,16 +32,13 @@ const flags = parseFlags('bench/account-load.ts', {
   'piece-size': { default: 0, help: 'fields per piece of the reads in pieces (0: the store default)', min: 0, max: 1_000_000 },
 });
 
-const [accountId, events] = largestAccounts(flags.scale, 1).largest[0]!;
-progress(`${accountId}: applying ${events.length} events in memory`);
-const plan = planBatch(emptyAccount(), emptyRaw(), { accountId, topic: 'all', partition: 0, version: 1 }, events, DEFAULT_DEDUPE_WINDOW_MS);
+const { accountId, events, plan } = largestAccountPlan(flags.scale);
 
 const { redis } = workerServers();
 await redis.connect();
 const space = { namespace: `bench-load-${process.pid}`, generation: 'g1' };
 const store = createAccountStore(redis, space);
 const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const rawFacts = heldRawFacts(plan);
 try {

@@ -18,15 +18,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from '@opensearch-project/opensearch';
 import { Redis } from 'ioredis';
-import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount } from '../projections/index.ts';
 import { ensureTemplates, factsIndex, refreshIndices, usersIndex } from '../src/opensearch/indices.ts';
 import { createOpenSearchDocuments } from '../src/opensearch/documents.ts';
 import { toIndexedUser, userDocId } from '../src/opensearch/user-document.ts';
 import type { DocOp } from '../src/ports/documents.ts';
-import { planBatch } from '../src/projector/plan-batch.ts';
-import { emptyRaw } from '../src/records/fact-intervals.ts';
 import { createAccountStore } from '../src/redis/account-store.ts';
-import { heldRawFacts, largestAccounts, wholeCommit } from './support/accounts.ts';
+import { heldRawFacts, largestAccountPlan, wholeCommit } from './support/accounts.ts';
 import { parseFlags } from './support/args.ts';
 import { createBenchNamespace } from './support/bench-namespace.ts';
 import { median, progress } from './support/report.ts';
@@ -40,9 +37,7 @@ const flags = parseFlags('bench/verify-memory.ts', {
 /** Ops written per `_bulk` while the account is set up. */
 const SETUP_OPS = 5_000;
 
-const [accountId, events] = largestAccounts(flags.scale, 1).largest[0]!;
-progress(`${accountId}: applying ${events.length} events in memory`);
-const plan = planBatch(emptyAccount(), emptyRaw(), { accountId, topic: 'all', partition: 0, version: 1 }, events, DEFAULT_DEDUPE_WINDOW_MS);
+const { accountId, plan } = largestAccountPlan(flags.scale);
 
 const ns = createBenchNamespace();
 const generation = 'g1';

@@ -1,11 +1,14 @@
 /**
  * benchPreset(scale)'s history decoded and grouped by account, in the history's order, each event
- * with an offset of its own: what the in-memory benches (account memory, account load) apply.
+ * with an offset of its own: what the in-memory benches (account memory, account load, verify memory) apply.
  */
+import { DEFAULT_DEDUPE_WINDOW_MS, emptyAccount } from '../../projections/index.ts';
 import { decodeEvent } from '../../schemas/decode.ts';
 import { benchPreset, generateHistory } from '../../src/demo/generator.ts';
 import type { BatchCommit } from '../../src/ports/account-state.ts';
-import type { BatchPlan, PositionedEvent } from '../../src/projector/plan-batch.ts';
+import { type BatchPlan, type PositionedEvent, planBatch } from '../../src/projector/plan-batch.ts';
+import { emptyRaw } from '../../src/records/fact-intervals.ts';
+import { progress } from './report.ts';
 
 /** The `count` accounts with the most events, the largest first, and how many accounts there are. */
 export function largestAccounts(scale: number, count: number): { accounts: number; largest: [string, PositionedEvent[]][] } {
@@ -22,7 +25,18 @@ export function largestAccounts(scale: number, count: number): { accounts: numbe
 }
 
 /**
- * One account's whole plan (planBatch over all its events) as one commit at version 1, its outbox
+ * The largest account of benchPreset(scale) and its whole plan: planBatch over all its events from
+ * an empty account, as the one partition `all:0` (what wholeCommit commits).
+ */
+export function largestAccountPlan(scale: number): { accountId: string; events: PositionedEvent[]; plan: BatchPlan } {
+  const [accountId, events] = largestAccounts(scale, 1).largest[0]!;
+  progress(`${accountId}: applying ${events.length} events in memory`);
+  const plan = planBatch(emptyAccount(), emptyRaw(), { accountId, topic: 'all', partition: 0, version: 1 }, events, DEFAULT_DEDUPE_WINDOW_MS);
+  return { accountId, events, plan };
+}
+
+/**
+ * One account's whole plan (largestAccountPlan) as one commit at version 1, its outbox
  * empty (nothing left to write): how the in-memory benches put an account into Redis.
  */
 export function wholeCommit(accountId: string, plan: BatchPlan, counterDeltas = new Map<string, number>()): BatchCommit {
